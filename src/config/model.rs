@@ -1,0 +1,199 @@
+//! The validated, typed model of `config.json` that the rest of Junction runs from.
+//!
+//! Parsing and validation (`config/load.rs`) turn Crossbar-shaped JSON into these types;
+//! nothing outside `config/` ever looks at raw JSON. Defaults are applied during loading,
+//! so every field here holds the value in force.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::config::secret::Secret;
+use crate::wamp::uri::MatchPolicy;
+
+/// The whole node: every router worker's realms and transports.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub workers: Vec<Worker>,
+    /// JSON paths of keys that were accepted but have no effect in Junction
+    /// (Crossbar process-model keys such as `controller`, worker `options`, a permission's `cache`).
+    pub ignored: Vec<String>,
+}
+
+/// A `workers[]` entry of type `router`.
+#[derive(Debug, Clone)]
+pub struct Worker {
+    pub realms: Vec<RealmConfig>,
+    pub transports: Vec<TransportConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RealmConfig {
+    pub name: String,
+    pub roles: Vec<RoleConfig>,
+    pub uri_check: UriCheck,
+}
+
+/// Realm option `uri_check`: how strictly URIs in client messages are validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UriCheck {
+    #[default]
+    Loose,
+    Strict,
+}
+
+#[derive(Debug, Clone)]
+pub struct RoleConfig {
+    pub name: String,
+    pub permissions: Vec<PermissionConfig>,
+}
+
+/// One entry of a role's `permissions`. Both Crossbar shapes load into this:
+/// `{"uri", "match", "allow": {...}, "disclose": {...}}` and the old
+/// `{"uri": "*", "publish": true, "subscribe": true, "call": true, "register": true}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PermissionConfig {
+    /// The URI as written, possibly with `*` (starred form) when `match_policy` is `None`.
+    pub uri: String,
+    /// `match` as written; `None` means "derive it from the stars in `uri`".
+    pub match_policy: Option<MatchPolicy>,
+    pub allow: Allow,
+    pub disclose: Disclose,
+}
+
+/// `allow`: absent actions are denied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Allow {
+    pub call: bool,
+    pub register: bool,
+    pub publish: bool,
+    pub subscribe: bool,
+}
+
+/// `disclose`: `None` when not written (then a client's `disclose_me` decides),
+/// `Some(false)` forbids disclosure even when asked, `Some(true)` always discloses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Disclose {
+    pub caller: Option<bool>,
+    pub publisher: Option<bool>,
+}
+
+/// A `transports[]` entry.
+#[derive(Debug, Clone)]
+pub struct TransportConfig {
+    /// JSON path of this transport, e.g. `workers[0].transports[1]`, for logs and `check`.
+    pub path: String,
+    pub endpoint: Endpoint,
+    pub kind: TransportKind,
+}
+
+/// `endpoint` of type `tcp`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// `interface`; default `0.0.0.0` as in Crossbar (all IPv4 interfaces).
+    pub interface: String,
+    /// `port`; 0 lets the OS choose (tests use that and read the bound address from the log).
+    pub port: u16,
+    /// `backlog`, default 1024.
+    pub backlog: u32,
+}
+
+#[derive(Debug, Clone)]
+pub enum TransportKind {
+    /// `"type": "websocket"`: one WAMP-over-WebSocket service on every request path.
+    WebSocket(WebSocketService),
+    /// `"type": "web"`: a path table. Keys are normalised to start with `/`
+    /// (Crossbar writes `"ws"` for `/ws` and `"/"` for the root).
+    Web { paths: BTreeMap<String, PathService> },
+}
+
+#[derive(Debug, Clone)]
+pub enum PathService {
+    /// `"type": "websocket"`: WAMP over WebSocket.
+    WebSocket(WebSocketService),
+    /// `"type": "websocket-testee"`: echoes every WebSocket message back (conformance testing).
+    WebSocketTestee(WebSocketOptions),
+}
+
+/// A WAMP-over-WebSocket service: `serializers`, `auth`, `options`.
+#[derive(Debug, Clone)]
+pub struct WebSocketService {
+    /// In order of preference; default `[Json, MsgPack]` (each also in its batched variant).
+    pub serializers: Vec<SerializerName>,
+    pub auth: AuthConfig,
+    pub options: WebSocketOptions,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SerializerName {
+    Json,
+    MsgPack,
+}
+
+/// WebSocket `options` (Crossbar names, milliseconds where Crossbar uses them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebSocketOptions {
+    /// `max_message_size` in bytes (default 1 MiB); a larger message closes with code 1009.
+    pub max_message_size: usize,
+    /// `max_frame_size` in bytes (default: same as `max_message_size`).
+    pub max_frame_size: usize,
+    /// `auto_ping_interval` (ms in the file); `None` = no pings (the default).
+    pub auto_ping_interval: Option<Duration>,
+    /// `auto_ping_timeout` (ms in the file); default = the interval.
+    pub auto_ping_timeout: Option<Duration>,
+    /// `auto_ping_size` in bytes, 4..=125, default 4.
+    pub auto_ping_size: usize,
+    /// `allowed_origins`: patterns with `*` wildcards (e.g. `https://*.example.com`);
+    /// `None` = any origin (Crossbar's default).
+    pub allowed_origins: Option<Vec<String>>,
+    /// `allow_null_origin` (default true): whether a request without Origin (or `null`) passes
+    /// when `allowed_origins` is set.
+    pub allow_null_origin: bool,
+    /// `open_handshake_timeout` (ms in the file), default 10 s.
+    pub open_handshake_timeout: Duration,
+    /// Junction: `max_outbound_queue`, messages waiting to be written to one session
+    /// (default 4096); a subscriber that lets it fill is disconnected.
+    pub max_outbound_queue: usize,
+}
+
+/// The `auth` block of a WebSocket service. Without an `auth` block, Crossbar (and Junction)
+/// allow anonymous with role `anonymous`, which `load` expresses as `anonymous: Some(..)`.
+#[derive(Debug, Clone, Default)]
+pub struct AuthConfig {
+    pub anonymous: Option<AnonymousAuth>,
+    pub ticket: Option<TicketAuth>,
+    pub wampcra: Option<WampcraAuth>,
+}
+
+/// `"anonymous": {"type": "static", "role": "..."}`
+#[derive(Debug, Clone)]
+pub struct AnonymousAuth {
+    pub role: String,
+}
+
+/// `"ticket": {"type": "static", "principals": {"authid": {"ticket": "...", "role": "..."}}}`
+#[derive(Debug, Clone)]
+pub struct TicketAuth {
+    pub principals: BTreeMap<String, TicketPrincipal>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TicketPrincipal {
+    pub ticket: Secret,
+    pub role: String,
+}
+
+/// `"wampcra": {"type": "static", "users": {"authid": {"secret", "role", "salt"?, "iterations"?, "keylen"?}}}`
+#[derive(Debug, Clone)]
+pub struct WampcraAuth {
+    pub users: BTreeMap<String, WampcraUser>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WampcraUser {
+    pub secret: Secret,
+    pub role: String,
+    /// Present for salted users; then `iterations` (default 1000) and `keylen` (default 32) apply.
+    pub salt: Option<String>,
+    pub iterations: u32,
+    pub keylen: u32,
+}

@@ -1,0 +1,7 @@
+//! Junction: a WAMP v2 router with an HTTP bridge.
+//!
+//! Layers, dependencies pointing down: `transport` (doors) -> `router` (realms, sessions,
+//! broker, dealer, auth) -> `wamp` (protocol only). `config` is read once at start.
+
+pub mod config;
+pub mod wamp;
