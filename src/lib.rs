@@ -4,4 +4,5 @@
 //! broker, dealer, auth) -> `wamp` (protocol only). `config` is read once at start.
 
 pub mod config;
+pub mod router;
 pub mod wamp;

@@ -655,3 +655,29 @@ fn serialize_payload<S: SerializeSeq>(seq: &mut S, p: &Payload) -> Result<(), S:
         },
     }
 }
+
+/// An EVENT written from borrowed parts, so one publication is encoded per subscription and
+/// serializer without copying its payload into an owned `Message` first.
+pub struct EventRef<'a> {
+    pub subscription: Id,
+    pub publication: Id,
+    pub details: &'a Dict,
+    pub payload: &'a Payload,
+}
+
+impl Serialize for EventRef<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let extra = match (&self.payload.args, &self.payload.kwargs) {
+            (_, Some(k)) if !k.is_empty() => 2,
+            (Some(a), _) if !a.is_empty() => 1,
+            _ => 0,
+        };
+        let mut seq = s.serialize_seq(Some(4 + extra))?;
+        seq.serialize_element(&EVENT)?;
+        seq.serialize_element(&self.subscription)?;
+        seq.serialize_element(&self.publication)?;
+        seq.serialize_element(self.details)?;
+        serialize_payload(&mut seq, self.payload)?;
+        seq.end()
+    }
+}

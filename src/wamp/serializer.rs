@@ -35,6 +35,11 @@ impl Serialization {
     }
 
     pub fn encode(self, msg: &Message) -> Bytes {
+        self.encode_any(msg)
+    }
+
+    /// Encodes anything that serializes as a WAMP message list (e.g. a borrowed EVENT).
+    pub fn encode_any<T: serde::Serialize>(self, msg: &T) -> Bytes {
         match self {
             // Serializing our own types into memory cannot fail: keys are strings and floats
             // that JSON cannot hold (NaN, inf) are written as null by serde_json.
@@ -185,6 +190,27 @@ mod tests {
         };
         assert_eq!(topic, "com.example");
         assert_eq!(payload.args, Some(vec![Value::Bytes(vec![1, 2])]));
+    }
+
+    #[test]
+    fn event_ref_encodes_like_event() {
+        let payload = Payload::new(vec![Value::Int(1)], Dict::new());
+        let details = Dict::new();
+        let owned = Message::Event {
+            subscription: 5,
+            publication: 6,
+            details: details.clone(),
+            payload: payload.clone(),
+        };
+        let borrowed = crate::wamp::message::EventRef {
+            subscription: 5,
+            publication: 6,
+            details: &details,
+            payload: &payload,
+        };
+        for s in [Serialization::Json, Serialization::MsgPack] {
+            assert_eq!(s.encode(&owned), s.encode_any(&borrowed));
+        }
     }
 
     #[test]

@@ -1,0 +1,134 @@
+//! Authentication of a joining session, per WebSocket path (`auth` block, Crossbar's static
+//! methods): the client's HELLO leads to a WELCOME, a CHALLENGE or an ABORT.
+//!
+//! The client lists `authmethods` in its order of preference (none means `anonymous`); the
+//! first one this path is configured for is used. Failures never say anything about secrets.
+
+mod anonymous;
+mod ticket;
+mod wampcra;
+
+use crate::config::AuthConfig;
+use crate::wamp::error as uri_error;
+use crate::wamp::id::Id;
+use crate::wamp::value::{Dict, Value};
+
+pub use wampcra::{derive_key, sign};
+
+/// Who a session is once authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub authid: String,
+    pub authrole: String,
+    pub authmethod: &'static str,
+    pub authprovider: &'static str,
+}
+
+/// A refusal: ABORT reason URI and a human message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub reason: &'static str,
+    pub message: String,
+}
+
+impl Refusal {
+    fn not_authorized(message: impl Into<String>) -> Self {
+        Refusal {
+            reason: uri_error::NOT_AUTHORIZED,
+            message: message.into(),
+        }
+    }
+}
+
+/// What to answer a HELLO with.
+#[derive(Debug)]
+pub enum AuthStep {
+    Welcome(Identity),
+    Challenge {
+        authmethod: &'static str,
+        extra: Dict,
+        pending: Pending,
+    },
+    Abort(Refusal),
+}
+
+/// A challenge sent, waiting for the client's AUTHENTICATE.
+#[derive(Debug)]
+pub enum Pending {
+    Ticket(ticket::Pending),
+    Wampcra(wampcra::Pending),
+}
+
+impl Pending {
+    pub fn authenticate(self, signature: &str) -> Result<Identity, Refusal> {
+        match self {
+            Pending::Ticket(p) => p.authenticate(signature),
+            Pending::Wampcra(p) => p.authenticate(signature),
+        }
+    }
+}
+
+/// The authentication methods of one WebSocket path.
+#[derive(Debug)]
+pub struct Authenticator {
+    config: AuthConfig,
+}
+
+impl Authenticator {
+    pub fn new(config: &AuthConfig) -> Authenticator {
+        Authenticator {
+            config: config.clone(),
+        }
+    }
+
+    /// The methods this path offers, for `check` and error messages.
+    pub fn methods(&self) -> Vec<&'static str> {
+        let c = &self.config;
+        let mut methods = Vec::new();
+        if c.anonymous.is_some() {
+            methods.push("anonymous");
+        }
+        if c.ticket.is_some() {
+            methods.push("ticket");
+        }
+        if c.wampcra.is_some() {
+            methods.push("wampcra");
+        }
+        methods
+    }
+
+    pub fn hello(&self, realm: &str, session: Id, details: &Dict) -> AuthStep {
+        let requested: Vec<&str> = match details.get("authmethods") {
+            Some(Value::List(list)) => list.iter().filter_map(Value::as_str).collect(),
+            _ => vec!["anonymous"],
+        };
+        let authid = details.get("authid").and_then(Value::as_str);
+        for method in &requested {
+            match *method {
+                "anonymous" => {
+                    if let Some(a) = &self.config.anonymous {
+                        return AuthStep::Welcome(anonymous::welcome(a));
+                    }
+                }
+                "ticket" => {
+                    if let Some(t) = &self.config.ticket {
+                        return ticket::challenge(t, authid);
+                    }
+                }
+                "wampcra" => {
+                    if let Some(w) = &self.config.wampcra {
+                        return wampcra::challenge(w, authid, realm, session);
+                    }
+                }
+                _ => {}
+            }
+        }
+        AuthStep::Abort(Refusal {
+            reason: uri_error::NO_AUTH_METHOD,
+            message: format!(
+                "no acceptable authmethod: client offered {requested:?}, this transport accepts {:?}",
+                self.methods()
+            ),
+        })
+    }
+}

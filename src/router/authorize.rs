@@ -1,0 +1,234 @@
+//! Static authorization: a realm's roles and their permissions, decided per (role, URI, action).
+//!
+//! Permissions are matched by URI component with precedence exact > wildcard > longest prefix
+//! (Crossbar's precedence; Crossbar itself matches prefixes character-wise). A permission
+//! written without `match` uses Crossbar's starred form: no `*` is exact, a trailing `*` only is
+//! a prefix (`*` alone is everything), any other `*` is a wildcard component.
+
+use std::collections::HashMap;
+
+use crate::config::{Allow, Disclose, RoleConfig};
+use crate::router::uri_index::UriIndex;
+use crate::wamp::uri::MatchPolicy;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Call,
+    Register,
+    Publish,
+    Subscribe,
+}
+
+impl Action {
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Call => "call",
+            Action::Register => "register",
+            Action::Publish => "publish",
+            Action::Subscribe => "subscribe",
+        }
+    }
+}
+
+/// The outcome for one request: allowed or not, and whether the caller/publisher identity is
+/// disclosed (`None`: the permission does not say, the client's `disclose_me` decides).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    pub allowed: bool,
+    pub disclose: Option<bool>,
+}
+
+const DENY: Decision = Decision {
+    allowed: false,
+    disclose: None,
+};
+
+#[derive(Debug, Clone, Copy)]
+struct Permission {
+    allow: Allow,
+    disclose: Disclose,
+}
+
+impl Permission {
+    fn decide(&self, action: Action) -> Decision {
+        let (allowed, disclose) = match action {
+            Action::Call => (self.allow.call, self.disclose.caller),
+            Action::Register => (self.allow.register, None),
+            Action::Publish => (self.allow.publish, self.disclose.publisher),
+            Action::Subscribe => (self.allow.subscribe, None),
+        };
+        Decision { allowed, disclose }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Role {
+    permissions: UriIndex<Permission>,
+}
+
+#[derive(Debug, Default)]
+pub struct Authorizer {
+    roles: HashMap<String, Role>,
+}
+
+/// Turns a permission URI into (pattern, policy): explicit `match` wins, else the stars decide.
+pub fn permission_pattern(uri: &str, policy: Option<MatchPolicy>) -> (String, MatchPolicy) {
+    if let Some(policy) = policy {
+        return (uri.to_owned(), policy);
+    }
+    match uri.find('*') {
+        None => (uri.to_owned(), MatchPolicy::Exact),
+        Some(i) if i == uri.len() - 1 => (uri[..i].to_owned(), MatchPolicy::Prefix),
+        Some(_) => (uri.replace('*', ""), MatchPolicy::Wildcard),
+    }
+}
+
+impl Authorizer {
+    pub fn new(roles: &[RoleConfig]) -> Authorizer {
+        let mut authorizer = Authorizer::default();
+        for role in roles {
+            let entry = authorizer.roles.entry(role.name.clone()).or_default();
+            for p in &role.permissions {
+                let (pattern, policy) = permission_pattern(&p.uri, p.match_policy);
+                let permission = Permission {
+                    allow: p.allow,
+                    disclose: p.disclose,
+                };
+                entry.permissions.insert(&pattern, policy, permission);
+            }
+        }
+        authorizer
+    }
+
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.contains_key(role)
+    }
+
+    pub fn authorize(&self, role: &str, uri: &str, action: Action) -> Decision {
+        let Some(role) = self.roles.get(role) else {
+            return DENY;
+        };
+        let index = &role.permissions;
+        let permission = index
+            .exact_match(uri)
+            .or_else(|| index.best_wildcard(uri).map(|(_, p)| p))
+            .or_else(|| index.prefix_matches(uri).next().map(|(_, p)| p));
+        permission.map_or(DENY, |p| p.decide(action))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::PermissionConfig;
+
+    fn perm(uri: &str, policy: Option<MatchPolicy>, allow: Allow) -> PermissionConfig {
+        PermissionConfig {
+            uri: uri.into(),
+            match_policy: policy,
+            allow,
+            disclose: Disclose::default(),
+        }
+    }
+
+    const ALL: Allow = Allow {
+        call: true,
+        register: true,
+        publish: true,
+        subscribe: true,
+    };
+    const SUB_ONLY: Allow = Allow {
+        call: false,
+        register: false,
+        publish: false,
+        subscribe: true,
+    };
+    const NONE: Allow = Allow {
+        call: false,
+        register: false,
+        publish: false,
+        subscribe: false,
+    };
+
+    fn authorizer(perms: Vec<PermissionConfig>) -> Authorizer {
+        Authorizer::new(&[RoleConfig {
+            name: "r".into(),
+            permissions: perms,
+        }])
+    }
+
+    #[test]
+    fn starred_forms() {
+        assert_eq!(
+            permission_pattern("*", None),
+            ("".into(), MatchPolicy::Prefix)
+        );
+        assert_eq!(
+            permission_pattern("com.a.*", None),
+            ("com.a.".into(), MatchPolicy::Prefix)
+        );
+        assert_eq!(
+            permission_pattern("com.*.x", None),
+            ("com..x".into(), MatchPolicy::Wildcard)
+        );
+        assert_eq!(
+            permission_pattern("com.a", None),
+            ("com.a".into(), MatchPolicy::Exact)
+        );
+        assert_eq!(
+            permission_pattern("com.a", Some(MatchPolicy::Prefix)),
+            ("com.a".into(), MatchPolicy::Prefix)
+        );
+    }
+
+    #[test]
+    fn exact_beats_wildcard_beats_prefix() {
+        let a = authorizer(vec![
+            perm("com.", Some(MatchPolicy::Prefix), ALL),
+            perm("com..secret", Some(MatchPolicy::Wildcard), SUB_ONLY),
+            perm("com.a.secret", Some(MatchPolicy::Exact), NONE),
+        ]);
+        assert!(a.authorize("r", "com.b.open", Action::Publish).allowed);
+        assert!(!a.authorize("r", "com.b.secret", Action::Publish).allowed);
+        assert!(a.authorize("r", "com.b.secret", Action::Subscribe).allowed);
+        assert!(!a.authorize("r", "com.a.secret", Action::Subscribe).allowed);
+    }
+
+    #[test]
+    fn longest_prefix_wins_and_is_component_wise() {
+        let a = authorizer(vec![
+            perm("com.example", Some(MatchPolicy::Prefix), SUB_ONLY),
+            perm("com.example.admin", Some(MatchPolicy::Prefix), NONE),
+        ]);
+        assert!(a.authorize("r", "com.example.x", Action::Subscribe).allowed);
+        assert!(
+            !a.authorize("r", "com.example.admin.x", Action::Subscribe)
+                .allowed
+        );
+        assert!(
+            !a.authorize("r", "com.examplefoo", Action::Subscribe)
+                .allowed
+        );
+    }
+
+    #[test]
+    fn unknown_role_or_uri_is_denied() {
+        let a = authorizer(vec![perm("com.a", None, ALL)]);
+        assert!(!a.authorize("other", "com.a", Action::Call).allowed);
+        assert!(!a.authorize("r", "com.b", Action::Call).allowed);
+        assert!(a.authorize("r", "com.a", Action::Call).allowed);
+    }
+
+    #[test]
+    fn disclose_comes_from_the_permission() {
+        let mut p = perm("", Some(MatchPolicy::Prefix), ALL);
+        p.disclose = Disclose {
+            caller: Some(true),
+            publisher: Some(false),
+        };
+        let a = authorizer(vec![p]);
+        assert_eq!(a.authorize("r", "x", Action::Call).disclose, Some(true));
+        assert_eq!(a.authorize("r", "x", Action::Publish).disclose, Some(false));
+        assert_eq!(a.authorize("r", "x", Action::Register).disclose, None);
+    }
+}

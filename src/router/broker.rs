@@ -1,0 +1,289 @@
+//! The broker: a realm's subscriptions and the delivery of publications to them.
+//!
+//! A subscription is one (topic pattern, match policy) shared by all sessions subscribed to it,
+//! so its id is the same for each of them. Delivery encodes the EVENT once per subscription and
+//! serializer and hands the same `Bytes` to every receiving session's queue.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::router::peer::Peer;
+use crate::router::uri_index::UriIndex;
+use crate::wamp::id::{Id, IdCounter};
+use crate::wamp::message::{EventRef, Payload};
+use crate::wamp::serializer::{SERIALIZATIONS, Serialization};
+use crate::wamp::uri::MatchPolicy;
+use crate::wamp::value::{Dict, Value};
+
+#[derive(Debug)]
+pub struct Subscription {
+    pub id: Id,
+    pub uri: String,
+    pub policy: MatchPolicy,
+    pub subscribers: HashMap<Id, Arc<Peer>>,
+}
+
+#[derive(Debug, Default)]
+pub struct Broker {
+    index: UriIndex<Id>,
+    subscriptions: HashMap<Id, Subscription>,
+    ids: IdCounter,
+}
+
+/// Who may receive a publication, from PUBLISH.Options (exclude_me, exclude*, eligible*).
+#[derive(Debug, Default)]
+pub struct Audience {
+    /// The publisher's session when `exclude_me` is true (the default).
+    pub exclude_session: Option<Id>,
+    pub exclude: Vec<Id>,
+    pub exclude_authid: Vec<String>,
+    pub exclude_authrole: Vec<String>,
+    pub eligible: Option<Vec<Id>>,
+    pub eligible_authid: Option<Vec<String>>,
+    pub eligible_authrole: Option<Vec<String>>,
+}
+
+impl Audience {
+    fn admits(&self, peer: &Peer) -> bool {
+        if self.exclude_session == Some(peer.session)
+            || self.exclude.contains(&peer.session)
+            || self.exclude_authid.contains(&peer.authid)
+            || self.exclude_authrole.contains(&peer.authrole)
+        {
+            return false;
+        }
+        self.eligible
+            .as_ref()
+            .is_none_or(|e| e.contains(&peer.session))
+            && self
+                .eligible_authid
+                .as_ref()
+                .is_none_or(|e| e.contains(&peer.authid))
+            && self
+                .eligible_authrole
+                .as_ref()
+                .is_none_or(|e| e.contains(&peer.authrole))
+    }
+}
+
+/// One publication on its way to subscribers.
+pub struct Publication<'a> {
+    pub id: Id,
+    pub topic: &'a str,
+    /// EVENT.Details common to every receiver (publisher disclosure).
+    pub details: Dict,
+    pub payload: &'a Payload,
+    pub audience: Audience,
+}
+
+impl Broker {
+    /// Adds `peer` to the subscription for (uri, policy), creating it if needed.
+    pub fn subscribe(&mut self, peer: &Arc<Peer>, uri: &str, policy: MatchPolicy) -> Id {
+        let id = match self.index.get(uri, policy) {
+            Some(id) => *id,
+            None => {
+                let id = self.ids.next();
+                self.index.insert(uri, policy, id);
+                let subscription = Subscription {
+                    id,
+                    uri: uri.to_owned(),
+                    policy,
+                    subscribers: HashMap::new(),
+                };
+                self.subscriptions.insert(id, subscription);
+                id
+            }
+        };
+        if let Some(s) = self.subscriptions.get_mut(&id) {
+            s.subscribers.insert(peer.session, Arc::clone(peer));
+        }
+        id
+    }
+
+    /// Removes `session` from a subscription; false when it was not subscribed.
+    pub fn unsubscribe(&mut self, session: Id, subscription: Id) -> bool {
+        let Some(s) = self.subscriptions.get_mut(&subscription) else {
+            return false;
+        };
+        if s.subscribers.remove(&session).is_none() {
+            return false;
+        }
+        if s.subscribers.is_empty() {
+            self.index.remove(&s.uri, s.policy);
+            self.subscriptions.remove(&subscription);
+        }
+        true
+    }
+
+    /// Sends EVENTs for `publication` to every admitted subscriber of every matching
+    /// subscription. Returns how many EVENTs were queued.
+    pub fn publish(&self, publication: &Publication<'_>) -> usize {
+        let mut delivered = 0;
+        self.index
+            .for_each_match(publication.topic, |policy, _, id| {
+                if let Some(subscription) = self.subscriptions.get(id) {
+                    delivered += deliver(subscription, policy, publication);
+                }
+            });
+        delivered
+    }
+
+    pub fn subscription(&self, id: Id) -> Option<&Subscription> {
+        self.subscriptions.get(&id)
+    }
+}
+
+fn deliver(
+    subscription: &Subscription,
+    policy: MatchPolicy,
+    publication: &Publication<'_>,
+) -> usize {
+    // Pattern subscribers learn the concrete topic from Details.topic.
+    let pattern_details;
+    let details = if policy == MatchPolicy::Exact {
+        &publication.details
+    } else {
+        let mut d = publication.details.clone();
+        d.insert("topic".into(), Value::String(publication.topic.to_owned()));
+        pattern_details = d;
+        &pattern_details
+    };
+    let event = EventRef {
+        subscription: subscription.id,
+        publication: publication.id,
+        details,
+        payload: publication.payload,
+    };
+    let mut frames: [Option<Bytes>; SERIALIZATIONS] = Default::default();
+    let mut delivered = 0;
+    for peer in subscription.subscribers.values() {
+        if !publication.audience.admits(peer) {
+            continue;
+        }
+        let serialization: Serialization = peer.serialization;
+        let frame =
+            frames[serialization.index()].get_or_insert_with(|| serialization.encode_any(&event));
+        if peer.deliver(frame.clone()) {
+            delivered += 1;
+        }
+    }
+    delivered
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::router::peer::{Outbound, Outgoing};
+    use tokio::sync::mpsc::Receiver;
+
+    fn peer(session: Id, serialization: Serialization) -> (Arc<Peer>, Receiver<Outgoing>) {
+        let (outbound, rx) = Outbound::new(16);
+        let peer = Peer {
+            session,
+            authid: format!("user{session}"),
+            authrole: "anonymous".into(),
+            serialization,
+            outbound,
+        };
+        (Arc::new(peer), rx)
+    }
+
+    fn publication<'a>(topic: &'a str, payload: &'a Payload) -> Publication<'a> {
+        Publication {
+            id: 99,
+            topic,
+            details: Dict::new(),
+            payload,
+            audience: Audience::default(),
+        }
+    }
+
+    fn frame(rx: &mut Receiver<Outgoing>) -> Option<Bytes> {
+        match rx.try_recv() {
+            Ok(Outgoing::Message(b)) => Some(b),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn same_topic_same_subscription_id() {
+        let mut broker = Broker::default();
+        let (a, _ra) = peer(1, Serialization::Json);
+        let (b, _rb) = peer(2, Serialization::Json);
+        let s1 = broker.subscribe(&a, "com.t", MatchPolicy::Exact);
+        let s2 = broker.subscribe(&b, "com.t", MatchPolicy::Exact);
+        let s3 = broker.subscribe(&b, "com.t", MatchPolicy::Prefix);
+        assert_eq!(s1, s2);
+        assert_ne!(s1, s3);
+        assert!(broker.unsubscribe(1, s1));
+        assert!(!broker.unsubscribe(1, s1));
+        assert!(broker.unsubscribe(2, s1));
+        assert!(broker.subscription(s1).is_none());
+    }
+
+    #[test]
+    fn one_encoding_shared_by_subscribers_of_a_serializer() {
+        let mut broker = Broker::default();
+        let (a, mut ra) = peer(1, Serialization::Json);
+        let (b, mut rb) = peer(2, Serialization::Json);
+        let (c, mut rc) = peer(3, Serialization::MsgPack);
+        for p in [&a, &b, &c] {
+            broker.subscribe(p, "com.t", MatchPolicy::Exact);
+        }
+        let payload = Payload::new(vec![Value::Int(7)], Dict::new());
+        assert_eq!(broker.publish(&publication("com.t", &payload)), 3);
+        let (fa, fb, fc) = (
+            frame(&mut ra).unwrap(),
+            frame(&mut rb).unwrap(),
+            frame(&mut rc).unwrap(),
+        );
+        assert_eq!(
+            fa.as_ptr(),
+            fb.as_ptr(),
+            "JSON subscribers share one buffer"
+        );
+        assert_eq!(&fa[..], b"[36,1,99,{},[7]]");
+        assert_eq!(Serialization::MsgPack.decode(&fc).unwrap().code(), 36);
+    }
+
+    #[test]
+    fn pattern_subscribers_get_the_topic() {
+        let mut broker = Broker::default();
+        let (a, mut ra) = peer(1, Serialization::Json);
+        broker.subscribe(&a, "com.", MatchPolicy::Prefix);
+        broker.subscribe(&a, "com..x", MatchPolicy::Wildcard);
+        let payload = Payload::default();
+        assert_eq!(broker.publish(&publication("com.a.x", &payload)), 2);
+        let f = frame(&mut ra).unwrap();
+        assert!(
+            std::str::from_utf8(&f)
+                .unwrap()
+                .contains(r#""topic":"com.a.x""#)
+        );
+        assert!(frame(&mut ra).is_some());
+        assert_eq!(broker.publish(&publication("org.a", &payload)), 0);
+    }
+
+    #[test]
+    fn audience_filters() {
+        let mut broker = Broker::default();
+        let (a, mut ra) = peer(1, Serialization::Json);
+        let (b, mut rb) = peer(2, Serialization::Json);
+        broker.subscribe(&a, "t", MatchPolicy::Exact);
+        broker.subscribe(&b, "t", MatchPolicy::Exact);
+        let payload = Payload::default();
+        let mut p = publication("t", &payload);
+        p.audience.exclude_session = Some(1);
+        assert_eq!(broker.publish(&p), 1);
+        assert!(frame(&mut ra).is_none());
+        assert!(frame(&mut rb).is_some());
+        p.audience = Audience {
+            eligible_authid: Some(vec!["user1".into()]),
+            ..Default::default()
+        };
+        assert_eq!(broker.publish(&p), 1);
+        assert!(frame(&mut ra).is_some());
+    }
+}

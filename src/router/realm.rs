@@ -1,0 +1,440 @@
+//! A realm: its authorizer, broker, dealer and joined sessions, and the checked operations a
+//! session performs in it (URI rules, permissions, then routing).
+//!
+//! Every door (WebSocket sessions now; pusher, webhook and poller sessions later) goes through
+//! these methods, so authorization and routing behave the same whatever the way in.
+//! Locks are held only while tables change or frames are queued; never across socket writes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::config::{RealmConfig, UriCheck};
+use crate::router::authorize::{Action, Authorizer, Decision};
+use crate::router::broker::{Audience, Broker, Publication};
+use crate::router::dealer::{Dealer, Invocation};
+use crate::router::peer::Peer;
+use crate::wamp::error as uri_error;
+use crate::wamp::id::{self, Id};
+use crate::wamp::message::{self, Message, Payload};
+use crate::wamp::uri::{self, MatchPolicy};
+use crate::wamp::value::{Dict, Value};
+
+/// An error answered to one request: a `wamp.error.*` URI and a human message (ERROR.Args[0]).
+/// `wamp.error.protocol_violation` makes the session abort instead.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WampError {
+    pub uri: &'static str,
+    pub message: String,
+}
+
+impl WampError {
+    pub fn new(uri: &'static str, message: impl Into<String>) -> Self {
+        WampError {
+            uri,
+            message: message.into(),
+        }
+    }
+}
+
+pub struct Realm {
+    pub name: String,
+    strict_uris: bool,
+    authorizer: Authorizer,
+    broker: RwLock<Broker>,
+    dealer: Mutex<Dealer>,
+    sessions: Mutex<HashMap<Id, Arc<Peer>>>,
+}
+
+impl Realm {
+    pub fn new(config: &RealmConfig) -> Realm {
+        Realm {
+            name: config.name.clone(),
+            strict_uris: config.uri_check == UriCheck::Strict,
+            authorizer: Authorizer::new(&config.roles),
+            broker: RwLock::default(),
+            dealer: Mutex::default(),
+            sessions: Mutex::default(),
+        }
+    }
+
+    pub fn has_role(&self, role: &str) -> bool {
+        self.authorizer.has_role(role)
+    }
+
+    pub fn join(&self, peer: Arc<Peer>) {
+        self.sessions.lock().insert(peer.session, peer);
+    }
+
+    pub fn session_count(&self) -> usize {
+        self.sessions.lock().len()
+    }
+
+    /// Removes a session and everything it owned; callers waiting on it get an ERROR.
+    pub fn leave(&self, session: Id, subscriptions: impl IntoIterator<Item = Id>) {
+        self.sessions.lock().remove(&session);
+        {
+            let mut broker = self.broker.write();
+            for subscription in subscriptions {
+                broker.unsubscribe(session, subscription);
+            }
+        }
+        let orphaned = self.dealer.lock().remove_session(session);
+        for invocation in orphaned {
+            let error = error_message(
+                message::CALL,
+                invocation.caller_request,
+                uri_error::CANCELED,
+                "callee disconnected from in-flight call",
+            );
+            push(&invocation.caller, &error);
+        }
+    }
+
+    fn check_uri(&self, uri: &str, policy: MatchPolicy) -> Result<(), WampError> {
+        if uri::is_valid(uri, self.strict_uris, policy) {
+            Ok(())
+        } else {
+            let check = if self.strict_uris { "strict" } else { "loose" };
+            Err(WampError::new(
+                uri_error::INVALID_URI,
+                format!(
+                    "invalid URI \"{uri}\" ({check} check, match {})",
+                    policy.name()
+                ),
+            ))
+        }
+    }
+
+    fn authorize(&self, peer: &Peer, uri: &str, action: Action) -> Result<Decision, WampError> {
+        let decision = self.authorizer.authorize(&peer.authrole, uri, action);
+        if decision.allowed {
+            Ok(decision)
+        } else {
+            Err(WampError::new(
+                uri_error::NOT_AUTHORIZED,
+                format!(
+                    "session is not authorized to {} \"{uri}\" (role \"{}\")",
+                    action.name(),
+                    peer.authrole
+                ),
+            ))
+        }
+    }
+
+    pub fn subscribe(
+        &self,
+        peer: &Arc<Peer>,
+        topic: &str,
+        options: &Dict,
+    ) -> Result<Id, WampError> {
+        let policy = match_policy(options)?;
+        self.check_uri(topic, policy)?;
+        self.authorize(peer, topic, Action::Subscribe)?;
+        Ok(self.broker.write().subscribe(peer, topic, policy))
+    }
+
+    pub fn unsubscribe(&self, session: Id, subscription: Id) -> Result<(), WampError> {
+        if self.broker.write().unsubscribe(session, subscription) {
+            Ok(())
+        } else {
+            Err(WampError::new(
+                uri_error::NO_SUCH_SUBSCRIPTION,
+                format!("no subscription {subscription} for this session"),
+            ))
+        }
+    }
+
+    /// Publishes and returns the publication id.
+    pub fn publish(
+        &self,
+        peer: &Peer,
+        options: &Dict,
+        topic: &str,
+        payload: &Payload,
+    ) -> Result<Id, WampError> {
+        self.check_uri(topic, MatchPolicy::Exact)?;
+        if uri::is_reserved(topic) {
+            return Err(WampError::new(
+                uri_error::INVALID_URI,
+                format!("\"{topic}\" is reserved for the router"),
+            ));
+        }
+        let decision = self.authorize(peer, topic, Action::Publish)?;
+        let mut details = Dict::new();
+        if disclose(decision, options)? {
+            details.insert("publisher".into(), Value::from(peer.session));
+            details.insert("publisher_authid".into(), Value::from(peer.authid.as_str()));
+            details.insert(
+                "publisher_authrole".into(),
+                Value::from(peer.authrole.as_str()),
+            );
+        }
+        let publication = Publication {
+            id: id::random_id(),
+            topic,
+            details,
+            payload,
+            audience: audience(peer, options)?,
+        };
+        self.broker.read().publish(&publication);
+        Ok(publication.id)
+    }
+
+    pub fn register(
+        &self,
+        peer: &Arc<Peer>,
+        procedure: &str,
+        options: &Dict,
+    ) -> Result<Id, WampError> {
+        let policy = match_policy(options)?;
+        self.check_uri(procedure, policy)?;
+        if uri::is_reserved(procedure) {
+            return Err(WampError::new(
+                uri_error::INVALID_URI,
+                format!("\"{procedure}\" is reserved for the router"),
+            ));
+        }
+        if let Some(invoke) = options.get("invoke").and_then(Value::as_str)
+            && invoke != "single"
+        {
+            return Err(WampError::new(
+                uri_error::INVALID_ARGUMENT,
+                format!("invocation policy \"{invoke}\" is not supported (only \"single\")"),
+            ));
+        }
+        self.authorize(peer, procedure, Action::Register)?;
+        self.dealer
+            .lock()
+            .register(peer, procedure, policy)
+            .ok_or_else(|| {
+                WampError::new(
+                    uri_error::PROCEDURE_ALREADY_EXISTS,
+                    format!(
+                        "procedure \"{procedure}\" ({}) is already registered",
+                        policy.name()
+                    ),
+                )
+            })
+    }
+
+    pub fn unregister(&self, session: Id, registration: Id) -> Result<(), WampError> {
+        if self.dealer.lock().unregister(session, registration) {
+            Ok(())
+        } else {
+            Err(WampError::new(
+                uri_error::NO_SUCH_REGISTRATION,
+                format!("no registration {registration} for this session"),
+            ))
+        }
+    }
+
+    /// Routes a CALL to its callee as an INVOCATION.
+    pub fn call(
+        &self,
+        caller: &Arc<Peer>,
+        request: Id,
+        options: &Dict,
+        procedure: &str,
+        payload: Payload,
+    ) -> Result<(), WampError> {
+        self.check_uri(procedure, MatchPolicy::Exact)?;
+        let decision = self.authorize(caller, procedure, Action::Call)?;
+        let receive_progress = bool_option(options, "receive_progress")?.unwrap_or(false);
+        let mut details = Dict::new();
+        if disclose(decision, options)? {
+            details.insert("caller".into(), Value::from(caller.session));
+            details.insert("caller_authid".into(), Value::from(caller.authid.as_str()));
+            details.insert(
+                "caller_authrole".into(),
+                Value::from(caller.authrole.as_str()),
+            );
+        }
+        if receive_progress {
+            details.insert("receive_progress".into(), Value::Bool(true));
+        }
+        let (callee, registration, invocation) = {
+            let mut dealer = self.dealer.lock();
+            let Some(registration) = dealer.route(procedure) else {
+                return Err(WampError::new(
+                    uri_error::NO_SUCH_PROCEDURE,
+                    format!("no callee registered for procedure \"{procedure}\""),
+                ));
+            };
+            if registration.policy != MatchPolicy::Exact {
+                details.insert("procedure".into(), Value::from(procedure));
+            }
+            let (callee, registration) = (Arc::clone(&registration.callee), registration.id);
+            let invocation = dealer.start_invocation(Invocation {
+                caller: Arc::clone(caller),
+                caller_request: request,
+                callee: callee.session,
+                receive_progress,
+            });
+            (callee, registration, invocation)
+        };
+        let message = Message::Invocation {
+            request: invocation,
+            registration,
+            details,
+            payload,
+        };
+        push(&callee, &message);
+        Ok(())
+    }
+
+    /// A callee's YIELD: a RESULT to the caller (progressive when `progress` and asked for).
+    pub fn yield_result(
+        &self,
+        callee: Id,
+        request: Id,
+        options: &Dict,
+        payload: Payload,
+    ) -> Result<(), WampError> {
+        let progress = bool_option(options, "progress")?.unwrap_or(false);
+        let (caller, caller_request, receive_progress) = {
+            let mut dealer = self.dealer.lock();
+            if progress {
+                match dealer.invocation(callee, request) {
+                    Some(i) => (Arc::clone(&i.caller), i.caller_request, i.receive_progress),
+                    None => return Ok(()),
+                }
+            } else {
+                match dealer.finish_invocation(callee, request) {
+                    Some(i) => (i.caller, i.caller_request, i.receive_progress),
+                    // The spec: a YIELD for an unknown invocation (caller gone) is ignored.
+                    None => return Ok(()),
+                }
+            }
+        };
+        if progress && !receive_progress {
+            return Ok(());
+        }
+        let mut details = Dict::new();
+        if progress {
+            details.insert("progress".into(), Value::Bool(true));
+        }
+        push(
+            &caller,
+            &Message::Result {
+                request: caller_request,
+                details,
+                payload,
+            },
+        );
+        Ok(())
+    }
+
+    /// A callee's ERROR for an INVOCATION, forwarded to the caller with its args and kwargs.
+    pub fn invocation_error(&self, callee: Id, request: Id, error: String, payload: Payload) {
+        let Some(invocation) = self.dealer.lock().finish_invocation(callee, request) else {
+            return;
+        };
+        let message = Message::Error {
+            request_type: message::CALL,
+            request: invocation.caller_request,
+            details: Dict::new(),
+            error,
+            payload,
+        };
+        push(&invocation.caller, &message);
+    }
+}
+
+fn push(peer: &Peer, message: &Message) {
+    peer.deliver(peer.serialization.encode(message));
+}
+
+/// An ERROR message for a request, with a human message as its only argument.
+pub fn error_message(request_type: u64, request: Id, error: &str, text: &str) -> Message {
+    Message::Error {
+        request_type,
+        request,
+        details: Dict::new(),
+        error: error.to_owned(),
+        payload: Payload {
+            args: Some(vec![Value::from(text)]),
+            kwargs: None,
+        },
+    }
+}
+
+fn match_policy(options: &Dict) -> Result<MatchPolicy, WampError> {
+    MatchPolicy::from_options(options).ok_or_else(|| {
+        WampError::new(
+            uri_error::INVALID_ARGUMENT,
+            "option \"match\" must be one of \"exact\", \"prefix\", \"wildcard\"",
+        )
+    })
+}
+
+fn protocol_violation(message: String) -> WampError {
+    WampError::new(uri_error::PROTOCOL_VIOLATION, message)
+}
+
+fn bool_option(options: &Dict, key: &str) -> Result<Option<bool>, WampError> {
+    match options.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(protocol_violation(format!(
+            "option \"{key}\" must be a boolean"
+        ))),
+    }
+}
+
+fn id_list(options: &Dict, key: &str) -> Result<Option<Vec<Id>>, WampError> {
+    match options.get(key) {
+        None => Ok(None),
+        Some(Value::List(items)) => items
+            .iter()
+            .map(|v| v.as_u64().filter(|i| id::is_valid(*i)))
+            .collect::<Option<Vec<_>>>()
+            .map(Some)
+            .ok_or_else(|| {
+                protocol_violation(format!("option \"{key}\" must be a list of session ids"))
+            }),
+        Some(_) => Err(protocol_violation(format!(
+            "option \"{key}\" must be a list of session ids"
+        ))),
+    }
+}
+
+fn string_list(options: &Dict, key: &str) -> Result<Option<Vec<String>>, WampError> {
+    match options.get(key) {
+        None => Ok(None),
+        Some(Value::List(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()
+            .map(Some)
+            .ok_or_else(|| {
+                protocol_violation(format!("option \"{key}\" must be a list of strings"))
+            }),
+        Some(_) => Err(protocol_violation(format!(
+            "option \"{key}\" must be a list of strings"
+        ))),
+    }
+}
+
+/// Junction's disclosure rule: the permission decides when it says so; otherwise the client's
+/// `disclose_me`.
+fn disclose(decision: Decision, options: &Dict) -> Result<bool, WampError> {
+    let asked = bool_option(options, "disclose_me")?.unwrap_or(false);
+    Ok(decision.disclose.unwrap_or(asked))
+}
+
+fn audience(publisher: &Peer, options: &Dict) -> Result<Audience, WampError> {
+    let exclude_me = bool_option(options, "exclude_me")?.unwrap_or(true);
+    bool_option(options, "acknowledge")?;
+    bool_option(options, "retain")?;
+    Ok(Audience {
+        exclude_session: exclude_me.then_some(publisher.session),
+        exclude: id_list(options, "exclude")?.unwrap_or_default(),
+        exclude_authid: string_list(options, "exclude_authid")?.unwrap_or_default(),
+        exclude_authrole: string_list(options, "exclude_authrole")?.unwrap_or_default(),
+        eligible: id_list(options, "eligible")?,
+        eligible_authid: string_list(options, "eligible_authid")?,
+        eligible_authrole: string_list(options, "eligible_authrole")?,
+    })
+}

@@ -1,0 +1,450 @@
+//! One WAMP session's life on a transport: HELLO, authentication, WELCOME, then each request
+//! handled against its realm, until GOODBYE, ABORT or the transport goes away.
+//!
+//! The transport decodes messages and calls [`Session::handle`]; replies go to the session's
+//! own outbound queue, waiting for room (backpressure on a client that pipelines requests),
+//! while events and invocations from other sessions are pushed without waiting.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use tracing::{debug, info};
+
+use crate::router::Router;
+use crate::router::auth::{AuthStep, Authenticator, Identity, Pending, Refusal};
+use crate::router::peer::{Outbound, Outgoing, Peer};
+use crate::router::realm::{Realm, WampError, error_message};
+use crate::wamp::error as uri_error;
+use crate::wamp::id::{self, Id};
+use crate::wamp::message::{self, Message};
+use crate::wamp::serializer::Serialization;
+use crate::wamp::value::{Dict, Value};
+
+/// Whether the transport should keep reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Close,
+}
+
+enum State {
+    /// Waiting for HELLO (at start and after GOODBYE).
+    Idle,
+    Challenged {
+        realm: Arc<Realm>,
+        session: Id,
+        pending: Pending,
+    },
+    Joined(Joined),
+    Closed,
+}
+
+struct Joined {
+    realm: Arc<Realm>,
+    peer: Arc<Peer>,
+    subscriptions: HashSet<Id>,
+}
+
+pub struct Session {
+    router: Arc<Router>,
+    authenticator: Arc<Authenticator>,
+    serialization: Serialization,
+    outbound: Arc<Outbound>,
+    state: State,
+}
+
+impl Session {
+    pub fn new(
+        router: Arc<Router>,
+        authenticator: Arc<Authenticator>,
+        serialization: Serialization,
+        outbound: Arc<Outbound>,
+    ) -> Session {
+        Session {
+            router,
+            authenticator,
+            serialization,
+            outbound,
+            state: State::Idle,
+        }
+    }
+
+    pub async fn handle(&mut self, msg: Message) -> Flow {
+        match std::mem::replace(&mut self.state, State::Closed) {
+            State::Idle => self.on_idle(msg).await,
+            State::Challenged {
+                realm,
+                session,
+                pending,
+            } => self.on_challenged(msg, realm, session, pending).await,
+            State::Joined(joined) => {
+                self.state = State::Joined(joined);
+                self.on_joined(msg).await
+            }
+            State::Closed => Flow::Close,
+        }
+    }
+
+    /// Aborts the session for a message that breaks the protocol (also used by the transport
+    /// for frames that do not decode).
+    pub async fn protocol_violation(&mut self, message: &str) -> Flow {
+        debug!("protocol violation: {message}");
+        self.abort(uri_error::PROTOCOL_VIOLATION, message).await
+    }
+
+    /// Leaves the realm, if joined. Called when the transport goes away.
+    pub fn detach(&mut self) {
+        if let State::Joined(joined) = std::mem::replace(&mut self.state, State::Closed) {
+            leave(joined);
+        }
+    }
+
+    async fn reply(&self, msg: &Message) {
+        let frame = self.serialization.encode(msg);
+        self.outbound.send(Outgoing::Message(frame)).await;
+    }
+
+    async fn abort(&mut self, reason: &str, message: &str) -> Flow {
+        self.detach();
+        let mut details = Dict::new();
+        details.insert("message".into(), Value::from(message));
+        self.reply(&Message::Abort {
+            details,
+            reason: reason.to_owned(),
+        })
+        .await;
+        self.outbound
+            .send(Outgoing::Close {
+                code: 1000,
+                reason: reason.to_owned(),
+            })
+            .await;
+        Flow::Close
+    }
+
+    async fn on_idle(&mut self, msg: Message) -> Flow {
+        let Message::Hello { realm, details } = msg else {
+            return self
+                .protocol_violation(&format!("{} before HELLO", name(&msg)))
+                .await;
+        };
+        let Some(realm) = self.router.realm(&realm) else {
+            info!(realm, "HELLO for an unknown realm");
+            return self
+                .abort(
+                    uri_error::NO_SUCH_REALM,
+                    &format!("no realm \"{realm}\" on this router"),
+                )
+                .await;
+        };
+        let session = id::random_id();
+        match self.authenticator.hello(&realm.name, session, &details) {
+            AuthStep::Welcome(identity) => self.welcome(realm, session, identity).await,
+            AuthStep::Challenge {
+                authmethod,
+                extra,
+                pending,
+            } => {
+                self.reply(&Message::Challenge {
+                    authmethod: authmethod.to_owned(),
+                    extra,
+                })
+                .await;
+                self.state = State::Challenged {
+                    realm,
+                    session,
+                    pending,
+                };
+                Flow::Continue
+            }
+            AuthStep::Abort(refusal) => self.refuse(refusal).await,
+        }
+    }
+
+    async fn on_challenged(
+        &mut self,
+        msg: Message,
+        realm: Arc<Realm>,
+        session: Id,
+        pending: Pending,
+    ) -> Flow {
+        let Message::Authenticate { signature, .. } = msg else {
+            return self
+                .protocol_violation(&format!("{} while waiting for AUTHENTICATE", name(&msg)))
+                .await;
+        };
+        match pending.authenticate(&signature) {
+            Ok(identity) => self.welcome(realm, session, identity).await,
+            Err(refusal) => self.refuse(refusal).await,
+        }
+    }
+
+    async fn refuse(&mut self, refusal: Refusal) -> Flow {
+        info!(
+            reason = refusal.reason,
+            "authentication refused: {}", refusal.message
+        );
+        self.abort(refusal.reason, &refusal.message).await
+    }
+
+    async fn welcome(&mut self, realm: Arc<Realm>, session: Id, identity: Identity) -> Flow {
+        if !realm.has_role(&identity.authrole) {
+            let message = format!(
+                "role \"{}\" does not exist in realm \"{}\"",
+                identity.authrole, realm.name
+            );
+            return self.abort(uri_error::NO_SUCH_ROLE, &message).await;
+        }
+        let peer = Arc::new(Peer {
+            session,
+            authid: identity.authid.clone(),
+            authrole: identity.authrole.clone(),
+            serialization: self.serialization,
+            outbound: Arc::clone(&self.outbound),
+        });
+        realm.join(Arc::clone(&peer));
+        debug!(
+            session,
+            realm = realm.name,
+            authid = identity.authid,
+            authrole = identity.authrole,
+            "session joined"
+        );
+        let details = welcome_details(&realm.name, &identity);
+        self.state = State::Joined(Joined {
+            realm,
+            peer,
+            subscriptions: HashSet::new(),
+        });
+        self.reply(&Message::Welcome { session, details }).await;
+        Flow::Continue
+    }
+
+    async fn on_joined(&mut self, msg: Message) -> Flow {
+        let State::Joined(joined) = &mut self.state else {
+            return Flow::Close;
+        };
+        let realm = Arc::clone(&joined.realm);
+        let peer = Arc::clone(&joined.peer);
+        let (request_type, request, outcome) = match msg {
+            Message::Publish {
+                request,
+                options,
+                topic,
+                payload,
+            } => {
+                let acknowledge = matches!(options.get("acknowledge"), Some(Value::Bool(true)));
+                let outcome = realm.publish(&peer, &options, &topic, &payload);
+                match outcome {
+                    Ok(publication) if acknowledge => (
+                        0,
+                        0,
+                        Ok(Some(Message::Published {
+                            request,
+                            publication,
+                        })),
+                    ),
+                    Ok(_) => return Flow::Continue,
+                    // Without acknowledge the client keeps no request to answer; only a
+                    // protocol violation is reported (by aborting).
+                    Err(e) if !acknowledge && e.uri != uri_error::PROTOCOL_VIOLATION => {
+                        return Flow::Continue;
+                    }
+                    Err(e) => (message::PUBLISH, request, Err(e)),
+                }
+            }
+            Message::Subscribe {
+                request,
+                options,
+                topic,
+            } => {
+                let outcome = realm
+                    .subscribe(&peer, &topic, &options)
+                    .map(|subscription| {
+                        joined.subscriptions.insert(subscription);
+                        Some(Message::Subscribed {
+                            request,
+                            subscription,
+                        })
+                    });
+                (message::SUBSCRIBE, request, outcome)
+            }
+            Message::Unsubscribe {
+                request,
+                subscription,
+            } => {
+                let outcome = if joined.subscriptions.remove(&subscription) {
+                    realm.unsubscribe(peer.session, subscription)
+                } else {
+                    Err(WampError::new(
+                        uri_error::NO_SUCH_SUBSCRIPTION,
+                        format!("no subscription {subscription} for this session"),
+                    ))
+                };
+                let outcome = outcome.map(|()| Some(Message::Unsubscribed { request }));
+                (message::UNSUBSCRIBE, request, outcome)
+            }
+            Message::Call {
+                request,
+                options,
+                procedure,
+                payload,
+            } => {
+                let outcome = realm
+                    .call(&peer, request, &options, &procedure, payload)
+                    .map(|()| None);
+                (message::CALL, request, outcome)
+            }
+            Message::Register {
+                request,
+                options,
+                procedure,
+            } => {
+                let outcome = realm
+                    .register(&peer, &procedure, &options)
+                    .map(|registration| {
+                        Some(Message::Registered {
+                            request,
+                            registration,
+                        })
+                    });
+                (message::REGISTER, request, outcome)
+            }
+            Message::Unregister {
+                request,
+                registration,
+            } => {
+                let outcome = realm
+                    .unregister(peer.session, registration)
+                    .map(|()| Some(Message::Unregistered { request }));
+                (message::UNREGISTER, request, outcome)
+            }
+            Message::Yield {
+                request,
+                options,
+                payload,
+            } => {
+                let outcome = realm
+                    .yield_result(peer.session, request, &options, payload)
+                    .map(|()| None);
+                (message::YIELD, request, outcome)
+            }
+            Message::Error {
+                request_type: message::INVOCATION,
+                request,
+                error,
+                payload,
+                ..
+            } => {
+                realm.invocation_error(peer.session, request, error, payload);
+                return Flow::Continue;
+            }
+            Message::Cancel { .. } => {
+                // call_canceling is not announced; a client that sends CANCEL anyway waits for
+                // the RESULT as if it had not.
+                debug!(
+                    session = peer.session,
+                    "CANCEL ignored: call canceling is not supported"
+                );
+                return Flow::Continue;
+            }
+            Message::Goodbye { reason, .. } => {
+                self.detach();
+                self.state = State::Idle;
+                if reason != uri_error::CLOSE_GOODBYE_AND_OUT {
+                    let goodbye = Message::Goodbye {
+                        details: Dict::new(),
+                        reason: uri_error::CLOSE_GOODBYE_AND_OUT.to_owned(),
+                    };
+                    self.reply(&goodbye).await;
+                }
+                return Flow::Continue;
+            }
+            Message::Abort { .. } => {
+                self.detach();
+                return Flow::Close;
+            }
+            other => {
+                return self
+                    .protocol_violation(&format!(
+                        "{} is not a message a client may send",
+                        name(&other)
+                    ))
+                    .await;
+            }
+        };
+        match outcome {
+            Ok(Some(reply)) => self.reply(&reply).await,
+            Ok(None) => {}
+            Err(e) if e.uri == uri_error::PROTOCOL_VIOLATION => {
+                return self.protocol_violation(&e.message).await;
+            }
+            Err(e) => {
+                self.reply(&error_message(request_type, request, e.uri, &e.message))
+                    .await
+            }
+        }
+        Flow::Continue
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.detach();
+    }
+}
+
+fn leave(joined: Joined) {
+    debug!(
+        session = joined.peer.session,
+        realm = joined.realm.name,
+        "session left"
+    );
+    joined
+        .realm
+        .leave(joined.peer.session, joined.subscriptions);
+}
+
+fn name(msg: &Message) -> &'static str {
+    message::type_name(msg.code()).unwrap_or("unknown message")
+}
+
+/// WELCOME.Details: identity plus the roles and features this router really implements.
+fn welcome_details(realm: &str, identity: &Identity) -> Dict {
+    let features = |names: &[&str]| {
+        let dict: Dict = names
+            .iter()
+            .map(|n| ((*n).to_owned(), Value::Bool(true)))
+            .collect();
+        let mut role = Dict::new();
+        role.insert("features".into(), Value::Dict(dict));
+        Value::Dict(role)
+    };
+    let mut roles = Dict::new();
+    roles.insert("broker".into(), features(BROKER_FEATURES));
+    roles.insert("dealer".into(), features(DEALER_FEATURES));
+    let mut details = Dict::new();
+    details.insert("realm".into(), Value::from(realm));
+    details.insert("authid".into(), Value::from(identity.authid.as_str()));
+    details.insert("authrole".into(), Value::from(identity.authrole.as_str()));
+    details.insert("authmethod".into(), Value::from(identity.authmethod));
+    details.insert("authprovider".into(), Value::from(identity.authprovider));
+    details.insert("authextra".into(), Value::Dict(Dict::new()));
+    details.insert("roles".into(), Value::Dict(roles));
+    details
+}
+
+/// Broker features announced in WELCOME: only what works.
+pub const BROKER_FEATURES: &[&str] = &[
+    "pattern_based_subscription",
+    "publisher_exclusion",
+    "publisher_identification",
+    "subscriber_blackwhite_listing",
+];
+
+/// Dealer features announced in WELCOME: only what works.
+pub const DEALER_FEATURES: &[&str] = &[
+    "caller_identification",
+    "pattern_based_registration",
+    "progressive_call_results",
+];

@@ -1,0 +1,293 @@
+//! An index from URI patterns (exact, prefix, wildcard) to values, so a concrete URI finds its
+//! matches without scanning every pattern: exact ones by hash, prefix ones by one hash lookup
+//! per component boundary, wildcard ones through a trie of components.
+//!
+//! The broker wants every match, the dealer and the authorizer want the best one under their
+//! own precedence, so the index offers both and leaves precedence to the caller.
+
+use std::collections::HashMap;
+
+use crate::wamp::uri::MatchPolicy;
+
+#[derive(Debug)]
+pub struct UriIndex<T> {
+    exact: HashMap<String, T>,
+    prefix: HashMap<String, T>,
+    wildcard: WildcardNode<T>,
+}
+
+impl<T> Default for UriIndex<T> {
+    fn default() -> Self {
+        UriIndex {
+            exact: HashMap::new(),
+            prefix: HashMap::new(),
+            wildcard: WildcardNode::default(),
+        }
+    }
+}
+
+/// One level of the wildcard trie: literal children by component, one child for the empty
+/// (match-anything) component, and the value of a pattern that ends here.
+#[derive(Debug)]
+struct WildcardNode<T> {
+    literal: HashMap<String, WildcardNode<T>>,
+    any: Option<Box<WildcardNode<T>>>,
+    value: Option<(String, T)>,
+}
+
+impl<T> Default for WildcardNode<T> {
+    fn default() -> Self {
+        WildcardNode {
+            literal: HashMap::new(),
+            any: None,
+            value: None,
+        }
+    }
+}
+
+impl<T> WildcardNode<T> {
+    fn node_mut(&mut self, pattern: &str) -> &mut WildcardNode<T> {
+        let mut node = self;
+        for component in pattern.split('.') {
+            node = if component.is_empty() {
+                node.any.get_or_insert_with(Default::default)
+            } else {
+                node.literal.entry(component.to_owned()).or_default()
+            };
+        }
+        node
+    }
+
+    fn node(&self, pattern: &str) -> Option<&WildcardNode<T>> {
+        let mut node = self;
+        for component in pattern.split('.') {
+            node = if component.is_empty() {
+                node.any.as_deref()?
+            } else {
+                node.literal.get(component)?
+            };
+        }
+        Some(node)
+    }
+
+    fn remove(&mut self, mut components: std::str::Split<'_, char>) -> Option<T> {
+        let Some(component) = components.next() else {
+            return self.value.take().map(|(_, v)| v);
+        };
+        if component.is_empty() {
+            let child = self.any.as_deref_mut()?;
+            let removed = child.remove(components);
+            if child.is_empty() {
+                self.any = None;
+            }
+            removed
+        } else {
+            let child = self.literal.get_mut(component)?;
+            let removed = child.remove(components);
+            if child.is_empty() {
+                self.literal.remove(component);
+            }
+            removed
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.value.is_none() && self.any.is_none() && self.literal.is_empty()
+    }
+
+    /// Visits matches with literal components preferred left to right, so the first match
+    /// visited is the most specific one. `f` returns false to stop.
+    fn visit<'a>(&'a self, components: &[&str], f: &mut dyn FnMut(&'a str, &'a T) -> bool) -> bool {
+        let Some((first, rest)) = components.split_first() else {
+            return match &self.value {
+                Some((pattern, value)) => f(pattern, value),
+                None => true,
+            };
+        };
+        if let Some(child) = self.literal.get(*first)
+            && !child.visit(rest, f)
+        {
+            return false;
+        }
+        match &self.any {
+            Some(child) => child.visit(rest, f),
+            None => true,
+        }
+    }
+}
+
+impl<T> UriIndex<T> {
+    pub fn get(&self, uri: &str, policy: MatchPolicy) -> Option<&T> {
+        match policy {
+            MatchPolicy::Exact => self.exact.get(uri),
+            MatchPolicy::Prefix => self.prefix.get(uri),
+            MatchPolicy::Wildcard => self.wildcard.node(uri)?.value.as_ref().map(|(_, v)| v),
+        }
+    }
+
+    pub fn get_mut(&mut self, uri: &str, policy: MatchPolicy) -> Option<&mut T> {
+        match policy {
+            MatchPolicy::Exact => self.exact.get_mut(uri),
+            MatchPolicy::Prefix => self.prefix.get_mut(uri),
+            MatchPolicy::Wildcard => {
+                let node = self.wildcard.node_mut(uri);
+                node.value.as_mut().map(|(_, v)| v)
+            }
+        }
+    }
+
+    /// Inserts or replaces; returns the previous value.
+    pub fn insert(&mut self, uri: &str, policy: MatchPolicy, value: T) -> Option<T> {
+        match policy {
+            MatchPolicy::Exact => self.exact.insert(uri.to_owned(), value),
+            MatchPolicy::Prefix => self.prefix.insert(uri.to_owned(), value),
+            MatchPolicy::Wildcard => {
+                let node = self.wildcard.node_mut(uri);
+                node.value.replace((uri.to_owned(), value)).map(|(_, v)| v)
+            }
+        }
+    }
+
+    pub fn remove(&mut self, uri: &str, policy: MatchPolicy) -> Option<T> {
+        match policy {
+            MatchPolicy::Exact => self.exact.remove(uri),
+            MatchPolicy::Prefix => self.prefix.remove(uri),
+            MatchPolicy::Wildcard => self.wildcard.remove(uri.split('.')),
+        }
+    }
+
+    pub fn exact_match(&self, uri: &str) -> Option<&T> {
+        self.exact.get(uri)
+    }
+
+    /// Prefix patterns matching `uri`, longest first, as (pattern, value).
+    pub fn prefix_matches<'a>(
+        &'a self,
+        uri: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a T)> + 'a {
+        prefix_candidates(uri).filter_map(move |candidate| {
+            self.prefix
+                .get_key_value(candidate)
+                .map(|(k, v)| (k.as_str(), v))
+        })
+    }
+
+    /// The most specific wildcard pattern matching `uri`: at the first component where two
+    /// patterns differ, a literal beats a wildcard.
+    pub fn best_wildcard<'a>(&'a self, uri: &str) -> Option<(&'a str, &'a T)> {
+        let components: Vec<&str> = uri.split('.').collect();
+        let mut best = None;
+        self.wildcard.visit(&components, &mut |pattern, value| {
+            best = Some((pattern, value));
+            false
+        });
+        best
+    }
+
+    /// Every pattern matching `uri`, of any policy, as (policy, pattern, value).
+    pub fn for_each_match<'a>(
+        &'a self,
+        uri: &'a str,
+        mut f: impl FnMut(MatchPolicy, &'a str, &'a T),
+    ) {
+        if let Some((pattern, value)) = self.exact.get_key_value(uri) {
+            f(MatchPolicy::Exact, pattern, value);
+        }
+        if !self.prefix.is_empty() {
+            for (pattern, value) in self.prefix_matches(uri) {
+                f(MatchPolicy::Prefix, pattern, value);
+            }
+        }
+        if !self.wildcard.is_empty() {
+            let components: Vec<&str> = uri.split('.').collect();
+            self.wildcard.visit(&components, &mut |pattern, value| {
+                f(MatchPolicy::Wildcard, pattern, value);
+                true
+            });
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.exact.is_empty() && self.prefix.is_empty() && self.wildcard.is_empty()
+    }
+}
+
+/// The prefixes a component-wise prefix pattern could have to match `uri`, longest first:
+/// for `a.b` these are `a.b`, `a.`, `a`, and the empty prefix.
+fn prefix_candidates(uri: &str) -> impl Iterator<Item = &str> {
+    let boundaries = uri.match_indices('.').map(|(i, _)| i).collect::<Vec<_>>();
+    let whole = std::iter::once(uri);
+    let inner = boundaries
+        .into_iter()
+        .rev()
+        .flat_map(move |i| [&uri[..=i], &uri[..i]]);
+    whole.chain(inner).chain(std::iter::once(""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use MatchPolicy::*;
+
+    fn all_matches(index: &UriIndex<u32>, uri: &str) -> Vec<u32> {
+        let mut v = Vec::new();
+        index.for_each_match(uri, |_, _, x| v.push(*x));
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn candidates_longest_first() {
+        let c: Vec<_> = prefix_candidates("a.b.c").collect();
+        assert_eq!(c, ["a.b.c", "a.b.", "a.b", "a.", "a", ""]);
+    }
+
+    #[test]
+    fn finds_every_policy() {
+        let mut i = UriIndex::default();
+        i.insert("com.example.topic", Exact, 1);
+        i.insert("com.example", Prefix, 2);
+        i.insert("com.example.", Prefix, 3);
+        i.insert("com..topic", Wildcard, 4);
+        i.insert("com.examplefoo", Prefix, 5);
+        i.insert("..", Wildcard, 6);
+        i.insert(".", Wildcard, 7);
+        assert_eq!(all_matches(&i, "com.example.topic"), [1, 2, 3, 4, 6]);
+        assert_eq!(all_matches(&i, "com.example"), [2, 7]);
+        assert_eq!(all_matches(&i, "org.x"), [7]);
+    }
+
+    #[test]
+    fn remove_prunes_and_keeps_others() {
+        let mut i = UriIndex::default();
+        i.insert("a..c", Wildcard, 1);
+        i.insert("a.b.", Wildcard, 2);
+        assert_eq!(i.remove("a..c", Wildcard), Some(1));
+        assert_eq!(i.remove("a..c", Wildcard), None);
+        assert_eq!(all_matches(&i, "a.b.c"), [2]);
+        assert_eq!(i.remove("a.b.", Wildcard), Some(2));
+        assert!(i.is_empty());
+    }
+
+    #[test]
+    fn best_wildcard_prefers_early_literals() {
+        let mut i = UriIndex::default();
+        i.insert("..c", Wildcard, 1);
+        i.insert("a..", Wildcard, 2);
+        i.insert("a.b.", Wildcard, 3);
+        assert_eq!(i.best_wildcard("a.b.c").map(|(_, v)| *v), Some(3));
+        assert_eq!(i.best_wildcard("a.x.c").map(|(_, v)| *v), Some(2));
+        assert_eq!(i.best_wildcard("z.x.c").map(|(_, v)| *v), Some(1));
+        assert_eq!(i.best_wildcard("z.x.y"), None);
+    }
+
+    #[test]
+    fn longest_prefix_first() {
+        let mut i = UriIndex::default();
+        i.insert("a", Prefix, 1);
+        i.insert("a.b", Prefix, 2);
+        i.insert("", Prefix, 3);
+        let v: Vec<_> = i.prefix_matches("a.b.c").map(|(_, v)| *v).collect();
+        assert_eq!(v, [2, 1, 3]);
+    }
+}
