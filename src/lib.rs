@@ -6,3 +6,4 @@
 pub mod config;
 pub mod router;
 pub mod wamp;
+pub mod transport;

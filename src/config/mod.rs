@@ -1,6 +1,20 @@
 //! `config.json`: Crossbar's shape in, a validated [`Config`] out.
+//!
+//! [`load_file`] / [`load_str`] parse and validate (errors name the JSON path, see
+//! [`ConfigError`]); [`summary`] is what `junction check` prints.
 
+mod auth;
+mod error;
+mod load;
 pub mod model;
+mod node;
+mod realm;
 pub mod secret;
+mod summary;
+mod transport;
 
+pub use error::ConfigError;
+pub use load::{load_file, load_str, load_str_with_env};
 pub use model::*;
+pub use summary::summary;
+pub use transport::default_websocket_options;

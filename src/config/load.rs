@@ -1,0 +1,336 @@
+//! Loading `config.json`: the entry points, the top level and `workers[]`.
+//!
+//! The text is parsed to a `serde_json::Value` once and then walked by hand (see
+//! [`node`](super::node)), so each error names its JSON path, Crossbar features Junction lacks
+//! say "not supported" instead of "unknown key", and accepted-but-ignored keys are collected
+//! for `junction check`. Realms live in [`realm`](super::realm), transports in
+//! [`transport`](super::transport), auth blocks in [`auth`](super::auth).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use crate::config::error::ConfigError;
+use crate::config::model::{Config, Worker};
+use crate::config::node::{Node, Result};
+use crate::config::{realm, transport};
+
+/// Reads and loads a config file; `$NAME` secrets come from the process environment.
+pub fn load_file(path: &Path) -> Result<Config> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::new(path.display().to_string(), format!("cannot read: {e}")))?;
+    load_str(&text)
+}
+
+/// Loads config text; `$NAME` secrets come from the process environment.
+pub fn load_str(text: &str) -> Result<Config> {
+    load_str_with_env(text, &|name| std::env::var(name).ok())
+}
+
+/// Loads config text, reading `$NAME` / `${NAME}` secrets through `env` (tests inject one).
+pub fn load_str_with_env(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| ConfigError::from_json(&e))?;
+    let mut loader = Loader {
+        env,
+        ignored: Vec::new(),
+        realm_paths: BTreeMap::new(),
+        worker_roles: BTreeSet::new(),
+    };
+    let workers = load_root(&Node::root(&value), &mut loader)?;
+    Ok(Config {
+        workers,
+        ignored: loader.ignored,
+    })
+}
+
+/// What one load carries along while walking the document.
+pub(crate) struct Loader<'e> {
+    /// Environment lookup for `$NAME` secrets.
+    pub env: &'e dyn Fn(&str) -> Option<String>,
+    /// Paths of keys accepted without effect, in the order they were met.
+    pub ignored: Vec<String>,
+    /// Realm name -> path of its first definition: names are unique across the whole node.
+    pub realm_paths: BTreeMap<String, String>,
+    /// Roles defined by the realms of the worker being loaded; its auth blocks may name only these.
+    pub worker_roles: BTreeSet<String>,
+}
+
+fn load_root(node: &Node, cx: &mut Loader) -> Result<Vec<Worker>> {
+    let root = node
+        .object()
+        .map_err(|_| ConfigError::new("(top level)", "expected a JSON object"))?;
+    root.keys(
+        &["version", "workers"],
+        &["$schema", "controller"],
+        &mut cx.ignored,
+    )?;
+    if let Some(version) = root.get("version") {
+        // Configs without `version` are Crossbar's older format, which loads the same way.
+        let n = version.u64()?;
+        if n != 2 {
+            return Err(version.error(format!("config version {n} is not supported (expected 2)")));
+        }
+    }
+    root.required("workers")?
+        .array()?
+        .iter()
+        .map(|worker| load_worker(worker, cx))
+        .collect()
+}
+
+fn load_worker(node: &Node, cx: &mut Loader) -> Result<Worker> {
+    let obj = node.object()?;
+    let kind = obj.required("type")?;
+    let name = kind.str()?;
+    if name != "router" {
+        return Err(kind.error(format!(
+            "worker type \"{name}\" is not supported (Junction runs \"router\" workers only)"
+        )));
+    }
+    // Embedded components and router-to-router connections are Crossbar process features;
+    // an empty list asks for nothing, so it passes.
+    for key in ["components", "connections"] {
+        if let Some(list) = obj.get(key)
+            && !list.array()?.is_empty()
+        {
+            return Err(list.error(format!("worker {key} are not supported")));
+        }
+    }
+    obj.reject(&[("manhole", "the manhole (debug shell) is not supported")])?;
+    obj.keys(
+        &["type", "realms", "transports", "components", "connections"],
+        &["options", "id"],
+        &mut cx.ignored,
+    )?;
+
+    let realms = match obj.get("realms") {
+        Some(list) => list
+            .array()?
+            .iter()
+            .map(|r| realm::load_realm(r, cx))
+            .collect::<Result<Vec<_>>>()?,
+        None => Vec::new(),
+    };
+    cx.worker_roles = realms
+        .iter()
+        .flat_map(|r| r.roles.iter().map(|role| role.name.clone()))
+        .collect();
+    let transports = match obj.get("transports") {
+        Some(list) => list
+            .array()?
+            .iter()
+            .map(|t| transport::load_transport(t, cx))
+            .collect::<Result<Vec<_>>>()?,
+        None => Vec::new(),
+    };
+    Ok(Worker { realms, transports })
+}
+
+/// Test helpers shared by the config modules' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// No environment variables at all.
+    pub fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    pub fn load(json: &str) -> Config {
+        load_str_with_env(json, &no_env).unwrap_or_else(|e| panic!("config should load: {e}"))
+    }
+
+    /// The error message (`path: what`) of a config that must not load.
+    pub fn error(json: &str) -> String {
+        match load_str_with_env(json, &no_env) {
+            Ok(config) => panic!("config should not load: {config:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    /// A config with one router worker: `realms` and `transports` are JSON array bodies.
+    pub fn worker(realms: &str, transports: &str) -> String {
+        format!(
+            r#"{{"version": 2, "workers": [{{"type": "router", "realms": [{realms}], "transports": [{transports}]}}]}}"#
+        )
+    }
+
+    /// `realm1` with an `anonymous` role allowed everything.
+    pub const REALM1: &str = r#"{"name": "realm1", "roles": [{"name": "anonymous",
+        "permissions": [{"uri": "", "match": "prefix",
+            "allow": {"call": true, "register": true, "publish": true, "subscribe": true}}]}]}"#;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+    use crate::config::model::TransportKind;
+
+    #[test]
+    fn minimal_configs_load() {
+        let config = load(r#"{"workers": []}"#);
+        assert!(config.workers.is_empty());
+        let config = load(r#"{"version": 2, "workers": [{"type": "router"}]}"#);
+        assert!(config.workers[0].realms.is_empty());
+        assert!(config.workers[0].transports.is_empty());
+    }
+
+    #[test]
+    fn crossbar_default_shape_with_websocket_paths_loads() {
+        let config = load(
+            r#"{
+            "$schema": "https://raw.githubusercontent.com/crossbario/crossbar/master/crossbar.json",
+            "version": 2,
+            "controller": {},
+            "workers": [{
+                "type": "router",
+                "options": {"pythonpath": [".."]},
+                "realms": [{
+                    "name": "realm1",
+                    "roles": [{"name": "anonymous", "permissions": [{
+                        "uri": "", "match": "prefix",
+                        "allow": {"call": true, "register": true, "publish": true, "subscribe": true},
+                        "disclose": {"caller": false, "publisher": false},
+                        "cache": true
+                    }]}]
+                }],
+                "transports": [{
+                    "type": "web",
+                    "endpoint": {"type": "tcp", "port": 8080, "backlog": 1024},
+                    "paths": {
+                        "ws": {"type": "websocket", "serializers": ["json"]},
+                        "info": {"type": "websocket-testee"}
+                    }
+                }]
+            }]
+        }"#,
+        );
+        assert_eq!(
+            config.ignored,
+            [
+                "$schema",
+                "controller",
+                "workers[0].options",
+                "workers[0].realms[0].roles[0].permissions[0].cache"
+            ]
+        );
+        let transport = &config.workers[0].transports[0];
+        assert_eq!(transport.path, "workers[0].transports[0]");
+        assert_eq!(transport.endpoint.interface, "0.0.0.0");
+        let TransportKind::Web { paths } = &transport.kind else {
+            panic!("expected a web transport")
+        };
+        assert_eq!(paths.keys().collect::<Vec<_>>(), ["/info", "/ws"]);
+    }
+
+    #[test]
+    fn invalid_json_names_line_and_column() {
+        assert_eq!(
+            error("{\n\"workers\": [,]}"),
+            "line 2 column 13: expected value"
+        );
+        assert_eq!(error(""), "line 1 column 0: EOF while parsing a value");
+    }
+
+    #[test]
+    fn top_level_errors() {
+        assert_eq!(error("[]"), "(top level): expected a JSON object");
+        assert_eq!(error("{}"), "workers: required key is missing");
+        assert_eq!(
+            error(r#"{"workers": [], "wrokers": []}"#),
+            "wrokers: unknown key (allowed here: version, workers, $schema, controller)"
+        );
+        assert_eq!(
+            error(r#"{"version": 1, "workers": []}"#),
+            "version: config version 1 is not supported (expected 2)"
+        );
+        assert_eq!(
+            error(r#"{"version": "2", "workers": []}"#),
+            "version: expected a non-negative integer, found a string"
+        );
+        assert_eq!(
+            error(r#"{"workers": {}}"#),
+            "workers: expected an array, found an object"
+        );
+    }
+
+    #[test]
+    fn worker_errors() {
+        for kind in [
+            "container",
+            "guest",
+            "proxy",
+            "websocket-testee",
+            "xbrmm",
+            "marketplace",
+            "hub",
+        ] {
+            let json = format!(r#"{{"workers": [{{"type": "router"}}, {{"type": "{kind}"}}]}}"#);
+            assert!(
+                error(&json).starts_with(&format!(
+                    "workers[1].type: worker type \"{kind}\" is not supported"
+                )),
+                "{kind}"
+            );
+        }
+        assert_eq!(
+            error(r#"{"workers": [{}]}"#),
+            "workers[0].type: required key is missing"
+        );
+        assert_eq!(
+            error(r#"{"workers": [{"type": "router", "components": [{"type": "class"}]}]}"#),
+            "workers[0].components: worker components are not supported"
+        );
+        assert_eq!(
+            error(r#"{"workers": [{"type": "router", "connections": [{}]}]}"#),
+            "workers[0].connections: worker connections are not supported"
+        );
+        assert!(
+            error(r#"{"workers": [{"type": "router", "manhole": {}}]}"#)
+                .starts_with("workers[0].manhole: the manhole (debug shell) is not supported")
+        );
+        assert!(
+            error(r#"{"workers": [{"type": "router", "realm": []}]}"#).starts_with(
+                "workers[0].realm: unknown key (allowed here: type, realms, transports"
+            )
+        );
+        // Empty lists ask for nothing; `id` and `options` are Crossbar's process model.
+        let config = load(
+            r#"{"workers": [{"type": "router", "id": "w1", "components": [], "connections": [], "options": {}}]}"#,
+        );
+        assert_eq!(config.ignored, ["workers[0].options", "workers[0].id"]);
+    }
+
+    #[test]
+    fn load_file_names_the_file_when_unreadable() {
+        let error = load_file(Path::new("/nonexistent/junction.json")).unwrap_err();
+        assert_eq!(error.location(), "/nonexistent/junction.json");
+        assert!(error.to_string().contains("cannot read"));
+    }
+
+    #[test]
+    fn load_file_reads_a_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        std::fs::write(&path, worker(REALM1, "")).unwrap();
+        let config = load_file(&path).unwrap();
+        assert_eq!(config.workers[0].realms[0].name, "realm1");
+    }
+
+    #[test]
+    fn odd_inputs_never_panic() {
+        for text in [
+            "null",
+            "1",
+            "\"x\"",
+            r#"{"workers": [null]}"#,
+            r#"{"workers": [{"type": 1}]}"#,
+            r#"{"workers": [{"type": "router", "realms": [1], "transports": []}]}"#,
+            r#"{"workers": [{"type": "router", "transports": [{"type": "web", "endpoint": {"type": "tcp", "port": 99999999999999999999}, "paths": {}}]}]}"#,
+            r#"{"workers": [{"type": "router", "transports": [{"type": "websocket", "endpoint": {"type": "tcp", "port": -1}}]}]}"#,
+        ] {
+            assert!(load_str_with_env(text, &no_env).is_err(), "{text}");
+        }
+    }
+}

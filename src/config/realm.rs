@@ -1,0 +1,466 @@
+//! `realms[]`: realm names and options, roles, and their permissions in both Crossbar shapes.
+//!
+//! Permission URIs are checked here against the rules of their match policy, so a typo in a
+//! permission fails at load rather than silently never matching.
+
+use crate::config::error::ConfigError;
+use crate::config::load::Loader;
+use crate::config::model::{Allow, Disclose, PermissionConfig, RealmConfig, RoleConfig, UriCheck};
+use crate::config::node::{Node, Obj, Result};
+use crate::wamp::uri::MatchPolicy;
+
+/// The actions of `allow`, which the old permission shape writes at the top level.
+const ACTIONS: [&str; 4] = ["call", "register", "publish", "subscribe"];
+
+pub(crate) fn load_realm(node: &Node, cx: &mut Loader) -> Result<RealmConfig> {
+    let obj = node.object()?;
+    obj.reject(&[
+        ("store", "realm stores are not supported yet"),
+        ("topics", "realm topics are not supported yet"),
+    ])?;
+    obj.keys(&["name", "roles", "options"], &["id"], &mut cx.ignored)?;
+
+    let name_node = obj.required("name")?;
+    let name = name_node.str()?;
+    if !is_loose_uri(name) {
+        return Err(name_node.error(format!("realm name \"{name}\" is not a valid URI")));
+    }
+    if let Some(first) = cx.realm_paths.get(name) {
+        return Err(name_node.error(format!("realm \"{name}\" is already defined at {first}")));
+    }
+    cx.realm_paths
+        .insert(name.to_string(), name_node.path.clone());
+
+    let uri_check = match obj.get("options") {
+        Some(options) => load_realm_options(&options.object()?, cx)?,
+        None => UriCheck::default(),
+    };
+
+    let mut roles: Vec<RoleConfig> = Vec::new();
+    if let Some(list) = obj.get("roles") {
+        for item in list.array()? {
+            let role = load_role(&item, cx)?;
+            if roles.iter().any(|r| r.name == role.name) {
+                return Err(ConfigError::new(
+                    format!("{}.name", item.path),
+                    format!("role \"{}\" is defined twice in this realm", role.name),
+                ));
+            }
+            roles.push(role);
+        }
+    }
+    Ok(RealmConfig {
+        name: name.to_string(),
+        roles,
+        uri_check,
+    })
+}
+
+fn load_realm_options(obj: &Obj, cx: &mut Loader) -> Result<UriCheck> {
+    // `event_dispatching_chunk_size` tunes Crossbar's single-threaded fan-out.
+    obj.keys(
+        &["uri_check", "enable_meta_api", "bridge_meta_api"],
+        &["event_dispatching_chunk_size"],
+        &mut cx.ignored,
+    )?;
+    for (key, message) in [
+        ("enable_meta_api", "the WAMP meta API is not supported yet"),
+        ("bridge_meta_api", "bridging the meta API is not supported"),
+    ] {
+        if obj.opt_bool(key)? == Some(true) {
+            return Err(obj.key_error(key, message));
+        }
+    }
+    Ok(match obj.get("uri_check") {
+        Some(node) => match node.one_of(&["loose", "strict"])? {
+            "strict" => UriCheck::Strict,
+            _ => UriCheck::Loose,
+        },
+        None => UriCheck::default(),
+    })
+}
+
+fn load_role(node: &Node, cx: &mut Loader) -> Result<RoleConfig> {
+    let obj = node.object()?;
+    obj.reject(&[(
+        "authorizer",
+        "dynamic authorization (authorizer) is not supported yet",
+    )])?;
+    obj.keys(&["name", "permissions"], &["id"], &mut cx.ignored)?;
+    let name_node = obj.required("name")?;
+    let name = name_node.str()?;
+    if name.is_empty() {
+        return Err(name_node.error("a role name must not be empty"));
+    }
+    let permissions = match obj.get("permissions") {
+        Some(list) => list
+            .array()?
+            .iter()
+            .map(|p| load_permission(p, cx))
+            .collect::<Result<Vec<_>>>()?,
+        None => Vec::new(),
+    };
+    Ok(RoleConfig {
+        name: name.to_string(),
+        permissions,
+    })
+}
+
+fn load_permission(node: &Node, cx: &mut Loader) -> Result<PermissionConfig> {
+    let obj = node.object()?;
+    obj.reject(&[(
+        "validate",
+        "payload validation (validate) is not supported yet",
+    )])?;
+    let mut known = vec!["uri", "match", "allow", "disclose"];
+    known.extend(ACTIONS);
+    obj.keys(&known, &["cache"], &mut cx.ignored)?;
+    let old_style = ACTIONS.iter().find(|action| obj.has(action));
+    if obj.has("allow")
+        && let Some(action) = old_style
+    {
+        return Err(obj.key_error(
+            action,
+            "cannot mix \"allow\" with the old top-level action keys (call, register, publish, subscribe)",
+        ));
+    }
+
+    let match_policy = match obj.get("match") {
+        Some(node) => Some(match node.one_of(&["exact", "prefix", "wildcard"])? {
+            "exact" => MatchPolicy::Exact,
+            "prefix" => MatchPolicy::Prefix,
+            _ => MatchPolicy::Wildcard,
+        }),
+        None => None,
+    };
+    let uri_node = obj.required("uri")?;
+    let uri = uri_node.str()?;
+    check_permission_uri(uri, match_policy).map_err(|why| uri_node.error(why))?;
+
+    let allow = match obj.get("allow") {
+        Some(allow) => {
+            let allow = allow.object()?;
+            allow.keys(&ACTIONS, &[], &mut cx.ignored)?;
+            read_actions(&allow)?
+        }
+        // The old shape, or no actions at all (then everything is denied).
+        None => read_actions(&obj)?,
+    };
+    let disclose = match obj.get("disclose") {
+        Some(node) => {
+            let disclose = node.object()?;
+            disclose.keys(&["caller", "publisher"], &[], &mut cx.ignored)?;
+            Disclose {
+                caller: disclose.opt_bool("caller")?,
+                publisher: disclose.opt_bool("publisher")?,
+            }
+        }
+        None => Disclose::default(),
+    };
+    Ok(PermissionConfig {
+        uri: uri.to_string(),
+        match_policy,
+        allow,
+        disclose,
+    })
+}
+
+/// Reads the four actions from `obj` (an `allow` object, or the permission itself in the old
+/// shape); absent actions are denied.
+fn read_actions(obj: &Obj) -> Result<Allow> {
+    let action = |key| Ok::<bool, _>(obj.opt_bool(key)?.unwrap_or(false));
+    Ok(Allow {
+        call: action("call")?,
+        register: action("register")?,
+        publish: action("publish")?,
+        subscribe: action("subscribe")?,
+    })
+}
+
+/// Loose URI: `^([^\s\.#]+\.)*([^\s\.#]+)$` (non-empty components, no whitespace or `#`).
+pub(crate) fn is_loose_uri(uri: &str) -> bool {
+    uri.split('.')
+        .all(|component| !component.is_empty() && component.chars().all(is_uri_char))
+}
+
+fn is_uri_char(c: char) -> bool {
+    !c.is_whitespace() && c != '#'
+}
+
+/// Checks a permission URI against its policy; the error says why it does not fit.
+fn check_permission_uri(uri: &str, policy: Option<MatchPolicy>) -> std::result::Result<(), String> {
+    let fits = match policy {
+        Some(MatchPolicy::Exact) => is_loose_uri(uri),
+        // "" grants everything; "com.app." and "com.app" both cover com.app.x.
+        Some(MatchPolicy::Prefix) => {
+            uri.is_empty() || is_loose_uri(uri.strip_suffix('.').unwrap_or(uri))
+        }
+        // Empty components match any one component.
+        Some(MatchPolicy::Wildcard) => uri.chars().all(is_uri_char),
+        // Starred form: `*` alone or trailing = prefix, `*` inside = any one component,
+        // no star = exact (then it must be a plain URI).
+        None => {
+            !uri.is_empty()
+                && uri.chars().all(is_uri_char)
+                && (uri.contains('*') || is_loose_uri(uri))
+        }
+    };
+    if fits {
+        return Ok(());
+    }
+    Err(match policy {
+        Some(MatchPolicy::Exact) => format!("\"{uri}\" is not a valid URI for match exact"),
+        Some(MatchPolicy::Prefix) => format!("\"{uri}\" is not a valid URI prefix"),
+        Some(MatchPolicy::Wildcard) => {
+            format!("\"{uri}\" is not a valid wildcard URI (whitespace and \"#\" are not allowed)")
+        }
+        None => format!(
+            "\"{uri}\" is not a valid permission URI (use dotted components without whitespace or \"#\"; \"*\" matches any)"
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load::{load_str_with_env, testing::*};
+
+    fn role_config(permissions: &str) -> String {
+        worker(
+            &format!(
+                r#"{{"name": "realm1", "roles": [{{"name": "r", "permissions": [{permissions}]}}]}}"#
+            ),
+            "",
+        )
+    }
+
+    fn permission(json: &str) -> PermissionConfig {
+        let config = load(&role_config(json));
+        config.workers[0].realms[0].roles[0].permissions[0].clone()
+    }
+
+    fn permission_error(json: &str) -> String {
+        error(&role_config(json))
+    }
+
+    const P: &str = "workers[0].realms[0].roles[0].permissions[0]";
+
+    #[test]
+    fn current_permission_shape() {
+        let p = permission(
+            r#"{"uri": "com.app.", "match": "prefix", "allow": {"call": true, "subscribe": true},
+                "disclose": {"caller": true}, "cache": false}"#,
+        );
+        assert_eq!(
+            p,
+            PermissionConfig {
+                uri: "com.app.".into(),
+                match_policy: Some(MatchPolicy::Prefix),
+                allow: Allow {
+                    call: true,
+                    subscribe: true,
+                    ..Allow::default()
+                },
+                disclose: Disclose {
+                    caller: Some(true),
+                    publisher: None
+                },
+            }
+        );
+    }
+
+    #[test]
+    fn old_permission_shape() {
+        let p = permission(
+            r#"{"uri": "*", "publish": true, "subscribe": true, "call": true, "register": true}"#,
+        );
+        assert_eq!(p.uri, "*");
+        assert_eq!(p.match_policy, None);
+        assert_eq!(
+            p.allow,
+            Allow {
+                call: true,
+                register: true,
+                publish: true,
+                subscribe: true
+            }
+        );
+        let p = permission(r#"{"uri": "com.app.*", "publish": true}"#);
+        assert!(p.allow.publish && !p.allow.call);
+        assert_eq!(permission(r#"{"uri": "a"}"#).allow, Allow::default());
+    }
+
+    #[test]
+    fn permission_errors() {
+        assert_eq!(
+            permission_error(r#"{"uri": "a", "match": "regex"}"#),
+            format!("{P}.match: expected one of exact, prefix, wildcard, found \"regex\"")
+        );
+        assert_eq!(
+            permission_error(r#"{"uri": "a", "allow": {"publish": true}, "call": true}"#),
+            format!(
+                "{P}.call: cannot mix \"allow\" with the old top-level action keys (call, register, publish, subscribe)"
+            )
+        );
+        assert_eq!(
+            permission_error(r#"{"uri": "a", "allow": {"publish": "yes"}}"#),
+            format!("{P}.allow.publish: expected true or false, found a string")
+        );
+        assert_eq!(
+            permission_error(r#"{"uri": "a", "publish": 1}"#),
+            format!("{P}.publish: expected true or false, found a number")
+        );
+        assert_eq!(
+            permission_error(r#"{"uri": "a", "allow": {"pubilsh": true}}"#),
+            format!(
+                "{P}.allow.pubilsh: unknown key (allowed here: call, register, publish, subscribe)"
+            )
+        );
+        assert_eq!(
+            permission_error(r#"{"uri": "a", "disclose": {"callee": true}}"#),
+            format!("{P}.disclose.callee: unknown key (allowed here: caller, publisher)")
+        );
+        assert_eq!(
+            permission_error(r#"{"uri": "a", "disclose": {"caller": null}}"#),
+            format!("{P}.disclose.caller: expected true or false, found null")
+        );
+        assert_eq!(
+            permission_error(r#"{"match": "exact"}"#),
+            format!("{P}.uri: required key is missing")
+        );
+        assert_eq!(
+            permission_error(r#"{"uri": "a", "validate": {"call": "uint160_t"}}"#),
+            format!("{P}.validate: payload validation (validate) is not supported yet")
+        );
+        assert!(
+            permission_error(r#"{"uri": "a", "allowed": {}}"#)
+                .starts_with(&format!("{P}.allowed: unknown key"))
+        );
+    }
+
+    #[test]
+    fn permission_uris_follow_their_policy() {
+        let ok = |uri: &str, policy: &str| {
+            let json = match policy {
+                "" => format!(r#"{{"uri": "{uri}"}}"#),
+                _ => format!(r#"{{"uri": "{uri}", "match": "{policy}"}}"#),
+            };
+            load_str_with_env(&role_config(&json), &no_env).is_ok()
+        };
+        assert!(ok("com.app.add", "exact"));
+        assert!(!ok("com.app.", "exact"));
+        assert!(!ok("com..add", "exact"));
+        assert!(!ok("", "exact"));
+        assert!(!ok("com.app add", "exact"));
+        assert!(!ok("com.app#", "exact"));
+        assert!(ok("", "prefix"));
+        assert!(ok("com.app.", "prefix"));
+        assert!(ok("com.app", "prefix"));
+        assert!(!ok("com..app.", "prefix"));
+        assert!(ok("com..add", "wildcard"));
+        assert!(ok(".app.", "wildcard"));
+        assert!(!ok("com. .add", "wildcard"));
+        assert!(ok("*", ""));
+        assert!(ok("com.app.*", ""));
+        assert!(ok("com.*.add", ""));
+        assert!(ok("com.app.add", ""));
+        assert!(!ok("", ""));
+        assert!(!ok("com.app.", ""));
+        assert!(!ok("com.#", ""));
+        assert!(!ok("com.app\tadd", ""));
+        assert_eq!(
+            permission_error(r#"{"uri": "com app", "match": "exact"}"#),
+            format!("{P}.uri: \"com app\" is not a valid URI for match exact")
+        );
+    }
+
+    #[test]
+    fn realm_options() {
+        let config = load(&worker(
+            r#"{"name": "a", "options": {"uri_check": "strict", "enable_meta_api": false, "bridge_meta_api": false}},
+               {"name": "b", "id": "x", "options": {"event_dispatching_chunk_size": 100}, "roles": [{"id": "r1", "name": "r"}]}"#,
+            "",
+        ));
+        let realms = &config.workers[0].realms;
+        assert_eq!(realms[0].uri_check, UriCheck::Strict);
+        assert_eq!(realms[1].uri_check, UriCheck::Loose);
+        assert!(realms[0].roles.is_empty());
+        assert_eq!(
+            config.ignored,
+            [
+                "workers[0].realms[1].id",
+                "workers[0].realms[1].options.event_dispatching_chunk_size",
+                "workers[0].realms[1].roles[0].id"
+            ]
+        );
+    }
+
+    #[test]
+    fn realm_errors() {
+        let e = |realms: &str| error(&worker(realms, ""));
+        assert_eq!(
+            e("{}"),
+            "workers[0].realms[0].name: required key is missing"
+        );
+        assert_eq!(
+            e(r#"{"name": "realm 1"}"#),
+            "workers[0].realms[0].name: realm name \"realm 1\" is not a valid URI"
+        );
+        assert_eq!(
+            e(r#"{"name": "a", "options": {"uri_check": "lax"}}"#),
+            "workers[0].realms[0].options.uri_check: expected one of loose, strict, found \"lax\""
+        );
+        assert_eq!(
+            e(r#"{"name": "a", "options": {"enable_meta_api": true}}"#),
+            "workers[0].realms[0].options.enable_meta_api: the WAMP meta API is not supported yet"
+        );
+        assert_eq!(
+            e(r#"{"name": "a", "options": {"bridge_meta_api": true}}"#),
+            "workers[0].realms[0].options.bridge_meta_api: bridging the meta API is not supported"
+        );
+        assert!(
+            e(r#"{"name": "a", "options": {"event_dispatching_chunk": 100}}"#)
+                .starts_with("workers[0].realms[0].options.event_dispatching_chunk: unknown key")
+        );
+        assert_eq!(
+            e(r#"{"name": "a", "store": {"type": "memory"}}"#),
+            "workers[0].realms[0].store: realm stores are not supported yet"
+        );
+        assert_eq!(
+            e(r#"{"name": "a", "topics": []}"#),
+            "workers[0].realms[0].topics: realm topics are not supported yet"
+        );
+        assert_eq!(
+            e(r#"{"name": "a", "roles": [{"name": "r"}, {"name": "s"}, {"name": "r"}]}"#),
+            "workers[0].realms[0].roles[2].name: role \"r\" is defined twice in this realm"
+        );
+        assert_eq!(
+            e(r#"{"name": "a", "roles": [{"name": "r", "authorizer": "com.auth"}]}"#),
+            "workers[0].realms[0].roles[0].authorizer: dynamic authorization (authorizer) is not supported yet"
+        );
+        assert_eq!(
+            e(r#"{"name": "a", "roles": [{"permissions": []}]}"#),
+            "workers[0].realms[0].roles[0].name: required key is missing"
+        );
+    }
+
+    #[test]
+    fn duplicate_realm_names_across_workers() {
+        let json = r#"{"workers": [
+            {"type": "router", "realms": [{"name": "realm1"}]},
+            {"type": "router", "realms": [{"name": "realm2"}, {"name": "realm1"}]}]}"#;
+        assert_eq!(
+            error(json),
+            "workers[1].realms[1].name: realm \"realm1\" is already defined at workers[0].realms[0].name"
+        );
+    }
+
+    #[test]
+    fn role_names_are_unique_per_realm_only() {
+        let config = load(&worker(
+            r#"{"name": "a", "roles": [{"name": "r"}]}, {"name": "b", "roles": [{"name": "r"}]}"#,
+            "",
+        ));
+        assert_eq!(config.workers[0].realms[1].roles[0].name, "r");
+    }
+}

@@ -1,0 +1,342 @@
+//! The one-screen summary printed by `junction check`: what Junction will run from a config,
+//! and which keys it accepted without effect. Secrets are never shown (only authids and roles).
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use crate::config::model::{
+    AuthConfig, Config, Endpoint, PathService, PermissionConfig, RealmConfig, SerializerName,
+    TransportConfig, TransportKind, UriCheck, WebSocketOptions, WebSocketService,
+};
+use crate::config::transport::default_websocket_options;
+use crate::wamp::uri::MatchPolicy;
+
+pub fn summary(config: &Config) -> String {
+    let mut out = String::new();
+    if config.workers.is_empty() {
+        out.push_str("no router workers\n");
+    }
+    for (i, worker) in config.workers.iter().enumerate() {
+        line(&mut out, 0, format!("workers[{i}] (router)"));
+        if worker.realms.is_empty() {
+            line(&mut out, 1, "no realms");
+        }
+        for realm in &worker.realms {
+            realm_summary(&mut out, realm);
+        }
+        if worker.transports.is_empty() {
+            line(&mut out, 1, "no transports");
+        }
+        for transport in &worker.transports {
+            transport_summary(&mut out, transport);
+        }
+    }
+    let ignored = if config.ignored.is_empty() {
+        "none".to_string()
+    } else {
+        config.ignored.join(", ")
+    };
+    line(
+        &mut out,
+        0,
+        format!("ignored (no effect in Junction): {ignored}"),
+    );
+    out
+}
+
+fn line(out: &mut String, depth: usize, text: impl AsRef<str>) {
+    let _ = writeln!(out, "{:width$}{}", "", text.as_ref(), width = depth * 2);
+}
+
+fn realm_summary(out: &mut String, realm: &RealmConfig) {
+    let check = match realm.uri_check {
+        UriCheck::Loose => "loose",
+        UriCheck::Strict => "strict",
+    };
+    line(out, 1, format!("realm {} (uri_check {check})", realm.name));
+    if realm.roles.is_empty() {
+        line(out, 2, "no roles");
+    }
+    for role in &realm.roles {
+        if role.permissions.is_empty() {
+            line(out, 2, format!("role {}: no permissions", role.name));
+            continue;
+        }
+        line(out, 2, format!("role {}", role.name));
+        for permission in &role.permissions {
+            line(out, 3, permission_summary(permission));
+        }
+    }
+}
+
+fn permission_summary(p: &PermissionConfig) -> String {
+    let policy = match p.match_policy {
+        Some(policy) => policy_name(policy).to_string(),
+        None => format!("{} (from stars)", policy_name(starred_policy(&p.uri))),
+    };
+    let allowed: Vec<&str> = [
+        ("call", p.allow.call),
+        ("register", p.allow.register),
+        ("publish", p.allow.publish),
+        ("subscribe", p.allow.subscribe),
+    ]
+    .iter()
+    .filter(|(_, allowed)| *allowed)
+    .map(|(action, _)| *action)
+    .collect();
+    let allowed = if allowed.is_empty() {
+        "nothing".to_string()
+    } else {
+        allowed.join(", ")
+    };
+    let disclose: Vec<String> = [
+        ("caller", p.disclose.caller),
+        ("publisher", p.disclose.publisher),
+    ]
+    .iter()
+    .filter_map(|(who, disclose)| disclose.map(|d| format!("{who} {d}")))
+    .collect();
+    let mut text = format!("\"{}\" {policy}: allow {allowed}", p.uri);
+    if !disclose.is_empty() {
+        let _ = write!(text, "; disclose {}", disclose.join(", "));
+    }
+    text
+}
+
+/// Crossbar's reading of a URI without `match`: no star = exact, one trailing star = prefix,
+/// otherwise wildcard. Shown for information; the authorizer applies the same rule.
+fn starred_policy(uri: &str) -> MatchPolicy {
+    match uri.matches('*').count() {
+        0 => MatchPolicy::Exact,
+        1 if uri.ends_with('*') => MatchPolicy::Prefix,
+        _ => MatchPolicy::Wildcard,
+    }
+}
+
+fn policy_name(policy: MatchPolicy) -> &'static str {
+    match policy {
+        MatchPolicy::Exact => "exact",
+        MatchPolicy::Prefix => "prefix",
+        MatchPolicy::Wildcard => "wildcard",
+    }
+}
+
+fn transport_summary(out: &mut String, transport: &TransportConfig) {
+    let address = address(&transport.endpoint);
+    match &transport.kind {
+        TransportKind::WebSocket(service) => {
+            line(
+                out,
+                1,
+                format!("transport {}: websocket on {address}", transport.path),
+            );
+            service_summary(out, 2, service);
+        }
+        TransportKind::Web { paths } => {
+            line(
+                out,
+                1,
+                format!("transport {}: web on {address}", transport.path),
+            );
+            for (path, service) in paths {
+                match service {
+                    PathService::WebSocket(service) => {
+                        line(out, 2, format!("{path}: websocket"));
+                        service_summary(out, 3, service);
+                    }
+                    PathService::WebSocketTestee(options) => {
+                        line(out, 2, format!("{path}: websocket-testee (echo)"));
+                        options_summary(out, 3, options);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn address(endpoint: &Endpoint) -> String {
+    if endpoint.interface.contains(':') {
+        format!("[{}]:{}", endpoint.interface, endpoint.port)
+    } else {
+        format!("{}:{}", endpoint.interface, endpoint.port)
+    }
+}
+
+fn service_summary(out: &mut String, depth: usize, service: &WebSocketService) {
+    let serializers: Vec<&str> = service
+        .serializers
+        .iter()
+        .map(|s| match s {
+            SerializerName::Json => "json",
+            SerializerName::MsgPack => "msgpack",
+        })
+        .collect();
+    line(
+        out,
+        depth,
+        format!("serializers: {}", serializers.join(", ")),
+    );
+    auth_summary(out, depth, &service.auth);
+    options_summary(out, depth, &service.options);
+}
+
+fn auth_summary(out: &mut String, depth: usize, auth: &AuthConfig) {
+    if let Some(anonymous) = &auth.anonymous {
+        line(
+            out,
+            depth,
+            format!("auth anonymous: role {}", anonymous.role),
+        );
+    }
+    if let Some(ticket) = &auth.ticket {
+        let principals: Vec<String> = ticket
+            .principals
+            .iter()
+            .map(|(authid, p)| format!("{authid} (role {})", p.role))
+            .collect();
+        line(out, depth, format!("auth ticket: {}", or_none(principals)));
+    }
+    if let Some(wampcra) = &auth.wampcra {
+        let users: Vec<String> = wampcra
+            .users
+            .iter()
+            .map(|(authid, user)| match &user.salt {
+                Some(_) => format!("{authid} (role {}, salted)", user.role),
+                None => format!("{authid} (role {})", user.role),
+            })
+            .collect();
+        line(out, depth, format!("auth wampcra: {}", or_none(users)));
+    }
+}
+
+fn or_none(items: Vec<String>) -> String {
+    if items.is_empty() {
+        "no principals".to_string()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// Only options that differ from the defaults, so the summary stays short.
+fn options_summary(out: &mut String, depth: usize, options: &WebSocketOptions) {
+    let defaults = default_websocket_options();
+    let ms = |d: Duration| format!("{} ms", d.as_millis());
+    let mut notable = Vec::new();
+    if options.max_message_size != defaults.max_message_size {
+        notable.push(format!("max_message_size {}", options.max_message_size));
+    }
+    if options.max_frame_size != options.max_message_size {
+        notable.push(format!("max_frame_size {}", options.max_frame_size));
+    }
+    if let Some(interval) = options.auto_ping_interval {
+        notable.push(format!("auto_ping_interval {}", ms(interval)));
+        match options.auto_ping_timeout {
+            Some(timeout) => notable.push(format!("auto_ping_timeout {}", ms(timeout))),
+            None => notable.push("no auto_ping_timeout".to_string()),
+        }
+    }
+    if options.auto_ping_size != defaults.auto_ping_size {
+        notable.push(format!("auto_ping_size {}", options.auto_ping_size));
+    }
+    if let Some(origins) = &options.allowed_origins {
+        notable.push(format!("allowed_origins [{}]", origins.join(", ")));
+    }
+    if !options.allow_null_origin {
+        notable.push("allow_null_origin false".to_string());
+    }
+    if options.open_handshake_timeout != defaults.open_handshake_timeout {
+        notable.push(format!(
+            "open_handshake_timeout {}",
+            ms(options.open_handshake_timeout)
+        ));
+    }
+    if options.max_outbound_queue != defaults.max_outbound_queue {
+        notable.push(format!("max_outbound_queue {}", options.max_outbound_queue));
+    }
+    if !notable.is_empty() {
+        line(out, depth, format!("options: {}", notable.join(", ")));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load::testing::*;
+
+    #[test]
+    fn summary_of_a_full_config() {
+        let json = r#"{
+            "version": 2,
+            "controller": {},
+            "workers": [{
+                "type": "router",
+                "options": {"pythonpath": [".."]},
+                "realms": [{
+                    "name": "realm1",
+                    "options": {"uri_check": "strict"},
+                    "roles": [
+                        {"name": "anonymous", "permissions": [
+                            {"uri": "", "match": "prefix", "allow": {"subscribe": true}, "disclose": {"publisher": true}, "cache": true},
+                            {"uri": "com.app.*", "publish": true, "call": true}
+                        ]},
+                        {"name": "backend"}
+                    ]
+                }],
+                "transports": [
+                    {"type": "web", "endpoint": {"type": "tcp", "port": 8080, "interface": "127.0.0.1"},
+                     "paths": {
+                        "ws": {"type": "websocket", "serializers": ["msgpack"],
+                               "auth": {"anonymous": {"type": "static"},
+                                        "ticket": {"type": "static", "principals": {"joe": {"ticket": "tkt-secret", "role": "backend"}}},
+                                        "wampcra": {"type": "static", "users": {"alice": {"secret": "cra-secret", "role": "backend", "salt": "na"}}}},
+                               "options": {"auto_ping_interval": 5000, "max_message_size": 65536, "enable_webstatus": false}},
+                        "echo": {"type": "websocket-testee"}
+                     }},
+                    {"type": "websocket", "endpoint": {"type": "tcp", "port": 9000, "version": 6}}
+                ]
+            }]
+        }"#;
+        let text = summary(&load(json));
+        let expected = r#"workers[0] (router)
+  realm realm1 (uri_check strict)
+    role anonymous
+      "" prefix: allow subscribe; disclose publisher true
+      "com.app.*" prefix (from stars): allow call, publish
+    role backend: no permissions
+  transport workers[0].transports[0]: web on 127.0.0.1:8080
+    /echo: websocket-testee (echo)
+    /ws: websocket
+      serializers: msgpack
+      auth anonymous: role anonymous
+      auth ticket: joe (role backend)
+      auth wampcra: alice (role backend, salted)
+      options: max_message_size 65536, auto_ping_interval 5000 ms, auto_ping_timeout 5000 ms
+  transport workers[0].transports[1]: websocket on [::]:9000
+    serializers: json, msgpack
+    auth anonymous: role anonymous
+ignored (no effect in Junction): controller, workers[0].options, workers[0].realms[0].roles[0].permissions[0].cache, workers[0].transports[0].paths.ws.options.enable_webstatus
+"#;
+        assert_eq!(text, expected, "\n{text}");
+        assert!(
+            !text.contains("tkt-secret")
+                && !text.contains("cra-secret")
+                && !text.contains("\"na\"")
+        );
+    }
+
+    #[test]
+    fn summary_of_an_empty_config() {
+        assert_eq!(
+            summary(&load(r#"{"workers": []}"#)),
+            "no router workers\nignored (no effect in Junction): none\n"
+        );
+    }
+
+    #[test]
+    fn starred_policies() {
+        assert_eq!(starred_policy("*"), MatchPolicy::Prefix);
+        assert_eq!(starred_policy("com.app"), MatchPolicy::Exact);
+        assert_eq!(starred_policy("com.*.add"), MatchPolicy::Wildcard);
+        assert_eq!(starred_policy("com.*.*"), MatchPolicy::Wildcard);
+    }
+}

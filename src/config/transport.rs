@@ -1,0 +1,829 @@
+//! `transports[]`: endpoints, `web` path tables, and WAMP-over-WebSocket services
+//! (`serializers`, `options`; `auth` is in [`auth`](super::auth)).
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::config::auth::{self, env_reference};
+use crate::config::load::Loader;
+use crate::config::model::{
+    Endpoint, PathService, SerializerName, TransportConfig, TransportKind, WebSocketOptions,
+    WebSocketService,
+};
+use crate::config::node::{Node, Obj, Result};
+
+/// Crossbar transport types Junction does not serve (yet); anything else is a typo.
+const CROSSBAR_TRANSPORTS: &[&str] = &[
+    "rawsocket",
+    "mqtt",
+    "flashpolicy",
+    "websocket.testee",
+    "stream_testee",
+    "stream.testee",
+    "universal",
+];
+
+/// Crossbar web path types Junction does not serve (yet); anything else is a typo.
+const CROSSBAR_PATH_TYPES: &[&str] = &[
+    "static",
+    "wsgi",
+    "resource",
+    "redirect",
+    "reverseproxy",
+    "reverseproxy-websocket",
+    "json",
+    "cgi",
+    "longpoll",
+    "publisher",
+    "pusher",
+    "caller",
+    "webhook",
+    "schemadoc",
+    "path",
+    "upload",
+    "nodeinfo",
+    "rawsocket",
+    "mqtt",
+    "archive",
+    "fileupload",
+    "websocket-reverseproxy",
+];
+
+/// Crossbar's cookie tracking of WebSocket sessions (the basis of cookie auth).
+const COOKIE: (&str, &str) = ("cookie", "cookie tracking is not supported yet");
+
+/// WebSocket options Junction reads.
+const WEBSOCKET_OPTIONS: &[&str] = &[
+    "max_message_size",
+    "max_frame_size",
+    "auto_ping_interval",
+    "auto_ping_timeout",
+    "auto_ping_size",
+    "allowed_origins",
+    "allow_null_origin",
+    "open_handshake_timeout",
+    "max_outbound_queue",
+];
+
+/// WebSocket options of autobahn/Crossbar that tune behaviour Junction fixes (or lacks
+/// harmlessly); accepted so real Crossbar configs load, and listed by `check`.
+const IGNORED_WEBSOCKET_OPTIONS: &[&str] = &[
+    "enable_webstatus",
+    "utf8validation",
+    "validate_utf8",
+    "echo_close_codereason",
+    "fail_by_drop",
+    "close_handshake_timeout",
+    "tcp_nodelay",
+    "require_websocket_subprotocol",
+    "enable_hybi10",
+    "enable_rfc6455",
+    "mask_server_frames",
+    "require_masked_client_frames",
+    "apply_mask",
+    "auto_fragment_size",
+    "external_port",
+    "auto_ping_restart_on_any_traffic",
+    "show_server_version",
+    "enable_flash_policy",
+    "flash_policy",
+];
+
+/// Options of a WebSocket service or path that has none in the file.
+pub fn default_websocket_options() -> WebSocketOptions {
+    WebSocketOptions {
+        max_message_size: 1024 * 1024,
+        max_frame_size: 1024 * 1024,
+        auto_ping_interval: None,
+        auto_ping_timeout: None,
+        auto_ping_size: 4,
+        allowed_origins: None,
+        allow_null_origin: true,
+        open_handshake_timeout: Duration::from_secs(10),
+        max_outbound_queue: 4096,
+    }
+}
+
+pub(crate) fn load_transport(node: &Node, cx: &mut Loader) -> Result<TransportConfig> {
+    let obj = node.object()?;
+    let kind_node = obj.required("type")?;
+    let kind = match kind_node.str()? {
+        "websocket" => {
+            obj.reject(&[COOKIE])?;
+            obj.keys(
+                &["type", "endpoint", "serializers", "auth", "options"],
+                &["url", "debug", "id"],
+                &mut cx.ignored,
+            )?;
+            TransportKind::WebSocket(load_websocket_service(&obj, cx)?)
+        }
+        "web" => {
+            obj.keys(
+                &["type", "endpoint", "paths", "options"],
+                &["id", "debug"],
+                &mut cx.ignored,
+            )?;
+            if let Some(options) = obj.get("options") {
+                // Logging, HSTS and timeouts of Crossbar's Twisted web server.
+                let ignored = &[
+                    "access_log",
+                    "display_tracebacks",
+                    "hsts",
+                    "hsts_max_age",
+                    "client_timeout",
+                ];
+                options.object()?.keys(&[], ignored, &mut cx.ignored)?;
+            }
+            TransportKind::Web {
+                paths: load_paths(&obj.required("paths")?, cx)?,
+            }
+        }
+        other if CROSSBAR_TRANSPORTS.contains(&other) => {
+            return Err(kind_node.error(format!("transport type \"{other}\" is not supported yet")));
+        }
+        other => {
+            return Err(kind_node.error(format!(
+                "unknown transport type \"{other}\" (expected websocket or web)"
+            )));
+        }
+    };
+    Ok(TransportConfig {
+        path: node.path.clone(),
+        endpoint: load_endpoint(&obj.required("endpoint")?, cx)?,
+        kind,
+    })
+}
+
+fn load_endpoint(node: &Node, cx: &mut Loader) -> Result<Endpoint> {
+    let obj = node.object()?;
+    let kind = obj.required("type")?;
+    match kind.str()? {
+        "tcp" => {}
+        other => {
+            return Err(kind.error(format!(
+                "endpoint type \"{other}\" is not supported yet (only tcp)"
+            )));
+        }
+    }
+    obj.reject(&[
+        ("tls", "TLS is not supported yet"),
+        ("portrange", "port ranges are not supported yet"),
+    ])?;
+    obj.keys(
+        &["type", "port", "interface", "backlog", "version"],
+        &["shared", "user_timeout"],
+        &mut cx.ignored,
+    )?;
+
+    let port = load_port(&obj.required("port")?, cx)?;
+    let version = match obj.get("version") {
+        Some(node) => node.u64().and_then(|v| match v {
+            4 | 6 => Ok(v),
+            _ => Err(node.error(format!("expected 4 or 6, found {v}"))),
+        })?,
+        None => 4,
+    };
+    let interface = match obj.get("interface") {
+        Some(node) => {
+            let interface = node.str()?;
+            if interface.parse::<IpAddr>().is_err() {
+                return Err(node.error(format!("\"{interface}\" is not an IP address")));
+            }
+            interface.to_string()
+        }
+        // As Crossbar: all interfaces of the endpoint's IP version.
+        None if version == 6 => "::".to_string(),
+        None => "0.0.0.0".to_string(),
+    };
+    let backlog = match obj.get("backlog") {
+        Some(node) => node.u64_in(1, u32::MAX.into())? as u32,
+        None => 1024,
+    };
+    Ok(Endpoint {
+        interface,
+        port,
+        backlog,
+    })
+}
+
+/// A port number, or (as in Crossbar) `"$NAME"` naming an environment variable that holds one.
+fn load_port(node: &Node, cx: &Loader) -> Result<u16> {
+    let Some(text) = node.value.as_str() else {
+        return Ok(node.u64_in(0, u16::MAX.into())? as u16);
+    };
+    let name = env_reference(text).ok_or_else(|| {
+        node.error("expected a port number or \"$NAME\" of an environment variable")
+    })?;
+    let value = (cx.env)(name)
+        .ok_or_else(|| node.error(format!("environment variable {name} is not set")))?;
+    value.trim().parse().map_err(|_| {
+        node.error(format!(
+            "environment variable {name} is not a port number (0..=65535): \"{value}\""
+        ))
+    })
+}
+
+fn load_paths(node: &Node, cx: &mut Loader) -> Result<BTreeMap<String, PathService>> {
+    let obj = node.object()?;
+    if obj.is_empty() {
+        return Err(node.error("a web transport needs at least one path"));
+    }
+    // Normalised path -> key as written, to name both keys of a clash.
+    let mut written: BTreeMap<String, &str> = BTreeMap::new();
+    let mut paths = BTreeMap::new();
+    for (key, service) in obj.entries() {
+        if key
+            .chars()
+            .any(|c| c.is_whitespace() || c == '?' || c == '#')
+        {
+            return Err(service.error(format!("\"{key}\" is not a valid URL path")));
+        }
+        let path = normalise_path(key);
+        if let Some(first) = written.insert(path.clone(), key) {
+            return Err(service.error(format!(
+                "path \"{path}\" is defined twice (as \"{first}\" and \"{key}\")"
+            )));
+        }
+        paths.insert(path, load_path_service(&service, cx)?);
+    }
+    Ok(paths)
+}
+
+/// Crossbar writes `"ws"` for `/ws` and `"/"` for the root.
+fn normalise_path(key: &str) -> String {
+    if key.starts_with('/') {
+        key.to_string()
+    } else {
+        format!("/{key}")
+    }
+}
+
+fn load_path_service(node: &Node, cx: &mut Loader) -> Result<PathService> {
+    let obj = node.object()?;
+    let kind = obj.required("type")?;
+    match kind.str()? {
+        "websocket" => {
+            obj.reject(&[COOKIE])?;
+            obj.keys(
+                &["type", "serializers", "auth", "options"],
+                &["url", "debug", "id"],
+                &mut cx.ignored,
+            )?;
+            Ok(PathService::WebSocket(load_websocket_service(&obj, cx)?))
+        }
+        "websocket-testee" => {
+            obj.keys(&["type", "options"], &["debug"], &mut cx.ignored)?;
+            let options = load_websocket_options(obj.get("options").as_ref(), cx)?;
+            Ok(PathService::WebSocketTestee(options))
+        }
+        other if CROSSBAR_PATH_TYPES.contains(&other) => {
+            Err(kind.error(format!("path type \"{other}\" is not supported yet")))
+        }
+        other => Err(kind.error(format!(
+            "unknown path type \"{other}\" (expected websocket or websocket-testee)"
+        ))),
+    }
+}
+
+/// `serializers`, `auth` and `options` of a `websocket` transport or path (keys checked by the caller).
+fn load_websocket_service(obj: &Obj, cx: &mut Loader) -> Result<WebSocketService> {
+    Ok(WebSocketService {
+        serializers: load_serializers(obj.get("serializers").as_ref())?,
+        auth: auth::load_auth(obj.get("auth").as_ref(), cx)?,
+        options: load_websocket_options(obj.get("options").as_ref(), cx)?,
+    })
+}
+
+fn load_serializers(node: Option<&Node>) -> Result<Vec<SerializerName>> {
+    let Some(node) = node else {
+        return Ok(vec![SerializerName::Json, SerializerName::MsgPack]);
+    };
+    let items = node.array()?;
+    if items.is_empty() {
+        return Err(node.error("at least one serializer is required (json, msgpack)"));
+    }
+    let mut serializers = Vec::new();
+    for item in items {
+        let serializer = match item.str()? {
+            "json" => SerializerName::Json,
+            "msgpack" => SerializerName::MsgPack,
+            name @ ("cbor" | "ubjson" | "flatbuffers") => {
+                return Err(item.error(format!("serializer \"{name}\" is not supported yet")));
+            }
+            name => {
+                return Err(item.error(format!(
+                    "unknown serializer \"{name}\" (expected json or msgpack)"
+                )));
+            }
+        };
+        if serializers.contains(&serializer) {
+            return Err(item.error("serializer listed twice"));
+        }
+        serializers.push(serializer);
+    }
+    Ok(serializers)
+}
+
+fn load_websocket_options(node: Option<&Node>, cx: &mut Loader) -> Result<WebSocketOptions> {
+    let mut options = default_websocket_options();
+    let Some(node) = node else {
+        return Ok(options);
+    };
+    let obj = node.object()?;
+    obj.reject(&[(
+        "compression",
+        "permessage-deflate compression is not supported yet",
+    )])?;
+    obj.keys(
+        WEBSOCKET_OPTIONS,
+        IGNORED_WEBSOCKET_OPTIONS,
+        &mut cx.ignored,
+    )?;
+
+    let size = |key: &str| -> Result<Option<usize>> {
+        obj.get(key)
+            .map(|n| {
+                n.u64_min(1)
+                    .map(|v| usize::try_from(v).unwrap_or(usize::MAX))
+            })
+            .transpose()
+    };
+    // Crossbar writes times in milliseconds; 0 turns pings (or their timeout) off.
+    let millis = |key: &str| -> Result<Option<Duration>> {
+        Ok(obj
+            .opt_u64(key)?
+            .filter(|&ms| ms > 0)
+            .map(Duration::from_millis))
+    };
+
+    if let Some(max) = size("max_message_size")? {
+        options.max_message_size = max;
+    }
+    options.max_frame_size = size("max_frame_size")?.unwrap_or(options.max_message_size);
+    options.auto_ping_interval = millis("auto_ping_interval")?;
+    options.auto_ping_timeout = match obj.get("auto_ping_timeout") {
+        Some(_) => millis("auto_ping_timeout")?,
+        None => options.auto_ping_interval,
+    };
+    if let Some(node) = obj.get("auto_ping_size") {
+        options.auto_ping_size = node.u64_in(4, 125)? as usize;
+    }
+    if let Some(node) = obj.get("allowed_origins") {
+        let origins = node.array()?;
+        options.allowed_origins = Some(
+            origins
+                .iter()
+                .map(|origin| origin.str().map(str::to_string))
+                .collect::<Result<_>>()?,
+        );
+    }
+    if let Some(allow) = obj.opt_bool("allow_null_origin")? {
+        options.allow_null_origin = allow;
+    }
+    if let Some(node) = obj.get("open_handshake_timeout") {
+        options.open_handshake_timeout = Duration::from_millis(node.u64_min(1)?);
+    }
+    if let Some(max) = size("max_outbound_queue")? {
+        options.max_outbound_queue = max;
+    }
+    Ok(options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load::{load_str_with_env, testing::*};
+
+    const T: &str = "workers[0].transports[0]";
+
+    fn web(paths: &str) -> String {
+        worker(
+            REALM1,
+            &format!(
+                r#"{{"type": "web", "endpoint": {{"type": "tcp", "port": 8080}}, "paths": {{{paths}}}}}"#
+            ),
+        )
+    }
+
+    fn websocket(fields: &str) -> String {
+        let sep = if fields.is_empty() { "" } else { ", " };
+        worker(
+            REALM1,
+            &format!(
+                r#"{{"type": "websocket", "endpoint": {{"type": "tcp", "port": 8080}}{sep}{fields}}}"#
+            ),
+        )
+    }
+
+    fn endpoint(json: &str) -> String {
+        worker(
+            REALM1,
+            &format!(r#"{{"type": "websocket", "endpoint": {json}}}"#),
+        )
+    }
+
+    fn service(config: &crate::config::Config) -> &WebSocketService {
+        match &config.workers[0].transports[0].kind {
+            TransportKind::WebSocket(service) => service,
+            TransportKind::Web { paths } => match paths.values().next() {
+                Some(PathService::WebSocket(service)) => service,
+                other => panic!("expected a websocket path, got {other:?}"),
+            },
+        }
+    }
+
+    fn options(json: &str) -> WebSocketOptions {
+        service(&load(&websocket(&format!(r#""options": {json}"#))))
+            .options
+            .clone()
+    }
+
+    #[test]
+    fn websocket_transport_defaults() {
+        let config = load(&websocket(""));
+        let transport = &config.workers[0].transports[0];
+        assert_eq!(
+            transport.endpoint,
+            Endpoint {
+                interface: "0.0.0.0".into(),
+                port: 8080,
+                backlog: 1024
+            }
+        );
+        let service = service(&config);
+        assert_eq!(
+            service.serializers,
+            [SerializerName::Json, SerializerName::MsgPack]
+        );
+        assert_eq!(service.options, default_websocket_options());
+        assert_eq!(service.auth.anonymous.as_ref().unwrap().role, "anonymous");
+        assert!(service.auth.ticket.is_none() && service.auth.wampcra.is_none());
+    }
+
+    #[test]
+    fn endpoints() {
+        let config = load(&endpoint(
+            r#"{"type": "tcp", "port": 0, "interface": "127.0.0.1", "backlog": 10, "version": 4, "shared": true}"#,
+        ));
+        let transport = &config.workers[0].transports[0];
+        assert_eq!(transport.endpoint.interface, "127.0.0.1");
+        assert_eq!(transport.endpoint.port, 0);
+        assert_eq!(transport.endpoint.backlog, 10);
+        assert_eq!(config.ignored, [format!("{T}.endpoint.shared")]);
+        let config = load(&endpoint(r#"{"type": "tcp", "port": 1, "version": 6}"#));
+        assert_eq!(config.workers[0].transports[0].endpoint.interface, "::");
+
+        let e = |json: &str| error(&endpoint(json));
+        assert_eq!(
+            e(r#"{"type": "tcp"}"#),
+            format!("{T}.endpoint.port: required key is missing")
+        );
+        assert_eq!(
+            e(r#"{"type": "tcp", "port": 65536}"#),
+            format!("{T}.endpoint.port: 65536 is out of range (0..=65535)")
+        );
+        assert_eq!(
+            e(r#"{"type": "tcp", "port": -1}"#),
+            format!("{T}.endpoint.port: expected a non-negative integer, found a negative number")
+        );
+        assert_eq!(
+            e(r#"{"type": "tcp", "port": 1, "tls": {}}"#),
+            format!("{T}.endpoint.tls: TLS is not supported yet")
+        );
+        assert_eq!(
+            e(r#"{"type": "unix", "path": "/tmp/s"}"#),
+            format!("{T}.endpoint.type: endpoint type \"unix\" is not supported yet (only tcp)")
+        );
+        assert_eq!(
+            e(r#"{"type": "tcp", "port": 1, "version": 5}"#),
+            format!("{T}.endpoint.version: expected 4 or 6, found 5")
+        );
+        assert_eq!(
+            e(r#"{"type": "tcp", "port": 1, "interface": "localhost"}"#),
+            format!("{T}.endpoint.interface: \"localhost\" is not an IP address")
+        );
+        assert!(
+            e(r#"{"type": "tcp", "port": 1, "host": "x"}"#)
+                .starts_with(&format!("{T}.endpoint.host: unknown key"))
+        );
+        assert_eq!(
+            error(&worker(REALM1, r#"{"type": "websocket"}"#)),
+            format!("{T}.endpoint: required key is missing")
+        );
+    }
+
+    #[test]
+    fn crossbar_endpoint_extras() {
+        let config = load(&endpoint(
+            r#"{"type": "tcp", "port": 1, "user_timeout": 10}"#,
+        ));
+        assert_eq!(config.ignored, [format!("{T}.endpoint.user_timeout")]);
+        assert_eq!(
+            error(&endpoint(r#"{"type": "tcp", "portrange": [8000, 8010]}"#)),
+            format!("{T}.endpoint.portrange: port ranges are not supported yet")
+        );
+        let env = |name: &str| match name {
+            "PORT" => Some("8123".to_string()),
+            "BAD" => Some("eighty".to_string()),
+            _ => None,
+        };
+        let port = |json: &str| {
+            load_str_with_env(&endpoint(json), &env)
+                .map(|c| c.workers[0].transports[0].endpoint.port)
+        };
+        assert_eq!(port(r#"{"type": "tcp", "port": "$PORT"}"#), Ok(8123));
+        let err = |json: &str| port(json).unwrap_err().to_string();
+        assert_eq!(
+            err(r#"{"type": "tcp", "port": "$NOPE"}"#),
+            format!("{T}.endpoint.port: environment variable NOPE is not set")
+        );
+        assert_eq!(
+            err(r#"{"type": "tcp", "port": "$BAD"}"#),
+            format!(
+                "{T}.endpoint.port: environment variable BAD is not a port number (0..=65535): \"eighty\""
+            )
+        );
+        assert_eq!(
+            err(r#"{"type": "tcp", "port": "8080"}"#),
+            format!(
+                "{T}.endpoint.port: expected a port number or \"$NAME\" of an environment variable"
+            )
+        );
+    }
+
+    #[test]
+    fn cookie_tracking_and_bad_path_keys() {
+        assert_eq!(
+            error(&websocket(r#""cookie": {}"#)),
+            format!("{T}.cookie: cookie tracking is not supported yet")
+        );
+        assert_eq!(
+            error(&web(r#""ws": {"type": "websocket", "cookie": {}}"#)),
+            format!("{T}.paths.ws.cookie: cookie tracking is not supported yet")
+        );
+        assert_eq!(
+            error(&web(r#""w s": {"type": "websocket"}"#)),
+            format!("{T}.paths.w s: \"w s\" is not a valid URL path")
+        );
+    }
+
+    #[test]
+    fn transport_types() {
+        for kind in [
+            "rawsocket",
+            "mqtt",
+            "flashpolicy",
+            "websocket.testee",
+            "stream_testee",
+            "universal",
+        ] {
+            assert_eq!(
+                error(&worker(
+                    REALM1,
+                    &format!(r#"{{"type": "{kind}", "endpoint": {{"type": "tcp", "port": 1}}}}"#)
+                )),
+                format!("{T}.type: transport type \"{kind}\" is not supported yet")
+            );
+        }
+        assert_eq!(
+            error(&worker(REALM1, r#"{"type": "websockets"}"#)),
+            format!("{T}.type: unknown transport type \"websockets\" (expected websocket or web)")
+        );
+        assert!(
+            error(&websocket(r#""paths": {}"#)).starts_with(&format!("{T}.paths: unknown key"))
+        );
+        let config = load(&websocket(
+            r#""url": "ws://localhost:8080", "debug": true, "id": "t1""#,
+        ));
+        assert_eq!(
+            config.ignored,
+            [format!("{T}.url"), format!("{T}.debug"), format!("{T}.id")]
+        );
+    }
+
+    #[test]
+    fn web_paths_are_normalised() {
+        let config = load(&web(
+            r#""/": {"type": "websocket"}, "ws": {"type": "websocket"}, "a/b": {"type": "websocket-testee", "options": {"max_message_size": 100}}"#,
+        ));
+        let TransportKind::Web { paths } = &config.workers[0].transports[0].kind else {
+            panic!("expected web")
+        };
+        assert_eq!(paths.keys().collect::<Vec<_>>(), ["/", "/a/b", "/ws"]);
+        match &paths["/a/b"] {
+            PathService::WebSocketTestee(options) => assert_eq!(options.max_message_size, 100),
+            other => panic!("expected a testee, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn web_errors() {
+        assert_eq!(
+            error(&web(
+                r#""/ws": {"type": "websocket"}, "ws": {"type": "websocket"}"#
+            )),
+            format!("{T}.paths.ws: path \"/ws\" is defined twice (as \"/ws\" and \"ws\")")
+        );
+        assert_eq!(
+            error(&web("")),
+            format!("{T}.paths: a web transport needs at least one path")
+        );
+        assert_eq!(
+            error(&worker(
+                REALM1,
+                r#"{"type": "web", "endpoint": {"type": "tcp", "port": 1}}"#
+            )),
+            format!("{T}.paths: required key is missing")
+        );
+        for kind in [
+            "static",
+            "wsgi",
+            "redirect",
+            "reverseproxy",
+            "pusher",
+            "caller",
+            "webhook",
+            "longpoll",
+            "rawsocket",
+        ] {
+            assert_eq!(
+                error(&web(&format!(
+                    r#""/": {{"type": "{kind}", "directory": ".."}}"#
+                ))),
+                format!("{T}.paths./.type: path type \"{kind}\" is not supported yet")
+            );
+        }
+        assert_eq!(
+            error(&web(r#""ws": {"type": "websocet"}"#)),
+            format!(
+                "{T}.paths.ws.type: unknown path type \"websocet\" (expected websocket or websocket-testee)"
+            )
+        );
+        assert!(
+            error(&web(r#""ws": {"type": "websocket", "directory": "."}"#))
+                .starts_with(&format!("{T}.paths.ws.directory: unknown key"))
+        );
+        assert!(
+            error(&web(r#""ws": {"type": "websocket-testee", "auth": {}}"#))
+                .starts_with(&format!("{T}.paths.ws.auth: unknown key"))
+        );
+        assert_eq!(
+            error(&web(r#""ws": "websocket""#)),
+            format!("{T}.paths.ws: expected an object, found a string")
+        );
+    }
+
+    #[test]
+    fn web_transport_options_are_ignored_or_errors() {
+        let json = worker(
+            REALM1,
+            r#"{"type": "web", "endpoint": {"type": "tcp", "port": 1}, "paths": {"ws": {"type": "websocket"}},
+                "options": {"access_log": true, "hsts": false}}"#,
+        );
+        assert_eq!(
+            load(&json).ignored,
+            [
+                format!("{T}.options.access_log"),
+                format!("{T}.options.hsts")
+            ]
+        );
+        assert!(
+            error(&json.replace("hsts", "hsts_maxage"))
+                .starts_with(&format!("{T}.options.hsts_maxage: unknown key"))
+        );
+    }
+
+    #[test]
+    fn serializers() {
+        let config = load(&web(
+            r#""ws": {"type": "websocket", "serializers": ["msgpack", "json"]}"#,
+        ));
+        assert_eq!(
+            service(&config).serializers,
+            [SerializerName::MsgPack, SerializerName::Json]
+        );
+        let e = |list: &str| {
+            error(&web(&format!(
+                r#""ws": {{"type": "websocket", "serializers": {list}}}"#
+            )))
+        };
+        let at = format!("{T}.paths.ws.serializers");
+        assert_eq!(
+            e("[]"),
+            format!("{at}: at least one serializer is required (json, msgpack)")
+        );
+        for name in ["cbor", "ubjson", "flatbuffers"] {
+            assert_eq!(
+                e(&format!(r#"["json", "{name}"]"#)),
+                format!("{at}[1]: serializer \"{name}\" is not supported yet")
+            );
+        }
+        assert_eq!(
+            e(r#"["jsn"]"#),
+            format!("{at}[0]: unknown serializer \"jsn\" (expected json or msgpack)")
+        );
+        assert_eq!(
+            e(r#"["json", "json"]"#),
+            format!("{at}[1]: serializer listed twice")
+        );
+        assert_eq!(
+            e(r#""json""#),
+            format!("{at}: expected an array, found a string")
+        );
+    }
+
+    #[test]
+    fn websocket_options() {
+        let o = options(
+            r#"{"max_message_size": 2000, "auto_ping_interval": 10000, "auto_ping_size": 12,
+                "allowed_origins": ["https://*.example.com"], "allow_null_origin": false,
+                "open_handshake_timeout": 2500, "max_outbound_queue": 10}"#,
+        );
+        assert_eq!(
+            o,
+            WebSocketOptions {
+                max_message_size: 2000,
+                max_frame_size: 2000,
+                auto_ping_interval: Some(Duration::from_secs(10)),
+                auto_ping_timeout: Some(Duration::from_secs(10)),
+                auto_ping_size: 12,
+                allowed_origins: Some(vec!["https://*.example.com".into()]),
+                allow_null_origin: false,
+                open_handshake_timeout: Duration::from_millis(2500),
+                max_outbound_queue: 10,
+            }
+        );
+        let o = options(
+            r#"{"max_frame_size": 100, "auto_ping_interval": 1000, "auto_ping_timeout": 500}"#,
+        );
+        assert_eq!((o.max_message_size, o.max_frame_size), (1024 * 1024, 100));
+        assert_eq!(o.auto_ping_timeout, Some(Duration::from_millis(500)));
+        let o = options(r#"{"auto_ping_interval": 0}"#);
+        assert_eq!((o.auto_ping_interval, o.auto_ping_timeout), (None, None));
+    }
+
+    #[test]
+    fn websocket_options_ignored_and_errors() {
+        let config = load(&websocket(
+            r#""options": {"enable_webstatus": false, "utf8validation": true, "fail_by_drop": true}"#,
+        ));
+        assert_eq!(
+            config.ignored,
+            [
+                format!("{T}.options.enable_webstatus"),
+                format!("{T}.options.utf8validation"),
+                format!("{T}.options.fail_by_drop"),
+            ]
+        );
+        let e = |json: &str| error(&websocket(&format!(r#""options": {json}"#)));
+        let at = format!("{T}.options");
+        assert_eq!(
+            e(r#"{"compression": {"deflate": {}}}"#),
+            format!("{at}.compression: permessage-deflate compression is not supported yet")
+        );
+        assert!(e(r#"{"max_mesage_size": 1}"#).starts_with(&format!(
+            "{at}.max_mesage_size: unknown key (allowed here: max_message_size"
+        )));
+        assert_eq!(
+            e(r#"{"max_message_size": -5}"#),
+            format!(
+                "{at}.max_message_size: expected a non-negative integer, found a negative number"
+            )
+        );
+        assert_eq!(
+            e(r#"{"auto_ping_interval": 1.5}"#),
+            format!(
+                "{at}.auto_ping_interval: expected a non-negative integer, found a fractional number"
+            )
+        );
+        assert_eq!(
+            e(r#"{"max_message_size": 0}"#),
+            format!("{at}.max_message_size: must be at least 1, found 0")
+        );
+        assert_eq!(
+            e(r#"{"max_outbound_queue": 0}"#),
+            format!("{at}.max_outbound_queue: must be at least 1, found 0")
+        );
+        assert_eq!(
+            e(r#"{"auto_ping_size": 200}"#),
+            format!("{at}.auto_ping_size: 200 is out of range (4..=125)")
+        );
+        assert_eq!(
+            e(r#"{"auto_ping_size": 3}"#),
+            format!("{at}.auto_ping_size: 3 is out of range (4..=125)")
+        );
+        assert_eq!(
+            e(r#"{"allowed_origins": ["a", 1]}"#),
+            format!("{at}.allowed_origins[1]: expected a string, found a number")
+        );
+        assert_eq!(
+            e(r#"{"allow_null_origin": "yes"}"#),
+            format!("{at}.allow_null_origin: expected true or false, found a string")
+        );
+        assert_eq!(
+            e(r#"[]"#),
+            format!("{at}: expected an object, found an array")
+        );
+    }
+}

@@ -1,0 +1,252 @@
+//! WAMP over one WebSocket connection: a reader that decodes frames and drives the session, a
+//! writer that drains the session's outbound queue (many frames per flush), auto-ping, and the
+//! close paths (peer close, oversized message, slow consumer, dead peer).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::mpsc;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Message as WsMessage, Utf8Bytes};
+use tracing::{debug, info, warn};
+
+use crate::config::WebSocketOptions;
+use crate::router::Router;
+use crate::router::auth::Authenticator;
+use crate::router::peer::{Outbound, Outgoing};
+use crate::router::session::{Flow, Session};
+use crate::wamp::serializer::Subprotocol;
+
+/// Most frames written before one flush; bounds the latency a long queue adds.
+const MAX_FRAMES_PER_FLUSH: usize = 256;
+
+/// tungstenite settings from the path's options. A small read buffer keeps idle connections
+/// cheap (the default 128 KiB costs that much per connection).
+pub fn ws_config(options: &WebSocketOptions) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(8 * 1024)
+        .max_message_size(Some(options.max_message_size))
+        .max_frame_size(Some(options.max_frame_size))
+}
+
+/// Runs one WAMP session over `ws` until it ends.
+pub async fn serve<S>(
+    ws: WebSocketStream<S>,
+    subprotocol: Subprotocol,
+    router: Arc<Router>,
+    authenticator: Arc<Authenticator>,
+    options: WebSocketOptions,
+    peer_addr: std::net::SocketAddr,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (sink, stream) = ws.split();
+    let (outbound, rx) = Outbound::new(options.max_outbound_queue);
+    let session = Session::new(
+        router,
+        authenticator,
+        subprotocol.serialization,
+        Arc::clone(&outbound),
+    );
+    let last_pong = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+
+    let reader = read_loop(
+        stream,
+        session,
+        subprotocol,
+        Arc::clone(&outbound),
+        Arc::clone(&last_pong),
+        started,
+    );
+    let writer = write_loop(sink, rx, subprotocol);
+    let pinger = ping_loop(Arc::clone(&outbound), &options, last_pong, started);
+    tokio::pin!(reader, writer, pinger);
+
+    tokio::select! {
+        () = &mut reader => {
+            // Let the writer send what the session queued last (ABORT, close frame), then end.
+            // After a peer's close the writer's close fails at once, which ends it too.
+            outbound.push(Outgoing::Close { code: 1000, reason: String::new() });
+            let _ = tokio::time::timeout(Duration::from_secs(2), &mut writer).await;
+        }
+        () = &mut writer => {}
+        () = &mut pinger => {}
+        reason = outbound.closer().closed() => {
+            warn!(%peer_addr, "closing WebSocket: {reason}");
+        }
+    }
+    debug!(%peer_addr, "WebSocket connection ended");
+}
+
+async fn read_loop<S>(
+    mut stream: SplitStream<WebSocketStream<S>>,
+    mut session: Session,
+    subprotocol: Subprotocol,
+    outbound: Arc<Outbound>,
+    last_pong: Arc<AtomicU64>,
+    started: Instant,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    while let Some(frame) = stream.next().await {
+        let data: Bytes = match frame {
+            Ok(WsMessage::Text(text)) => text.into(),
+            Ok(WsMessage::Binary(data)) => data,
+            Ok(WsMessage::Pong(_)) => {
+                last_pong.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+                continue;
+            }
+            // On Close, keep reading: tungstenite answers it and then ends the stream.
+            Ok(WsMessage::Ping(_) | WsMessage::Frame(_) | WsMessage::Close(_)) => continue,
+            Err(WsError::Capacity(e)) => {
+                let reason = match e {
+                    CapacityError::MessageTooLong { size, max_size } => {
+                        format!("message too big: {size} bytes, max_message_size is {max_size}")
+                    }
+                    other => other.to_string(),
+                };
+                info!("closing WebSocket: {reason}");
+                outbound.send(Outgoing::Close { code: 1009, reason }).await;
+                break;
+            }
+            Err(e) => {
+                debug!("WebSocket read ended: {e}");
+                break;
+            }
+        };
+        let messages = match subprotocol.split(&data) {
+            Ok(messages) => messages,
+            Err(e) => {
+                session.protocol_violation(&e.0).await;
+                break;
+            }
+        };
+        for bytes in messages {
+            let flow = match subprotocol.serialization.decode(bytes) {
+                Ok(msg) => session.handle(msg).await,
+                Err(e) => session.protocol_violation(&e.0).await,
+            };
+            if flow == Flow::Close {
+                return;
+            }
+        }
+    }
+}
+
+async fn write_loop<S>(
+    mut sink: SplitSink<WebSocketStream<S>, WsMessage>,
+    mut rx: mpsc::Receiver<Outgoing>,
+    subprotocol: Subprotocol,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut batch = BytesMut::new();
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        let mut written = 0;
+        while let Some(item) = next.take() {
+            match item {
+                Outgoing::Message(frame) if subprotocol.batched => {
+                    subprotocol.append(&mut batch, &frame)
+                }
+                Outgoing::Message(frame) => {
+                    if sink.feed(ws_message(subprotocol, frame)).await.is_err() {
+                        return;
+                    }
+                }
+                Outgoing::Ping(payload) => {
+                    if sink.feed(WsMessage::Ping(payload)).await.is_err() {
+                        return;
+                    }
+                }
+                Outgoing::Close { code, reason } => {
+                    if !batch.is_empty() {
+                        let _ = sink
+                            .feed(ws_message(subprotocol, batch.split().freeze()))
+                            .await;
+                    }
+                    let frame = CloseFrame {
+                        code: CloseCode::from(code),
+                        reason: Utf8Bytes::from(truncate(&reason)),
+                    };
+                    let _ = sink.send(WsMessage::Close(Some(frame))).await;
+                    return;
+                }
+            }
+            written += 1;
+            if written < MAX_FRAMES_PER_FLUSH {
+                next = rx.try_recv().ok();
+            }
+        }
+        if !batch.is_empty()
+            && sink
+                .feed(ws_message(subprotocol, batch.split().freeze()))
+                .await
+                .is_err()
+        {
+            return;
+        }
+        if sink.flush().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// A close reason must fit a control frame (123 bytes); cut on a character boundary.
+fn truncate(reason: &str) -> String {
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    reason[..end].to_owned()
+}
+
+fn ws_message(subprotocol: Subprotocol, frame: Bytes) -> WsMessage {
+    if subprotocol.serialization.is_text() {
+        match Utf8Bytes::try_from(frame.clone()) {
+            Ok(text) => WsMessage::Text(text),
+            // JSON produced by serde_json is always UTF-8; never reached.
+            Err(_) => WsMessage::Binary(frame),
+        }
+    } else {
+        WsMessage::Binary(frame)
+    }
+}
+
+/// Sends a ping every `auto_ping_interval` and closes the connection when no pong arrives
+/// within `auto_ping_timeout`, so a dead peer's registrations are freed. Never ends when
+/// auto-ping is off.
+async fn ping_loop(
+    outbound: Arc<Outbound>,
+    options: &WebSocketOptions,
+    last_pong: Arc<AtomicU64>,
+    started: Instant,
+) {
+    let Some(interval) = options.auto_ping_interval else {
+        return std::future::pending().await;
+    };
+    let timeout = options.auto_ping_timeout.unwrap_or(interval);
+    let payload = Bytes::from(vec![0x4a; options.auto_ping_size.clamp(4, 125)]);
+    loop {
+        tokio::time::sleep(interval).await;
+        let sent = started.elapsed().as_millis() as u64;
+        outbound.push(Outgoing::Ping(payload.clone()));
+        tokio::time::sleep(timeout).await;
+        if last_pong.load(Ordering::Relaxed) < sent {
+            outbound.closer().close(format!(
+                "auto-ping: no pong within {} ms",
+                timeout.as_millis()
+            ));
+            return;
+        }
+    }
+}
