@@ -5,5 +5,5 @@
 
 pub mod config;
 pub mod router;
-pub mod wamp;
 pub mod transport;
+pub mod wamp;

@@ -103,7 +103,9 @@ pub enum TransportKind {
     WebSocket(WebSocketService),
     /// `"type": "web"`: a path table. Keys are normalised to start with `/`
     /// (Crossbar writes `"ws"` for `/ws` and `"/"` for the root).
-    Web { paths: BTreeMap<String, PathService> },
+    Web {
+        paths: BTreeMap<String, PathService>,
+    },
 }
 
 #[derive(Debug, Clone)]

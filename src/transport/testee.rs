@@ -11,14 +11,10 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     while let Some(Ok(msg)) = ws.next().await {
-        match msg {
-            Message::Text(_) | Message::Binary(_) => {
-                if ws.send(msg).await.is_err() {
-                    return;
-                }
-            }
-            // Keep reading: tungstenite answers the close and then ends the stream.
-            _ => {}
+        // Control frames are handled by tungstenite; on Close it answers and ends the stream.
+        let echo = matches!(msg, Message::Text(_) | Message::Binary(_));
+        if echo && ws.send(msg).await.is_err() {
+            return;
         }
     }
 }

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every test Junction has, installing what the tests need first (a fresh machine works):
+# Rust unit and integration tests, autobahn-python interop (venv in .venv), autobahn.js
+# interop (npm packages in tests/interop/js/node_modules), plus fmt and clippy.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --check
+
+step "cargo clippy"
+cargo clippy --all-targets --quiet -- -D warnings
+
+step "cargo test (unit and integration tests)"
+cargo build --quiet
+cargo test --quiet
+
+step "autobahn-python interop (venv .venv)"
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+.venv/bin/pip install --quiet --disable-pip-version-check -r tests/interop/python/requirements.txt
+JUNCTION_BIN="$PWD/target/debug/junction" .venv/bin/python -m pytest tests/interop/python -q -p no:cacheprovider
+
+step "autobahn.js interop (npm ci in tests/interop/js)"
+(
+    cd tests/interop/js
+    npm ci --silent --no-audit --no-fund
+    JUNCTION_BIN="$PWD/../../../target/debug/junction" NODE_OPTIONS=--experimental-websocket node --test
+)
+
+step "all tests passed"

@@ -1,0 +1,145 @@
+//! `junction check --config PATH` run as a real process: exit 0 and a summary for a good
+//! config, exit 2 and `error: <json path>: <what>` on stderr for a bad one, secrets never shown.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const GOOD: &str = r#"{
+    "$schema": "https://raw.githubusercontent.com/crossbario/crossbar/master/crossbar.json",
+    "version": 2,
+    "controller": {},
+    "workers": [{
+        "type": "router",
+        "realms": [{
+            "name": "realm1",
+            "roles": [
+                {"name": "anonymous", "permissions": [
+                    {"uri": "", "match": "prefix",
+                     "allow": {"call": true, "register": true, "publish": true, "subscribe": true},
+                     "disclose": {"caller": false, "publisher": false}, "cache": true}
+                ]},
+                {"name": "frontend", "permissions": [
+                    {"uri": "com.app.*", "publish": true, "subscribe": true}
+                ]}
+            ]
+        }],
+        "transports": [{
+            "type": "web",
+            "endpoint": {"type": "tcp", "port": 8080, "interface": "127.0.0.1"},
+            "paths": {
+                "ws": {
+                    "type": "websocket",
+                    "serializers": ["json", "msgpack"],
+                    "auth": {
+                        "anonymous": {"type": "static", "role": "anonymous"},
+                        "ticket": {"type": "static", "principals": {
+                            "joe": {"ticket": "never-print-this-ticket", "role": "frontend"}
+                        }}
+                    },
+                    "options": {"auto_ping_interval": 10000}
+                }
+            }
+        }]
+    }]
+}"#;
+
+fn check(dir: &Path, json: &str) -> Output {
+    let path = dir.join("config.json");
+    std::fs::write(&path, json).expect("write config");
+    Command::new(env!("CARGO_BIN_EXE_junction"))
+        .args(["check", "--config"])
+        .arg(&path)
+        .output()
+        .expect("run junction check")
+}
+
+#[test]
+fn good_config_prints_a_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = check(dir.path(), GOOD);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    for expected in [
+        "realm realm1",
+        "role frontend",
+        "workers[0].transports[0]: web on 127.0.0.1:8080",
+        "/ws: websocket",
+        "auth ticket: joe (role frontend)",
+        "ignored (no effect in Junction): $schema, controller",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
+    }
+    assert!(
+        !stdout.contains("never-print-this-ticket") && !stderr.contains("never-print-this-ticket")
+    );
+}
+
+#[test]
+fn bad_config_names_the_json_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = GOOD.replace(r#""match": "prefix""#, r#""match": "regex""#);
+    let output = check(dir.path(), &bad);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "stderr:\n{stderr}");
+    assert!(
+        stderr.contains(
+            "error: workers[0].realms[0].roles[0].permissions[0].match: expected one of exact, prefix, wildcard"
+        ),
+        "stderr:\n{stderr}"
+    );
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn unsupported_feature_and_bad_role_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            GOOD.replace(r#""type": "websocket","#, r#""type": "static","#),
+            r#"workers[0].transports[0].paths.ws.type: path type "static" is not supported yet"#,
+        ),
+        (
+            GOOD.replace(r#""role": "frontend""#, r#""role": "backend""#),
+            r#"workers[0].transports[0].paths.ws.auth.ticket.principals.joe.role: role "backend" is not defined in any realm"#,
+        ),
+    ];
+    for (json, expected) in cases {
+        let output = check(dir.path(), &json);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "stderr:\n{stderr}");
+        assert!(
+            stderr.contains(expected),
+            "expected {expected:?} in:\n{stderr}"
+        );
+        assert!(!stderr.contains("never-print-this-ticket"));
+    }
+}
+
+#[test]
+fn invalid_json_and_missing_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = check(dir.path(), "{\n  \"workers\": [,]\n}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "stderr:\n{stderr}");
+    assert!(
+        stderr.contains("error: line 2 column 15:"),
+        "stderr:\n{stderr}"
+    );
+
+    let output = Command::new(env!("CARGO_BIN_EXE_junction"))
+        .args(["check", "--config"])
+        .arg(dir.path().join("missing.json"))
+        .output()
+        .expect("run junction check");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "stderr:\n{stderr}");
+    assert!(stderr.contains("missing.json"), "stderr:\n{stderr}");
+}
