@@ -681,3 +681,104 @@ impl Serialize for EventRef<'_> {
         seq.end()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(items: Vec<Value>) -> Value {
+        Value::List(items)
+    }
+
+    #[test]
+    fn hello_decodes() {
+        let v = list(vec![
+            Value::Int(1),
+            "realm1".into(),
+            Value::Dict(Dict::new()),
+        ]);
+        assert_eq!(
+            Message::from_value(v).unwrap(),
+            Message::Hello {
+                realm: "realm1".into(),
+                details: Dict::new()
+            }
+        );
+    }
+
+    #[test]
+    fn shape_errors_name_the_element() {
+        let cases = [
+            (
+                list(vec![Value::Int(1), Value::Int(5), Value::Dict(Dict::new())]),
+                "HELLO: Realm must be a string",
+            ),
+            (
+                list(vec![
+                    Value::Int(32),
+                    Value::Int(1),
+                    Value::Dict(Dict::new()),
+                ]),
+                "SUBSCRIBE: missing Topic",
+            ),
+            (
+                list(vec![Value::Int(34), Value::Int(0), Value::Int(1)]),
+                "UNSUBSCRIBE: Request must be an integer in [1, 2^53]",
+            ),
+            (
+                list(vec![
+                    Value::Int(16),
+                    Value::Int(1),
+                    Value::Dict(Dict::new()),
+                    "t".into(),
+                    Value::Dict(Dict::new()),
+                ]),
+                "PUBLISH: Arguments must be a list",
+            ),
+            (
+                list(vec![
+                    Value::Int(67),
+                    Value::Int(1),
+                    Value::Dict(Dict::new()),
+                    Value::Int(3),
+                ]),
+                "UNREGISTERED: too many elements",
+            ),
+            (Value::Dict(Dict::new()), "a message must be a list"),
+            (list(vec![Value::Int(7)]), "unknown message type 7"),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(Message::from_value(value).unwrap_err().0, expected);
+        }
+    }
+
+    #[test]
+    fn request_id_upper_bound() {
+        let at = |id: u64| list(vec![Value::Int(66), Value::from(id), Value::Int(1)]);
+        assert!(Message::from_value(at(1 << 53)).is_ok());
+        assert!(Message::from_value(at((1 << 53) + 1)).is_err());
+    }
+
+    #[test]
+    fn unsubscribed_accepts_advanced_details() {
+        let v = list(vec![
+            Value::Int(35),
+            Value::Int(9),
+            Value::Dict(Dict::new()),
+        ]);
+        assert_eq!(
+            Message::from_value(v).unwrap(),
+            Message::Unsubscribed { request: 9 }
+        );
+    }
+
+    #[test]
+    fn every_known_code_has_a_name() {
+        for code in [
+            1, 2, 3, 4, 5, 6, 8, 16, 17, 32, 33, 34, 35, 36, 48, 49, 50, 64, 65, 66, 67, 68, 69, 70,
+        ] {
+            assert!(type_name(code).is_some(), "{code}");
+        }
+        assert!(type_name(7).is_none());
+    }
+}
