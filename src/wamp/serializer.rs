@@ -17,6 +17,9 @@ pub enum Serialization {
     MsgPack,
 }
 
+/// Deepest nesting of lists and dicts accepted in a message (serde_json's own limit).
+const MAX_DEPTH: usize = 128;
+
 /// Number of serializations; an EVENT is encoded at most once per serialization.
 pub const SERIALIZATIONS: usize = 2;
 
@@ -58,8 +61,14 @@ impl Serialization {
         let value: Value = match self {
             Serialization::Json => serde_json::from_slice(bytes)
                 .map_err(|e| ProtocolViolation(format!("invalid JSON: {e}")))?,
-            Serialization::MsgPack => rmp_serde::from_slice(bytes)
-                .map_err(|e| ProtocolViolation(format!("invalid MessagePack: {e}")))?,
+            Serialization::MsgPack => {
+                let mut de = rmp_serde::Deserializer::from_read_ref(bytes);
+                // The same nesting limit serde_json applies, so hostile input cannot exhaust
+                // the stack.
+                de.set_max_depth(MAX_DEPTH);
+                serde::Deserialize::deserialize(&mut de)
+                    .map_err(|e| ProtocolViolation(format!("invalid MessagePack: {e}")))?
+            }
         };
         Message::from_value(value)
     }
@@ -284,5 +293,28 @@ mod tests {
             assert!(Serialization::Json.decode(input).is_err(), "{input:?}");
             assert!(Serialization::MsgPack.decode(input).is_err(), "{input:?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod hostile_input {
+    use super::*;
+
+    /// Deeply nested input must be refused or decoded, never overflow the stack. Run on a
+    /// thread with a tokio worker's default stack (2 MiB).
+    #[test]
+    fn deep_nesting_does_not_overflow() {
+        std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(|| {
+                let mut packed = vec![0x91u8; 100_000];
+                packed.push(0xc0);
+                assert!(Serialization::MsgPack.decode(&packed).is_err());
+                let json = "[".repeat(100_000);
+                assert!(Serialization::Json.decode(json.as_bytes()).is_err());
+            })
+            .unwrap()
+            .join()
+            .unwrap();
     }
 }
