@@ -3,7 +3,7 @@
 //! close paths (peer close, oversized message, slow consumer, dead peer).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -23,7 +23,7 @@ use crate::router::Router;
 use crate::router::auth::Authenticator;
 use crate::router::peer::{Outbound, Outgoing};
 use crate::router::session::{Flow, Session};
-use crate::wamp::serializer::Subprotocol;
+use crate::wamp::serializer::{JSON_SEPARATOR, Subprotocol, json_separator_of};
 
 /// Most frames written before one flush; bounds the latency a long queue adds.
 const MAX_FRAMES_PER_FLUSH: usize = 256;
@@ -58,6 +58,8 @@ pub async fn serve<S>(
     );
     let last_pong = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
+    // Batched JSON: answer with the separator the client uses (see wamp::serializer).
+    let separator = Arc::new(AtomicU8::new(JSON_SEPARATOR));
 
     let reader = read_loop(
         stream,
@@ -66,8 +68,9 @@ pub async fn serve<S>(
         Arc::clone(&outbound),
         Arc::clone(&last_pong),
         started,
+        Arc::clone(&separator),
     );
-    let writer = write_loop(sink, rx, subprotocol);
+    let writer = write_loop(sink, rx, subprotocol, separator);
     let pinger = ping_loop(Arc::clone(&outbound), &options, last_pong, started);
     tokio::pin!(reader, writer, pinger);
 
@@ -94,6 +97,7 @@ async fn read_loop<S>(
     outbound: Arc<Outbound>,
     last_pong: Arc<AtomicU64>,
     started: Instant,
+    separator: Arc<AtomicU8>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -123,6 +127,12 @@ async fn read_loop<S>(
                 break;
             }
         };
+        if subprotocol.batched
+            && subprotocol.serialization.is_text()
+            && let Some(sep) = json_separator_of(&data)
+        {
+            separator.store(sep, Ordering::Relaxed);
+        }
         let messages = match subprotocol.split(&data) {
             Ok(messages) => messages,
             Err(e) => {
@@ -146,6 +156,7 @@ async fn write_loop<S>(
     mut sink: SplitSink<WebSocketStream<S>, WsMessage>,
     mut rx: mpsc::Receiver<Outgoing>,
     subprotocol: Subprotocol,
+    separator: Arc<AtomicU8>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -156,7 +167,7 @@ async fn write_loop<S>(
         while let Some(item) = next.take() {
             match item {
                 Outgoing::Message(frame) if subprotocol.batched => {
-                    subprotocol.append(&mut batch, &frame)
+                    subprotocol.append(&mut batch, &frame, separator.load(Ordering::Relaxed))
                 }
                 Outgoing::Message(frame) => {
                     if sink.feed(ws_message(subprotocol, frame)).await.is_err() {

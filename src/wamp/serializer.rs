@@ -2,8 +2,12 @@
 //! subprotocol names that select them, and the batched framing of both.
 //!
 //! JSON goes in text frames, MessagePack in binary frames. Batched variants pack several
-//! messages into one frame: JSON messages each followed by 0x1E, MessagePack messages each
-//! prefixed by a big-endian u32 length.
+//! messages into one frame: JSON messages each followed by a separator, MessagePack messages
+//! each prefixed by a big-endian u32 length.
+//!
+//! The spec's JSON separator is 0x1E, but autobahn-python (and so Crossbar) writes and expects
+//! 0x18 (its source says `"\30"`, an octal escape). Junction reads both (neither byte can occur
+//! unescaped in JSON text) and answers with the one the client used.
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -19,6 +23,19 @@ pub enum Serialization {
 
 /// Deepest nesting of lists and dicts accepted in a message (serde_json's own limit).
 const MAX_DEPTH: usize = 128;
+
+/// The JSON batch separator of the spec.
+pub const JSON_SEPARATOR: u8 = 0x1E;
+/// The JSON batch separator autobahn-python uses.
+pub const AUTOBAHN_PYTHON_JSON_SEPARATOR: u8 = 0x18;
+
+/// The separator a batched JSON frame ends with, if it is one of the two in use.
+pub fn json_separator_of(frame: &[u8]) -> Option<u8> {
+    frame
+        .last()
+        .copied()
+        .filter(|b| *b == JSON_SEPARATOR || *b == AUTOBAHN_PYTHON_JSON_SEPARATOR)
+}
 
 /// Number of serializations; an EVENT is encoded at most once per serialization.
 pub const SERIALIZATIONS: usize = 2;
@@ -120,20 +137,21 @@ impl Subprotocol {
         }
         match self.serialization {
             Serialization::Json => Ok(frame
-                .split(|b| *b == 0x1E)
+                .split(|b| *b == JSON_SEPARATOR || *b == AUTOBAHN_PYTHON_JSON_SEPARATOR)
                 .filter(|part| !part.is_empty())
                 .collect()),
             Serialization::MsgPack => split_length_prefixed(frame),
         }
     }
 
-    /// Appends one encoded message to a frame being built, with the batched delimiter.
-    pub fn append(self, frame: &mut BytesMut, message: &[u8]) {
+    /// Appends one encoded message to a frame being built, with the batched delimiter
+    /// (`json_separator` for batched JSON).
+    pub fn append(self, frame: &mut BytesMut, message: &[u8], json_separator: u8) {
         match (self.batched, self.serialization) {
             (false, _) => frame.put_slice(message),
             (true, Serialization::Json) => {
                 frame.put_slice(message);
-                frame.put_u8(0x1E);
+                frame.put_u8(json_separator);
             }
             (true, Serialization::MsgPack) => {
                 frame.put_u32(message.len() as u32);
@@ -244,18 +262,34 @@ mod tests {
     fn batched_json_frames_split_and_build() {
         let sp = Subprotocol::parse("wamp.2.json.batched").unwrap();
         let mut frame = BytesMut::new();
-        sp.append(&mut frame, b"[1]");
-        sp.append(&mut frame, b"[2]");
+        sp.append(&mut frame, b"[1]", JSON_SEPARATOR);
+        sp.append(&mut frame, b"[2]", JSON_SEPARATOR);
         assert_eq!(&frame[..], b"[1]\x1e[2]\x1e");
         assert_eq!(sp.split(&frame).unwrap(), vec![&b"[1]"[..], &b"[2]"[..]]);
+        assert_eq!(json_separator_of(&frame), Some(JSON_SEPARATOR));
+    }
+
+    #[test]
+    fn batched_json_accepts_autobahn_python_separator() {
+        let sp = Subprotocol::parse("wamp.2.json.batched").unwrap();
+        let frame = b"[1]\x18[2]\x18";
+        assert_eq!(sp.split(frame).unwrap(), vec![&b"[1]"[..], &b"[2]"[..]]);
+        assert_eq!(
+            json_separator_of(frame),
+            Some(AUTOBAHN_PYTHON_JSON_SEPARATOR)
+        );
+        let mut out = BytesMut::new();
+        sp.append(&mut out, b"[3]", AUTOBAHN_PYTHON_JSON_SEPARATOR);
+        assert_eq!(&out[..], b"[3]\x18");
+        assert_eq!(json_separator_of(b"[1]"), None);
     }
 
     #[test]
     fn batched_msgpack_frames_split_and_build() {
         let sp = Subprotocol::parse("wamp.2.msgpack.batched").unwrap();
         let mut frame = BytesMut::new();
-        sp.append(&mut frame, b"\x91\x01");
-        sp.append(&mut frame, b"\x91\x02");
+        sp.append(&mut frame, b"\x91\x01", JSON_SEPARATOR);
+        sp.append(&mut frame, b"\x91\x02", JSON_SEPARATOR);
         assert_eq!(&frame[..], b"\0\0\0\x02\x91\x01\0\0\0\x02\x91\x02");
         assert_eq!(
             sp.split(&frame).unwrap(),
