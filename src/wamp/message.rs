@@ -193,7 +193,15 @@ impl Fields {
     }
 
     fn id(&mut self, what: &str) -> Result<Id, ProtocolViolation> {
-        match self.next(what)?.as_u64() {
+        let value = self.next(what)?;
+        // autobahn.js's msgpack encoder writes 2^53, a valid id, as a float64.
+        let as_id = match value {
+            Value::Float(f) if f.fract() == 0.0 && (1.0..=id::MAX_ID as f64).contains(&f) => {
+                Some(f as u64)
+            }
+            other => other.as_u64(),
+        };
+        match as_id {
             Some(i) if id::is_valid(i) => Ok(i),
             _ => Err(violation(format!(
                 "{}: {what} must be an integer in [1, 2^53]",
@@ -757,6 +765,14 @@ mod tests {
         let at = |id: u64| list(vec![Value::Int(66), Value::from(id), Value::Int(1)]);
         assert!(Message::from_value(at(1 << 53)).is_ok());
         assert!(Message::from_value(at((1 << 53) + 1)).is_err());
+    }
+
+    #[test]
+    fn integral_float_ids_are_accepted() {
+        let at = |f: f64| list(vec![Value::Int(66), Value::Float(f), Value::Int(1)]);
+        assert!(Message::from_value(at(9007199254740992.0)).is_ok());
+        assert!(Message::from_value(at(1.5)).is_err());
+        assert!(Message::from_value(at(0.0)).is_err());
     }
 
     #[test]
