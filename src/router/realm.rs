@@ -130,6 +130,8 @@ impl Realm {
         options: &Dict,
     ) -> Result<Id, WampError> {
         let policy = match_policy(options)?;
+        bool_option(options, "get_retained")?;
+        forward_for(options)?;
         self.check_uri(topic, policy)?;
         self.authorize(peer, topic, Action::Subscribe)?;
         Ok(self.broker.write().subscribe(peer, topic, policy))
@@ -362,11 +364,31 @@ pub fn error_message(request_type: u64, request: Id, error: &str, text: &str) ->
 
 fn match_policy(options: &Dict) -> Result<MatchPolicy, WampError> {
     MatchPolicy::from_options(options).ok_or_else(|| {
-        WampError::new(
-            uri_error::INVALID_ARGUMENT,
-            "option \"match\" must be one of \"exact\", \"prefix\", \"wildcard\"",
+        protocol_violation(
+            "option \"match\" must be one of \"exact\", \"prefix\", \"wildcard\"".to_owned(),
         )
     })
+}
+
+fn string_option(options: &Dict, key: &str) -> Result<(), WampError> {
+    match options.get(key) {
+        None | Some(Value::Null | Value::String(_)) => Ok(()),
+        Some(_) => Err(protocol_violation(format!(
+            "option \"{key}\" must be a string"
+        ))),
+    }
+}
+
+/// `forward_for` (router-to-router links): Junction does not act on it, but checks its shape
+/// as the spec's test vectors require.
+fn forward_for(options: &Dict) -> Result<(), WampError> {
+    match options.get("forward_for") {
+        None => Ok(()),
+        Some(Value::List(hops)) if hops.iter().all(|h| matches!(h, Value::Dict(_))) => Ok(()),
+        Some(_) => Err(protocol_violation(
+            "option \"forward_for\" must be a list of dicts".to_owned(),
+        )),
+    }
 }
 
 fn protocol_violation(message: String) -> WampError {
@@ -428,6 +450,8 @@ fn audience(publisher: &Peer, options: &Dict) -> Result<Audience, WampError> {
     let exclude_me = bool_option(options, "exclude_me")?.unwrap_or(true);
     bool_option(options, "acknowledge")?;
     bool_option(options, "retain")?;
+    string_option(options, "transaction_hash")?;
+    forward_for(options)?;
     Ok(Audience {
         exclude_session: exclude_me.then_some(publisher.session),
         exclude: id_list(options, "exclude")?.unwrap_or_default(),

@@ -234,8 +234,8 @@ fn ws_message(subprotocol: Subprotocol, frame: Bytes) -> WsMessage {
 }
 
 /// Sends a ping every `auto_ping_interval` and closes the connection when no pong arrives
-/// within `auto_ping_timeout`, so a dead peer's registrations are freed. Never ends when
-/// auto-ping is off.
+/// within `auto_ping_timeout`, so a dead peer's registrations are freed. Never completes (a
+/// close is reported through the closer).
 async fn ping_loop(
     outbound: Arc<Outbound>,
     options: &WebSocketOptions,
@@ -257,7 +257,8 @@ async fn ping_loop(
                 "auto-ping: no pong within {} ms",
                 timeout.as_millis()
             ));
-            return;
+            // Stay pending so the closer's branch in `serve` ends the connection and logs why.
+            return std::future::pending().await;
         }
     }
 }
