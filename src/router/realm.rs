@@ -1,11 +1,10 @@
-//! A realm: its authorizer, broker, dealer and joined sessions, and the checked operations a
-//! session performs in it (URI rules, permissions, then routing).
+//! A realm: its authorizer, broker and dealer, and the checked operations a session performs
+//! in it (URI rules, permissions, then routing).
 //!
 //! Every door (WebSocket sessions now; pusher, webhook and poller sessions later) goes through
 //! these methods, so authorization and routing behave the same whatever the way in.
 //! Locks are held only while tables change or frames are queued; never across socket writes.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
@@ -44,7 +43,6 @@ pub struct Realm {
     authorizer: Authorizer,
     broker: RwLock<Broker>,
     dealer: Mutex<Dealer>,
-    sessions: Mutex<HashMap<Id, Arc<Peer>>>,
 }
 
 impl Realm {
@@ -55,7 +53,6 @@ impl Realm {
             authorizer: Authorizer::new(&config.roles),
             broker: RwLock::default(),
             dealer: Mutex::default(),
-            sessions: Mutex::default(),
         }
     }
 
@@ -63,17 +60,8 @@ impl Realm {
         self.authorizer.has_role(role)
     }
 
-    pub fn join(&self, peer: Arc<Peer>) {
-        self.sessions.lock().insert(peer.session, peer);
-    }
-
-    pub fn session_count(&self) -> usize {
-        self.sessions.lock().len()
-    }
-
-    /// Removes a session and everything it owned; callers waiting on it get an ERROR.
+    /// Removes everything a leaving session owned; callers waiting on it get an ERROR.
     pub fn leave(&self, session: Id, subscriptions: impl IntoIterator<Item = Id>) {
-        self.sessions.lock().remove(&session);
         {
             let mut broker = self.broker.write();
             for subscription in subscriptions {

@@ -202,7 +202,6 @@ impl Session {
             serialization: self.serialization,
             outbound: Arc::clone(&self.outbound),
         });
-        realm.join(Arc::clone(&peer));
         debug!(
             session,
             realm = realm.name,
