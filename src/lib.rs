@@ -4,6 +4,7 @@
 //! broker, dealer, auth) -> `wamp` (protocol only). `config` is read once at start.
 
 pub mod config;
+pub mod http;
 pub mod router;
 pub mod transport;
 pub mod wamp;

@@ -156,10 +156,10 @@ fn role(obj: &Obj, default: Option<&str>, cx: &Loader) -> Result<String> {
     Ok(role.to_string())
 }
 
-/// A ticket or wampcra secret: a literal string, or `$NAME` / `${NAME}` for the environment
-/// variable NAME. As in Crossbar, there is no escape: a literal secret cannot look like a
-/// variable reference (put such a secret in a variable instead).
-fn secret(node: &Node, cx: &Loader) -> Result<Secret> {
+/// A ticket, wampcra or HTTP bridge secret: a literal string, or `$NAME` / `${NAME}` for the
+/// environment variable NAME. As in Crossbar, there is no escape: a literal secret cannot look
+/// like a variable reference (put such a secret in a variable instead).
+pub(crate) fn secret(node: &Node, cx: &Loader) -> Result<Secret> {
     let text = node.str()?;
     let value = match env_reference(text) {
         Some(name) => match (cx.env)(name) {
@@ -213,7 +213,7 @@ mod tests {
     }
 
     fn auth_of(config: &crate::config::Config) -> AuthConfig {
-        let TransportKind::Web { paths } = &config.workers[0].transports[0].kind else {
+        let TransportKind::Web { paths, .. } = &config.workers[0].transports[0].kind else {
             panic!("expected web")
         };
         let Some(PathService::WebSocket(service)) = paths.get("/ws") else {

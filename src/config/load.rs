@@ -4,21 +4,25 @@
 //! [`node`](super::node)), so each error names its JSON path, Crossbar features Junction lacks
 //! say "not supported" instead of "unknown key", and accepted-but-ignored keys are collected
 //! for `junction check`. Realms live in [`realm`](super::realm), transports in
-//! [`transport`](super::transport), auth blocks in [`auth`](super::auth).
+//! [`transport`](super::transport), auth blocks in [`auth`](super::auth), the HTTP bridge
+//! paths (publisher, caller, webhook) in [`bridge`](super::bridge).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::config::error::ConfigError;
-use crate::config::model::{Config, Worker};
+use crate::config::model::{Config, RealmConfig, Worker};
 use crate::config::node::{Node, Result};
 use crate::config::{realm, transport};
 
 /// Reads and loads a config file; `$NAME` secrets come from the process environment.
+/// Relative file names in the config (TLS certificate and key) are resolved against the
+/// folder of the file.
 pub fn load_file(path: &Path) -> Result<Config> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError::new(path.display().to_string(), format!("cannot read: {e}")))?;
-    load_str(&text)
+    let folder = path.parent().unwrap_or(Path::new(""));
+    load_text(&text, &|name| std::env::var(name).ok(), folder)
 }
 
 /// Loads config text; `$NAME` secrets come from the process environment.
@@ -27,14 +31,27 @@ pub fn load_str(text: &str) -> Result<Config> {
 }
 
 /// Loads config text, reading `$NAME` / `${NAME}` secrets through `env` (tests inject one).
+/// Relative file names in the config are resolved against the current directory.
 pub fn load_str_with_env(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config> {
+    load_text(text, env, Path::new(""))
+}
+
+/// Loads config text; relative file names are resolved against `folder`
+/// (the config file's folder, or `""` for the current directory).
+pub(crate) fn load_text(
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    folder: &Path,
+) -> Result<Config> {
     let value: serde_json::Value =
         serde_json::from_str(text).map_err(|e| ConfigError::from_json(&e))?;
     let mut loader = Loader {
         env,
+        folder: folder.to_path_buf(),
         ignored: Vec::new(),
         realm_paths: BTreeMap::new(),
         worker_roles: BTreeSet::new(),
+        worker_realms: Vec::new(),
     };
     let workers = load_root(&Node::root(&value), &mut loader)?;
     Ok(Config {
@@ -47,12 +64,16 @@ pub fn load_str_with_env(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Re
 pub(crate) struct Loader<'e> {
     /// Environment lookup for `$NAME` secrets.
     pub env: &'e dyn Fn(&str) -> Option<String>,
+    /// Folder that relative file names (TLS certificate and key) are resolved against.
+    pub folder: PathBuf,
     /// Paths of keys accepted without effect, in the order they were met.
     pub ignored: Vec<String>,
     /// Realm name -> path of its first definition: names are unique across the whole node.
     pub realm_paths: BTreeMap<String, String>,
     /// Roles defined by the realms of the worker being loaded; its auth blocks may name only these.
     pub worker_roles: BTreeSet<String>,
+    /// The realms of the worker being loaded; bridge paths name one of these, and a role in it.
+    pub worker_realms: Vec<RealmConfig>,
 }
 
 fn load_root(node: &Node, cx: &mut Loader) -> Result<Vec<Worker>> {
@@ -115,6 +136,7 @@ fn load_worker(node: &Node, cx: &mut Loader) -> Result<Worker> {
         .iter()
         .flat_map(|r| r.roles.iter().map(|role| role.name.clone()))
         .collect();
+    cx.worker_realms = realms.clone();
     let transports = match obj.get("transports") {
         Some(list) => list
             .array()?
@@ -218,7 +240,7 @@ mod tests {
         let transport = &config.workers[0].transports[0];
         assert_eq!(transport.path, "workers[0].transports[0]");
         assert_eq!(transport.endpoint.interface, "0.0.0.0");
-        let TransportKind::Web { paths } = &transport.kind else {
+        let TransportKind::Web { paths, .. } = &transport.kind else {
             panic!("expected a web transport")
         };
         assert_eq!(paths.keys().collect::<Vec<_>>(), ["/info", "/ws"]);
@@ -332,5 +354,91 @@ mod tests {
         ] {
             assert!(load_str_with_env(text, &no_env).is_err(), "{text}");
         }
+    }
+
+    /// The "Running Standalone" config of Crossbar's HTTP Pusher docs, verbatim: no `version`,
+    /// old-style permissions, a `pusher` on `/`, a `websocket` transport without `interface`.
+    const CROSSBAR_PUSHER_STANDALONE: &str = r#"{
+   "workers": [
+      {
+         "type": "router",
+         "realms": [
+            {
+               "name": "realm1",
+               "roles": [
+                  {
+                     "name": "anonymous",
+                     "permissions": [
+                        {
+                           "uri": "*",
+                           "publish": true,
+                           "subscribe": true,
+                           "call": true,
+                           "register": true
+                        }
+                     ]
+                  }
+               ]
+            }
+         ],
+         "transports": [
+            {
+               "type": "websocket",
+               "endpoint": {
+                  "type": "tcp",
+                  "port": 9000
+               }
+            },
+            {
+               "type": "web",
+               "endpoint": {
+                  "type": "tcp",
+                  "port": 8080
+               },
+               "paths": {
+                  "/": {
+                     "type": "pusher",
+                     "realm": "realm1",
+                     "role": "anonymous"
+                  }
+               }
+            }
+         ]
+      }
+   ]
+}"#;
+
+    #[test]
+    fn crossbar_pusher_standalone_config_loads_unchanged() {
+        use crate::config::model::PathService;
+        let config = load(CROSSBAR_PUSHER_STANDALONE);
+        assert!(config.ignored.is_empty());
+        let worker = &config.workers[0];
+        let permission = &worker.realms[0].roles[0].permissions[0];
+        assert_eq!(permission.uri, "*");
+        assert!(permission.allow.publish && permission.allow.subscribe);
+        assert!(permission.allow.call && permission.allow.register);
+
+        let websocket = &worker.transports[0];
+        assert!(matches!(websocket.kind, TransportKind::WebSocket(_)));
+        assert_eq!(websocket.endpoint.port, 9000);
+        assert_eq!(websocket.endpoint.interface, "0.0.0.0");
+        assert_eq!(websocket.endpoint.tls, None);
+
+        let web = &worker.transports[1];
+        assert_eq!(web.endpoint.port, 8080);
+        let TransportKind::Web { paths, options } = &web.kind else {
+            panic!("expected a web transport")
+        };
+        assert!(options.trusted_proxies.is_empty());
+        assert_eq!(paths.keys().collect::<Vec<_>>(), ["/"]);
+        let PathService::Publisher(publisher) = &paths["/"] else {
+            panic!("expected a publisher on /, got {:?}", paths["/"])
+        };
+        assert_eq!(publisher.realm, "realm1");
+        assert_eq!(publisher.role, "anonymous");
+        assert!(publisher.options.signing.is_none());
+        assert_eq!(publisher.options.post_body_limit, 1024 * 1024);
+        assert_eq!(publisher.options.success_status, 202);
     }
 }

@@ -4,6 +4,7 @@
 //! [`ConfigError`]); [`summary`] is what `junction check` prints.
 
 mod auth;
+mod bridge;
 mod error;
 mod load;
 pub mod model;

@@ -5,7 +5,10 @@
 //! so every field here holds the value in force.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
+
+use ipnet::IpNet;
 
 use crate::config::secret::Secret;
 use crate::wamp::uri::MatchPolicy;
@@ -95,6 +98,18 @@ pub struct Endpoint {
     pub port: u16,
     /// `backlog`, default 1024.
     pub backlog: u32,
+    /// `tls`: `{"certificate": "server.crt", "key": "server.key"}` (PEM files; relative paths
+    /// are resolved against the config file's folder). Only for `web` transports.
+    pub tls: Option<TlsFiles>,
+}
+
+/// PEM files of a TLS endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// Certificate chain, leaf first.
+    pub certificate: PathBuf,
+    /// Private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
 }
 
 #[derive(Debug, Clone)]
@@ -105,7 +120,17 @@ pub enum TransportKind {
     /// (Crossbar writes `"ws"` for `/ws` and `"/"` for the root).
     Web {
         paths: BTreeMap<String, PathService>,
+        options: WebOptions,
     },
+}
+
+/// Junction options of a `web` transport (in its `options`, beside Crossbar's ignored ones).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WebOptions {
+    /// `trusted_proxies`: networks (`"10.0.0.0/8"`, `"127.0.0.1"`, `"::1"`, netmask form) whose
+    /// `X-Forwarded-For` / `X-Forwarded-Proto` headers are believed for `require_ip` and
+    /// `require_tls`. Empty (the default): the socket address and the listener's TLS count.
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 #[derive(Debug, Clone)]
@@ -114,6 +139,85 @@ pub enum PathService {
     WebSocket(WebSocketService),
     /// `"type": "websocket-testee"`: echoes every WebSocket message back (conformance testing).
     WebSocketTestee(WebSocketOptions),
+    /// `"type": "publisher"` (alias `"pusher"`): HTTP POST -> PUBLISH.
+    Publisher(PublisherService),
+    /// `"type": "caller"`: HTTP POST -> CALL, the result in the response.
+    Caller(CallerService),
+    /// `"type": "webhook"`: any POST body -> one event.
+    Webhook(WebhookService),
+}
+
+/// `{"type": "publisher", "realm", "role", "options": {...}}`
+#[derive(Debug, Clone)]
+pub struct PublisherService {
+    pub realm: String,
+    /// The role of the internal session that publishes; its permissions apply.
+    pub role: String,
+    pub options: BridgeOptions,
+}
+
+/// `{"type": "caller", "realm", "role", "options": {..., "timeout"}}`
+#[derive(Debug, Clone)]
+pub struct CallerService {
+    pub realm: String,
+    pub role: String,
+    pub options: BridgeOptions,
+    /// `options.timeout` (ms in the file), default 30 s: a call not answered by then gets
+    /// `wamp.error.timeout`.
+    pub timeout: Duration,
+}
+
+/// The options publisher and caller paths share (Crossbar's names).
+#[derive(Debug, Clone)]
+pub struct BridgeOptions {
+    /// `key` + `secret` (both or neither): requests must be signed.
+    pub signing: Option<SigningKey>,
+    /// `post_body_limit` in bytes; absent: 1 MiB (Crossbar's ceiling); 0: no limit of its own
+    /// (the server's hard cap of 64 MiB still applies).
+    pub post_body_limit: usize,
+    /// `timestamp_delta_limit` (seconds in the file), default 300 s; applies whenever a
+    /// `timestamp` query argument is given.
+    pub timestamp_delta_limit: Duration,
+    /// `require_ip`: IPs and networks (CIDR or `a.b.c.d/255.255.255.0`); `None` = anyone.
+    pub require_ip: Option<Vec<IpNet>>,
+    /// `require_tls`: refuse requests that did not come over TLS.
+    pub require_tls: bool,
+    /// `debug`: log each request (never its signature or the secret).
+    pub debug: bool,
+    /// `success_status`: 202 (default for publisher, what crossbarconnect accepts) or 200
+    /// (Crossbar's answer today; the caller's default).
+    pub success_status: u16,
+    /// Junction: `strict_status` (default false): WAMP errors answered with 403/400/404/504
+    /// instead of Crossbar's 200.
+    pub strict_status: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct SigningKey {
+    pub key: String,
+    pub secret: Secret,
+}
+
+/// `{"type": "webhook", "realm", "role", "options": {...}}`
+#[derive(Debug, Clone)]
+pub struct WebhookService {
+    pub realm: String,
+    pub role: String,
+    /// `topic` (required): where each request is published.
+    pub topic: String,
+    /// `success_response` (default `"OK"`), the 202 body.
+    pub success_response: String,
+    /// `error_response` (default `"NOT OK"`), the 500 body.
+    pub error_response: String,
+    /// `github_secret`: check `X-Hub-Signature` / `X-Hub-Signature-256`.
+    pub github_secret: Option<Secret>,
+    /// `post_body_limit`, as for publishers (absent: 1 MiB, 0: hard cap only).
+    pub post_body_limit: usize,
+    /// Junction: `methods` (default `["POST"]`; `POST` and/or `PUT`).
+    pub methods: Vec<String>,
+    /// Junction: `decode: "json"` publishes the parsed body (kwargs when an object, else the
+    /// single arg) instead of Crossbar's `{headers, body}`.
+    pub decode_json: bool,
 }
 
 /// A WAMP-over-WebSocket service: `serializers`, `auth`, `options`.

@@ -5,8 +5,9 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use crate::config::model::{
-    AuthConfig, Config, Endpoint, PathService, PermissionConfig, RealmConfig, SerializerName,
-    TransportConfig, TransportKind, UriCheck, WebSocketOptions, WebSocketService,
+    AuthConfig, BridgeOptions, Config, Endpoint, PathService, PermissionConfig, RealmConfig,
+    SerializerName, TransportConfig, TransportKind, UriCheck, WebOptions, WebSocketOptions,
+    WebSocketService, WebhookService,
 };
 use crate::config::transport::default_websocket_options;
 use crate::wamp::uri::MatchPolicy;
@@ -123,21 +124,39 @@ fn policy_name(policy: MatchPolicy) -> &'static str {
 
 fn transport_summary(out: &mut String, transport: &TransportConfig) {
     let address = address(&transport.endpoint);
+    // `https` / `wss` plus the certificate, so a missing `tls` block is easy to spot.
+    let tls = |scheme: &str| match &transport.endpoint.tls {
+        Some(tls) => format!(
+            " ({scheme}, tls certificate {}, key {})",
+            tls.certificate.display(),
+            tls.key.display()
+        ),
+        None => String::new(),
+    };
     match &transport.kind {
         TransportKind::WebSocket(service) => {
             line(
                 out,
                 1,
-                format!("transport {}: websocket on {address}", transport.path),
+                format!(
+                    "transport {}: websocket on {address}{}",
+                    transport.path,
+                    tls("wss")
+                ),
             );
             service_summary(out, 2, service);
         }
-        TransportKind::Web { paths } => {
+        TransportKind::Web { paths, options } => {
             line(
                 out,
                 1,
-                format!("transport {}: web on {address}", transport.path),
+                format!(
+                    "transport {}: web on {address}{}",
+                    transport.path,
+                    tls("https")
+                ),
             );
+            web_options_summary(out, 2, options);
             for (path, service) in paths {
                 match service {
                     PathService::WebSocket(service) => {
@@ -148,10 +167,128 @@ fn transport_summary(out: &mut String, transport: &TransportConfig) {
                         line(out, 2, format!("{path}: websocket-testee (echo)"));
                         options_summary(out, 3, options);
                     }
+                    PathService::Publisher(publisher) => {
+                        line(
+                            out,
+                            2,
+                            format!(
+                                "{path}: publisher (realm {}, role {})",
+                                publisher.realm, publisher.role
+                            ),
+                        );
+                        bridge_summary(out, 3, &publisher.options, None);
+                    }
+                    PathService::Caller(caller) => {
+                        line(
+                            out,
+                            2,
+                            format!(
+                                "{path}: caller (realm {}, role {})",
+                                caller.realm, caller.role
+                            ),
+                        );
+                        bridge_summary(out, 3, &caller.options, Some(caller.timeout));
+                    }
+                    PathService::Webhook(webhook) => {
+                        line(
+                            out,
+                            2,
+                            format!(
+                                "{path}: webhook (realm {}, role {})",
+                                webhook.realm, webhook.role
+                            ),
+                        );
+                        webhook_summary(out, 3, webhook);
+                    }
                 }
             }
         }
     }
+}
+
+fn web_options_summary(out: &mut String, depth: usize, options: &WebOptions) {
+    if !options.trusted_proxies.is_empty() {
+        line(
+            out,
+            depth,
+            format!("trusted_proxies: {}", nets(&options.trusted_proxies)),
+        );
+    }
+}
+
+fn nets(nets: &[ipnet::IpNet]) -> String {
+    nets.iter()
+        .map(|net| net.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// 0 is "no limit of its own" (the server's hard cap still applies).
+fn body_limit(limit: usize) -> String {
+    match limit {
+        0 => "post_body_limit none (server cap only)".to_string(),
+        n => format!("post_body_limit {n} bytes"),
+    }
+}
+
+/// A publisher's or caller's options; the key name is shown, never the secret.
+fn bridge_summary(
+    out: &mut String,
+    depth: usize,
+    options: &BridgeOptions,
+    timeout: Option<Duration>,
+) {
+    let signing = match &options.signing {
+        Some(signing) => format!("signed (key {})", signing.key),
+        None => "unsigned".to_string(),
+    };
+    let require_ip = match &options.require_ip {
+        Some(list) => format!("require_ip [{}]", nets(list)),
+        None => "require_ip any".to_string(),
+    };
+    let mut parts = vec![
+        signing,
+        body_limit(options.post_body_limit),
+        format!(
+            "timestamp_delta_limit {} s",
+            options.timestamp_delta_limit.as_secs()
+        ),
+        require_ip,
+        format!("require_tls {}", options.require_tls),
+        format!("success_status {}", options.success_status),
+    ];
+    if options.strict_status {
+        parts.push("strict_status".to_string());
+    }
+    if let Some(timeout) = timeout {
+        parts.push(format!("timeout {} ms", timeout.as_millis()));
+    }
+    if options.debug {
+        parts.push("debug".to_string());
+    }
+    line(out, depth, parts.join(", "));
+}
+
+fn webhook_summary(out: &mut String, depth: usize, webhook: &WebhookService) {
+    let github = match webhook.github_secret {
+        Some(_) => "github_secret set",
+        None => "no github_secret",
+    };
+    let decode = if webhook.decode_json {
+        "decode json"
+    } else {
+        "no decode (headers and body)"
+    };
+    line(
+        out,
+        depth,
+        format!(
+            "topic {}, methods [{}], {decode}, {github}, {}",
+            webhook.topic,
+            webhook.methods.join(", "),
+            body_limit(webhook.post_body_limit)
+        ),
+    );
 }
 
 fn address(endpoint: &Endpoint) -> String {
@@ -322,6 +459,79 @@ ignored (no effect in Junction): controller, workers[0].options, workers[0].real
                 && !text.contains("cra-secret")
                 && !text.contains("\"na\"")
         );
+    }
+
+    #[test]
+    fn summary_of_bridge_paths_and_tls() {
+        let dir = tempfile::tempdir().unwrap();
+        let crt = dir.path().join("server.crt");
+        let key = dir.path().join("server.key");
+        std::fs::write(&crt, "").unwrap();
+        std::fs::write(&key, "").unwrap();
+        let json = serde_json::json!({
+            "workers": [{
+                "type": "router",
+                "realms": [{"name": "realm1", "roles": [{"name": "anonymous"}, {"name": "backend"}]}],
+                "transports": [
+                    {"type": "web",
+                     "endpoint": {"type": "tcp", "port": 8443, "tls": {"certificate": crt, "key": key}},
+                     "options": {"trusted_proxies": ["10.0.0.0/8", "::1"]},
+                     "paths": {
+                        "push": {"type": "pusher", "realm": "realm1", "role": "anonymous"},
+                        "signed": {"type": "publisher", "realm": "realm1", "role": "anonymous",
+                                   "options": {"key": "foobar", "secret": "push-secret-xyz",
+                                               "post_body_limit": 0, "timestamp_delta_limit": 60,
+                                               "require_ip": ["127.0.0.1", "192.168.1.1/255.255.255.0"],
+                                               "require_tls": true, "success_status": 200,
+                                               "strict_status": true, "debug": true}},
+                        "call": {"type": "caller", "realm": "realm1", "role": "backend",
+                                 "options": {"timeout": 5000}},
+                        "hook": {"type": "webhook", "realm": "realm1", "role": "anonymous",
+                                 "options": {"topic": "com.example.hook", "github_secret": "gh-secret-xyz"}},
+                        "dev": {"type": "webhook", "realm": "realm1", "role": "anonymous",
+                                "options": {"topic": "com.example.dev", "methods": ["post", "put"],
+                                            "decode": "json", "post_body_limit": 4096}}
+                     }},
+                    {"type": "websocket",
+                     "endpoint": {"type": "tcp", "port": 9443, "tls": {"certificate": crt, "key": key}}}
+                ]
+            }]
+        })
+        .to_string();
+        let config = load(&json);
+        let text = summary(&config);
+        let (crt, key) = (crt.display(), key.display());
+        let expected = format!(
+            r#"workers[0] (router)
+  realm realm1 (uri_check loose)
+    role anonymous: no permissions
+    role backend: no permissions
+  transport workers[0].transports[0]: web on 0.0.0.0:8443 (https, tls certificate {crt}, key {key})
+    trusted_proxies: 10.0.0.0/8, ::1/128
+    /call: caller (realm realm1, role backend)
+      unsigned, post_body_limit 1048576 bytes, timestamp_delta_limit 300 s, require_ip any, require_tls false, success_status 200, timeout 5000 ms
+    /dev: webhook (realm realm1, role anonymous)
+      topic com.example.dev, methods [POST, PUT], decode json, no github_secret, post_body_limit 4096 bytes
+    /hook: webhook (realm realm1, role anonymous)
+      topic com.example.hook, methods [POST], no decode (headers and body), github_secret set, post_body_limit 1048576 bytes
+    /push: publisher (realm realm1, role anonymous)
+      unsigned, post_body_limit 1048576 bytes, timestamp_delta_limit 300 s, require_ip any, require_tls false, success_status 202
+    /signed: publisher (realm realm1, role anonymous)
+      signed (key foobar), post_body_limit none (server cap only), timestamp_delta_limit 60 s, require_ip [127.0.0.1/32, 192.168.1.0/24], require_tls true, success_status 200, strict_status, debug
+  transport workers[0].transports[1]: websocket on 0.0.0.0:9443 (wss, tls certificate {crt}, key {key})
+    serializers: json, msgpack
+    auth anonymous: role anonymous
+ignored (no effect in Junction): none
+"#
+        );
+        assert_eq!(text, expected, "\n{text}");
+        let debug = format!("{config:?}");
+        for secret in ["push-secret-xyz", "gh-secret-xyz"] {
+            assert!(
+                !text.contains(secret) && !debug.contains(secret),
+                "{secret}"
+            );
+        }
     }
 
     #[test]

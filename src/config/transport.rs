@@ -1,15 +1,18 @@
-//! `transports[]`: endpoints, `web` path tables, and WAMP-over-WebSocket services
-//! (`serializers`, `options`; `auth` is in [`auth`](super::auth)).
+//! `transports[]`: endpoints (with TLS files), `web` path tables, and WAMP-over-WebSocket
+//! services (`serializers`, `options`; `auth` is in [`auth`](super::auth), the HTTP bridge
+//! paths in [`bridge`](super::bridge)).
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::auth::{self, env_reference};
+use crate::config::bridge;
 use crate::config::load::Loader;
 use crate::config::model::{
-    Endpoint, PathService, SerializerName, TransportConfig, TransportKind, WebSocketOptions,
-    WebSocketService,
+    Endpoint, PathService, SerializerName, TlsFiles, TransportConfig, TransportKind, WebOptions,
+    WebSocketOptions, WebSocketService,
 };
 use crate::config::node::{Node, Obj, Result};
 
@@ -35,10 +38,6 @@ const CROSSBAR_PATH_TYPES: &[&str] = &[
     "json",
     "cgi",
     "longpoll",
-    "publisher",
-    "pusher",
-    "caller",
-    "webhook",
     "schemadoc",
     "path",
     "upload",
@@ -124,7 +123,9 @@ pub(crate) fn load_transport(node: &Node, cx: &mut Loader) -> Result<TransportCo
                 &["id", "debug"],
                 &mut cx.ignored,
             )?;
-            if let Some(options) = obj.get("options") {
+            let mut options = WebOptions::default();
+            if let Some(node) = obj.get("options") {
+                let obj = node.object()?;
                 // Logging, HSTS and timeouts of Crossbar's Twisted web server.
                 let ignored = &[
                     "access_log",
@@ -133,10 +134,14 @@ pub(crate) fn load_transport(node: &Node, cx: &mut Loader) -> Result<TransportCo
                     "hsts_max_age",
                     "client_timeout",
                 ];
-                options.object()?.keys(&[], ignored, &mut cx.ignored)?;
+                obj.keys(&["trusted_proxies"], ignored, &mut cx.ignored)?;
+                if let Some(proxies) = obj.get("trusted_proxies") {
+                    options.trusted_proxies = bridge::load_networks(&proxies)?;
+                }
             }
             TransportKind::Web {
                 paths: load_paths(&obj.required("paths")?, cx)?,
+                options,
             }
         }
         other if CROSSBAR_TRANSPORTS.contains(&other) => {
@@ -166,12 +171,9 @@ fn load_endpoint(node: &Node, cx: &mut Loader) -> Result<Endpoint> {
             )));
         }
     }
-    obj.reject(&[
-        ("tls", "TLS is not supported yet"),
-        ("portrange", "port ranges are not supported yet"),
-    ])?;
+    obj.reject(&[("portrange", "port ranges are not supported yet")])?;
     obj.keys(
-        &["type", "port", "interface", "backlog", "version"],
+        &["type", "port", "interface", "backlog", "version", "tls"],
         &["shared", "user_timeout"],
         &mut cx.ignored,
     )?;
@@ -200,11 +202,68 @@ fn load_endpoint(node: &Node, cx: &mut Loader) -> Result<Endpoint> {
         Some(node) => node.u64_in(1, u32::MAX.into())? as u32,
         None => 1024,
     };
+    let tls = match obj.get("tls") {
+        Some(node) => Some(load_tls(&node, cx)?),
+        None => None,
+    };
     Ok(Endpoint {
         interface,
         port,
         backlog,
+        tls,
     })
+}
+
+/// `endpoint.tls`: `{"certificate": path, "key": path}`. The files must be readable now (their
+/// PEM content is parsed when the listener starts); relative paths are resolved against the
+/// config file's folder.
+fn load_tls(node: &Node, cx: &mut Loader) -> Result<TlsFiles> {
+    let obj = node.object()?;
+    obj.reject(&[
+        ("dhparam", "TLS dhparam is not supported yet"),
+        ("ciphers", "TLS cipher selection is not supported yet"),
+        (
+            "ca_certificates",
+            "TLS client certificates (ca_certificates) are not supported yet",
+        ),
+        (
+            "chain_certificates",
+            "TLS chain_certificates is not supported yet (put the chain in the certificate file, leaf first)",
+        ),
+    ])?;
+    obj.keys(&["certificate", "key"], &[], &mut cx.ignored)?;
+    let file = |key: &str| -> Result<PathBuf> {
+        let node = obj.required(key)?;
+        let written = node.str()?;
+        if written.is_empty() {
+            return Err(node.error("expected a file name, found an empty string"));
+        }
+        let path = resolve(&cx.folder, written);
+        check_readable(&path).map_err(|why| node.error(why))?;
+        Ok(path)
+    };
+    Ok(TlsFiles {
+        certificate: file("certificate")?,
+        key: file("key")?,
+    })
+}
+
+/// `written` relative to `folder` (absolute paths stay as they are), made absolute so the
+/// listener finds it whatever its working directory.
+fn resolve(folder: &Path, written: &str) -> PathBuf {
+    let joined = folder.join(written);
+    std::path::absolute(&joined).unwrap_or(joined)
+}
+
+/// The file exists, is a regular file (or a link to one), and can be opened for reading.
+fn check_readable(path: &Path) -> std::result::Result<(), String> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| format!("cannot read \"{}\": {e}", path.display()))?;
+    match file.metadata() {
+        Ok(meta) if meta.is_file() => Ok(()),
+        Ok(_) => Err(format!("\"{}\" is not a file", path.display())),
+        Err(e) => Err(format!("cannot read \"{}\": {e}", path.display())),
+    }
 }
 
 /// A port number, or (as in Crossbar) `"$NAME"` naming an environment variable that holds one.
@@ -277,12 +336,17 @@ fn load_path_service(node: &Node, cx: &mut Loader) -> Result<PathService> {
             let options = load_websocket_options(obj.get("options").as_ref(), cx)?;
             Ok(PathService::WebSocketTestee(options))
         }
-        other if CROSSBAR_PATH_TYPES.contains(&other) => {
-            Err(kind.error(format!("path type \"{other}\" is not supported yet")))
+        other => {
+            if let Some(service) = bridge::load_bridge_path(other, &obj, cx) {
+                return service;
+            }
+            if CROSSBAR_PATH_TYPES.contains(&other) {
+                return Err(kind.error(format!("path type \"{other}\" is not supported yet")));
+            }
+            Err(kind.error(format!(
+                "unknown path type \"{other}\" (expected websocket, websocket-testee, publisher, caller or webhook)"
+            )))
         }
-        other => Err(kind.error(format!(
-            "unknown path type \"{other}\" (expected websocket or websocket-testee)"
-        ))),
     }
 }
 
@@ -426,7 +490,7 @@ mod tests {
     fn service(config: &crate::config::Config) -> &WebSocketService {
         match &config.workers[0].transports[0].kind {
             TransportKind::WebSocket(service) => service,
-            TransportKind::Web { paths } => match paths.values().next() {
+            TransportKind::Web { paths, .. } => match paths.values().next() {
                 Some(PathService::WebSocket(service)) => service,
                 other => panic!("expected a websocket path, got {other:?}"),
             },
@@ -448,7 +512,8 @@ mod tests {
             Endpoint {
                 interface: "0.0.0.0".into(),
                 port: 8080,
-                backlog: 1024
+                backlog: 1024,
+                tls: None,
             }
         );
         let service = service(&config);
@@ -486,10 +551,6 @@ mod tests {
         assert_eq!(
             e(r#"{"type": "tcp", "port": -1}"#),
             format!("{T}.endpoint.port: expected a non-negative integer, found a negative number")
-        );
-        assert_eq!(
-            e(r#"{"type": "tcp", "port": 1, "tls": {}}"#),
-            format!("{T}.endpoint.tls: TLS is not supported yet")
         );
         assert_eq!(
             e(r#"{"type": "unix", "path": "/tmp/s"}"#),
@@ -607,7 +668,7 @@ mod tests {
         let config = load(&web(
             r#""/": {"type": "websocket"}, "ws": {"type": "websocket"}, "a/b": {"type": "websocket-testee", "options": {"max_message_size": 100}}"#,
         ));
-        let TransportKind::Web { paths } = &config.workers[0].transports[0].kind else {
+        let TransportKind::Web { paths, .. } = &config.workers[0].transports[0].kind else {
             panic!("expected web")
         };
         assert_eq!(paths.keys().collect::<Vec<_>>(), ["/", "/a/b", "/ws"]);
@@ -641,10 +702,8 @@ mod tests {
             "wsgi",
             "redirect",
             "reverseproxy",
-            "pusher",
-            "caller",
-            "webhook",
             "longpoll",
+            "schemadoc",
             "rawsocket",
         ] {
             assert_eq!(
@@ -657,7 +716,7 @@ mod tests {
         assert_eq!(
             error(&web(r#""ws": {"type": "websocet"}"#)),
             format!(
-                "{T}.paths.ws.type: unknown path type \"websocet\" (expected websocket or websocket-testee)"
+                "{T}.paths.ws.type: unknown path type \"websocet\" (expected websocket, websocket-testee, publisher, caller or webhook)"
             )
         );
         assert!(
@@ -824,6 +883,258 @@ mod tests {
         assert_eq!(
             e(r#"[]"#),
             format!("{at}: expected an object, found an array")
+        );
+    }
+
+    /// A `web` transport on `endpoint` (JSON) with one WebSocket path.
+    fn web_on(endpoint: &str) -> String {
+        worker(
+            REALM1,
+            &format!(
+                r#"{{"type": "web", "endpoint": {endpoint}, "paths": {{"ws": {{"type": "websocket"}}}}}}"#
+            ),
+        )
+    }
+
+    fn tls_of(config: &crate::config::Config) -> TlsFiles {
+        config.workers[0].transports[0]
+            .endpoint
+            .tls
+            .clone()
+            .expect("a TLS endpoint")
+    }
+
+    /// A folder with `server.crt` and `server.key` (content is not looked at during load).
+    fn pem_folder() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("server.crt"),
+            "-----BEGIN CERTIFICATE-----\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("server.key"),
+            "-----BEGIN PRIVATE KEY-----\n",
+        )
+        .unwrap();
+        dir
+    }
+
+    fn tls_endpoint(certificate: &Path, key: &Path) -> String {
+        serde_json::json!({
+            "type": "tcp", "port": 8443,
+            "tls": {"certificate": certificate, "key": key}
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn tls_endpoints_on_web_and_websocket_transports() {
+        let dir = pem_folder();
+        let crt = dir.path().join("server.crt");
+        let key = dir.path().join("server.key");
+        let expected = TlsFiles {
+            certificate: crt.clone(),
+            key: key.clone(),
+        };
+        let config = load(&web_on(&tls_endpoint(&crt, &key)));
+        assert_eq!(tls_of(&config), expected);
+        assert_eq!(config.workers[0].transports[0].endpoint.port, 8443);
+        let config = load(&endpoint(&tls_endpoint(&crt, &key)));
+        assert!(matches!(
+            config.workers[0].transports[0].kind,
+            TransportKind::WebSocket(_)
+        ));
+        assert_eq!(tls_of(&config), expected);
+    }
+
+    #[test]
+    fn tls_relative_paths() {
+        // load_str: relative to the current directory (cargo runs tests in the crate root).
+        let config = load(&web_on(
+            r#"{"type": "tcp", "port": 1, "tls": {"certificate": "Cargo.toml", "key": "./Cargo.toml"}}"#,
+        ));
+        let tls = tls_of(&config);
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(tls.certificate, cwd.join("Cargo.toml"));
+        assert!(tls.key.is_absolute() && tls.key.ends_with("Cargo.toml"));
+
+        // load_file: relative to the config file's folder, whatever the current directory.
+        let dir = pem_folder();
+        std::fs::create_dir(dir.path().join("conf")).unwrap();
+        let path = dir.path().join("conf").join("config.json");
+        std::fs::write(
+            &path,
+            web_on(
+                r#"{"type": "tcp", "port": 1, "tls": {"certificate": "../server.crt", "key": "../server.key"}}"#,
+            ),
+        )
+        .unwrap();
+        let tls = tls_of(&crate::config::load_file(&path).unwrap());
+        assert_eq!(
+            std::fs::canonicalize(&tls.certificate).unwrap(),
+            std::fs::canonicalize(dir.path().join("server.crt")).unwrap()
+        );
+        assert!(tls.certificate.is_absolute() && tls.key.is_absolute());
+        assert!(tls.key.starts_with(dir.path()));
+
+        // The same relative names in load_str are looked up in the current directory.
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            error(&text).starts_with(&format!(
+                "{T}.endpoint.tls.certificate: cannot read \"{}\": ",
+                cwd.join("../server.crt").display()
+            )),
+            "{}",
+            error(&text)
+        );
+    }
+
+    #[test]
+    fn tls_errors() {
+        let dir = pem_folder();
+        let crt = dir.path().join("server.crt");
+        let key = dir.path().join("server.key");
+        let at = format!("{T}.endpoint.tls");
+        let e = |tls: &str| {
+            error(&web_on(&format!(
+                r#"{{"type": "tcp", "port": 1, "tls": {tls}}}"#
+            )))
+        };
+        let with = |extra: &str| {
+            let mut tls = serde_json::json!({"certificate": crt, "key": key});
+            let extra: serde_json::Value = serde_json::from_str(extra).unwrap();
+            tls.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            e(&tls.to_string())
+        };
+        let missing = dir.path().join("missing.crt");
+        let message = error(&web_on(&tls_endpoint(&missing, &key)));
+        assert!(
+            message.starts_with(&format!(
+                "{at}.certificate: cannot read \"{}\": ",
+                missing.display()
+            )),
+            "{message}"
+        );
+        let message = error(&web_on(&tls_endpoint(&crt, &missing)));
+        assert!(
+            message.starts_with(&format!(
+                "{at}.key: cannot read \"{}\": ",
+                missing.display()
+            )),
+            "{message}"
+        );
+        assert_eq!(
+            error(&web_on(&tls_endpoint(&crt, dir.path()))),
+            format!("{at}.key: \"{}\" is not a file", dir.path().display())
+        );
+        assert_eq!(
+            e(&serde_json::json!({"certificate": crt}).to_string()),
+            format!("{at}.key: required key is missing")
+        );
+        assert_eq!(
+            e(&serde_json::json!({"key": key}).to_string()),
+            format!("{at}.certificate: required key is missing")
+        );
+        assert_eq!(
+            e(r#"{"certificate": 1, "key": "k"}"#),
+            format!("{at}.certificate: expected a string, found a number")
+        );
+        assert_eq!(
+            e(r#"{"certificate": "", "key": "k"}"#),
+            format!("{at}.certificate: expected a file name, found an empty string")
+        );
+        assert_eq!(
+            e("true"),
+            format!("{at}: expected an object, found a boolean")
+        );
+        assert_eq!(
+            with(r#"{"dhparam": "dh.pem"}"#),
+            format!("{at}.dhparam: TLS dhparam is not supported yet")
+        );
+        assert_eq!(
+            with(r#"{"ciphers": "ECDHE"}"#),
+            format!("{at}.ciphers: TLS cipher selection is not supported yet")
+        );
+        assert_eq!(
+            with(r#"{"ca_certificates": ["ca.pem"]}"#),
+            format!(
+                "{at}.ca_certificates: TLS client certificates (ca_certificates) are not supported yet"
+            )
+        );
+        assert!(
+            with(r#"{"chain_certificates": ["chain.pem"]}"#).starts_with(&format!(
+                "{at}.chain_certificates: TLS chain_certificates is not supported yet"
+            ))
+        );
+        assert_eq!(
+            with(r#"{"cert": "x"}"#),
+            format!("{at}.cert: unknown key (allowed here: certificate, key)")
+        );
+    }
+
+    #[test]
+    fn trusted_proxies() {
+        let web_options = |options: &str| {
+            worker(
+                REALM1,
+                &format!(
+                    r#"{{"type": "web", "endpoint": {{"type": "tcp", "port": 1}}, "paths": {{"ws": {{"type": "websocket"}}}}, "options": {options}}}"#
+                ),
+            )
+        };
+        let options_of =
+            |config: &crate::config::Config| match &config.workers[0].transports[0].kind {
+                TransportKind::Web { options, .. } => options.clone(),
+                _ => panic!("expected web"),
+            };
+        let config = load(&web(r#""ws": {"type": "websocket"}"#));
+        assert_eq!(options_of(&config), WebOptions::default());
+        let config = load(&web_options(
+            r#"{"trusted_proxies": ["10.0.0.0/8", "::1", "192.168.7.9/255.255.0.0"], "access_log": true}"#,
+        ));
+        let net = |s: &str| s.parse::<ipnet::IpNet>().unwrap();
+        assert_eq!(
+            options_of(&config).trusted_proxies,
+            [net("10.0.0.0/8"), net("::1/128"), net("192.168.0.0/16")]
+        );
+        assert_eq!(config.ignored, [format!("{T}.options.access_log")]);
+        assert!(
+            options_of(&load(&web_options(r#"{"trusted_proxies": []}"#)))
+                .trusted_proxies
+                .is_empty()
+        );
+        assert_eq!(
+            error(&web_options(
+                r#"{"trusted_proxies": ["127.0.0.1", "proxy.local"]}"#
+            )),
+            format!(
+                "{T}.options.trusted_proxies[1]: \"proxy.local\" is not an IP address or network (expected e.g. \"10.0.0.0/8\", \"127.0.0.1\", \"192.168.1.0/255.255.255.0\", \"fe80::/10\")"
+            )
+        );
+        assert_eq!(
+            error(&web_options(
+                r#"{"trusted_proxies": ["10.0.0.0/255.255.0.255"]}"#
+            )),
+            format!(
+                "{T}.options.trusted_proxies[0]: \"10.0.0.0/255.255.0.255\": netmask 255.255.0.255 is not contiguous"
+            )
+        );
+        assert_eq!(
+            error(&web_options(r#"{"trusted_proxies": "10.0.0.0/8"}"#)),
+            format!("{T}.options.trusted_proxies: expected an array, found a string")
+        );
+        assert!(
+            error(&web_options(r#"{"trusted_proxy": []}"#)).starts_with(&format!(
+                "{T}.options.trusted_proxy: unknown key (allowed here: trusted_proxies, access_log"
+            ))
+        );
+        // trusted_proxies is a web transport option, not a WebSocket one.
+        assert!(
+            error(&websocket(r#""options": {"trusted_proxies": []}"#))
+                .starts_with(&format!("{T}.options.trusted_proxies: unknown key"))
         );
     }
 }

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod authorize;
 pub mod broker;
 pub mod dealer;
+pub mod internal;
 pub mod peer;
 pub mod realm;
 pub mod session;

@@ -1,6 +1,7 @@
-//! TCP listeners: bind every transport's endpoint, log the bound address, accept connections
-//! and serve HTTP/1.1 (with upgrades) on each.
+//! TCP listeners: bind every transport's endpoint (with TLS when `endpoint.tls` is set), log
+//! the bound address, accept connections and serve HTTP/1.1 (with upgrades) on each.
 
+use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,18 +9,22 @@ use std::time::Duration;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpSocket};
+use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
-use crate::config::{Endpoint, TransportConfig, TransportKind};
+use crate::config::{Config, Endpoint, PathService, TlsFiles, TransportConfig, TransportKind};
+use crate::http::server::{self, Services};
 use crate::router::Router;
-use crate::transport::http::{self, Services};
 
 /// Binds `endpoint`; errors name the address.
-pub fn bind(endpoint: &Endpoint) -> std::io::Result<TcpListener> {
+pub fn bind(endpoint: &Endpoint) -> io::Result<TcpListener> {
     let ip: std::net::IpAddr = endpoint.interface.parse().map_err(|_| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
             format!("interface \"{}\" is not an IP address", endpoint.interface),
         )
     })?;
@@ -32,20 +37,41 @@ pub fn bind(endpoint: &Endpoint) -> std::io::Result<TcpListener> {
     socket.set_reuseaddr(true)?;
     socket
         .bind(addr)
-        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
     socket.listen(endpoint.backlog)
+}
+
+/// A TLS acceptor from PEM files; errors name the file.
+pub fn tls_acceptor(files: &TlsFiles) -> io::Result<TlsAcceptor> {
+    let invalid = |what: &str, path: &std::path::Path, e: &dyn std::fmt::Display| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("TLS {what} {}: {e}", path.display()),
+        )
+    };
+    let certs = CertificateDer::pem_file_iter(&files.certificate)
+        .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| invalid("certificate", &files.certificate, &e))?;
+    let key =
+        PrivateKeyDer::from_pem_file(&files.key).map_err(|e| invalid("key", &files.key, &e))?;
+    let mut config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| invalid("certificate/key pair", &files.certificate, &e))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
 /// The longest time a client may take to send its request head (`open_handshake_timeout`).
 fn handshake_timeout(kind: &TransportKind) -> Duration {
-    use crate::config::PathService;
     let options = match kind {
         TransportKind::WebSocket(s) => vec![&s.options],
-        TransportKind::Web { paths } => paths
+        TransportKind::Web { paths, .. } => paths
             .values()
-            .map(|p| match p {
-                PathService::WebSocket(s) => &s.options,
-                PathService::WebSocketTestee(o) => o,
+            .filter_map(|p| match p {
+                PathService::WebSocket(s) => Some(&s.options),
+                PathService::WebSocketTestee(o) => Some(o),
+                _ => None,
             })
             .collect(),
     };
@@ -56,9 +82,29 @@ fn handshake_timeout(kind: &TransportKind) -> Duration {
         .unwrap_or(Duration::from_secs(10))
 }
 
+/// Serves one accepted connection (plain or TLS) with HTTP/1.1 and upgrades.
+async fn serve_connection<S>(io: S, services: Arc<Services>, peer: SocketAddr, timeout: Duration)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| server::handle(Arc::clone(&services), peer, req));
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(timeout)
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades();
+    if let Err(e) = conn.await {
+        debug!(%peer, "HTTP connection ended: {e}");
+    }
+}
+
 /// Serves `transport` on `listener` until the process ends.
-pub async fn serve(listener: TcpListener, transport: TransportConfig, router: Arc<Router>) {
-    let services = Arc::new(Services::new(router, &transport.kind));
+async fn serve(
+    listener: TcpListener,
+    transport: TransportConfig,
+    services: Arc<Services>,
+    tls: Option<TlsAcceptor>,
+) {
     let timeout = handshake_timeout(&transport.kind);
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -72,15 +118,17 @@ pub async fn serve(listener: TcpListener, transport: TransportConfig, router: Ar
         };
         let _ = stream.set_nodelay(true);
         let services = Arc::clone(&services);
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |req| http::handle(Arc::clone(&services), peer, req));
-            let conn = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(timeout)
-                .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades();
-            if let Err(e) = conn.await {
-                debug!(%peer, "HTTP connection ended: {e}");
+            match tls {
+                None => serve_connection(stream, services, peer, timeout).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => serve_connection(stream, services, peer, timeout).await,
+                        Ok(Err(e)) => debug!(%peer, "TLS handshake failed: {e}"),
+                        Err(_) => debug!(%peer, "TLS handshake timed out"),
+                    }
+                }
             }
         });
     }
@@ -88,17 +136,28 @@ pub async fn serve(listener: TcpListener, transport: TransportConfig, router: Ar
 
 /// Binds every transport of `config`, logs where each listens, and spawns their accept loops.
 /// Returns the bound addresses in config order.
-pub async fn start(
-    config: &crate::config::Config,
-    router: Arc<Router>,
-) -> std::io::Result<Vec<SocketAddr>> {
+pub async fn start(config: &Config, router: Arc<Router>) -> io::Result<Vec<SocketAddr>> {
     let mut bound = Vec::new();
     for transport in config.workers.iter().flat_map(|w| &w.transports) {
+        let tls = transport
+            .endpoint
+            .tls
+            .as_ref()
+            .map(tls_acceptor)
+            .transpose()?;
+        let services =
+            Services::new(Arc::clone(&router), &transport.kind, tls.is_some()).map_err(|e| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{}: {e}", transport.path),
+                )
+            })?;
         let listener = bind(&transport.endpoint)?;
         let addr = listener.local_addr()?;
-        info!("listening on {addr} ({})", transport.path);
+        let scheme = if tls.is_some() { " with TLS" } else { "" };
+        info!("listening on {addr}{scheme} ({})", transport.path);
         bound.push(addr);
-        tokio::spawn(serve(listener, transport.clone(), Arc::clone(&router)));
+        tokio::spawn(serve(listener, transport.clone(), Arc::new(services), tls));
     }
     Ok(bound)
 }

@@ -1,7 +1,7 @@
-//! Doors into the router: TCP listeners serving HTTP, upgraded to WebSocket for WAMP sessions.
+//! Doors into the router: TCP (and TLS) listeners, the WebSocket upgrade, WAMP over WebSocket.
 
 pub mod handshake;
-pub mod http;
 pub mod listener;
 pub mod testee;
+pub mod upgrade;
 pub mod websocket;

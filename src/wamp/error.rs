@@ -16,3 +16,4 @@ pub const NO_AUTH_METHOD: &str = "wamp.error.no_auth_method";
 pub const CLOSE_SYSTEM_SHUTDOWN: &str = "wamp.close.system_shutdown";
 pub const CLOSE_GOODBYE_AND_OUT: &str = "wamp.close.goodbye_and_out";
 pub const CLOSE_NORMAL: &str = "wamp.close.normal";
+pub const TIMEOUT: &str = "wamp.error.timeout";

@@ -13,6 +13,7 @@ use crate::wamp::error as uri_error;
 use crate::wamp::id::Id;
 use crate::wamp::value::{Dict, Value};
 
+pub use ticket::constant_time_eq;
 pub use wampcra::{derive_key, sign};
 
 /// Who a session is once authenticated.

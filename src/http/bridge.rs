@@ -1,0 +1,335 @@
+//! The checks every publisher and caller request passes, in the order of Crossbar's contract
+//! (`../shared/reference/http-bridge.md`): method, content type and charset, Content-Length,
+//! body size, signature and timestamp, replay, `require_ip`, `require_tls`. What passes is the
+//! raw body; what fails is the finished error response.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, StatusCode};
+use serde_json::json;
+use tracing::info;
+
+use crate::config::BridgeOptions;
+use crate::http::client::Client;
+use crate::http::response::{self, HttpResponse};
+use crate::http::signature::{self, ReplayGuard, SigningArgs};
+use crate::router::realm::WampError;
+use crate::wamp::error as uri_error;
+use crate::wamp::message::Payload;
+use crate::wamp::value::{Dict, Value};
+
+/// No body is read past this, whatever `post_body_limit` says (0 there means "only this").
+pub const HARD_BODY_LIMIT: usize = 64 * 1024 * 1024;
+
+/// Signed (key, nonce) pairs remembered per path for replay protection.
+const REPLAY_CAPACITY: usize = 100_000;
+
+const ALLOW: &str = "POST,PUT,OPTIONS";
+
+/// One publisher or caller path's checking state.
+pub struct Bridge {
+    pub options: BridgeOptions,
+    replay: ReplayGuard,
+    /// Path, for debug logs.
+    path: String,
+}
+
+/// A request that passed every check.
+pub struct Accepted {
+    pub body: Bytes,
+    pub origin: Option<HeaderValue>,
+}
+
+impl Bridge {
+    pub fn new(path: &str, options: BridgeOptions) -> Bridge {
+        Bridge {
+            options,
+            replay: ReplayGuard::new(REPLAY_CAPACITY),
+            path: path.to_owned(),
+        }
+    }
+
+    pub async fn accept(
+        &self,
+        req: Request<Incoming>,
+        client: Client,
+    ) -> Result<Accepted, HttpResponse> {
+        let origin = req.headers().get(header::ORIGIN).cloned();
+        let fail = |status: StatusCode, message: &str| {
+            if self.options.debug {
+                info!(path = self.path, client = %client.ip, status = status.as_u16(), "refused: {message}");
+            }
+            response::error(status, message, origin.as_ref())
+        };
+        match *req.method() {
+            Method::POST | Method::PUT => {}
+            Method::OPTIONS => return Err(response::options(ALLOW, origin.as_ref())),
+            _ => return Err(response::method_not_allowed(ALLOW, origin.as_ref())),
+        }
+        if let Err(message) = check_content_type(req.headers()) {
+            return Err(fail(StatusCode::BAD_REQUEST, &message));
+        }
+        let limit = body_limit(self.options.post_body_limit);
+        let declared = match declared_length(req.headers()) {
+            Ok(length) => length,
+            Err(message) => return Err(fail(StatusCode::BAD_REQUEST, &message)),
+        };
+        if declared.is_some_and(|n| n > limit) {
+            return Err(fail(StatusCode::PAYLOAD_TOO_LARGE, &too_large(limit)));
+        }
+        let query = req.uri().query().unwrap_or("").to_owned();
+        let body = match read_body(req.into_body(), limit).await {
+            Ok(body) => body,
+            Err((status, message)) => return Err(fail(status, &message)),
+        };
+        if declared.is_some_and(|n| n != body.len()) {
+            return Err(fail(
+                StatusCode::BAD_REQUEST,
+                "body length differs from Content-Length",
+            ));
+        }
+        if let Err(rejection) = self.check_signature(&query, &body) {
+            let status = StatusCode::from_u16(rejection.status).unwrap_or(StatusCode::BAD_REQUEST);
+            return Err(fail(status, &rejection.message));
+        }
+        if let Some(allowed) = &self.options.require_ip
+            && !client.ip_allowed(allowed)
+        {
+            return Err(fail(
+                StatusCode::BAD_REQUEST,
+                &format!("request from {} is not allowed here", client.ip),
+            ));
+        }
+        if self.options.require_tls && !client.tls {
+            return Err(fail(
+                StatusCode::BAD_REQUEST,
+                "this path accepts requests over TLS (https) only",
+            ));
+        }
+        if self.options.debug {
+            info!(path = self.path, client = %client.ip, bytes = body.len(), "accepted");
+        }
+        Ok(Accepted { body, origin })
+    }
+
+    fn check_signature(&self, query: &str, body: &[u8]) -> Result<(), signature::Rejection> {
+        let args = SigningArgs::from_query(query);
+        let window = self.options.timestamp_delta_limit;
+        let now = jiff::Timestamp::now();
+        match &self.options.signing {
+            Some(signing) => {
+                let pair = signature::verify(signing, &args, body, window, now)?;
+                // A timestamp is accepted for `window` either side of now: remember the nonce
+                // for twice that.
+                self.replay.check(pair, window * 2, Instant::now())
+            }
+            None => match &args.timestamp {
+                Some(timestamp) => signature::check_timestamp(timestamp, window, now),
+                None => Ok(()),
+            },
+        }
+    }
+
+    /// The answer for a WAMP error: Crossbar's 200 with the error body, or with
+    /// `strict_status` a status that says what happened.
+    pub fn wamp_error(
+        &self,
+        error: &str,
+        args: Value,
+        kwargs: Value,
+        origin: Option<&HeaderValue>,
+    ) -> HttpResponse {
+        let status = if self.options.strict_status {
+            strict_status(error)
+        } else {
+            StatusCode::OK
+        };
+        let body = json!({"error": error, "args": to_json(&args), "kwargs": to_json(&kwargs)});
+        response::json(status, &body, origin)
+    }
+
+    pub fn wamp_error_of(&self, e: &WampError, origin: Option<&HeaderValue>) -> HttpResponse {
+        self.wamp_error(
+            e.uri,
+            Value::List(vec![Value::from(e.message.as_str())]),
+            Value::Dict(Dict::new()),
+            origin,
+        )
+    }
+}
+
+/// WAMP values as JSON, with bytes in the `"\u0000" + base64` convention.
+pub fn to_json(value: &Value) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
+}
+
+fn strict_status(error: &str) -> StatusCode {
+    match error {
+        uri_error::NOT_AUTHORIZED => StatusCode::FORBIDDEN,
+        uri_error::INVALID_URI | uri_error::INVALID_ARGUMENT | uri_error::PROTOCOL_VIOLATION => {
+            StatusCode::BAD_REQUEST
+        }
+        uri_error::NO_SUCH_PROCEDURE => StatusCode::NOT_FOUND,
+        uri_error::TIMEOUT => StatusCode::GATEWAY_TIMEOUT,
+        _ => StatusCode::OK,
+    }
+}
+
+pub fn body_limit(post_body_limit: usize) -> usize {
+    if post_body_limit == 0 {
+        HARD_BODY_LIMIT
+    } else {
+        post_body_limit.min(HARD_BODY_LIMIT)
+    }
+}
+
+pub fn too_large(limit: usize) -> String {
+    format!("request body larger than post_body_limit ({limit} bytes)")
+}
+
+/// `Content-Type` may be absent; if present it must be JSON, and its charset UTF-8.
+fn check_content_type(headers: &hyper::HeaderMap) -> Result<(), String> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| "unreadable Content-Type".to_owned())?;
+    let mut parts = text.split(';').map(str::trim);
+    let mime = parts.next().unwrap_or("");
+    if !mime.eq_ignore_ascii_case("application/json") {
+        return Err(format!(
+            "Content-Type must be application/json, not \"{mime}\""
+        ));
+    }
+    for param in parts {
+        if let Some((name, value)) = param.split_once('=')
+            && name.trim().eq_ignore_ascii_case("charset")
+        {
+            let charset = value.trim().trim_matches('"');
+            if !(charset.eq_ignore_ascii_case("utf-8") || charset.eq_ignore_ascii_case("utf8")) {
+                return Err(format!("charset must be UTF-8, not \"{charset}\""));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The declared body length; two Content-Length headers are refused (request smuggling).
+fn declared_length(headers: &hyper::HeaderMap) -> Result<Option<usize>, String> {
+    let mut values = headers.get_all(header::CONTENT_LENGTH).iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err("more than one Content-Length header".to_owned());
+    }
+    first
+        .to_str()
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .map(Some)
+        .ok_or_else(|| "invalid Content-Length".to_owned())
+}
+
+/// Reads the body, stopping at `limit` bytes.
+pub async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, (StatusCode, String)> {
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            Err((StatusCode::PAYLOAD_TOO_LARGE, too_large(limit)))
+        }
+        Err(e) => Err((
+            StatusCode::BAD_REQUEST,
+            format!("could not read the request body: {e}"),
+        )),
+    }
+}
+
+/// Parses a JSON object body into WAMP values; errors are the 400 messages of the contract.
+pub fn parse_object(body: &[u8]) -> Result<Dict, String> {
+    let text = std::str::from_utf8(body).map_err(|_| "request body is not UTF-8".to_owned())?;
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Dict(dict)) => Ok(dict),
+        Ok(_) => Err("request body must be a JSON object".to_owned()),
+        Err(e) => Err(format!("request body is not valid JSON: {e}")),
+    }
+}
+
+/// The `args` / `kwargs` / `options` members of a request object, type-checked.
+pub fn payload_parts(object: &mut Dict) -> Result<(Payload, Dict), String> {
+    let args = match object.remove("args") {
+        None | Some(Value::Null) => None,
+        Some(Value::List(l)) => Some(l),
+        Some(_) => return Err("\"args\" must be a list".to_owned()),
+    };
+    let kwargs = match object.remove("kwargs") {
+        None | Some(Value::Null) => None,
+        Some(Value::Dict(d)) => Some(d),
+        Some(_) => return Err("\"kwargs\" must be an object".to_owned()),
+    };
+    let options = match object.remove("options") {
+        None | Some(Value::Null) => Dict::new(),
+        Some(Value::Dict(d)) => d,
+        Some(_) => return Err("\"options\" must be an object".to_owned()),
+    };
+    Ok((Payload { args, kwargs }, options))
+}
+
+/// A required string member (`topic`, `procedure`).
+pub fn required_string(object: &mut Dict, name: &str) -> Result<String, String> {
+    match object.remove(name) {
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(format!("\"{name}\" must be a string")),
+        None => Err(format!("request object has no \"{name}\"")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn content_type(value: &str) -> Result<(), String> {
+        let mut h = hyper::HeaderMap::new();
+        h.insert(header::CONTENT_TYPE, value.parse().unwrap());
+        check_content_type(&h)
+    }
+
+    #[test]
+    fn content_types() {
+        assert!(content_type("application/json").is_ok());
+        assert!(content_type("Application/JSON; charset=UTF-8").is_ok());
+        assert!(content_type("application/json; charset=\"utf8\"").is_ok());
+        assert!(content_type("text/plain").is_err());
+        assert!(content_type("application/json; charset=latin-1").is_err());
+        assert!(check_content_type(&hyper::HeaderMap::new()).is_ok());
+    }
+
+    #[test]
+    fn body_objects() {
+        assert!(parse_object(br#"{"topic": "a"}"#).is_ok());
+        assert_eq!(
+            parse_object(b"[1]").unwrap_err(),
+            "request body must be a JSON object"
+        );
+        assert!(
+            parse_object(b"{")
+                .unwrap_err()
+                .starts_with("request body is not valid JSON")
+        );
+        assert_eq!(
+            parse_object(b"\xff").unwrap_err(),
+            "request body is not UTF-8"
+        );
+    }
+
+    #[test]
+    fn limits() {
+        assert_eq!(body_limit(0), HARD_BODY_LIMIT);
+        assert_eq!(body_limit(100), 100);
+    }
+}

@@ -1,0 +1,93 @@
+//! The caller path (`"type": "caller"`): a POST of `{"procedure", "args", "kwargs"}` becomes
+//! one call by a one-shot internal session; the answer is `{"args", "kwargs"}` (empty parts
+//! left out) or a WAMP error body. A call never hangs: after the path's `timeout` it is
+//! answered with `wamp.error.timeout`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper::{Request, StatusCode};
+use serde_json::{Map, Value as Json};
+
+use crate::config::CallerService;
+use crate::http::bridge::{self, Bridge, to_json};
+use crate::http::client::Client;
+use crate::http::response::{self, HttpResponse};
+use crate::router::Router;
+use crate::router::internal::{self, CallOutcome};
+use crate::router::realm::Realm;
+use crate::wamp::message::Payload;
+use crate::wamp::value::{Dict, Value};
+
+pub struct CallerPath {
+    bridge: Bridge,
+    realm: Arc<Realm>,
+    role: String,
+    authid: String,
+    timeout: Duration,
+}
+
+impl CallerPath {
+    pub fn new(path: &str, service: &CallerService, router: &Router) -> Option<CallerPath> {
+        Some(CallerPath {
+            bridge: Bridge::new(path, service.options.clone()),
+            realm: router.realm(&service.realm)?,
+            role: service.role.clone(),
+            authid: format!("http-caller:{path}"),
+            timeout: service.timeout,
+        })
+    }
+
+    pub async fn handle(&self, req: Request<Incoming>, client: Client) -> HttpResponse {
+        let accepted = match self.bridge.accept(req, client).await {
+            Ok(accepted) => accepted,
+            Err(response) => return response,
+        };
+        let origin = accepted.origin.as_ref();
+        let bad = |message: String| response::error(StatusCode::BAD_REQUEST, &message, origin);
+        let mut request = match bridge::parse_object(&accepted.body) {
+            Ok(request) => request,
+            Err(message) => return bad(message),
+        };
+        let procedure = match bridge::required_string(&mut request, "procedure") {
+            Ok(procedure) => procedure,
+            Err(message) => return bad(message),
+        };
+        let (payload, _options) = match bridge::payload_parts(&mut request) {
+            Ok(parts) => parts,
+            Err(message) => return bad(message),
+        };
+        match internal::call(
+            &self.realm,
+            &self.role,
+            &self.authid,
+            &procedure,
+            payload,
+            self.timeout,
+        )
+        .await
+        {
+            CallOutcome::Result(payload) => {
+                response::json(StatusCode::OK, &result_body(&payload), origin)
+            }
+            CallOutcome::Error { error, payload } => {
+                let args = Value::List(payload.args.unwrap_or_default());
+                let kwargs = Value::Dict(payload.kwargs.unwrap_or_else(Dict::new));
+                self.bridge.wamp_error(&error, args, kwargs, origin)
+            }
+        }
+    }
+}
+
+/// `{"args": [...], "kwargs": {...}}` without the empty parts.
+fn result_body(payload: &Payload) -> Json {
+    let mut body = Map::new();
+    if let Some(args) = payload.args.as_ref().filter(|a| !a.is_empty()) {
+        body.insert("args".into(), to_json(&Value::List(args.clone())));
+    }
+    if let Some(kwargs) = payload.kwargs.as_ref().filter(|k| !k.is_empty()) {
+        body.insert("kwargs".into(), to_json(&Value::Dict(kwargs.clone())));
+    }
+    Json::Object(body)
+}

@@ -1,0 +1,66 @@
+//! The publisher path (`"type": "publisher"`, alias `"pusher"`): a POST of
+//! `{"topic", "args", "kwargs", "options"}` becomes one publication by the path's internal
+//! session; the answer is `{"id": <publication id>}` with the path's success status.
+
+use hyper::body::Incoming;
+use hyper::{Request, StatusCode};
+use serde_json::json;
+
+use crate::config::PublisherService;
+use crate::http::bridge::{self, Bridge};
+use crate::http::client::Client;
+use crate::http::response::{self, HttpResponse};
+use crate::router::Router;
+use crate::router::internal::InternalPublisher;
+use crate::wamp::error as uri_error;
+
+pub struct PublisherPath {
+    bridge: Bridge,
+    publisher: InternalPublisher,
+}
+
+impl PublisherPath {
+    /// `None` when the configured realm does not exist (config validation prevents that).
+    pub fn new(path: &str, service: &PublisherService, router: &Router) -> Option<PublisherPath> {
+        let realm = router.realm(&service.realm)?;
+        Some(PublisherPath {
+            bridge: Bridge::new(path, service.options.clone()),
+            publisher: InternalPublisher::new(
+                realm,
+                &service.role,
+                &format!("http-publisher:{path}"),
+            ),
+        })
+    }
+
+    pub async fn handle(&self, req: Request<Incoming>, client: Client) -> HttpResponse {
+        let accepted = match self.bridge.accept(req, client).await {
+            Ok(accepted) => accepted,
+            Err(response) => return response,
+        };
+        let origin = accepted.origin.as_ref();
+        let bad = |message: String| response::error(StatusCode::BAD_REQUEST, &message, origin);
+        let mut event = match bridge::parse_object(&accepted.body) {
+            Ok(event) => event,
+            Err(message) => return bad(message),
+        };
+        let topic = match bridge::required_string(&mut event, "topic") {
+            Ok(topic) => topic,
+            Err(message) => return bad(message),
+        };
+        let (payload, options) = match bridge::payload_parts(&mut event) {
+            Ok(parts) => parts,
+            Err(message) => return bad(message),
+        };
+        match self.publisher.publish(&options, &topic, &payload) {
+            Ok(id) => {
+                let status = StatusCode::from_u16(self.bridge.options.success_status)
+                    .unwrap_or(StatusCode::ACCEPTED);
+                response::json(status, &json!({ "id": id }), origin)
+            }
+            // A malformed option is the request's fault, not a WAMP outcome.
+            Err(e) if e.uri == uri_error::PROTOCOL_VIOLATION => bad(e.message),
+            Err(e) => self.bridge.wamp_error_of(&e, origin),
+        }
+    }
+}

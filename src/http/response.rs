@@ -1,0 +1,89 @@
+//! HTTP bridge responses: JSON bodies with the headers Crossbar's services send (content type,
+//! no caching, CORS), and the `{"error", "args", "kwargs"}` error shape.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::{Response, StatusCode};
+use serde_json::{Value as Json, json};
+
+pub type HttpResponse = Response<Full<Bytes>>;
+
+const JSON_UTF8: &str = "application/json; charset=UTF-8";
+
+/// A JSON response with the bridge's standard headers; `origin` is the request's Origin,
+/// echoed for CORS (or `*`).
+pub fn json(status: StatusCode, body: &Json, origin: Option<&HeaderValue>) -> HttpResponse {
+    with_headers(status, Bytes::from(body.to_string()), JSON_UTF8, origin)
+}
+
+/// `{"error": message, "args": [], "kwargs": {}}` with `status`.
+pub fn error(status: StatusCode, message: &str, origin: Option<&HeaderValue>) -> HttpResponse {
+    json(
+        status,
+        &json!({"error": message, "args": [], "kwargs": {}}),
+        origin,
+    )
+}
+
+/// A plain-text response (webhook `success_response` / `error_response`).
+pub fn text(status: StatusCode, body: &str, origin: Option<&HeaderValue>) -> HttpResponse {
+    with_headers(
+        status,
+        Bytes::from(body.to_owned()),
+        "text/plain; charset=UTF-8",
+        origin,
+    )
+}
+
+/// The answer to a CORS preflight: 200, empty, listing the methods.
+pub fn options(allow: &'static str, origin: Option<&HeaderValue>) -> HttpResponse {
+    let mut response = with_headers(StatusCode::OK, Bytes::new(), JSON_UTF8, origin);
+    let headers = response.headers_mut();
+    headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static(allow),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("Content-Type, Authorization, X-Requested-With"),
+    );
+    response
+}
+
+/// 405 with `Allow`.
+pub fn method_not_allowed(allow: &'static str, origin: Option<&HeaderValue>) -> HttpResponse {
+    let mut response = error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &format!("method not allowed (allowed: {allow})"),
+        origin,
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
+fn with_headers(
+    status: StatusCode,
+    body: Bytes,
+    content_type: &'static str,
+    origin: Option<&HeaderValue>,
+) -> HttpResponse {
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    let headers: &mut HeaderMap = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store,no-cache,must-revalidate,max-age=0"),
+    );
+    let allow_origin = origin.cloned().unwrap_or(HeaderValue::from_static("*"));
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow_origin);
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+        HeaderValue::from_static("true"),
+    );
+    response
+}

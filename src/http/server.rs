@@ -1,0 +1,139 @@
+//! The path table of a listener: maps a request path to the service configured there
+//! (WAMP WebSocket, testee, publisher, caller, webhook) and answers it. Errors are JSON bodies
+//! `{"error", "args", "kwargs"}` with a status that says what is wrong.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use hyper::body::Incoming;
+use hyper::header;
+use hyper::{Request, StatusCode};
+use ipnet::IpNet;
+
+use crate::config::{PathService, TransportKind, WebSocketOptions, WebSocketService};
+use crate::http::caller::CallerPath;
+use crate::http::client::Client;
+use crate::http::publisher::PublisherPath;
+use crate::http::response::{self, HttpResponse};
+use crate::http::webhook::WebhookPath;
+use crate::router::Router;
+use crate::router::auth::Authenticator;
+use crate::transport::upgrade;
+
+/// A path's service, prepared once at start.
+enum Service {
+    Wamp {
+        service: WebSocketService,
+        authenticator: Arc<Authenticator>,
+    },
+    Testee(WebSocketOptions),
+    Publisher(PublisherPath),
+    Caller(CallerPath),
+    Webhook(WebhookPath),
+}
+
+/// Everything a listener needs to answer requests.
+pub struct Services {
+    router: Arc<Router>,
+    /// For `"type": "websocket"` transports: one service on every path.
+    any_path: Option<Service>,
+    paths: BTreeMap<String, Service>,
+    trusted_proxies: Vec<IpNet>,
+    /// Whether this listener speaks TLS.
+    tls: bool,
+}
+
+fn wamp(service: &WebSocketService) -> Service {
+    Service::Wamp {
+        service: service.clone(),
+        authenticator: Arc::new(Authenticator::new(&service.auth)),
+    }
+}
+
+impl Services {
+    /// Prepares every path; a path naming a realm that does not exist is an error (config
+    /// validation normally catches it first).
+    pub fn new(router: Arc<Router>, kind: &TransportKind, tls: bool) -> Result<Services, String> {
+        let (any_path, paths, trusted_proxies) = match kind {
+            TransportKind::WebSocket(service) => (Some(wamp(service)), BTreeMap::new(), Vec::new()),
+            TransportKind::Web { paths, options } => {
+                let mut table = BTreeMap::new();
+                for (path, service) in paths {
+                    let missing = || format!("path {path}: no such realm");
+                    let service = match service {
+                        PathService::WebSocket(s) => wamp(s),
+                        PathService::WebSocketTestee(options) => Service::Testee(options.clone()),
+                        PathService::Publisher(s) => Service::Publisher(
+                            PublisherPath::new(path, s, &router).ok_or_else(missing)?,
+                        ),
+                        PathService::Caller(s) => {
+                            Service::Caller(CallerPath::new(path, s, &router).ok_or_else(missing)?)
+                        }
+                        PathService::Webhook(s) => Service::Webhook(
+                            WebhookPath::new(path, s, &router).ok_or_else(missing)?,
+                        ),
+                    };
+                    table.insert(path.clone(), service);
+                }
+                (None, table, options.trusted_proxies.clone())
+            }
+        };
+        Ok(Services {
+            router,
+            any_path,
+            paths,
+            trusted_proxies,
+            tls,
+        })
+    }
+
+    fn lookup(&self, path: &str) -> Option<&Service> {
+        if let Some(service) = &self.any_path {
+            return Some(service);
+        }
+        // Crossbar serves "/ws" and "/ws/" alike.
+        let trimmed = if path.len() > 1 {
+            path.trim_end_matches('/')
+        } else {
+            path
+        };
+        self.paths.get(trimmed)
+    }
+}
+
+pub async fn handle(
+    services: Arc<Services>,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Result<HttpResponse, Infallible> {
+    let Some(service) = services.lookup(req.uri().path()) else {
+        let message = format!("no service at {}", req.uri().path());
+        return Ok(response::error(
+            StatusCode::NOT_FOUND,
+            &message,
+            req.headers().get(header::ORIGIN),
+        ));
+    };
+    let client = || Client::new(peer, services.tls, req.headers(), &services.trusted_proxies);
+    let response = match service {
+        Service::Wamp {
+            service,
+            authenticator,
+        } => upgrade::wamp(&services.router, service, authenticator, peer, req)
+            .unwrap_or_else(|refused| response::error(refused.status, &refused.message, None)),
+        Service::Testee(options) => upgrade::testee(options, req)
+            .unwrap_or_else(|refused| response::error(refused.status, &refused.message, None)),
+        Service::Publisher(path) => {
+            let client = client();
+            path.handle(req, client).await
+        }
+        Service::Caller(path) => {
+            let client = client();
+            path.handle(req, client).await
+        }
+        Service::Webhook(path) => path.handle(req).await,
+    };
+    Ok(response)
+}
