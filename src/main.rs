@@ -1,6 +1,6 @@
 //! The `junction` command: `start` runs the router from a config.json, `check` validates one.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -36,12 +36,40 @@ enum Command {
         #[arg(long, default_value = "config.json")]
         config: PathBuf,
     },
+    /// Sign a publisher/caller request body read from stdin; prints the query string to append.
+    Sign {
+        #[arg(long)]
+        key: String,
+        #[arg(long)]
+        secret: String,
+        #[arg(long, default_value_t = 1)]
+        seq: u64,
+    },
+    /// Publish one event to a publisher (pusher) path; prints the publication id.
+    Publish {
+        /// The publisher path, e.g. http://127.0.0.1:8080/push
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        topic: String,
+        #[arg(long, requires = "secret")]
+        key: Option<String>,
+        #[arg(long, requires = "key")]
+        secret: Option<String>,
+        /// Keyword arguments as a JSON object.
+        #[arg(long)]
+        kwargs: Option<String>,
+        /// Positional arguments: each is JSON if it parses, else a string.
+        args: Vec<String>,
+    },
 }
 
 /// Exit code for an invalid configuration.
 const CONFIG_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
+    // One TLS crypto provider for the whole process (TLS listeners, `publish` to https).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     match cli.command {
         Command::Check { config } => match config::load_file(&config) {
@@ -54,6 +82,18 @@ fn main() -> ExitCode {
                 ExitCode::from(CONFIG_ERROR)
             }
         },
+        Command::Sign { key, secret, seq } => sign(&key, &secret, seq),
+        Command::Publish {
+            url,
+            topic,
+            key,
+            secret,
+            kwargs,
+            args,
+        } => {
+            let signing = key.as_deref().zip(secret.as_deref());
+            publish(&url, topic, signing, kwargs.as_deref(), &args)
+        }
         Command::Start { config } => {
             init_logging();
             let config = match config::load_file(&config) {
@@ -64,6 +104,62 @@ fn main() -> ExitCode {
                 }
             };
             start(config)
+        }
+    }
+}
+
+fn sign(key: &str, secret: &str, seq: u64) -> ExitCode {
+    let mut body = Vec::new();
+    if let Err(e) = std::io::stdin().read_to_end(&mut body) {
+        eprintln!("error: cannot read the body from stdin: {e}");
+        return ExitCode::FAILURE;
+    }
+    println!(
+        "{}",
+        junction::http::signature::signed_query(key, secret, seq, &body)
+    );
+    ExitCode::SUCCESS
+}
+
+fn publish(
+    url: &str,
+    topic: String,
+    signing: Option<(&str, &str)>,
+    kwargs: Option<&str>,
+    args: &[String],
+) -> ExitCode {
+    use junction::http::push_client::{self, Event};
+    let kwargs = match kwargs.map(serde_json::from_str::<serde_json::Value>) {
+        None => serde_json::Map::new(),
+        Some(Ok(serde_json::Value::Object(map))) => map,
+        Some(_) => {
+            eprintln!("error: --kwargs must be a JSON object");
+            return ExitCode::FAILURE;
+        }
+    };
+    let event = Event {
+        topic,
+        args: args.iter().map(|a| push_client::parse_arg(a)).collect(),
+        kwargs,
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(push_client::publish(url, &event, signing)) {
+        Ok(id) => {
+            println!("{id}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -143,3 +143,133 @@ fn invalid_json_and_missing_file() {
     assert_eq!(output.status.code(), Some(2), "stderr:\n{stderr}");
     assert!(stderr.contains("missing.json"), "stderr:\n{stderr}");
 }
+
+/// An HTTP bridge on TLS: the certificate and key are named relative to the config file's
+/// folder (the check runs from another directory).
+const BRIDGE: &str = r#"{
+    "workers": [{
+        "type": "router",
+        "realms": [{"name": "realm1", "roles": [
+            {"name": "anonymous", "permissions": [{"uri": "*", "publish": true, "subscribe": true, "call": true, "register": true}]},
+            {"name": "backend"}
+        ]}],
+        "transports": [
+            {"type": "websocket", "endpoint": {"type": "tcp", "port": 9000}},
+            {"type": "web",
+             "endpoint": {"type": "tcp", "port": 8443, "tls": {"certificate": "tls/server.crt", "key": "tls/server.key"}},
+             "options": {"trusted_proxies": ["127.0.0.1"]},
+             "paths": {
+                "push": {"type": "pusher", "realm": "realm1", "role": "anonymous",
+                         "options": {"key": "foobar", "secret": "never-print-push-secret",
+                                     "require_ip": ["10.0.0.0/8", "192.168.1.1/255.255.255.0"]}},
+                "call": {"type": "caller", "realm": "realm1", "role": "backend", "options": {"timeout": 2000}},
+                "hook": {"type": "webhook", "realm": "realm1", "role": "anonymous",
+                         "options": {"topic": "com.example.hook", "github_secret": "never-print-gh-secret",
+                                     "methods": ["put"], "decode": "json"}}
+             }}
+        ]
+    }]
+}"#;
+
+fn with_pem_files(dir: &Path) {
+    std::fs::create_dir_all(dir.join("tls")).unwrap();
+    std::fs::write(dir.join("tls/server.crt"), "-----BEGIN CERTIFICATE-----\n").unwrap();
+    std::fs::write(dir.join("tls/server.key"), "-----BEGIN PRIVATE KEY-----\n").unwrap();
+}
+
+#[test]
+fn http_bridge_and_tls_config_prints_a_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    with_pem_files(dir.path());
+    let output = check(dir.path(), BRIDGE);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    let crt = std::path::absolute(dir.path().join("tls/server.crt")).unwrap();
+    for expected in [
+        "workers[0].transports[0]: websocket on 0.0.0.0:9000",
+        &format!(
+            "workers[0].transports[1]: web on 0.0.0.0:8443 (https, tls certificate {}",
+            crt.display()
+        ),
+        "trusted_proxies: 127.0.0.1/32",
+        "/push: publisher (realm realm1, role anonymous)",
+        "signed (key foobar)",
+        "require_ip [10.0.0.0/8, 192.168.1.0/24]",
+        "success_status 202",
+        "/call: caller (realm realm1, role backend)",
+        "unsigned",
+        "success_status 200, timeout 2000 ms",
+        "/hook: webhook (realm realm1, role anonymous)",
+        "topic com.example.hook, methods [PUT], decode json, github_secret set",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
+    }
+    for secret in ["never-print-push-secret", "never-print-gh-secret"] {
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "{secret}"
+        );
+    }
+}
+
+#[test]
+fn http_bridge_errors_name_the_json_path() {
+    let dir = tempfile::tempdir().unwrap();
+    with_pem_files(dir.path());
+    let cases = [
+        (
+            BRIDGE.replace("tls/server.crt", "tls/missing.crt"),
+            "error: workers[0].transports[1].endpoint.tls.certificate: cannot read",
+        ),
+        (
+            BRIDGE.replace(r#""tls": {"#, r#""tls": {"dhparam": "dh.pem", "#),
+            "error: workers[0].transports[1].endpoint.tls.dhparam: TLS dhparam is not supported yet",
+        ),
+        (
+            BRIDGE.replace("192.168.1.1/255.255.255.0", "192.168.1.1/255.255.0.255"),
+            "error: workers[0].transports[1].paths.push.options.require_ip[1]: \"192.168.1.1/255.255.0.255\": netmask 255.255.0.255 is not contiguous",
+        ),
+        (
+            BRIDGE.replace(r#""key": "foobar", "#, ""),
+            "error: workers[0].transports[1].paths.push.options.key: required when \"secret\" is given",
+        ),
+        (
+            BRIDGE.replace(
+                r#""realm": "realm1", "role": "backend""#,
+                r#""realm": "realm2", "role": "backend""#,
+            ),
+            "error: workers[0].transports[1].paths.call.realm: realm \"realm2\" is not defined in this worker",
+        ),
+        (
+            BRIDGE.replace(
+                r#""role": "backend", "options""#,
+                r#""role": "admin", "options""#,
+            ),
+            "error: workers[0].transports[1].paths.call.role: role \"admin\" is not defined in realm \"realm1\"",
+        ),
+        (
+            BRIDGE.replace(r#""decode": "json""#, r#""decode": "yaml""#),
+            "error: workers[0].transports[1].paths.hook.options.decode: expected \"json\", found \"yaml\"",
+        ),
+    ];
+    for (json, expected) in cases {
+        let output = check(dir.path(), &json);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "stderr:\n{stderr}");
+        assert!(
+            stderr.contains(expected),
+            "expected {expected:?} in:\n{stderr}"
+        );
+        for secret in ["never-print-push-secret", "never-print-gh-secret"] {
+            assert!(!stderr.contains(secret), "{stderr}");
+        }
+    }
+}

@@ -99,7 +99,7 @@ pub struct Endpoint {
     /// `backlog`, default 1024.
     pub backlog: u32,
     /// `tls`: `{"certificate": "server.crt", "key": "server.key"}` (PEM files; relative paths
-    /// are resolved against the config file's folder). Only for `web` transports.
+    /// are resolved against the config file's folder).
     pub tls: Option<TlsFiles>,
 }
 

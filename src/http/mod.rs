@@ -5,6 +5,7 @@ pub mod bridge;
 pub mod caller;
 pub mod client;
 pub mod publisher;
+pub mod push_client;
 pub mod response;
 pub mod server;
 pub mod signature;

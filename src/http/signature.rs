@@ -110,6 +110,30 @@ fn mac(
     mac
 }
 
+/// The query string a signed request carries (what `junction sign` prints and `junction
+/// publish` sends): `timestamp`, `seq`, `nonce`, `key`, `signature`, URL-encoded.
+pub fn signed_query(key: &str, secret: &str, seq: u64, body: &[u8]) -> String {
+    let timestamp = timestamp_now();
+    let seq = seq.to_string();
+    let nonce = rand::random_range(0..=MAX_ID).to_string();
+    let signature = sign(secret, key, &timestamp, &seq, &nonce, body);
+    form_urlencoded::Serializer::new(String::new())
+        .append_pair("timestamp", &timestamp)
+        .append_pair("seq", &seq)
+        .append_pair("nonce", &nonce)
+        .append_pair("key", key)
+        .append_pair("signature", &signature)
+        .finish()
+}
+
+/// The query string of an unsigned request, as crossbarconnect sends it.
+pub fn unsigned_query(seq: u64) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .append_pair("timestamp", &timestamp_now())
+        .append_pair("seq", &seq.to_string())
+        .finish()
+}
+
 /// The current time as Crossbar's timestamps write it: UTC, milliseconds, `Z`.
 pub fn timestamp_now() -> String {
     jiff::Timestamp::now()
@@ -405,6 +429,17 @@ mod tests {
             );
         }
         assert!(guard.state.lock().seen.len() <= 10);
+    }
+
+    #[test]
+    fn signed_query_verifies() {
+        let body = br#"{"topic":"t"}"#;
+        let query = signed_query("foobar", "secret123", 7, body);
+        let args = SigningArgs::from_query(&query);
+        assert_eq!(args.seq.as_deref(), Some("7"));
+        let now = jiff::Timestamp::now();
+        assert!(verify(&signing(), &args, body, Duration::from_secs(5), now).is_ok());
+        assert!(verify(&signing(), &args, b"{}", Duration::from_secs(5), now).is_err());
     }
 
     #[test]
