@@ -44,6 +44,15 @@ pub struct Accepted {
     pub origin: Option<HeaderValue>,
 }
 
+/// A checked request whose body is `{"<uri field>": "...", "args", "kwargs", "options"}`.
+pub struct BridgeRequest {
+    pub origin: Option<HeaderValue>,
+    /// The `topic` of a publish, the `procedure` of a call.
+    pub uri: String,
+    pub payload: Payload,
+    pub options: Dict,
+}
+
 impl Bridge {
     pub fn new(path: &str, options: BridgeOptions) -> Bridge {
         Bridge {
@@ -116,6 +125,35 @@ impl Bridge {
         Ok(Accepted { body, origin })
     }
 
+    /// `accept`, then the body as a JSON object with a string member `uri_field`.
+    pub async fn accept_request(
+        &self,
+        req: Request<Incoming>,
+        client: Client,
+        uri_field: &str,
+    ) -> Result<BridgeRequest, HttpResponse> {
+        let accepted = self.accept(req, client).await?;
+        let origin = accepted.origin;
+        let parsed = parse_object(&accepted.body).and_then(|mut object| {
+            let uri = required_string(&mut object, uri_field)?;
+            let (payload, options) = payload_parts(&mut object)?;
+            Ok((uri, payload, options))
+        });
+        match parsed {
+            Ok((uri, payload, options)) => Ok(BridgeRequest {
+                origin,
+                uri,
+                payload,
+                options,
+            }),
+            Err(message) => Err(response::error(
+                StatusCode::BAD_REQUEST,
+                &message,
+                origin.as_ref(),
+            )),
+        }
+    }
+
     fn check_signature(&self, query: &str, body: &[u8]) -> Result<(), signature::Rejection> {
         let args = SigningArgs::from_query(query);
         let window = self.options.timestamp_delta_limit;
@@ -163,7 +201,7 @@ impl Bridge {
 }
 
 /// WAMP values as JSON, with bytes in the `"\u0000" + base64` convention.
-pub fn to_json(value: &Value) -> serde_json::Value {
+pub fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
 }
 

@@ -11,7 +11,7 @@ use hyper::{Request, StatusCode};
 use serde_json::{Map, Value as Json};
 
 use crate::config::CallerService;
-use crate::http::bridge::{self, Bridge, to_json};
+use crate::http::bridge::{Bridge, to_json};
 use crate::http::client::Client;
 use crate::http::response::{self, HttpResponse};
 use crate::router::Router;
@@ -40,34 +40,21 @@ impl CallerPath {
     }
 
     pub async fn handle(&self, req: Request<Incoming>, client: Client) -> HttpResponse {
-        let accepted = match self.bridge.accept(req, client).await {
-            Ok(accepted) => accepted,
+        let request = match self.bridge.accept_request(req, client, "procedure").await {
+            Ok(request) => request,
             Err(response) => return response,
         };
-        let origin = accepted.origin.as_ref();
-        let bad = |message: String| response::error(StatusCode::BAD_REQUEST, &message, origin);
-        let mut request = match bridge::parse_object(&accepted.body) {
-            Ok(request) => request,
-            Err(message) => return bad(message),
-        };
-        let procedure = match bridge::required_string(&mut request, "procedure") {
-            Ok(procedure) => procedure,
-            Err(message) => return bad(message),
-        };
-        let (payload, _options) = match bridge::payload_parts(&mut request) {
-            Ok(parts) => parts,
-            Err(message) => return bad(message),
-        };
-        match internal::call(
+        let origin = request.origin.as_ref();
+        let outcome = internal::call(
             &self.realm,
             &self.role,
             &self.authid,
-            &procedure,
-            payload,
+            &request.uri,
+            request.payload,
             self.timeout,
         )
-        .await
-        {
+        .await;
+        match outcome {
             CallOutcome::Result(payload) => {
                 response::json(StatusCode::OK, &result_body(&payload), origin)
             }
@@ -84,10 +71,10 @@ impl CallerPath {
 fn result_body(payload: &Payload) -> Json {
     let mut body = Map::new();
     if let Some(args) = payload.args.as_ref().filter(|a| !a.is_empty()) {
-        body.insert("args".into(), to_json(&Value::List(args.clone())));
+        body.insert("args".into(), to_json(args));
     }
     if let Some(kwargs) = payload.kwargs.as_ref().filter(|k| !k.is_empty()) {
-        body.insert("kwargs".into(), to_json(&Value::Dict(kwargs.clone())));
+        body.insert("kwargs".into(), to_json(kwargs));
     }
     Json::Object(body)
 }

@@ -7,7 +7,7 @@ use hyper::{Request, StatusCode};
 use serde_json::json;
 
 use crate::config::PublisherService;
-use crate::http::bridge::{self, Bridge};
+use crate::http::bridge::Bridge;
 use crate::http::client::Client;
 use crate::http::response::{self, HttpResponse};
 use crate::router::Router;
@@ -34,32 +34,24 @@ impl PublisherPath {
     }
 
     pub async fn handle(&self, req: Request<Incoming>, client: Client) -> HttpResponse {
-        let accepted = match self.bridge.accept(req, client).await {
-            Ok(accepted) => accepted,
+        let request = match self.bridge.accept_request(req, client, "topic").await {
+            Ok(request) => request,
             Err(response) => return response,
         };
-        let origin = accepted.origin.as_ref();
-        let bad = |message: String| response::error(StatusCode::BAD_REQUEST, &message, origin);
-        let mut event = match bridge::parse_object(&accepted.body) {
-            Ok(event) => event,
-            Err(message) => return bad(message),
-        };
-        let topic = match bridge::required_string(&mut event, "topic") {
-            Ok(topic) => topic,
-            Err(message) => return bad(message),
-        };
-        let (payload, options) = match bridge::payload_parts(&mut event) {
-            Ok(parts) => parts,
-            Err(message) => return bad(message),
-        };
-        match self.publisher.publish(&options, &topic, &payload) {
+        let origin = request.origin.as_ref();
+        match self
+            .publisher
+            .publish(&request.options, &request.uri, &request.payload)
+        {
             Ok(id) => {
                 let status = StatusCode::from_u16(self.bridge.options.success_status)
                     .unwrap_or(StatusCode::ACCEPTED);
                 response::json(status, &json!({ "id": id }), origin)
             }
             // A malformed option is the request's fault, not a WAMP outcome.
-            Err(e) if e.uri == uri_error::PROTOCOL_VIOLATION => bad(e.message),
+            Err(e) if e.uri == uri_error::PROTOCOL_VIOLATION => {
+                response::error(StatusCode::BAD_REQUEST, &e.message, origin)
+            }
             Err(e) => self.bridge.wamp_error_of(&e, origin),
         }
     }
