@@ -8,7 +8,13 @@ fn bundled_config_loads_with_the_push_secret_from_the_environment() {
     let env = |name: &str| (name == "JUNCTION_PUSH_SECRET").then(|| "change-me".to_owned());
     let config = config::load_str_with_env(text, &env).expect("bundled config.json loads");
     let transport = &config.workers[0].transports[0];
-    assert_eq!((transport.endpoint.interface.as_str(), transport.endpoint.port), ("127.0.0.1", 8080));
+    assert_eq!(
+        (
+            transport.endpoint.interface.as_str(),
+            transport.endpoint.port
+        ),
+        ("127.0.0.1", 8080)
+    );
     let TransportKind::Web { paths, .. } = &transport.kind else {
         panic!("expected a web transport");
     };
@@ -21,7 +27,10 @@ fn bundled_config_loads_with_the_push_secret_from_the_environment() {
         panic!("expected /push-signed");
     };
     let signing = signed.options.signing.as_ref().expect("signed");
-    assert_eq!((signing.key.as_str(), signing.secret.expose()), ("example-key", "change-me"));
+    assert_eq!(
+        (signing.key.as_str(), signing.secret.expose()),
+        ("example-key", "change-me")
+    );
 }
 
 #[test]
