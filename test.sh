@@ -1,11 +1,23 @@
 #!/usr/bin/env bash
 # Runs every test Junction has, installing what the tests need first (a fresh machine works):
 # Rust unit and integration tests, autobahn-python interop (venv in .venv), autobahn.js
-# interop (npm packages in tests/interop/js/node_modules), plus fmt and clippy.
+# interop (npm packages in tests/interop/js/node_modules), HTTP bridge and examples tests
+# (Debian packages curl, openssl, php-cli, php-curl via apt-get), plus fmt and clippy.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 step() { printf '\n==> %s\n' "$*"; }
+
+step "system packages the tests use (curl, openssl, php-cli with curl for examples/push.php)"
+need=()
+command -v curl >/dev/null || need+=(curl)
+command -v openssl >/dev/null || need+=(openssl)
+{ command -v php >/dev/null && php -r 'exit(function_exists("curl_init") ? 0 : 1);'; } || need+=(php-cli php-curl)
+if [ ${#need[@]} -gt 0 ]; then
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
 
 step "cargo fmt --check"
 cargo fmt --check

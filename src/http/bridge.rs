@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, StatusCode};
@@ -67,41 +67,63 @@ impl Bridge {
         req: Request<Incoming>,
         client: Client,
     ) -> Result<Accepted, HttpResponse> {
-        let origin = req.headers().get(header::ORIGIN).cloned();
+        let (head, body) = req.into_parts();
+        let origin = head.headers.get(header::ORIGIN).cloned();
         let fail = |status: StatusCode, message: &str| {
             if self.options.debug {
                 info!(path = self.path, client = %client.ip, status = status.as_u16(), "refused: {message}");
             }
             response::error(status, message, origin.as_ref())
         };
-        match *req.method() {
-            Method::POST | Method::PUT => {}
-            Method::OPTIONS => return Err(response::options(ALLOW, origin.as_ref())),
-            _ => return Err(response::method_not_allowed(ALLOW, origin.as_ref())),
-        }
-        if let Err(message) = check_content_type(req.headers()) {
-            return Err(fail(StatusCode::BAD_REQUEST, &message));
-        }
+        let early = match head.method {
+            Method::POST | Method::PUT => None,
+            Method::OPTIONS => Some(response::options(ALLOW, origin.as_ref())),
+            _ => Some(response::method_not_allowed(ALLOW, origin.as_ref())),
+        };
+        let early = early.or_else(|| {
+            check_content_type(&head.headers)
+                .err()
+                .map(|m| fail(StatusCode::BAD_REQUEST, &m))
+        });
         let limit = body_limit(self.options.post_body_limit);
-        let declared = match declared_length(req.headers()) {
+        let declared = match declared_length(&head.headers) {
             Ok(length) => length,
-            Err(message) => return Err(fail(StatusCode::BAD_REQUEST, &message)),
+            Err(message) => {
+                return Err(refuse(
+                    body,
+                    early.unwrap_or_else(|| fail(StatusCode::BAD_REQUEST, &message)),
+                )
+                .await);
+            }
         };
-        if declared.is_some_and(|n| n > limit) {
-            return Err(fail(StatusCode::PAYLOAD_TOO_LARGE, &too_large(limit)));
+        let early = early.or_else(|| {
+            declared
+                .filter(|n| *n > limit)
+                .map(|_| fail(StatusCode::PAYLOAD_TOO_LARGE, &too_large(limit)))
+        });
+        if let Some(response) = early {
+            return Err(refuse(body, response).await);
         }
-        let query = req.uri().query().unwrap_or("").to_owned();
-        let body = match read_body(req.into_body(), limit).await {
-            Ok(body) => body,
-            Err((status, message)) => return Err(fail(status, &message)),
+        let body = match read_body(body, limit).await {
+            BodyRead::Complete(body) => body,
+            BodyRead::TooLarge { drained } => {
+                return Err(keep_alive(
+                    fail(StatusCode::PAYLOAD_TOO_LARGE, &too_large(limit)),
+                    drained,
+                ));
+            }
+            BodyRead::Failed(message) => {
+                return Err(keep_alive(fail(StatusCode::BAD_REQUEST, &message), false));
+            }
         };
+        let query = head.uri.query().unwrap_or("");
         if declared.is_some_and(|n| n != body.len()) {
             return Err(fail(
                 StatusCode::BAD_REQUEST,
                 "body length differs from Content-Length",
             ));
         }
-        if let Err(rejection) = self.check_signature(&query, &body) {
+        if let Err(rejection) = self.check_signature(query, &body) {
             let status = StatusCode::from_u16(rejection.status).unwrap_or(StatusCode::BAD_REQUEST);
             return Err(fail(status, &rejection.message));
         }
@@ -274,18 +296,69 @@ fn declared_length(headers: &hyper::HeaderMap) -> Result<Option<usize>, String> 
         .ok_or_else(|| "invalid Content-Length".to_owned())
 }
 
-/// Reads the body, stopping at `limit` bytes.
-pub async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, (StatusCode, String)> {
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            Err((StatusCode::PAYLOAD_TOO_LARGE, too_large(limit)))
+/// Bytes of an unwanted or oversized body read and thrown away so the connection can serve
+/// the next request (clients such as crossbarconnect send every request on one connection).
+/// Past this the connection is closed instead, with `Connection: close`.
+const DRAIN_LIMIT: usize = 1024 * 1024;
+
+/// How reading a request body ended.
+pub enum BodyRead {
+    Complete(Bytes),
+    /// Longer than the limit; `drained` when the rest was read (the connection stays usable).
+    TooLarge {
+        drained: bool,
+    },
+    Failed(String),
+}
+
+/// Reads the body keeping at most `limit` bytes; past that it reads on (discarding) up to
+/// [`DRAIN_LIMIT`] so a refusal does not break keep-alive.
+pub async fn read_body(mut body: Incoming, limit: usize) -> BodyRead {
+    let mut kept = Vec::new();
+    let mut total = 0usize;
+    loop {
+        match body.frame().await {
+            None => break,
+            Some(Err(e)) => {
+                return BodyRead::Failed(format!("could not read the request body: {e}"));
+            }
+            Some(Ok(frame)) => {
+                let Some(data) = frame.data_ref() else {
+                    continue;
+                };
+                total = total.saturating_add(data.len());
+                if total <= limit {
+                    kept.extend_from_slice(data);
+                } else if total > limit.saturating_add(DRAIN_LIMIT) {
+                    return BodyRead::TooLarge { drained: false };
+                }
+            }
         }
-        Err(e) => Err((
-            StatusCode::BAD_REQUEST,
-            format!("could not read the request body: {e}"),
-        )),
     }
+    if total > limit {
+        BodyRead::TooLarge { drained: true }
+    } else {
+        BodyRead::Complete(Bytes::from(kept))
+    }
+}
+
+/// Answers a request refused before its body was read: drain the body first, or close.
+pub async fn refuse(body: Incoming, response: HttpResponse) -> HttpResponse {
+    let drained = matches!(
+        read_body(body, 0).await,
+        BodyRead::Complete(_) | BodyRead::TooLarge { drained: true }
+    );
+    keep_alive(response, drained)
+}
+
+/// Marks a response `Connection: close` when the request body could not be drained.
+pub fn keep_alive(mut response: HttpResponse, drained: bool) -> HttpResponse {
+    if !drained {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// Parses a JSON object body into WAMP values; errors are the 400 messages of the contract.

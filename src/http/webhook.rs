@@ -16,7 +16,7 @@ use hyper::{Request, StatusCode};
 use tokio::sync::Semaphore;
 
 use crate::config::WebhookService;
-use crate::http::bridge;
+use crate::http::bridge::{self, BodyRead};
 use crate::http::response::{self, HttpResponse};
 use crate::router::Router;
 use crate::router::internal::InternalPublisher;
@@ -57,18 +57,19 @@ impl WebhookPath {
     }
 
     pub async fn handle(&self, req: Request<Incoming>) -> HttpResponse {
-        let origin = req.headers().get(header::ORIGIN).cloned();
+        let (head, body) = req.into_parts();
+        let origin = head.headers.get(header::ORIGIN).cloned();
         let origin = origin.as_ref();
-        if req.method() == hyper::Method::OPTIONS {
-            return response::options(self.allow, origin);
+        if head.method == hyper::Method::OPTIONS {
+            return bridge::refuse(body, response::options(self.allow, origin)).await;
         }
         if !self
             .service
             .methods
             .iter()
-            .any(|m| m == req.method().as_str())
+            .any(|m| m == head.method.as_str())
         {
-            return response::method_not_allowed(self.allow, origin);
+            return bridge::refuse(body, response::method_not_allowed(self.allow, origin)).await;
         }
         let Ok(_permit) = self.in_flight.try_acquire() else {
             let mut busy = response::error(
@@ -78,13 +79,26 @@ impl WebhookPath {
             );
             busy.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            return busy;
+            return bridge::refuse(body, busy).await;
         };
-        let headers = req.headers().clone();
+        let headers = head.headers;
         let limit = bridge::body_limit(self.service.post_body_limit);
-        let body = match bridge::read_body(req.into_body(), limit).await {
-            Ok(body) => body,
-            Err((status, message)) => return response::error(status, &message, origin),
+        let body = match bridge::read_body(body, limit).await {
+            BodyRead::Complete(body) => body,
+            BodyRead::TooLarge { drained } => {
+                let too_large = response::error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    &bridge::too_large(limit),
+                    origin,
+                );
+                return bridge::keep_alive(too_large, drained);
+            }
+            BodyRead::Failed(message) => {
+                return bridge::keep_alive(
+                    response::error(StatusCode::BAD_REQUEST, &message, origin),
+                    false,
+                );
+            }
         };
         if let Some(secret) = &self.service.github_secret
             && !github_signature_ok(&headers, secret.expose(), &body)
@@ -140,13 +154,13 @@ impl WebhookPath {
     }
 }
 
-/// Crossbar's webhook event: `{"headers": {lower-case name: [values]}, "body": raw body}`.
+/// Crossbar's webhook event: `{"headers": {Name: [values]}, "body": raw body}`.
 fn raw_event(headers: &hyper::HeaderMap, body: &[u8]) -> Value {
     let mut by_name: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for (name, value) in headers {
         let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
         by_name
-            .entry(name.as_str().to_owned())
+            .entry(title_case(name.as_str()))
             .or_default()
             .push(Value::String(value));
     }
@@ -162,6 +176,20 @@ fn raw_event(headers: &hyper::HeaderMap, body: &[u8]) -> Value {
     event.insert("headers".into(), Value::Dict(headers));
     event.insert("body".into(), body);
     Value::Dict(event)
+}
+
+/// `x-github-event` -> `X-Github-Event`: header names as Crossbar's webhook reports them.
+fn title_case(name: &str) -> String {
+    name.split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            match chars.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// GitHub's `X-Hub-Signature-256: sha256=<hex>` (or the older `X-Hub-Signature: sha1=<hex>`),
@@ -221,6 +249,13 @@ mod tests {
     }
 
     #[test]
+    fn header_names_in_crossbar_case() {
+        assert_eq!(title_case("x-github-event"), "X-Github-Event");
+        assert_eq!(title_case("content-type"), "Content-Type");
+        assert_eq!(title_case("te"), "Te");
+    }
+
+    #[test]
     fn raw_event_shape() {
         let mut h = hyper::HeaderMap::new();
         h.append("x-a", "1".parse().unwrap());
@@ -230,7 +265,7 @@ mod tests {
         };
         assert_eq!(event["body"], Value::from("hello"));
         assert_eq!(
-            event["headers"].as_dict().unwrap()["x-a"],
+            event["headers"].as_dict().unwrap()["X-A"],
             Value::List(vec![Value::from("1"), Value::from("2")])
         );
     }

@@ -174,7 +174,7 @@ class Router:
         Router.started.append(self)
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while True:
-            found = LISTEN_RE.findall(self.log())
+            found = self._listening()
             if len(found) >= expected:
                 self.ports = [int(p) for _, p in found[:expected]]
                 self.host = found[0][0]
@@ -217,6 +217,10 @@ class Router:
 
     # -- info --------------------------------------------------------------
 
+    def _listening(self) -> list[tuple[str, str]]:
+        """``(host, port)`` of every 'listening on' log line so far."""
+        return LISTEN_RE.findall(self.log())
+
     def log(self) -> str:
         try:
             return self.log_path.read_text(errors="replace")
@@ -230,10 +234,11 @@ class Router:
         return f"ws://{self.host}:{self.ports[index]}/{path}"
 
 
-def start_router(request, config, env=None, name="junction") -> Router:
+def start_router(request, config, env=None, name="junction", router_cls=None) -> Router:
     """Start a router for a fixture; it is stopped (by PID) at the end of the
-    requesting fixture's scope, also when the start fails."""
-    router = Router(config, env=env, name=name)
+    requesting fixture's scope, also when the start fails. ``router_cls``
+    (default ``Router``) may be ``AnyIpRouter`` for IPv6 listeners."""
+    router = (router_cls or Router)(config, env=env, name=name)
     request.addfinalizer(router.cleanup)
     router.start()
     return router
@@ -511,3 +516,270 @@ def no_client_uri_check():
 
 async def quiet():
     await asyncio.sleep(QUIET_TIME)
+
+
+# ---------------------------------------------------------------------------
+# HTTP bridge (publisher / caller / webhook paths)
+#
+# Added for the test_http_*.py suites; nothing above depends on it.
+
+import base64  # noqa: E402
+import hashlib  # noqa: E402
+import hmac as _hmac  # noqa: E402
+import http.client  # noqa: E402
+import random  # noqa: E402
+import socket  # noqa: E402
+import ssl  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from datetime import datetime, timezone  # noqa: E402
+from urllib.parse import urlencode  # noqa: E402
+
+# Also matches IPv6 listeners: "listening on [::1]:PORT".
+LISTEN_RE_ANY = re.compile(r"listening on (?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+)):(\d+)")
+
+MAX_NONCE = 2**53
+JSON_UTF8 = "application/json; charset=utf-8"
+NO_CACHE = "no-store,no-cache,must-revalidate,max-age=0"
+HTTP_TIMEOUT = 5.0
+
+
+class AnyIpRouter(Router):
+    """A Router whose transports may listen on IPv6 addresses too."""
+
+    def _listening(self):
+        return [(v6 or v4, port) for v6, v4, port in LISTEN_RE_ANY.findall(self.log())]
+
+
+def ipv6_loopback_available() -> bool:
+    """Whether a socket can listen on and connect to ::1 here."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as srv:
+            srv.bind(("::1", 0))
+            srv.listen(1)
+            with socket.create_connection(("::1", srv.getsockname()[1]), timeout=2):
+                pass
+        return True
+    except OSError:
+        return False
+
+
+def web_transport(paths: dict, interface="127.0.0.1", options=None, tls=None) -> dict:
+    """A Crossbar ``web`` transport with the given path table; ``tls`` is
+    ``{"certificate": pem_path, "key": pem_path}``."""
+    endpoint = {"type": "tcp", "interface": interface, "port": 0}
+    if tls is not None:
+        endpoint["tls"] = tls
+    t = {"type": "web", "endpoint": endpoint, "paths": paths}
+    if options is not None:
+        t["options"] = options
+    return t
+
+
+def ws_path(serializers=("json", "msgpack")) -> dict:
+    return {"type": "websocket", "serializers": list(serializers)}
+
+
+def bridge_path(kind: str, realm="realm1", role="anonymous", **options) -> dict:
+    """``{"type": kind, "realm", "role", "options": {...}}`` (options left out
+    when none are given)."""
+    p = {"type": kind, "realm": realm, "role": role}
+    if options:
+        p["options"] = options
+    return p
+
+
+# -- signing (Crossbar's HTTP bridge contract) --------------------------------
+
+
+def bridge_timestamp(when: datetime | None = None) -> str:
+    """UTC, 3 fractional digits, ``Z``: ``2011-10-14T16:59:51.123Z``."""
+    when = when or datetime.now(timezone.utc)
+    when = when.astimezone(timezone.utc)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+def bridge_signature(secret: str, key: str, timestamp: str, seq, nonce, body: bytes) -> str:
+    """base64url(HMAC-SHA256(secret, key + timestamp + seq + nonce + body)), padded."""
+    mac = _hmac.new(secret.encode("utf-8"), digestmod=hashlib.sha256)
+    for part in (key, timestamp, str(seq), str(nonce)):
+        mac.update(part.encode("utf-8"))
+    mac.update(body)
+    return base64.urlsafe_b64encode(mac.digest()).decode("ascii")
+
+
+def signed_query(key: str, secret: str, body: bytes, seq=1, nonce=None,
+                 timestamp: str | None = None) -> dict:
+    """The query arguments of a signed request (insertion order as
+    crossbarconnect: timestamp, seq, key, nonce, signature)."""
+    timestamp = timestamp if timestamp is not None else bridge_timestamp()
+    nonce = nonce if nonce is not None else random.randint(0, MAX_NONCE)
+    return {
+        "timestamp": timestamp,
+        "seq": str(seq),
+        "key": key,
+        "nonce": str(nonce),
+        "signature": bridge_signature(secret, key, timestamp, seq, nonce, body),
+    }
+
+
+def compact_json(value) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+# -- requests ------------------------------------------------------------------
+
+
+@dataclass
+class HttpResult:
+    status: int
+    headers: Any  # http.client.HTTPMessage
+    body: bytes
+    elapsed: float
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name)
+
+    def json(self):
+        try:
+            return json.loads(self.body.decode("utf-8"))
+        except Exception as e:
+            raise AssertionError(
+                f"response body is not JSON ({e}): status {self.status}, body {self.body!r}")
+
+    def __repr__(self):
+        return (f"HttpResult(status={self.status}, headers={dict(self.headers.items())!r}, "
+                f"body={self.body[:500]!r})")
+
+
+def http_connection(host: str, port: int, tls_context: ssl.SSLContext | None = None,
+                    timeout: float = HTTP_TIMEOUT) -> http.client.HTTPConnection:
+    if tls_context is not None:
+        return http.client.HTTPSConnection(host, port, timeout=timeout, context=tls_context)
+    return http.client.HTTPConnection(host, port, timeout=timeout)
+
+
+def http_request(host: str, port: int, method: str, path: str, body=None,
+                 headers: dict | None = None, query=None, json_body=None,
+                 content_type: str | None = "application/json",
+                 tls_context: ssl.SSLContext | None = None,
+                 conn: http.client.HTTPConnection | None = None,
+                 timeout: float = HTTP_TIMEOUT) -> HttpResult:
+    """One request; on a fresh connection (closed afterwards) unless ``conn``
+    is given. ``json_body`` is sent as compact JSON; ``query`` (dict or list of
+    pairs) is URL-encoded onto ``path``; ``content_type=None`` sends none."""
+    if json_body is not None:
+        body = compact_json(json_body)
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    hdrs = {}
+    if content_type is not None:
+        hdrs["Content-Type"] = content_type
+    hdrs.update(headers or {})
+    target = path if path.startswith("/") else "/" + path
+    if query:
+        target += "?" + urlencode(query)
+    own = conn is None
+    c = conn or http_connection(host, port, tls_context, timeout)
+    start = time.monotonic()
+    try:
+        c.request(method, target, body=body, headers=hdrs)
+        res = c.getresponse()
+        data = res.read()
+        return HttpResult(res.status, res.headers, data, time.monotonic() - start)
+    finally:
+        if own:
+            c.close()
+
+
+async def ahttp_request(*args, **kwargs) -> HttpResult:
+    """``http_request`` in a thread, for use inside an event loop that must
+    keep serving WAMP sessions meanwhile."""
+    return await asyncio.to_thread(http_request, *args, **kwargs)
+
+
+def raw_http(host: str, port: int, data: bytes, shutdown_write: bool = False,
+             timeout: float = HTTP_TIMEOUT) -> tuple[int, dict, bytes]:
+    """Sends raw bytes, reads until the server closes or a full response with
+    Content-Length arrived; returns (status, lower-case headers, body)."""
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        s.sendall(data)
+        if shutdown_write:
+            s.shutdown(socket.SHUT_WR)
+        buf = b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            buf += chunk
+            head, sep, rest = buf.partition(b"\r\n\r\n")
+            if sep:
+                m = re.search(rb"(?im)^content-length:\s*(\d+)\s*$", head)
+                if m and len(rest) >= int(m.group(1)):
+                    break
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    if not lines or not lines[0].startswith("HTTP/"):
+        raise AssertionError(f"no HTTP response; got {buf[:500]!r}")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers, rest
+
+
+# -- response checks -----------------------------------------------------------
+
+
+def check_bridge_headers(res: HttpResult, origin: str | None = None, json_type: bool = True):
+    """The headers every bridge response carries: JSON content type (unless
+    ``json_type`` is False), no caching, CORS."""
+    if json_type:
+        ct = res.header("Content-Type")
+        assert ct is not None and ct.lower().replace(" ", "") == JSON_UTF8.replace(" ", ""), \
+            f"Content-Type {ct!r}, expected {JSON_UTF8!r}: {res!r}"
+        assert res.header("Cache-Control") == NO_CACHE, f"Cache-Control: {res!r}"
+    assert res.header("Access-Control-Allow-Origin") == (origin or "*"), \
+        f"Access-Control-Allow-Origin, expected {origin or '*'!r}: {res!r}"
+    assert res.header("Access-Control-Allow-Credentials") == "true", \
+        f"Access-Control-Allow-Credentials: {res!r}"
+
+
+def assert_http_error(res: HttpResult, status: int, origin: str | None = None) -> str:
+    """A refused request: ``status`` and the body ``{"error": <message>,
+    "args": [], "kwargs": {}}``; returns the message."""
+    assert res.status == status, f"expected {status}, got {res!r}"
+    check_bridge_headers(res, origin)
+    body = res.json()
+    assert isinstance(body, dict) and set(body) == {"error", "args", "kwargs"}, \
+        f"error body shape: {body!r}"
+    assert isinstance(body["error"], str) and body["error"], f"error message: {body!r}"
+    assert body["args"] == [] and body["kwargs"] == {}, f"error body: {body!r}"
+    return body["error"]
+
+
+def assert_wamp_error(res: HttpResult, uri: str, status: int = 200) -> dict:
+    """A WAMP error outcome: ``{"error": uri, "args": [...], "kwargs": {...}}``."""
+    assert res.status == status, f"expected {status} with {uri}, got {res!r}"
+    check_bridge_headers(res)
+    body = res.json()
+    assert isinstance(body, dict) and body.get("error") == uri, \
+        f"expected error {uri}, got {body!r}"
+    assert set(body) == {"error", "args", "kwargs"}, f"WAMP error body shape: {body!r}"
+    assert isinstance(body["args"], list) and isinstance(body["kwargs"], dict), body
+    return body
+
+
+def assert_published(res: HttpResult, status: int = 202) -> int:
+    """A successful publish: ``status`` and ``{"id": <publication id>}``."""
+    assert res.status == status, f"expected {status}, got {res!r}"
+    check_bridge_headers(res)
+    body = res.json()
+    assert isinstance(body, dict) and set(body) == {"id"}, f"success body: {body!r}"
+    pid = body["id"]
+    assert isinstance(pid, int) and not isinstance(pid, bool) and 1 <= pid <= MAX_NONCE, body
+    return pid
