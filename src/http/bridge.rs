@@ -70,40 +70,14 @@ impl Bridge {
         let (head, body) = req.into_parts();
         let origin = head.headers.get(header::ORIGIN).cloned();
         let fail = |status: StatusCode, message: &str| {
-            if self.options.debug {
-                info!(path = self.path, client = %client.ip, status = status.as_u16(), "refused: {message}");
-            }
-            response::error(status, message, origin.as_ref())
+            self.refusal(client, origin.as_ref(), status, message)
         };
-        let early = match head.method {
-            Method::POST | Method::PUT => None,
-            Method::OPTIONS => Some(response::options(ALLOW, origin.as_ref())),
-            _ => Some(response::method_not_allowed(ALLOW, origin.as_ref())),
-        };
-        let early = early.or_else(|| {
-            check_content_type(&head.headers)
-                .err()
-                .map(|m| fail(StatusCode::BAD_REQUEST, &m))
-        });
         let limit = body_limit(self.options.post_body_limit);
-        let declared = match declared_length(&head.headers) {
-            Ok(length) => length,
-            Err(message) => {
-                return Err(refuse(
-                    body,
-                    early.unwrap_or_else(|| fail(StatusCode::BAD_REQUEST, &message)),
-                )
-                .await);
-            }
+        // Refusals before the body is read still drain it, to keep the connection usable.
+        let declared = match self.check_head(&head, limit, &fail) {
+            Ok(declared) => declared,
+            Err(response) => return Err(refuse(body, response).await),
         };
-        let early = early.or_else(|| {
-            declared
-                .filter(|n| *n > limit)
-                .map(|_| fail(StatusCode::PAYLOAD_TOO_LARGE, &too_large(limit)))
-        });
-        if let Some(response) = early {
-            return Err(refuse(body, response).await);
-        }
         let body = match read_body(body, limit).await {
             BodyRead::Complete(body) => body,
             BodyRead::TooLarge { drained } => {
@@ -145,6 +119,50 @@ impl Bridge {
             info!(path = self.path, client = %client.ip, bytes = body.len(), "accepted");
         }
         Ok(Accepted { body, origin })
+    }
+
+    /// Method, content type, Content-Length and its limit; returns the declared length.
+    // The error is the finished response, built once per refused request: no need to box it.
+    #[allow(clippy::result_large_err)]
+    fn check_head(
+        &self,
+        head: &hyper::http::request::Parts,
+        limit: usize,
+        fail: &dyn Fn(StatusCode, &str) -> HttpResponse,
+    ) -> Result<Option<usize>, HttpResponse> {
+        match head.method {
+            Method::POST | Method::PUT => {}
+            Method::OPTIONS => {
+                return Err(response::options(ALLOW, head.headers.get(header::ORIGIN)));
+            }
+            _ => {
+                return Err(response::method_not_allowed(
+                    ALLOW,
+                    head.headers.get(header::ORIGIN),
+                ));
+            }
+        }
+        check_content_type(&head.headers).map_err(|m| fail(StatusCode::BAD_REQUEST, &m))?;
+        let declared =
+            declared_length(&head.headers).map_err(|m| fail(StatusCode::BAD_REQUEST, &m))?;
+        if declared.is_some_and(|n| n > limit) {
+            return Err(fail(StatusCode::PAYLOAD_TOO_LARGE, &too_large(limit)));
+        }
+        Ok(declared)
+    }
+
+    /// An error response, logged when the path has `debug`.
+    fn refusal(
+        &self,
+        client: Client,
+        origin: Option<&HeaderValue>,
+        status: StatusCode,
+        message: &str,
+    ) -> HttpResponse {
+        if self.options.debug {
+            info!(path = self.path, client = %client.ip, status = status.as_u16(), "refused: {message}");
+        }
+        response::error(status, message, origin)
     }
 
     /// `accept`, then the body as a JSON object with a string member `uri_field`.
