@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod http;
+pub mod poller;
 pub mod router;
 pub mod transport;
 pub mod wamp;

@@ -1,0 +1,3 @@
+//! http-poller topics (in progress): pieces that pollers are built from.
+
+pub mod time_pattern;
