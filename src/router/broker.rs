@@ -3,18 +3,22 @@
 //! A subscription is one (topic pattern, match policy) shared by all sessions subscribed to it,
 //! so its id is the same for each of them. Delivery encodes the EVENT once per subscription and
 //! serializer and hands the same `Bytes` to every receiving session's queue.
+//!
+//! Event retention: the last publication with `retain` on a topic is kept and replayed, with
+//! `Details.retained`, to a new subscription that asks for it (`get_retained`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use parking_lot::Mutex;
 
 use crate::router::peer::Peer;
 use crate::router::uri_index::UriIndex;
 use crate::wamp::id::{Id, IdCounter};
 use crate::wamp::message::{EventRef, Payload};
 use crate::wamp::serializer::{SERIALIZATIONS, Serialization};
-use crate::wamp::uri::MatchPolicy;
+use crate::wamp::uri::{self, MatchPolicy};
 use crate::wamp::value::{Dict, Value};
 
 #[derive(Debug)]
@@ -30,10 +34,23 @@ pub struct Broker {
     index: UriIndex<Id>,
     subscriptions: HashMap<Id, Subscription>,
     ids: IdCounter,
+    /// Retained events by topic. A mutex of its own, so publishing (under the broker's read
+    /// lock) can retain.
+    retained: Mutex<HashMap<String, RetainedEvent>>,
+}
+
+/// The last retained publication on a topic.
+#[derive(Debug, Clone)]
+pub struct RetainedEvent {
+    pub publication: Id,
+    pub details: Dict,
+    pub payload: Payload,
+    /// The original publication's eligibility rules still apply on replay.
+    pub audience: Audience,
 }
 
 /// Who may receive a publication, from PUBLISH.Options (exclude_me, exclude*, eligible*).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Audience {
     /// The publisher's session when `exclude_me` is true (the default).
     pub exclude_session: Option<Id>,
@@ -132,6 +149,55 @@ impl Broker {
 
     pub fn subscription(&self, id: Id) -> Option<&Subscription> {
         self.subscriptions.get(&id)
+    }
+
+    /// Keeps `publication` as the retained event of its topic (replacing the previous one).
+    pub fn retain(&self, publication: &Publication<'_>) {
+        let event = RetainedEvent {
+            publication: publication.id,
+            details: publication.details.clone(),
+            payload: publication.payload.clone(),
+            audience: publication.audience.clone(),
+        };
+        self.retained
+            .lock()
+            .insert(publication.topic.to_owned(), event);
+    }
+
+    /// Sends `peer` the retained events its subscription matches, marked `retained`.
+    /// Called under the broker's write lock right after SUBSCRIBED was queued, so no live
+    /// event can overtake them.
+    pub fn replay_retained(&self, peer: &Peer, subscription: Id) -> usize {
+        let Some(sub) = self.subscriptions.get(&subscription) else {
+            return 0;
+        };
+        let retained = self.retained.lock();
+        let matching = retained.iter().filter(|(topic, _)| match sub.policy {
+            MatchPolicy::Exact => **topic == sub.uri,
+            MatchPolicy::Prefix => uri::prefix_matches(&sub.uri, topic),
+            MatchPolicy::Wildcard => uri::wildcard_matches(&sub.uri, topic),
+        });
+        let mut replayed = 0;
+        for (topic, event) in matching {
+            if !event.audience.admits(peer) {
+                continue;
+            }
+            let mut details = event.details.clone();
+            details.insert("retained".into(), Value::Bool(true));
+            if sub.policy != MatchPolicy::Exact {
+                details.insert("topic".into(), Value::String(topic.clone()));
+            }
+            let frame = peer.serialization.encode_any(&EventRef {
+                subscription,
+                publication: event.publication,
+                details: &details,
+                payload: &event.payload,
+            });
+            if peer.deliver(frame) {
+                replayed += 1;
+            }
+        }
+        replayed
     }
 }
 
@@ -264,6 +330,39 @@ mod tests {
         );
         assert!(frame(&mut ra).is_some());
         assert_eq!(broker.publish(&publication("org.a", &payload)), 0);
+    }
+
+    #[test]
+    fn retained_events_replay_to_matching_subscriptions() {
+        let mut broker = Broker::default();
+        let payload = Payload::new(vec![Value::Int(1)], Dict::new());
+        broker.retain(&publication("com.a.x", &payload));
+        let (a, mut ra) = peer(1, Serialization::Json);
+        let exact = broker.subscribe(&a, "com.a.x", MatchPolicy::Exact);
+        let prefix = broker.subscribe(&a, "com.a", MatchPolicy::Prefix);
+        let other = broker.subscribe(&a, "com.b", MatchPolicy::Prefix);
+        assert_eq!(broker.replay_retained(&a, exact), 1);
+        let f = frame(&mut ra).unwrap();
+        assert_eq!(&f[..], br#"[36,1,99,{"retained":true},[1]]"#);
+        assert_eq!(broker.replay_retained(&a, prefix), 1);
+        let f = String::from_utf8(frame(&mut ra).unwrap().to_vec()).unwrap();
+        assert!(f.contains(r#""topic":"com.a.x""#), "{f}");
+        assert_eq!(broker.replay_retained(&a, other), 0);
+    }
+
+    #[test]
+    fn retained_events_keep_their_audience() {
+        let broker = Broker::default();
+        let payload = Payload::default();
+        let mut p = publication("t", &payload);
+        p.audience.exclude = vec![1];
+        broker.retain(&p);
+        let mut broker = broker;
+        let (a, _ra) = peer(1, Serialization::Json);
+        let (b, _rb) = peer(2, Serialization::Json);
+        let sa = broker.subscribe(&a, "t", MatchPolicy::Exact);
+        assert_eq!(broker.replay_retained(&a, sa), 0);
+        assert_eq!(broker.replay_retained(&b, sa), 1);
     }
 
     #[test]

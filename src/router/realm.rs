@@ -111,18 +111,33 @@ impl Realm {
         }
     }
 
+    /// Subscribes `peer` and queues SUBSCRIBED (and, with `get_retained`, the retained events)
+    /// while the broker is locked, so no live EVENT can reach the client before SUBSCRIBED.
     pub fn subscribe(
         &self,
         peer: &Arc<Peer>,
+        request: Id,
         topic: &str,
         options: &Dict,
     ) -> Result<Id, WampError> {
         let policy = match_policy(options)?;
-        bool_option(options, "get_retained")?;
+        let get_retained = bool_option(options, "get_retained")?.unwrap_or(false);
         forward_for(options)?;
         self.check_uri(topic, policy)?;
         self.authorize(peer, topic, Action::Subscribe)?;
-        Ok(self.broker.write().subscribe(peer, topic, policy))
+        let mut broker = self.broker.write();
+        let subscription = broker.subscribe(peer, topic, policy);
+        push(
+            peer,
+            &Message::Subscribed {
+                request,
+                subscription,
+            },
+        );
+        if get_retained {
+            broker.replay_retained(peer, subscription);
+        }
+        Ok(subscription)
     }
 
     pub fn unsubscribe(&self, session: Id, subscription: Id) -> Result<(), WampError> {
@@ -168,13 +183,23 @@ impl Realm {
             payload,
             audience: audience(peer, options)?,
         };
-        self.broker.read().publish(&publication);
+        let retain = bool_option(options, "retain")?.unwrap_or(false);
+        // Deliver and retain under one read lock: a subscription made meanwhile gets either
+        // the live event or the retained one.
+        let broker = self.broker.read();
+        broker.publish(&publication);
+        if retain {
+            broker.retain(&publication);
+        }
         Ok(publication.id)
     }
 
+    /// Registers `peer` and queues REGISTERED while the dealer is locked, so no INVOCATION can
+    /// reach the callee before REGISTERED.
     pub fn register(
         &self,
         peer: &Arc<Peer>,
+        request: Id,
         procedure: &str,
         options: &Dict,
     ) -> Result<Id, WampError> {
@@ -195,18 +220,24 @@ impl Realm {
             ));
         }
         self.authorize(peer, procedure, Action::Register)?;
-        self.dealer
-            .lock()
-            .register(peer, procedure, policy)
-            .ok_or_else(|| {
-                WampError::new(
-                    uri_error::PROCEDURE_ALREADY_EXISTS,
-                    format!(
-                        "procedure \"{procedure}\" ({}) is already registered",
-                        policy.name()
-                    ),
-                )
-            })
+        let mut dealer = self.dealer.lock();
+        let Some(registration) = dealer.register(peer, procedure, policy) else {
+            return Err(WampError::new(
+                uri_error::PROCEDURE_ALREADY_EXISTS,
+                format!(
+                    "procedure \"{procedure}\" ({}) is already registered",
+                    policy.name()
+                ),
+            ));
+        };
+        push(
+            peer,
+            &Message::Registered {
+                request,
+                registration,
+            },
+        );
+        Ok(registration)
     }
 
     pub fn unregister(&self, session: Id, registration: Id) -> Result<(), WampError> {
@@ -437,7 +468,6 @@ fn disclose(decision: Decision, options: &Dict) -> Result<bool, WampError> {
 fn audience(publisher: &Peer, options: &Dict) -> Result<Audience, WampError> {
     let exclude_me = bool_option(options, "exclude_me")?.unwrap_or(true);
     bool_option(options, "acknowledge")?;
-    bool_option(options, "retain")?;
     string_option(options, "transaction_hash")?;
     forward_for(options)?;
     Ok(Audience {

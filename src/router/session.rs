@@ -257,15 +257,14 @@ impl Session {
                 options,
                 topic,
             } => {
-                let outcome = realm
-                    .subscribe(&peer, &topic, &options)
-                    .map(|subscription| {
-                        joined.subscriptions.insert(subscription);
-                        Some(Message::Subscribed {
-                            request,
-                            subscription,
-                        })
-                    });
+                // The realm queues SUBSCRIBED itself (see Realm::subscribe).
+                let outcome =
+                    realm
+                        .subscribe(&peer, request, &topic, &options)
+                        .map(|subscription| {
+                            joined.subscriptions.insert(subscription);
+                            None
+                        });
                 (message::SUBSCRIBE, request, outcome)
             }
             Message::Unsubscribe {
@@ -299,14 +298,10 @@ impl Session {
                 options,
                 procedure,
             } => {
+                // The realm queues REGISTERED itself (see Realm::register).
                 let outcome = realm
-                    .register(&peer, &procedure, &options)
-                    .map(|registration| {
-                        Some(Message::Registered {
-                            request,
-                            registration,
-                        })
-                    });
+                    .register(&peer, request, &procedure, &options)
+                    .map(|_| None);
                 (message::REGISTER, request, outcome)
             }
             Message::Unregister {
@@ -435,6 +430,7 @@ fn welcome_details(realm: &str, identity: &Identity) -> Dict {
 
 /// Broker features announced in WELCOME: only what works.
 pub const BROKER_FEATURES: &[&str] = &[
+    "event_retention",
     "pattern_based_subscription",
     "publisher_exclusion",
     "publisher_identification",
