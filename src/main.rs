@@ -183,12 +183,21 @@ fn start(config: config::Config) -> ExitCode {
     };
     runtime.block_on(async {
         let router = Arc::new(Router::new(&config));
-        if let Err(e) = listener::start(&config, router).await {
+        if let Err(e) = listener::start(&config, Arc::clone(&router)).await {
             tracing::error!("{e}");
             return ExitCode::FAILURE;
         }
         wait_for_shutdown().await;
-        tracing::info!("shutting down");
+        tracing::info!(
+            "shutting down: saying GOODBYE to {} connection(s)",
+            router.open_connections()
+        );
+        router.begin_shutdown();
+        // Give writers a moment to deliver GOODBYE and close frames.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(3);
+        while router.open_connections() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
         ExitCode::SUCCESS
     })
 }

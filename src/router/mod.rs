@@ -12,13 +12,28 @@ pub mod uri_index;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::sync::watch;
 
 use crate::config::Config;
 use realm::Realm;
 
-/// All realms of this node, by name.
+/// All realms of this node, by name, and the node-wide shutdown signal.
 pub struct Router {
     realms: HashMap<String, Arc<Realm>>,
+    shutdown: watch::Sender<bool>,
+    /// Open WAMP connections, so a shutdown can wait for their GOODBYEs to go out.
+    connections: Arc<AtomicUsize>,
+}
+
+/// Counts one open connection for as long as it lives.
+pub struct ConnectionGuard(Arc<AtomicUsize>);
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Router {
@@ -29,10 +44,32 @@ impl Router {
             .flat_map(|w| &w.realms)
             .map(|r| (r.name.clone(), Arc::new(Realm::new(r))))
             .collect();
-        Router { realms }
+        Router {
+            realms,
+            shutdown: watch::Sender::new(false),
+            connections: Arc::default(),
+        }
     }
 
     pub fn realm(&self, name: &str) -> Option<Arc<Realm>> {
         self.realms.get(name).cloned()
+    }
+
+    /// Asks every session to end: joined ones get GOODBYE `wamp.close.system_shutdown`.
+    pub fn begin_shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    pub fn connection_opened(&self) -> ConnectionGuard {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+        ConnectionGuard(Arc::clone(&self.connections))
+    }
+
+    pub fn open_connections(&self) -> usize {
+        self.connections.load(Ordering::Relaxed)
     }
 }

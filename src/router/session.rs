@@ -92,6 +92,24 @@ impl Session {
         self.abort(uri_error::PROTOCOL_VIOLATION, message).await
     }
 
+    /// The router is shutting down: a joined session gets GOODBYE `wamp.close.system_shutdown`,
+    /// then the transport closes ("going away").
+    pub async fn shutdown(&mut self) {
+        let joined = matches!(self.state, State::Joined(_));
+        self.detach();
+        if joined {
+            let mut details = Dict::new();
+            details.insert("message".into(), Value::from("the router is shutting down"));
+            let reason = uri_error::CLOSE_SYSTEM_SHUTDOWN.to_owned();
+            self.reply(&Message::Goodbye { details, reason }).await;
+        }
+        let close = Outgoing::Close {
+            code: 1001,
+            reason: "router shutting down".to_owned(),
+        };
+        self.outbound.send(close).await;
+    }
+
     /// Leaves the realm, if joined. Called when the transport goes away.
     pub fn detach(&mut self) {
         if let State::Joined(joined) = std::mem::replace(&mut self.state, State::Closed) {

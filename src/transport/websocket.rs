@@ -10,7 +10,7 @@ use bytes::{Bytes, BytesMut};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -37,7 +37,18 @@ pub fn ws_config(options: &WebSocketOptions) -> WebSocketConfig {
         .max_frame_size(Some(options.max_frame_size))
 }
 
-/// Runs one WAMP session over `ws` until it ends.
+/// What the reader, the writer and the pinger of one connection share.
+struct Link {
+    subprotocol: Subprotocol,
+    outbound: Arc<Outbound>,
+    started: Instant,
+    /// Milliseconds since `started` when the last pong arrived.
+    last_pong: AtomicU64,
+    /// Batched JSON: answer with the separator the client uses (see wamp::serializer).
+    separator: AtomicU8,
+}
+
+/// Runs one WAMP session over `ws` until it ends (or the router shuts down).
 pub async fn serve<S>(
     ws: WebSocketStream<S>,
     subprotocol: Subprotocol,
@@ -48,6 +59,8 @@ pub async fn serve<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let _open = router.connection_opened();
+    let shutdown = router.shutdown_signal();
     let (sink, stream) = ws.split();
     let (outbound, rx) = Outbound::new(options.max_outbound_queue);
     let session = Session::new(
@@ -56,34 +69,29 @@ pub async fn serve<S>(
         subprotocol.serialization,
         Arc::clone(&outbound),
     );
-    let last_pong = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    // Batched JSON: answer with the separator the client uses (see wamp::serializer).
-    let separator = Arc::new(AtomicU8::new(JSON_SEPARATOR));
-
-    let reader = read_loop(
-        stream,
-        session,
+    let link = Arc::new(Link {
         subprotocol,
-        Arc::clone(&outbound),
-        Arc::clone(&last_pong),
-        started,
-        Arc::clone(&separator),
-    );
-    let writer = write_loop(sink, rx, subprotocol, separator);
-    let pinger = ping_loop(Arc::clone(&outbound), &options, last_pong, started);
+        outbound,
+        started: Instant::now(),
+        last_pong: AtomicU64::new(0),
+        separator: AtomicU8::new(JSON_SEPARATOR),
+    });
+
+    let reader = read_loop(stream, session, Arc::clone(&link), shutdown);
+    let writer = write_loop(sink, rx, Arc::clone(&link));
+    let pinger = ping_loop(&link, &options);
     tokio::pin!(reader, writer, pinger);
 
     tokio::select! {
         () = &mut reader => {
-            // Let the writer send what the session queued last (ABORT, close frame), then end.
-            // After a peer's close the writer's close fails at once, which ends it too.
-            outbound.push(Outgoing::Close { code: 1000, reason: String::new() });
+            // Let the writer send what the session queued last (ABORT, GOODBYE, close frame),
+            // then end. After a peer's close the writer's close fails at once, which ends it.
+            link.outbound.push(Outgoing::Close { code: 1000, reason: String::new() });
             let _ = tokio::time::timeout(Duration::from_secs(2), &mut writer).await;
         }
         () = &mut writer => {}
         () = &mut pinger => {}
-        reason = outbound.closer().closed() => {
+        reason = link.outbound.closer().closed() => {
             warn!(%peer_addr, "closing WebSocket: {reason}");
         }
     }
@@ -93,20 +101,30 @@ pub async fn serve<S>(
 async fn read_loop<S>(
     mut stream: SplitStream<WebSocketStream<S>>,
     mut session: Session,
-    subprotocol: Subprotocol,
-    outbound: Arc<Outbound>,
-    last_pong: Arc<AtomicU64>,
-    started: Instant,
-    separator: Arc<AtomicU8>,
+    link: Arc<Link>,
+    mut shutdown: watch::Receiver<bool>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    while let Some(frame) = stream.next().await {
+    let subprotocol = link.subprotocol;
+    loop {
+        // `None` means the router is shutting down (the watch guard must not live across the
+        // await below, so the select only says which branch won).
+        let frame = tokio::select! {
+            frame = stream.next() => Some(frame),
+            _ = shutdown.wait_for(|stopping| *stopping) => None,
+        };
+        let Some(frame) = frame else {
+            session.shutdown().await;
+            return;
+        };
+        let Some(frame) = frame else { break };
         let data: Bytes = match frame {
             Ok(WsMessage::Text(text)) => text.into(),
             Ok(WsMessage::Binary(data)) => data,
             Ok(WsMessage::Pong(_)) => {
-                last_pong.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+                let now = link.started.elapsed().as_millis() as u64;
+                link.last_pong.store(now, Ordering::Relaxed);
                 continue;
             }
             // On Close, keep reading: tungstenite answers it and then ends the stream.
@@ -119,7 +137,9 @@ async fn read_loop<S>(
                     other => other.to_string(),
                 };
                 info!("closing WebSocket: {reason}");
-                outbound.send(Outgoing::Close { code: 1009, reason }).await;
+                link.outbound
+                    .send(Outgoing::Close { code: 1009, reason })
+                    .await;
                 break;
             }
             Err(e) => {
@@ -131,7 +151,7 @@ async fn read_loop<S>(
             && subprotocol.serialization.is_text()
             && let Some(sep) = json_separator_of(&data)
         {
-            separator.store(sep, Ordering::Relaxed);
+            link.separator.store(sep, Ordering::Relaxed);
         }
         let messages = match subprotocol.split(&data) {
             Ok(messages) => messages,
@@ -155,11 +175,11 @@ async fn read_loop<S>(
 async fn write_loop<S>(
     mut sink: SplitSink<WebSocketStream<S>, WsMessage>,
     mut rx: mpsc::Receiver<Outgoing>,
-    subprotocol: Subprotocol,
-    separator: Arc<AtomicU8>,
+    link: Arc<Link>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    let subprotocol = link.subprotocol;
     let mut batch = BytesMut::new();
     while let Some(first) = rx.recv().await {
         let mut next = Some(first);
@@ -167,7 +187,7 @@ async fn write_loop<S>(
         while let Some(item) = next.take() {
             match item {
                 Outgoing::Message(frame) if subprotocol.batched => {
-                    subprotocol.append(&mut batch, &frame, separator.load(Ordering::Relaxed))
+                    subprotocol.append(&mut batch, &frame, link.separator.load(Ordering::Relaxed))
                 }
                 Outgoing::Message(frame) => {
                     if sink.feed(ws_message(subprotocol, frame)).await.is_err() {
@@ -236,12 +256,7 @@ fn ws_message(subprotocol: Subprotocol, frame: Bytes) -> WsMessage {
 /// Sends a ping every `auto_ping_interval` and closes the connection when no pong arrives
 /// within `auto_ping_timeout`, so a dead peer's registrations are freed. Never completes (a
 /// close is reported through the closer).
-async fn ping_loop(
-    outbound: Arc<Outbound>,
-    options: &WebSocketOptions,
-    last_pong: Arc<AtomicU64>,
-    started: Instant,
-) {
+async fn ping_loop(link: &Link, options: &WebSocketOptions) {
     let Some(interval) = options.auto_ping_interval else {
         return std::future::pending().await;
     };
@@ -249,11 +264,11 @@ async fn ping_loop(
     let payload = Bytes::from(vec![0x4a; options.auto_ping_size.clamp(4, 125)]);
     loop {
         tokio::time::sleep(interval).await;
-        let sent = started.elapsed().as_millis() as u64;
-        outbound.push(Outgoing::Ping(payload.clone()));
+        let sent = link.started.elapsed().as_millis() as u64;
+        link.outbound.push(Outgoing::Ping(payload.clone()));
         tokio::time::sleep(timeout).await;
-        if last_pong.load(Ordering::Relaxed) < sent {
-            outbound.closer().close(format!(
+        if link.last_pong.load(Ordering::Relaxed) < sent {
+            link.outbound.closer().close(format!(
                 "auto-ping: no pong within {} ms",
                 timeout.as_millis()
             ));
