@@ -1,0 +1,321 @@
+//! Change detection for http-poller topics: decides, poll after poll, whether the selected payload
+//! changed and what to publish about it.
+//!
+//! A [`Tracker`] owns one topic's retained snapshot, the SHA-256 of the payload bytes that
+//! produced it, and `seq`, the sequence number of the last published event. Each poll hands it
+//! the payload (after `payloadPointer` selection) and gets back a [`Change`]:
+//!
+//! - [`Change::Unchanged`]: publish nothing (an identical payload publishes nothing);
+//! - [`Change::Snapshot`]: the first payload, or a change whose RFC 6902 patch would be larger
+//!   than the new document (always so for tiny documents: `[{"op":"replace","path":"/a",
+//!   "value":2}]` is longer than `{"a":2}`);
+//! - [`Change::Patch`]: the RFC 6902 operations that turn snapshot `seq - 1` into snapshot `seq`.
+//!
+//! `seq` grows by exactly one per published change, so a subscriber that sees a gap knows it
+//! missed something and fetches the snapshot again. [`Change::to_event`] builds the event kwargs
+//! subscribers receive (`shared/reference/poller.md`, "What subscribers receive").
+//!
+//! This module does no I/O: persisting the state ([`Tracker::seq`], [`Tracker::snapshot`],
+//! [`Tracker::hash`]) and publishing the events belong to the poller that owns the tracker.
+
+use std::io;
+
+use json_patch::Patch;
+use serde::Serialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+/// SHA-256 of a payload's raw bytes.
+pub type PayloadHash = [u8; 32];
+
+/// The hash [`Tracker::observe`] keeps for `raw`, exposed so that a store can check or rebuild it.
+pub fn payload_hash(raw: &[u8]) -> PayloadHash {
+    Sha256::digest(raw).into()
+}
+
+/// What one observed payload means for subscribers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// Same data as the retained snapshot: publish nothing, `seq` is not used up.
+    Unchanged,
+    /// The full document, published as event `seq`.
+    Snapshot { seq: u64, data: Value },
+    /// Applying `patch` to snapshot `seq - 1` gives snapshot `seq`.
+    Patch { seq: u64, patch: Patch },
+}
+
+impl Change {
+    /// The sequence number of the event to publish, `None` when there is nothing to publish.
+    pub fn seq(&self) -> Option<u64> {
+        match self {
+            Change::Unchanged => None,
+            Change::Snapshot { seq, .. } | Change::Patch { seq, .. } => Some(*seq),
+        }
+    }
+
+    /// The event's kwargs as subscribers receive them: `{"type": "snapshot", "seq": n, "data":
+    /// ...}` or `{"type": "patch", "seq": n, "patch": [...]}`; `None` for [`Change::Unchanged`],
+    /// which publishes nothing (an `Option` so that no caller can publish an empty event).
+    pub fn to_event(&self) -> Option<Value> {
+        self.clone().into_event()
+    }
+
+    /// Like [`Change::to_event`], without copying the document (a snapshot can be 1 MiB).
+    pub fn into_event(self) -> Option<Value> {
+        match self {
+            Change::Unchanged => None,
+            Change::Snapshot { seq, data } => {
+                Some(json!({"type": "snapshot", "seq": seq, "data": data}))
+            }
+            Change::Patch { seq, patch } => {
+                Some(json!({"type": "patch", "seq": seq, "patch": patch}))
+            }
+        }
+    }
+}
+
+/// Why a payload could not be observed. The tracker's state is unchanged after an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    /// The payload bytes are not JSON (the reference's error event 70016).
+    #[error("payload is not JSON: {0}")]
+    NotJson(#[from] serde_json::Error),
+}
+
+impl ChangeError {
+    /// The code of the `{"type": "error", ...}` event that reports this error.
+    pub fn code(&self) -> u32 {
+        match self {
+            ChangeError::NotJson(_) => 70016,
+        }
+    }
+}
+
+/// One topic's change-detection state: retained snapshot, hash of the bytes behind it, `seq`.
+#[derive(Debug, Clone, Default)]
+pub struct Tracker {
+    snapshot: Option<Value>,
+    /// When set, SHA-256 of bytes that parse to a value equal to `snapshot`; never set without a
+    /// snapshot, or identical bytes would be taken as "unchanged" before anything was published.
+    hash: Option<PayloadHash>,
+    seq: u64,
+}
+
+impl Tracker {
+    /// A tracker that has published nothing: the first payload becomes snapshot 1.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A tracker continuing from persisted state, so that after a restart an unchanged upstream
+    /// publishes nothing and the next change is `seq + 1`. A `hash` without a `snapshot` is
+    /// dropped (see the field's comment).
+    pub fn restore(seq: u64, snapshot: Option<Value>, hash: Option<PayloadHash>) -> Self {
+        let hash = snapshot.as_ref().and(hash);
+        Self {
+            snapshot,
+            hash,
+            seq,
+        }
+    }
+
+    /// The sequence number of the last published event (0 before the first).
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// The retained snapshot: what a subscriber gets first, and what the next patch applies to.
+    pub fn snapshot(&self) -> Option<&Value> {
+        self.snapshot.as_ref()
+    }
+
+    /// The hash of the payload bytes behind the snapshot, to persist with it.
+    pub fn hash(&self) -> Option<&PayloadHash> {
+        self.hash.as_ref()
+    }
+
+    /// The kwargs of an error event: `{"type": "error", "seq": n, "code": 7xxxx, "message":
+    /// "..."}`, where `n` is the seq of the last published snapshot or patch. An error does not
+    /// use up a seq: "patch n applies to snapshot n - 1" must hold across errors, and a gap in
+    /// seq would send every subscriber to fetch a snapshot that did not change.
+    pub fn error_event(&self, code: u32, message: &str) -> Value {
+        json!({"type": "error", "seq": self.seq, "code": code, "message": message})
+    }
+
+    /// Observes the raw bytes of a selected payload.
+    ///
+    /// Identical bytes are detected on the hash, without parsing: most polls are unchanged,
+    /// and parsing 1 MiB costs milliseconds. Bytes that differ but parse to the same value
+    /// (whitespace, key order) are unchanged too; the new hash is kept so that the next
+    /// identical poll takes the fast path.
+    pub fn observe(&mut self, raw: &[u8]) -> Result<Change, ChangeError> {
+        let hash = payload_hash(raw);
+        if self.hash == Some(hash) {
+            return Ok(Change::Unchanged);
+        }
+        let value = serde_json::from_slice(raw)?;
+        let change = self.advance(value);
+        self.hash = Some(hash);
+        Ok(change)
+    }
+
+    /// Observes a payload that is already parsed (e.g. the result of a transform), with the same
+    /// rules as [`Tracker::observe`] but no byte hash.
+    ///
+    /// The hash is cleared rather than computed from a serialization of `value`: comparing
+    /// values is already cheaper than serializing and hashing, and a stale hash must never
+    /// describe anything but the bytes behind the current snapshot. A later
+    /// [`Tracker::observe`] parses once and sets it again.
+    pub fn observe_value(&mut self, value: Value) -> Change {
+        let change = self.advance(value);
+        self.hash = None;
+        change
+    }
+
+    /// Compares `value` with the snapshot and, when it differs, retains it as snapshot `seq + 1`.
+    fn advance(&mut self, value: Value) -> Change {
+        let seq = self.seq + 1;
+        let change = match &self.snapshot {
+            Some(old) if *old == value => return Change::Unchanged,
+            Some(old) => {
+                let patch = json_patch::diff(old, &value);
+                // json-patch compares arrays by index: one element prepended to a large array
+                // replaces every element after it, a patch bigger than the document itself.
+                if fits_within(&patch, serialized_len(&value)) {
+                    Change::Patch { seq, patch }
+                } else {
+                    Change::Snapshot {
+                        seq,
+                        data: value.clone(),
+                    }
+                }
+            }
+            None => Change::Snapshot {
+                seq,
+                data: value.clone(),
+            },
+        };
+        self.seq = seq;
+        self.snapshot = Some(value);
+        change
+    }
+}
+
+/// The length of `value` serialized as compact JSON, counted without building the string.
+fn serialized_len(value: &Value) -> usize {
+    let mut counter = Budget { left: usize::MAX };
+    serde_json::to_writer(&mut counter, value).expect("a JSON value serializes to any writer");
+    usize::MAX - counter.left
+}
+
+/// Whether `value` serializes to at most `limit` bytes. Serialization stops as soon as the budget
+/// is spent, so an oversized patch (megabytes for a prepended array) is never written out whole.
+fn fits_within(value: &impl Serialize, limit: usize) -> bool {
+    serde_json::to_writer(Budget { left: limit }, value).is_ok()
+}
+
+/// A writer that discards bytes and fails once more than `left` bytes were written.
+struct Budget {
+    left: usize,
+}
+
+impl io::Write for Budget {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.left = self
+            .left
+            .checked_sub(buf.len())
+            .ok_or_else(|| io::Error::other("serialized size over budget"))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialized_len_counts_compact_json() {
+        let value = json!({"a": [1, "x"], "b": null});
+        assert_eq!(
+            serialized_len(&value),
+            serde_json::to_vec(&value).unwrap().len()
+        );
+    }
+
+    #[test]
+    fn fits_within_is_inclusive_and_stops_over_budget() {
+        let value = json!([1, 2, 3]); // "[1,2,3]": 7 bytes
+        assert!(fits_within(&value, 7));
+        assert!(!fits_within(&value, 6));
+        assert!(!fits_within(&value, 0));
+    }
+
+    #[test]
+    fn restore_drops_a_hash_without_snapshot() {
+        let raw = br#"{"a":1}"#;
+        let mut tracker = Tracker::restore(7, None, Some(payload_hash(raw)));
+        assert_eq!(tracker.hash(), None);
+        // Had the hash been kept, these bytes would be "unchanged" and never published.
+        let change = tracker.observe(raw).unwrap();
+        assert_eq!(
+            change,
+            Change::Snapshot {
+                seq: 8,
+                data: json!({"a": 1})
+            }
+        );
+    }
+
+    #[test]
+    fn observe_value_clears_the_hash() {
+        let mut tracker = Tracker::new();
+        tracker.observe(br#"{"a":1}"#).unwrap();
+        assert!(tracker.hash().is_some());
+        assert_eq!(
+            tracker.observe_value(json!({"a": 2})).seq(),
+            Some(2),
+            "a changed value is published"
+        );
+        assert_eq!(tracker.hash(), None);
+        // The old bytes are a change back, not a stale "unchanged".
+        assert_eq!(tracker.observe(br#"{"a":1}"#).unwrap().seq(), Some(3));
+    }
+
+    #[test]
+    fn root_scalar_change_is_a_snapshot() {
+        // The patch [{"op":"replace","path":"","value":2}] is larger than the document "2".
+        let mut tracker = Tracker::restore(1, Some(json!(1)), None);
+        assert_eq!(
+            tracker.observe_value(json!(2)),
+            Change::Snapshot {
+                seq: 2,
+                data: json!(2)
+            }
+        );
+    }
+
+    #[test]
+    fn error_event_keeps_the_seq_of_the_last_published_event() {
+        let mut tracker = Tracker::new();
+        tracker.observe(b"[1]").unwrap();
+        assert_eq!(
+            tracker.error_event(70016, "payload is not JSON"),
+            json!({"type": "error", "seq": 1, "code": 70016, "message": "payload is not JSON"})
+        );
+        assert_eq!(tracker.seq(), 1);
+    }
+
+    #[test]
+    fn error_codes_match_the_reference() {
+        let err = Tracker::new().observe(b"{").unwrap_err();
+        assert_eq!(err.code(), 70016);
+        assert!(
+            err.to_string().starts_with("payload is not JSON: "),
+            "{err}"
+        );
+    }
+}
