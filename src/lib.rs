@@ -7,5 +7,6 @@ pub mod config;
 pub mod http;
 pub mod poller;
 pub mod router;
+pub mod store;
 pub mod transport;
 pub mod wamp;

@@ -26,7 +26,9 @@ async fn sigterm_says_goodbye_to_joined_sessions_and_exits() {
     let closed = waiting.expect_close().await;
     assert!(closed.messages.is_empty(), "{:?}", closed.messages);
 
-    let status = router.wait_exit(Duration::from_secs(5)).expect("junction exits");
+    let status = router
+        .wait_exit(Duration::from_secs(5))
+        .expect("junction exits");
     assert!(status.success(), "{status:?}");
     assert!(router.log().contains("shutting down"), "{}", router.log());
 }
