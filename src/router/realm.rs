@@ -402,7 +402,7 @@ fn string_option(options: &Dict, key: &str) -> Result<(), WampError> {
 /// as the spec's test vectors require.
 fn forward_for(options: &Dict) -> Result<(), WampError> {
     match options.get("forward_for") {
-        None => Ok(()),
+        None | Some(Value::Null) => Ok(()),
         Some(Value::List(hops)) if hops.iter().all(|h| matches!(h, Value::Dict(_))) => Ok(()),
         Some(_) => Err(protocol_violation(
             "option \"forward_for\" must be a list of dicts".to_owned(),
@@ -426,7 +426,7 @@ fn bool_option(options: &Dict, key: &str) -> Result<Option<bool>, WampError> {
 
 fn id_list(options: &Dict, key: &str) -> Result<Option<Vec<Id>>, WampError> {
     match options.get(key) {
-        None => Ok(None),
+        None | Some(Value::Null) => Ok(None),
         Some(Value::List(items)) => items
             .iter()
             .map(|v| v.as_u64().filter(|i| id::is_valid(*i)))
@@ -443,7 +443,7 @@ fn id_list(options: &Dict, key: &str) -> Result<Option<Vec<Id>>, WampError> {
 
 fn string_list(options: &Dict, key: &str) -> Result<Option<Vec<String>>, WampError> {
     match options.get(key) {
-        None => Ok(None),
+        None | Some(Value::Null) => Ok(None),
         Some(Value::List(items)) => items
             .iter()
             .map(|v| v.as_str().map(str::to_owned))

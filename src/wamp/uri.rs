@@ -25,10 +25,11 @@ impl MatchPolicy {
         }
     }
 
-    /// The `match` option of SUBSCRIBE or REGISTER: absent means exact, an unknown value `None`.
+    /// The `match` option of SUBSCRIBE or REGISTER: absent (or null) means exact, an unknown
+    /// value `None`.
     pub fn from_options(options: &Dict) -> Option<MatchPolicy> {
         match options.get("match") {
-            None => Some(MatchPolicy::Exact),
+            None | Some(Value::Null) => Some(MatchPolicy::Exact),
             Some(Value::String(s)) => match s.as_str() {
                 "exact" => Some(MatchPolicy::Exact),
                 "prefix" => Some(MatchPolicy::Prefix),
@@ -158,5 +159,8 @@ mod tests {
         assert_eq!(MatchPolicy::from_options(&o), Some(Prefix));
         o.insert("match".into(), "regex".into());
         assert_eq!(MatchPolicy::from_options(&o), None);
+        // Clients that send `undefined` options (wampy.js via msgpackr) send null.
+        o.insert("match".into(), Value::Null);
+        assert_eq!(MatchPolicy::from_options(&o), Some(Exact));
     }
 }

@@ -225,6 +225,18 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::String(s))
     }
 
+    /// MessagePack extension types (rmp_serde hands them over as a newtype of (tag, data)).
+    /// msgpackr, which wampy.js uses, writes JavaScript `undefined` as extension 0 holding one
+    /// zero byte: that is null. Other extensions keep their data as bytes.
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        let (tag, data): (i8, Value) = Deserialize::deserialize(d)?;
+        Ok(match data {
+            Value::Bytes(bytes) if tag == 0 && bytes == [0] => Value::Null,
+            Value::Bytes(bytes) => Value::Bytes(bytes),
+            other => other,
+        })
+    }
+
     fn visit_bytes<E>(self, b: &[u8]) -> Result<Value, E> {
         Ok(Value::Bytes(b.to_vec()))
     }
@@ -297,6 +309,19 @@ mod tests {
     fn nul_string_with_invalid_base64_stays_a_string() {
         let v: Value = serde_json::from_str(r#""\u0000not base64!""#).unwrap();
         assert_eq!(v, Value::String("\0not base64!".into()));
+    }
+
+    #[test]
+    fn msgpackr_undefined_is_null() {
+        // msgpackr's pack({a: undefined}), as wampy.js sends options.
+        let v: Value =
+            rmp_serde::from_slice(&[0xde, 0x00, 0x01, 0xa1, 0x61, 0xd4, 0x00, 0x00]).unwrap();
+        let mut expected = Dict::new();
+        expected.insert("a".into(), Value::Null);
+        assert_eq!(v, Value::Dict(expected));
+        // Another extension keeps its data as bytes.
+        let v: Value = rmp_serde::from_slice(&[0xd5, 0x07, 0x01, 0x02]).unwrap();
+        assert_eq!(v, Value::Bytes(vec![1, 2]));
     }
 
     #[test]
