@@ -8,7 +8,7 @@ mod bridge;
 mod error;
 mod load;
 pub mod model;
-mod node;
+pub(crate) mod node;
 mod realm;
 pub mod secret;
 mod summary;

@@ -35,6 +35,14 @@ impl<'a> Node<'a> {
         }
     }
 
+    /// A value at `path` (a JSON path prefix such as `workers[0].realms[0].topics[2]`).
+    pub fn new(value: &'a Value, path: &str) -> Self {
+        Node {
+            value,
+            path: path.to_string(),
+        }
+    }
+
     pub fn error(&self, message: impl Into<String>) -> ConfigError {
         ConfigError::new(self.path.clone(), message)
     }
@@ -70,6 +78,19 @@ impl<'a> Node<'a> {
 
     pub fn str(&self) -> Result<&'a str> {
         self.value.as_str().ok_or_else(|| self.expected("a string"))
+    }
+
+    /// A string that must not be empty.
+    pub fn non_empty_str(&self) -> Result<&'a str> {
+        let s = self.str()?;
+        if s.is_empty() {
+            return Err(self.error("must not be empty"));
+        }
+        Ok(s)
+    }
+
+    pub fn f64(&self) -> Result<f64> {
+        self.value.as_f64().ok_or_else(|| self.expected("a number"))
     }
 
     pub fn bool(&self) -> Result<bool> {
@@ -196,19 +217,25 @@ impl<'a> Obj<'a> {
         Ok(())
     }
 
+    /// Fails on the first key not in `known` (for shapes with nothing to ignore).
+    pub fn only(&self, known: &[&str]) -> Result<()> {
+        self.keys(known, &[], &mut Vec::new())
+    }
+
     pub fn opt_str(&self, key: &str) -> Result<Option<&'a str>> {
-        self.map_opt(key, |node| node.str())
+        self.opt(key, |node| node.str())
     }
 
     pub fn opt_bool(&self, key: &str) -> Result<Option<bool>> {
-        self.map_opt(key, |node| node.bool())
+        self.opt(key, |node| node.bool())
     }
 
     pub fn opt_u64(&self, key: &str) -> Result<Option<u64>> {
-        self.map_opt(key, |node| node.u64())
+        self.opt(key, |node| node.u64())
     }
 
-    fn map_opt<T>(&self, key: &str, f: impl FnOnce(&Node<'a>) -> Result<T>) -> Result<Option<T>> {
+    /// `f` applied to the value of `key`, when present.
+    pub fn opt<T>(&self, key: &str, f: impl FnOnce(&Node<'a>) -> Result<T>) -> Result<Option<T>> {
         self.get(key).map(|node| f(&node)).transpose()
     }
 }

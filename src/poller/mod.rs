@@ -1,4 +1,11 @@
 //! http-poller topics (in progress): pieces that pollers are built from.
 
 pub mod change;
+pub mod config;
+pub mod fetch;
+pub mod oauth2;
+pub mod pagination;
+pub mod query;
+pub mod retry;
+pub mod select;
 pub mod time_pattern;

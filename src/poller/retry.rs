@@ -1,0 +1,237 @@
+//! Retry policy of an http-poller request (`shared/reference/poller.md`, "One poll cycle",
+//! steps 4 and 5): which statuses are retried, how long to wait before each retry, and how a
+//! `Retry-After` header is read.
+//!
+//! Everything here is pure: the jitter and the current time are arguments, so tests give exact
+//! numbers and the fetcher injects the real randomness and clock.
+
+use std::time::{Duration, SystemTime};
+
+/// The Streams retry keys: `retryOnHttpCodes`, `retryMaxAttempts`, `retryBackOffInitialDuration`,
+/// `retryBackOffMaxDuration`, `retryBackOffFactor`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    /// HTTP statuses that trigger a retry (default 500, 503, 504).
+    pub retry_on: Vec<u16>,
+    /// At most this many retries after the first request (default 3).
+    pub max_attempts: u32,
+    /// Delay before the first retry (default 1 s).
+    pub initial: Duration,
+    /// Longest delay between two attempts, also the cap of `Retry-After` (default 10 s).
+    pub max: Duration,
+    /// Jitter factor: a delay `d` becomes `d +/- factor * d` (default 0.5).
+    pub factor: f64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            retry_on: vec![500, 503, 504],
+            max_attempts: 3,
+            initial: Duration::from_secs(1),
+            max: Duration::from_secs(10),
+            factor: 0.5,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Whether `status` is one of `retryOnHttpCodes`.
+    pub fn retries_status(&self, status: u16) -> bool {
+        self.retry_on.contains(&status)
+    }
+
+    /// The wait before retry `n` (`n = 0` for the first retry): `min(max, initial * 2^n)`, moved
+    /// by `jitter * factor` of itself (`jitter` in [-1, 1], clamped to that range), then clamped
+    /// to `[initial, max]` (to `max` alone when `initial > max`).
+    pub fn delay(&self, n: u32, jitter: f64) -> Duration {
+        let base = 1u32
+            .checked_shl(n)
+            .and_then(|m| self.initial.checked_mul(m))
+            .map_or(self.max, |d| d.min(self.max));
+        let jitter = if jitter.is_finite() {
+            jitter.clamp(-1.0, 1.0)
+        } else {
+            0.0
+        };
+        let factor = if self.factor.is_finite() {
+            self.factor.max(0.0)
+        } else {
+            0.0
+        };
+        let secs = base.as_secs_f64() * (1.0 + jitter * factor);
+        let jittered = Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or(self.max);
+        jittered.max(self.initial).min(self.max)
+    }
+
+    /// A `Retry-After` header (delta-seconds or HTTP-date) as a wait from `now`, capped by
+    /// [`RetryPolicy::max`]. `None` when the header is neither form.
+    pub fn retry_after(&self, header: &str, now: SystemTime) -> Option<Duration> {
+        retry_after(header, now).map(|d| d.min(self.max))
+    }
+}
+
+/// A `Retry-After` header value (RFC 9110 10.2.3) as a wait from `now`: delta-seconds
+/// (`"120"`) or an HTTP-date (`"Wed, 21 Oct 2015 07:28:00 GMT"`, also the obsolete RFC 850 and
+/// asctime forms). A date in the past is a zero wait. Uncapped; see [`RetryPolicy::retry_after`].
+pub fn retry_after(header: &str, now: SystemTime) -> Option<Duration> {
+    let value = header.trim();
+    if value.is_empty() {
+        return None;
+    }
+    if value.bytes().all(|b| b.is_ascii_digit()) {
+        // Absurdly long numbers saturate instead of being rejected.
+        let secs = value.parse::<u64>().unwrap_or(u64::MAX);
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// A uniformly random jitter in [-1, 1] for [`RetryPolicy::delay`].
+pub fn random_jitter() -> f64 {
+    rand::random_range(-1.0..=1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn defaults_are_the_streams_defaults() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.retry_on, [500, 503, 504]);
+        assert_eq!(p.max_attempts, 3);
+        assert_eq!(p.initial, ms(1000));
+        assert_eq!(p.max, ms(10_000));
+        assert_eq!(p.factor, 0.5);
+        assert!(p.retries_status(503));
+        assert!(!p.retries_status(429));
+        assert!(!p.retries_status(404));
+    }
+
+    #[test]
+    fn delay_doubles_up_to_max_without_jitter() {
+        let p = RetryPolicy::default();
+        let got: Vec<_> = (0..6).map(|n| p.delay(n, 0.0)).collect();
+        assert_eq!(
+            got,
+            [
+                ms(1000),
+                ms(2000),
+                ms(4000),
+                ms(8000),
+                ms(10_000),
+                ms(10_000)
+            ]
+        );
+    }
+
+    #[test]
+    fn jitter_moves_by_factor_of_the_delay_and_is_clamped() {
+        let p = RetryPolicy::default();
+        // n = 0: 1 s +/- 0.5 s, clamped below by initial.
+        assert_eq!(p.delay(0, 1.0), ms(1500));
+        assert_eq!(p.delay(0, -1.0), ms(1000));
+        assert_eq!(p.delay(0, 0.5), ms(1250));
+        // n = 2: 4 s +/- 2 s.
+        assert_eq!(p.delay(2, 1.0), ms(6000));
+        assert_eq!(p.delay(2, -1.0), ms(2000));
+        assert_eq!(p.delay(2, -0.5), ms(3000));
+        // n = 3: 8 s + 4 s clamped to max; 8 s - 4 s.
+        assert_eq!(p.delay(3, 1.0), ms(10_000));
+        assert_eq!(p.delay(3, -1.0), ms(4000));
+        // n = 4: base is max (10 s); - 5 s.
+        assert_eq!(p.delay(4, -1.0), ms(5000));
+        // Out-of-range jitter counts as +/- 1; NaN as 0.
+        assert_eq!(p.delay(2, 7.0), ms(6000));
+        assert_eq!(p.delay(2, f64::NAN), ms(4000));
+    }
+
+    #[test]
+    fn delay_handles_huge_attempt_numbers_and_zero_durations() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.delay(31, 0.0), ms(10_000));
+        assert_eq!(p.delay(32, 0.0), ms(10_000));
+        assert_eq!(p.delay(u32::MAX, -1.0), ms(5000));
+        let zero = RetryPolicy {
+            initial: Duration::ZERO,
+            max: Duration::ZERO,
+            ..RetryPolicy::default()
+        };
+        assert_eq!(zero.delay(0, 1.0), Duration::ZERO);
+        let no_jitter = RetryPolicy {
+            factor: 0.0,
+            initial: ms(250),
+            max: ms(60_000),
+            ..RetryPolicy::default()
+        };
+        assert_eq!(no_jitter.delay(3, 1.0), ms(2000));
+        // initial above max (rejected at config load): max wins.
+        let inverted = RetryPolicy {
+            initial: ms(5000),
+            max: ms(2000),
+            ..RetryPolicy::default()
+        };
+        assert_eq!(inverted.delay(0, 0.0), ms(2000));
+    }
+
+    #[test]
+    fn retry_after_reads_delta_seconds() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+        assert_eq!(retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(retry_after(" 0 ", now), Some(Duration::ZERO));
+        assert_eq!(
+            retry_after("99999999999999999999999", now),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        assert_eq!(retry_after("", now), None);
+        assert_eq!(retry_after("-5", now), None);
+        assert_eq!(retry_after("1.5", now), None);
+        assert_eq!(retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn retry_after_reads_http_dates() {
+        // Wed, 21 Oct 2015 07:28:00 GMT = 1445412480.
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480 - 7);
+        let imf = "Wed, 21 Oct 2015 07:28:00 GMT";
+        assert_eq!(retry_after(imf, now), Some(Duration::from_secs(7)));
+        assert_eq!(
+            retry_after("Wednesday, 21-Oct-15 07:28:00 GMT", now),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            retry_after("Wed Oct 21 07:28:00 2015", now),
+            Some(Duration::from_secs(7))
+        );
+        // In the past: retry at once.
+        let later = now + Duration::from_secs(60);
+        assert_eq!(retry_after(imf, later), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn policy_caps_retry_after_by_max() {
+        let p = RetryPolicy::default();
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480 - 30);
+        assert_eq!(p.retry_after("3", now), Some(ms(3000)));
+        assert_eq!(p.retry_after("3600", now), Some(ms(10_000)));
+        assert_eq!(
+            p.retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now),
+            Some(ms(10_000))
+        );
+        assert_eq!(p.retry_after("garbage", now), None);
+    }
+
+    #[test]
+    fn random_jitter_stays_in_range() {
+        for _ in 0..1000 {
+            let j = random_jitter();
+            assert!((-1.0..=1.0).contains(&j), "{j}");
+        }
+    }
+}
