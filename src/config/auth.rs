@@ -160,9 +160,14 @@ fn role(obj: &Obj, default: Option<&str>, cx: &Loader) -> Result<String> {
 /// environment variable NAME. As in Crossbar, there is no escape: a literal secret cannot look
 /// like a variable reference (put such a secret in a variable instead).
 pub(crate) fn secret(node: &Node, cx: &Loader) -> Result<Secret> {
+    secret_from(node, cx.env)
+}
+
+/// [`secret`] with the environment lookup given directly (for loaders without a `Loader`).
+pub(crate) fn secret_from(node: &Node, env: &dyn Fn(&str) -> Option<String>) -> Result<Secret> {
     let text = node.str()?;
     let value = match env_reference(text) {
-        Some(name) => match (cx.env)(name) {
+        Some(name) => match env(name) {
             Some(value) if value.is_empty() => {
                 return Err(node.error(format!("environment variable {name} is empty")));
             }
@@ -470,5 +475,14 @@ mod tests {
             error(json),
             "workers[1].transports[0].auth.anonymous.role: role \"frontend\" is not defined in any realm"
         );
+    }
+
+    #[test]
+    fn env_references() {
+        assert_eq!(env_reference("$A_1"), Some("A_1"));
+        assert_eq!(env_reference("${SECRET}"), Some("SECRET"));
+        assert_eq!(env_reference("$1A"), None);
+        assert_eq!(env_reference("${A"), None);
+        assert_eq!(env_reference("plain"), None);
     }
 }

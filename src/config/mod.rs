@@ -3,7 +3,7 @@
 //! [`load_file`] / [`load_str`] parse and validate (errors name the JSON path, see
 //! [`ConfigError`]); [`summary`] is what `junction check` prints.
 
-mod auth;
+pub(crate) mod auth;
 mod bridge;
 mod error;
 mod load;

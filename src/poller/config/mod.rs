@@ -643,37 +643,7 @@ fn oauth2(node: &Node, env: &dyn Fn(&str) -> Option<String>) -> Result<OAuth2> {
 /// A secret, as elsewhere in the config: a literal string, or `$NAME` / `${NAME}` for the
 /// environment variable NAME. Errors name the variable, never the value.
 fn secret(node: &Node, env: &dyn Fn(&str) -> Option<String>) -> Result<Secret> {
-    let text = node.str()?;
-    let value = match env_reference(text) {
-        Some(name) => match env(name) {
-            Some(value) if value.is_empty() => {
-                return Err(node.error(format!("environment variable {name} is empty")));
-            }
-            Some(value) => value,
-            None => {
-                return Err(node.error(format!("environment variable {name} is not set")));
-            }
-        },
-        None => text.to_string(),
-    };
-    if value.is_empty() {
-        return Err(node.error("a secret must not be empty"));
-    }
-    Ok(Secret::new(value))
-}
-
-/// `NAME` of `$NAME` or `${NAME}`, where NAME is `[A-Za-z_][A-Za-z0-9_]*`.
-fn env_reference(text: &str) -> Option<&str> {
-    let rest = text.strip_prefix('$')?;
-    let name = match rest.strip_prefix('{') {
-        Some(braced) => braced.strip_suffix('}')?,
-        None => rest,
-    };
-    let mut chars = name.chars();
-    let first = chars.next()?;
-    let valid = (first.is_ascii_alphabetic() || first == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    valid.then_some(name)
+    crate::config::auth::secret_from(node, env)
 }
 
 /// RFC 3986 unreserved characters: `A-Z a-z 0-9 - . _ ~`.

@@ -49,15 +49,6 @@ fn url_safe_names_are_unreserved_characters() {
 }
 
 #[test]
-fn env_references() {
-    assert_eq!(env_reference("$A_1"), Some("A_1"));
-    assert_eq!(env_reference("${SECRET}"), Some("SECRET"));
-    assert_eq!(env_reference("$1A"), None);
-    assert_eq!(env_reference("${A"), None);
-    assert_eq!(env_reference("plain"), None);
-}
-
-#[test]
 fn loose_uris() {
     assert!(is_loose_uri("com.example.weather"));
     assert!(is_loose_uri("myHttpPollerTopic"));
