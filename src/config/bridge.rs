@@ -348,12 +348,7 @@ mod tests {
         {"name": "strict", "options": {"uri_check": "strict"}, "roles": [{"name": "hook"}]}"#;
 
     fn web(paths: &str) -> String {
-        worker(
-            REALMS,
-            &format!(
-                r#"{{"type": "web", "endpoint": {{"type": "tcp", "port": 8080}}, "paths": {{{paths}}}}}"#
-            ),
-        )
+        web_worker(REALMS, paths)
     }
 
     /// A config with one path `/p` of the given JSON.
@@ -368,31 +363,30 @@ mod tests {
         paths["/p"].clone()
     }
 
-    fn publisher(options: &str) -> PublisherService {
+    /// The service of one path `/p` of `kind` with `role` and `options`.
+    fn service(kind: &str, role: &str, options: &str) -> PathService {
         let json = one(&format!(
-            r#"{{"type": "publisher", "realm": "realm1", "role": "anonymous", "options": {options}}}"#
+            r#"{{"type": "{kind}", "realm": "realm1", "role": "{role}", "options": {options}}}"#
         ));
-        match path_of(&load(&json)) {
+        path_of(&load(&json))
+    }
+
+    fn publisher(options: &str) -> PublisherService {
+        match service("publisher", "anonymous", options) {
             PathService::Publisher(p) => p,
             other => panic!("expected a publisher, got {other:?}"),
         }
     }
 
     fn caller(options: &str) -> CallerService {
-        let json = one(&format!(
-            r#"{{"type": "caller", "realm": "realm1", "role": "backend", "options": {options}}}"#
-        ));
-        match path_of(&load(&json)) {
+        match service("caller", "backend", options) {
             PathService::Caller(c) => c,
             other => panic!("expected a caller, got {other:?}"),
         }
     }
 
     fn webhook(options: &str) -> WebhookService {
-        let json = one(&format!(
-            r#"{{"type": "webhook", "realm": "realm1", "role": "anonymous", "options": {options}}}"#
-        ));
-        match path_of(&load(&json)) {
+        match service("webhook", "anonymous", options) {
             PathService::Webhook(w) => w,
             other => panic!("expected a webhook, got {other:?}"),
         }

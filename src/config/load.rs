@@ -178,6 +178,17 @@ pub(crate) mod testing {
     }
 
     /// `realm1` with an `anonymous` role allowed everything.
+    /// A worker with `realms` and one web transport on port 8080 with `paths` (the inside
+    /// of the paths object).
+    pub fn web_worker(realms: &str, paths: &str) -> String {
+        worker(
+            realms,
+            &format!(
+                r#"{{"type": "web", "endpoint": {{"type": "tcp", "port": 8080}}, "paths": {{{paths}}}}}"#
+            ),
+        )
+    }
+
     pub const REALM1: &str = r#"{"name": "realm1", "roles": [{"name": "anonymous",
         "permissions": [{"uri": "", "match": "prefix",
             "allow": {"call": true, "register": true, "publish": true, "subscribe": true}}]}]}"#;

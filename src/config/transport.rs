@@ -462,12 +462,7 @@ mod tests {
     const T: &str = "workers[0].transports[0]";
 
     fn web(paths: &str) -> String {
-        worker(
-            REALM1,
-            &format!(
-                r#"{{"type": "web", "endpoint": {{"type": "tcp", "port": 8080}}, "paths": {{{paths}}}}}"#
-            ),
-        )
+        web_worker(REALM1, paths)
     }
 
     fn websocket(fields: &str) -> String {
