@@ -367,57 +367,11 @@ mod tests {
         }
     }
 
-    /// The "Running Standalone" config of Crossbar's HTTP Pusher docs, verbatim: no `version`,
+    /// The "Running Standalone" config of Crossbar's HTTP Pusher docs, verbatim (shared with the
+    /// end-to-end test in tests/interop/python/test_crossbar_seed.py): no `version`,
     /// old-style permissions, a `pusher` on `/`, a `websocket` transport without `interface`.
-    const CROSSBAR_PUSHER_STANDALONE: &str = r#"{
-   "workers": [
-      {
-         "type": "router",
-         "realms": [
-            {
-               "name": "realm1",
-               "roles": [
-                  {
-                     "name": "anonymous",
-                     "permissions": [
-                        {
-                           "uri": "*",
-                           "publish": true,
-                           "subscribe": true,
-                           "call": true,
-                           "register": true
-                        }
-                     ]
-                  }
-               ]
-            }
-         ],
-         "transports": [
-            {
-               "type": "websocket",
-               "endpoint": {
-                  "type": "tcp",
-                  "port": 9000
-               }
-            },
-            {
-               "type": "web",
-               "endpoint": {
-                  "type": "tcp",
-                  "port": 8080
-               },
-               "paths": {
-                  "/": {
-                     "type": "pusher",
-                     "realm": "realm1",
-                     "role": "anonymous"
-                  }
-               }
-            }
-         ]
-      }
-   ]
-}"#;
+    const CROSSBAR_PUSHER_STANDALONE: &str =
+        include_str!("../../tests/data/crossbar-pusher-standalone.json");
 
     #[test]
     fn crossbar_pusher_standalone_config_loads_unchanged() {

@@ -9,65 +9,24 @@ import subprocess
 
 import pytest
 
-from junction_harness import Collector, Router, Sessions, run
+from junction_harness import REPO, Collector, Router, Sessions, run
 
-# Verbatim from the documentation, with ports 9000 and 8080 replaced by 0 (any free port).
-SEED_CONFIG = """
-{
-   "workers": [
-      {
-         "type": "router",
-         "realms": [
-            {
-               "name": "realm1",
-               "roles": [
-                  {
-                     "name": "anonymous",
-                     "permissions": [
-                        {
-                           "uri": "*",
-                           "publish": true,
-                           "subscribe": true,
-                           "call": true,
-                           "register": true
-                        }
-                     ]
-                  }
-               ]
-            }
-         ],
-         "transports": [
-            {
-               "type": "websocket",
-               "endpoint": {
-                  "type": "tcp",
-                  "port": 0
-               }
-            },
-            {
-               "type": "web",
-               "endpoint": {
-                  "type": "tcp",
-                  "port": 0
-               },
-               "paths": {
-                  "/": {
-                     "type": "pusher",
-                     "realm": "realm1",
-                     "role": "anonymous"
-                  }
-               }
-            }
-         ]
-      }
-   ]
-}
-"""
+# Verbatim from the documentation (also loaded by a unit test in src/config/load.rs).
+SEED_PATH = REPO / "tests" / "data" / "crossbar-pusher-standalone.json"
+
+
+def seed_config() -> dict:
+    """The seed config with its fixed ports 9000 and 8080 replaced by 0 (any free port)."""
+    config = json.loads(SEED_PATH.read_text())
+    for transport in config["workers"][0]["transports"]:
+        assert transport["endpoint"]["port"] in (9000, 8080)
+        transport["endpoint"]["port"] = 0
+    return config
 
 
 @pytest.fixture
 def router(request):
-    router = Router(json.loads(SEED_CONFIG), name="crossbar-seed")
+    router = Router(seed_config(), name="crossbar-seed")
     request.addfinalizer(router.cleanup)
     return router.start()
 
