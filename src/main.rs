@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use junction::config;
+use junction::poller::supervisor::Pollers;
 use junction::router::Router;
 use junction::transport::listener;
 
@@ -183,7 +184,14 @@ fn start(config: config::Config) -> ExitCode {
     };
     runtime.block_on(async {
         let router = Arc::new(Router::new(&config));
-        if let Err(e) = listener::start(&config, Arc::clone(&router)).await {
+        let pollers = match Pollers::start(&config, &router, &config.topics_api_realms()) {
+            Ok(pollers) => Arc::new(pollers),
+            Err(e) => {
+                tracing::error!("{e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        if let Err(e) = listener::start(&config, Arc::clone(&router), pollers).await {
             tracing::error!("{e}");
             return ExitCode::FAILURE;
         }

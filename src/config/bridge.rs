@@ -10,11 +10,12 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
+use crate::config::ConfigError;
 use crate::config::auth;
 use crate::config::load::Loader;
 use crate::config::model::{
-    BridgeOptions, CallerService, PathService, PublisherService, RealmConfig, SigningKey, UriCheck,
-    WebhookService,
+    BridgeOptions, CallerService, PathService, PublisherService, RealmConfig, SigningKey,
+    TopicsApiService, UriCheck, WebhookService,
 };
 use crate::config::node::{Node, Obj, Result};
 use crate::wamp::uri::{self, MatchPolicy};
@@ -67,6 +68,7 @@ pub(crate) fn load_bridge_path(
         "publisher" | "pusher" => load_publisher(obj, cx).map(PathService::Publisher),
         "caller" => load_caller(obj, cx).map(PathService::Caller),
         "webhook" => load_webhook(obj, cx).map(PathService::Webhook),
+        "topics-api" => load_topics_api(obj, cx).map(PathService::TopicsApi),
         _ => return None,
     };
     Some(service)
@@ -211,6 +213,41 @@ fn post_body_limit(obj: &Obj) -> Result<usize> {
     Ok(match obj.opt_u64("post_body_limit")? {
         Some(limit) => usize::try_from(limit).unwrap_or(usize::MAX),
         None => DEFAULT_POST_BODY_LIMIT,
+    })
+}
+
+fn load_topics_api(obj: &Obj, cx: &mut Loader) -> Result<TopicsApiService> {
+    obj.keys(&["type", "realm", "options"], &[], &mut cx.ignored)?;
+    let realm_node = obj.required("realm")?;
+    let realm = realm_node.str()?;
+    if !cx.worker_realms.iter().any(|r| r.name == realm) {
+        return Err(realm_node.error(format!("realm \"{realm}\" is not defined in this worker")));
+    }
+    let options = obj.required("options")?.object()?;
+    options.keys(
+        &["bearer_token", "require_ip", "post_body_limit"],
+        &[],
+        &mut cx.ignored,
+    )?;
+    let bearer_token = options
+        .get("bearer_token")
+        .map(|n| auth::secret(&n, cx))
+        .transpose()?;
+    let require_ip = options
+        .get("require_ip")
+        .map(|n| load_networks(&n))
+        .transpose()?;
+    if bearer_token.is_none() && require_ip.is_none() {
+        return Err(ConfigError::new(
+            options.path.clone(),
+            "a topics API needs bearer_token, require_ip or both",
+        ));
+    }
+    Ok(TopicsApiService {
+        realm: realm.to_string(),
+        bearer_token,
+        require_ip,
+        post_body_limit: post_body_limit(&options)?,
     })
 }
 

@@ -56,6 +56,7 @@ pub(crate) fn load_text(
     let workers = load_root(&Node::root(&value), &mut loader)?;
     Ok(Config {
         workers,
+        folder: folder.to_path_buf(),
         ignored: loader.ignored,
     })
 }

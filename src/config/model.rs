@@ -17,6 +17,8 @@ use crate::wamp::uri::MatchPolicy;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub workers: Vec<Worker>,
+    /// The folder of the config file (relative data paths are resolved against it).
+    pub folder: PathBuf,
     /// JSON paths of keys that were accepted but have no effect in Junction
     /// (Crossbar process-model keys such as `controller`, worker `options`, a permission's `cache`).
     pub ignored: Vec<String>,
@@ -34,6 +36,46 @@ pub struct RealmConfig {
     pub name: String,
     pub roles: Vec<RoleConfig>,
     pub uri_check: UriCheck,
+    /// `topics`: http-poller topics (a Junction key, in the Streams topic shape).
+    pub topics: Vec<TopicDefinition>,
+    /// `store`: where poller state lives; `None` when not written (pollers then use the
+    /// embedded default, see [`default_store`]).
+    pub store: Option<StoreConfig>,
+}
+
+/// A realm `store` (Crossbar's key; `event-history` is not supported yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreConfig {
+    /// `{"type": "memory"}`: nothing survives a restart.
+    Memory,
+    /// `{"type": "embedded", "path": "..."}`: one redb file (path relative to the config
+    /// file's folder; default `.junction/<realm>.redb`).
+    Embedded { path: PathBuf },
+}
+
+/// The store of a realm that has pollers but no `store` key: embedded, in
+/// `.junction/<realm>.redb` beside `config.json` (Crossbar keeps its node data beside its
+/// config too).
+pub fn default_store(folder: &std::path::Path, realm: &str) -> StoreConfig {
+    let file = format!("{}.redb", realm.replace(['/', '\\'], "_"));
+    let joined = folder.join(".junction").join(file);
+    StoreConfig::Embedded {
+        path: std::path::absolute(&joined).unwrap_or(joined),
+    }
+}
+
+/// A topic from `config.json`: the validated topic and the JSON it was written as (what the
+/// topics API shows, secrets redacted). `Debug` leaves the JSON out: it may hold secrets.
+#[derive(Clone)]
+pub struct TopicDefinition {
+    pub topic: crate::poller::config::TopicConfig,
+    pub source: serde_json::Value,
+}
+
+impl std::fmt::Debug for TopicDefinition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.topic.fmt(f)
+    }
 }
 
 /// Realm option `uri_check`: how strictly URIs in client messages are validated.
@@ -145,6 +187,40 @@ pub enum PathService {
     Caller(CallerService),
     /// `"type": "webhook"`: any POST body -> one event.
     Webhook(WebhookService),
+    /// `"type": "topics-api"` (Junction): create, read, patch and delete http-poller topics.
+    TopicsApi(TopicsApiService),
+}
+
+/// `{"type": "topics-api", "realm", "options": {"bearer_token", "require_ip",
+/// "post_body_limit"}}`: at least one of `bearer_token` and `require_ip`.
+#[derive(Debug, Clone)]
+pub struct TopicsApiService {
+    pub realm: String,
+    /// `bearer_token`: requests must send `Authorization: Bearer <token>`.
+    pub bearer_token: Option<Secret>,
+    /// `require_ip`: only these networks may call.
+    pub require_ip: Option<Vec<IpNet>>,
+    /// `post_body_limit` (default 1 MiB): the largest topic definition or patch.
+    pub post_body_limit: usize,
+}
+
+impl Config {
+    /// The realms served by a topics API path: they get pollers even without config topics.
+    pub fn topics_api_realms(&self) -> Vec<String> {
+        let mut realms = Vec::new();
+        for transport in self.workers.iter().flat_map(|w| &w.transports) {
+            if let TransportKind::Web { paths, .. } = &transport.kind {
+                for service in paths.values() {
+                    if let PathService::TopicsApi(api) = service
+                        && !realms.contains(&api.realm)
+                    {
+                        realms.push(api.realm.clone());
+                    }
+                }
+            }
+        }
+        realms
+    }
 }
 
 /// `{"type": "publisher", "realm", "role", "options": {...}}`

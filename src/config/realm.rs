@@ -5,8 +5,12 @@
 
 use crate::config::error::ConfigError;
 use crate::config::load::Loader;
-use crate::config::model::{Allow, Disclose, PermissionConfig, RealmConfig, RoleConfig, UriCheck};
+use crate::config::model::{
+    Allow, Disclose, PermissionConfig, RealmConfig, RoleConfig, StoreConfig, TopicDefinition,
+    UriCheck, default_store,
+};
 use crate::config::node::{Node, Obj, Result};
+use crate::poller::config::parse_topic_with_env;
 use crate::wamp::uri::MatchPolicy;
 
 /// The actions of `allow`, which the old permission shape writes at the top level.
@@ -14,11 +18,11 @@ const ACTIONS: [&str; 4] = ["call", "register", "publish", "subscribe"];
 
 pub(crate) fn load_realm(node: &Node, cx: &mut Loader) -> Result<RealmConfig> {
     let obj = node.object()?;
-    obj.reject(&[
-        ("store", "realm stores are not supported yet"),
-        ("topics", "realm topics are not supported yet"),
-    ])?;
-    obj.keys(&["name", "roles", "options"], &["id"], &mut cx.ignored)?;
+    obj.keys(
+        &["name", "roles", "options", "topics", "store"],
+        &["id"],
+        &mut cx.ignored,
+    )?;
 
     let name_node = obj.required("name")?;
     let name = name_node.str()?;
@@ -49,11 +53,73 @@ pub(crate) fn load_realm(node: &Node, cx: &mut Loader) -> Result<RealmConfig> {
             roles.push(role);
         }
     }
+    let topics = match obj.get("topics") {
+        Some(list) => load_topics(&list, &roles, cx)?,
+        None => Vec::new(),
+    };
+    let store = obj.opt("store", |n| load_store(n, name, cx))?;
     Ok(RealmConfig {
         name: name.to_string(),
         roles,
         uri_check,
+        topics,
+        store,
     })
+}
+
+/// `topics[]`: Streams topic definitions (see `poller::config`); names unique in the realm,
+/// `publisher.role` one of the realm's roles.
+fn load_topics(list: &Node, roles: &[RoleConfig], cx: &Loader) -> Result<Vec<TopicDefinition>> {
+    let mut topics: Vec<TopicDefinition> = Vec::new();
+    for item in list.array()? {
+        let topic = parse_topic_with_env(item.value, &item.path, cx.env)?;
+        if topics.iter().any(|t| t.topic.name == topic.name) {
+            return Err(ConfigError::new(
+                format!("{}.name", item.path),
+                format!("topic \"{}\" is defined twice in this realm", topic.name),
+            ));
+        }
+        if let Some(role) = &topic.role
+            && !roles.iter().any(|r| &r.name == role)
+        {
+            return Err(ConfigError::new(
+                format!("{}.publisher.role", item.path),
+                format!("role \"{role}\" is not defined in this realm"),
+            ));
+        }
+        topics.push(TopicDefinition {
+            topic,
+            source: item.value.clone(),
+        });
+    }
+    Ok(topics)
+}
+
+/// `store`: `{"type": "memory"}` or `{"type": "embedded", "path": "..."}`.
+fn load_store(node: &Node, realm: &str, cx: &Loader) -> Result<StoreConfig> {
+    let obj = node.object()?;
+    obj.reject(&[
+        ("event-history", "event history is not supported yet"),
+        ("limit", "event history (limit) is not supported yet"),
+    ])?;
+    obj.only(&["type", "path"])?;
+    match obj.required("type")?.one_of(&["memory", "embedded"])? {
+        "memory" => {
+            if obj.has("path") {
+                return Err(obj.key_error("path", "a memory store has no path"));
+            }
+            Ok(StoreConfig::Memory)
+        }
+        _ => match obj.get("path") {
+            Some(path) => {
+                let joined = cx.folder.join(path.non_empty_str()?);
+                Ok(StoreConfig::Embedded {
+                    path: std::path::absolute(&joined).unwrap_or(joined),
+                })
+            }
+            None => Ok(default_store(&cx.folder, realm)),
+        },
+    }
 }
 
 fn load_realm_options(obj: &Obj, cx: &mut Loader) -> Result<UriCheck> {

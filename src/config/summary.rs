@@ -189,6 +189,24 @@ fn transport_summary(out: &mut String, transport: &TransportConfig) {
                         );
                         bridge_summary(out, 3, &caller.options, Some(caller.timeout));
                     }
+                    PathService::TopicsApi(api) => {
+                        let mut guards = Vec::new();
+                        if api.bearer_token.is_some() {
+                            guards.push("bearer token".to_string());
+                        }
+                        if let Some(networks) = &api.require_ip {
+                            guards.push(format!("require_ip {}", nets(networks)));
+                        }
+                        line(
+                            out,
+                            2,
+                            format!(
+                                "{path}: topics-api (realm {}; {})",
+                                api.realm,
+                                guards.join(", ")
+                            ),
+                        );
+                    }
                     PathService::Webhook(webhook) => {
                         line(
                             out,

@@ -344,7 +344,7 @@ fn load_path_service(node: &Node, cx: &mut Loader) -> Result<PathService> {
                 return Err(kind.error(format!("path type \"{other}\" is not supported yet")));
             }
             Err(kind.error(format!(
-                "unknown path type \"{other}\" (expected websocket, websocket-testee, publisher, caller or webhook)"
+                "unknown path type \"{other}\" (expected websocket, websocket-testee, publisher, caller, webhook or topics-api)"
             )))
         }
     }
@@ -711,7 +711,7 @@ mod tests {
         assert_eq!(
             error(&web(r#""ws": {"type": "websocet"}"#)),
             format!(
-                "{T}.paths.ws.type: unknown path type \"websocet\" (expected websocket, websocket-testee, publisher, caller or webhook)"
+                "{T}.paths.ws.type: unknown path type \"websocet\" (expected websocket, websocket-testee, publisher, caller, webhook or topics-api)"
             )
         );
         assert!(

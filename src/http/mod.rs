@@ -9,4 +9,5 @@ pub mod push_client;
 pub mod response;
 pub mod server;
 pub mod signature;
+pub mod topics_api;
 pub mod webhook;

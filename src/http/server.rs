@@ -17,7 +17,9 @@ use crate::http::caller::CallerPath;
 use crate::http::client::Client;
 use crate::http::publisher::PublisherPath;
 use crate::http::response::{self, HttpResponse};
+use crate::http::topics_api::TopicsApiPath;
 use crate::http::webhook::WebhookPath;
+use crate::poller::supervisor::Pollers;
 use crate::router::Router;
 use crate::router::auth::Authenticator;
 use crate::transport::upgrade;
@@ -32,6 +34,7 @@ enum Service {
     Publisher(PublisherPath),
     Caller(CallerPath),
     Webhook(WebhookPath),
+    TopicsApi(TopicsApiPath),
 }
 
 /// Everything a listener needs to answer requests.
@@ -55,7 +58,12 @@ fn wamp(service: &WebSocketService) -> Service {
 impl Services {
     /// Prepares every path; a path naming a realm that does not exist is an error (config
     /// validation normally catches it first).
-    pub fn new(router: Arc<Router>, kind: &TransportKind, tls: bool) -> Result<Services, String> {
+    pub fn new(
+        router: Arc<Router>,
+        pollers: &Pollers,
+        kind: &TransportKind,
+        tls: bool,
+    ) -> Result<Services, String> {
         let (any_path, paths, trusted_proxies) = match kind {
             TransportKind::WebSocket(service) => (Some(wamp(service)), BTreeMap::new(), Vec::new()),
             TransportKind::Web { paths, options } => {
@@ -74,6 +82,9 @@ impl Services {
                         PathService::Webhook(s) => Service::Webhook(
                             WebhookPath::new(path, s, &router).ok_or_else(missing)?,
                         ),
+                        PathService::TopicsApi(s) => {
+                            Service::TopicsApi(TopicsApiPath::new(path, s, pollers))
+                        }
                     };
                     table.insert(path.clone(), service);
                 }
@@ -99,7 +110,13 @@ impl Services {
         } else {
             path
         };
-        self.paths.get(trimmed)
+        if let Some(service) = self.paths.get(trimmed) {
+            return Some(service);
+        }
+        // A topics API also answers below its path (`/topics/{name}/polls`).
+        self.paths
+            .values()
+            .find(|service| matches!(service, Service::TopicsApi(api) if api.serves(path)))
     }
 }
 
@@ -134,6 +151,10 @@ pub async fn handle(
             path.handle(req, client).await
         }
         Service::Webhook(path) => path.handle(req).await,
+        Service::TopicsApi(path) => {
+            let client = client();
+            path.handle(req, client).await
+        }
     };
     Ok(response)
 }

@@ -43,6 +43,16 @@ const DENY: Decision = Decision {
     disclose: None,
 };
 
+/// The role of internal sessions that were given none (pollers without `publisher.role`):
+/// allowed everything, unless the realm defines a role of that name, whose permissions then
+/// apply as written.
+pub const TRUSTED_ROLE: &str = "trusted";
+
+const TRUSTED: Decision = Decision {
+    allowed: true,
+    disclose: None,
+};
+
 #[derive(Debug, Clone, Copy)]
 struct Permission {
     allow: Allow,
@@ -106,7 +116,9 @@ impl Authorizer {
 
     pub fn authorize(&self, role: &str, uri: &str, action: Action) -> Decision {
         let Some(role) = self.roles.get(role) else {
-            return DENY;
+            // Junction's own sessions (pollers) use the built-in trusted role unless the realm
+            // defines one. No client can join with it: a session's role must be defined.
+            return if role == TRUSTED_ROLE { TRUSTED } else { DENY };
         };
         let index = &role.permissions;
         let permission = index

@@ -147,6 +147,13 @@ impl Broker {
         delivered
     }
 
+    /// Whether any subscription (exact or pattern) matches `topic`.
+    pub fn has_subscribers(&self, topic: &str) -> bool {
+        let mut found = false;
+        self.index.for_each_match(topic, |_, _, _| found = true);
+        found
+    }
+
     pub fn subscription(&self, id: Id) -> Option<&Subscription> {
         self.subscriptions.get(&id)
     }
@@ -252,6 +259,7 @@ mod tests {
             authrole: "anonymous".into(),
             serialization,
             outbound,
+            internal: false,
         };
         (Arc::new(peer), rx)
     }

@@ -154,6 +154,7 @@ mod tests {
             authrole: "r".into(),
             serialization: Serialization::Json,
             outbound,
+            internal: false,
         })
     }
 

@@ -29,6 +29,23 @@ impl InternalPublisher {
     pub fn publish(&self, options: &Dict, topic: &str, payload: &Payload) -> Result<Id, WampError> {
         self.realm.publish(&self.peer, options, topic, payload)
     }
+
+    /// Publishes `payload` while `retained` becomes the topic's retained event (see
+    /// [`Realm::publish_retaining`]).
+    pub fn publish_retaining(
+        &self,
+        topic: &str,
+        payload: &Payload,
+        retained: &Payload,
+    ) -> Result<Id, WampError> {
+        self.realm
+            .publish_retaining(&self.peer, &Dict::new(), topic, payload, Some(retained))
+    }
+
+    /// Makes `payload` the retained event of `topic` without delivering it.
+    pub fn set_retained(&self, topic: &str, payload: &Payload) -> Result<(), WampError> {
+        self.realm.set_retained(&self.peer, topic, payload)
+    }
 }
 
 fn internal_peer(role: &str, authid: &str, outbound: Arc<Outbound>) -> Peer {
@@ -38,6 +55,105 @@ fn internal_peer(role: &str, authid: &str, outbound: Arc<Outbound>) -> Peer {
         authrole: role.to_owned(),
         serialization: Serialization::Json,
         outbound,
+        internal: true,
+    }
+}
+
+/// An INVOCATION of an internal procedure, as its handler sees it.
+#[derive(Debug)]
+pub struct InternalInvocation {
+    pub procedure: String,
+    /// The caller's role (always disclosed to internal callees), so the handler can check the
+    /// caller's own permissions on what it asks about.
+    pub caller_authrole: String,
+    pub payload: Payload,
+}
+
+/// An internal session that registers procedures and answers their invocations with a
+/// handler. It leaves the realm (unregistering everything) when dropped.
+pub struct InternalCallee {
+    realm: Arc<Realm>,
+    peer: Arc<Peer>,
+    rx: tokio::sync::mpsc::Receiver<Outgoing>,
+    procedures: std::collections::HashMap<Id, String>,
+}
+
+impl InternalCallee {
+    pub fn new(realm: Arc<Realm>, role: &str, authid: &str) -> InternalCallee {
+        let (outbound, rx) = Outbound::new(1024);
+        let peer = Arc::new(internal_peer(role, authid, outbound));
+        InternalCallee {
+            realm,
+            peer,
+            rx,
+            procedures: Default::default(),
+        }
+    }
+
+    /// Registers `procedure` (checked and authorized like a client's REGISTER).
+    pub fn register(&mut self, procedure: &str) -> Result<Id, WampError> {
+        let registration = self
+            .realm
+            .register(&self.peer, 1, procedure, &Dict::new())?;
+        self.procedures.insert(registration, procedure.to_owned());
+        Ok(registration)
+    }
+
+    /// Answers invocations until the task is aborted. `handler` runs inline: it must be quick
+    /// and must not block.
+    pub async fn serve<H>(mut self, handler: H)
+    where
+        H: Fn(InternalInvocation) -> Result<Payload, WampError>,
+    {
+        let session = self.peer.session;
+        while let Some(item) = self.rx.recv().await {
+            let Outgoing::Message(frame) = item else {
+                continue;
+            };
+            let Ok(Message::Invocation {
+                request,
+                registration,
+                details,
+                payload,
+            }) = Serialization::Json.decode(&frame)
+            else {
+                continue; // REGISTERED and the like
+            };
+            let Some(procedure) = self.procedures.get(&registration).cloned() else {
+                continue;
+            };
+            let caller_authrole = details
+                .get("caller_authrole")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned();
+            let invocation = InternalInvocation {
+                procedure,
+                caller_authrole,
+                payload,
+            };
+            match handler(invocation) {
+                Ok(result) => {
+                    let _ = self
+                        .realm
+                        .yield_result(session, request, &Dict::new(), result);
+                }
+                Err(e) => {
+                    let payload = Payload {
+                        args: Some(vec![e.message.into()]),
+                        kwargs: None,
+                    };
+                    self.realm
+                        .invocation_error(session, request, e.uri.to_owned(), payload);
+                }
+            }
+        }
+    }
+}
+
+impl Drop for InternalCallee {
+    fn drop(&mut self) {
+        self.realm.leave(self.peer.session, []);
     }
 }
 

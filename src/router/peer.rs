@@ -101,6 +101,9 @@ pub struct Peer {
     pub authrole: String,
     pub serialization: Serialization,
     pub outbound: Arc<Outbound>,
+    /// A session inside Junction (HTTP bridge, poller); callers are always disclosed to it,
+    /// so its procedures can check the caller's own permissions.
+    pub internal: bool,
 }
 
 impl Peer {

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
+use tokio::sync::watch;
 
 use crate::config::{RealmConfig, UriCheck};
 use crate::router::authorize::{Action, Authorizer, Decision};
@@ -43,6 +44,9 @@ pub struct Realm {
     authorizer: Authorizer,
     broker: RwLock<Broker>,
     dealer: Mutex<Dealer>,
+    /// Bumped on every subscribe, so an idle poller (not `alwaysOn`) wakes up when its first
+    /// subscriber arrives instead of checking on a timer.
+    subscribed: watch::Sender<u64>,
 }
 
 impl Realm {
@@ -53,11 +57,48 @@ impl Realm {
             authorizer: Authorizer::new(&config.roles),
             broker: RwLock::default(),
             dealer: Mutex::default(),
+            subscribed: watch::Sender::new(0),
         }
     }
 
     pub fn has_role(&self, role: &str) -> bool {
         self.authorizer.has_role(role)
+    }
+
+    /// Whether `role` may perform `action` on `uri` (internal procedures check their caller).
+    pub fn is_allowed(&self, role: &str, uri: &str, action: Action) -> bool {
+        self.authorizer.authorize(role, uri, action).allowed
+    }
+
+    /// Whether any session is subscribed to `topic` (exactly or by a pattern).
+    pub fn has_subscribers(&self, topic: &str) -> bool {
+        self.broker.read().has_subscribers(topic)
+    }
+
+    /// Changes after every subscribe; see the field.
+    pub fn subscriptions_changed(&self) -> watch::Receiver<u64> {
+        self.subscribed.subscribe()
+    }
+
+    /// Replaces the retained event of `topic` without delivering it to anyone: a poller keeps
+    /// its full snapshot retained while it publishes patches. Checked like a publish.
+    pub fn set_retained(
+        &self,
+        peer: &Peer,
+        topic: &str,
+        payload: &Payload,
+    ) -> Result<(), WampError> {
+        self.check_uri(topic, MatchPolicy::Exact)?;
+        self.authorize(peer, topic, Action::Publish)?;
+        let publication = Publication {
+            id: id::random_id(),
+            topic,
+            details: Dict::new(),
+            payload,
+            audience: Audience::default(),
+        };
+        self.broker.read().retain(&publication);
+        Ok(())
     }
 
     /// Removes everything a leaving session owned; callers waiting on it get an ERROR.
@@ -137,6 +178,8 @@ impl Realm {
         if get_retained {
             broker.replay_retained(peer, subscription);
         }
+        drop(broker);
+        self.subscribed.send_modify(|n| *n = n.wrapping_add(1));
         Ok(subscription)
     }
 
@@ -159,6 +202,20 @@ impl Realm {
         topic: &str,
         payload: &Payload,
     ) -> Result<Id, WampError> {
+        self.publish_retaining(peer, options, topic, payload, None)
+    }
+
+    /// Publishes `payload` and, under the same broker lock, makes `retained` the topic's
+    /// retained event: a poller publishes a patch while its new full snapshot becomes what
+    /// late subscribers get, and no subscriber can see the old snapshot without the patch.
+    pub fn publish_retaining(
+        &self,
+        peer: &Peer,
+        options: &Dict,
+        topic: &str,
+        payload: &Payload,
+        retained: Option<&Payload>,
+    ) -> Result<Id, WampError> {
         self.check_uri(topic, MatchPolicy::Exact)?;
         if uri::is_reserved(topic) {
             return Err(WampError::new(
@@ -176,8 +233,9 @@ impl Realm {
                 Value::from(peer.authrole.as_str()),
             );
         }
+        let id = id::random_id();
         let publication = Publication {
-            id: id::random_id(),
+            id,
             topic,
             details,
             payload,
@@ -188,10 +246,17 @@ impl Realm {
         // the live event or the retained one.
         let broker = self.broker.read();
         broker.publish(&publication);
+        if let Some(retained) = retained {
+            broker.retain(&Publication {
+                payload: retained,
+                ..publication
+            });
+            return Ok(id);
+        }
         if retain {
             broker.retain(&publication);
         }
-        Ok(publication.id)
+        Ok(id)
     }
 
     /// Registers `peer` and queues REGISTERED while the dealer is locked, so no INVOCATION can
@@ -285,6 +350,14 @@ impl Realm {
             };
             if registration.policy != MatchPolicy::Exact {
                 details.insert("procedure".into(), Value::from(procedure));
+            }
+            if registration.callee.internal && !details.contains_key("caller_authrole") {
+                details.insert("caller".into(), Value::from(caller.session));
+                details.insert("caller_authid".into(), Value::from(caller.authid.as_str()));
+                details.insert(
+                    "caller_authrole".into(),
+                    Value::from(caller.authrole.as_str()),
+                );
             }
             let (callee, registration) = (Arc::clone(&registration.callee), registration.id);
             let invocation = dealer.start_invocation(Invocation {

@@ -219,6 +219,7 @@ impl Session {
             authrole: identity.authrole.clone(),
             serialization: self.serialization,
             outbound: Arc::clone(&self.outbound),
+            internal: false,
         });
         debug!(
             session,

@@ -18,6 +18,7 @@ use tracing::{debug, info, warn};
 
 use crate::config::{Config, Endpoint, PathService, TlsFiles, TransportConfig, TransportKind};
 use crate::http::server::{self, Services};
+use crate::poller::supervisor::Pollers;
 use crate::router::Router;
 
 /// Binds `endpoint`; errors name the address.
@@ -136,7 +137,11 @@ async fn serve(
 
 /// Binds every transport of `config`, logs where each listens, and spawns their accept loops.
 /// Returns the bound addresses in config order.
-pub async fn start(config: &Config, router: Arc<Router>) -> io::Result<Vec<SocketAddr>> {
+pub async fn start(
+    config: &Config,
+    router: Arc<Router>,
+    pollers: Arc<Pollers>,
+) -> io::Result<Vec<SocketAddr>> {
     let mut bound = Vec::new();
     for transport in config.workers.iter().flat_map(|w| &w.transports) {
         let tls = transport
@@ -145,13 +150,18 @@ pub async fn start(config: &Config, router: Arc<Router>) -> io::Result<Vec<Socke
             .as_ref()
             .map(tls_acceptor)
             .transpose()?;
-        let services =
-            Services::new(Arc::clone(&router), &transport.kind, tls.is_some()).map_err(|e| {
-                io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!("{}: {e}", transport.path),
-                )
-            })?;
+        let services = Services::new(
+            Arc::clone(&router),
+            &pollers,
+            &transport.kind,
+            tls.is_some(),
+        )
+        .map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{}: {e}", transport.path),
+            )
+        })?;
         let listener = bind(&transport.endpoint)?;
         let addr = listener.local_addr()?;
         let scheme = if tls.is_some() { " with TLS" } else { "" };

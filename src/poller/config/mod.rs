@@ -22,7 +22,8 @@
 //! `subscriptionMode`, and in `config`: `payloadLimit`, `timeout`, `transform`,
 //! `pagination.maxPages`.
 //!
-//! Not wired into the config loader yet: the loader still refuses realm `topics`.
+//! The config loader calls this for each `realms[].topics[]` entry; the topics API for each
+//! created or patched topic.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -137,8 +138,8 @@ pub struct PollerConfig {
     /// `timeout` (default PT30S, a Junction key): the limit of one HTTP request, ISO-8601,
     /// PT1S..=PT5M.
     pub timeout: Duration,
-    /// `transform` (default: none, a Junction key): a jq filter applied to the payload. Only
-    /// checked to be a non-empty string here; compiling it is the poller's job.
+    /// `transform` (default: none, a Junction key): a jq filter applied to the payload,
+    /// compiled here to validate it (the poller compiles its own copy).
     pub transform: Option<String>,
 }
 
@@ -456,7 +457,11 @@ fn parse_poller(node: &Node, env: &dyn Fn(&str) -> Option<String>) -> Result<Pol
     let timeout = obj
         .opt("timeout", |n| duration_in(n, MIN_TIMEOUT, MAX_TIMEOUT))?
         .unwrap_or(DEFAULT_TIMEOUT);
-    let transform = obj.opt("transform", |n| n.non_empty_str().map(str::to_string))?;
+    let transform = obj.opt("transform", |n| {
+        let filter = n.non_empty_str()?;
+        crate::poller::select::Transform::compile(filter).map_err(|e| n.error(e.to_string()))?;
+        Ok(filter.to_string())
+    })?;
     Ok(PollerConfig {
         url,
         polling_period,

@@ -1,0 +1,506 @@
+//! One poll cycle of a topic (`shared/reference/poller.md`, "One poll cycle"): the URL with
+//! computed query parameters, the request(s) with retries and OAuth2, pages followed and
+//! merged, the merged payload limit, `payloadPointer`, the `transform`. What to publish is
+//! [`change`](super::change)'s business; publishing and persisting are the runner's.
+//!
+//! A [`Cycle`] is built once per topic definition and run once per tick. The instant `now`
+//! and the last success are passed in, so tests drive computed parameters without a clock.
+//!
+//! Conditional requests (`If-None-Match` / `If-Modified-Since`) are sent only for topics
+//! without pagination: a 304 on the first page says nothing about the others.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use jiff::Timestamp;
+use serde_json::Value;
+
+use crate::poller::config::{
+    ClientAuthMode, ComputedKind, NextReference, NextReferenceKind, PaginationKind, TopicConfig,
+};
+use crate::poller::fetch::{FetchError, Fetcher, PollRequest, Sleeper, Validators, codes};
+use crate::poller::oauth2::{self, OAuth2Config, TokenSource};
+use crate::poller::pagination::{self, Mode, Paginator, SizeParameter};
+use crate::poller::query::{self, Reference};
+use crate::poller::retry::RetryPolicy;
+use crate::poller::select::{self, Transform};
+
+/// Junction's error codes for what Streams has no code for.
+pub mod junction_codes {
+    /// `payloadPointer` does not resolve in the response.
+    pub const POINTER: u32 = 70_020;
+    /// The `transform` failed on this payload.
+    pub const TRANSFORM: u32 = 70_021;
+    /// Pagination failed: a next reference seen twice, more than `maxPages` pages, or an
+    /// unusable next reference.
+    pub const PAGINATION: u32 = 70_022;
+}
+
+/// The payload of a successful cycle.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Payload {
+    /// 304 to a conditional request: unchanged.
+    NotModified,
+    /// The body as received, to be parsed by the change tracker (its bytes are hashed, so an
+    /// identical body is detected without parsing). Used when the body is the payload: one
+    /// page, no pointer, no transform.
+    Raw(Bytes),
+    /// The selected, merged or transformed payload.
+    Value(Value),
+}
+
+/// Why a cycle failed: the code and message of the error event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CycleError {
+    pub code: u32,
+    pub message: String,
+}
+
+impl From<FetchError> for CycleError {
+    fn from(e: FetchError) -> Self {
+        CycleError {
+            code: e.code,
+            message: e.message,
+        }
+    }
+}
+
+/// What one cycle did, for the poll record and the next cycle.
+#[derive(Debug)]
+pub struct CycleReport {
+    /// The first request's URL, secrets redacted (see [`redact_url`]).
+    pub url: String,
+    /// Status of the last response, `None` when none arrived.
+    pub status: Option<u16>,
+    /// Requests sent, retries and pages included.
+    pub attempts: u32,
+    /// Body bytes received.
+    pub bytes: u64,
+    /// Validators to send next time (kept from `previous` when the response had none).
+    pub validators: Validators,
+    pub result: Result<Payload, CycleError>,
+}
+
+/// A topic's poll, ready to run.
+pub struct Cycle {
+    base_url: String,
+    polling_period: Duration,
+    computed: Vec<query::ComputedParameter>,
+    request: PollRequest,
+    policy: RetryPolicy,
+    pagination: Option<(Mode, pagination::NextReference, usize)>,
+    payload_pointer: Option<String>,
+    transform: Option<Arc<Transform>>,
+    fetcher: Fetcher,
+}
+
+impl Cycle {
+    /// Builds the cycle of `topic`. Fails only when the HTTP client cannot be built or the
+    /// transform does not compile (both checked at load already).
+    pub fn new(topic: &TopicConfig) -> Result<Cycle, CycleError> {
+        let fetcher = Fetcher::new(topic.poller.timeout)?;
+        Cycle::with_fetcher(topic, fetcher)
+    }
+
+    /// As [`Cycle::new`] with a given fetcher (tests share one client).
+    pub fn with_fetcher(topic: &TopicConfig, fetcher: Fetcher) -> Result<Cycle, CycleError> {
+        let config = &topic.poller;
+        let auth = config.authorization.as_ref().map(|a| {
+            let oauth = OAuth2Config {
+                provider: a.provider.to_string(),
+                client_id: a.client_id.clone(),
+                client_secret: a.client_secret.expose().to_owned(),
+                scope: a.scope.clone(),
+                mode: match a.mode {
+                    ClientAuthMode::Header => oauth2::ClientAuthMode::Header,
+                    ClientAuthMode::Body => oauth2::ClientAuthMode::Body,
+                },
+            };
+            Arc::new(TokenSource::new(oauth, fetcher.client().clone()))
+        });
+        let transform = match &config.transform {
+            Some(filter) => Some(Arc::new(Transform::compile(filter).map_err(|e| {
+                CycleError {
+                    code: junction_codes::TRANSFORM,
+                    message: e.to_string(),
+                }
+            })?)),
+            None => None,
+        };
+        Ok(Cycle {
+            base_url: config.url.to_string(),
+            polling_period: config.polling_period,
+            computed: config
+                .computed_query_parameters
+                .iter()
+                .map(computed_parameter)
+                .collect(),
+            request: PollRequest {
+                url: String::new(),
+                headers: config.headers.clone(),
+                auth,
+                payload_limit: config.payload_limit,
+            },
+            policy: RetryPolicy {
+                retry_on: config.retry_on_http_codes.clone(),
+                max_attempts: config.retry_max_attempts,
+                initial: config.retry_backoff_initial,
+                max: config.retry_backoff_max,
+                factor: config.retry_backoff_factor,
+            },
+            pagination: config.pagination.as_ref().map(|p| {
+                (
+                    mode(&p.kind),
+                    next_reference(&p.next_reference),
+                    p.max_pages as usize,
+                )
+            }),
+            payload_pointer: config.payload_pointer.clone().filter(|p| !p.is_empty()),
+            transform,
+            fetcher,
+        })
+    }
+
+    /// The first request's URL for a cycle starting at `now` (computed parameters filled in).
+    pub fn url(&self, now: Timestamp, last_success: Option<Timestamp>) -> Result<String, String> {
+        let reference = match last_success {
+            Some(instant) => Reference::LastSuccess(instant),
+            None => Reference::BeforeFirstSuccess {
+                fallback: now
+                    .checked_sub(self.polling_period)
+                    .unwrap_or(Timestamp::UNIX_EPOCH),
+            },
+        };
+        query::build_url(&self.base_url, &self.computed, reference, &[]).map_err(|e| e.to_string())
+    }
+
+    /// Runs one cycle starting at `now`.
+    pub async fn run(
+        &self,
+        now: Timestamp,
+        last_success: Option<Timestamp>,
+        previous: &Validators,
+        sleeper: &dyn Sleeper,
+    ) -> CycleReport {
+        let mut report = CycleReport {
+            url: redact_url(&self.base_url),
+            status: None,
+            attempts: 0,
+            bytes: 0,
+            validators: previous.clone(),
+            result: Ok(Payload::NotModified),
+        };
+        let url = match self.url(now, last_success) {
+            Ok(url) => url,
+            Err(message) => {
+                report.result = Err(CycleError {
+                    code: codes::HTTP_BASE,
+                    message,
+                });
+                return report;
+            }
+        };
+        report.url = redact_url(&url);
+        report.result = match &self.pagination {
+            None => self.single(url, previous, sleeper, &mut report).await,
+            Some(p) => self.paged(url, p, sleeper, &mut report).await,
+        };
+        report
+    }
+
+    async fn single(
+        &self,
+        url: String,
+        previous: &Validators,
+        sleeper: &dyn Sleeper,
+        report: &mut CycleReport,
+    ) -> Result<Payload, CycleError> {
+        let request = PollRequest {
+            url,
+            ..self.request.clone()
+        };
+        let fetched = self
+            .fetcher
+            .fetch(&request, &self.policy, sleeper, previous)
+            .await
+            .inspect_err(|e| {
+                report.status = e.status;
+                report.attempts += e.attempts;
+            })?;
+        report.status = Some(fetched.status);
+        report.attempts += fetched.attempts;
+        report.bytes += fetched.body.len() as u64;
+        if fetched.not_modified {
+            return Ok(Payload::NotModified);
+        }
+        report.validators = Validators {
+            etag: fetched.etag.clone(),
+            last_modified: fetched.last_modified.clone(),
+        };
+        if self.payload_pointer.is_none() && self.transform.is_none() {
+            return Ok(Payload::Raw(fetched.body));
+        }
+        let body = parse(&fetched.body)?;
+        let selected = match &self.payload_pointer {
+            Some(pointer) => select::select_owned(body, pointer).map_err(|e| CycleError {
+                code: junction_codes::POINTER,
+                message: format!("payloadPointer: {e}"),
+            })?,
+            None => body,
+        };
+        self.transformed(selected).await
+    }
+
+    async fn paged(
+        &self,
+        url: String,
+        (mode, next_reference, max_pages): &(Mode, pagination::NextReference, usize),
+        sleeper: &dyn Sleeper,
+        report: &mut CycleReport,
+    ) -> Result<Payload, CycleError> {
+        let pagination_error = |e: pagination::PaginationError| CycleError {
+            code: junction_codes::PAGINATION,
+            message: e.to_string(),
+        };
+        let mut paginator = Paginator::new(mode.clone(), next_reference.clone(), *max_pages);
+        let mut next = Some(paginator.first_request(&url).map_err(pagination_error)?);
+        let mut pages = Vec::new();
+        let mut total = 0usize;
+        while let Some(page) = next.take() {
+            let request = PollRequest {
+                url: page.url.clone(),
+                ..self.request.clone()
+            };
+            let fetched = self
+                .fetcher
+                .fetch(&request, &self.policy, sleeper, &Validators::default())
+                .await
+                .inspect_err(|e| {
+                    report.status = e.status;
+                    report.attempts += e.attempts;
+                })?;
+            report.status = Some(fetched.status);
+            report.attempts += fetched.attempts;
+            report.bytes += fetched.body.len() as u64;
+            total += fetched.body.len();
+            if total > self.request.payload_limit {
+                return Err(CycleError {
+                    code: codes::PAYLOAD_TOO_LARGE,
+                    message: format!(
+                        "payload over the limit of {} bytes after {} pages",
+                        self.request.payload_limit,
+                        pages.len() + 1
+                    ),
+                });
+            }
+            let body = parse(&fetched.body)?;
+            let empty = page_is_empty(&body, self.payload_pointer.as_deref());
+            next = paginator
+                .next(&page.url, &body, fetched.link_header.as_deref(), empty)
+                .map_err(pagination_error)?;
+            pages.push(body);
+        }
+        let merged =
+            pagination::merge(pages, self.payload_pointer.as_deref()).map_err(|e| CycleError {
+                code: junction_codes::POINTER,
+                message: format!("payloadPointer: {e}"),
+            })?;
+        self.transformed(merged).await
+    }
+
+    /// Applies the transform, on a blocking thread (jaq cannot be interrupted).
+    async fn transformed(&self, payload: Value) -> Result<Payload, CycleError> {
+        let Some(transform) = &self.transform else {
+            return Ok(Payload::Value(payload));
+        };
+        let transform = Arc::clone(transform);
+        let result = tokio::task::spawn_blocking(move || transform.apply(payload))
+            .await
+            .map_err(|e| CycleError {
+                code: junction_codes::TRANSFORM,
+                message: format!("transform did not finish: {e}"),
+            })?;
+        result.map(Payload::Value).map_err(|e| CycleError {
+            code: junction_codes::TRANSFORM,
+            message: e.to_string(),
+        })
+    }
+}
+
+fn parse(body: &[u8]) -> Result<Value, CycleError> {
+    serde_json::from_slice(body).map_err(|e| CycleError {
+        code: codes::NOT_JSON,
+        message: format!("payload is not JSON: {e}"),
+    })
+}
+
+/// A page whose selected part is an empty array (or missing, or null) ends pagination.
+fn page_is_empty(body: &Value, pointer: Option<&str>) -> bool {
+    let selected = match pointer {
+        Some(p) => body.pointer(p),
+        None => Some(body),
+    };
+    match selected {
+        None | Some(Value::Null) => true,
+        Some(Value::Array(items)) => items.is_empty(),
+        Some(_) => false,
+    }
+}
+
+fn computed_parameter(p: &crate::poller::config::ComputedParameter) -> query::ComputedParameter {
+    let (kind, initial_value) = match &p.kind {
+        ComputedKind::DateTime {
+            pattern,
+            initial_value,
+        } => (
+            query::ComputedKind::DateTime(pattern.clone()),
+            initial_value.clone(),
+        ),
+        ComputedKind::Timestamp {
+            milliseconds,
+            initial_value,
+        } => (
+            query::ComputedKind::Timestamp {
+                milliseconds: *milliseconds,
+            },
+            initial_value.map(|v| v.to_string()),
+        ),
+    };
+    query::ComputedParameter {
+        name: p.name.clone(),
+        kind,
+        initial_value,
+    }
+}
+
+fn size(parameter_name: &str, value: u64) -> Option<SizeParameter> {
+    Some(SizeParameter {
+        name: parameter_name.to_owned(),
+        value,
+    })
+}
+
+fn mode(kind: &PaginationKind) -> Mode {
+    match kind {
+        PaginationKind::Page {
+            parameter,
+            initial,
+            page_size,
+        } => Mode::Page {
+            parameter: parameter.clone(),
+            initial: *initial,
+            size: size(&page_size.parameter_name, page_size.value),
+        },
+        PaginationKind::Offset {
+            parameter,
+            limit_parameter,
+            limit,
+            initial,
+        } => Mode::Offset {
+            parameter: parameter.clone(),
+            initial: *initial,
+            limit: SizeParameter {
+                name: limit_parameter.clone(),
+                value: *limit,
+            },
+        },
+        PaginationKind::Keyset {
+            parameter_name,
+            page_size,
+        } => Mode::Keyset {
+            parameter: parameter_name.clone(),
+            size: size(&page_size.parameter_name, page_size.value),
+        },
+        PaginationKind::Cursor {
+            parameter_name,
+            page_size,
+        } => Mode::Cursor {
+            parameter: parameter_name.clone(),
+            size: size(&page_size.parameter_name, page_size.value),
+        },
+    }
+}
+
+fn next_reference(reference: &NextReference) -> pagination::NextReference {
+    match reference {
+        NextReference::Body { pointer, kind } => pagination::NextReference::Body {
+            pointer: pointer.clone(),
+            kind: match kind {
+                NextReferenceKind::Uri => pagination::ReferenceType::Uri,
+                NextReferenceKind::Value => pagination::ReferenceType::Value,
+            },
+        },
+        NextReference::LinkHeader => pagination::NextReference::Header,
+    }
+}
+
+/// Query parameter names whose values are redacted in poll records: API keys and tokens are
+/// often passed in the query string.
+const SECRET_PARAMETER_HINTS: [&str; 8] = [
+    "key",
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "signature",
+    "sig",
+    "auth",
+];
+
+/// `url` for a poll record: the password of the user info and the values of query parameters
+/// whose names suggest a secret (`api_key`, `access_token`, `sig`, ...) become `redacted`.
+pub fn redact_url(url: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return "<invalid URL>".to_owned();
+    };
+    if parsed.password().is_some() {
+        let _ = parsed.set_password(Some("redacted"));
+    }
+    let secret = |name: &str| {
+        let name = name.to_ascii_lowercase();
+        SECRET_PARAMETER_HINTS
+            .iter()
+            .any(|hint| name.contains(hint))
+    };
+    if parsed.query_pairs().any(|(name, _)| secret(&name)) {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(name, value)| {
+                let value = if secret(&name) {
+                    "redacted".to_owned()
+                } else {
+                    value.into_owned()
+                };
+                (name.into_owned(), value)
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords_and_secret_looking_parameters() {
+        assert_eq!(
+            redact_url("https://u:pw@h.example/p?api_key=s3cr3t&from=2024&access_token=t"),
+            "https://u:redacted@h.example/p?api_key=redacted&from=2024&access_token=redacted"
+        );
+        assert_eq!(redact_url("http://h/p?page=2"), "http://h/p?page=2");
+        assert_eq!(redact_url("not a url"), "<invalid URL>");
+    }
+
+    #[test]
+    fn empty_pages() {
+        let body = serde_json::json!({"items": [], "other": [1]});
+        assert!(page_is_empty(&body, Some("/items")));
+        assert!(!page_is_empty(&body, Some("/other")));
+        assert!(page_is_empty(&body, Some("/missing")));
+        assert!(!page_is_empty(&body, None));
+        assert!(page_is_empty(&serde_json::json!([]), None));
+    }
+}

@@ -1,0 +1,526 @@
+//! The pollers of a node: one [`Runner`] task per topic, per realm, started from
+//! `config.json` and from the definitions stored by the topics API; created, patched and
+//! deleted topics start, restart and stop their poller without restarting Junction.
+//!
+//! Each realm with pollers also gets an internal session that registers two procedures:
+//! - `junction.poller.snapshot` `(topic)` -> kwargs `{seq, data}`: the current snapshot, for a
+//!   subscriber that saw a gap in `seq`;
+//! - `junction.poller.polls` `(topic)` -> args `[records]`: the last poll records, newest first.
+//!
+//! Both answer only callers whose role may subscribe to the topic, so they leak nothing a
+//! subscription would not show.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use serde_json::{Value as Json, json};
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use crate::config::{Config, ConfigError, StoreConfig, default_store};
+use crate::poller::config::{TopicConfig, parse_topic};
+use crate::poller::cycle::redact_url;
+use crate::poller::fetch::{Sleeper, TokioSleeper};
+use crate::poller::runner::{Clock, Runner, TopicStatus};
+use crate::router::Router;
+use crate::router::authorize::{Action, TRUSTED_ROLE};
+use crate::router::internal::{InternalCallee, InternalInvocation};
+use crate::router::realm::{Realm, WampError};
+use crate::store::{EmbeddedStore, MemoryStore, PollRecord, Store, StoreError};
+use crate::wamp::error as uri_error;
+use crate::wamp::message::Payload;
+use crate::wamp::value::{Dict, Value};
+
+/// The procedure returning a topic's current `{seq, data}`.
+pub const SNAPSHOT_PROCEDURE: &str = "junction.poller.snapshot";
+/// The procedure returning a topic's poll records.
+pub const POLLS_PROCEDURE: &str = "junction.poller.polls";
+
+/// Where a topic was defined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// `config.json`: read-only through the topics API.
+    Config,
+    /// The topics API: stored, editable.
+    Api,
+}
+
+/// Why a topics API operation failed; the API maps each to a status.
+#[derive(Debug, thiserror::Error)]
+pub enum TopicsError {
+    /// 400: the definition is invalid; `path` is the JSON path of the key at fault.
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+    /// 404.
+    #[error("no topic \"{0}\" in this realm")]
+    NotFound(String),
+    /// 409: a topic of that name exists.
+    #[error("topic \"{0}\" already exists")]
+    Duplicate(String),
+    /// 409: defined in config.json, which the API does not rewrite.
+    #[error("topic \"{0}\" is defined in config.json; change it there")]
+    ReadOnly(String),
+    /// 500.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl From<ConfigError> for TopicsError {
+    fn from(e: ConfigError) -> Self {
+        TopicsError::Invalid {
+            path: e.location().trim_start_matches('.').to_owned(),
+            message: e.message().to_owned(),
+        }
+    }
+}
+
+struct RunningTopic {
+    topic: TopicConfig,
+    definition: Json,
+    origin: Origin,
+    status: Arc<Mutex<TopicStatus>>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for RunningTopic {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The pollers of one realm.
+pub struct RealmPollers {
+    realm: Arc<Realm>,
+    store: Arc<dyn Store>,
+    topics: Mutex<BTreeMap<String, RunningTopic>>,
+    clock: Clock,
+    sleeper: Arc<dyn Sleeper>,
+    procedures: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// Every realm's pollers.
+#[derive(Default)]
+pub struct Pollers {
+    realms: BTreeMap<String, Arc<RealmPollers>>,
+}
+
+impl Pollers {
+    /// Opens the stores and starts the pollers of every realm that has topics in `config` or
+    /// is in `api_realms` (realms served by a topics API path). Must run inside a runtime.
+    pub fn start(
+        config: &Config,
+        router: &Router,
+        api_realms: &[String],
+    ) -> Result<Pollers, String> {
+        let mut realms = BTreeMap::new();
+        for realm_config in config.workers.iter().flat_map(|w| &w.realms) {
+            let name = &realm_config.name;
+            if realm_config.topics.is_empty() && !api_realms.contains(name) {
+                continue;
+            }
+            let Some(realm) = router.realm(name) else {
+                continue;
+            };
+            let store_config = realm_config
+                .store
+                .clone()
+                .unwrap_or_else(|| default_store(&config.folder, name));
+            let store: Arc<dyn Store> = match &store_config {
+                StoreConfig::Memory => Arc::new(MemoryStore::new()),
+                StoreConfig::Embedded { path } => Arc::new(
+                    EmbeddedStore::open(path).map_err(|e| format!("realm \"{name}\": {e}"))?,
+                ),
+            };
+            let pollers = RealmPollers::new(realm, store, real_clock(), Arc::new(TokioSleeper));
+            for definition in &realm_config.topics {
+                pollers.spawn(
+                    definition.topic.clone(),
+                    definition.source.clone(),
+                    Origin::Config,
+                );
+            }
+            pollers.start_stored()?;
+            pollers.register_procedures();
+            realms.insert(name.clone(), pollers);
+        }
+        Ok(Pollers { realms })
+    }
+
+    /// The pollers of `realm`, if it has any.
+    pub fn realm(&self, realm: &str) -> Option<&Arc<RealmPollers>> {
+        self.realms.get(realm)
+    }
+}
+
+fn real_clock() -> Clock {
+    Arc::new(jiff::Timestamp::now)
+}
+
+impl RealmPollers {
+    pub fn new(
+        realm: Arc<Realm>,
+        store: Arc<dyn Store>,
+        clock: Clock,
+        sleeper: Arc<dyn Sleeper>,
+    ) -> Arc<RealmPollers> {
+        Arc::new(RealmPollers {
+            realm,
+            store,
+            topics: Mutex::default(),
+            clock,
+            sleeper,
+            procedures: Mutex::default(),
+        })
+    }
+
+    /// Starts the topics created through the API in an earlier run. A stored definition that
+    /// no longer loads, or whose name is now taken by config.json, is skipped with a warning.
+    fn start_stored(&self) -> Result<(), String> {
+        let stored = self
+            .store
+            .topic_definitions(&self.realm.name)
+            .map_err(|e| e.to_string())?;
+        for (name, definition) in stored {
+            if self.topics.lock().contains_key(&name) {
+                warn!(
+                    realm = self.realm.name,
+                    topic = name,
+                    "stored topic ignored: config.json defines a topic of that name"
+                );
+                continue;
+            }
+            match self.validate(&definition) {
+                Ok(topic) => self.spawn(topic, definition, Origin::Api),
+                Err(e) => warn!(
+                    realm = self.realm.name,
+                    topic = name,
+                    "stored topic ignored: {e}"
+                ),
+            }
+        }
+        Ok(())
+    }
+
+    fn spawn(&self, topic: TopicConfig, definition: Json, origin: Origin) {
+        let status = Arc::new(Mutex::new(TopicStatus::default()));
+        let runner = Runner {
+            realm: Arc::clone(&self.realm),
+            topic: topic.clone(),
+            store: Arc::clone(&self.store),
+            status: Arc::clone(&status),
+            clock: Arc::clone(&self.clock),
+            sleeper: Arc::clone(&self.sleeper),
+        };
+        info!(
+            realm = self.realm.name,
+            topic = topic.name,
+            url = redact_url(topic.poller.url.as_str()),
+            "polling every {:?}",
+            topic.poller.polling_period
+        );
+        let task = tokio::spawn(runner.run());
+        let name = topic.name.clone();
+        let running = RunningTopic {
+            topic,
+            definition,
+            origin,
+            status,
+            task,
+        };
+        // Replacing a running topic drops (and so aborts) the old task.
+        self.topics.lock().insert(name, running);
+    }
+
+    /// Registers the snapshot and polls procedures (see the module documentation).
+    pub fn register_procedures(self: &Arc<Self>) {
+        let mut callee = InternalCallee::new(Arc::clone(&self.realm), TRUSTED_ROLE, "poller");
+        for procedure in [SNAPSHOT_PROCEDURE, POLLS_PROCEDURE] {
+            if let Err(e) = callee.register(procedure) {
+                warn!(
+                    realm = self.realm.name,
+                    "cannot register {procedure}: {}", e.message
+                );
+            }
+        }
+        let pollers = Arc::downgrade(self);
+        let task = tokio::spawn(callee.serve(move |invocation| match pollers.upgrade() {
+            Some(pollers) => pollers.answer(invocation),
+            None => Err(WampError::new(uri_error::CANCELED, "pollers stopped")),
+        }));
+        if let Some(old) = self.procedures.lock().replace(task) {
+            old.abort();
+        }
+    }
+
+    fn answer(&self, invocation: InternalInvocation) -> Result<Payload, WampError> {
+        let topic = match invocation.payload.args.as_deref() {
+            Some([Value::String(topic), ..]) => topic.clone(),
+            _ => {
+                return Err(WampError::new(
+                    uri_error::INVALID_ARGUMENT,
+                    format!(
+                        "{} expects the topic name as its first argument",
+                        invocation.procedure
+                    ),
+                ));
+            }
+        };
+        if !self
+            .realm
+            .is_allowed(&invocation.caller_authrole, &topic, Action::Subscribe)
+        {
+            return Err(WampError::new(
+                uri_error::NOT_AUTHORIZED,
+                format!(
+                    "role \"{}\" may not subscribe to \"{topic}\"",
+                    invocation.caller_authrole
+                ),
+            ));
+        }
+        let no_topic = || {
+            WampError::new(
+                uri_error::INVALID_ARGUMENT,
+                format!("no poller topic \"{topic}\" in this realm"),
+            )
+        };
+        if invocation.procedure == SNAPSHOT_PROCEDURE {
+            let status = self.status(&topic).ok_or_else(no_topic)?;
+            let current = status.lock().current.clone();
+            let body = match current {
+                Some((seq, data)) => json!({"seq": seq, "data": *data}),
+                None => json!({"seq": 0, "data": null}),
+            };
+            Ok(kwargs_payload(body))
+        } else {
+            if self.status(&topic).is_none() {
+                return Err(no_topic());
+            }
+            let records = self
+                .store
+                .poll_records(&self.realm.name, &topic)
+                .map_err(|e| WampError::new(uri_error::CANCELED, e.to_string()))?;
+            let records = serde_json::to_value(records).unwrap_or(Json::Null);
+            let value = serde_json::from_value::<Value>(records).unwrap_or(Value::Null);
+            Ok(Payload {
+                args: Some(vec![value]),
+                kwargs: None,
+            })
+        }
+    }
+
+    fn status(&self, topic: &str) -> Option<Arc<Mutex<TopicStatus>>> {
+        self.topics.lock().get(topic).map(|t| Arc::clone(&t.status))
+    }
+
+    pub fn realm_name(&self) -> &str {
+        &self.realm.name
+    }
+
+    /// Checks a definition as config.json would, plus that its role exists in the realm.
+    fn validate(&self, definition: &Json) -> Result<TopicConfig, TopicsError> {
+        let topic = parse_topic(definition, "")?;
+        if let Some(role) = &topic.role
+            && !self.realm.has_role(role)
+        {
+            return Err(TopicsError::Invalid {
+                path: "publisher.role".into(),
+                message: format!("role \"{role}\" is not defined in this realm"),
+            });
+        }
+        Ok(topic)
+    }
+
+    /// Every topic, as the topics API shows it, ordered by name.
+    pub fn list(&self) -> Vec<Json> {
+        self.topics.lock().values().map(view).collect()
+    }
+
+    pub fn get(&self, name: &str) -> Result<Json, TopicsError> {
+        self.topics
+            .lock()
+            .get(name)
+            .map(view)
+            .ok_or_else(|| TopicsError::NotFound(name.to_owned()))
+    }
+
+    /// Creates a topic from a definition, stores it and starts its poller.
+    pub async fn create(&self, definition: Json) -> Result<Json, TopicsError> {
+        let topic = self.validate(&definition)?;
+        if self.topics.lock().contains_key(&topic.name) {
+            return Err(TopicsError::Duplicate(topic.name));
+        }
+        self.save(&topic.name, &definition).await?;
+        let name = topic.name.clone();
+        self.spawn(topic, definition, Origin::Api);
+        self.get(&name)
+    }
+
+    /// Applies a JSON merge patch (RFC 7396: `null` removes a key) to a created topic, stores
+    /// the result and restarts its poller. The name cannot change.
+    pub async fn patch(&self, name: &str, merge_patch: &Json) -> Result<Json, TopicsError> {
+        let mut definition = self.editable(name)?;
+        json_patch::merge(&mut definition, merge_patch);
+        let topic = self.validate(&definition)?;
+        if topic.name != name {
+            return Err(TopicsError::Invalid {
+                path: "name".into(),
+                message: format!("the name of topic \"{name}\" cannot change"),
+            });
+        }
+        self.save(name, &definition).await?;
+        self.spawn(topic, definition, Origin::Api);
+        self.get(name)
+    }
+
+    /// Stops a created topic and forgets its definition, state and records.
+    pub async fn delete(&self, name: &str) -> Result<(), TopicsError> {
+        self.editable(name)?;
+        let store = Arc::clone(&self.store);
+        let (realm, topic) = (self.realm.name.clone(), name.to_owned());
+        tokio::task::spawn_blocking(move || store.delete_topic(&realm, &topic))
+            .await
+            .map_err(|e| TopicsError::Invalid {
+                path: String::new(),
+                message: e.to_string(),
+            })??;
+        self.topics.lock().remove(name);
+        Ok(())
+    }
+
+    /// The topic's poll records, newest first.
+    pub async fn polls(&self, name: &str) -> Result<Vec<PollRecord>, TopicsError> {
+        if !self.topics.lock().contains_key(name) {
+            return Err(TopicsError::NotFound(name.to_owned()));
+        }
+        let store = Arc::clone(&self.store);
+        let (realm, topic) = (self.realm.name.clone(), name.to_owned());
+        Ok(
+            tokio::task::spawn_blocking(move || store.poll_records(&realm, &topic))
+                .await
+                .map_err(|e| TopicsError::Invalid {
+                    path: String::new(),
+                    message: e.to_string(),
+                })??,
+        )
+    }
+
+    /// The stored definition of a topic the API may change.
+    fn editable(&self, name: &str) -> Result<Json, TopicsError> {
+        let topics = self.topics.lock();
+        let running = topics
+            .get(name)
+            .ok_or_else(|| TopicsError::NotFound(name.to_owned()))?;
+        if running.origin == Origin::Config {
+            return Err(TopicsError::ReadOnly(name.to_owned()));
+        }
+        Ok(running.definition.clone())
+    }
+
+    async fn save(&self, name: &str, definition: &Json) -> Result<(), TopicsError> {
+        let store = Arc::clone(&self.store);
+        let (realm, topic, definition) =
+            (self.realm.name.clone(), name.to_owned(), definition.clone());
+        tokio::task::spawn_blocking(move || {
+            store.save_topic_definition(&realm, &topic, &definition)
+        })
+        .await
+        .map_err(|e| TopicsError::Invalid {
+            path: String::new(),
+            message: e.to_string(),
+        })??;
+        Ok(())
+    }
+}
+
+fn kwargs_payload(body: Json) -> Payload {
+    let kwargs = match serde_json::from_value::<Value>(body) {
+        Ok(Value::Dict(d)) => d,
+        _ => Dict::new(),
+    };
+    Payload {
+        args: None,
+        kwargs: Some(kwargs),
+    }
+}
+
+/// A topic as the topics API shows it.
+fn view(running: &RunningTopic) -> Json {
+    let status = running.status.lock();
+    json!({
+        "name": running.topic.name,
+        "origin": match running.origin { Origin::Config => "config", Origin::Api => "api" },
+        "definition": redacted_definition(&running.definition),
+        "seq": status.current.as_ref().map_or(0, |(seq, _)| *seq),
+        "polls": status.polls,
+        "lastSuccess": status.last_success.map(|t| t.to_string()),
+        "lastError": status.last_error,
+    })
+}
+
+/// Header names whose values are shown as `<redacted>`.
+fn secret_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    [
+        "auth",
+        "key",
+        "token",
+        "secret",
+        "cookie",
+        "password",
+        "signature",
+    ]
+    .iter()
+    .any(|hint| name.contains(hint))
+}
+
+/// A definition without its secrets: `clientSecret` (unless it names an environment
+/// variable), secret-looking header values and URL credentials or query values.
+pub fn redacted_definition(definition: &Json) -> Json {
+    let mut shown = definition.clone();
+    if let Some(config) = shown.pointer_mut("/publisher/config") {
+        if let Some(Json::String(url)) = config.get_mut("url") {
+            *url = redact_url(url);
+        }
+        if let Some(Json::Object(headers)) = config.get_mut("headers") {
+            for (name, value) in headers.iter_mut() {
+                if secret_header(name) && value.is_string() {
+                    *value = json!("<redacted>");
+                }
+            }
+        }
+        if let Some(Json::String(secret)) = config.pointer_mut("/authorization/clientSecret")
+            && !secret.starts_with('$')
+        {
+            *secret = "<redacted>".to_owned();
+        }
+    }
+    shown
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn definitions_are_shown_without_secrets() {
+        let definition = json!({"name": "t", "publisher": {"type": "http-poller", "config": {
+            "url": "https://u:pw@api.example/x?api_key=k1&page=1",
+            "headers": {"X-Api-Key": "k2", "Accept": "application/json"},
+            "authorization": {"type": "oauth2", "clientId": "id", "clientSecret": "s3",
+                              "provider": "https://auth.example/token"}}}});
+        let shown = redacted_definition(&definition).to_string();
+        for secret in ["pw", "k1", "k2", "s3"] {
+            assert!(
+                !shown.contains(&format!("\"{secret}\""))
+                    && !shown.contains(&format!(":{secret}@"))
+                    && !shown.contains(&format!("={secret}")),
+                "{secret} in {shown}"
+            );
+        }
+        assert!(shown.contains("application/json"));
+        assert!(shown.contains("page=1"));
+        let env = json!({"name": "t", "publisher": {"config": {"authorization": {"clientSecret": "$SECRET"}}}});
+        assert!(redacted_definition(&env).to_string().contains("$SECRET"));
+    }
+}
