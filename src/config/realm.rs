@@ -530,3 +530,134 @@ mod tests {
         assert_eq!(config.workers[0].realms[1].roles[0].name, "r");
     }
 }
+
+#[cfg(test)]
+mod topic_and_store_tests {
+    use crate::config::load::testing::*;
+    use crate::config::{StoreConfig, default_store};
+
+    const TOPIC: &str = r#"{"name": "com.example.weather", "publisher": {"type": "http-poller",
+        "config": {"url": "https://api.example.com/weather", "pollingPeriod": "PT2S"}}}"#;
+
+    fn realm_with(extra: &str) -> String {
+        worker(
+            &format!(
+                r#"{{"name": "realm1", "roles": [{{"name": "poller", "permissions": []}}]{extra}}}"#
+            ),
+            "",
+        )
+    }
+
+    #[test]
+    fn topics_load_with_their_source() {
+        let config = load(&realm_with(&format!(r#", "topics": [{TOPIC}]"#)));
+        let realm = &config.workers[0].realms[0];
+        assert_eq!(realm.topics.len(), 1);
+        assert_eq!(realm.topics[0].topic.name, "com.example.weather");
+        assert_eq!(
+            realm.topics[0].topic.poller.polling_period,
+            std::time::Duration::from_secs(2)
+        );
+        assert_eq!(realm.topics[0].source["name"], "com.example.weather");
+        assert_eq!(realm.store, None);
+    }
+
+    #[test]
+    fn topic_errors_name_the_key() {
+        let at = "workers[0].realms[0].topics";
+        assert_eq!(
+            error(&realm_with(&format!(r#", "topics": [{TOPIC}, {TOPIC}]"#))),
+            format!("{at}[1].name: topic \"com.example.weather\" is defined twice in this realm")
+        );
+        let bad_period = TOPIC.replace("PT2S", "PT0.1S");
+        assert!(
+            error(&realm_with(&format!(r#", "topics": [{bad_period}]"#)))
+                .starts_with(&format!("{at}[0].publisher.config.pollingPeriod: ")),
+        );
+        let with_role = TOPIC.replace(
+            r#""type": "http-poller","#,
+            r#""type": "http-poller", "role": "nobody","#,
+        );
+        assert_eq!(
+            error(&realm_with(&format!(r#", "topics": [{with_role}]"#))),
+            format!("{at}[0].publisher.role: role \"nobody\" is not defined in this realm")
+        );
+        let bad_jq = TOPIC.replace(r#""pollingPeriod": "PT2S""#, r#""transform": ".items[""#);
+        let e = error(&realm_with(&format!(r#", "topics": [{bad_jq}]"#)));
+        assert!(
+            e.starts_with(&format!(
+                "{at}[0].publisher.config.transform: invalid jq filter"
+            )),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn stores() {
+        let store = |json: &str| {
+            load(&realm_with(&format!(r#", "store": {json}"#))).workers[0].realms[0]
+                .store
+                .clone()
+        };
+        assert_eq!(store(r#"{"type": "memory"}"#), Some(StoreConfig::Memory));
+        assert_eq!(
+            store(r#"{"type": "embedded"}"#),
+            Some(default_store(std::path::Path::new(""), "realm1"))
+        );
+        let Some(StoreConfig::Embedded { path }) =
+            store(r#"{"type": "embedded", "path": "data/x.redb"}"#)
+        else {
+            panic!("expected an embedded store");
+        };
+        assert!(
+            path.is_absolute() && path.ends_with("data/x.redb"),
+            "{path:?}"
+        );
+        let at = "workers[0].realms[0].store";
+        assert_eq!(
+            error(&realm_with(
+                r#", "store": {"type": "memory", "event-history": []}"#
+            )),
+            format!("{at}.event-history: event history is not supported yet")
+        );
+        assert_eq!(
+            error(&realm_with(r#", "store": {"type": "memory", "path": "x"}"#)),
+            format!("{at}.path: a memory store has no path")
+        );
+        assert!(
+            error(&realm_with(r#", "store": {"type": "disk"}"#))
+                .starts_with(&format!("{at}.type: "))
+        );
+    }
+
+    #[test]
+    fn topics_api_paths() {
+        let api = |options: &str| {
+            web_worker(
+                REALM1,
+                &format!(
+                    r#""api": {{"type": "topics-api", "realm": "realm1", "options": {options}}}"#
+                ),
+            )
+        };
+        let config = load(&api(
+            r#"{"bearer_token": "t0ken", "require_ip": ["127.0.0.1"]}"#,
+        ));
+        assert_eq!(config.topics_api_realms(), vec!["realm1".to_string()]);
+        let summary = crate::config::summary(&config);
+        assert!(
+            summary
+                .contains("api: topics-api (realm realm1; bearer token, require_ip 127.0.0.1/32)"),
+            "{summary}"
+        );
+        assert!(!summary.contains("t0ken"));
+        assert_eq!(
+            error(&api("{}")),
+            "workers[0].transports[0].paths.api.options: a topics API needs bearer_token, require_ip or both"
+        );
+        assert!(
+            error(&web_worker(REALM1, r#""api": {"type": "topics-api", "realm": "nope", "options": {"bearer_token": "t"}}"#))
+                .starts_with("workers[0].transports[0].paths.api.realm: realm \"nope\"")
+        );
+    }
+}

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use crate::config::model::{
     AuthConfig, BridgeOptions, Config, Endpoint, PathService, PermissionConfig, RealmConfig,
-    SerializerName, TransportConfig, TransportKind, UriCheck, WebOptions, WebSocketOptions,
-    WebSocketService, WebhookService,
+    SerializerName, StoreConfig, TransportConfig, TransportKind, UriCheck, WebOptions,
+    WebSocketOptions, WebSocketService, WebhookService,
 };
 use crate::config::transport::default_websocket_options;
 use crate::wamp::uri::MatchPolicy;
@@ -67,6 +67,27 @@ fn realm_summary(out: &mut String, realm: &RealmConfig) {
         for permission in &role.permissions {
             line(out, 3, permission_summary(permission));
         }
+    }
+    for definition in &realm.topics {
+        let topic = &definition.topic;
+        line(
+            out,
+            2,
+            format!(
+                "topic {}: http-poller every {:?} from {}{}",
+                topic.name,
+                topic.poller.polling_period,
+                crate::poller::cycle::redact_url(topic.poller.url.as_str()),
+                if topic.always_on { ", always on" } else { "" }
+            ),
+        );
+    }
+    match &realm.store {
+        Some(StoreConfig::Memory) => line(out, 2, "store: memory"),
+        Some(StoreConfig::Embedded { path }) => {
+            line(out, 2, format!("store: embedded {}", path.display()))
+        }
+        None => {}
     }
 }
 

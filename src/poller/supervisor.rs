@@ -385,6 +385,7 @@ impl RealmPollers {
                 message: e.to_string(),
             })??;
         self.topics.lock().remove(name);
+        self.realm.forget_retained(name);
         Ok(())
     }
 

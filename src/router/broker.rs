@@ -171,6 +171,11 @@ impl Broker {
             .insert(publication.topic.to_owned(), event);
     }
 
+    /// Drops the retained event of `topic` (a deleted poller topic).
+    pub fn forget_retained(&self, topic: &str) {
+        self.retained.lock().remove(topic);
+    }
+
     /// Sends `peer` the retained events its subscription matches, marked `retained`.
     /// Called under the broker's write lock right after SUBSCRIBED was queued, so no live
     /// event can overtake them.

@@ -80,6 +80,12 @@ impl Realm {
         self.subscribed.subscribe()
     }
 
+    /// Drops the retained event of `topic`, so late subscribers of a deleted poller topic do
+    /// not get its last snapshot.
+    pub fn forget_retained(&self, topic: &str) {
+        self.broker.read().forget_retained(topic);
+    }
+
     /// Replaces the retained event of `topic` without delivering it to anyone: a poller keeps
     /// its full snapshot retained while it publishes patches. Checked like a publish.
     pub fn set_retained(
