@@ -12,7 +12,7 @@ use std::time::Instant;
 use jiff::Timestamp;
 use parking_lot::Mutex;
 use serde_json::{Value as Json, json};
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use crate::poller::change::{Change, Tracker};
 use crate::poller::config::{SubscriptionMode, TopicConfig};
@@ -134,11 +134,19 @@ impl Runner {
                     false
                 }
             };
-            {
+            let previous_error = {
                 let mut status = self.status.lock();
                 status.polls += 1;
                 status.last_success = last_success;
-                status.last_error = error.clone();
+                std::mem::replace(&mut status.last_error, error.clone())
+            };
+            // Log changes of health, not every failed poll of an upstream that stays down.
+            match (&previous_error, &error) {
+                (None, Some(message)) => {
+                    warn!(realm = realm_name, topic = name, "poll failed: {message}")
+                }
+                (Some(_), None) => info!(realm = realm_name, topic = name, "polling recovered"),
+                _ => {}
             }
             let record = PollRecord {
                 started: now,
