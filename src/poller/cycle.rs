@@ -162,7 +162,8 @@ impl Cycle {
         })
     }
 
-    /// The first request's URL for a cycle starting at `now` (computed parameters filled in).
+    /// The URL for a cycle starting at `now`, computed parameters filled in (pagination adds
+    /// its parameters to this for the first page).
     pub fn url(&self, now: Timestamp, last_success: Option<Timestamp>) -> Result<String, String> {
         let reference = match last_success {
             Some(instant) => Reference::LastSuccess(instant),
@@ -232,6 +233,13 @@ impl Cycle {
         report.attempts += fetched.attempts;
         report.bytes += fetched.body.len() as u64;
         if fetched.not_modified {
+            // A 304 may carry fresh validators; keep the old ones where it sends none.
+            if fetched.etag.is_some() {
+                report.validators.etag = fetched.etag.clone();
+            }
+            if fetched.last_modified.is_some() {
+                report.validators.last_modified = fetched.last_modified.clone();
+            }
             return Ok(Payload::NotModified);
         }
         report.validators = Validators {
@@ -264,7 +272,9 @@ impl Cycle {
             message: e.to_string(),
         };
         let mut paginator = Paginator::new(mode.clone(), next_reference.clone(), *max_pages);
-        let mut next = Some(paginator.first_request(&url).map_err(pagination_error)?);
+        let first = paginator.first_request(&url).map_err(pagination_error)?;
+        report.url = redact_url(&first.url);
+        let mut next = Some(first);
         let mut pages = Vec::new();
         let mut total = 0usize;
         while let Some(page) = next.take() {
