@@ -489,12 +489,12 @@ mod tests {
                 .starts_with("workers[0].realms[0].options.event_dispatching_chunk: unknown key")
         );
         assert_eq!(
-            e(r#"{"name": "a", "store": {"type": "memory"}}"#),
-            "workers[0].realms[0].store: realm stores are not supported yet"
+            e(r#"{"name": "a", "store": {"type": "memory", "limit": 100}}"#),
+            "workers[0].realms[0].store.limit: event history (limit) is not supported yet"
         );
         assert_eq!(
-            e(r#"{"name": "a", "topics": []}"#),
-            "workers[0].realms[0].topics: realm topics are not supported yet"
+            e(r#"{"name": "a", "topics": {}}"#),
+            "workers[0].realms[0].topics: expected an array, found an object"
         );
         assert_eq!(
             e(r#"{"name": "a", "roles": [{"name": "r"}, {"name": "s"}, {"name": "r"}]}"#),
