@@ -191,7 +191,8 @@ fn start(config: config::Config) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        if let Err(e) = listener::start(&config, Arc::clone(&router), pollers).await {
+        // `pollers` lives until shutdown: dropping it stops every poller.
+        if let Err(e) = listener::start(&config, Arc::clone(&router), Arc::clone(&pollers)).await {
             tracing::error!("{e}");
             return ExitCode::FAILURE;
         }
@@ -201,6 +202,7 @@ fn start(config: config::Config) -> ExitCode {
             router.open_connections()
         );
         router.begin_shutdown();
+        drop(pollers);
         // Give writers a moment to deliver GOODBYE and close frames.
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(3);
         while router.open_connections() > 0 && tokio::time::Instant::now() < deadline {
