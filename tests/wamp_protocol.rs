@@ -731,3 +731,103 @@ async fn publish_options_vectors_for_implemented_options() {
 async fn publish_options_vectors_for_other_options() {
     check_options_samples(false).await;
 }
+
+/// CANCEL in its three modes, and a call timeout, seen on the wire by caller and callee.
+#[tokio::test]
+async fn call_canceling_modes_and_timeout() {
+    let router = Router::start(&default_config());
+    let (mut caller, mut callee, _) = caller_and_callee(&router, "com.example.work").await;
+
+    // skip: the caller gets ERROR at once; the callee hears nothing and its late YIELD is dropped.
+    caller
+        .send(json!([48, 40, {}, "com.example.work", []]))
+        .await;
+    let invocation = callee.recv().await;
+    caller.send(json!([49, 40, {"mode": "skip"}])).await;
+    assert_eq!(
+        caller.recv().await,
+        json!([
+            8,
+            48,
+            40,
+            {},
+            "wamp.error.canceled",
+            ["call canceled by the caller"]
+        ])
+    );
+    callee.expect_silence(SHORT).await;
+    callee.send(json!([70, invocation[1], {}, ["late"]])).await;
+    caller.expect_silence(SHORT).await;
+
+    // kill: the callee gets INTERRUPT; its ERROR is what the caller receives.
+    caller
+        .send(json!([48, 41, {}, "com.example.work", []]))
+        .await;
+    let invocation = callee.recv().await;
+    caller.send(json!([49, 41, {"mode": "kill"}])).await;
+    let interrupt = callee.recv().await;
+    assert_eq!(interrupt[0], 69, "{interrupt}");
+    assert_eq!(interrupt[1], invocation[1]);
+    assert_eq!(interrupt[2]["mode"], "kill");
+    caller.expect_silence(SHORT).await;
+    callee
+        .send(json!([
+            8,
+            68,
+            invocation[1],
+            {},
+            "wamp.error.canceled",
+            ["stopped"]
+        ]))
+        .await;
+    assert_eq!(
+        caller.recv().await,
+        json!([8, 48, 41, {}, "wamp.error.canceled", ["stopped"]])
+    );
+
+    // killnowait: INTERRUPT to the callee and ERROR to the caller at once.
+    caller
+        .send(json!([48, 42, {}, "com.example.work", []]))
+        .await;
+    let invocation = callee.recv().await;
+    caller.send(json!([49, 42, {"mode": "killnowait"}])).await;
+    let interrupt = callee.recv().await;
+    assert_eq!(
+        (interrupt[0].clone(), interrupt[1].clone()),
+        (json!(69), invocation[1].clone())
+    );
+    assert_eq!(caller.recv().await[4], "wamp.error.canceled");
+
+    // A CANCEL for a call that is over is ignored; a bad mode is an ERROR for the CANCEL.
+    caller.send(json!([49, 42, {}])).await;
+    caller.expect_silence(SHORT).await;
+    caller
+        .send(json!([48, 43, {}, "com.example.work", []]))
+        .await;
+    let invocation = callee.recv().await;
+    caller.send(json!([49, 43, {"mode": "later"}])).await;
+    let refused = caller.recv().await;
+    assert_eq!(
+        (refused[0].clone(), refused[1].clone(), refused[4].clone()),
+        (json!(8), json!(49), json!("wamp.error.invalid_argument"))
+    );
+    callee.send(json!([70, invocation[1], {}, ["done"]])).await;
+    assert_eq!(caller.recv().await, json!([50, 43, {}, ["done"]]));
+
+    // timeout (ms): ERROR wamp.error.timeout to the caller, INTERRUPT to the callee.
+    caller
+        .send(json!([48, 44, {"timeout": 100}, "com.example.work", []]))
+        .await;
+    let invocation = callee.recv().await;
+    let interrupt = callee.recv().await;
+    assert_eq!(
+        (interrupt[0].clone(), interrupt[1].clone()),
+        (json!(69), invocation[1].clone())
+    );
+    assert_eq!(interrupt[2]["reason"], "wamp.error.timeout");
+    let timed_out = caller.recv().await;
+    assert_eq!(
+        (timed_out[2].clone(), timed_out[4].clone()),
+        (json!(44), json!("wamp.error.timeout"))
+    );
+}

@@ -1,8 +1,12 @@
 //! The dealer: a realm's registrations and the calls in flight between callers and callees.
 //!
 //! A call is routed to the best matching registration: exact, then the longest prefix, then
-//! the most specific wildcard. The INVOCATION goes to the callee's queue; its YIELD or ERROR
-//! comes back through `invocations`, keyed by the dealer-chosen invocation id.
+//! the most specific wildcard. A registration may be shared by several callees (shared
+//! registration) under one invocation policy: `single` (the default: one callee only),
+//! `roundrobin`, `random`, `first` or `last` (by registration order). The INVOCATION goes to
+//! the chosen callee's queue; its YIELD or ERROR comes back through `invocations`, keyed by
+//! the dealer-chosen invocation id. A CANCEL or a call timeout finds the invocation by the
+//! caller's (session, request).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,12 +16,77 @@ use crate::router::uri_index::UriIndex;
 use crate::wamp::id::{Id, IdCounter};
 use crate::wamp::uri::MatchPolicy;
 
+/// REGISTER.Options.invoke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InvokePolicy {
+    #[default]
+    Single,
+    RoundRobin,
+    Random,
+    First,
+    Last,
+}
+
+impl InvokePolicy {
+    pub fn parse(name: &str) -> Option<InvokePolicy> {
+        Some(match name {
+            "single" => InvokePolicy::Single,
+            "roundrobin" => InvokePolicy::RoundRobin,
+            "random" => InvokePolicy::Random,
+            "first" => InvokePolicy::First,
+            "last" => InvokePolicy::Last,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            InvokePolicy::Single => "single",
+            InvokePolicy::RoundRobin => "roundrobin",
+            InvokePolicy::Random => "random",
+            InvokePolicy::First => "first",
+            InvokePolicy::Last => "last",
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Registration {
     pub id: Id,
     pub uri: String,
     pub policy: MatchPolicy,
-    pub callee: Arc<Peer>,
+    pub invoke: InvokePolicy,
+    /// In registration order; never empty (the registration goes with its last callee).
+    pub callees: Vec<Arc<Peer>>,
+    /// The next round-robin position.
+    next: usize,
+}
+
+impl Registration {
+    /// The callee for the next call under the invocation policy.
+    fn pick(&mut self) -> Arc<Peer> {
+        let n = self.callees.len();
+        let index = match self.invoke {
+            InvokePolicy::Single | InvokePolicy::First => 0,
+            InvokePolicy::Last => n - 1,
+            InvokePolicy::Random => rand::random_range(0..n),
+            InvokePolicy::RoundRobin => {
+                let i = self.next % n;
+                self.next = (i + 1) % n;
+                i
+            }
+        };
+        Arc::clone(&self.callees[index])
+    }
+}
+
+/// Why a REGISTER was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RegisterRefusal {
+    /// Registered already, with `single`, or by this same session.
+    AlreadyExists,
+    /// Registered already with another invocation policy.
+    DifferentPolicy(InvokePolicy),
 }
 
 /// A call waiting for its callee's answer.
@@ -31,20 +100,52 @@ pub struct Invocation {
     pub receive_progress: bool,
 }
 
+/// A call in flight as CANCEL and call timeouts see it.
+#[derive(Debug)]
+pub struct Routed {
+    pub registration: Id,
+    pub callee: Arc<Peer>,
+    pub procedure_uri: String,
+    pub policy: MatchPolicy,
+}
+
 #[derive(Debug, Default)]
 pub struct Dealer {
     index: UriIndex<Id>,
     registrations: HashMap<Id, Registration>,
     invocations: HashMap<Id, Invocation>,
+    /// (caller session, caller request) -> invocation id.
+    by_caller: HashMap<(Id, Id), Id>,
+    /// Callees of the invocations in flight, for INTERRUPT.
+    callees: HashMap<Id, Arc<Peer>>,
     registration_ids: IdCounter,
     invocation_ids: IdCounter,
 }
 
 impl Dealer {
-    /// Registers `callee` for (uri, policy); `None` when that procedure is already registered.
-    pub fn register(&mut self, callee: &Arc<Peer>, uri: &str, policy: MatchPolicy) -> Option<Id> {
-        if self.index.get(uri, policy).is_some() {
-            return None;
+    /// Registers `callee` for (uri, policy) with `invoke`: a new registration, or one more
+    /// callee of a shared one (same id).
+    pub fn register(
+        &mut self,
+        callee: &Arc<Peer>,
+        uri: &str,
+        policy: MatchPolicy,
+        invoke: InvokePolicy,
+    ) -> Result<Id, RegisterRefusal> {
+        if let Some(id) = self.index.get(uri, policy).copied() {
+            let Some(existing) = self.registrations.get_mut(&id) else {
+                return Err(RegisterRefusal::AlreadyExists);
+            };
+            if existing.invoke != invoke {
+                return Err(RegisterRefusal::DifferentPolicy(existing.invoke));
+            }
+            if invoke == InvokePolicy::Single
+                || existing.callees.iter().any(|c| c.session == callee.session)
+            {
+                return Err(RegisterRefusal::AlreadyExists);
+            }
+            existing.callees.push(Arc::clone(callee));
+            return Ok(id);
         }
         let id = self.registration_ids.next();
         self.index.insert(uri, policy, id);
@@ -52,27 +153,34 @@ impl Dealer {
             id,
             uri: uri.to_owned(),
             policy,
-            callee: Arc::clone(callee),
+            invoke,
+            callees: vec![Arc::clone(callee)],
+            next: 0,
         };
         self.registrations.insert(id, registration);
-        Some(id)
+        Ok(id)
     }
 
-    /// Removes a registration owned by `session`; false when there is none.
+    /// Removes `session` from a registration; false when it is not one of its callees.
     pub fn unregister(&mut self, session: Id, registration: Id) -> bool {
-        match self.registrations.get(&registration) {
-            Some(r) if r.callee.session == session => {
-                self.index.remove(&r.uri, r.policy);
-                self.registrations.remove(&registration);
-                true
-            }
-            _ => false,
+        let Some(r) = self.registrations.get_mut(&registration) else {
+            return false;
+        };
+        let before = r.callees.len();
+        r.callees.retain(|c| c.session != session);
+        if r.callees.len() == before {
+            return false;
         }
+        if r.callees.is_empty() {
+            self.index.remove(&r.uri, r.policy);
+            self.registrations.remove(&registration);
+        }
+        true
     }
 
-    /// The registration a call to `procedure` goes to.
-    pub fn route(&self, procedure: &str) -> Option<&Registration> {
-        let id = self
+    /// The registration a call to `procedure` goes to and the callee chosen for this call.
+    pub fn route(&mut self, procedure: &str) -> Option<Routed> {
+        let id = *self
             .index
             .exact_match(procedure)
             .or_else(|| {
@@ -82,12 +190,21 @@ impl Dealer {
                     .map(|(_, id)| id)
             })
             .or_else(|| self.index.best_wildcard(procedure).map(|(_, id)| id))?;
-        self.registrations.get(id)
+        let registration = self.registrations.get_mut(&id)?;
+        Some(Routed {
+            registration: id,
+            callee: registration.pick(),
+            procedure_uri: registration.uri.clone(),
+            policy: registration.policy,
+        })
     }
 
     /// Records a call in flight and returns its invocation id.
-    pub fn start_invocation(&mut self, invocation: Invocation) -> Id {
+    pub fn start_invocation(&mut self, invocation: Invocation, callee: Arc<Peer>) -> Id {
         let id = self.invocation_ids.next();
+        self.by_caller
+            .insert((invocation.caller.session, invocation.caller_request), id);
+        self.callees.insert(id, callee);
         self.invocations.insert(id, invocation);
         id
     }
@@ -102,7 +219,22 @@ impl Dealer {
     /// Ends the invocation `request` of `callee` (final YIELD or ERROR).
     pub fn finish_invocation(&mut self, callee: Id, request: Id) -> Option<Invocation> {
         self.invocation(callee, request)?;
-        self.invocations.remove(&request)
+        self.remove_invocation(request)
+    }
+
+    /// The invocation id and callee of the call `request` of `caller`, if still in flight.
+    pub fn find_call(&self, caller: Id, request: Id) -> Option<(Id, Arc<Peer>)> {
+        let id = *self.by_caller.get(&(caller, request))?;
+        Some((id, Arc::clone(self.callees.get(&id)?)))
+    }
+
+    /// Ends an invocation whatever its callee (cancel, timeout).
+    pub fn remove_invocation(&mut self, id: Id) -> Option<Invocation> {
+        let invocation = self.invocations.remove(&id)?;
+        self.by_caller
+            .remove(&(invocation.caller.session, invocation.caller_request));
+        self.callees.remove(&id);
+        Some(invocation)
     }
 
     /// Removes everything of a leaving session: its registrations, the calls it made, and the
@@ -111,26 +243,27 @@ impl Dealer {
         let owned: Vec<Id> = self
             .registrations
             .values()
-            .filter(|r| r.callee.session == session)
+            .filter(|r| r.callees.iter().any(|c| c.session == session))
             .map(|r| r.id)
             .collect();
         for id in owned {
             self.unregister(session, id);
         }
+        let ended: Vec<Id> = self
+            .invocations
+            .iter()
+            .filter(|(_, i)| i.callee == session || i.caller.session == session)
+            .map(|(id, _)| *id)
+            .collect();
         let mut orphaned = Vec::new();
-        self.invocations.retain(|_, invocation| {
-            if invocation.callee == session {
-                orphaned.push(Invocation {
-                    caller: Arc::clone(&invocation.caller),
-                    caller_request: invocation.caller_request,
-                    callee: invocation.callee,
-                    receive_progress: invocation.receive_progress,
-                });
-                false
-            } else {
-                invocation.caller.session != session
+        for id in ended {
+            if let Some(invocation) = self.remove_invocation(id)
+                && invocation.callee == session
+                && invocation.caller.session != session
+            {
+                orphaned.push(invocation);
             }
-        });
+        }
         orphaned
     }
 
@@ -162,30 +295,53 @@ mod tests {
     fn exact_then_longest_prefix_then_wildcard() {
         let mut d = Dealer::default();
         let p = peer(1);
-        let w = d.register(&p, "com..f", MatchPolicy::Wildcard).unwrap();
-        let short = d.register(&p, "com", MatchPolicy::Prefix).unwrap();
-        let long = d.register(&p, "com.a", MatchPolicy::Prefix).unwrap();
-        let exact = d.register(&p, "com.a.f", MatchPolicy::Exact).unwrap();
-        assert_eq!(d.route("com.a.f").unwrap().id, exact);
-        assert_eq!(d.route("com.a.g").unwrap().id, long);
-        assert_eq!(d.route("com.b.f").unwrap().id, short);
+        let single = InvokePolicy::Single;
+        let w = d
+            .register(&p, "com..f", MatchPolicy::Wildcard, single)
+            .unwrap();
+        let short = d.register(&p, "com", MatchPolicy::Prefix, single).unwrap();
+        let long = d
+            .register(&p, "com.a", MatchPolicy::Prefix, single)
+            .unwrap();
+        let exact = d
+            .register(&p, "com.a.f", MatchPolicy::Exact, single)
+            .unwrap();
+        assert_eq!(d.route("com.a.f").unwrap().registration, exact);
+        assert_eq!(d.route("com.a.g").unwrap().registration, long);
+        assert_eq!(d.route("com.b.f").unwrap().registration, short);
         d.unregister(1, short);
-        assert_eq!(d.route("com.b.f").unwrap().id, w);
+        assert_eq!(d.route("com.b.f").unwrap().registration, w);
         assert!(d.route("org.x").is_none());
     }
 
     #[test]
     fn duplicate_registration_is_refused() {
         let mut d = Dealer::default();
-        assert!(d.register(&peer(1), "p", MatchPolicy::Exact).is_some());
-        assert!(d.register(&peer(2), "p", MatchPolicy::Exact).is_none());
-        assert!(d.register(&peer(2), "p", MatchPolicy::Prefix).is_some());
+        let single = InvokePolicy::Single;
+        assert!(
+            d.register(&peer(1), "p", MatchPolicy::Exact, single)
+                .is_ok()
+        );
+        assert_eq!(
+            d.register(&peer(2), "p", MatchPolicy::Exact, single),
+            Err(RegisterRefusal::AlreadyExists)
+        );
+        assert_eq!(
+            d.register(&peer(2), "p", MatchPolicy::Exact, InvokePolicy::RoundRobin),
+            Err(RegisterRefusal::DifferentPolicy(single))
+        );
+        assert!(
+            d.register(&peer(2), "p", MatchPolicy::Prefix, single)
+                .is_ok()
+        );
     }
 
     #[test]
     fn only_the_owner_unregisters() {
         let mut d = Dealer::default();
-        let id = d.register(&peer(1), "p", MatchPolicy::Exact).unwrap();
+        let id = d
+            .register(&peer(1), "p", MatchPolicy::Exact, InvokePolicy::Single)
+            .unwrap();
         assert!(!d.unregister(2, id));
         assert!(d.unregister(1, id));
         assert!(!d.unregister(1, id));
@@ -195,13 +351,19 @@ mod tests {
     fn leaving_callee_orphans_its_invocations() {
         let mut d = Dealer::default();
         let caller = peer(1);
-        d.register(&peer(2), "p", MatchPolicy::Exact).unwrap();
-        let inv = d.start_invocation(Invocation {
-            caller: Arc::clone(&caller),
-            caller_request: 7,
-            callee: 2,
-            receive_progress: false,
-        });
+        let callee = peer(2);
+        d.register(&callee, "p", MatchPolicy::Exact, InvokePolicy::Single)
+            .unwrap();
+        let inv = d.start_invocation(
+            Invocation {
+                caller: Arc::clone(&caller),
+                caller_request: 7,
+                callee: 2,
+                receive_progress: false,
+            },
+            callee,
+        );
+        assert_eq!(d.find_call(1, 7).map(|(id, _)| id), Some(inv));
         assert!(
             d.invocation(3, inv).is_none(),
             "another session cannot answer"
@@ -211,5 +373,47 @@ mod tests {
         assert_eq!(orphans[0].caller_request, 7);
         assert_eq!(d.registration_count(), 0);
         assert!(d.invocation(2, inv).is_none());
+        assert!(d.find_call(1, 7).is_none());
+    }
+
+    #[test]
+    fn shared_registrations_pick_callees_by_policy() {
+        let mut d = Dealer::default();
+        let (a, b, c) = (peer(1), peer(2), peer(3));
+        for policy in [
+            InvokePolicy::RoundRobin,
+            InvokePolicy::First,
+            InvokePolicy::Last,
+        ] {
+            let uri = policy.name();
+            let id = d.register(&a, uri, MatchPolicy::Exact, policy).unwrap();
+            assert_eq!(d.register(&b, uri, MatchPolicy::Exact, policy), Ok(id));
+            assert_eq!(d.register(&c, uri, MatchPolicy::Exact, policy), Ok(id));
+            assert_eq!(
+                d.register(&c, uri, MatchPolicy::Exact, policy),
+                Err(RegisterRefusal::AlreadyExists),
+                "one session registers once"
+            );
+        }
+        let picks = |d: &mut Dealer, uri: &str| -> Vec<Id> {
+            (0..4)
+                .map(|_| d.route(uri).unwrap().callee.session)
+                .collect()
+        };
+        assert_eq!(picks(&mut d, "roundrobin"), vec![1, 2, 3, 1]);
+        assert_eq!(picks(&mut d, "first"), vec![1, 1, 1, 1]);
+        assert_eq!(picks(&mut d, "last"), vec![3, 3, 3, 3]);
+        // The round robin goes on over the callees that remain.
+        let shared = d.route("roundrobin").unwrap().registration;
+        assert!(d.unregister(2, shared));
+        let after: Vec<Id> = picks(&mut d, "roundrobin");
+        assert!(after.iter().all(|s| *s == 1 || *s == 3), "{after:?}");
+        assert!(after.contains(&1) && after.contains(&3));
+        // First goes to the next in line when the first leaves; the last one out removes it.
+        d.remove_session(1);
+        assert_eq!(picks(&mut d, "first"), vec![2, 2, 2, 2]);
+        d.remove_session(2);
+        d.remove_session(3);
+        assert_eq!(d.registration_count(), 0);
     }
 }

@@ -191,7 +191,7 @@ pub async fn call(
     const REQUEST: Id = 1;
     let outcome = match realm.call(&peer, REQUEST, &Dict::new(), procedure, payload) {
         Err(e) => e.into(),
-        Ok(()) => match tokio::time::timeout(timeout, rx.recv()).await {
+        Ok(_) => match tokio::time::timeout(timeout, rx.recv()).await {
             Ok(Some(Outgoing::Message(frame))) => match Serialization::Json.decode(&frame) {
                 Ok(Message::Result { payload, .. }) => CallOutcome::Result(payload),
                 Ok(Message::Error { error, payload, .. }) => CallOutcome::Error { error, payload },

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use crate::config::{RealmConfig, UriCheck};
 use crate::router::authorize::{Action, Authorizer, Decision};
 use crate::router::broker::{Audience, Broker, Publication};
-use crate::router::dealer::{Dealer, Invocation};
+use crate::router::dealer::{Dealer, Invocation, InvokePolicy, RegisterRefusal};
 use crate::router::peer::Peer;
 use crate::wamp::error as uri_error;
 use crate::wamp::id::{self, Id};
@@ -282,24 +282,46 @@ impl Realm {
                 format!("\"{procedure}\" is reserved for the router"),
             ));
         }
-        if let Some(invoke) = options.get("invoke").and_then(Value::as_str)
-            && invoke != "single"
-        {
-            return Err(WampError::new(
-                uri_error::INVALID_ARGUMENT,
-                format!("invocation policy \"{invoke}\" is not supported (only \"single\")"),
-            ));
-        }
+        let invoke = match options.get("invoke") {
+            None | Some(Value::Null) => InvokePolicy::Single,
+            Some(Value::String(name)) => InvokePolicy::parse(name).ok_or_else(|| {
+                WampError::new(
+                    uri_error::INVALID_ARGUMENT,
+                    format!(
+                        "unknown invocation policy \"{name}\" (single, roundrobin, random, first or last)"
+                    ),
+                )
+            })?,
+            Some(_) => {
+                return Err(WampError::new(
+                    uri_error::PROTOCOL_VIOLATION,
+                    "REGISTER.Options.invoke must be a string",
+                ));
+            }
+        };
         self.authorize(peer, procedure, Action::Register)?;
         let mut dealer = self.dealer.lock();
-        let Some(registration) = dealer.register(peer, procedure, policy) else {
-            return Err(WampError::new(
-                uri_error::PROCEDURE_ALREADY_EXISTS,
-                format!(
-                    "procedure \"{procedure}\" ({}) is already registered",
-                    policy.name()
-                ),
-            ));
+        let registration = match dealer.register(peer, procedure, policy, invoke) {
+            Ok(registration) => registration,
+            Err(RegisterRefusal::AlreadyExists) => {
+                return Err(WampError::new(
+                    uri_error::PROCEDURE_ALREADY_EXISTS,
+                    format!(
+                        "procedure \"{procedure}\" ({}) is already registered",
+                        policy.name()
+                    ),
+                ));
+            }
+            Err(RegisterRefusal::DifferentPolicy(existing)) => {
+                return Err(WampError::new(
+                    uri_error::PROCEDURE_EXISTS_WITH_DIFFERENT_INVOCATION_POLICY,
+                    format!(
+                        "procedure \"{procedure}\" is registered with invocation policy \"{}\", not \"{}\"",
+                        existing.name(),
+                        invoke.name()
+                    ),
+                ));
+            }
         };
         push(
             peer,
@@ -322,7 +344,7 @@ impl Realm {
         }
     }
 
-    /// Routes a CALL to its callee as an INVOCATION.
+    /// Routes a CALL to its callee as an INVOCATION; returns the invocation id.
     pub fn call(
         &self,
         caller: &Arc<Peer>,
@@ -330,7 +352,7 @@ impl Realm {
         options: &Dict,
         procedure: &str,
         payload: Payload,
-    ) -> Result<(), WampError> {
+    ) -> Result<Id, WampError> {
         self.check_uri(procedure, MatchPolicy::Exact)?;
         let decision = self.authorize(caller, procedure, Action::Call)?;
         let receive_progress = bool_option(options, "receive_progress")?.unwrap_or(false);
@@ -348,16 +370,16 @@ impl Realm {
         }
         let (callee, registration, invocation) = {
             let mut dealer = self.dealer.lock();
-            let Some(registration) = dealer.route(procedure) else {
+            let Some(routed) = dealer.route(procedure) else {
                 return Err(WampError::new(
                     uri_error::NO_SUCH_PROCEDURE,
                     format!("no callee registered for procedure \"{procedure}\""),
                 ));
             };
-            if registration.policy != MatchPolicy::Exact {
+            if routed.policy != MatchPolicy::Exact {
                 details.insert("procedure".into(), Value::from(procedure));
             }
-            if registration.callee.internal && !details.contains_key("caller_authrole") {
+            if routed.callee.internal && !details.contains_key("caller_authrole") {
                 details.insert("caller".into(), Value::from(caller.session));
                 details.insert("caller_authid".into(), Value::from(caller.authid.as_str()));
                 details.insert(
@@ -365,14 +387,16 @@ impl Realm {
                     Value::from(caller.authrole.as_str()),
                 );
             }
-            let (callee, registration) = (Arc::clone(&registration.callee), registration.id);
-            let invocation = dealer.start_invocation(Invocation {
-                caller: Arc::clone(caller),
-                caller_request: request,
-                callee: callee.session,
-                receive_progress,
-            });
-            (callee, registration, invocation)
+            let invocation = dealer.start_invocation(
+                Invocation {
+                    caller: Arc::clone(caller),
+                    caller_request: request,
+                    callee: routed.callee.session,
+                    receive_progress,
+                },
+                Arc::clone(&routed.callee),
+            );
+            (routed.callee, routed.registration, invocation)
         };
         let message = Message::Invocation {
             request: invocation,
@@ -381,7 +405,7 @@ impl Realm {
             payload,
         };
         push(&callee, &message);
-        Ok(())
+        Ok(invocation)
     }
 
     /// A callee's YIELD: a RESULT to the caller (progressive when `progress` and asked for).
@@ -424,6 +448,84 @@ impl Realm {
             },
         );
         Ok(())
+    }
+
+    /// A caller's CANCEL (`mode`: `skip`, the default, answers the caller at once and lets the
+    /// callee finish unseen; `kill` interrupts the callee and forwards its ERROR; `killnowait`
+    /// interrupts it and answers the caller at once). A call already answered is ignored.
+    pub fn cancel(&self, caller: Id, request: Id, options: &Dict) -> Result<(), WampError> {
+        let mode = match options.get("mode") {
+            None | Some(Value::Null) => "skip",
+            Some(Value::String(mode))
+                if ["skip", "kill", "killnowait"].contains(&mode.as_str()) =>
+            {
+                mode.as_str()
+            }
+            Some(other) => {
+                return Err(WampError::new(
+                    uri_error::INVALID_ARGUMENT,
+                    format!("CANCEL mode must be skip, kill or killnowait, not {other:?}"),
+                ));
+            }
+        };
+        let text = "call canceled by the caller";
+        self.end_call(caller, request, None, mode, uri_error::CANCELED, text);
+        Ok(())
+    }
+
+    /// A call whose `timeout` ran out: the caller gets `wamp.error.timeout` and the callee an
+    /// INTERRUPT (as `killnowait`).
+    /// `invocation` is the id [`Realm::call`] returned, so a timer cannot end a later call
+    /// that reuses the request id.
+    pub fn time_out_call(&self, caller: Id, request: Id, invocation: Id, timeout_ms: u64) {
+        let message = format!("no result within the call timeout of {timeout_ms} ms");
+        let expected = Some(invocation);
+        self.end_call(
+            caller,
+            request,
+            expected,
+            "killnowait",
+            uri_error::TIMEOUT,
+            &message,
+        );
+    }
+
+    fn end_call(
+        &self,
+        caller: Id,
+        request: Id,
+        expected: Option<Id>,
+        mode: &str,
+        error: &'static str,
+        text: &str,
+    ) {
+        let mut dealer = self.dealer.lock();
+        let Some((invocation_id, callee)) = dealer.find_call(caller, request) else {
+            return;
+        };
+        if expected.is_some_and(|id| id != invocation_id) {
+            return;
+        }
+        if mode != "skip" {
+            let mut options = Dict::new();
+            options.insert("reason".into(), Value::from(error));
+            options.insert("mode".into(), Value::from(mode));
+            push(
+                &callee,
+                &Message::Interrupt {
+                    request: invocation_id,
+                    options,
+                },
+            );
+        }
+        if mode == "kill" {
+            return; // the callee's ERROR (or YIELD) ends the call
+        }
+        if let Some(invocation) = dealer.remove_invocation(invocation_id) {
+            drop(dealer);
+            let message = error_message(message::CALL, invocation.caller_request, error, text);
+            push(&invocation.caller, &message);
+        }
     }
 
     /// A callee's ERROR for an INVOCATION, forwarded to the caller with its args and kwargs.

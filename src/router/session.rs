@@ -7,6 +7,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tracing::{debug, info};
 
@@ -307,9 +308,19 @@ impl Session {
                 procedure,
                 payload,
             } => {
+                let timeout = call_timeout(&options);
                 let outcome = realm
                     .call(&peer, request, &options, &procedure, payload)
-                    .map(|()| None);
+                    .map(|invocation| {
+                        if let Some(ms) = timeout {
+                            let (realm, caller) = (Arc::clone(&realm), peer.session);
+                            tokio::spawn(async move {
+                                tokio::time::sleep(Duration::from_millis(ms)).await;
+                                realm.time_out_call(caller, request, invocation, ms);
+                            });
+                        }
+                        None
+                    });
                 (message::CALL, request, outcome)
             }
             Message::Register {
@@ -352,14 +363,9 @@ impl Session {
                 realm.invocation_error(peer.session, request, error, payload);
                 return Flow::Continue;
             }
-            Message::Cancel { .. } => {
-                // call_canceling is not announced; a client that sends CANCEL anyway waits for
-                // the RESULT as if it had not.
-                debug!(
-                    session = peer.session,
-                    "CANCEL ignored: call canceling is not supported"
-                );
-                return Flow::Continue;
+            Message::Cancel { request, options } => {
+                let outcome = realm.cancel(peer.session, request, &options).map(|()| None);
+                (message::CANCEL, request, outcome)
             }
             Message::Goodbye { reason, .. } => {
                 self.detach();
@@ -461,4 +467,17 @@ pub const DEALER_FEATURES: &[&str] = &[
     "caller_identification",
     "pattern_based_registration",
     "progressive_call_results",
+    "shared_registration",
+    "call_timeout",
+    "call_canceling",
 ];
+
+/// CALL.Options.timeout in ms; absent, 0 or not a positive integer: no timeout.
+fn call_timeout(options: &Dict) -> Option<u64> {
+    match options.get("timeout") {
+        Some(Value::UInt(ms)) if *ms > 0 => Some(*ms),
+        Some(Value::Int(ms)) if *ms > 0 => Some(*ms as u64),
+        Some(Value::Float(ms)) if *ms >= 1.0 && ms.is_finite() => Some(*ms as u64),
+        _ => None,
+    }
+}

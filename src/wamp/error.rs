@@ -17,3 +17,5 @@ pub const CLOSE_SYSTEM_SHUTDOWN: &str = "wamp.close.system_shutdown";
 pub const CLOSE_GOODBYE_AND_OUT: &str = "wamp.close.goodbye_and_out";
 pub const CLOSE_NORMAL: &str = "wamp.close.normal";
 pub const TIMEOUT: &str = "wamp.error.timeout";
+pub const PROCEDURE_EXISTS_WITH_DIFFERENT_INVOCATION_POLICY: &str =
+    "wamp.error.procedure_exists_with_different_invocation_policy";
