@@ -1,6 +1,7 @@
 //! The WAMP specification's serialization test vectors (tests/data/wamp-proto) against
-//! Junction's JSON and MessagePack serializers: every sample's bytes decode to a message with
-//! the expected attributes, and encoding that message decodes back to the same message.
+//! Junction's JSON, MessagePack and CBOR serializers: every sample's bytes decode to a message
+//! with the expected attributes, every serialization of a sample decodes to the same message,
+//! and encoding that message in any serialization decodes back to the same message.
 //!
 //! Transparent-payload samples (expected_attributes with a "payload" key: payload passthru,
 //! which Junction does not announce) and validation samples without bytes are skipped here;
@@ -249,7 +250,7 @@ fn hex_decode(hex: &str) -> Vec<u8> {
         .collect()
 }
 
-/// Decodes `bytes`, checks the attributes, re-encodes in both serializations and checks that
+/// Decodes `bytes`, checks the attributes, re-encodes in every serialization and checks that
 /// each decodes back to the same message. Returns the decoded message.
 fn check_sample_bytes(
     what: &str,
@@ -261,7 +262,7 @@ fn check_sample_bytes(
         .decode(bytes)
         .unwrap_or_else(|e| panic!("{what}: does not decode: {e}"));
     check_attributes(what, &msg, expected);
-    for again in [Serialization::Json, Serialization::MsgPack] {
+    for again in Serialization::ALL {
         let encoded = again.encode(&msg);
         let decoded = again.decode(&encoded).unwrap_or_else(|e| {
             panic!("{what}: re-encoded as {again:?} does not decode: {e} ({encoded:02x?})")
@@ -277,6 +278,7 @@ struct Counts {
     samples: usize,
     json_bytes: usize,
     msgpack_bytes: usize,
+    cbor_bytes: usize,
     skipped_payload: usize,
     skipped_without_bytes: usize,
 }
@@ -318,7 +320,13 @@ fn decode_and_round_trip_every_basic_sample() {
             let msgpack = sample["serializers"]["msgpack"]
                 .as_array()
                 .expect("msgpack bytes");
-            assert!(!json.is_empty() && !msgpack.is_empty(), "{name}#{i}");
+            let cbor = sample["serializers"]["cbor"]
+                .as_array()
+                .expect("cbor bytes");
+            assert!(
+                !json.is_empty() && !msgpack.is_empty() && !cbor.is_empty(),
+                "{name}#{i}"
+            );
 
             let mut decoded = Vec::new();
             for (j, variant) in json.iter().enumerate() {
@@ -348,6 +356,17 @@ fn decode_and_round_trip_every_basic_sample() {
                 ));
                 counts.msgpack_bytes += 1;
             }
+            for (j, variant) in cbor.iter().enumerate() {
+                let bytes = hex_decode(variant["bytes_hex"].as_str().expect("bytes_hex"));
+                let what = format!("{name}#{i} ({description}) cbor[{j}]");
+                decoded.push(check_sample_bytes(
+                    &what,
+                    Serialization::Cbor,
+                    &bytes,
+                    expected,
+                ));
+                counts.cbor_bytes += 1;
+            }
             // Every serialization of a sample is the same message.
             for other in &decoded[1..] {
                 assert_eq!(other, &decoded[0], "{name}#{i}: serializations disagree");
@@ -360,6 +379,7 @@ fn decode_and_round_trip_every_basic_sample() {
     assert_eq!(counts.samples, 24, "{counts:?}");
     assert_eq!(counts.json_bytes, 45, "{counts:?}");
     assert_eq!(counts.msgpack_bytes, 24, "{counts:?}");
+    assert_eq!(counts.cbor_bytes, 24, "{counts:?}");
 }
 
 /// The bytes convention survives the serializers: msgpack `bin` <-> JSON "\u0000" + base64.
@@ -387,4 +407,39 @@ fn bytes_convert_between_msgpack_and_json() {
         ]
     );
     assert_eq!(Serialization::MsgPack.decode(&packed).unwrap(), msg);
+}
+
+/// The same EVENT with bytes in CBOR: a byte string (major type 2), converted to msgpack `bin`
+/// and JSON "\u0000" + base64 and back without loss.
+#[test]
+fn bytes_convert_between_cbor_and_the_others() {
+    let mut kwargs = Dict::new();
+    kwargs.insert("blob".into(), Value::Bytes(vec![0xff; 3]));
+    let msg = Message::Event {
+        subscription: 1,
+        publication: 2,
+        details: Dict::new(),
+        payload: Payload {
+            args: Some(vec![Value::Bytes(vec![0, 1, 2]), Value::from("plain")]),
+            kwargs: Some(kwargs),
+        },
+    };
+    let cbor = Serialization::Cbor.encode(&msg);
+    // array(6) 36 1 2 map(0) array(2) bytes(3) 00 01 02 text(5) "plain"
+    // map(1) text(4) "blob" bytes(3) ff ff ff
+    assert_eq!(
+        &cbor[..],
+        &[
+            0x86, 0x18, 0x24, 0x01, 0x02, 0xa0, 0x82, 0x43, 0, 1, 2, 0x65, b'p', b'l', b'a', b'i',
+            b'n', 0xa1, 0x64, b'b', b'l', b'o', b'b', 0x43, 0xff, 0xff, 0xff
+        ]
+    );
+    let json = Serialization::Json.encode(&Serialization::Cbor.decode(&cbor).unwrap());
+    assert_eq!(
+        &json[..],
+        br#"[36,1,2,{},["\u0000AAEC","plain"],{"blob":"\u0000////"}]"#
+    );
+    let packed = Serialization::MsgPack.encode(&Serialization::Json.decode(&json).unwrap());
+    let back = Serialization::Cbor.encode(&Serialization::MsgPack.decode(&packed).unwrap());
+    assert_eq!(back, cbor);
 }

@@ -1,6 +1,7 @@
 //! The WebSocket door of the real binary: subprotocol negotiation, HTTP answers on WebSocket
 //! paths, allowed origins, the testee, message size limits, auto-ping, slow consumers, batched
-//! framing and the bytes convention between JSON and MessagePack sessions.
+//! framing (JSON, MessagePack, CBOR) and the bytes convention between JSON and MessagePack
+//! sessions.
 
 mod common;
 
@@ -47,6 +48,64 @@ async fn subprotocol_negotiation_picks_the_first_served_offer() {
     assert_eq!(client.codec, Codec::MsgPack);
     assert!(client.batched);
     client.join("realm1").await;
+}
+
+/// A path without `serializers` serves all of them, CBOR included, in both framings; the CBOR
+/// session really speaks CBOR (binary frames, batched ones length-prefixed).
+#[tokio::test]
+async fn cbor_is_served_by_default_in_both_framings() {
+    use futures_util::{SinkExt, StreamExt};
+    use junction::wamp::message::Message;
+    use junction::wamp::serializer::{Serialization, Subprotocol};
+
+    let transport = json!({
+        "type": "web",
+        "endpoint": {"type": "tcp", "interface": "127.0.0.1", "port": 0},
+        "paths": {"ws": {"type": "websocket"}}
+    });
+    let router = Router::start(&config(
+        vec![open_realm("realm1", "loose")],
+        vec![transport],
+    ));
+    for name in ["wamp.2.cbor.batched", "wamp.2.cbor"] {
+        let offer = [name, "wamp.2.json"];
+        let (mut ws, response) = ws_connect(&router.url("/ws"), &offer, None)
+            .await
+            .expect("upgrade accepted");
+        assert_eq!(
+            response
+                .headers()
+                .get("sec-websocket-protocol")
+                .map(|v| v.to_str().unwrap()),
+            Some(name)
+        );
+        let subprotocol = Subprotocol::parse(name).unwrap();
+        let hello = Message::Hello {
+            realm: "realm1".into(),
+            details: serde_json::from_value(json!({"roles": {"subscriber": {}}})).unwrap(),
+        };
+        let mut frame = bytes::BytesMut::new();
+        subprotocol.append(&mut frame, &Serialization::Cbor.encode(&hello), 0);
+        ws.send(WsMessage::binary(frame.to_vec())).await.unwrap();
+        let reply = tokio::time::timeout(RECV_TIMEOUT, ws.next())
+            .await
+            .expect("a reply in time")
+            .expect("a frame")
+            .expect("no error");
+        let WsMessage::Binary(data) = reply else {
+            panic!("{name}: expected a binary frame, got {reply:?}");
+        };
+        let messages = subprotocol.split(&data).expect("framing");
+        assert_eq!(messages.len(), 1, "{name}: {data:02x?}");
+        if subprotocol.batched {
+            assert_eq!(&data[..4], ((data.len() - 4) as u32).to_be_bytes());
+        }
+        let welcome = Serialization::Cbor.decode(messages[0]).expect("CBOR");
+        assert!(
+            matches!(welcome, Message::Welcome { .. }),
+            "{name}: {welcome:?}"
+        );
+    }
 }
 
 #[tokio::test]

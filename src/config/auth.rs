@@ -1,11 +1,13 @@
-//! The `auth` block of a WebSocket service: static anonymous, ticket and wampcra, and the
-//! secrets they hold (literal, or `$NAME` / `${NAME}` read from the environment at load).
+//! The `auth` block of a WebSocket service: static anonymous, ticket, wampcra and cryptosign,
+//! and the secrets they hold (literal, or `$NAME` / `${NAME}` read from the environment at
+//! load; cryptosign public keys may be written the same way).
 //!
 //! Secret values never reach an error message: errors name the JSON path and, for
 //! environment secrets, the variable's name.
 
 use std::collections::BTreeMap;
 
+use crate::config::cryptosign::load_cryptosign;
 use crate::config::load::Loader;
 use crate::config::model::{
     AnonymousAuth, AuthConfig, TicketAuth, TicketPrincipal, WampcraAuth, WampcraUser,
@@ -25,15 +27,19 @@ pub(crate) fn load_auth(node: Option<&Node>, cx: &mut Loader) -> Result<AuthConf
     };
     let obj = node.object()?;
     obj.reject(&[
-        ("cryptosign", "auth method cryptosign is not supported yet"),
         ("scram", "auth method scram is not supported yet"),
         ("tls", "auth method tls is not supported yet"),
         ("cookie", "auth method cookie is not supported yet"),
     ])?;
-    obj.keys(&["anonymous", "ticket", "wampcra"], &[], &mut cx.ignored)?;
+    obj.keys(
+        &["anonymous", "ticket", "wampcra", "cryptosign"],
+        &[],
+        &mut cx.ignored,
+    )?;
     if obj.is_empty() {
-        return Err(node
-            .error("no authentication method configured (expected anonymous, ticket or wampcra)"));
+        return Err(node.error(
+            "no authentication method configured (expected anonymous, ticket, wampcra or cryptosign)",
+        ));
     }
     Ok(AuthConfig {
         anonymous: obj
@@ -44,6 +50,10 @@ pub(crate) fn load_auth(node: Option<&Node>, cx: &mut Loader) -> Result<AuthConf
         wampcra: obj
             .get("wampcra")
             .map(|n| load_wampcra(&n, cx))
+            .transpose()?,
+        cryptosign: obj
+            .get("cryptosign")
+            .map(|n| load_cryptosign(&n, cx).map(Box::new))
             .transpose()?,
     })
 }
@@ -120,7 +130,11 @@ fn load_wampcra(node: &Node, cx: &mut Loader) -> Result<WampcraAuth> {
 
 /// Opens a method block whose `type` must be `static`; `dynamic` (an authenticator
 /// procedure) and `function` are Crossbar features Junction lacks.
-fn static_method<'a>(node: &Node<'a>, keys: &[&str], cx: &mut Loader) -> Result<Obj<'a>> {
+pub(crate) fn static_method<'a>(
+    node: &Node<'a>,
+    keys: &[&str],
+    cx: &mut Loader,
+) -> Result<Obj<'a>> {
     let obj = node.object()?;
     let kind = obj.required("type")?;
     match kind.str()? {
@@ -141,7 +155,7 @@ fn static_method<'a>(node: &Node<'a>, keys: &[&str], cx: &mut Loader) -> Result<
 
 /// The `role` of a method or principal; it must be defined by a realm of the same worker,
 /// or every login with it would fail at join.
-fn role(obj: &Obj, default: Option<&str>, cx: &Loader) -> Result<String> {
+pub(crate) fn role(obj: &Obj, default: Option<&str>, cx: &Loader) -> Result<String> {
     let (role, note) = match (obj.get("role"), default) {
         (Some(node), _) => (node.str()?, ""),
         (None, Some(default)) => (default, " (the default)"),
@@ -199,15 +213,15 @@ pub(crate) fn env_reference(text: &str) -> Option<&str> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::config::load::{load_str_with_env, testing::*};
     use crate::config::model::{PathService, TransportKind};
 
-    const T: &str = "workers[0].transports[0]";
-    const REALM: &str = r#"{"name": "realm1", "roles": [{"name": "anonymous"}, {"name": "frontend"}, {"name": "backend"}]}"#;
+    pub(crate) const T: &str = "workers[0].transports[0]";
+    pub(crate) const REALM: &str = r#"{"name": "realm1", "roles": [{"name": "anonymous"}, {"name": "frontend"}, {"name": "backend"}]}"#;
 
-    fn config_with_auth(auth: &str) -> String {
+    pub(crate) fn config_with_auth(auth: &str) -> String {
         worker(
             REALM,
             &format!(
@@ -217,7 +231,7 @@ mod tests {
         )
     }
 
-    fn auth_of(config: &crate::config::Config) -> AuthConfig {
+    pub(crate) fn auth_of(config: &crate::config::Config) -> AuthConfig {
         let TransportKind::Web { paths, .. } = &config.workers[0].transports[0].kind else {
             panic!("expected web")
         };
@@ -231,7 +245,7 @@ mod tests {
         auth_of(&load(&config_with_auth(json)))
     }
 
-    fn auth_error(json: &str) -> String {
+    pub(crate) fn auth_error(json: &str) -> String {
         error(&config_with_auth(json))
     }
 
@@ -375,17 +389,17 @@ mod tests {
         assert_eq!(
             auth_error("{}"),
             format!(
-                "{at}: no authentication method configured (expected anonymous, ticket or wampcra)"
+                "{at}: no authentication method configured (expected anonymous, ticket, wampcra or cryptosign)"
             )
         );
-        for method in ["cryptosign", "scram", "tls", "cookie"] {
+        for method in ["scram", "tls", "cookie"] {
             assert_eq!(
                 auth_error(&format!(r#"{{"{method}": {{"type": "static"}}}}"#)),
                 format!("{at}.{method}: auth method {method} is not supported yet")
             );
         }
         assert!(auth_error(r#"{"tickets": {}}"#).starts_with(&format!(
-            "{at}.tickets: unknown key (allowed here: anonymous, ticket, wampcra)"
+            "{at}.tickets: unknown key (allowed here: anonymous, ticket, wampcra, cryptosign)"
         )));
         assert_eq!(
             auth_error(r#"{"ticket": {"type": "dynamic", "authenticator": "com.auth"}}"#),

@@ -5,6 +5,7 @@
 
 pub(crate) mod auth;
 mod bridge;
+pub(crate) mod cryptosign;
 mod error;
 mod load;
 pub mod model;

@@ -299,7 +299,8 @@ pub struct WebhookService {
 /// A WAMP-over-WebSocket service: `serializers`, `auth`, `options`.
 #[derive(Debug, Clone)]
 pub struct WebSocketService {
-    /// In order of preference; default `[Json, MsgPack]` (each also in its batched variant).
+    /// The serializers served (each also in its batched variant); default all of them, as
+    /// Crossbar serves all available. The client's order of preference decides which is used.
     pub serializers: Vec<SerializerName>,
     pub auth: AuthConfig,
     pub options: WebSocketOptions,
@@ -309,6 +310,25 @@ pub struct WebSocketService {
 pub enum SerializerName {
     Json,
     MsgPack,
+    Cbor,
+}
+
+impl SerializerName {
+    /// Every serializer Junction serves, the default of a WebSocket service.
+    pub const ALL: [SerializerName; 3] = [
+        SerializerName::Json,
+        SerializerName::MsgPack,
+        SerializerName::Cbor,
+    ];
+
+    /// The name in config.json.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SerializerName::Json => "json",
+            SerializerName::MsgPack => "msgpack",
+            SerializerName::Cbor => "cbor",
+        }
+    }
 }
 
 /// WebSocket `options` (Crossbar names, milliseconds where Crossbar uses them).
@@ -344,6 +364,8 @@ pub struct AuthConfig {
     pub anonymous: Option<AnonymousAuth>,
     pub ticket: Option<TicketAuth>,
     pub wampcra: Option<WampcraAuth>,
+    /// Boxed so that a WebSocket service stays small next to the other transport kinds.
+    pub cryptosign: Option<Box<CryptosignAuth>>,
 }
 
 /// `"anonymous": {"type": "static", "role": "..."}`
@@ -378,4 +400,21 @@ pub struct WampcraUser {
     pub salt: Option<String>,
     pub iterations: u32,
     pub keylen: u32,
+}
+
+/// `"cryptosign": {"type": "static", "principals": {"authid": {"authorized_keys": [...], "role", "realm"?}}}`
+#[derive(Debug, Clone)]
+pub struct CryptosignAuth {
+    pub principals: BTreeMap<String, CryptosignPrincipal>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CryptosignPrincipal {
+    /// Ed25519 public keys (64 hex characters in the file), checked at load to be valid,
+    /// non-weak curve points; at least one.
+    pub authorized_keys: Vec<ed25519_dalek::VerifyingKey>,
+    pub role: String,
+    /// `realm`: the only realm this principal may join (Crossbar would move the session
+    /// there instead; Junction refuses a HELLO for another realm).
+    pub realm: Option<String>,
 }

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use crate::config::model::{
     AuthConfig, BridgeOptions, Config, Endpoint, PathService, PermissionConfig, RealmConfig,
-    SerializerName, StoreConfig, TransportConfig, TransportKind, UriCheck, WebOptions,
-    WebSocketOptions, WebSocketService, WebhookService,
+    StoreConfig, TransportConfig, TransportKind, UriCheck, WebOptions, WebSocketOptions,
+    WebSocketService, WebhookService,
 };
 use crate::config::transport::default_websocket_options;
 use crate::wamp::uri::MatchPolicy;
@@ -339,14 +339,7 @@ fn address(endpoint: &Endpoint) -> String {
 }
 
 fn service_summary(out: &mut String, depth: usize, service: &WebSocketService) {
-    let serializers: Vec<&str> = service
-        .serializers
-        .iter()
-        .map(|s| match s {
-            SerializerName::Json => "json",
-            SerializerName::MsgPack => "msgpack",
-        })
-        .collect();
+    let serializers: Vec<&str> = service.serializers.iter().map(|s| s.as_str()).collect();
     line(
         out,
         depth,
@@ -382,6 +375,27 @@ fn auth_summary(out: &mut String, depth: usize, auth: &AuthConfig) {
             })
             .collect();
         line(out, depth, format!("auth wampcra: {}", or_none(users)));
+    }
+    if let Some(cryptosign) = &auth.cryptosign {
+        let principals: Vec<String> = cryptosign
+            .principals
+            .iter()
+            .map(|(authid, p)| {
+                let keys = match p.authorized_keys.len() {
+                    1 => "1 key".to_string(),
+                    n => format!("{n} keys"),
+                };
+                match &p.realm {
+                    Some(realm) => format!("{authid} (role {}, realm {realm}, {keys})", p.role),
+                    None => format!("{authid} (role {}, {keys})", p.role),
+                }
+            })
+            .collect();
+        line(
+            out,
+            depth,
+            format!("auth cryptosign: {}", or_none(principals)),
+        );
     }
 }
 
@@ -488,7 +502,7 @@ mod tests {
       auth wampcra: alice (role backend, salted)
       options: max_message_size 65536, auto_ping_interval 5000 ms, auto_ping_timeout 5000 ms
   transport workers[0].transports[1]: websocket on [::]:9000
-    serializers: json, msgpack
+    serializers: json, msgpack, cbor
     auth anonymous: role anonymous
 ignored (no effect in Junction): controller, workers[0].options, workers[0].realms[0].roles[0].permissions[0].cache, workers[0].transports[0].paths.ws.options.enable_webstatus
 "#;
@@ -558,7 +572,7 @@ ignored (no effect in Junction): controller, workers[0].options, workers[0].real
     /signed: publisher (realm realm1, role anonymous)
       signed (key foobar), post_body_limit none (server cap only), timestamp_delta_limit 60 s, require_ip [127.0.0.1/32, 192.168.1.0/24], require_tls true, success_status 200, strict_status, debug
   transport workers[0].transports[1]: websocket on 0.0.0.0:9443 (wss, tls certificate {crt}, key {key})
-    serializers: json, msgpack
+    serializers: json, msgpack, cbor
     auth anonymous: role anonymous
 ignored (no effect in Junction): none
 "#

@@ -361,23 +361,24 @@ fn load_websocket_service(obj: &Obj, cx: &mut Loader) -> Result<WebSocketService
 
 fn load_serializers(node: Option<&Node>) -> Result<Vec<SerializerName>> {
     let Some(node) = node else {
-        return Ok(vec![SerializerName::Json, SerializerName::MsgPack]);
+        return Ok(SerializerName::ALL.to_vec());
     };
     let items = node.array()?;
     if items.is_empty() {
-        return Err(node.error("at least one serializer is required (json, msgpack)"));
+        return Err(node.error("at least one serializer is required (json, msgpack, cbor)"));
     }
     let mut serializers = Vec::new();
     for item in items {
         let serializer = match item.str()? {
             "json" => SerializerName::Json,
             "msgpack" => SerializerName::MsgPack,
-            name @ ("cbor" | "ubjson" | "flatbuffers") => {
+            "cbor" => SerializerName::Cbor,
+            name @ ("ubjson" | "flatbuffers") => {
                 return Err(item.error(format!("serializer \"{name}\" is not supported yet")));
             }
             name => {
                 return Err(item.error(format!(
-                    "unknown serializer \"{name}\" (expected json or msgpack)"
+                    "unknown serializer \"{name}\" (expected json, msgpack or cbor)"
                 )));
             }
         };
@@ -514,7 +515,11 @@ mod tests {
         let service = service(&config);
         assert_eq!(
             service.serializers,
-            [SerializerName::Json, SerializerName::MsgPack]
+            [
+                SerializerName::Json,
+                SerializerName::MsgPack,
+                SerializerName::Cbor
+            ]
         );
         assert_eq!(service.options, default_websocket_options());
         assert_eq!(service.auth.anonymous.as_ref().unwrap().role, "anonymous");
@@ -757,6 +762,13 @@ mod tests {
             service(&config).serializers,
             [SerializerName::MsgPack, SerializerName::Json]
         );
+        let config = load(&web(
+            r#""ws": {"type": "websocket", "serializers": ["cbor", "json"]}"#,
+        ));
+        assert_eq!(
+            service(&config).serializers,
+            [SerializerName::Cbor, SerializerName::Json]
+        );
         let e = |list: &str| {
             error(&web(&format!(
                 r#""ws": {{"type": "websocket", "serializers": {list}}}"#
@@ -765,9 +777,9 @@ mod tests {
         let at = format!("{T}.paths.ws.serializers");
         assert_eq!(
             e("[]"),
-            format!("{at}: at least one serializer is required (json, msgpack)")
+            format!("{at}: at least one serializer is required (json, msgpack, cbor)")
         );
-        for name in ["cbor", "ubjson", "flatbuffers"] {
+        for name in ["ubjson", "flatbuffers"] {
             assert_eq!(
                 e(&format!(r#"["json", "{name}"]"#)),
                 format!("{at}[1]: serializer \"{name}\" is not supported yet")
@@ -775,7 +787,7 @@ mod tests {
         }
         assert_eq!(
             e(r#"["jsn"]"#),
-            format!("{at}[0]: unknown serializer \"jsn\" (expected json or msgpack)")
+            format!("{at}[0]: unknown serializer \"jsn\" (expected json, msgpack or cbor)")
         );
         assert_eq!(
             e(r#"["json", "json"]"#),

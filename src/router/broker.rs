@@ -308,23 +308,34 @@ mod tests {
         let (a, mut ra) = peer(1, Serialization::Json);
         let (b, mut rb) = peer(2, Serialization::Json);
         let (c, mut rc) = peer(3, Serialization::MsgPack);
-        for p in [&a, &b, &c] {
+        let (d, mut rd) = peer(4, Serialization::Cbor);
+        let (e, mut re) = peer(5, Serialization::Cbor);
+        for p in [&a, &b, &c, &d, &e] {
             broker.subscribe(p, "com.t", MatchPolicy::Exact);
         }
-        let payload = Payload::new(vec![Value::Int(7)], Dict::new());
-        assert_eq!(broker.publish(&publication("com.t", &payload)), 3);
-        let (fa, fb, fc) = (
+        let payload = Payload::new(vec![Value::Int(7), Value::Bytes(vec![1])], Dict::new());
+        assert_eq!(broker.publish(&publication("com.t", &payload)), 5);
+        let (fa, fb, fc, fd, fe) = (
             frame(&mut ra).unwrap(),
             frame(&mut rb).unwrap(),
             frame(&mut rc).unwrap(),
+            frame(&mut rd).unwrap(),
+            frame(&mut re).unwrap(),
         );
         assert_eq!(
             fa.as_ptr(),
             fb.as_ptr(),
             "JSON subscribers share one buffer"
         );
-        assert_eq!(&fa[..], b"[36,1,99,{},[7]]");
+        assert_eq!(
+            fd.as_ptr(),
+            fe.as_ptr(),
+            "CBOR subscribers share one buffer"
+        );
+        assert_eq!(&fa[..], br#"[36,1,99,{},[7,"\u0000AQ=="]]"#);
         assert_eq!(Serialization::MsgPack.decode(&fc).unwrap().code(), 36);
+        // array(5) 36 1 99 map(0) array(2) 7 bytes(1) 01
+        assert_eq!(&fd[..], b"\x85\x18\x24\x01\x18\x63\xa0\x82\x07\x41\x01");
     }
 
     #[test]

@@ -101,9 +101,13 @@ pub fn choose_subprotocol(
     serializers: &[SerializerName],
 ) -> Result<Option<Subprotocol>, Refused> {
     let served = |sp: &Subprotocol| {
-        serializers.iter().any(|s| match s {
-            SerializerName::Json => sp.serialization == Serialization::Json,
-            SerializerName::MsgPack => sp.serialization == Serialization::MsgPack,
+        serializers.iter().any(|s| {
+            sp.serialization
+                == match s {
+                    SerializerName::Json => Serialization::Json,
+                    SerializerName::MsgPack => Serialization::MsgPack,
+                    SerializerName::Cbor => Serialization::Cbor,
+                }
         })
     };
     let offered: Vec<&str> = headers
@@ -159,8 +163,23 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(sp.name(), "wamp.2.json");
+        // A service that lists cbor serves both CBOR subprotocols.
+        let sp = choose_subprotocol(&h, &SerializerName::ALL)
+            .unwrap()
+            .unwrap();
+        assert_eq!(sp.name(), "wamp.2.cbor.batched");
+        let sp = choose_subprotocol(&h, &[SerializerName::Json, SerializerName::Cbor])
+            .unwrap()
+            .unwrap();
+        assert_eq!(sp.name(), "wamp.2.cbor.batched");
+        let plain = headers(&[("sec-websocket-protocol", "wamp.2.cbor, wamp.2.json")]);
+        let sp = choose_subprotocol(&plain, &[SerializerName::Cbor])
+            .unwrap()
+            .unwrap();
+        assert_eq!(sp.name(), "wamp.2.cbor");
         let h = headers(&[("sec-websocket-protocol", "wamp.2.cbor")]);
         assert!(choose_subprotocol(&h, &[SerializerName::Json]).is_err());
+        assert!(choose_subprotocol(&h, &[SerializerName::Json, SerializerName::MsgPack]).is_err());
         assert_eq!(
             choose_subprotocol(&HeaderMap::new(), &[SerializerName::Json]),
             Ok(None)

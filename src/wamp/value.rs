@@ -3,14 +3,18 @@
 //! Bytes and strings stay distinct (`Value::Bytes` vs `Value::String`) so a msgpack `bin`
 //! reaches a JSON peer as `"\u0000" + base64` and comes back as `bin`. The conversion happens
 //! in `Serialize`/`Deserialize`, keyed on the format being human-readable (JSON) or not
-//! (msgpack), so no serializer needs a special case.
+//! (msgpack, CBOR), so no serializer needs a special case.
+//!
+//! Dictionary keys must be strings whatever the serialization (a CBOR or msgpack map with an
+//! integer or bytes key is a decode error). CBOR tags reach the visitor as ciborium's tag
+//! enum: the tag is dropped and its content kept (see `wamp::serializer` for why).
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -205,6 +209,25 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::from(u))
     }
 
+    /// CBOR negative integers below `i64::MIN` and negative bignums (tag 3).
+    fn visit_i128<E: de::Error>(self, i: i128) -> Result<Value, E> {
+        if let Ok(i) = i64::try_from(i) {
+            Ok(Value::Int(i))
+        } else if let Ok(u) = u64::try_from(i) {
+            Ok(Value::UInt(u))
+        } else {
+            Err(E::custom(format!("integer {i} is out of the 64-bit range")))
+        }
+    }
+
+    /// CBOR bignums (tag 2).
+    fn visit_u128<E: de::Error>(self, u: u128) -> Result<Value, E> {
+        match u64::try_from(u) {
+            Ok(u) => Ok(Value::from(u)),
+            Err(_) => Err(E::custom(format!("integer {u} is out of the 64-bit range"))),
+        }
+    }
+
     fn visit_f64<E>(self, f: f64) -> Result<Value, E> {
         Ok(Value::Float(f))
     }
@@ -255,11 +278,83 @@ impl<'de> Visitor<'de> for ValueVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut dict = Dict::new();
-        while let Some(key) = map.next_key::<String>()? {
+        while let Some(key) = map.next_key_seed(KeySeed)? {
             let value = map.next_value_seed(ValueSeed(self.human_readable))?;
             dict.insert(key, value);
         }
         Ok(Value::Dict(dict))
+    }
+
+    /// A CBOR tag: ciborium hands a tagged item over as an enum whose variant is a pair (tag
+    /// number, content). The content is kept, the tag dropped; except bignums (tags 2 and 3),
+    /// which arrive here only when they do not fit 64 bits (or are malformed).
+    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Value, A::Error> {
+        let (_, tagged) = data.variant::<de::IgnoredAny>()?;
+        let (tag, value) = tagged.tuple_variant(2, Tagged(ValueSeed(self.human_readable)))?;
+        if tag == 2 || tag == 3 {
+            return Err(de::Error::custom(
+                "bignum (CBOR tag 2 or 3) out of the 64-bit integer range",
+            ));
+        }
+        Ok(value)
+    }
+}
+
+/// The (tag number, content) pair of a CBOR tag, the content read with `S`.
+struct Tagged<S>(S);
+
+impl<'de, S: de::DeserializeSeed<'de>> Visitor<'de> for Tagged<S> {
+    type Value = (u64, S::Value);
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a CBOR tag and its content")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let tag: u64 = seq
+            .next_element()?
+            .ok_or_else(|| de::Error::custom("CBOR tag without a number"))?;
+        let value = seq
+            .next_element_seed(self.0)?
+            .ok_or_else(|| de::Error::custom("CBOR tag without content"))?;
+        Ok((tag, value))
+    }
+}
+
+/// A dictionary key: a string in every serialization. Anything else is refused with an error
+/// that says so (rather than serde's generic "expected a string").
+struct KeySeed;
+
+impl<'de> de::DeserializeSeed<'de> for KeySeed {
+    type Value = String;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        d.deserialize_any(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string dictionary key (WAMP dictionary keys are strings)")
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<String, E> {
+        Ok(s.to_owned())
+    }
+
+    fn visit_string<E: de::Error>(self, s: String) -> Result<String, E> {
+        Ok(s)
+    }
+
+    /// A tagged CBOR key: the tag is dropped, as for values.
+    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<String, A::Error> {
+        let (_, tagged) = data.variant::<de::IgnoredAny>()?;
+        let (_, key) = tagged.tuple_variant(2, Tagged(KeySeed))?;
+        Ok(key)
     }
 }
 

@@ -5,6 +5,7 @@
 //! first one this path is configured for is used. Failures never say anything about secrets.
 
 mod anonymous;
+mod cryptosign;
 mod ticket;
 mod wampcra;
 
@@ -58,6 +59,8 @@ pub enum AuthStep {
 pub enum Pending {
     Ticket(ticket::Pending),
     Wampcra(wampcra::Pending),
+    /// Boxed: a parsed Ed25519 key is large, and pending states live in every session's state.
+    Cryptosign(Box<cryptosign::Pending>),
 }
 
 impl Pending {
@@ -65,6 +68,7 @@ impl Pending {
         match self {
             Pending::Ticket(p) => p.authenticate(signature),
             Pending::Wampcra(p) => p.authenticate(signature),
+            Pending::Cryptosign(p) => p.authenticate(signature),
         }
     }
 }
@@ -95,6 +99,9 @@ impl Authenticator {
         if c.wampcra.is_some() {
             methods.push("wampcra");
         }
+        if c.cryptosign.is_some() {
+            methods.push("cryptosign");
+        }
         methods
     }
 
@@ -119,6 +126,11 @@ impl Authenticator {
                 "wampcra" => {
                     if let Some(w) = &self.config.wampcra {
                         return wampcra::challenge(w, authid, realm, session);
+                    }
+                }
+                "cryptosign" => {
+                    if let Some(c) = &self.config.cryptosign {
+                        return cryptosign::challenge(c, realm, authid, details.get("authextra"));
                     }
                 }
                 _ => {}
