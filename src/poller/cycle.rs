@@ -19,7 +19,7 @@ use serde_json::Value;
 use crate::poller::config::{
     ClientAuthMode, ComputedKind, NextReference, NextReferenceKind, PaginationKind, TopicConfig,
 };
-use crate::poller::fetch::{FetchError, Fetcher, PollRequest, Sleeper, Validators, codes};
+use crate::poller::fetch::{FetchError, Fetched, Fetcher, PollRequest, Sleeper, Validators, codes};
 use crate::poller::oauth2::{self, OAuth2Config, TokenSource};
 use crate::poller::pagination::{self, Mode, Paginator, SizeParameter};
 use crate::poller::query::{self, Reference};
@@ -217,21 +217,7 @@ impl Cycle {
         sleeper: &dyn Sleeper,
         report: &mut CycleReport,
     ) -> Result<Payload, CycleError> {
-        let request = PollRequest {
-            url,
-            ..self.request.clone()
-        };
-        let fetched = self
-            .fetcher
-            .fetch(&request, &self.policy, sleeper, previous)
-            .await
-            .inspect_err(|e| {
-                report.status = e.status;
-                report.attempts += e.attempts;
-            })?;
-        report.status = Some(fetched.status);
-        report.attempts += fetched.attempts;
-        report.bytes += fetched.body.len() as u64;
+        let fetched = self.fetch(url, previous, sleeper, report).await?;
         if fetched.not_modified {
             // A 304 may carry fresh validators; keep the old ones where it sends none.
             if fetched.etag.is_some() {
@@ -278,21 +264,9 @@ impl Cycle {
         let mut pages = Vec::new();
         let mut total = 0usize;
         while let Some(page) = next.take() {
-            let request = PollRequest {
-                url: page.url.clone(),
-                ..self.request.clone()
-            };
             let fetched = self
-                .fetcher
-                .fetch(&request, &self.policy, sleeper, &Validators::default())
-                .await
-                .inspect_err(|e| {
-                    report.status = e.status;
-                    report.attempts += e.attempts;
-                })?;
-            report.status = Some(fetched.status);
-            report.attempts += fetched.attempts;
-            report.bytes += fetched.body.len() as u64;
+                .fetch(page.url.clone(), &Validators::default(), sleeper, report)
+                .await?;
             total += fetched.body.len();
             if total > self.request.payload_limit {
                 return Err(CycleError {
@@ -317,6 +291,37 @@ impl Cycle {
                 message: format!("payloadPointer: {e}"),
             })?;
         self.transformed(merged).await
+    }
+
+    /// One request (with its retries), counted in `report` whether it succeeds or not.
+    async fn fetch(
+        &self,
+        url: String,
+        validators: &Validators,
+        sleeper: &dyn Sleeper,
+        report: &mut CycleReport,
+    ) -> Result<Fetched, CycleError> {
+        let request = PollRequest {
+            url,
+            ..self.request.clone()
+        };
+        match self
+            .fetcher
+            .fetch(&request, &self.policy, sleeper, validators)
+            .await
+        {
+            Ok(fetched) => {
+                report.status = Some(fetched.status);
+                report.attempts += fetched.attempts;
+                report.bytes += fetched.body.len() as u64;
+                Ok(fetched)
+            }
+            Err(e) => {
+                report.status = e.status;
+                report.attempts += e.attempts;
+                Err(e.into())
+            }
+        }
     }
 
     /// Applies the transform, on a blocking thread (jaq cannot be interrupted).
