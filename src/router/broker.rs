@@ -27,6 +27,18 @@ pub struct Subscription {
     pub uri: String,
     pub policy: MatchPolicy,
     pub subscribers: HashMap<Id, Arc<Peer>>,
+    /// When the first subscriber created it (subscription meta API).
+    pub created: jiff::Timestamp,
+}
+
+/// What a SUBSCRIBE changed, for the subscription meta events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subscribed {
+    pub id: Id,
+    /// The subscription did not exist before (`on_create`).
+    pub created: bool,
+    /// The session was not subscribed yet (`on_subscribe`).
+    pub added: bool,
 }
 
 #[derive(Debug, Default)]
@@ -97,9 +109,9 @@ pub struct Publication<'a> {
 
 impl Broker {
     /// Adds `peer` to the subscription for (uri, policy), creating it if needed.
-    pub fn subscribe(&mut self, peer: &Arc<Peer>, uri: &str, policy: MatchPolicy) -> Id {
-        let id = match self.index.get(uri, policy) {
-            Some(id) => *id,
+    pub fn subscribe(&mut self, peer: &Arc<Peer>, uri: &str, policy: MatchPolicy) -> Subscribed {
+        let (id, created) = match self.index.get(uri, policy) {
+            Some(id) => (*id, false),
             None => {
                 let id = self.ids.next();
                 self.index.insert(uri, policy, id);
@@ -108,30 +120,57 @@ impl Broker {
                     uri: uri.to_owned(),
                     policy,
                     subscribers: HashMap::new(),
+                    created: jiff::Timestamp::now(),
                 };
                 self.subscriptions.insert(id, subscription);
-                id
+                (id, true)
             }
         };
-        if let Some(s) = self.subscriptions.get_mut(&id) {
-            s.subscribers.insert(peer.session, Arc::clone(peer));
-        }
-        id
+        let added = self.subscriptions.get_mut(&id).is_some_and(|s| {
+            s.subscribers
+                .insert(peer.session, Arc::clone(peer))
+                .is_none()
+        });
+        Subscribed { id, created, added }
     }
 
-    /// Removes `session` from a subscription; false when it was not subscribed.
-    pub fn unsubscribe(&mut self, session: Id, subscription: Id) -> bool {
-        let Some(s) = self.subscriptions.get_mut(&subscription) else {
-            return false;
-        };
-        if s.subscribers.remove(&session).is_none() {
-            return false;
-        }
+    /// Removes `session` from a subscription: `None` when it was not subscribed, else whether
+    /// the subscription went with it (its last subscriber).
+    pub fn unsubscribe(&mut self, session: Id, subscription: Id) -> Option<bool> {
+        let s = self.subscriptions.get_mut(&subscription)?;
+        s.subscribers.remove(&session)?;
         if s.subscribers.is_empty() {
             self.index.remove(&s.uri, s.policy);
             self.subscriptions.remove(&subscription);
+            return Some(true);
         }
-        true
+        Some(false)
+    }
+
+    /// The subscriptions `session` is in (a scan: for killing a session, not for hot paths).
+    pub fn subscriptions_of(&self, session: Id) -> Vec<Id> {
+        self.subscriptions
+            .values()
+            .filter(|s| s.subscribers.contains_key(&session))
+            .map(|s| s.id)
+            .collect()
+    }
+
+    /// Every subscription, for the meta API.
+    pub fn subscriptions(&self) -> impl Iterator<Item = &Subscription> {
+        self.subscriptions.values()
+    }
+
+    /// The subscription for exactly (uri, policy), if any.
+    pub fn lookup(&self, uri: &str, policy: MatchPolicy) -> Option<Id> {
+        self.index.get(uri, policy).copied()
+    }
+
+    /// Every subscription a publication to `topic` would reach.
+    pub fn matching(&self, topic: &str) -> Vec<Id> {
+        let mut ids = Vec::new();
+        self.index.for_each_match(topic, |_, _, id| ids.push(*id));
+        ids
     }
 
     /// Sends EVENTs for `publication` to every admitted subscriber of every matching
@@ -265,6 +304,7 @@ mod tests {
             serialization,
             outbound,
             internal: false,
+            features: Default::default(),
         };
         (Arc::new(peer), rx)
     }
@@ -294,12 +334,26 @@ mod tests {
         let s1 = broker.subscribe(&a, "com.t", MatchPolicy::Exact);
         let s2 = broker.subscribe(&b, "com.t", MatchPolicy::Exact);
         let s3 = broker.subscribe(&b, "com.t", MatchPolicy::Prefix);
-        assert_eq!(s1, s2);
-        assert_ne!(s1, s3);
-        assert!(broker.unsubscribe(1, s1));
-        assert!(!broker.unsubscribe(1, s1));
-        assert!(broker.unsubscribe(2, s1));
-        assert!(broker.subscription(s1).is_none());
+        assert_eq!(s1.id, s2.id);
+        assert_ne!(s1.id, s3.id);
+        assert!(s1.created && s1.added);
+        assert!(!s2.created && s2.added);
+        let again = broker.subscribe(&b, "com.t", MatchPolicy::Exact);
+        assert!(
+            !again.created && !again.added,
+            "a second SUBSCRIBE adds nothing"
+        );
+        let mut of_b = broker.subscriptions_of(2);
+        of_b.sort();
+        let mut expected = vec![s1.id, s3.id];
+        expected.sort();
+        assert_eq!(of_b, expected);
+        assert_eq!(broker.matching("com.t.x"), vec![s3.id]);
+        assert_eq!(broker.lookup("com.t", MatchPolicy::Prefix), Some(s3.id));
+        assert_eq!(broker.unsubscribe(1, s1.id), Some(false));
+        assert_eq!(broker.unsubscribe(1, s1.id), None);
+        assert_eq!(broker.unsubscribe(2, s1.id), Some(true));
+        assert!(broker.subscription(s1.id).is_none());
     }
 
     #[test]
@@ -362,9 +416,9 @@ mod tests {
         let payload = Payload::new(vec![Value::Int(1)], Dict::new());
         broker.retain(&publication("com.a.x", &payload));
         let (a, mut ra) = peer(1, Serialization::Json);
-        let exact = broker.subscribe(&a, "com.a.x", MatchPolicy::Exact);
-        let prefix = broker.subscribe(&a, "com.a", MatchPolicy::Prefix);
-        let other = broker.subscribe(&a, "com.b", MatchPolicy::Prefix);
+        let exact = broker.subscribe(&a, "com.a.x", MatchPolicy::Exact).id;
+        let prefix = broker.subscribe(&a, "com.a", MatchPolicy::Prefix).id;
+        let other = broker.subscribe(&a, "com.b", MatchPolicy::Prefix).id;
         assert_eq!(broker.replay_retained(&a, exact), 1);
         let f = frame(&mut ra).unwrap();
         assert_eq!(&f[..], br#"[36,1,99,{"retained":true},[1]]"#);
@@ -384,7 +438,7 @@ mod tests {
         let mut broker = broker;
         let (a, _ra) = peer(1, Serialization::Json);
         let (b, _rb) = peer(2, Serialization::Json);
-        let sa = broker.subscribe(&a, "t", MatchPolicy::Exact);
+        let sa = broker.subscribe(&a, "t", MatchPolicy::Exact).id;
         assert_eq!(broker.replay_retained(&a, sa), 0);
         assert_eq!(broker.replay_retained(&b, sa), 1);
     }

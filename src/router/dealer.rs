@@ -60,6 +60,8 @@ pub struct Registration {
     pub callees: Vec<Arc<Peer>>,
     /// The next round-robin position.
     next: usize,
+    /// When its first callee created it (registration meta API).
+    pub created: jiff::Timestamp,
 }
 
 impl Registration {
@@ -80,6 +82,22 @@ impl Registration {
     }
 }
 
+/// What a REGISTER changed, for the registration meta events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Registered {
+    pub id: Id,
+    /// The registration did not exist before (`on_create`).
+    pub created: bool,
+}
+
+/// A registration a leaving session was removed from, for the meta events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unregistered {
+    pub id: Id,
+    /// It went with this session, its last callee (`on_delete`).
+    pub deleted: bool,
+}
+
 /// Why a REGISTER was refused.
 #[derive(Debug, PartialEq, Eq)]
 pub enum RegisterRefusal {
@@ -98,6 +116,32 @@ pub struct Invocation {
     pub callee: Id,
     /// Whether the caller asked for progressive results.
     pub receive_progress: bool,
+    /// The caller is still sending chunks of a progressive call invocation.
+    pub progressive: bool,
+    /// The registration the call was routed to and the INVOCATION.Details the initiating CALL
+    /// made: later chunks of a progressive call reuse both.
+    pub registration: Id,
+    pub details: crate::wamp::value::Dict,
+}
+
+/// Where a later chunk of a progressive call invocation goes: the same invocation, callee and
+/// INVOCATION.Details as the initiating CALL.
+#[derive(Debug)]
+pub struct Chunk {
+    pub invocation: Id,
+    pub registration: Id,
+    pub details: crate::wamp::value::Dict,
+    pub callee: Arc<Peer>,
+}
+
+/// What a leaving session left behind in the dealer.
+#[derive(Debug, Default)]
+pub struct SessionRemoval {
+    pub unregistered: Vec<Unregistered>,
+    /// Calls the session was serving: their callers get an ERROR.
+    pub orphaned: Vec<Invocation>,
+    /// Calls the session made, by invocation id, with their callees.
+    pub abandoned: Vec<(Id, Invocation, Arc<Peer>)>,
 }
 
 /// A call in flight as CANCEL and call timeouts see it.
@@ -131,7 +175,7 @@ impl Dealer {
         uri: &str,
         policy: MatchPolicy,
         invoke: InvokePolicy,
-    ) -> Result<Id, RegisterRefusal> {
+    ) -> Result<Registered, RegisterRefusal> {
         if let Some(id) = self.index.get(uri, policy).copied() {
             let Some(existing) = self.registrations.get_mut(&id) else {
                 return Err(RegisterRefusal::AlreadyExists);
@@ -145,7 +189,7 @@ impl Dealer {
                 return Err(RegisterRefusal::AlreadyExists);
             }
             existing.callees.push(Arc::clone(callee));
-            return Ok(id);
+            return Ok(Registered { id, created: false });
         }
         let id = self.registration_ids.next();
         self.index.insert(uri, policy, id);
@@ -156,32 +200,33 @@ impl Dealer {
             invoke,
             callees: vec![Arc::clone(callee)],
             next: 0,
+            created: jiff::Timestamp::now(),
         };
         self.registrations.insert(id, registration);
-        Ok(id)
+        Ok(Registered { id, created: true })
     }
 
-    /// Removes `session` from a registration; false when it is not one of its callees.
-    pub fn unregister(&mut self, session: Id, registration: Id) -> bool {
-        let Some(r) = self.registrations.get_mut(&registration) else {
-            return false;
-        };
+    /// Removes `session` from a registration: `None` when it is not one of its callees, else
+    /// whether the registration went with it (its last callee).
+    pub fn unregister(&mut self, session: Id, registration: Id) -> Option<bool> {
+        let r = self.registrations.get_mut(&registration)?;
         let before = r.callees.len();
         r.callees.retain(|c| c.session != session);
         if r.callees.len() == before {
-            return false;
+            return None;
         }
         if r.callees.is_empty() {
             self.index.remove(&r.uri, r.policy);
             self.registrations.remove(&registration);
+            return Some(true);
         }
-        true
+        Some(false)
     }
 
-    /// The registration a call to `procedure` goes to and the callee chosen for this call.
-    pub fn route(&mut self, procedure: &str) -> Option<Routed> {
-        let id = *self
-            .index
+    /// The registration a call to `procedure` would go to: exact, then the longest prefix,
+    /// then the most specific wildcard.
+    pub fn best_match(&self, procedure: &str) -> Option<Id> {
+        self.index
             .exact_match(procedure)
             .or_else(|| {
                 self.index
@@ -189,7 +234,27 @@ impl Dealer {
                     .next()
                     .map(|(_, id)| id)
             })
-            .or_else(|| self.index.best_wildcard(procedure).map(|(_, id)| id))?;
+            .or_else(|| self.index.best_wildcard(procedure).map(|(_, id)| id))
+            .copied()
+    }
+
+    /// The registration for exactly (uri, policy), if any.
+    pub fn lookup(&self, uri: &str, policy: MatchPolicy) -> Option<Id> {
+        self.index.get(uri, policy).copied()
+    }
+
+    pub fn registration(&self, id: Id) -> Option<&Registration> {
+        self.registrations.get(&id)
+    }
+
+    /// Every registration, for the meta API.
+    pub fn registrations(&self) -> impl Iterator<Item = &Registration> {
+        self.registrations.values()
+    }
+
+    /// The registration a call to `procedure` goes to and the callee chosen for this call.
+    pub fn route(&mut self, procedure: &str) -> Option<Routed> {
+        let id = self.best_match(procedure)?;
         let registration = self.registrations.get_mut(&id)?;
         Some(Routed {
             registration: id,
@@ -237,17 +302,44 @@ impl Dealer {
         Some(invocation)
     }
 
-    /// Removes everything of a leaving session: its registrations, the calls it made, and the
-    /// calls it was serving, which are returned so their callers can be told.
-    pub fn remove_session(&mut self, session: Id) -> Vec<Invocation> {
+    /// A later chunk of the progressive call `request` of `caller`, if that call is still open
+    /// for chunks; the call closes for chunks when `progress` is false (its final chunk).
+    pub fn continue_progressive(
+        &mut self,
+        caller: Id,
+        request: Id,
+        progress: bool,
+    ) -> Option<Chunk> {
+        let id = *self.by_caller.get(&(caller, request))?;
+        let invocation = self.invocations.get_mut(&id)?;
+        if !invocation.progressive {
+            return None;
+        }
+        invocation.progressive = progress;
+        Some(Chunk {
+            invocation: id,
+            registration: invocation.registration,
+            details: invocation.details.clone(),
+            callee: Arc::clone(self.callees.get(&id)?),
+        })
+    }
+
+    /// Removes everything of a leaving session: its registrations (returned for the meta
+    /// events), the calls it made (returned with their callees, so a callee still receiving
+    /// progressive chunks can be interrupted), and the calls it was serving (returned so their
+    /// callers can be told).
+    pub fn remove_session(&mut self, session: Id) -> SessionRemoval {
         let owned: Vec<Id> = self
             .registrations
             .values()
             .filter(|r| r.callees.iter().any(|c| c.session == session))
             .map(|r| r.id)
             .collect();
+        let mut removal = SessionRemoval::default();
         for id in owned {
-            self.unregister(session, id);
+            if let Some(deleted) = self.unregister(session, id) {
+                removal.unregistered.push(Unregistered { id, deleted });
+            }
         }
         let ended: Vec<Id> = self
             .invocations
@@ -255,16 +347,20 @@ impl Dealer {
             .filter(|(_, i)| i.callee == session || i.caller.session == session)
             .map(|(id, _)| *id)
             .collect();
-        let mut orphaned = Vec::new();
         for id in ended {
-            if let Some(invocation) = self.remove_invocation(id)
-                && invocation.callee == session
-                && invocation.caller.session != session
-            {
-                orphaned.push(invocation);
+            let callee = self.callees.get(&id).cloned();
+            let Some(invocation) = self.remove_invocation(id) else {
+                continue;
+            };
+            if invocation.callee == session {
+                if invocation.caller.session != session {
+                    removal.orphaned.push(invocation);
+                }
+            } else if let Some(callee) = callee {
+                removal.abandoned.push((id, invocation, callee));
             }
         }
-        orphaned
+        removal
     }
 
     pub fn registration_count(&self) -> usize {
@@ -288,6 +384,7 @@ mod tests {
             serialization: Serialization::Json,
             outbound,
             internal: false,
+            features: Default::default(),
         })
     }
 
@@ -298,14 +395,21 @@ mod tests {
         let single = InvokePolicy::Single;
         let w = d
             .register(&p, "com..f", MatchPolicy::Wildcard, single)
-            .unwrap();
-        let short = d.register(&p, "com", MatchPolicy::Prefix, single).unwrap();
+            .unwrap()
+            .id;
+        let short = d
+            .register(&p, "com", MatchPolicy::Prefix, single)
+            .unwrap()
+            .id;
         let long = d
             .register(&p, "com.a", MatchPolicy::Prefix, single)
-            .unwrap();
+            .unwrap()
+            .id;
         let exact = d
             .register(&p, "com.a.f", MatchPolicy::Exact, single)
-            .unwrap();
+            .unwrap()
+            .id;
+        assert_eq!(d.best_match("com.a.f"), Some(exact));
         assert_eq!(d.route("com.a.f").unwrap().registration, exact);
         assert_eq!(d.route("com.a.g").unwrap().registration, long);
         assert_eq!(d.route("com.b.f").unwrap().registration, short);
@@ -341,10 +445,11 @@ mod tests {
         let mut d = Dealer::default();
         let id = d
             .register(&peer(1), "p", MatchPolicy::Exact, InvokePolicy::Single)
-            .unwrap();
-        assert!(!d.unregister(2, id));
-        assert!(d.unregister(1, id));
-        assert!(!d.unregister(1, id));
+            .unwrap()
+            .id;
+        assert_eq!(d.unregister(2, id), None);
+        assert_eq!(d.unregister(1, id), Some(true));
+        assert_eq!(d.unregister(1, id), None);
     }
 
     #[test]
@@ -360,6 +465,9 @@ mod tests {
                 caller_request: 7,
                 callee: 2,
                 receive_progress: false,
+                progressive: false,
+                registration: 1,
+                details: Default::default(),
             },
             callee,
         );
@@ -368,9 +476,13 @@ mod tests {
             d.invocation(3, inv).is_none(),
             "another session cannot answer"
         );
-        let orphans = d.remove_session(2);
+        let removal = d.remove_session(2);
+        let orphans = removal.orphaned;
         assert_eq!(orphans.len(), 1);
         assert_eq!(orphans[0].caller_request, 7);
+        assert!(removal.abandoned.is_empty());
+        assert_eq!(removal.unregistered.len(), 1);
+        assert!(removal.unregistered[0].deleted);
         assert_eq!(d.registration_count(), 0);
         assert!(d.invocation(2, inv).is_none());
         assert!(d.find_call(1, 7).is_none());
@@ -386,9 +498,12 @@ mod tests {
             InvokePolicy::Last,
         ] {
             let uri = policy.name();
-            let id = d.register(&a, uri, MatchPolicy::Exact, policy).unwrap();
-            assert_eq!(d.register(&b, uri, MatchPolicy::Exact, policy), Ok(id));
-            assert_eq!(d.register(&c, uri, MatchPolicy::Exact, policy), Ok(id));
+            let first = d.register(&a, uri, MatchPolicy::Exact, policy).unwrap();
+            assert!(first.created);
+            let id = first.id;
+            let shared = Ok(Registered { id, created: false });
+            assert_eq!(d.register(&b, uri, MatchPolicy::Exact, policy), shared);
+            assert_eq!(d.register(&c, uri, MatchPolicy::Exact, policy), shared);
             assert_eq!(
                 d.register(&c, uri, MatchPolicy::Exact, policy),
                 Err(RegisterRefusal::AlreadyExists),
@@ -405,7 +520,7 @@ mod tests {
         assert_eq!(picks(&mut d, "last"), vec![3, 3, 3, 3]);
         // The round robin goes on over the callees that remain.
         let shared = d.route("roundrobin").unwrap().registration;
-        assert!(d.unregister(2, shared));
+        assert_eq!(d.unregister(2, shared), Some(false));
         let after: Vec<Id> = picks(&mut d, "roundrobin");
         assert!(after.iter().all(|s| *s == 1 || *s == 3), "{after:?}");
         assert!(after.contains(&1) && after.contains(&3));

@@ -56,6 +56,7 @@ fn internal_peer(role: &str, authid: &str, outbound: Arc<Outbound>) -> Peer {
         serialization: Serialization::Json,
         outbound,
         internal: true,
+        features: Default::default(),
     }
 }
 

@@ -5,9 +5,12 @@ pub mod authorize;
 pub mod broker;
 pub mod dealer;
 pub mod internal;
+mod meta;
+mod meta_events;
 pub mod peer;
 pub mod realm;
 pub mod session;
+pub mod sessions;
 pub mod uri_index;
 
 use std::collections::HashMap;

@@ -10,6 +10,7 @@ use tokio::sync::{Notify, mpsc};
 
 use crate::wamp::id::Id;
 use crate::wamp::serializer::Serialization;
+use crate::wamp::value::{Dict, Value};
 
 /// One item for a transport's writer.
 #[derive(Debug)]
@@ -104,6 +105,35 @@ pub struct Peer {
     /// A session inside Junction (HTTP bridge, poller); callers are always disclosed to it,
     /// so its procedures can check the caller's own permissions.
     pub internal: bool,
+    /// What the client announced in HELLO that routing depends on.
+    pub features: ClientFeatures,
+}
+
+/// Client features the router must respect (HELLO.Details.roles.<role>.features).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClientFeatures {
+    /// The callee understands INVOCATIONs with `progress` (progressive call invocations).
+    pub callee_progressive_call_invocations: bool,
+}
+
+impl ClientFeatures {
+    pub fn from_hello(details: &Dict) -> ClientFeatures {
+        let feature = |role: &str, name: &str| {
+            let Some(Value::Dict(roles)) = details.get("roles") else {
+                return false;
+            };
+            let Some(Value::Dict(role)) = roles.get(role) else {
+                return false;
+            };
+            let Some(Value::Dict(features)) = role.get("features") else {
+                return false;
+            };
+            matches!(features.get(name), Some(Value::Bool(true)))
+        };
+        ClientFeatures {
+            callee_progressive_call_invocations: feature("callee", "progressive_call_invocations"),
+        }
+    }
 }
 
 impl Peer {

@@ -14,7 +14,8 @@ use crate::config::{RealmConfig, UriCheck};
 use crate::router::authorize::{Action, Authorizer, Decision};
 use crate::router::broker::{Audience, Broker, Publication};
 use crate::router::dealer::{Dealer, Invocation, InvokePolicy, RegisterRefusal};
-use crate::router::peer::Peer;
+use crate::router::peer::{Outgoing, Peer};
+use crate::router::sessions::{JoinedSession, SessionTable};
 use crate::wamp::error as uri_error;
 use crate::wamp::id::{self, Id};
 use crate::wamp::message::{self, Message, Payload};
@@ -42,8 +43,9 @@ pub struct Realm {
     pub name: String,
     strict_uris: bool,
     authorizer: Authorizer,
-    broker: RwLock<Broker>,
-    dealer: Mutex<Dealer>,
+    pub(crate) broker: RwLock<Broker>,
+    pub(crate) dealer: Mutex<Dealer>,
+    pub(crate) sessions: SessionTable,
     /// Bumped on every subscribe, so an idle poller (not `alwaysOn`) wakes up when its first
     /// subscriber arrives instead of checking on a timer.
     subscribed: watch::Sender<u64>,
@@ -57,6 +59,7 @@ impl Realm {
             authorizer: Authorizer::new(&config.roles),
             broker: RwLock::default(),
             dealer: Mutex::default(),
+            sessions: SessionTable::default(),
             subscribed: watch::Sender::new(0),
         }
     }
@@ -107,16 +110,31 @@ impl Realm {
         Ok(())
     }
 
-    /// Removes everything a leaving session owned; callers waiting on it get an ERROR.
+    /// A client session joins: it is listed for the session meta API and `on_join` is
+    /// published. `details` is what `wamp.session.get` answers.
+    pub fn join(&self, peer: Arc<Peer>, details: Dict) -> Arc<JoinedSession> {
+        let joined = Arc::new(JoinedSession::new(peer, details));
+        self.sessions.insert(Arc::clone(&joined));
+        self.published_join(&joined.details);
+        joined
+    }
+
+    /// Removes everything a leaving session owned; callers waiting on it get an ERROR, callees
+    /// still receiving its progressive call an INTERRUPT; then its testaments and `on_leave`
+    /// are published. Leaving twice (a killed session's transport closing) does nothing more.
     pub fn leave(&self, session: Id, subscriptions: impl IntoIterator<Item = Id>) {
+        let joined = self.sessions.remove(session);
+        let mut unsubscribed = Vec::new();
         {
             let mut broker = self.broker.write();
             for subscription in subscriptions {
-                broker.unsubscribe(session, subscription);
+                if let Some(deleted) = broker.unsubscribe(session, subscription) {
+                    unsubscribed.push((subscription, deleted));
+                }
             }
         }
-        let orphaned = self.dealer.lock().remove_session(session);
-        for invocation in orphaned {
+        let removal = self.dealer.lock().remove_session(session);
+        for invocation in removal.orphaned {
             let error = error_message(
                 message::CALL,
                 invocation.caller_request,
@@ -125,6 +143,56 @@ impl Realm {
             );
             push(&invocation.caller, &error);
         }
+        for (id, invocation, callee) in removal.abandoned {
+            if invocation.progressive {
+                push(&callee, &interrupt(id, uri_error::CANCELED, "killnowait"));
+            }
+        }
+        for (subscription, deleted) in unsubscribed {
+            self.published_unsubscribe(session, subscription, deleted);
+        }
+        for registration in removal.unregistered {
+            self.published_unregister(session, registration.id, registration.deleted);
+        }
+        if let Some(joined) = joined {
+            for testament in joined.take_testaments() {
+                let outcome = self.publish(
+                    &joined.peer,
+                    &testament.options,
+                    &testament.topic,
+                    &testament.payload,
+                );
+                if let Err(e) = outcome {
+                    tracing::debug!(session, "testament not published: {}", e.message);
+                }
+            }
+            self.published_leave(&joined.peer);
+        }
+    }
+
+    /// Closes another session (`wamp.session.kill*`): GOODBYE with `reason`, then its transport
+    /// closes; it leaves the realm at once. False when no such client session is joined.
+    pub fn kill(&self, target: Id, reason: &str, message: Option<&str>) -> bool {
+        let Some(joined) = self.sessions.get(target) else {
+            return false;
+        };
+        joined.mark_killed();
+        let mut details = Dict::new();
+        if let Some(message) = message {
+            details.insert("message".into(), Value::from(message));
+        }
+        let goodbye = Message::Goodbye {
+            details,
+            reason: reason.to_owned(),
+        };
+        push(&joined.peer, &goodbye);
+        joined.peer.outbound.push(Outgoing::Close {
+            code: 1000,
+            reason: "session killed".to_owned(),
+        });
+        let subscriptions = self.broker.read().subscriptions_of(target);
+        self.leave(target, subscriptions);
+        true
     }
 
     fn check_uri(&self, uri: &str, policy: MatchPolicy) -> Result<(), WampError> {
@@ -173,7 +241,8 @@ impl Realm {
         self.check_uri(topic, policy)?;
         self.authorize(peer, topic, Action::Subscribe)?;
         let mut broker = self.broker.write();
-        let subscription = broker.subscribe(peer, topic, policy);
+        let subscribed = broker.subscribe(peer, topic, policy);
+        let subscription = subscribed.id;
         push(
             peer,
             &Message::Subscribed {
@@ -186,17 +255,21 @@ impl Realm {
         }
         drop(broker);
         self.subscribed.send_modify(|n| *n = n.wrapping_add(1));
+        self.published_subscribe(peer.session, subscribed);
         Ok(subscription)
     }
 
     pub fn unsubscribe(&self, session: Id, subscription: Id) -> Result<(), WampError> {
-        if self.broker.write().unsubscribe(session, subscription) {
-            Ok(())
-        } else {
-            Err(WampError::new(
+        let removed = self.broker.write().unsubscribe(session, subscription);
+        match removed {
+            Some(deleted) => {
+                self.published_unsubscribe(session, subscription, deleted);
+                Ok(())
+            }
+            None => Err(WampError::new(
                 uri_error::NO_SUCH_SUBSCRIPTION,
                 format!("no subscription {subscription} for this session"),
-            ))
+            )),
         }
     }
 
@@ -222,14 +295,7 @@ impl Realm {
         payload: &Payload,
         retained: Option<&Payload>,
     ) -> Result<Id, WampError> {
-        self.check_uri(topic, MatchPolicy::Exact)?;
-        if uri::is_reserved(topic) {
-            return Err(WampError::new(
-                uri_error::INVALID_URI,
-                format!("\"{topic}\" is reserved for the router"),
-            ));
-        }
-        let decision = self.authorize(peer, topic, Action::Publish)?;
+        let decision = self.check_publish(peer, topic)?;
         let mut details = Dict::new();
         if disclose(decision, options)? {
             details.insert("publisher".into(), Value::from(peer.session));
@@ -263,6 +329,19 @@ impl Realm {
             broker.retain(&publication);
         }
         Ok(id)
+    }
+
+    /// The checks of a PUBLISH to `topic` by `peer`: a valid URI outside `wamp.*`, and the
+    /// permission (whose decision also says whether the publisher is disclosed).
+    pub(crate) fn check_publish(&self, peer: &Peer, topic: &str) -> Result<Decision, WampError> {
+        self.check_uri(topic, MatchPolicy::Exact)?;
+        if uri::is_reserved(topic) {
+            return Err(WampError::new(
+                uri_error::INVALID_URI,
+                format!("\"{topic}\" is reserved for the router"),
+            ));
+        }
+        self.authorize(peer, topic, Action::Publish)
     }
 
     /// Registers `peer` and queues REGISTERED while the dealer is locked, so no INVOCATION can
@@ -301,8 +380,8 @@ impl Realm {
         };
         self.authorize(peer, procedure, Action::Register)?;
         let mut dealer = self.dealer.lock();
-        let registration = match dealer.register(peer, procedure, policy, invoke) {
-            Ok(registration) => registration,
+        let registered = match dealer.register(peer, procedure, policy, invoke) {
+            Ok(registered) => registered,
             Err(RegisterRefusal::AlreadyExists) => {
                 return Err(WampError::new(
                     uri_error::PROCEDURE_ALREADY_EXISTS,
@@ -327,24 +406,31 @@ impl Realm {
             peer,
             &Message::Registered {
                 request,
-                registration,
+                registration: registered.id,
             },
         );
-        Ok(registration)
+        drop(dealer);
+        self.published_register(peer.session, registered);
+        Ok(registered.id)
     }
 
     pub fn unregister(&self, session: Id, registration: Id) -> Result<(), WampError> {
-        if self.dealer.lock().unregister(session, registration) {
-            Ok(())
-        } else {
-            Err(WampError::new(
+        let removed = self.dealer.lock().unregister(session, registration);
+        match removed {
+            Some(deleted) => {
+                self.published_unregister(session, registration, deleted);
+                Ok(())
+            }
+            None => Err(WampError::new(
                 uri_error::NO_SUCH_REGISTRATION,
                 format!("no registration {registration} for this session"),
-            ))
+            )),
         }
     }
 
-    /// Routes a CALL to its callee as an INVOCATION; returns the invocation id.
+    /// Routes a CALL to its callee as an INVOCATION and returns the invocation id; `None` when
+    /// there is no new invocation (the router answered a meta procedure itself, or the CALL
+    /// was a later chunk of a progressive call invocation).
     pub fn call(
         &self,
         caller: &Arc<Peer>,
@@ -352,9 +438,39 @@ impl Realm {
         options: &Dict,
         procedure: &str,
         payload: Payload,
-    ) -> Result<Id, WampError> {
+    ) -> Result<Option<Id>, WampError> {
+        let progress = bool_option(options, "progress")?.unwrap_or(false);
+        // Only `progress` counts in later chunks: the initiating CALL froze everything else.
+        let chunk = self
+            .dealer
+            .lock()
+            .continue_progressive(caller.session, request, progress);
+        if let Some(chunk) = chunk {
+            let mut details = chunk.details;
+            if progress {
+                details.insert("progress".into(), Value::Bool(true));
+            }
+            let message = Message::Invocation {
+                request: chunk.invocation,
+                registration: chunk.registration,
+                details,
+                payload,
+            };
+            push(&chunk.callee, &message);
+            return Ok(None);
+        }
         self.check_uri(procedure, MatchPolicy::Exact)?;
         let decision = self.authorize(caller, procedure, Action::Call)?;
+        if uri::is_reserved(procedure) {
+            let result = self.meta_call(caller, procedure, &payload)?;
+            let message = Message::Result {
+                request,
+                details: Dict::new(),
+                payload: result,
+            };
+            push(caller, &message);
+            return Ok(None);
+        }
         let receive_progress = bool_option(options, "receive_progress")?.unwrap_or(false);
         let mut details = Dict::new();
         if disclose(decision, options)? {
@@ -368,7 +484,7 @@ impl Realm {
         if receive_progress {
             details.insert("receive_progress".into(), Value::Bool(true));
         }
-        let (callee, registration, invocation) = {
+        let (callee, registration, invocation, details) = {
             let mut dealer = self.dealer.lock();
             let Some(routed) = dealer.route(procedure) else {
                 return Err(WampError::new(
@@ -376,6 +492,14 @@ impl Realm {
                     format!("no callee registered for procedure \"{procedure}\""),
                 ));
             };
+            if progress && !routed.callee.features.callee_progressive_call_invocations {
+                return Err(WampError::new(
+                    uri_error::FEATURE_NOT_SUPPORTED,
+                    format!(
+                        "the callee of \"{procedure}\" did not announce progressive_call_invocations"
+                    ),
+                ));
+            }
             if routed.policy != MatchPolicy::Exact {
                 details.insert("procedure".into(), Value::from(procedure));
             }
@@ -393,11 +517,22 @@ impl Realm {
                     caller_request: request,
                     callee: routed.callee.session,
                     receive_progress,
+                    progressive: progress,
+                    registration: routed.registration,
+                    details: if progress {
+                        details.clone()
+                    } else {
+                        Dict::new()
+                    },
                 },
                 Arc::clone(&routed.callee),
             );
-            (routed.callee, routed.registration, invocation)
+            (routed.callee, routed.registration, invocation, details)
         };
+        let mut details = details;
+        if progress {
+            details.insert("progress".into(), Value::Bool(true));
+        }
         let message = Message::Invocation {
             request: invocation,
             registration,
@@ -405,7 +540,7 @@ impl Realm {
             payload,
         };
         push(&callee, &message);
-        Ok(invocation)
+        Ok(Some(invocation))
     }
 
     /// A callee's YIELD: a RESULT to the caller (progressive when `progress` and asked for).
@@ -507,16 +642,7 @@ impl Realm {
             return;
         }
         if mode != "skip" {
-            let mut options = Dict::new();
-            options.insert("reason".into(), Value::from(error));
-            options.insert("mode".into(), Value::from(mode));
-            push(
-                &callee,
-                &Message::Interrupt {
-                    request: invocation_id,
-                    options,
-                },
-            );
+            push(&callee, &interrupt(invocation_id, error, mode));
         }
         if mode == "kill" {
             return; // the callee's ERROR (or YIELD) ends the call
@@ -544,8 +670,19 @@ impl Realm {
     }
 }
 
-fn push(peer: &Peer, message: &Message) {
+pub(crate) fn push(peer: &Peer, message: &Message) {
     peer.deliver(peer.serialization.encode(message));
+}
+
+/// An INTERRUPT for a callee's invocation.
+fn interrupt(invocation: Id, reason: &str, mode: &str) -> Message {
+    let mut options = Dict::new();
+    options.insert("reason".into(), Value::from(reason));
+    options.insert("mode".into(), Value::from(mode));
+    Message::Interrupt {
+        request: invocation,
+        options,
+    }
 }
 
 /// An ERROR message for a request, with a human message as its only argument.

@@ -13,8 +13,9 @@ use tracing::{debug, info};
 
 use crate::router::Router;
 use crate::router::auth::{AuthStep, Authenticator, Identity, Pending, Refusal};
-use crate::router::peer::{Outbound, Outgoing, Peer};
+use crate::router::peer::{ClientFeatures, Outbound, Outgoing, Peer};
 use crate::router::realm::{Realm, WampError, error_message};
+use crate::router::sessions::JoinedSession;
 use crate::wamp::error as uri_error;
 use crate::wamp::id::{self, Id};
 use crate::wamp::message::{self, Message};
@@ -35,6 +36,7 @@ enum State {
         realm: Arc<Realm>,
         session: Id,
         pending: Pending,
+        features: ClientFeatures,
     },
     Joined(Joined),
     Closed,
@@ -43,6 +45,8 @@ enum State {
 struct Joined {
     realm: Arc<Realm>,
     peer: Arc<Peer>,
+    /// The realm's entry for this session (meta API, testaments, killed).
+    entry: Arc<JoinedSession>,
     subscriptions: HashSet<Id>,
 }
 
@@ -52,6 +56,8 @@ pub struct Session {
     serialization: Serialization,
     outbound: Arc<Outbound>,
     state: State,
+    /// `transport` in the session's meta API details (type, peer address, ...).
+    transport: Dict,
 }
 
 impl Session {
@@ -67,7 +73,13 @@ impl Session {
             serialization,
             outbound,
             state: State::Idle,
+            transport: Dict::new(),
         }
+    }
+
+    /// Describes the transport for the session meta API (`wamp.session.get`, `on_join`).
+    pub fn set_transport(&mut self, transport: Dict) {
+        self.transport = transport;
     }
 
     pub async fn handle(&mut self, msg: Message) -> Flow {
@@ -77,7 +89,11 @@ impl Session {
                 realm,
                 session,
                 pending,
-            } => self.on_challenged(msg, realm, session, pending).await,
+                features,
+            } => {
+                self.on_challenged(msg, realm, session, pending, features)
+                    .await
+            }
             State::Joined(joined) => {
                 self.state = State::Joined(joined);
                 self.on_joined(msg).await
@@ -157,8 +173,9 @@ impl Session {
                 .await;
         };
         let session = id::random_id();
+        let features = ClientFeatures::from_hello(&details);
         match self.authenticator.hello(&realm.name, session, &details) {
-            AuthStep::Welcome(identity) => self.welcome(realm, session, identity).await,
+            AuthStep::Welcome(identity) => self.welcome(realm, session, identity, features).await,
             AuthStep::Challenge {
                 authmethod,
                 extra,
@@ -173,6 +190,7 @@ impl Session {
                     realm,
                     session,
                     pending,
+                    features,
                 };
                 Flow::Continue
             }
@@ -186,6 +204,7 @@ impl Session {
         realm: Arc<Realm>,
         session: Id,
         pending: Pending,
+        features: ClientFeatures,
     ) -> Flow {
         let Message::Authenticate { signature, .. } = msg else {
             return self
@@ -193,7 +212,7 @@ impl Session {
                 .await;
         };
         match pending.authenticate(&signature) {
-            Ok(identity) => self.welcome(realm, session, identity).await,
+            Ok(identity) => self.welcome(realm, session, identity, features).await,
             Err(refusal) => self.refuse(refusal).await,
         }
     }
@@ -206,7 +225,13 @@ impl Session {
         self.abort(refusal.reason, &refusal.message).await
     }
 
-    async fn welcome(&mut self, realm: Arc<Realm>, session: Id, identity: Identity) -> Flow {
+    async fn welcome(
+        &mut self,
+        realm: Arc<Realm>,
+        session: Id,
+        identity: Identity,
+        features: ClientFeatures,
+    ) -> Flow {
         if !realm.has_role(&identity.authrole) {
             let message = format!(
                 "role \"{}\" does not exist in realm \"{}\"",
@@ -221,6 +246,7 @@ impl Session {
             serialization: self.serialization,
             outbound: Arc::clone(&self.outbound),
             internal: false,
+            features,
         });
         debug!(
             session,
@@ -230,12 +256,19 @@ impl Session {
             "session joined"
         );
         let details = welcome_details(&realm.name, &identity);
+        self.reply(&Message::Welcome { session, details }).await;
+        // Listed (and `on_join` published) once WELCOME is queued: the session's own
+        // requests are handled after this returns, so none can come before its join.
+        let entry = realm.join(
+            Arc::clone(&peer),
+            session_details(session, &identity, &self.transport),
+        );
         self.state = State::Joined(Joined {
             realm,
             peer,
+            entry,
             subscriptions: HashSet::new(),
         });
-        self.reply(&Message::Welcome { session, details }).await;
         Flow::Continue
     }
 
@@ -243,6 +276,10 @@ impl Session {
         let State::Joined(joined) = &mut self.state else {
             return Flow::Close;
         };
+        if joined.entry.is_killed() {
+            // Killed by the router: GOODBYE and the close are queued, the realm has let go.
+            return Flow::Continue;
+        }
         let realm = Arc::clone(&joined.realm);
         let peer = Arc::clone(&joined.peer);
         let (request_type, request, outcome) = match msg {
@@ -312,7 +349,7 @@ impl Session {
                 let outcome = realm
                     .call(&peer, request, &options, &procedure, payload)
                     .map(|invocation| {
-                        if let Some(ms) = timeout {
+                        if let (Some(invocation), Some(ms)) = (invocation, timeout) {
                             let (realm, caller) = (Arc::clone(&realm), peer.session);
                             tokio::spawn(async move {
                                 tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -460,6 +497,8 @@ pub const BROKER_FEATURES: &[&str] = &[
     "publisher_exclusion",
     "publisher_identification",
     "subscriber_blackwhite_listing",
+    "session_meta_api",
+    "subscription_meta_api",
 ];
 
 /// Dealer features announced in WELCOME: only what works.
@@ -467,10 +506,26 @@ pub const DEALER_FEATURES: &[&str] = &[
     "caller_identification",
     "pattern_based_registration",
     "progressive_call_results",
+    "progressive_call_invocations",
     "shared_registration",
     "call_timeout",
     "call_canceling",
+    "session_meta_api",
+    "registration_meta_api",
+    "testament_meta_api",
 ];
+
+/// What the session meta API tells about a session (`wamp.session.get`, `on_join`).
+fn session_details(session: Id, identity: &Identity, transport: &Dict) -> Dict {
+    let mut details = Dict::new();
+    details.insert("session".into(), Value::from(session));
+    details.insert("authid".into(), Value::from(identity.authid.as_str()));
+    details.insert("authrole".into(), Value::from(identity.authrole.as_str()));
+    details.insert("authmethod".into(), Value::from(identity.authmethod));
+    details.insert("authprovider".into(), Value::from(identity.authprovider));
+    details.insert("transport".into(), Value::Dict(transport.clone()));
+    details
+}
 
 /// CALL.Options.timeout in ms; absent, 0 or not a positive integer: no timeout.
 fn call_timeout(options: &Dict) -> Option<u64> {

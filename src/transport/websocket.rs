@@ -24,6 +24,7 @@ use crate::router::auth::Authenticator;
 use crate::router::peer::{Outbound, Outgoing};
 use crate::router::session::{Flow, Session};
 use crate::wamp::serializer::{JSON_SEPARATOR, Subprotocol, json_separator_of};
+use crate::wamp::value::{Dict, Value};
 
 /// Most frames written before one flush; bounds the latency a long queue adds.
 const MAX_FRAMES_PER_FLUSH: usize = 256;
@@ -35,6 +36,20 @@ pub fn ws_config(options: &WebSocketOptions) -> WebSocketConfig {
         .read_buffer_size(8 * 1024)
         .max_message_size(Some(options.max_message_size))
         .max_frame_size(Some(options.max_frame_size))
+}
+
+/// `transport` of the session meta API: the kind, the WAMP subprotocol and the client's
+/// address in Crossbar's `tcp4:1.2.3.4:5678` form.
+pub fn transport_details(kind: &str, protocol: &str, peer: std::net::SocketAddr) -> Dict {
+    let family = if peer.is_ipv4() { "tcp4" } else { "tcp6" };
+    let mut details = Dict::new();
+    details.insert("type".into(), Value::from(kind));
+    details.insert("protocol".into(), Value::from(protocol));
+    details.insert(
+        "peer".into(),
+        Value::from(format!("{family}:{}:{}", peer.ip(), peer.port())),
+    );
+    details
 }
 
 /// What the reader, the writer and the pinger of one connection share.
@@ -63,12 +78,17 @@ pub async fn serve<S>(
     let shutdown = router.shutdown_signal();
     let (sink, stream) = ws.split();
     let (outbound, rx) = Outbound::new(options.max_outbound_queue);
-    let session = Session::new(
+    let mut session = Session::new(
         router,
         authenticator,
         subprotocol.serialization,
         Arc::clone(&outbound),
     );
+    session.set_transport(transport_details(
+        "websocket",
+        subprotocol.name(),
+        peer_addr,
+    ));
     let link = Arc::new(Link {
         subprotocol,
         outbound,

@@ -12,6 +12,8 @@ pub const NOT_AUTHORIZED: &str = "wamp.error.not_authorized";
 pub const NO_SUCH_REALM: &str = "wamp.error.no_such_realm";
 pub const NO_SUCH_ROLE: &str = "wamp.error.no_such_role";
 pub const NO_AUTH_METHOD: &str = "wamp.error.no_auth_method";
+pub const NO_SUCH_SESSION: &str = "wamp.error.no_such_session";
+pub const FEATURE_NOT_SUPPORTED: &str = "wamp.error.feature_not_supported";
 
 pub const CLOSE_SYSTEM_SHUTDOWN: &str = "wamp.close.system_shutdown";
 pub const CLOSE_GOODBYE_AND_OUT: &str = "wamp.close.goodbye_and_out";

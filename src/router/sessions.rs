@@ -1,0 +1,184 @@
+//! The client sessions joined to a realm, as the session meta API sees them: their details
+//! (`wamp.session.get`), their testaments, and whether the router killed them.
+//!
+//! Internal sessions (HTTP bridge, pollers) are not listed: like Crossbar's own service
+//! sessions they are part of the router, not clients of it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::router::peer::Peer;
+use crate::wamp::id::Id;
+use crate::wamp::message::Payload;
+use crate::wamp::value::Dict;
+
+/// When a testament is published (`wamp.session.add_testament`'s `scope`). Without session
+/// resumption both happen when the session leaves, `detached` first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Detached,
+    Destroyed,
+}
+
+impl Scope {
+    pub fn parse(name: &str) -> Option<Scope> {
+        match name {
+            "detached" => Some(Scope::Detached),
+            "destroyed" => Some(Scope::Destroyed),
+            _ => None,
+        }
+    }
+}
+
+/// An event a session asked the router to publish for it when it goes away.
+#[derive(Debug, Clone)]
+pub struct Testament {
+    pub topic: String,
+    pub payload: Payload,
+    pub options: Dict,
+}
+
+/// One joined client session.
+#[derive(Debug)]
+pub struct JoinedSession {
+    pub peer: Arc<Peer>,
+    /// `wamp.session.get`'s answer and `on_join`'s payload.
+    pub details: Dict,
+    testaments: Mutex<Vec<(Scope, Testament)>>,
+    killed: AtomicBool,
+}
+
+impl JoinedSession {
+    pub fn new(peer: Arc<Peer>, details: Dict) -> JoinedSession {
+        JoinedSession {
+            peer,
+            details,
+            testaments: Mutex::default(),
+            killed: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether the router killed this session: it is out of the realm and its transport is
+    /// closing, so whatever it still sends is ignored.
+    pub fn is_killed(&self) -> bool {
+        self.killed.load(Ordering::Relaxed)
+    }
+
+    pub fn mark_killed(&self) {
+        self.killed.store(true, Ordering::Relaxed);
+    }
+
+    pub fn add_testament(&self, scope: Scope, testament: Testament) {
+        self.testaments.lock().push((scope, testament));
+    }
+
+    /// Drops the testaments of `scope`; returns how many there were.
+    pub fn flush_testaments(&self, scope: Scope) -> usize {
+        let mut testaments = self.testaments.lock();
+        let before = testaments.len();
+        testaments.retain(|(s, _)| *s != scope);
+        before - testaments.len()
+    }
+
+    /// Every testament in publishing order: `detached` ones first, each scope in the order
+    /// they were added.
+    pub fn take_testaments(&self) -> Vec<Testament> {
+        let mut all = std::mem::take(&mut *self.testaments.lock());
+        all.sort_by_key(|(scope, _)| *scope == Scope::Destroyed);
+        all.into_iter().map(|(_, t)| t).collect()
+    }
+}
+
+/// The realm's joined client sessions by id.
+#[derive(Debug, Default)]
+pub struct SessionTable {
+    sessions: RwLock<HashMap<Id, Arc<JoinedSession>>>,
+}
+
+impl SessionTable {
+    pub fn insert(&self, session: Arc<JoinedSession>) {
+        self.sessions.write().insert(session.peer.session, session);
+    }
+
+    /// Removes a session; `None` when it had left already (so a leave is reported once).
+    pub fn remove(&self, session: Id) -> Option<Arc<JoinedSession>> {
+        self.sessions.write().remove(&session)
+    }
+
+    pub fn get(&self, session: Id) -> Option<Arc<JoinedSession>> {
+        self.sessions.read().get(&session).cloned()
+    }
+
+    /// The sessions `keep` selects.
+    pub fn select(&self, keep: impl Fn(&JoinedSession) -> bool) -> Vec<Arc<JoinedSession>> {
+        self.sessions
+            .read()
+            .values()
+            .filter(|s| keep(s))
+            .cloned()
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::router::peer::Outbound;
+    use crate::wamp::serializer::Serialization;
+    use crate::wamp::value::Value;
+
+    fn joined(session: Id) -> Arc<JoinedSession> {
+        let (outbound, _rx) = Outbound::new(1);
+        let peer = Arc::new(Peer {
+            session,
+            authid: "a".into(),
+            authrole: "r".into(),
+            serialization: Serialization::Json,
+            outbound,
+            internal: false,
+            features: Default::default(),
+        });
+        Arc::new(JoinedSession::new(peer, Dict::new()))
+    }
+
+    fn testament(topic: &str) -> Testament {
+        Testament {
+            topic: topic.into(),
+            payload: Payload::new(vec![Value::from(topic)], Dict::new()),
+            options: Dict::new(),
+        }
+    }
+
+    #[test]
+    fn testaments_detached_first_in_order_and_flushed_by_scope() {
+        let s = joined(1);
+        s.add_testament(Scope::Destroyed, testament("d1"));
+        s.add_testament(Scope::Detached, testament("a1"));
+        s.add_testament(Scope::Destroyed, testament("d2"));
+        s.add_testament(Scope::Detached, testament("a2"));
+        let topics: Vec<String> = s.take_testaments().into_iter().map(|t| t.topic).collect();
+        assert_eq!(topics, ["a1", "a2", "d1", "d2"]);
+        assert!(s.take_testaments().is_empty(), "published once");
+        s.add_testament(Scope::Destroyed, testament("d3"));
+        s.add_testament(Scope::Detached, testament("a3"));
+        assert_eq!(s.flush_testaments(Scope::Destroyed), 1);
+        assert_eq!(s.flush_testaments(Scope::Destroyed), 0);
+        let left: Vec<String> = s.take_testaments().into_iter().map(|t| t.topic).collect();
+        assert_eq!(left, ["a3"]);
+    }
+
+    #[test]
+    fn a_session_leaves_once() {
+        let table = SessionTable::default();
+        table.insert(joined(7));
+        table.insert(joined(8));
+        assert_eq!(table.select(|s| s.peer.session == 7).len(), 1);
+        assert!(table.remove(7).is_some());
+        assert!(table.remove(7).is_none());
+        assert!(table.get(7).is_none());
+        assert!(table.get(8).is_some());
+    }
+}
