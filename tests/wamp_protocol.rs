@@ -831,3 +831,102 @@ async fn call_canceling_modes_and_timeout() {
         (json!(44), json!("wamp.error.timeout"))
     );
 }
+
+/// A callee that announces progressive call invocations (and call canceling), registered for
+/// `procedure`.
+async fn progressive_callee(router: &Router, procedure: &str) -> Client {
+    let mut callee = router.json().await;
+    let welcome = callee
+        .request(json!([1, "realm1", {"roles": {"callee": {"features": {
+            "progressive_call_invocations": true, "call_canceling": true
+        }}}}]))
+        .await;
+    assert_eq!(welcome[0], 2, "{welcome}");
+    let features = &welcome[2]["roles"]["dealer"]["features"];
+    assert_eq!(features["progressive_call_invocations"], true, "{welcome}");
+    callee.register(procedure, json!({})).await;
+    callee
+}
+
+#[tokio::test]
+async fn progressive_call_invocations() {
+    let router = Router::start(&default_config());
+    let mut callee = progressive_callee(&router, "com.example.upload").await;
+    let (mut caller, caller_session) = router.joined("realm1").await;
+
+    // Every chunk goes to the same invocation; options of the first CALL (disclose_me) hold
+    // for all of them; the final CALL has no `progress`.
+    caller
+        .send(
+            json!([48, 7, {"progress": true, "disclose_me": true, "receive_progress": true},
+            "com.example.upload", ["a"]]),
+        )
+        .await;
+    let first = callee.recv().await;
+    assert_eq!(first[0], 68, "{first}");
+    let invocation = first[1].clone();
+    assert_eq!(first[3]["progress"], true, "{first}");
+    assert_eq!(first[3]["caller"], caller_session, "{first}");
+    assert_eq!(first[4], json!(["a"]));
+    caller
+        .send(json!([48, 7, {"progress": true}, "com.example.upload", ["b"]]))
+        .await;
+    let second = callee.recv().await;
+    assert_eq!(
+        (
+            second[1].clone(),
+            second[3]["progress"].clone(),
+            second[4].clone()
+        ),
+        (invocation.clone(), json!(true), json!(["b"]))
+    );
+    assert_eq!(
+        second[3]["caller"], caller_session,
+        "frozen options: {second}"
+    );
+    // Results may flow while chunks still arrive.
+    callee
+        .send(json!([70, invocation, {"progress": true}, ["got 2"]]))
+        .await;
+    assert_eq!(
+        caller.recv().await,
+        json!([50, 7, {"progress": true}, ["got 2"]])
+    );
+    caller
+        .send(json!([48, 7, {}, "com.example.upload", ["c"]]))
+        .await;
+    let last = callee.recv().await;
+    assert_eq!(last[1], invocation);
+    assert!(last[3].get("progress").is_none(), "{last}");
+    assert_eq!(last[3]["caller"], caller_session, "{last}");
+    callee.send(json!([70, invocation, {}, ["abc"]])).await;
+    assert_eq!(caller.recv().await, json!([50, 7, {}, ["abc"]]));
+
+    // A callee that did not announce the feature: wamp.error.feature_not_supported.
+    let (mut plain, _) = router.joined("realm1").await;
+    plain.register("com.example.plain", json!({})).await;
+    caller
+        .send(json!([48, 8, {"progress": true}, "com.example.plain", []]))
+        .await;
+    let refused = caller.recv().await;
+    assert_eq!(
+        (refused[0].clone(), refused[2].clone(), refused[4].clone()),
+        (
+            json!(8),
+            json!(8),
+            json!("wamp.error.feature_not_supported")
+        )
+    );
+    plain.expect_silence(SHORT).await;
+
+    // A caller that leaves mid-stream: the callee gets INTERRUPT killnowait.
+    caller
+        .send(json!([48, 9, {"progress": true}, "com.example.upload", ["x"]]))
+        .await;
+    let open = callee.recv().await;
+    drop(caller);
+    let interrupt = callee.recv().await;
+    assert_eq!(interrupt[0], 69, "{interrupt}");
+    assert_eq!(interrupt[1], open[1]);
+    assert_eq!(interrupt[2]["mode"], "killnowait");
+}
