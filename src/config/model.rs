@@ -36,6 +36,8 @@ pub struct RealmConfig {
     pub name: String,
     pub roles: Vec<RoleConfig>,
     pub uri_check: UriCheck,
+    /// `options.enable_meta_api` (default true): the `wamp.*` meta procedures and events.
+    pub meta_api: bool,
     /// `topics`: http-poller topics (a Junction key, in the Streams topic shape).
     pub topics: Vec<TopicDefinition>,
     /// `store`: where poller state lives; `None` when not written (pollers then use the
@@ -90,6 +92,9 @@ pub enum UriCheck {
 pub struct RoleConfig {
     pub name: String,
     pub permissions: Vec<PermissionConfig>,
+    /// `authorizer`: the procedure that decides for this role (dynamic authorization);
+    /// such a role has no `permissions`.
+    pub authorizer: Option<String>,
 }
 
 /// One entry of a role's `permissions`. Both Crossbar shapes load into this:

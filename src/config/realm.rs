@@ -11,7 +11,7 @@ use crate::config::model::{
 };
 use crate::config::node::{Node, Obj, Result};
 use crate::poller::config::parse_topic_with_env;
-use crate::wamp::uri::MatchPolicy;
+use crate::wamp::uri::{self, MatchPolicy};
 
 /// The actions of `allow`, which the old permission shape writes at the top level.
 const ACTIONS: [&str; 4] = ["call", "register", "publish", "subscribe"];
@@ -35,9 +35,9 @@ pub(crate) fn load_realm(node: &Node, cx: &mut Loader) -> Result<RealmConfig> {
     cx.realm_paths
         .insert(name.to_string(), name_node.path.clone());
 
-    let uri_check = match obj.get("options") {
+    let (uri_check, meta_api) = match obj.get("options") {
         Some(options) => load_realm_options(&options.object()?, cx)?,
-        None => UriCheck::default(),
+        None => (UriCheck::default(), true),
     };
 
     let mut roles: Vec<RoleConfig> = Vec::new();
@@ -62,6 +62,7 @@ pub(crate) fn load_realm(node: &Node, cx: &mut Loader) -> Result<RealmConfig> {
         name: name.to_string(),
         roles,
         uri_check,
+        meta_api,
         topics,
         store,
     })
@@ -122,37 +123,35 @@ fn load_store(node: &Node, realm: &str, cx: &Loader) -> Result<StoreConfig> {
     }
 }
 
-fn load_realm_options(obj: &Obj, cx: &mut Loader) -> Result<UriCheck> {
+/// `options`: the URI check and whether the meta API is on.
+fn load_realm_options(obj: &Obj, cx: &mut Loader) -> Result<(UriCheck, bool)> {
     // `event_dispatching_chunk_size` tunes Crossbar's single-threaded fan-out.
     obj.keys(
         &["uri_check", "enable_meta_api", "bridge_meta_api"],
         &["event_dispatching_chunk_size"],
         &mut cx.ignored,
     )?;
-    for (key, message) in [
-        ("enable_meta_api", "the WAMP meta API is not supported yet"),
-        ("bridge_meta_api", "bridging the meta API is not supported"),
-    ] {
-        if obj.opt_bool(key)? == Some(true) {
-            return Err(obj.key_error(key, message));
-        }
+    if obj.opt_bool("bridge_meta_api")? == Some(true) {
+        return Err(obj.key_error("bridge_meta_api", "bridging the meta API is not supported"));
     }
-    Ok(match obj.get("uri_check") {
+    let meta_api = obj.opt_bool("enable_meta_api")?.unwrap_or(true);
+    let uri_check = match obj.get("uri_check") {
         Some(node) => match node.one_of(&["loose", "strict"])? {
             "strict" => UriCheck::Strict,
             _ => UriCheck::Loose,
         },
         None => UriCheck::default(),
-    })
+    };
+    Ok((uri_check, meta_api))
 }
 
 fn load_role(node: &Node, cx: &mut Loader) -> Result<RoleConfig> {
     let obj = node.object()?;
-    obj.reject(&[(
-        "authorizer",
-        "dynamic authorization (authorizer) is not supported yet",
-    )])?;
-    obj.keys(&["name", "permissions"], &["id"], &mut cx.ignored)?;
+    obj.keys(
+        &["name", "permissions", "authorizer"],
+        &["id"],
+        &mut cx.ignored,
+    )?;
     let name_node = obj.required("name")?;
     let name = name_node.str()?;
     if name.is_empty() {
@@ -166,9 +165,28 @@ fn load_role(node: &Node, cx: &mut Loader) -> Result<RoleConfig> {
             .collect::<Result<Vec<_>>>()?,
         None => Vec::new(),
     };
+    let authorizer = match obj.get("authorizer") {
+        Some(node) => {
+            let procedure = node.str()?;
+            if !uri::is_valid(procedure, false, MatchPolicy::Exact) || uri::is_reserved(procedure) {
+                return Err(node.error(format!(
+                    "authorizer \"{procedure}\" is not a valid procedure URI"
+                )));
+            }
+            if obj.has("permissions") {
+                return Err(obj.key_error(
+                    "authorizer",
+                    "a role has either permissions or an authorizer, not both",
+                ));
+            }
+            Some(procedure.to_string())
+        }
+        None => None,
+    };
     Ok(RoleConfig {
         name: name.to_string(),
         permissions,
+        authorizer,
     })
 }
 
@@ -450,6 +468,8 @@ mod tests {
         let realms = &config.workers[0].realms;
         assert_eq!(realms[0].uri_check, UriCheck::Strict);
         assert_eq!(realms[1].uri_check, UriCheck::Loose);
+        assert!(!realms[0].meta_api);
+        assert!(realms[1].meta_api, "the meta API is on by default");
         assert!(realms[0].roles.is_empty());
         assert_eq!(
             config.ignored,
@@ -477,8 +497,8 @@ mod tests {
             "workers[0].realms[0].options.uri_check: expected one of loose, strict, found \"lax\""
         );
         assert_eq!(
-            e(r#"{"name": "a", "options": {"enable_meta_api": true}}"#),
-            "workers[0].realms[0].options.enable_meta_api: the WAMP meta API is not supported yet"
+            e(r#"{"name": "a", "options": {"enable_meta_api": "yes"}}"#),
+            "workers[0].realms[0].options.enable_meta_api: expected true or false, found a string"
         );
         assert_eq!(
             e(r#"{"name": "a", "options": {"bridge_meta_api": true}}"#),
@@ -501,8 +521,26 @@ mod tests {
             "workers[0].realms[0].roles[2].name: role \"r\" is defined twice in this realm"
         );
         assert_eq!(
-            e(r#"{"name": "a", "roles": [{"name": "r", "authorizer": "com.auth"}]}"#),
-            "workers[0].realms[0].roles[0].authorizer: dynamic authorization (authorizer) is not supported yet"
+            e(r#"{"name": "a", "roles": [{"name": "r", "authorizer": "com auth"}]}"#),
+            "workers[0].realms[0].roles[0].authorizer: authorizer \"com auth\" is not a valid procedure URI"
+        );
+        assert_eq!(
+            e(r#"{"name": "a", "roles": [{"name": "r", "authorizer": "wamp.x"}]}"#),
+            "workers[0].realms[0].roles[0].authorizer: authorizer \"wamp.x\" is not a valid procedure URI"
+        );
+        assert_eq!(
+            e(
+                r#"{"name": "a", "roles": [{"name": "r", "authorizer": "com.auth", "permissions": []}]}"#
+            ),
+            "workers[0].realms[0].roles[0].authorizer: a role has either permissions or an authorizer, not both"
+        );
+        let config = load(&worker(
+            r#"{"name": "a", "roles": [{"name": "r", "authorizer": "com.example.authorize"}]}"#,
+            "",
+        ));
+        assert_eq!(
+            config.workers[0].realms[0].roles[0].authorizer.as_deref(),
+            Some("com.example.authorize")
         );
         assert_eq!(
             e(r#"{"name": "a", "roles": [{"permissions": []}]}"#),

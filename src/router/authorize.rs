@@ -11,7 +11,7 @@ use crate::config::{Allow, Disclose, RoleConfig};
 use crate::router::uri_index::UriIndex;
 use crate::wamp::uri::MatchPolicy;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
     Call,
     Register,
@@ -74,6 +74,8 @@ impl Permission {
 #[derive(Debug, Default)]
 struct Role {
     permissions: UriIndex<Permission>,
+    /// Dynamic authorization: this procedure decides (see `router::dynamic_authorization`).
+    authorizer: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -98,6 +100,7 @@ impl Authorizer {
         let mut authorizer = Authorizer::default();
         for role in roles {
             let entry = authorizer.roles.entry(role.name.clone()).or_default();
+            entry.authorizer = role.authorizer.clone();
             for p in &role.permissions {
                 let (pattern, policy) = permission_pattern(&p.uri, p.match_policy);
                 let permission = Permission {
@@ -112,6 +115,11 @@ impl Authorizer {
 
     pub fn has_role(&self, role: &str) -> bool {
         self.roles.contains_key(role)
+    }
+
+    /// The authorizer procedure of a dynamically authorized role.
+    pub fn authorizer_of(&self, role: &str) -> Option<&str> {
+        self.roles.get(role)?.authorizer.as_deref()
     }
 
     pub fn authorize(&self, role: &str, uri: &str, action: Action) -> Decision {
@@ -164,6 +172,7 @@ mod tests {
 
     fn authorizer(perms: Vec<PermissionConfig>) -> Authorizer {
         Authorizer::new(&[RoleConfig {
+            authorizer: None,
             name: "r".into(),
             permissions: perms,
         }])

@@ -324,6 +324,14 @@ impl Dealer {
         })
     }
 
+    /// Whether the call `request` of `caller` is a progressive call still open for chunks.
+    pub fn is_progressive_open(&self, caller: Id, request: Id) -> bool {
+        self.by_caller
+            .get(&(caller, request))
+            .and_then(|id| self.invocations.get(id))
+            .is_some_and(|i| i.progressive)
+    }
+
     /// Removes everything of a leaving session: its registrations (returned for the meta
     /// events), the calls it made (returned with their callees, so a callee still receiving
     /// progressive chunks can be interrupted), and the calls it was serving (returned so their

@@ -43,7 +43,7 @@ impl Realm {
     /// Publishes a meta event when someone listens; `args` is only built then, with no lock
     /// held (it may take the broker's or the dealer's).
     fn publish_meta(&self, topic: &str, args: impl FnOnce() -> Option<Vec<Value>>) {
-        if !self.broker.read().has_subscribers(topic) {
+        if !self.meta_api || !self.broker.read().has_subscribers(topic) {
             return;
         }
         let Some(args) = args() else {

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod authorize;
 pub mod broker;
 pub mod dealer;
+pub mod dynamic_authorization;
 pub mod internal;
 mod meta;
 mod meta_events;

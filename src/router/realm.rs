@@ -42,6 +42,8 @@ impl WampError {
 pub struct Realm {
     pub name: String,
     strict_uris: bool,
+    /// `options.enable_meta_api`: the `wamp.*` procedures and meta events.
+    pub(crate) meta_api: bool,
     authorizer: Authorizer,
     pub(crate) broker: RwLock<Broker>,
     pub(crate) dealer: Mutex<Dealer>,
@@ -56,6 +58,7 @@ impl Realm {
         Realm {
             name: config.name.clone(),
             strict_uris: config.uri_check == UriCheck::Strict,
+            meta_api: config.meta_api,
             authorizer: Authorizer::new(&config.roles),
             broker: RwLock::default(),
             dealer: Mutex::default(),
@@ -66,6 +69,17 @@ impl Realm {
 
     pub fn has_role(&self, role: &str) -> bool {
         self.authorizer.has_role(role)
+    }
+
+    /// The authorizer procedure of `role`, when the role is dynamically authorized.
+    pub fn authorizer_of(&self, role: &str) -> Option<&str> {
+        self.authorizer.authorizer_of(role)
+    }
+
+    /// Whether the caller's CALL `request` continues a progressive call invocation (it was
+    /// authorized when it began).
+    pub fn continues_progressive_call(&self, caller: Id, request: Id) -> bool {
+        self.dealer.lock().is_progressive_open(caller, request)
     }
 
     /// Whether `role` may perform `action` on `uri` (internal procedures check their caller).
@@ -211,7 +225,17 @@ impl Realm {
     }
 
     fn authorize(&self, peer: &Peer, uri: &str, action: Action) -> Result<Decision, WampError> {
-        let decision = self.authorizer.authorize(&peer.authrole, uri, action);
+        let mut decision = self.authorizer.authorize(&peer.authrole, uri, action);
+        if !decision.allowed && self.authorizer.authorizer_of(&peer.authrole).is_some() {
+            // Dynamic role: the session asked its authorizer just before (see Session).
+            if let Some(decided) = self
+                .sessions
+                .get(peer.session)
+                .and_then(|s| s.take_decision(uri, action))
+            {
+                decision = decided;
+            }
+        }
         if decision.allowed {
             Ok(decision)
         } else {
@@ -462,6 +486,12 @@ impl Realm {
         self.check_uri(procedure, MatchPolicy::Exact)?;
         let decision = self.authorize(caller, procedure, Action::Call)?;
         if uri::is_reserved(procedure) {
+            if !self.meta_api {
+                return Err(WampError::new(
+                    uri_error::NO_SUCH_PROCEDURE,
+                    format!("the meta API is off in realm \"{}\"", self.name),
+                ));
+            }
             let result = self.meta_call(caller, procedure, &payload)?;
             let message = Message::Result {
                 request,

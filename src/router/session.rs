@@ -13,6 +13,8 @@ use tracing::{debug, info};
 
 use crate::router::Router;
 use crate::router::auth::{AuthStep, Authenticator, Identity, Pending, Refusal};
+use crate::router::authorize::{Action, Decision};
+use crate::router::dynamic_authorization::{self, DecisionCache};
 use crate::router::peer::{ClientFeatures, Outbound, Outgoing, Peer};
 use crate::router::realm::{Realm, WampError, error_message};
 use crate::router::sessions::JoinedSession;
@@ -48,6 +50,8 @@ struct Joined {
     /// The realm's entry for this session (meta API, testaments, killed).
     entry: Arc<JoinedSession>,
     subscriptions: HashSet<Id>,
+    /// Cached answers of the role's authorizer, if the role has one.
+    decisions: DecisionCache,
 }
 
 pub struct Session {
@@ -268,11 +272,17 @@ impl Session {
             peer,
             entry,
             subscriptions: HashSet::new(),
+            decisions: DecisionCache::default(),
         });
         Flow::Continue
     }
 
     async fn on_joined(&mut self, msg: Message) -> Flow {
+        if let Err((request_type, request, e)) = self.ask_authorizer(&msg).await {
+            self.reply(&error_message(request_type, request, e.uri, &e.message))
+                .await;
+            return Flow::Continue;
+        }
         let State::Joined(joined) = &mut self.state else {
             return Flow::Close;
         };
@@ -441,6 +451,93 @@ impl Session {
             }
         }
         Flow::Continue
+    }
+}
+
+const DENIED: Decision = Decision {
+    allowed: false,
+    disclose: None,
+};
+
+impl Session {
+    /// For a dynamically authorized role: asks the role's authorizer about this request and
+    /// leaves its decision with the realm's entry for the session, where the realm's
+    /// permission check finds it. An authorizer failure answers the request with an ERROR
+    /// (a PUBLISH without `acknowledge` is dropped silently, as any refused publish).
+    async fn ask_authorizer(&mut self, msg: &Message) -> Result<(), (u64, Id, WampError)> {
+        let State::Joined(joined) = &mut self.state else {
+            return Ok(());
+        };
+        let Some(authorizer) = joined.realm.authorizer_of(&joined.peer.authrole) else {
+            return Ok(());
+        };
+        let (request_type, request, uri, action, options) = match msg {
+            Message::Publish {
+                request,
+                options,
+                topic,
+                ..
+            } => (message::PUBLISH, *request, topic, Action::Publish, options),
+            Message::Subscribe {
+                request,
+                options,
+                topic,
+            } => (
+                message::SUBSCRIBE,
+                *request,
+                topic,
+                Action::Subscribe,
+                options,
+            ),
+            Message::Register {
+                request,
+                options,
+                procedure,
+            } => (
+                message::REGISTER,
+                *request,
+                procedure,
+                Action::Register,
+                options,
+            ),
+            Message::Call {
+                request,
+                options,
+                procedure,
+                ..
+            } if !joined
+                .realm
+                .continues_progressive_call(joined.peer.session, *request) =>
+            {
+                (message::CALL, *request, procedure, Action::Call, options)
+            }
+            _ => return Ok(()),
+        };
+        let realm = Arc::clone(&joined.realm);
+        let outcome = dynamic_authorization::decide(
+            &realm,
+            authorizer,
+            &joined.entry.details,
+            &mut joined.decisions,
+            uri,
+            action,
+            options,
+        )
+        .await;
+        let silent = request_type == message::PUBLISH
+            && !matches!(options.get("acknowledge"), Some(Value::Bool(true)));
+        match outcome {
+            Ok(decision) => {
+                joined.entry.set_decision(uri, action, decision);
+                Ok(())
+            }
+            Err(e) if silent => {
+                debug!("publish dropped: {}", e.message);
+                joined.entry.set_decision(uri, action, DENIED);
+                Ok(())
+            }
+            Err(e) => Err((request_type, request, e)),
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::{Mutex, RwLock};
 
+use crate::router::authorize::{Action, Decision};
 use crate::router::peer::Peer;
 use crate::wamp::id::Id;
 use crate::wamp::message::Payload;
@@ -49,6 +50,9 @@ pub struct JoinedSession {
     pub details: Dict,
     testaments: Mutex<Vec<(Scope, Testament)>>,
     killed: AtomicBool,
+    /// The dynamic authorizer's answer for the request being handled, set by the session
+    /// right before it asks the realm (one slot: a session handles one request at a time).
+    decided: Mutex<Option<(String, Action, Decision)>>,
 }
 
 impl JoinedSession {
@@ -58,6 +62,21 @@ impl JoinedSession {
             details,
             testaments: Mutex::default(),
             killed: AtomicBool::new(false),
+            decided: Mutex::default(),
+        }
+    }
+
+    /// Records the authorizer's decision for the next request on (uri, action).
+    pub fn set_decision(&self, uri: &str, action: Action, decision: Decision) {
+        *self.decided.lock() = Some((uri.to_owned(), action, decision));
+    }
+
+    /// The decision recorded for (uri, action), used once.
+    pub fn take_decision(&self, uri: &str, action: Action) -> Option<Decision> {
+        let mut decided = self.decided.lock();
+        match decided.take() {
+            Some((u, a, decision)) if u == uri && a == action => Some(decision),
+            _ => None,
         }
     }
 

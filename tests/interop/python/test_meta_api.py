@@ -423,3 +423,20 @@ def test_flushed_and_refused_testaments(router):
             # Only the detached one was left.
             assert [args for args, _, _ in received.items] == [["y"]]
     run(main())
+
+
+def test_the_meta_api_can_be_switched_off(request):
+    config = make_config(realms=[realm("realm1", options={"enable_meta_api": False})])
+    router = start_router(request, config, name="meta-api-off")
+
+    async def main():
+        async with Sessions(router.url()) as s:
+            watcher = await s.connect("json")
+            joins = Collector()
+            await watcher.subscribe(joins, "wamp.session.on_join")
+            e = await call_error(watcher, "wamp.session.count")
+            assert e.error == "wamp.error.no_such_procedure"
+            await s.connect("msgpack")
+            await quiet()
+            assert joins.items == []
+    run(main())
