@@ -736,7 +736,9 @@ async fn publish_options_vectors_for_other_options() {
 #[tokio::test]
 async fn call_canceling_modes_and_timeout() {
     let router = Router::start(&default_config());
-    let (mut caller, mut callee, _) = caller_and_callee(&router, "com.example.work").await;
+    let (mut caller, _) = router.joined("realm1").await;
+    let canceling = json!({"call_canceling": true});
+    let mut callee = callee_with(&router, canceling, "com.example.work").await;
 
     // skip: the caller gets ERROR at once; the callee hears nothing and its late YIELD is dropped.
     caller
@@ -832,20 +834,23 @@ async fn call_canceling_modes_and_timeout() {
     );
 }
 
-/// A callee that announces progressive call invocations (and call canceling), registered for
+/// A callee announcing `features` (HELLO.Details.roles.callee.features), registered for
 /// `procedure`.
-async fn progressive_callee(router: &Router, procedure: &str) -> Client {
+async fn callee_with(router: &Router, features: Value, procedure: &str) -> Client {
     let mut callee = router.json().await;
     let welcome = callee
-        .request(json!([1, "realm1", {"roles": {"callee": {"features": {
-            "progressive_call_invocations": true, "call_canceling": true
-        }}}}]))
+        .request(json!([1, "realm1", {"roles": {"callee": {"features": features}}}]))
         .await;
     assert_eq!(welcome[0], 2, "{welcome}");
-    let features = &welcome[2]["roles"]["dealer"]["features"];
-    assert_eq!(features["progressive_call_invocations"], true, "{welcome}");
     callee.register(procedure, json!({})).await;
     callee
+}
+
+/// A callee that announces progressive call invocations (and call canceling, which the spec
+/// requires with them), registered for `procedure`.
+async fn progressive_callee(router: &Router, procedure: &str) -> Client {
+    let features = json!({"progressive_call_invocations": true, "call_canceling": true});
+    callee_with(router, features, procedure).await
 }
 
 #[tokio::test]
@@ -929,4 +934,37 @@ async fn progressive_call_invocations() {
     assert_eq!(interrupt[0], 69, "{interrupt}");
     assert_eq!(interrupt[1], open[1]);
     assert_eq!(interrupt[2]["mode"], "killnowait");
+}
+
+#[tokio::test]
+async fn callees_without_call_canceling_get_no_interrupt() {
+    // autobahn.js announces no call_canceling and drops its connection on an INTERRUPT: for
+    // such a callee every mode (and a timeout) behaves as skip.
+    let router = Router::start(&default_config());
+    let (mut caller, _) = router.joined("realm1").await;
+    let mut callee = callee_with(&router, json!({}), "com.example.plain").await;
+    for (request, options) in [
+        (50, json!({"mode": "kill"})),
+        (51, json!({"mode": "killnowait"})),
+    ] {
+        caller
+            .send(json!([48, request, {}, "com.example.plain", []]))
+            .await;
+        let invocation = callee.recv().await;
+        caller.send(json!([49, request, options])).await;
+        let error = caller.recv().await;
+        assert_eq!(
+            (error[0].clone(), error[2].clone(), error[4].clone()),
+            (json!(8), json!(request), json!("wamp.error.canceled"))
+        );
+        callee.expect_silence(SHORT).await;
+        callee.send(json!([70, invocation[1], {}, ["late"]])).await;
+        caller.expect_silence(SHORT).await;
+    }
+    caller
+        .send(json!([48, 52, {"timeout": 100}, "com.example.plain", []]))
+        .await;
+    callee.recv().await;
+    assert_eq!(caller.recv().await[4], "wamp.error.timeout");
+    callee.expect_silence(SHORT).await;
 }

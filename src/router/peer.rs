@@ -114,6 +114,10 @@ pub struct Peer {
 pub struct ClientFeatures {
     /// The callee understands INVOCATIONs with `progress` (progressive call invocations).
     pub callee_progressive_call_invocations: bool,
+    /// The callee understands INTERRUPT (call canceling; autobahn.js does not, and drops
+    /// its connection on one). A callee without it gets no INTERRUPT: cancel modes and
+    /// call timeouts then behave as `skip`, as the spec says.
+    pub callee_call_canceling: bool,
 }
 
 impl ClientFeatures {
@@ -130,8 +134,13 @@ impl ClientFeatures {
             };
             matches!(features.get(name), Some(Value::Bool(true)))
         };
+        let call_canceling =
+            feature("callee", "call_canceling") || feature("callee", "call_cancelling");
         ClientFeatures {
-            callee_progressive_call_invocations: feature("callee", "progressive_call_invocations"),
+            // The spec: progressive call invocations need call canceling on the callee too.
+            callee_progressive_call_invocations: call_canceling
+                && feature("callee", "progressive_call_invocations"),
+            callee_call_canceling: call_canceling,
         }
     }
 }

@@ -617,7 +617,8 @@ impl Realm {
 
     /// A caller's CANCEL (`mode`: `skip`, the default, answers the caller at once and lets the
     /// callee finish unseen; `kill` interrupts the callee and forwards its ERROR; `killnowait`
-    /// interrupts it and answers the caller at once). A call already answered is ignored.
+    /// interrupts it and answers the caller at once). A call already answered is ignored. A
+    /// callee that did not announce `call_canceling` gets no INTERRUPT: every mode is `skip`.
     pub fn cancel(&self, caller: Id, request: Id, options: &Dict) -> Result<(), WampError> {
         let mode = match options.get("mode") {
             None | Some(Value::Null) => "skip",
@@ -671,6 +672,11 @@ impl Realm {
         if expected.is_some_and(|id| id != invocation_id) {
             return;
         }
+        let mode = if callee.features.callee_call_canceling {
+            mode
+        } else {
+            "skip"
+        };
         if mode != "skip" {
             push(&callee, &interrupt(invocation_id, error, mode));
         }
