@@ -5,8 +5,9 @@
 //
 // The binary is $JUNCTION_BIN, default <repo>/target/debug/junction (`cargo build`).
 // NODE_OPTIONS=--experimental-websocket gives Node 20 the global WebSocket that autobahn.js
-// uses (binaryType 'arraybuffer', which its msgpack5-based serializer decodes). Set
-// AUTOBAHN_VERBOSE=1 to see autobahn.js's own warnings.
+// uses (binaryType 'arraybuffer', which its msgpack5- and cbor-based serializers decode). Set
+// AUTOBAHN_VERBOSE=1 to see autobahn.js's own warnings. `rawConnect` speaks WAMP frame by
+// frame over the `ws` package for what autobahn.js cannot express.
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 
 import autobahn from 'autobahn';
+import WebSocket from 'ws';
 
 export { autobahn };
 
@@ -200,11 +202,22 @@ export function assertRouterAlive(router) {
 
 export const SERIALIZERS = ['json', 'msgpack'];
 
+/**
+ * Every serializer autobahn.js speaks in Node: JSON, msgpack (npm msgpack5) and CBOR (npm cbor,
+ * both dependencies of autobahn). A router config for these needs
+ * `routerConfig({serializers: ALL_SERIALIZERS})`.
+ */
+export const ALL_SERIALIZERS = ['json', 'msgpack', 'cbor'];
+
 export function makeSerializer(name) {
   if (name === 'json') return new autobahn.serializer.JSONSerializer();
   if (name === 'msgpack') {
     assert.ok(autobahn.serializer.MsgpackSerializer, 'autobahn.js has no MsgpackSerializer (msgpack5 missing?)');
     return new autobahn.serializer.MsgpackSerializer();
+  }
+  if (name === 'cbor') {
+    assert.ok(autobahn.serializer.CBORSerializer, 'autobahn.js has no CBORSerializer (npm cbor missing?)');
+    return new autobahn.serializer.CBORSerializer();
   }
   throw new Error(`unknown serializer ${name}`);
 }
@@ -231,7 +244,9 @@ function connectionOptions(url, opts) {
     onchallenge: opts.onchallenge,
     max_retries: 0,
     retry_if_unreachable: false,
-    use_es6_promises: true,
+    // autobahn.js delivers progressive call results through `deferred.notify`, which only
+    // its when.js deferreds have: pass `use_es6_promises: false` to receive progress.
+    use_es6_promises: opts.use_es6_promises ?? true,
     on_user_error: opts.on_user_error ?? (() => {}),
     on_internal_error: opts.on_internal_error,
   };
@@ -312,6 +327,32 @@ export async function connectExpectAbort(url, opts = {}) {
   }
 }
 
+/**
+ * Clients opened through one scope, closed together: lets suites of one file run
+ * concurrently (`describe(..., {concurrency: true})`), each closing only its own clients in
+ * its afterEach, where closeAllClients would close the other suites' clients too.
+ */
+export function clientScope() {
+  const clients = new Set();
+  return {
+    async connect(url, opts) {
+      const c = await connect(url, opts);
+      clients.add(c);
+      return c;
+    },
+    async rawConnect(url, opts) {
+      const c = await rawConnect(url, opts);
+      clients.add(c);
+      return c;
+    },
+    async closeAll() {
+      const all = [...clients];
+      clients.clear();
+      await Promise.all(all.map((c) => c.close()));
+    },
+  };
+}
+
 /** Closes the transport without GOODBYE (like a crashed peer) and waits for the close. */
 export async function dropTransport(client) {
   if (client.isClosed) return;
@@ -320,9 +361,160 @@ export async function dropTransport(client) {
   await withTimeout(client.closed, ARRIVAL_MS, 'transport close');
 }
 
-/** Closes every client still open (for afterEach). */
+/** Closes every client still open (for afterEach), autobahn.js and raw ones. */
 export async function closeAllClients() {
   await Promise.all([...openClients].map((c) => c.close()));
+  await Promise.all([...openRawClients].map((c) => c.close()));
+}
+
+// ---------------------------------------------------------------------------
+// Raw WAMP client (npm ws) for what autobahn.js cannot express
+// ---------------------------------------------------------------------------
+
+/** WAMP message type codes. */
+export const MSG = {
+  HELLO: 1, WELCOME: 2, ABORT: 3, CHALLENGE: 4, AUTHENTICATE: 5, GOODBYE: 6, ERROR: 8,
+  PUBLISH: 16, PUBLISHED: 17, SUBSCRIBE: 32, SUBSCRIBED: 33, UNSUBSCRIBE: 34, UNSUBSCRIBED: 35, EVENT: 36,
+  CALL: 48, CANCEL: 49, RESULT: 50, REGISTER: 64, REGISTERED: 65, UNREGISTER: 66, UNREGISTERED: 67,
+  INVOCATION: 68, INTERRUPT: 69, YIELD: 70,
+};
+
+/** HELLO roles of a raw client: a caller and callee that support canceling and timeouts. */
+export const RAW_ROLES = {
+  caller: { features: { call_canceling: true, call_timeout: true, progressive_call_results: true, caller_identification: true } },
+  callee: { features: { call_canceling: true, call_timeout: true, progressive_call_results: true, caller_identification: true, pattern_based_registration: true, shared_registration: true } },
+  publisher: { features: {} },
+  subscriber: { features: {} },
+};
+
+const openRawClients = new Set();
+
+/**
+ * A WAMP session spoken frame by frame over the `ws` package, with autobahn.js's own
+ * serializer objects doing the encoding (so the bytes on the wire are those autobahn.js would
+ * send). Resolves after WELCOME with
+ * {sessionId, welcome, received, send(msg), waitFor(pred, what), request(), register(...),
+ * close()}; rejects with the ABORT message if the router refuses the session.
+ */
+export function rawConnect(url, opts = {}) {
+  const serName = opts.serializer ?? 'json';
+  const serializer = makeSerializer(serName);
+  const ws = new WebSocket(url, [`wamp.2.${serName}`]);
+  const received = [];
+  const waiters = [];
+  let requestId = 0;
+  let closedResolve;
+  const closed = new Promise((r) => { closedResolve = r; });
+
+  const client = {
+    ws,
+    serializer: serName,
+    received,
+    closed,
+    isClosed: false,
+    sessionId: null,
+    welcome: null,
+    /** A fresh request id. */
+    request() { requestId += 1; return requestId; },
+    async send(msg) {
+      const payload = await serializer.serialize(msg);
+      ws.send(payload);
+    },
+    /** The first message received so far (or later) for which pred(msg) holds. */
+    waitFor(pred, what, ms = ARRIVAL_MS) {
+      const found = received.find(pred);
+      if (found) return Promise.resolve(found);
+      const d = deferred();
+      waiters.push({ pred, resolve: d.resolve });
+      return withTimeout(d.promise, ms, `${what} (raw ${serName} client got ${JSON.stringify(received)})`);
+    },
+    /** REGISTER and wait for REGISTERED; resolves to the registration id. */
+    async register(procedure, options = {}) {
+      const req = client.request();
+      await client.send([MSG.REGISTER, req, options, procedure]);
+      const reply = await client.waitFor((m) => (m[0] === MSG.REGISTERED && m[1] === req)
+        || (m[0] === MSG.ERROR && m[1] === MSG.REGISTER && m[2] === req), `REGISTERED ${procedure}`);
+      assert.equal(reply[0], MSG.REGISTERED, `REGISTER ${procedure} failed: ${JSON.stringify(reply)}`);
+      return reply[2];
+    },
+    /** Leaves with GOODBYE and closes the WebSocket. */
+    async close() {
+      if (client.isClosed) return;
+      if (client.sessionId !== null && ws.readyState === WebSocket.OPEN) {
+        try {
+          await client.send([MSG.GOODBYE, {}, 'wamp.close.close_realm']);
+          await client.waitFor((m) => m[0] === MSG.GOODBYE, 'GOODBYE reply', 1000).catch(() => {});
+        } catch { /* already closing */ }
+      }
+      ws.close();
+      const done = await withTimeout(closed, 3000, 'raw close').then(() => true, () => false);
+      if (!done) ws.terminate();
+    },
+  };
+
+  ws.on('message', (data, isBinary) => {
+    let msg;
+    try {
+      msg = isBinary ? serializer.unserialize(data) : JSON.parse(data.toString('utf8'));
+    } catch (e) {
+      msg = ['undecodable', String(e)];
+    }
+    received.push(msg);
+    for (const w of [...waiters]) {
+      if (w.pred(msg)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(msg); }
+    }
+  });
+  ws.on('close', () => {
+    client.isClosed = true;
+    openRawClients.delete(client);
+    closedResolve();
+  });
+  ws.on('error', () => { /* reported through close */ });
+
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new Error(`raw ${serName} session did not join ${url} within ${ARRIVAL_MS} ms: ${JSON.stringify(received)}`));
+    }, ARRIVAL_MS);
+    ws.on('open', async () => {
+      openRawClients.add(client);
+      const details = { roles: opts.roles ?? RAW_ROLES };
+      if (opts.authmethods) details.authmethods = opts.authmethods;
+      if (opts.authid) details.authid = opts.authid;
+      if (opts.authextra) details.authextra = opts.authextra;
+      await client.send([MSG.HELLO, opts.realm ?? 'realm1', details]);
+      const reply = await client.waitFor((m) => m[0] === MSG.WELCOME || m[0] === MSG.ABORT, 'WELCOME').catch((e) => e);
+      clearTimeout(timer);
+      if (Array.isArray(reply) && reply[0] === MSG.WELCOME) {
+        client.sessionId = reply[1];
+        client.welcome = reply;
+        resolve(client);
+      } else {
+        await client.close();
+        reject(new Error(`raw session refused: ${reply instanceof Error ? reply.message : JSON.stringify(reply)}`));
+      }
+    });
+    closed.then(() => {
+      clearTimeout(timer);
+      if (client.sessionId === null) reject(new Error(`raw ${serName} connection closed before WELCOME: ${JSON.stringify(received)}`));
+    });
+  });
+}
+
+/**
+ * Records every WAMP message an autobahn.js client receives (decoded, before autobahn.js
+ * handles it), to check what the router sent where autobahn.js hides it or would fail on it.
+ */
+export function wireTap(client) {
+  const transport = client.connection._transport;
+  assert.ok(transport && typeof transport.onmessage === 'function', 'autobahn.js transport has no onmessage');
+  const messages = [];
+  const original = transport.onmessage;
+  transport.onmessage = function tapped(msg) {
+    messages.push(msg);
+    return original.call(this, msg);
+  };
+  return messages;
 }
 
 // ---------------------------------------------------------------------------
@@ -397,4 +589,11 @@ let uriCounter = 0;
 export function uniqueUri(prefix = 'com.example.t') {
   uriCounter += 1;
   return `${prefix}${uriCounter}`;
+}
+
+/** Whether `promise` is still pending after the already-queued callbacks have run. */
+export async function isPending(promise) {
+  const marker = Symbol('pending');
+  const winner = await Promise.race([promise.then(() => 'settled', () => 'settled'), sleep(0).then(() => marker)]);
+  return winner === marker;
 }
