@@ -325,8 +325,10 @@ class Client(ApplicationSession):
 class Sessions:
     """Opens sessions against one router URL and closes them all at exit."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, ssl_context: ssl.SSLContext | None = None):
+        """``ssl_context``: for ``wss://`` URLs (TLS endpoints)."""
         self.url = url
+        self.ssl_context = ssl_context
         self.clients: list[Client] = []
         self._protos = []
 
@@ -369,7 +371,7 @@ class Sessions:
         factory = WampWebSocketClientFactory(create, url=self.url, serializers=[ser])
         parsed = urlparse(self.url)
         _, proto = await asyncio.wait_for(
-            loop.create_connection(factory, parsed.hostname, parsed.port),
+            loop.create_connection(factory, parsed.hostname, parsed.port, ssl=self.ssl_context),
             EVENT_TIMEOUT)
         self._protos.append(proto)
         return holder, proto

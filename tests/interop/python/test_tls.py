@@ -1,0 +1,85 @@
+"""WAMP over TLS (wss://) with autobahn-python: a TLS endpoint serves WebSocket sessions with
+every serializer, a client that does not trust the certificate cannot connect, and plain
+WebSocket on the TLS port fails."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+
+import pytest
+import trustme
+
+from junction_harness import (
+    SERIALIZER_IDS,
+    Collector,
+    ConnectFailed,
+    Sessions,
+    make_config,
+    realm,
+    run,
+    start_router,
+    web_transport,
+    ws_path,
+)
+
+
+@pytest.fixture(scope="module")
+def tls_ca():
+    return trustme.CA()
+
+
+@pytest.fixture(scope="module")
+def router(request, tls_ca, tmp_path_factory):
+    certdir = tmp_path_factory.mktemp("tls")
+    server_cert = tls_ca.issue_cert("127.0.0.1", "localhost")
+    cert_path, key_path = certdir / "cert.pem", certdir / "key.pem"
+    server_cert.cert_chain_pems[0].write_to_path(cert_path)
+    server_cert.private_key_pem.write_to_path(key_path)
+    tls = {"certificate": str(cert_path), "key": str(key_path)}
+    transports = [web_transport({"ws": ws_path(("json", "msgpack", "cbor"))}, tls=tls)]
+    return start_router(request, make_config(realms=[realm()], transports=transports), name="tls")
+
+
+@pytest.fixture(scope="module")
+def trusting(tls_ca):
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    tls_ca.configure_trust(ctx)
+    return ctx
+
+
+def wss(router) -> str:
+    return router.url().replace("ws://", "wss://", 1)
+
+
+@pytest.mark.parametrize("ser", SERIALIZER_IDS)
+def test_pubsub_and_rpc_over_wss(router, trusting, ser):
+    async def main():
+        async with Sessions(wss(router), ssl_context=trusting) as s:
+            subscriber = await s.connect(ser)
+            peer = await s.connect("json")
+            events = Collector()
+            await subscriber.subscribe(events, "com.example.tls")
+            await peer.register(lambda x: x + 1, "com.example.tls.inc")
+            peer.publish("com.example.tls", b"\x00\x01bytes")
+            [(args, _, _)] = await events.wait(1)
+            assert args == [b"\x00\x01bytes"]
+            assert await subscriber.call("com.example.tls.inc", 41) == 42
+    run(main())
+
+
+def test_an_untrusted_certificate_is_refused(router):
+    async def main():
+        untrusting = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+        async with Sessions(wss(router), ssl_context=untrusting) as s:
+            with pytest.raises(ssl.SSLCertVerificationError):
+                await s.connect("json")
+    run(main())
+
+
+def test_plain_websocket_on_the_tls_port_fails(router):
+    async def main():
+        async with Sessions(router.url()) as s:
+            with pytest.raises((ConnectFailed, ConnectionError, asyncio.TimeoutError)):
+                await s.connect("json")
+    run(main())
