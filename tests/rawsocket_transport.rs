@@ -455,3 +455,43 @@ async fn shutdown_says_goodbye_over_rawsocket() {
     );
     assert!(router.wait_exit(Duration::from_secs(5)).is_some());
 }
+
+#[tokio::test]
+async fn auto_ping_keeps_a_client_that_answers_and_drops_one_that_does_not() {
+    let router = start(json!({"options": {"auto_ping_interval": 150, "auto_ping_timeout": 150}}));
+    let mut answering = Raw::open(router.addr(), 1).await;
+    answering.join("realm1").await;
+    let mut silent = Raw::open(router.addr(), 1).await;
+    silent.join("realm1").await;
+    for _ in 0..3 {
+        let (kind, payload) = answering.recv_frame().await.expect("a ping");
+        assert_eq!(
+            (kind, payload.len()),
+            (1, 4),
+            "a ping with auto_ping_size octets"
+        );
+        answering.send_frame(2, &payload).await;
+    }
+    let frames = silent.expect_closed().await;
+    assert!(
+        frames.iter().all(|(kind, _)| *kind == 1),
+        "only pings: {frames:?}"
+    );
+    assert!(
+        router
+            .wait_for_log(
+                "closing RawSocket: auto-ping: no pong within 150 ms",
+                RECV_TIMEOUT
+            )
+            .await
+    );
+    // The answering client is still served.
+    answering.send_frame(1, b"x").await;
+    loop {
+        match answering.recv_frame().await.expect("still open") {
+            (2, payload) => break assert_eq!(payload, b"x"),
+            (1, payload) => answering.send_frame(2, &payload).await,
+            other => panic!("unexpected frame {other:?}"),
+        }
+    }
+}
