@@ -8,11 +8,9 @@ fn bundled_config_loads_with_the_push_secret_from_the_environment() {
     let env = |name: &str| (name == "JUNCTION_PUSH_SECRET").then(|| "change-me".to_owned());
     let config = config::load_str_with_env(text, &env).expect("bundled config.json loads");
     let transport = &config.workers[0].transports[0];
+    let endpoint = transport.endpoint.tcp().expect("a TCP endpoint");
     assert_eq!(
-        (
-            transport.endpoint.interface.as_str(),
-            transport.endpoint.port
-        ),
+        (endpoint.interface.as_str(), endpoint.port),
         ("127.0.0.1", 8080)
     );
     let TransportKind::Web { paths, .. } = &transport.kind else {

@@ -251,7 +251,7 @@ mod tests {
         );
         let transport = &config.workers[0].transports[0];
         assert_eq!(transport.path, "workers[0].transports[0]");
-        assert_eq!(transport.endpoint.interface, "0.0.0.0");
+        assert_eq!(transport.endpoint.tcp().unwrap().interface, "0.0.0.0");
         let TransportKind::Web { paths, .. } = &transport.kind else {
             panic!("expected a web transport")
         };
@@ -387,12 +387,12 @@ mod tests {
 
         let websocket = &worker.transports[0];
         assert!(matches!(websocket.kind, TransportKind::WebSocket(_)));
-        assert_eq!(websocket.endpoint.port, 9000);
-        assert_eq!(websocket.endpoint.interface, "0.0.0.0");
-        assert_eq!(websocket.endpoint.tls, None);
+        assert_eq!(websocket.endpoint.tcp().unwrap().port, 9000);
+        assert_eq!(websocket.endpoint.tcp().unwrap().interface, "0.0.0.0");
+        assert_eq!(websocket.endpoint.tls(), None);
 
         let web = &worker.transports[1];
-        assert_eq!(web.endpoint.port, 8080);
+        assert_eq!(web.endpoint.tcp().unwrap().port, 8080);
         let TransportKind::Web { paths, options } = &web.kind else {
             panic!("expected a web transport")
         };

@@ -10,13 +10,16 @@ mod error;
 mod load;
 pub mod model;
 pub(crate) mod node;
+mod rawsocket;
 mod realm;
 pub mod secret;
 mod summary;
 mod transport;
+mod universal;
 
 pub use error::ConfigError;
 pub use load::{load_file, load_str, load_str_with_env};
 pub use model::*;
+pub use rawsocket::{announceable, default_rawsocket_options};
 pub use summary::summary;
 pub use transport::default_websocket_options;

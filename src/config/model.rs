@@ -136,9 +136,33 @@ pub struct TransportConfig {
     pub kind: TransportKind,
 }
 
+/// A listening `endpoint`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `{"type": "tcp", ...}`
+    Tcp(TcpEndpoint),
+    /// `{"type": "unix", "path": "..."}` (RawSocket transports only).
+    Unix(UnixEndpoint),
+}
+
+impl Endpoint {
+    /// The TCP endpoint, if this is one.
+    pub fn tcp(&self) -> Option<&TcpEndpoint> {
+        match self {
+            Endpoint::Tcp(tcp) => Some(tcp),
+            Endpoint::Unix(_) => None,
+        }
+    }
+
+    /// The TLS files of a TCP endpoint with `tls`.
+    pub fn tls(&self) -> Option<&TlsFiles> {
+        self.tcp().and_then(|tcp| tcp.tls.as_ref())
+    }
+}
+
 /// `endpoint` of type `tcp`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Endpoint {
+pub struct TcpEndpoint {
     /// `interface`; default `0.0.0.0` as in Crossbar (all IPv4 interfaces).
     pub interface: String,
     /// `port`; 0 lets the OS choose (tests use that and read the bound address from the log).
@@ -148,6 +172,16 @@ pub struct Endpoint {
     /// `tls`: `{"certificate": "server.crt", "key": "server.key"}` (PEM files; relative paths
     /// are resolved against the config file's folder).
     pub tls: Option<TlsFiles>,
+}
+
+/// `endpoint` of type `unix`: a Unix domain socket. A stale socket file left by an earlier
+/// run is removed when binding; any other kind of file at `path` is an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnixEndpoint {
+    /// `path`, relative to the config file's folder when not absolute (made absolute at load).
+    pub path: PathBuf,
+    /// `backlog`, default 1024.
+    pub backlog: u32,
 }
 
 /// PEM files of a TLS endpoint.
@@ -169,6 +203,29 @@ pub enum TransportKind {
         paths: BTreeMap<String, PathService>,
         options: WebOptions,
     },
+    /// `"type": "rawsocket"`: WAMP over RawSocket.
+    RawSocket(RawSocketService),
+    /// `"type": "universal"`: one port for RawSocket and HTTP. A connection whose first octet
+    /// is 0x7F speaks RawSocket (`rawsocket`); any other is served as HTTP/1.1 by the path
+    /// table made of the `websocket` paths and the `web.paths` (keys normalised as for `web`).
+    Universal {
+        rawsocket: Option<RawSocketService>,
+        paths: BTreeMap<String, PathService>,
+        /// `web.options`.
+        options: WebOptions,
+    },
+}
+
+impl TransportKind {
+    /// The path table served over HTTP, for `web` and `universal` transports.
+    pub fn paths(&self) -> Option<&BTreeMap<String, PathService>> {
+        match self {
+            TransportKind::Web { paths, .. } | TransportKind::Universal { paths, .. } => {
+                Some(paths)
+            }
+            TransportKind::WebSocket(_) | TransportKind::RawSocket(_) => None,
+        }
+    }
 }
 
 /// Junction options of a `web` transport (in its `options`, beside Crossbar's ignored ones).
@@ -214,7 +271,7 @@ impl Config {
     pub fn topics_api_realms(&self) -> Vec<String> {
         let mut realms = Vec::new();
         for transport in self.workers.iter().flat_map(|w| &w.transports) {
-            if let TransportKind::Web { paths, .. } = &transport.kind {
+            if let Some(paths) = transport.kind.paths() {
                 for service in paths.values() {
                     if let PathService::TopicsApi(api) = service
                         && !realms.contains(&api.realm)
@@ -326,6 +383,16 @@ impl SerializerName {
         SerializerName::Cbor,
     ];
 
+    /// The serialization this name stands for.
+    pub fn serialization(self) -> crate::wamp::serializer::Serialization {
+        use crate::wamp::serializer::Serialization;
+        match self {
+            SerializerName::Json => Serialization::Json,
+            SerializerName::MsgPack => Serialization::MsgPack,
+            SerializerName::Cbor => Serialization::Cbor,
+        }
+    }
+
     /// The name in config.json.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -362,7 +429,49 @@ pub struct WebSocketOptions {
     pub max_outbound_queue: usize,
 }
 
-/// The `auth` block of a WebSocket service. Without an `auth` block, Crossbar (and Junction)
+/// A WAMP-over-RawSocket service (a `rawsocket` transport, or the `rawsocket` part of a
+/// `universal` one): `serializers`, `auth`, `max_message_size`, `options`.
+#[derive(Debug, Clone)]
+pub struct RawSocketService {
+    /// The serializers served (default all); the client's handshake names the one it uses.
+    pub serializers: Vec<SerializerName>,
+    pub auth: AuthConfig,
+    pub options: RawSocketOptions,
+}
+
+/// RawSocket options (WebSocket's names where they mean the same).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawSocketOptions {
+    /// `max_message_size` in bytes as announced in the handshake and enforced on incoming
+    /// frames: what the file says (default 1 MiB) rounded up to a power of two and held to
+    /// the protocol's range 2^9..=2^24, as autobahn and Crossbar do.
+    pub max_message_size: usize,
+    /// `auto_ping_interval` (ms in the file); `None` = no pings (the default).
+    pub auto_ping_interval: Option<Duration>,
+    /// `auto_ping_timeout` (ms in the file); default = the interval.
+    pub auto_ping_timeout: Option<Duration>,
+    /// `auto_ping_size` in bytes, 4..=125, default 4.
+    pub auto_ping_size: usize,
+    /// `open_handshake_timeout` (ms in the file), default 10 s: the longest a client may take
+    /// to send its 4-octet handshake (after TLS).
+    pub open_handshake_timeout: Duration,
+    /// `max_outbound_queue`, as for WebSocket (default 4096).
+    pub max_outbound_queue: usize,
+}
+
+impl RawSocketOptions {
+    /// The smallest and largest maximum message lengths the handshake can announce.
+    pub const MIN_MESSAGE_SIZE: usize = 1 << 9;
+    pub const MAX_MESSAGE_SIZE: usize = 1 << 24;
+
+    /// The length exponent announced in the handshake: `max_message_size` = 2^(9 + exponent).
+    pub fn length_exponent(&self) -> u8 {
+        let bits = self.max_message_size.max(1).trailing_zeros().clamp(9, 24);
+        (bits - 9) as u8
+    }
+}
+
+/// The `auth` block of a WebSocket or RawSocket service. Without an `auth` block, Crossbar (and Junction)
 /// allow anonymous with role `anonymous`, which `load` expresses as `anonymous: Some(..)`.
 #[derive(Debug, Clone, Default)]
 pub struct AuthConfig {

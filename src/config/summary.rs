@@ -4,11 +4,14 @@
 use std::fmt::Write;
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+
 use crate::config::model::{
-    AuthConfig, BridgeOptions, Config, Endpoint, PathService, PermissionConfig, RealmConfig,
-    StoreConfig, TransportConfig, TransportKind, UriCheck, WebOptions, WebSocketOptions,
-    WebSocketService, WebhookService,
+    AuthConfig, BridgeOptions, Config, Endpoint, PathService, PermissionConfig, RawSocketOptions,
+    RawSocketService, RealmConfig, StoreConfig, TransportConfig, TransportKind, UriCheck,
+    WebOptions, WebSocketOptions, WebSocketService, WebhookService,
 };
+use crate::config::rawsocket::default_rawsocket_options;
 use crate::config::transport::default_websocket_options;
 use crate::wamp::uri::MatchPolicy;
 
@@ -146,7 +149,7 @@ fn policy_name(policy: MatchPolicy) -> &'static str {
 fn transport_summary(out: &mut String, transport: &TransportConfig) {
     let address = address(&transport.endpoint);
     // `https` / `wss` plus the certificate, so a missing `tls` block is easy to spot.
-    let tls = |scheme: &str| match &transport.endpoint.tls {
+    let tls = |scheme: &str| match transport.endpoint.tls() {
         Some(tls) => format!(
             " ({scheme}, tls certificate {}, key {})",
             tls.certificate.display(),
@@ -178,71 +181,141 @@ fn transport_summary(out: &mut String, transport: &TransportConfig) {
                 ),
             );
             web_options_summary(out, 2, options);
-            for (path, service) in paths {
-                match service {
-                    PathService::WebSocket(service) => {
-                        line(out, 2, format!("{path}: websocket"));
-                        service_summary(out, 3, service);
-                    }
-                    PathService::WebSocketTestee(options) => {
-                        line(out, 2, format!("{path}: websocket-testee (echo)"));
-                        options_summary(out, 3, options);
-                    }
-                    PathService::Publisher(publisher) => {
-                        line(
-                            out,
-                            2,
-                            format!(
-                                "{path}: publisher (realm {}, role {})",
-                                publisher.realm, publisher.role
-                            ),
-                        );
-                        bridge_summary(out, 3, &publisher.options, None);
-                    }
-                    PathService::Caller(caller) => {
-                        line(
-                            out,
-                            2,
-                            format!(
-                                "{path}: caller (realm {}, role {})",
-                                caller.realm, caller.role
-                            ),
-                        );
-                        bridge_summary(out, 3, &caller.options, Some(caller.timeout));
-                    }
-                    PathService::TopicsApi(api) => {
-                        let mut guards = Vec::new();
-                        if api.bearer_token.is_some() {
-                            guards.push("bearer token".to_string());
-                        }
-                        if let Some(networks) = &api.require_ip {
-                            guards.push(format!("require_ip {}", nets(networks)));
-                        }
-                        line(
-                            out,
-                            2,
-                            format!(
-                                "{path}: topics-api (realm {}; {})",
-                                api.realm,
-                                guards.join(", ")
-                            ),
-                        );
-                    }
-                    PathService::Webhook(webhook) => {
-                        line(
-                            out,
-                            2,
-                            format!(
-                                "{path}: webhook (realm {}, role {})",
-                                webhook.realm, webhook.role
-                            ),
-                        );
-                        webhook_summary(out, 3, webhook);
-                    }
+            paths_summary(out, 2, paths);
+        }
+        TransportKind::RawSocket(service) => {
+            line(
+                out,
+                1,
+                format!(
+                    "transport {}: rawsocket on {address}{}",
+                    transport.path,
+                    tls("tls")
+                ),
+            );
+            rawsocket_summary(out, 2, service);
+        }
+        TransportKind::Universal {
+            rawsocket,
+            paths,
+            options,
+        } => {
+            line(
+                out,
+                1,
+                format!(
+                    "transport {}: universal on {address}{}",
+                    transport.path,
+                    tls("tls, https, wss")
+                ),
+            );
+            web_options_summary(out, 2, options);
+            match rawsocket {
+                Some(service) => {
+                    line(out, 2, "rawsocket (first octet 0x7F)");
+                    rawsocket_summary(out, 3, service);
                 }
+                None => line(out, 2, "no rawsocket (a first octet 0x7F is closed)"),
+            }
+            paths_summary(out, 2, paths);
+        }
+    }
+}
+
+fn paths_summary(out: &mut String, depth: usize, paths: &BTreeMap<String, PathService>) {
+    for (path, service) in paths {
+        match service {
+            PathService::WebSocket(service) => {
+                line(out, depth, format!("{path}: websocket"));
+                service_summary(out, depth + 1, service);
+            }
+            PathService::WebSocketTestee(options) => {
+                line(out, depth, format!("{path}: websocket-testee (echo)"));
+                options_summary(out, depth + 1, options);
+            }
+            PathService::Publisher(publisher) => {
+                line(
+                    out,
+                    depth,
+                    format!(
+                        "{path}: publisher (realm {}, role {})",
+                        publisher.realm, publisher.role
+                    ),
+                );
+                bridge_summary(out, depth + 1, &publisher.options, None);
+            }
+            PathService::Caller(caller) => {
+                line(
+                    out,
+                    depth,
+                    format!(
+                        "{path}: caller (realm {}, role {})",
+                        caller.realm, caller.role
+                    ),
+                );
+                bridge_summary(out, depth + 1, &caller.options, Some(caller.timeout));
+            }
+            PathService::TopicsApi(api) => {
+                let mut guards = Vec::new();
+                if api.bearer_token.is_some() {
+                    guards.push("bearer token".to_string());
+                }
+                if let Some(networks) = &api.require_ip {
+                    guards.push(format!("require_ip {}", nets(networks)));
+                }
+                line(
+                    out,
+                    depth,
+                    format!(
+                        "{path}: topics-api (realm {}; {})",
+                        api.realm,
+                        guards.join(", ")
+                    ),
+                );
+            }
+            PathService::Webhook(webhook) => {
+                line(
+                    out,
+                    depth,
+                    format!(
+                        "{path}: webhook (realm {}, role {})",
+                        webhook.realm, webhook.role
+                    ),
+                );
+                webhook_summary(out, depth + 1, webhook);
             }
         }
     }
+}
+
+/// Serializers, auth, and the options: the announced maximum message length always (the
+/// file's value is rounded), the others when they differ from the defaults.
+fn rawsocket_summary(out: &mut String, depth: usize, service: &RawSocketService) {
+    let serializers: Vec<&str> = service.serializers.iter().map(|s| s.as_str()).collect();
+    line(
+        out,
+        depth,
+        format!("serializers: {}", serializers.join(", ")),
+    );
+    auth_summary(out, depth, &service.auth);
+    let options = &service.options;
+    let mut notable = vec![format!(
+        "max_message_size {} (length exponent {})",
+        options.max_message_size,
+        options.length_exponent()
+    )];
+    let shared = |o: &RawSocketOptions| Shared {
+        auto_ping: (o.auto_ping_interval, o.auto_ping_timeout),
+        auto_ping_size: o.auto_ping_size,
+        open_handshake_timeout: o.open_handshake_timeout,
+        max_outbound_queue: o.max_outbound_queue,
+    };
+    shared_summary(
+        &mut notable,
+        &shared(options),
+        &shared(&default_rawsocket_options()),
+    );
+    line(out, depth, format!("options: {}", notable.join(", ")));
 }
 
 fn web_options_summary(out: &mut String, depth: usize, options: &WebOptions) {
@@ -331,10 +404,12 @@ fn webhook_summary(out: &mut String, depth: usize, webhook: &WebhookService) {
 }
 
 fn address(endpoint: &Endpoint) -> String {
-    if endpoint.interface.contains(':') {
-        format!("[{}]:{}", endpoint.interface, endpoint.port)
-    } else {
-        format!("{}:{}", endpoint.interface, endpoint.port)
+    match endpoint {
+        Endpoint::Tcp(tcp) if tcp.interface.contains(':') => {
+            format!("[{}]:{}", tcp.interface, tcp.port)
+        }
+        Endpoint::Tcp(tcp) => format!("{}:{}", tcp.interface, tcp.port),
+        Endpoint::Unix(unix) => format!("unix socket {}", unix.path.display()),
     }
 }
 
@@ -410,7 +485,6 @@ fn or_none(items: Vec<String>) -> String {
 /// Only options that differ from the defaults, so the summary stays short.
 fn options_summary(out: &mut String, depth: usize, options: &WebSocketOptions) {
     let defaults = default_websocket_options();
-    let ms = |d: Duration| format!("{} ms", d.as_millis());
     let mut notable = Vec::new();
     if options.max_message_size != defaults.max_message_size {
         notable.push(format!("max_message_size {}", options.max_message_size));
@@ -418,21 +492,44 @@ fn options_summary(out: &mut String, depth: usize, options: &WebSocketOptions) {
     if options.max_frame_size != options.max_message_size {
         notable.push(format!("max_frame_size {}", options.max_frame_size));
     }
-    if let Some(interval) = options.auto_ping_interval {
+    if let Some(origins) = &options.allowed_origins {
+        notable.push(format!("allowed_origins [{}]", origins.join(", ")));
+    }
+    if !options.allow_null_origin {
+        notable.push("allow_null_origin false".to_string());
+    }
+    let shared = |o: &WebSocketOptions| Shared {
+        auto_ping: (o.auto_ping_interval, o.auto_ping_timeout),
+        auto_ping_size: o.auto_ping_size,
+        open_handshake_timeout: o.open_handshake_timeout,
+        max_outbound_queue: o.max_outbound_queue,
+    };
+    shared_summary(&mut notable, &shared(options), &shared(&defaults));
+    if !notable.is_empty() {
+        line(out, depth, format!("options: {}", notable.join(", ")));
+    }
+}
+
+/// The options WebSocket and RawSocket services share.
+struct Shared {
+    auto_ping: (Option<Duration>, Option<Duration>),
+    auto_ping_size: usize,
+    open_handshake_timeout: Duration,
+    max_outbound_queue: usize,
+}
+
+/// Adds the shared options that differ from `defaults` to `notable`.
+fn shared_summary(notable: &mut Vec<String>, options: &Shared, defaults: &Shared) {
+    let ms = |d: Duration| format!("{} ms", d.as_millis());
+    if let (Some(interval), timeout) = options.auto_ping {
         notable.push(format!("auto_ping_interval {}", ms(interval)));
-        match options.auto_ping_timeout {
+        match timeout {
             Some(timeout) => notable.push(format!("auto_ping_timeout {}", ms(timeout))),
             None => notable.push("no auto_ping_timeout".to_string()),
         }
     }
     if options.auto_ping_size != defaults.auto_ping_size {
         notable.push(format!("auto_ping_size {}", options.auto_ping_size));
-    }
-    if let Some(origins) = &options.allowed_origins {
-        notable.push(format!("allowed_origins [{}]", origins.join(", ")));
-    }
-    if !options.allow_null_origin {
-        notable.push("allow_null_origin false".to_string());
     }
     if options.open_handshake_timeout != defaults.open_handshake_timeout {
         notable.push(format!(
@@ -442,9 +539,6 @@ fn options_summary(out: &mut String, depth: usize, options: &WebSocketOptions) {
     }
     if options.max_outbound_queue != defaults.max_outbound_queue {
         notable.push(format!("max_outbound_queue {}", options.max_outbound_queue));
-    }
-    if !notable.is_empty() {
-        line(out, depth, format!("options: {}", notable.join(", ")));
     }
 }
 
@@ -585,6 +679,71 @@ ignored (no effect in Junction): none
                 "{secret}"
             );
         }
+    }
+
+    #[test]
+    fn summary_of_rawsocket_and_universal_transports() {
+        let dir = tempfile::tempdir().unwrap();
+        let crt = dir.path().join("server.crt");
+        let key = dir.path().join("server.key");
+        std::fs::write(&crt, "").unwrap();
+        std::fs::write(&key, "").unwrap();
+        let socket = dir.path().join("junction.sock");
+        let json = serde_json::json!({
+            "workers": [{
+                "type": "router",
+                "realms": [{"name": "realm1", "roles": [{"name": "anonymous"}]}],
+                "transports": [
+                    {"type": "rawsocket", "endpoint": {"type": "tcp", "port": 9000,
+                        "tls": {"certificate": crt, "key": key}},
+                     "serializers": ["msgpack", "cbor"], "max_message_size": 1000000,
+                     "options": {"auto_ping_interval": 5000, "max_outbound_queue": 100}},
+                    {"type": "rawsocket", "endpoint": {"type": "unix", "path": socket}},
+                    {"type": "universal", "endpoint": {"type": "tcp", "port": 8080},
+                     "rawsocket": {"auth": {"ticket": {"type": "static",
+                        "principals": {"joe": {"ticket": "tkt-secret", "role": "anonymous"}}}}},
+                     "websocket": {"ws": {"serializers": ["json"]}},
+                     "web": {"paths": {"push": {"type": "publisher", "realm": "realm1", "role": "anonymous"}}}},
+                    {"type": "universal", "endpoint": {"type": "tcp", "port": 8081},
+                     "websocket": {"/": {}}}
+                ]
+            }]
+        })
+        .to_string();
+        let text = summary(&load(&json));
+        let (crt, key, socket) = (crt.display(), key.display(), socket.display());
+        let expected = format!(
+            r#"workers[0] (router)
+  realm realm1 (uri_check loose)
+    role anonymous: no permissions
+  transport workers[0].transports[0]: rawsocket on 0.0.0.0:9000 (tls, tls certificate {crt}, key {key})
+    serializers: msgpack, cbor
+    auth anonymous: role anonymous
+    options: max_message_size 1048576 (length exponent 11), auto_ping_interval 5000 ms, auto_ping_timeout 5000 ms, max_outbound_queue 100
+  transport workers[0].transports[1]: rawsocket on unix socket {socket}
+    serializers: json, msgpack, cbor
+    auth anonymous: role anonymous
+    options: max_message_size 1048576 (length exponent 11)
+  transport workers[0].transports[2]: universal on 0.0.0.0:8080
+    rawsocket (first octet 0x7F)
+      serializers: json, msgpack, cbor
+      auth ticket: joe (role anonymous)
+      options: max_message_size 1048576 (length exponent 11)
+    /push: publisher (realm realm1, role anonymous)
+      unsigned, post_body_limit 1048576 bytes, timestamp_delta_limit 300 s, require_ip any, require_tls false, success_status 202
+    /ws: websocket
+      serializers: json
+      auth anonymous: role anonymous
+  transport workers[0].transports[3]: universal on 0.0.0.0:8081
+    no rawsocket (a first octet 0x7F is closed)
+    /: websocket
+      serializers: json, msgpack, cbor
+      auth anonymous: role anonymous
+ignored (no effect in Junction): none
+"#
+        );
+        assert_eq!(text, expected, "\n{text}");
+        assert!(!text.contains("tkt-secret"));
     }
 
     #[test]

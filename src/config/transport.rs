@@ -1,6 +1,7 @@
-//! `transports[]`: endpoints (with TLS files), `web` path tables, and WAMP-over-WebSocket
-//! services (`serializers`, `options`; `auth` is in [`auth`](super::auth), the HTTP bridge
-//! paths in [`bridge`](super::bridge)).
+//! `transports[]`: endpoints (TCP with TLS files, Unix sockets), `web` path tables, and
+//! WAMP-over-WebSocket services (`serializers`, `options`; `auth` is in [`auth`](super::auth),
+//! the HTTP bridge paths in [`bridge`](super::bridge), RawSocket services in
+//! [`rawsocket`](super::rawsocket), `universal` transports in [`universal`](super::universal)).
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -11,20 +12,19 @@ use crate::config::auth::{self, env_reference};
 use crate::config::bridge;
 use crate::config::load::Loader;
 use crate::config::model::{
-    Endpoint, PathService, SerializerName, TlsFiles, TransportConfig, TransportKind, WebOptions,
-    WebSocketOptions, WebSocketService,
+    Endpoint, PathService, SerializerName, TcpEndpoint, TlsFiles, TransportConfig, TransportKind,
+    UnixEndpoint, WebOptions, WebSocketOptions, WebSocketService,
 };
 use crate::config::node::{Node, Obj, Result};
+use crate::config::{rawsocket, universal};
 
 /// Crossbar transport types Junction does not serve (yet); anything else is a typo.
 const CROSSBAR_TRANSPORTS: &[&str] = &[
-    "rawsocket",
     "mqtt",
     "flashpolicy",
     "websocket.testee",
     "stream_testee",
     "stream.testee",
-    "universal",
 ];
 
 /// Crossbar web path types Junction does not serve (yet); anything else is a typo.
@@ -50,7 +50,7 @@ const CROSSBAR_PATH_TYPES: &[&str] = &[
 ];
 
 /// Crossbar's cookie tracking of WebSocket sessions (the basis of cookie auth).
-const COOKIE: (&str, &str) = ("cookie", "cookie tracking is not supported yet");
+pub(super) const COOKIE: (&str, &str) = ("cookie", "cookie tracking is not supported yet");
 
 /// WebSocket options Junction reads.
 const WEBSOCKET_OPTIONS: &[&str] = &[
@@ -123,54 +123,122 @@ pub(crate) fn load_transport(node: &Node, cx: &mut Loader) -> Result<TransportCo
                 &["id", "debug"],
                 &mut cx.ignored,
             )?;
-            let mut options = WebOptions::default();
-            if let Some(node) = obj.get("options") {
-                let obj = node.object()?;
-                // Logging, HSTS and timeouts of Crossbar's Twisted web server.
-                let ignored = &[
-                    "access_log",
-                    "display_tracebacks",
-                    "hsts",
-                    "hsts_max_age",
-                    "client_timeout",
-                ];
-                obj.keys(&["trusted_proxies"], ignored, &mut cx.ignored)?;
-                if let Some(proxies) = obj.get("trusted_proxies") {
-                    options.trusted_proxies = bridge::load_networks(&proxies)?;
-                }
-            }
             TransportKind::Web {
                 paths: load_paths(&obj.required("paths")?, cx)?,
-                options,
+                options: load_web_options(obj.get("options").as_ref(), cx)?,
             }
         }
+        "rawsocket" => {
+            obj.keys(
+                &[
+                    "type",
+                    "endpoint",
+                    "serializers",
+                    "auth",
+                    "max_message_size",
+                    "options",
+                ],
+                &["id", "debug"],
+                &mut cx.ignored,
+            )?;
+            TransportKind::RawSocket(rawsocket::load_rawsocket_service(&obj, cx)?)
+        }
+        "universal" => universal::load_universal(&obj, cx)?,
         other if CROSSBAR_TRANSPORTS.contains(&other) => {
             return Err(kind_node.error(format!("transport type \"{other}\" is not supported yet")));
         }
         other => {
             return Err(kind_node.error(format!(
-                "unknown transport type \"{other}\" (expected websocket or web)"
+                "unknown transport type \"{other}\" (expected websocket, web, rawsocket or universal)"
             )));
         }
     };
+    let unix_allowed = matches!(kind, TransportKind::RawSocket(_));
     Ok(TransportConfig {
         path: node.path.clone(),
-        endpoint: load_endpoint(&obj.required("endpoint")?, cx)?,
+        endpoint: load_endpoint(&obj.required("endpoint")?, cx, unix_allowed)?,
         kind,
     })
 }
 
-fn load_endpoint(node: &Node, cx: &mut Loader) -> Result<Endpoint> {
+/// `options` of a `web` transport (or of a `universal` transport's `web` part).
+pub(super) fn load_web_options(node: Option<&Node>, cx: &mut Loader) -> Result<WebOptions> {
+    let mut options = WebOptions::default();
+    if let Some(node) = node {
+        let obj = node.object()?;
+        // Logging, HSTS and timeouts of Crossbar's Twisted web server.
+        let ignored = &[
+            "access_log",
+            "display_tracebacks",
+            "hsts",
+            "hsts_max_age",
+            "client_timeout",
+        ];
+        obj.keys(&["trusted_proxies"], ignored, &mut cx.ignored)?;
+        if let Some(proxies) = obj.get("trusted_proxies") {
+            options.trusted_proxies = bridge::load_networks(&proxies)?;
+        }
+    }
+    Ok(options)
+}
+
+/// `endpoint`: TCP (with TLS), or a Unix socket where `unix_allowed` (RawSocket transports).
+fn load_endpoint(node: &Node, cx: &mut Loader, unix_allowed: bool) -> Result<Endpoint> {
     let obj = node.object()?;
     let kind = obj.required("type")?;
     match kind.str()? {
-        "tcp" => {}
-        other => {
-            return Err(kind.error(format!(
-                "endpoint type \"{other}\" is not supported yet (only tcp)"
-            )));
+        "tcp" => Ok(Endpoint::Tcp(load_tcp_endpoint(&obj, cx)?)),
+        "unix" if unix_allowed => Ok(Endpoint::Unix(load_unix_endpoint(&obj, cx)?)),
+        "unix" => {
+            Err(kind
+                .error("endpoint type \"unix\" is only supported on rawsocket transports (yet)"))
         }
+        other => Err(kind.error(format!(
+            "endpoint type \"{other}\" is not supported yet (expected tcp or unix)"
+        ))),
     }
+}
+
+/// The longest path a Unix socket address holds on Linux (`sun_path` is 108 bytes with the
+/// terminating NUL).
+const MAX_UNIX_PATH: usize = 107;
+
+/// `{"type": "unix", "path", "backlog"}`: the path is resolved against the config file's
+/// folder, which must exist.
+fn load_unix_endpoint(obj: &Obj, cx: &mut Loader) -> Result<UnixEndpoint> {
+    obj.keys(&["type", "path", "backlog"], &[], &mut cx.ignored)?;
+    let node = obj.required("path")?;
+    let written = node.str()?;
+    if written.is_empty() {
+        return Err(node.error("expected a socket file name, found an empty string"));
+    }
+    let path = resolve(&cx.folder, written);
+    let length = path.as_os_str().len();
+    if length > MAX_UNIX_PATH {
+        return Err(node.error(format!(
+            "\"{}\" is too long for a Unix socket ({length} bytes, at most {MAX_UNIX_PATH})",
+            path.display()
+        )));
+    }
+    if let Some(folder) = path.parent()
+        && !folder.is_dir()
+    {
+        return Err(node.error(format!("folder \"{}\" does not exist", folder.display())));
+    }
+    Ok(UnixEndpoint {
+        path,
+        backlog: load_backlog(obj)?,
+    })
+}
+
+fn load_backlog(obj: &Obj) -> Result<u32> {
+    Ok(match obj.get("backlog") {
+        Some(node) => node.u64_in(1, u32::MAX.into())? as u32,
+        None => 1024,
+    })
+}
+
+fn load_tcp_endpoint(obj: &Obj, cx: &mut Loader) -> Result<TcpEndpoint> {
     obj.reject(&[("portrange", "port ranges are not supported yet")])?;
     obj.keys(
         &["type", "port", "interface", "backlog", "version", "tls"],
@@ -198,15 +266,12 @@ fn load_endpoint(node: &Node, cx: &mut Loader) -> Result<Endpoint> {
         None if version == 6 => "::".to_string(),
         None => "0.0.0.0".to_string(),
     };
-    let backlog = match obj.get("backlog") {
-        Some(node) => node.u64_in(1, u32::MAX.into())? as u32,
-        None => 1024,
-    };
+    let backlog = load_backlog(obj)?;
     let tls = match obj.get("tls") {
         Some(node) => Some(load_tls(&node, cx)?),
         None => None,
     };
-    Ok(Endpoint {
+    Ok(TcpEndpoint {
         interface,
         port,
         backlog,
@@ -283,30 +348,48 @@ fn load_port(node: &Node, cx: &Loader) -> Result<u16> {
     })
 }
 
-fn load_paths(node: &Node, cx: &mut Loader) -> Result<BTreeMap<String, PathService>> {
-    let obj = node.object()?;
-    if obj.is_empty() {
+pub(super) fn load_paths(node: &Node, cx: &mut Loader) -> Result<BTreeMap<String, PathService>> {
+    let mut table = PathTable::default();
+    table.load(node, cx, load_path_service)?;
+    if table.paths.is_empty() {
         return Err(node.error("a web transport needs at least one path"));
     }
-    // Normalised path -> key as written, to name both keys of a clash.
-    let mut written: BTreeMap<String, &str> = BTreeMap::new();
-    let mut paths = BTreeMap::new();
-    for (key, service) in obj.entries() {
-        if key
-            .chars()
-            .any(|c| c.is_whitespace() || c == '?' || c == '#')
-        {
-            return Err(service.error(format!("\"{key}\" is not a valid URL path")));
+    Ok(table.paths)
+}
+
+/// A path table being loaded from one or more JSON objects (a `universal` transport has two).
+#[derive(Default)]
+pub(super) struct PathTable {
+    pub paths: BTreeMap<String, PathService>,
+    /// Normalised path -> key as written, to name both keys of a clash.
+    written: BTreeMap<String, String>,
+}
+
+impl PathTable {
+    /// Adds every entry of the object at `node`, each loaded by `service`.
+    pub fn load(
+        &mut self,
+        node: &Node,
+        cx: &mut Loader,
+        service: fn(&Node, &mut Loader) -> Result<PathService>,
+    ) -> Result<()> {
+        for (key, entry) in node.object()?.entries() {
+            if key
+                .chars()
+                .any(|c| c.is_whitespace() || c == '?' || c == '#')
+            {
+                return Err(entry.error(format!("\"{key}\" is not a valid URL path")));
+            }
+            let path = normalise_path(key);
+            if let Some(first) = self.written.insert(path.clone(), key.to_string()) {
+                return Err(entry.error(format!(
+                    "path \"{path}\" is defined twice (as \"{first}\" and \"{key}\")"
+                )));
+            }
+            self.paths.insert(path, service(&entry, cx)?);
         }
-        let path = normalise_path(key);
-        if let Some(first) = written.insert(path.clone(), key) {
-            return Err(service.error(format!(
-                "path \"{path}\" is defined twice (as \"{first}\" and \"{key}\")"
-            )));
-        }
-        paths.insert(path, load_path_service(&service, cx)?);
+        Ok(())
     }
-    Ok(paths)
 }
 
 /// Crossbar writes `"ws"` for `/ws` and `"/"` for the root.
@@ -318,19 +401,11 @@ fn normalise_path(key: &str) -> String {
     }
 }
 
-fn load_path_service(node: &Node, cx: &mut Loader) -> Result<PathService> {
+pub(super) fn load_path_service(node: &Node, cx: &mut Loader) -> Result<PathService> {
     let obj = node.object()?;
     let kind = obj.required("type")?;
     match kind.str()? {
-        "websocket" => {
-            obj.reject(&[COOKIE])?;
-            obj.keys(
-                &["type", "serializers", "auth", "options"],
-                &["url", "debug", "id"],
-                &mut cx.ignored,
-            )?;
-            Ok(PathService::WebSocket(load_websocket_service(&obj, cx)?))
-        }
+        "websocket" => load_websocket_path(&obj, cx),
         "websocket-testee" => {
             obj.keys(&["type", "options"], &["debug"], &mut cx.ignored)?;
             let options = load_websocket_options(obj.get("options").as_ref(), cx)?;
@@ -350,6 +425,17 @@ fn load_path_service(node: &Node, cx: &mut Loader) -> Result<PathService> {
     }
 }
 
+/// A `websocket` path (its `type` checked by the caller).
+pub(super) fn load_websocket_path(obj: &Obj, cx: &mut Loader) -> Result<PathService> {
+    obj.reject(&[COOKIE])?;
+    obj.keys(
+        &["type", "serializers", "auth", "options"],
+        &["url", "debug", "id"],
+        &mut cx.ignored,
+    )?;
+    Ok(PathService::WebSocket(load_websocket_service(obj, cx)?))
+}
+
 /// `serializers`, `auth` and `options` of a `websocket` transport or path (keys checked by the caller).
 fn load_websocket_service(obj: &Obj, cx: &mut Loader) -> Result<WebSocketService> {
     Ok(WebSocketService {
@@ -359,7 +445,7 @@ fn load_websocket_service(obj: &Obj, cx: &mut Loader) -> Result<WebSocketService
     })
 }
 
-fn load_serializers(node: Option<&Node>) -> Result<Vec<SerializerName>> {
+pub(super) fn load_serializers(node: Option<&Node>) -> Result<Vec<SerializerName>> {
     let Some(node) = node else {
         return Ok(SerializerName::ALL.to_vec());
     };
@@ -406,34 +492,14 @@ fn load_websocket_options(node: Option<&Node>, cx: &mut Loader) -> Result<WebSoc
         &mut cx.ignored,
     )?;
 
-    let size = |key: &str| -> Result<Option<usize>> {
-        obj.get(key)
-            .map(|n| {
-                n.u64_min(1)
-                    .map(|v| usize::try_from(v).unwrap_or(usize::MAX))
-            })
-            .transpose()
-    };
-    // Crossbar writes times in milliseconds; 0 turns pings (or their timeout) off.
-    let millis = |key: &str| -> Result<Option<Duration>> {
-        Ok(obj
-            .opt_u64(key)?
-            .filter(|&ms| ms > 0)
-            .map(Duration::from_millis))
-    };
-
-    if let Some(max) = size("max_message_size")? {
+    if let Some(max) = size(&obj, "max_message_size")? {
         options.max_message_size = max;
     }
-    options.max_frame_size = size("max_frame_size")?.unwrap_or(options.max_message_size);
-    options.auto_ping_interval = millis("auto_ping_interval")?;
-    options.auto_ping_timeout = match obj.get("auto_ping_timeout") {
-        Some(_) => millis("auto_ping_timeout")?,
-        None => options.auto_ping_interval,
-    };
-    if let Some(node) = obj.get("auto_ping_size") {
-        options.auto_ping_size = node.u64_in(4, 125)? as usize;
-    }
+    options.max_frame_size = size(&obj, "max_frame_size")?.unwrap_or(options.max_message_size);
+    let shared = load_shared_options(&obj)?;
+    options.auto_ping_interval = shared.auto_ping_interval;
+    options.auto_ping_timeout = shared.auto_ping_timeout;
+    options.auto_ping_size = shared.auto_ping_size.unwrap_or(options.auto_ping_size);
     if let Some(node) = obj.get("allowed_origins") {
         let origins = node.array()?;
         options.allowed_origins = Some(
@@ -446,13 +512,60 @@ fn load_websocket_options(node: Option<&Node>, cx: &mut Loader) -> Result<WebSoc
     if let Some(allow) = obj.opt_bool("allow_null_origin")? {
         options.allow_null_origin = allow;
     }
-    if let Some(node) = obj.get("open_handshake_timeout") {
-        options.open_handshake_timeout = Duration::from_millis(node.u64_min(1)?);
+    if let Some(timeout) = shared.open_handshake_timeout {
+        options.open_handshake_timeout = timeout;
     }
-    if let Some(max) = size("max_outbound_queue")? {
+    if let Some(max) = shared.max_outbound_queue {
         options.max_outbound_queue = max;
     }
     Ok(options)
+}
+
+/// A byte or item count of at least 1.
+pub(super) fn size(obj: &Obj, key: &str) -> Result<Option<usize>> {
+    obj.get(key)
+        .map(|n| {
+            n.u64_min(1)
+                .map(|v| usize::try_from(v).unwrap_or(usize::MAX))
+        })
+        .transpose()
+}
+
+/// The options WebSocket and RawSocket services share, as written (`None` when absent).
+pub(super) struct SharedOptions {
+    pub auto_ping_interval: Option<Duration>,
+    /// Defaults to the interval.
+    pub auto_ping_timeout: Option<Duration>,
+    pub auto_ping_size: Option<usize>,
+    pub open_handshake_timeout: Option<Duration>,
+    pub max_outbound_queue: Option<usize>,
+}
+
+/// `auto_ping_interval`, `auto_ping_timeout` (ms; 0 turns pings, or their timeout, off, as in
+/// Crossbar), `auto_ping_size` (4..=125), `open_handshake_timeout` (ms) and
+/// `max_outbound_queue` of an `options` object whose keys the caller checked.
+pub(super) fn load_shared_options(obj: &Obj) -> Result<SharedOptions> {
+    let millis = |key: &str| -> Result<Option<Duration>> {
+        Ok(obj
+            .opt_u64(key)?
+            .filter(|&ms| ms > 0)
+            .map(Duration::from_millis))
+    };
+    let auto_ping_interval = millis("auto_ping_interval")?;
+    Ok(SharedOptions {
+        auto_ping_interval,
+        auto_ping_timeout: match obj.get("auto_ping_timeout") {
+            Some(_) => millis("auto_ping_timeout")?,
+            None => auto_ping_interval,
+        },
+        auto_ping_size: obj
+            .opt("auto_ping_size", |node| node.u64_in(4, 125))?
+            .map(|n| n as usize),
+        open_handshake_timeout: obj.opt("open_handshake_timeout", |node| {
+            Ok(Duration::from_millis(node.u64_min(1)?))
+        })?,
+        max_outbound_queue: size(obj, "max_outbound_queue")?,
+    })
 }
 
 #[cfg(test)]
@@ -490,6 +603,7 @@ mod tests {
                 Some(PathService::WebSocket(service)) => service,
                 other => panic!("expected a websocket path, got {other:?}"),
             },
+            other => panic!("expected a websocket service, got {other:?}"),
         }
     }
 
@@ -505,12 +619,12 @@ mod tests {
         let transport = &config.workers[0].transports[0];
         assert_eq!(
             transport.endpoint,
-            Endpoint {
+            Endpoint::Tcp(TcpEndpoint {
                 interface: "0.0.0.0".into(),
                 port: 8080,
                 backlog: 1024,
                 tls: None,
-            }
+            })
         );
         let service = service(&config);
         assert_eq!(
@@ -532,12 +646,20 @@ mod tests {
             r#"{"type": "tcp", "port": 0, "interface": "127.0.0.1", "backlog": 10, "version": 4, "shared": true}"#,
         ));
         let transport = &config.workers[0].transports[0];
-        assert_eq!(transport.endpoint.interface, "127.0.0.1");
-        assert_eq!(transport.endpoint.port, 0);
-        assert_eq!(transport.endpoint.backlog, 10);
+        let tcp = transport.endpoint.tcp().unwrap();
+        assert_eq!(tcp.interface, "127.0.0.1");
+        assert_eq!(tcp.port, 0);
+        assert_eq!(tcp.backlog, 10);
         assert_eq!(config.ignored, [format!("{T}.endpoint.shared")]);
         let config = load(&endpoint(r#"{"type": "tcp", "port": 1, "version": 6}"#));
-        assert_eq!(config.workers[0].transports[0].endpoint.interface, "::");
+        assert_eq!(
+            config.workers[0].transports[0]
+                .endpoint
+                .tcp()
+                .unwrap()
+                .interface,
+            "::"
+        );
 
         let e = |json: &str| error(&endpoint(json));
         assert_eq!(
@@ -554,7 +676,9 @@ mod tests {
         );
         assert_eq!(
             e(r#"{"type": "unix", "path": "/tmp/s"}"#),
-            format!("{T}.endpoint.type: endpoint type \"unix\" is not supported yet (only tcp)")
+            format!(
+                "{T}.endpoint.type: endpoint type \"unix\" is only supported on rawsocket transports (yet)"
+            )
         );
         assert_eq!(
             e(r#"{"type": "tcp", "port": 1, "version": 5}"#),
@@ -591,7 +715,7 @@ mod tests {
         };
         let port = |json: &str| {
             load_str_with_env(&endpoint(json), &env)
-                .map(|c| c.workers[0].transports[0].endpoint.port)
+                .map(|c| c.workers[0].transports[0].endpoint.tcp().unwrap().port)
         };
         assert_eq!(port(r#"{"type": "tcp", "port": "$PORT"}"#), Ok(8123));
         let err = |json: &str| port(json).unwrap_err().to_string();
@@ -631,14 +755,7 @@ mod tests {
 
     #[test]
     fn transport_types() {
-        for kind in [
-            "rawsocket",
-            "mqtt",
-            "flashpolicy",
-            "websocket.testee",
-            "stream_testee",
-            "universal",
-        ] {
+        for kind in ["mqtt", "flashpolicy", "websocket.testee", "stream_testee"] {
             assert_eq!(
                 error(&worker(
                     REALM1,
@@ -649,7 +766,9 @@ mod tests {
         }
         assert_eq!(
             error(&worker(REALM1, r#"{"type": "websockets"}"#)),
-            format!("{T}.type: unknown transport type \"websockets\" (expected websocket or web)")
+            format!(
+                "{T}.type: unknown transport type \"websockets\" (expected websocket, web, rawsocket or universal)"
+            )
         );
         assert!(
             error(&websocket(r#""paths": {}"#)).starts_with(&format!("{T}.paths: unknown key"))
@@ -906,8 +1025,8 @@ mod tests {
     fn tls_of(config: &crate::config::Config) -> TlsFiles {
         config.workers[0].transports[0]
             .endpoint
-            .tls
-            .clone()
+            .tls()
+            .cloned()
             .expect("a TLS endpoint")
     }
 
@@ -946,7 +1065,10 @@ mod tests {
         };
         let config = load(&web_on(&tls_endpoint(&crt, &key)));
         assert_eq!(tls_of(&config), expected);
-        assert_eq!(config.workers[0].transports[0].endpoint.port, 8443);
+        assert_eq!(
+            config.workers[0].transports[0].endpoint.tcp().unwrap().port,
+            8443
+        );
         let config = load(&endpoint(&tls_endpoint(&crt, &key)));
         assert!(matches!(
             config.workers[0].transports[0].kind,

@@ -66,7 +66,8 @@ impl Services {
     ) -> Result<Services, String> {
         let (any_path, paths, trusted_proxies) = match kind {
             TransportKind::WebSocket(service) => (Some(wamp(service)), BTreeMap::new(), Vec::new()),
-            TransportKind::Web { paths, options } => {
+            TransportKind::Web { paths, options }
+            | TransportKind::Universal { paths, options, .. } => {
                 let mut table = BTreeMap::new();
                 for (path, service) in paths {
                     let missing = || format!("path {path}: no such realm");
@@ -90,6 +91,8 @@ impl Services {
                 }
                 (None, table, options.trusted_proxies.clone())
             }
+            // RawSocket only: no HTTP is served.
+            TransportKind::RawSocket(_) => (None, BTreeMap::new(), Vec::new()),
         };
         Ok(Services {
             router,

@@ -6,7 +6,7 @@ use hyper::{Request, StatusCode};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 use crate::config::{SerializerName, WebSocketOptions};
-use crate::wamp::serializer::{Serialization, Subprotocol};
+use crate::wamp::serializer::Subprotocol;
 
 /// Why an upgrade request is refused: HTTP status and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,14 +101,9 @@ pub fn choose_subprotocol(
     serializers: &[SerializerName],
 ) -> Result<Option<Subprotocol>, Refused> {
     let served = |sp: &Subprotocol| {
-        serializers.iter().any(|s| {
-            sp.serialization
-                == match s {
-                    SerializerName::Json => Serialization::Json,
-                    SerializerName::MsgPack => Serialization::MsgPack,
-                    SerializerName::Cbor => Serialization::Cbor,
-                }
-        })
+        serializers
+            .iter()
+            .any(|s| s.serialization() == sp.serialization)
     };
     let offered: Vec<&str> = headers
         .get_all(header::SEC_WEBSOCKET_PROTOCOL)

@@ -1,8 +1,11 @@
-//! TCP listeners: bind every transport's endpoint (with TLS when `endpoint.tls` is set), log
-//! the bound address, accept connections and serve HTTP/1.1 (with upgrades) on each.
+//! Listeners: bind every transport's endpoint (TCP, with TLS when `endpoint.tls` is set, or a
+//! Unix socket), log where it listens, accept connections and serve each with what the
+//! transport speaks: HTTP/1.1 with upgrades (`websocket`, `web`), RawSocket, or either by the
+//! first octet (`universal`).
 
 use std::io;
 use std::net::SocketAddr;
+use std::os::unix::fs::FileTypeExt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,17 +15,22 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpListener, TcpSocket};
+use tokio::net::{TcpListener, TcpSocket, UnixListener, UnixSocket};
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
-use crate::config::{Config, Endpoint, PathService, TlsFiles, TransportConfig, TransportKind};
+use crate::config::{
+    Config, Endpoint, PathService, TcpEndpoint, TlsFiles, TransportConfig, TransportKind,
+    UnixEndpoint,
+};
 use crate::http::server::{self, Services};
 use crate::poller::supervisor::Pollers;
 use crate::router::Router;
+use crate::transport::rawsocket::{self, Acceptor, handshake};
+use crate::transport::sniff;
 
 /// Binds `endpoint`; errors name the address.
-pub fn bind(endpoint: &Endpoint) -> io::Result<TcpListener> {
+pub fn bind(endpoint: &TcpEndpoint) -> io::Result<TcpListener> {
     let ip: std::net::IpAddr = endpoint.interface.parse().map_err(|_| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -42,8 +50,9 @@ pub fn bind(endpoint: &Endpoint) -> io::Result<TcpListener> {
     socket.listen(endpoint.backlog)
 }
 
-/// A TLS acceptor from PEM files; errors name the file.
-pub fn tls_acceptor(files: &TlsFiles) -> io::Result<TlsAcceptor> {
+/// A TLS acceptor from PEM files; errors name the file. `http` announces HTTP/1.1 by ALPN
+/// (not on RawSocket-only transports).
+pub fn tls_acceptor(files: &TlsFiles, http: bool) -> io::Result<TlsAcceptor> {
     let invalid = |what: &str, path: &std::path::Path, e: &dyn std::fmt::Display| {
         io::Error::new(
             io::ErrorKind::InvalidData,
@@ -59,32 +68,40 @@ pub fn tls_acceptor(files: &TlsFiles) -> io::Result<TlsAcceptor> {
         .with_no_client_auth()
         .with_single_cert(certs, key)
         .map_err(|e| invalid("certificate/key pair", &files.certificate, &e))?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    if http {
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    }
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
-/// The longest time a client may take to send its request head (`open_handshake_timeout`).
+/// The longest time a client may take to send its request head or RawSocket handshake
+/// (`open_handshake_timeout`), and its TLS handshake before that.
 fn handshake_timeout(kind: &TransportKind) -> Duration {
-    let options = match kind {
-        TransportKind::WebSocket(s) => vec![&s.options],
-        TransportKind::Web { paths, .. } => paths
+    let websocket = |service: &PathService| match service {
+        PathService::WebSocket(s) => Some(s.options.open_handshake_timeout),
+        PathService::WebSocketTestee(o) => Some(o.open_handshake_timeout),
+        _ => None,
+    };
+    let timeouts: Vec<Duration> = match kind {
+        TransportKind::WebSocket(s) => vec![s.options.open_handshake_timeout],
+        TransportKind::Web { paths, .. } => paths.values().filter_map(websocket).collect(),
+        TransportKind::RawSocket(s) => vec![s.options.open_handshake_timeout],
+        TransportKind::Universal {
+            rawsocket, paths, ..
+        } => paths
             .values()
-            .filter_map(|p| match p {
-                PathService::WebSocket(s) => Some(&s.options),
-                PathService::WebSocketTestee(o) => Some(o),
-                _ => None,
-            })
+            .filter_map(websocket)
+            .chain(rawsocket.iter().map(|s| s.options.open_handshake_timeout))
             .collect(),
     };
-    options
-        .iter()
-        .map(|o| o.open_handshake_timeout)
+    timeouts
+        .into_iter()
         .max()
         .unwrap_or(Duration::from_secs(10))
 }
 
 /// Serves one accepted connection (plain or TLS) with HTTP/1.1 and upgrades.
-async fn serve_connection<S>(io: S, services: Arc<Services>, peer: SocketAddr, timeout: Duration)
+async fn serve_http<S>(io: S, services: Arc<Services>, peer: SocketAddr, timeout: Duration)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -99,11 +116,87 @@ where
     }
 }
 
-/// Serves `transport` on `listener` until the process ends.
-async fn serve(
+/// What a TCP transport speaks on each connection.
+enum Door {
+    /// HTTP/1.1 with upgrades: `websocket` and `web` transports.
+    Http(Arc<Services>),
+    RawSocket(Arc<Acceptor>),
+    /// Either, by the first octet: 0x7F is RawSocket, anything else HTTP. A part that is not
+    /// configured closes the connection.
+    Universal {
+        rawsocket: Option<Arc<Acceptor>>,
+        http: Option<Arc<Services>>,
+    },
+}
+
+impl Door {
+    fn new(
+        router: &Arc<Router>,
+        pollers: &Pollers,
+        transport: &TransportConfig,
+        tls: bool,
+    ) -> io::Result<Door> {
+        let http = || {
+            Services::new(Arc::clone(router), pollers, &transport.kind, tls)
+                .map(Arc::new)
+                .map_err(|e| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("{}: {e}", transport.path),
+                    )
+                })
+        };
+        let rawsocket = |service| Arc::new(Acceptor::new(Arc::clone(router), service));
+        Ok(match &transport.kind {
+            TransportKind::WebSocket(_) | TransportKind::Web { .. } => Door::Http(http()?),
+            TransportKind::RawSocket(service) => Door::RawSocket(rawsocket(service)),
+            TransportKind::Universal {
+                rawsocket: service,
+                paths,
+                ..
+            } => Door::Universal {
+                rawsocket: service.as_ref().map(rawsocket),
+                http: if paths.is_empty() {
+                    None
+                } else {
+                    Some(http()?)
+                },
+            },
+        })
+    }
+
+    /// Serves one connection (after TLS, when the endpoint has it).
+    async fn serve<S>(&self, stream: S, peer: SocketAddr, timeout: Duration)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        match self {
+            Door::Http(services) => serve_http(stream, Arc::clone(services), peer, timeout).await,
+            Door::RawSocket(acceptor) => rawsocket::serve(stream, Arc::clone(acceptor), peer).await,
+            Door::Universal { rawsocket, http } => {
+                let Some((first, stream)) = sniff::first_octet(stream, timeout).await else {
+                    return debug!(%peer, "connection closed or silent before its first octet");
+                };
+                match (first == handshake::MAGIC, rawsocket, http) {
+                    (true, Some(acceptor), _) => {
+                        rawsocket::serve(stream, Arc::clone(acceptor), peer).await
+                    }
+                    (false, _, Some(services)) => {
+                        serve_http(stream, Arc::clone(services), peer, timeout).await
+                    }
+                    (true, None, _) => debug!(%peer, "RawSocket is not served here: closing"),
+                    (false, _, None) => debug!(%peer, "HTTP is not served here: closing"),
+                }
+            }
+        }
+    }
+}
+
+/// Accepts connections on `listener` until the process ends; each is served by `door`.
+async fn serve_tcp(
     listener: TcpListener,
     transport: TransportConfig,
-    services: Arc<Services>,
+    door: Arc<Door>,
     tls: Option<TlsAcceptor>,
 ) {
     let timeout = handshake_timeout(&transport.kind);
@@ -118,14 +211,14 @@ async fn serve(
             }
         };
         let _ = stream.set_nodelay(true);
-        let services = Arc::clone(&services);
+        let door = Arc::clone(&door);
         let tls = tls.clone();
         tokio::spawn(async move {
             match tls {
-                None => serve_connection(stream, services, peer, timeout).await,
+                None => door.serve(stream, peer, timeout).await,
                 Some(acceptor) => {
                     match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
-                        Ok(Ok(stream)) => serve_connection(stream, services, peer, timeout).await,
+                        Ok(Ok(stream)) => door.serve(stream, peer, timeout).await,
                         Ok(Err(e)) => debug!(%peer, "TLS handshake failed: {e}"),
                         Err(_) => debug!(%peer, "TLS handshake timed out"),
                     }
@@ -135,8 +228,51 @@ async fn serve(
     }
 }
 
+/// Binds a Unix socket. A socket file left by an earlier run is removed first; one that a
+/// live process still listens on, or a file that is not a socket, is an error.
+pub fn bind_unix(endpoint: &UnixEndpoint) -> io::Result<UnixListener> {
+    let path = &endpoint.path;
+    let fail =
+        |why: String| io::Error::other(format!("cannot listen on {}: {why}", path.display()));
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_socket() => {
+            if std::os::unix::net::UnixStream::connect(path).is_ok() {
+                return Err(fail("another process listens on it".into()));
+            }
+            std::fs::remove_file(path)
+                .map_err(|e| fail(format!("cannot remove the stale socket: {e}")))?;
+        }
+        Ok(_) => return Err(fail("a file that is not a socket is in the way".into())),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(fail(e.to_string())),
+    }
+    let socket = UnixSocket::new_stream()?;
+    socket.bind(path).map_err(|e| fail(e.to_string()))?;
+    socket.listen(endpoint.backlog)
+}
+
+/// Accepts RawSocket connections on a Unix socket until the process ends.
+async fn serve_unix(listener: UnixListener, transport: TransportConfig, acceptor: Arc<Acceptor>) {
+    let peer = format!("unix peer on {}", transport.path);
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                tokio::spawn(rawsocket::serve(
+                    stream,
+                    Arc::clone(&acceptor),
+                    peer.clone(),
+                ));
+            }
+            Err(e) => {
+                warn!("accept failed on {}: {e}", transport.path);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
 /// Binds every transport of `config`, logs where each listens, and spawns their accept loops.
-/// Returns the bound addresses in config order.
+/// Returns the bound TCP addresses in config order (Unix sockets are logged, not returned).
 pub async fn start(
     config: &Config,
     router: Arc<Router>,
@@ -144,30 +280,42 @@ pub async fn start(
 ) -> io::Result<Vec<SocketAddr>> {
     let mut bound = Vec::new();
     for transport in config.workers.iter().flat_map(|w| &w.transports) {
-        let tls = transport
-            .endpoint
-            .tls
-            .as_ref()
-            .map(tls_acceptor)
-            .transpose()?;
-        let services = Services::new(
-            Arc::clone(&router),
-            &pollers,
-            &transport.kind,
-            tls.is_some(),
-        )
-        .map_err(|e| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("{}: {e}", transport.path),
-            )
-        })?;
-        let listener = bind(&transport.endpoint)?;
-        let addr = listener.local_addr()?;
-        let scheme = if tls.is_some() { " with TLS" } else { "" };
-        info!("listening on {addr}{scheme} ({})", transport.path);
-        bound.push(addr);
-        tokio::spawn(serve(listener, transport.clone(), Arc::new(services), tls));
+        match &transport.endpoint {
+            Endpoint::Tcp(endpoint) => {
+                let http = !matches!(transport.kind, TransportKind::RawSocket(_));
+                let tls = endpoint
+                    .tls
+                    .as_ref()
+                    .map(|files| tls_acceptor(files, http))
+                    .transpose()?;
+                let door = Door::new(&router, &pollers, transport, tls.is_some())?;
+                let listener = bind(endpoint)?;
+                let addr = listener.local_addr()?;
+                let scheme = if tls.is_some() { " with TLS" } else { "" };
+                info!("listening on {addr}{scheme} ({})", transport.path);
+                bound.push(addr);
+                tokio::spawn(serve_tcp(listener, transport.clone(), Arc::new(door), tls));
+            }
+            Endpoint::Unix(endpoint) => {
+                let TransportKind::RawSocket(service) = &transport.kind else {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!(
+                            "{}: only rawsocket transports listen on Unix sockets",
+                            transport.path
+                        ),
+                    ));
+                };
+                let acceptor = Arc::new(Acceptor::new(Arc::clone(&router), service));
+                let listener = bind_unix(endpoint)?;
+                info!(
+                    "listening on unix:{} ({})",
+                    endpoint.path.display(),
+                    transport.path
+                );
+                tokio::spawn(serve_unix(listener, transport.clone(), acceptor));
+            }
+        }
     }
     Ok(bound)
 }

@@ -1,7 +1,11 @@
-//! Doors into the router: TCP (and TLS) listeners, the WebSocket upgrade, WAMP over WebSocket.
+//! Doors into the router: TCP (and TLS) and Unix listeners, the WebSocket upgrade, WAMP over
+//! WebSocket and over RawSocket, and telling them apart on a `universal` port.
 
+pub mod connection;
 pub mod handshake;
 pub mod listener;
+pub mod rawsocket;
+pub mod sniff;
 pub mod testee;
 pub mod upgrade;
 pub mod websocket;

@@ -1,33 +1,32 @@
-//! WAMP over one WebSocket connection: a reader that decodes frames and drives the session, a
-//! writer that drains the session's outbound queue (many frames per flush), auto-ping, and the
-//! close paths (peer close, oversized message, slow consumer, dead peer).
+//! WAMP over one WebSocket connection: a reader that decodes frames (text, binary, batched) and
+//! drives the session, a writer that turns the session's queue into WebSocket frames, and the
+//! WebSocket close paths (peer close, oversized message). What every connection shares (the
+//! writer's drain, auto-ping, ending together) is in [`connection`].
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use bytes::{Bytes, BytesMut};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Message as WsMessage, Utf8Bytes};
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 use crate::config::WebSocketOptions;
 use crate::router::Router;
 use crate::router::auth::Authenticator;
 use crate::router::peer::{Outbound, Outgoing};
 use crate::router::session::{Flow, Session};
+use crate::transport::connection::{
+    self, FrameWriter, Heartbeat, Link, deliver, next_or_shutdown, write_loop,
+};
 use crate::wamp::serializer::{JSON_SEPARATOR, Subprotocol, json_separator_of};
-use crate::wamp::value::{Dict, Value};
-
-/// Most frames written before one flush; bounds the latency a long queue adds.
-const MAX_FRAMES_PER_FLUSH: usize = 256;
 
 /// tungstenite settings from the path's options. A small read buffer keeps idle connections
 /// cheap (the default 128 KiB costs that much per connection).
@@ -36,31 +35,6 @@ pub fn ws_config(options: &WebSocketOptions) -> WebSocketConfig {
         .read_buffer_size(8 * 1024)
         .max_message_size(Some(options.max_message_size))
         .max_frame_size(Some(options.max_frame_size))
-}
-
-/// `transport` of the session meta API: the kind, the WAMP subprotocol and the client's
-/// address in Crossbar's `tcp4:1.2.3.4:5678` form.
-pub fn transport_details(kind: &str, protocol: &str, peer: std::net::SocketAddr) -> Dict {
-    let family = if peer.is_ipv4() { "tcp4" } else { "tcp6" };
-    let mut details = Dict::new();
-    details.insert("type".into(), Value::from(kind));
-    details.insert("protocol".into(), Value::from(protocol));
-    details.insert(
-        "peer".into(),
-        Value::from(format!("{family}:{}:{}", peer.ip(), peer.port())),
-    );
-    details
-}
-
-/// What the reader, the writer and the pinger of one connection share.
-struct Link {
-    subprotocol: Subprotocol,
-    outbound: Arc<Outbound>,
-    started: Instant,
-    /// Milliseconds since `started` when the last pong arrived.
-    last_pong: AtomicU64,
-    /// Batched JSON: answer with the separator the client uses (see wamp::serializer).
-    separator: AtomicU8,
 }
 
 /// Runs one WAMP session over `ws` until it ends (or the router shuts down).
@@ -84,57 +58,57 @@ pub async fn serve<S>(
         subprotocol.serialization,
         Arc::clone(&outbound),
     );
-    session.set_transport(transport_details(
+    session.set_transport(connection::transport_details(
         "websocket",
         subprotocol.name(),
-        peer_addr,
+        &peer_addr,
     ));
-    let link = Arc::new(Link {
+    let link = Arc::new(Link::new(outbound));
+    // Batched JSON: answer with the separator the client uses (see wamp::serializer).
+    let separator = Arc::new(AtomicU8::new(JSON_SEPARATOR));
+    let reader = read_loop(
+        stream,
+        session,
         subprotocol,
-        outbound,
-        started: Instant::now(),
-        last_pong: AtomicU64::new(0),
-        separator: AtomicU8::new(JSON_SEPARATOR),
-    });
-
-    let reader = read_loop(stream, session, Arc::clone(&link), shutdown);
-    let writer = write_loop(sink, rx, Arc::clone(&link));
-    let pinger = ping_loop(&link, &options);
-    tokio::pin!(reader, writer, pinger);
-
-    tokio::select! {
-        () = &mut reader => {
-            // Let the writer send what the session queued last (ABORT, GOODBYE, close frame),
-            // then end. After a peer's close the writer's close fails at once, which ends it.
-            link.outbound.push(Outgoing::Close { code: 1000, reason: String::new() });
-            let _ = tokio::time::timeout(Duration::from_secs(2), &mut writer).await;
-        }
-        () = &mut writer => {}
-        () = &mut pinger => {}
-        reason = link.outbound.closer().closed() => {
-            warn!(%peer_addr, "closing WebSocket: {reason}");
-        }
-    }
+        Arc::clone(&link),
+        Arc::clone(&separator),
+        shutdown,
+    );
+    let writer = WsWriter {
+        sink,
+        subprotocol,
+        batch: BytesMut::new(),
+        separator,
+    };
+    let heartbeat = Heartbeat::new(
+        options.auto_ping_interval,
+        options.auto_ping_timeout,
+        options.auto_ping_size.clamp(4, 125),
+    );
+    connection::run(
+        &link,
+        reader,
+        write_loop(rx, writer),
+        heartbeat,
+        "WebSocket",
+        &peer_addr,
+    )
+    .await;
     debug!(%peer_addr, "WebSocket connection ended");
 }
 
 async fn read_loop<S>(
     mut stream: SplitStream<WebSocketStream<S>>,
     mut session: Session,
+    subprotocol: Subprotocol,
     link: Arc<Link>,
+    separator: Arc<AtomicU8>,
     mut shutdown: watch::Receiver<bool>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let subprotocol = link.subprotocol;
     loop {
-        // `None` means the router is shutting down (the watch guard must not live across the
-        // await below, so the select only says which branch won).
-        let frame = tokio::select! {
-            frame = stream.next() => Some(frame),
-            _ = shutdown.wait_for(|stopping| *stopping) => None,
-        };
-        let Some(frame) = frame else {
+        let Some(frame) = next_or_shutdown(&mut stream, &mut shutdown).await else {
             session.shutdown().await;
             return;
         };
@@ -143,8 +117,7 @@ async fn read_loop<S>(
             Ok(WsMessage::Text(text)) => text.into(),
             Ok(WsMessage::Binary(data)) => data,
             Ok(WsMessage::Pong(_)) => {
-                let now = link.started.elapsed().as_millis() as u64;
-                link.last_pong.store(now, Ordering::Relaxed);
+                link.pong_received();
                 continue;
             }
             // On Close, keep reading: tungstenite answers it and then ends the stream.
@@ -171,7 +144,7 @@ async fn read_loop<S>(
             && subprotocol.serialization.is_text()
             && let Some(sep) = json_separator_of(&data)
         {
-            link.separator.store(sep, Ordering::Relaxed);
+            separator.store(sep, Ordering::Relaxed);
         }
         let messages = match subprotocol.split(&data) {
             Ok(messages) => messages,
@@ -181,74 +154,65 @@ async fn read_loop<S>(
             }
         };
         for bytes in messages {
-            let flow = match subprotocol.serialization.decode(bytes) {
-                Ok(msg) => session.handle(msg).await,
-                Err(e) => session.protocol_violation(&e.0).await,
-            };
-            if flow == Flow::Close {
+            if deliver(&mut session, subprotocol.serialization, bytes).await == Flow::Close {
                 return;
             }
         }
     }
 }
 
-async fn write_loop<S>(
-    mut sink: SplitSink<WebSocketStream<S>, WsMessage>,
-    mut rx: mpsc::Receiver<Outgoing>,
-    link: Arc<Link>,
-) where
-    S: AsyncRead + AsyncWrite + Unpin,
+/// Writes WAMP messages as WebSocket frames; batched subprotocols pack everything written
+/// before one flush into a single frame.
+struct WsWriter<S> {
+    sink: SplitSink<WebSocketStream<S>, WsMessage>,
+    subprotocol: Subprotocol,
+    batch: BytesMut,
+    separator: Arc<AtomicU8>,
+}
+
+impl<S> WsWriter<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    let subprotocol = link.subprotocol;
-    let mut batch = BytesMut::new();
-    while let Some(first) = rx.recv().await {
-        let mut next = Some(first);
-        let mut written = 0;
-        while let Some(item) = next.take() {
-            match item {
-                Outgoing::Message(frame) if subprotocol.batched => {
-                    subprotocol.append(&mut batch, &frame, link.separator.load(Ordering::Relaxed))
-                }
-                Outgoing::Message(frame) => {
-                    if sink.feed(ws_message(subprotocol, frame)).await.is_err() {
-                        return;
-                    }
-                }
-                Outgoing::Ping(payload) => {
-                    if sink.feed(WsMessage::Ping(payload)).await.is_err() {
-                        return;
-                    }
-                }
-                Outgoing::Close { code, reason } => {
-                    if !batch.is_empty() {
-                        let _ = sink
-                            .feed(ws_message(subprotocol, batch.split().freeze()))
-                            .await;
-                    }
-                    let frame = CloseFrame {
-                        code: CloseCode::from(code),
-                        reason: Utf8Bytes::from(truncate(&reason)),
-                    };
-                    let _ = sink.send(WsMessage::Close(Some(frame))).await;
-                    return;
-                }
-            }
-            written += 1;
-            if written < MAX_FRAMES_PER_FLUSH {
-                next = rx.try_recv().ok();
-            }
+    /// Feeds the pending batch, if any, as one frame.
+    async fn feed_batch(&mut self) -> bool {
+        if self.batch.is_empty() {
+            return true;
         }
-        if !batch.is_empty()
-            && sink
-                .feed(ws_message(subprotocol, batch.split().freeze()))
-                .await
-                .is_err()
-        {
-            return;
+        let frame = ws_message(self.subprotocol, self.batch.split().freeze());
+        self.sink.feed(frame).await.is_ok()
+    }
+}
+
+impl<S> FrameWriter for WsWriter<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    async fn message(&mut self, frame: Bytes) -> bool {
+        if self.subprotocol.batched {
+            let separator = self.separator.load(Ordering::Relaxed);
+            self.subprotocol.append(&mut self.batch, &frame, separator);
+            return true;
         }
-        if sink.flush().await.is_err() {
-            return;
-        }
+        let frame = ws_message(self.subprotocol, frame);
+        self.sink.feed(frame).await.is_ok()
+    }
+
+    async fn ping(&mut self, payload: Bytes) -> bool {
+        self.sink.feed(WsMessage::Ping(payload)).await.is_ok()
+    }
+
+    async fn flush(&mut self) -> bool {
+        self.feed_batch().await && self.sink.flush().await.is_ok()
+    }
+
+    async fn close(&mut self, code: u16, reason: String) {
+        self.feed_batch().await;
+        let frame = CloseFrame {
+            code: CloseCode::from(code),
+            reason: Utf8Bytes::from(truncate(&reason)),
+        };
+        let _ = self.sink.send(WsMessage::Close(Some(frame))).await;
     }
 }
 
@@ -270,30 +234,5 @@ fn ws_message(subprotocol: Subprotocol, frame: Bytes) -> WsMessage {
         }
     } else {
         WsMessage::Binary(frame)
-    }
-}
-
-/// Sends a ping every `auto_ping_interval` and closes the connection when no pong arrives
-/// within `auto_ping_timeout`, so a dead peer's registrations are freed. Never completes (a
-/// close is reported through the closer).
-async fn ping_loop(link: &Link, options: &WebSocketOptions) {
-    let Some(interval) = options.auto_ping_interval else {
-        return std::future::pending().await;
-    };
-    let timeout = options.auto_ping_timeout.unwrap_or(interval);
-    let payload = Bytes::from(vec![0x4a; options.auto_ping_size.clamp(4, 125)]);
-    loop {
-        tokio::time::sleep(interval).await;
-        let sent = link.started.elapsed().as_millis() as u64;
-        link.outbound.push(Outgoing::Ping(payload.clone()));
-        tokio::time::sleep(timeout).await;
-        if link.last_pong.load(Ordering::Relaxed) < sent {
-            link.outbound.closer().close(format!(
-                "auto-ping: no pong within {} ms",
-                timeout.as_millis()
-            ));
-            // Stay pending so the closer's branch in `serve` ends the connection and logs why.
-            return std::future::pending().await;
-        }
     }
 }

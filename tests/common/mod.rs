@@ -91,7 +91,8 @@ pub fn default_config() -> Value {
 pub struct Router {
     child: Child,
     log: Arc<Mutex<String>>,
-    /// Bound addresses, one per transport in config order.
+    /// Bound TCP addresses, one per TCP transport in config order (Unix socket transports
+    /// are waited for but have no address here).
     pub addrs: Vec<SocketAddr>,
     _config: tempfile::NamedTempFile,
 }
@@ -133,8 +134,8 @@ impl Router {
             std::thread::spawn(move || {
                 for line in BufReader::new(stderr).lines() {
                     let Ok(line) = line else { break };
-                    if let Some(addr) = listening_addr(&line) {
-                        let _ = tx.send(addr);
+                    if let Some(listening) = listening(&line) {
+                        let _ = tx.send(listening);
                     }
                     let mut log = log.lock().unwrap();
                     log.push_str(&line);
@@ -144,10 +145,11 @@ impl Router {
         }
         let mut addrs = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(20);
-        while addrs.len() < transports {
+        for _ in 0..transports {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
-                Ok(addr) => addrs.push(addr),
+                Ok(Some(addr)) => addrs.push(addr),
+                Ok(None) => {}
                 Err(_) => {
                     let _ = child.kill();
                     let status = child.wait().ok();
@@ -249,10 +251,14 @@ impl Drop for Router {
     }
 }
 
-/// `... listening on 127.0.0.1:PORT (...)` -> the address.
-fn listening_addr(line: &str) -> Option<SocketAddr> {
+/// `... listening on 127.0.0.1:PORT (...)` -> `Some(Some(address))`;
+/// `... listening on unix:PATH (...)` -> `Some(None)`.
+fn listening(line: &str) -> Option<Option<SocketAddr>> {
     let rest = &line[line.find("listening on ")? + "listening on ".len()..];
-    rest.split_whitespace().next()?.parse().ok()
+    if rest.starts_with("unix:") {
+        return Some(None);
+    }
+    rest.split_whitespace().next()?.parse().ok().map(Some)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@
   configs.
 - ``Sessions``: an async context manager that opens autobahn asyncio
   ``ApplicationSession``s over WebSocket with an explicit serializer and
-  closes all of them at the end.
+  closes all of them at the end (``_connect`` is the one place that knows the
+  transport; test_rawsocket.py overrides it for RawSocket).
 - ``run``: runs a coroutine in a fresh event loop with an overall timeout.
 """
 
@@ -157,7 +158,10 @@ class Router:
                 f"Junction binary not found at {binary} (build it with `cargo build` "
                 f"or set JUNCTION_BIN)")
         self.config_path.write_text(json.dumps(self.config, indent=2))
-        expected = len(self.config["workers"][0]["transports"])
+        # TCP transports log "listening on HOST:PORT", Unix socket ones "listening on unix:PATH".
+        kinds = [t.get("endpoint", {}).get("type") for t in self.config["workers"][0]["transports"]]
+        expected = sum(1 for kind in kinds if kind != "unix")
+        expected_unix = len(kinds) - expected
         env = dict(os.environ)
         env.update(self.extra_env)
         env.setdefault("NO_COLOR", "1")
@@ -175,7 +179,7 @@ class Router:
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while True:
             found = self._listening()
-            if len(found) >= expected:
+            if len(found) >= expected and self.log().count("listening on unix:") >= expected_unix:
                 self.ports = [int(p) for _, p in found[:expected]]
                 self.host = found[0][0]
                 return self
@@ -339,7 +343,6 @@ class Sessions:
         await self.close_all()
 
     async def _open(self, serializer, realm_name, **kw):
-        loop = asyncio.get_running_loop()
         holder: list[Client] = []
 
         def create():
@@ -368,13 +371,20 @@ class Sessions:
         inner.unserialize = recording_unserialize
         kw = dict(kw)
         kw["raw_in"] = raw_in
+        proto = await self._connect(create, ser)
+        self._protos.append(proto)
+        return holder, proto
+
+    async def _connect(self, create, ser):
+        """Opens the connection for one session (WebSocket to ``url``; other transports
+        override this) and returns the protocol instance."""
+        loop = asyncio.get_running_loop()
         factory = WampWebSocketClientFactory(create, url=self.url, serializers=[ser])
         parsed = urlparse(self.url)
         _, proto = await asyncio.wait_for(
             loop.create_connection(factory, parsed.hostname, parsed.port, ssl=self.ssl_context),
             EVENT_TIMEOUT)
-        self._protos.append(proto)
-        return holder, proto
+        return proto
 
     async def connect_raw(self, serializer="json", realm="realm1", **kw):
         """Connect and wait until WELCOME or ABORT (or the connection closes).
