@@ -9,7 +9,7 @@ use crate::router::peer::Peer;
 use crate::router::realm::{Realm, WampError};
 use crate::router::sessions::{Scope, Testament};
 use crate::wamp::error as uri_error;
-use crate::wamp::id::{self, Id};
+use crate::wamp::id::Id;
 use crate::wamp::message::Payload;
 use crate::wamp::uri::{self, MatchPolicy};
 use crate::wamp::value::{Dict, Value};
@@ -193,7 +193,7 @@ impl Realm {
             Some(_) => return Err(invalid("publish_options must be a dict")),
         };
         let scope = args.scope()?;
-        self.check_publish(caller, &topic)?;
+        let decision = self.check_publish(caller, &topic)?;
         let joined = self
             .sessions
             .get(caller.session)
@@ -205,6 +205,7 @@ impl Realm {
                 kwargs: event_kwargs,
             },
             options,
+            decision,
         };
         joined.add_testament(scope, testament);
         Ok(Payload::default())
@@ -230,8 +231,7 @@ impl Args<'_> {
 
     fn id(&self, i: usize, name: &str) -> Result<Id, WampError> {
         self.get(i, name)
-            .and_then(Value::as_u64)
-            .filter(|id| id::is_valid(*id))
+            .and_then(Value::as_id)
             .ok_or_else(|| invalid(&format!("{name} must be an id")))
     }
 

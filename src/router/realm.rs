@@ -170,11 +170,13 @@ impl Realm {
         }
         if let Some(joined) = joined {
             for testament in joined.take_testaments() {
-                let outcome = self.publish(
+                let outcome = self.publish_decided(
                     &joined.peer,
                     &testament.options,
                     &testament.topic,
                     &testament.payload,
+                    None,
+                    testament.decision,
                 );
                 if let Err(e) = outcome {
                     tracing::debug!(session, "testament not published: {}", e.message);
@@ -320,6 +322,20 @@ impl Realm {
         retained: Option<&Payload>,
     ) -> Result<Id, WampError> {
         let decision = self.check_publish(peer, topic)?;
+        self.publish_decided(peer, options, topic, payload, retained, decision)
+    }
+
+    /// Publishes what [`Realm::check_publish`] allowed with `decision` (a testament is
+    /// checked when added and published when its session is gone).
+    fn publish_decided(
+        &self,
+        peer: &Peer,
+        options: &Dict,
+        topic: &str,
+        payload: &Payload,
+        retained: Option<&Payload>,
+        decision: Decision,
+    ) -> Result<Id, WampError> {
         let mut details = Dict::new();
         if disclose(decision, options)? {
             details.insert("publisher".into(), Value::from(peer.session));
@@ -783,7 +799,7 @@ fn id_list(options: &Dict, key: &str) -> Result<Option<Vec<Id>>, WampError> {
         None | Some(Value::Null) => Ok(None),
         Some(Value::List(items)) => items
             .iter()
-            .map(|v| v.as_u64().filter(|i| id::is_valid(*i)))
+            .map(Value::as_id)
             .collect::<Option<Vec<_>>>()
             .map(Some)
             .ok_or_else(|| {

@@ -513,31 +513,55 @@ impl Session {
             }
             _ => return Ok(()),
         };
+        // A testament is a publish to come: its topic is decided now, with the call.
+        let mut questions = vec![(uri.as_str(), action, options)];
+        let testament_options;
+        if let Message::Call {
+            procedure, payload, ..
+        } = msg
+            && procedure == "wamp.session.add_testament"
+            && let Some(Value::String(topic)) = payload.args.as_ref().and_then(|a| a.first())
+        {
+            testament_options = match payload
+                .kwargs
+                .as_ref()
+                .and_then(|k| k.get("publish_options"))
+            {
+                Some(Value::Dict(options)) => options.clone(),
+                _ => Dict::new(),
+            };
+            questions.push((topic.as_str(), Action::Publish, &testament_options));
+        }
         let realm = Arc::clone(&joined.realm);
-        let outcome = dynamic_authorization::decide(
-            &realm,
-            authorizer,
-            &joined.entry.details,
-            &mut joined.decisions,
-            uri,
-            action,
-            options,
-        )
-        .await;
         let silent = request_type == message::PUBLISH
             && !matches!(options.get("acknowledge"), Some(Value::Bool(true)));
-        match outcome {
-            Ok(decision) => {
-                joined.entry.set_decision(uri, action, decision);
-                Ok(())
-            }
-            Err(e) if silent => {
-                debug!("publish dropped: {}", e.message);
-                joined.entry.set_decision(uri, action, DENIED);
-                Ok(())
-            }
-            Err(e) => Err((request_type, request, e)),
+        let mut decisions = Vec::with_capacity(questions.len());
+        for (uri, action, options) in questions {
+            let outcome = dynamic_authorization::decide(
+                &realm,
+                authorizer,
+                &joined.entry.details,
+                &mut joined.decisions,
+                uri,
+                action,
+                options,
+            )
+            .await;
+            let decision = match outcome {
+                Ok(decision) => decision,
+                Err(e) if silent => {
+                    debug!("publish dropped: {}", e.message);
+                    DENIED
+                }
+                Err(e) => {
+                    joined.entry.set_decisions(Vec::new());
+                    return Err((request_type, request, e));
+                }
+            };
+            decisions.push((uri.to_owned(), action, decision));
         }
+        joined.entry.set_decisions(decisions);
+        Ok(())
     }
 }
 

@@ -40,6 +40,8 @@ pub struct Testament {
     pub topic: String,
     pub payload: Payload,
     pub options: Dict,
+    /// The permission's answer when it was added (it is published as checked then).
+    pub decision: Decision,
 }
 
 /// One joined client session.
@@ -50,9 +52,10 @@ pub struct JoinedSession {
     pub details: Dict,
     testaments: Mutex<Vec<(Scope, Testament)>>,
     killed: AtomicBool,
-    /// The dynamic authorizer's answer for the request being handled, set by the session
-    /// right before it asks the realm (one slot: a session handles one request at a time).
-    decided: Mutex<Option<(String, Action, Decision)>>,
+    /// The dynamic authorizer's answers for the request being handled, set by the session
+    /// right before it asks the realm (a session handles one request at a time; a testament
+    /// needs two answers: the call, and publishing on its topic).
+    decided: Mutex<Vec<(String, Action, Decision)>>,
 }
 
 impl JoinedSession {
@@ -66,18 +69,18 @@ impl JoinedSession {
         }
     }
 
-    /// Records the authorizer's decision for the next request on (uri, action).
-    pub fn set_decision(&self, uri: &str, action: Action, decision: Decision) {
-        *self.decided.lock() = Some((uri.to_owned(), action, decision));
+    /// Records the authorizer's decisions for the next request, replacing older ones.
+    pub fn set_decisions(&self, decisions: Vec<(String, Action, Decision)>) {
+        *self.decided.lock() = decisions;
     }
 
     /// The decision recorded for (uri, action), used once.
     pub fn take_decision(&self, uri: &str, action: Action) -> Option<Decision> {
         let mut decided = self.decided.lock();
-        match decided.take() {
-            Some((u, a, decision)) if u == uri && a == action => Some(decision),
-            _ => None,
-        }
+        let i = decided
+            .iter()
+            .position(|(u, a, _)| u == uri && *a == action)?;
+        Some(decided.swap_remove(i).2)
     }
 
     /// Whether the router killed this session: it is out of the realm and its transport is
@@ -168,6 +171,10 @@ mod tests {
             topic: topic.into(),
             payload: Payload::new(vec![Value::from(topic)], Dict::new()),
             options: Dict::new(),
+            decision: Decision {
+                allowed: true,
+                disclose: None,
+            },
         }
     }
 

@@ -5,7 +5,7 @@
 use serde::ser::SerializeSeq;
 use serde::{Serialize, Serializer};
 
-use crate::wamp::id::{self, Id};
+use crate::wamp::id::Id;
 use crate::wamp::value::{Dict, List, Value};
 
 pub const HELLO: u64 = 1;
@@ -194,15 +194,8 @@ impl Fields {
 
     fn id(&mut self, what: &str) -> Result<Id, ProtocolViolation> {
         let value = self.next(what)?;
-        // autobahn.js's msgpack encoder writes 2^53, a valid id, as a float64.
-        let as_id = match value {
-            Value::Float(f) if f.fract() == 0.0 && (1.0..=id::MAX_ID as f64).contains(&f) => {
-                Some(f as u64)
-            }
-            other => other.as_u64(),
-        };
-        match as_id {
-            Some(i) if id::is_valid(i) => Ok(i),
+        match value.as_id() {
+            Some(i) => Ok(i),
             _ => Err(violation(format!(
                 "{}: {what} must be an integer in [1, 2^53]",
                 self.name

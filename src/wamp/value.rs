@@ -61,6 +61,20 @@ impl Value {
         }
     }
 
+    /// A WAMP id in [1, 2^53]. Integral floats count: autobahn.js's msgpack encoder writes
+    /// 2^53 as a float64, and wampy's CBOR encoder every number above 2^32.
+    pub fn as_id(&self) -> Option<crate::wamp::id::Id> {
+        let id = match self {
+            Value::Float(f)
+                if f.fract() == 0.0 && (1.0..=crate::wamp::id::MAX_ID as f64).contains(f) =>
+            {
+                *f as u64
+            }
+            other => other.as_u64()?,
+        };
+        crate::wamp::id::is_valid(id).then_some(id)
+    }
+
     pub fn as_list(&self) -> Option<&List> {
         match self {
             Value::List(l) => Some(l),

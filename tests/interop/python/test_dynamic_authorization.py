@@ -52,7 +52,7 @@ class Authorizer:
 
     def __call__(self, session, uri, action, options):
         self.questions.append((session, uri, action, options))
-        if uri.startswith("com.example.allowed"):
+        if uri.startswith("com.example.allowed") or uri == "wamp.session.add_testament":
             return True
         if uri == "com.example.cached":
             return {"allow": True, "cache": True}
@@ -176,4 +176,24 @@ def test_a_failing_or_missing_authorizer_fails_authorization(router):
                                options=SubscribeOptions(match="prefix"))
             assert await refused(fe.call("com.example.nothing", options=CallOptions())) == (
                 "wamp.error.not_authorized")
+    run(main())
+
+
+def test_testaments_of_a_dynamic_role_are_decided_by_the_authorizer(router):
+    async def main():
+        async with Sessions(router.url()) as s:
+            authorizer = Authorizer()
+            b = await backend(s, authorizer)
+            received = Collector()
+            await b.subscribe(received, "com.example.allowed.will")
+            fe = await s.connect("json")
+            # The authorizer is asked about the call and about publishing on the topic.
+            await fe.call("wamp.session.add_testament", "com.example.allowed.will", ["bye"], {})
+            assert authorizer.asked("com.example.allowed.will")[0][2] == "publish"
+            error = await refused(
+                fe.call("wamp.session.add_testament", "com.example.secret", [], {}))
+            assert error == "wamp.error.not_authorized"
+            fe.drop_tcp()
+            [(args, _, _)] = await received.wait(1)
+            assert args == ["bye"]
     run(main())
