@@ -63,6 +63,7 @@ function makeAuthorizer() {
     if (uri === 'com.example.hidden') return { allow: true, disclose: false };
     if (uri === 'com.example.broken') throw new autobahn.Error('com.example.oops', ['authorizer bug']);
     if (uri === 'com.example.weird') return 'yes';
+    if (uri === 'wamp.session.add_testament') return true;
     return false;
   };
   return {
@@ -199,6 +200,32 @@ describe('dynamic authorization', { concurrency: true }, () => {
         // A plain true leaves it to disclose_me.
         assert.deepEqual(await call(fe, 'com.example.allowed.whoami'), nobody, 'true, without disclose_me');
         assert.deepEqual(await call(fe, 'com.example.allowed.whoami', [], {}, { disclose_me: true }), me, 'true, with disclose_me');
+      });
+
+      test("a frontend's testament is decided by the authorizer like a publish, and published when it is killed", async () => {
+        // add_testament is checked "like a publish" (Junction's meta.rs), and for this role a
+        // publish is what the authorizer allows. (Crossbar checks nothing at add_testament and
+        // publishes testaments with `router.process(session, PUBLISH)`, i.e. through the
+        // session's authorization, the authorizer included.)
+        const authorizer = makeAuthorizer();
+        const b = await backend(authorizer);
+        const topic = 'com.example.allowed.will';
+        const received = collector();
+        await withTimeout(b.session.subscribe(topic, (args) => received.push(args)), ARRIVAL_MS, 'SUBSCRIBED');
+        const fe = await frontend();
+        await withTimeout(fe.session.publish(topic, ['direct'], {}, { acknowledge: true }), ARRIVAL_MS, 'PUBLISHED');
+        assert.deepEqual(await received.nth(1), ['direct'], 'the authorizer allows the frontend to publish on the topic');
+        await expectWampError(fe.session.call('wamp.session.add_testament', ['com.example.secret', ['no'], {}]),
+          'wamp.error.not_authorized', 'a testament on a topic the authorizer refuses');
+        assert.deepEqual(authorizer.asked('wamp.session.add_testament').map((q) => q.action), ['call'],
+          'the authorizer allows the call of add_testament: the refusal is about the topic');
+        authorizer.questions.length = 0;
+        const result = await fe.session.call('wamp.session.add_testament', [topic, ['testament'], {}]).then(
+          (r) => ({ r }), (e) => ({ error: e.error, args: e.args }));
+        assert.deepEqual(result, { r: null },
+          `add_testament on a topic the authorizer allows publishing to; authorizer asked ${JSON.stringify(authorizer.questions.map((q) => [q.uri, q.action]))}`);
+        await call(b, 'wamp.session.kill', [fe.session.id]);
+        assert.deepEqual(await received.nth(2), ['testament'], 'the testament is published when the frontend is killed');
       });
 
       test('a throwing, nonsensical or missing authorizer gives wamp.error.authorization_failed', async () => {
