@@ -61,16 +61,18 @@ export const ALLOW_ALL = {
 
 /**
  * A Crossbar-style node config with one router worker, one realm and one web transport
- * with a WebSocket path `ws` on 127.0.0.1:0.
+ * with a WebSocket path `ws` on 127.0.0.1:0. `realms` (a list of `{name, roles, options?}`)
+ * replaces the single realm, e.g. one realm per serializer suite, so that suites running
+ * concurrently do not see each other's sessions in the meta API.
  */
-export function routerConfig({ realm = 'realm1', roles, auth, serializers = ['json', 'msgpack'] } = {}) {
+export function routerConfig({ realm = 'realm1', roles, auth, serializers = ['json', 'msgpack'], realms } = {}) {
   const ws = { type: 'websocket', serializers };
   if (auth) ws.auth = auth;
   return {
     version: 2,
     workers: [{
       type: 'router',
-      realms: [{
+      realms: realms || [{
         name: realm,
         roles: roles || [{ name: 'anonymous', permissions: [ALLOW_ALL] }],
       }],
@@ -541,17 +543,30 @@ export function withTimeout(promise, ms, what) {
 }
 
 /**
- * Collects calls of a subscription/endpoint handler; `next()` waits for the next one.
+ * Collects calls of a subscription/endpoint handler; `nth(n)` waits for the n-th one,
+ * `waitFor(pred)` for the first one pred accepts.
  */
 export function collector() {
   const items = [];
   const waiters = [];
+  const matchers = [];
   return {
     items,
     push(item) {
       items.push(item);
       const w = waiters.find((x) => x.n <= items.length);
       if (w) { waiters.splice(waiters.indexOf(w), 1); w.resolve(items[w.n - 1]); }
+      for (const m of [...matchers]) {
+        if (m.pred(item)) { matchers.splice(matchers.indexOf(m), 1); m.resolve(item); }
+      }
+    },
+    /** The first item (so far or later) for which pred(item) holds, waiting up to ms. */
+    waitFor(pred, what = 'a matching item', ms = ARRIVAL_MS) {
+      const found = items.find(pred);
+      if (found !== undefined) return Promise.resolve(found);
+      const d = deferred();
+      matchers.push({ pred, resolve: d.resolve });
+      return withTimeout(d.promise, ms, `${what} (got ${JSON.stringify(items, (k, v) => (typeof v === 'bigint' ? `${v}n` : v))})`);
     },
     /** The n-th item (1-based), waiting up to ms for it. */
     nth(n, ms = ARRIVAL_MS, what = `item #${n}`) {
