@@ -12,6 +12,7 @@ pub mod model;
 pub(crate) mod node;
 mod realm;
 pub mod secret;
+mod store;
 mod summary;
 mod transport;
 
