@@ -163,19 +163,23 @@ impl EventHistory {
         if !audience.exclude.is_empty() || audience.eligible.is_some() {
             return; // session ids mean nothing to a later reader (see the module comment)
         }
-        let timestamp = {
-            let mut last = self.last.lock();
-            let next = (*last + jiff::SignedDuration::from_nanos(1)).max(now);
-            *last = next;
-            next
-        };
+        let (details, args, kwargs) = (
+            publication.details.clone(),
+            publication.payload.args.clone(),
+            publication.payload.kwargs.clone(),
+        );
+        // Held while the event enters its buffers, so every buffer (and the store's sequence)
+        // is in timestamp order even when publishers race.
+        let mut last = self.last.lock();
+        let timestamp = (*last + jiff::SignedDuration::from_nanos(1)).max(now);
+        *last = timestamp;
         let event = Arc::new(EventRecord {
             publication: publication.id,
             topic: publication.topic.to_owned(),
             timestamp,
-            details: publication.details.clone(),
-            args: publication.payload.args.clone(),
-            kwargs: publication.payload.kwargs.clone(),
+            details,
+            args,
+            kwargs,
             audience: audience_record(audience),
         });
         for i in matched {
@@ -187,7 +191,6 @@ impl EventHistory {
             if buffer.events.len() > rule.limit {
                 buffer.events.pop_front();
             }
-            // Handed over under the buffer's lock, so the store sees a rule's entries in order.
             if let Some(writer) = writer {
                 writer.submit(EventWrite::Record {
                     rule: rule.key.clone(),

@@ -42,14 +42,13 @@ impl Router {
     /// The router of `config`, each realm on its store (see [`persist`]), with what the
     /// stores kept from an earlier run loaded. Fails when a store cannot be opened or read.
     pub fn open(config: &Config) -> Result<Router, String> {
-        let mut stores = persist::open_stores(config)?;
+        let mut stores = persist::StoreOpener::new(config);
         let mut realms = HashMap::new();
         for realm in config.workers.iter().flat_map(|w| &w.realms) {
-            let store = stores.remove(&realm.name).unwrap_or_else(|| {
-                Arc::new(crate::store::MemoryStore::new()) as Arc<dyn crate::store::Store>
-            });
-            let opened =
-                Realm::open(realm, store).map_err(|e| format!("realm \"{}\": {e}", realm.name))?;
+            let opened = stores
+                .open(realm)
+                .and_then(|store| Realm::open(realm, store))
+                .map_err(|e| format!("realm \"{}\": {e}", realm.name))?;
             realms.insert(realm.name.clone(), Arc::new(opened));
         }
         Ok(Router {

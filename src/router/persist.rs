@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use tracing::info;
 
-use crate::config::{Config, StoreConfig, default_store};
+use crate::config::{Config, RealmConfig, StoreConfig, default_store};
 use crate::router::broker::{Audience, RetainedEvent, RetainedSink};
 use crate::router::realm::Realm;
 use crate::store::{
@@ -173,34 +173,41 @@ fn audience(record: &AudienceRecord) -> Audience {
     }
 }
 
-/// Opens the store of every realm in `config` (see the module documentation), by realm name.
-pub fn open_stores(config: &Config) -> Result<HashMap<String, Arc<dyn Store>>, String> {
-    let api_realms = config.topics_api_realms();
-    let mut files: HashMap<PathBuf, Arc<dyn Store>> = HashMap::new();
-    let mut stores = HashMap::new();
-    for realm in config.workers.iter().flat_map(|w| &w.realms) {
+/// The realms' stores as they are opened: a redb file opened once, shared by the realms that
+/// name it.
+pub struct StoreOpener<'a> {
+    config: &'a Config,
+    api_realms: Vec<String>,
+    files: HashMap<PathBuf, Arc<dyn Store>>,
+}
+
+impl<'a> StoreOpener<'a> {
+    pub fn new(config: &'a Config) -> StoreOpener<'a> {
+        StoreOpener {
+            config,
+            api_realms: config.topics_api_realms(),
+            files: HashMap::new(),
+        }
+    }
+
+    /// Opens the store of `realm` (see the module documentation for which one).
+    pub fn open(&mut self, realm: &RealmConfig) -> Result<Arc<dyn Store>, String> {
         let chosen = match &realm.store {
             Some(store) => store.clone(),
-            None if !realm.topics.is_empty() || api_realms.contains(&realm.name) => {
-                default_store(&config.folder, &realm.name)
+            None if !realm.topics.is_empty() || self.api_realms.contains(&realm.name) => {
+                default_store(&self.config.folder, &realm.name)
             }
             None => StoreConfig::Memory,
         };
-        let store: Arc<dyn Store> = match chosen {
-            StoreConfig::Memory => Arc::new(MemoryStore::new()),
-            StoreConfig::Embedded { path } => match files.get(&path) {
-                Some(open) => Arc::clone(open),
-                None => {
-                    let open: Arc<dyn Store> = Arc::new(
-                        EmbeddedStore::open(&path)
-                            .map_err(|e| format!("realm \"{}\": {e}", realm.name))?,
-                    );
-                    files.insert(path, Arc::clone(&open));
-                    open
-                }
-            },
+        let path = match chosen {
+            StoreConfig::Memory => return Ok(Arc::new(MemoryStore::new())),
+            StoreConfig::Embedded { path } => path,
         };
-        stores.insert(realm.name.clone(), store);
+        if let Some(open) = self.files.get(&path) {
+            return Ok(Arc::clone(open));
+        }
+        let open: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&path).map_err(|e| e.to_string())?);
+        self.files.insert(path, Arc::clone(&open));
+        Ok(open)
     }
-    Ok(stores)
 }
