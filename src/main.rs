@@ -183,7 +183,13 @@ fn start(config: config::Config) -> ExitCode {
         }
     };
     runtime.block_on(async {
-        let router = Arc::new(Router::new(&config));
+        let router = match Router::open(&config) {
+            Ok(router) => Arc::new(router),
+            Err(e) => {
+                tracing::error!("{e}");
+                return ExitCode::FAILURE;
+            }
+        };
         let pollers = match Pollers::start(&config, &router, &config.topics_api_realms()) {
             Ok(pollers) => Arc::new(pollers),
             Err(e) => {
@@ -208,6 +214,8 @@ fn start(config: config::Config) -> ExitCode {
         while router.open_connections() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
+        // Retained events and history entries still queued reach the disk.
+        router.close_stores();
         ExitCode::SUCCESS
     })
 }

@@ -13,6 +13,7 @@ pub(crate) mod node;
 mod rawsocket;
 mod realm;
 pub mod secret;
+mod store;
 mod summary;
 mod transport;
 mod universal;

@@ -40,12 +40,23 @@ pub struct RealmConfig {
     pub meta_api: bool,
     /// `topics`: http-poller topics (a Junction key, in the Streams topic shape).
     pub topics: Vec<TopicDefinition>,
-    /// `store`: where poller state lives; `None` when not written (pollers then use the
-    /// embedded default, see [`default_store`]).
+    /// `store`: where poller state, retained events and event history live; `None` when not
+    /// written (the router then picks one, see [`default_store`]).
     pub store: Option<StoreConfig>,
+    /// `store.event-history`: the topics whose publications are recorded, with their bounds.
+    pub event_history: Vec<HistoryRule>,
 }
 
-/// A realm `store` (Crossbar's key; `event-history` is not supported yet).
+/// One `store.event-history[]` rule (Crossbar's shape): publications on topics that `uri`
+/// matches under `policy` are recorded, the newest `limit` kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryRule {
+    pub uri: String,
+    pub policy: MatchPolicy,
+    pub limit: usize,
+}
+
+/// A realm `store` (Crossbar's key; its `event-history` rules are [`RealmConfig::event_history`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreConfig {
     /// `{"type": "memory"}`: nothing survives a restart.
@@ -55,7 +66,7 @@ pub enum StoreConfig {
     Embedded { path: PathBuf },
 }
 
-/// The store of a realm that has pollers but no `store` key: embedded, in
+/// The store of a realm that has pollers or a topics API but no `store` key: embedded, in
 /// `.junction/<realm>.redb` beside `config.json` (Crossbar keeps its node data beside its
 /// config too).
 pub fn default_store(folder: &std::path::Path, realm: &str) -> StoreConfig {

@@ -6,10 +6,10 @@
 use crate::config::error::ConfigError;
 use crate::config::load::Loader;
 use crate::config::model::{
-    Allow, Disclose, PermissionConfig, RealmConfig, RoleConfig, StoreConfig, TopicDefinition,
-    UriCheck, default_store,
+    Allow, Disclose, PermissionConfig, RealmConfig, RoleConfig, TopicDefinition, UriCheck,
 };
 use crate::config::node::{Node, Obj, Result};
+use crate::config::store::load_store;
 use crate::poller::config::parse_topic_with_env;
 use crate::wamp::uri::{self, MatchPolicy};
 
@@ -57,7 +57,13 @@ pub(crate) fn load_realm(node: &Node, cx: &mut Loader) -> Result<RealmConfig> {
         Some(list) => load_topics(&list, &roles, cx)?,
         None => Vec::new(),
     };
-    let store = obj.opt("store", |n| load_store(n, name, cx))?;
+    let (store, event_history) = match obj.get("store") {
+        Some(node) => {
+            let (store, rules) = load_store(&node, name, uri_check, cx)?;
+            (Some(store), rules)
+        }
+        None => (None, Vec::new()),
+    };
     Ok(RealmConfig {
         name: name.to_string(),
         roles,
@@ -65,6 +71,7 @@ pub(crate) fn load_realm(node: &Node, cx: &mut Loader) -> Result<RealmConfig> {
         meta_api,
         topics,
         store,
+        event_history,
     })
 }
 
@@ -94,33 +101,6 @@ fn load_topics(list: &Node, roles: &[RoleConfig], cx: &Loader) -> Result<Vec<Top
         });
     }
     Ok(topics)
-}
-
-/// `store`: `{"type": "memory"}` or `{"type": "embedded", "path": "..."}`.
-fn load_store(node: &Node, realm: &str, cx: &Loader) -> Result<StoreConfig> {
-    let obj = node.object()?;
-    obj.reject(&[
-        ("event-history", "event history is not supported yet"),
-        ("limit", "event history (limit) is not supported yet"),
-    ])?;
-    obj.only(&["type", "path"])?;
-    match obj.required("type")?.one_of(&["memory", "embedded"])? {
-        "memory" => {
-            if obj.has("path") {
-                return Err(obj.key_error("path", "a memory store has no path"));
-            }
-            Ok(StoreConfig::Memory)
-        }
-        _ => match obj.get("path") {
-            Some(path) => {
-                let joined = cx.folder.join(path.non_empty_str()?);
-                Ok(StoreConfig::Embedded {
-                    path: std::path::absolute(&joined).unwrap_or(joined),
-                })
-            }
-            None => Ok(default_store(&cx.folder, realm)),
-        },
-    }
 }
 
 /// `options`: the URI check and whether the meta API is on.
@@ -509,10 +489,6 @@ mod tests {
                 .starts_with("workers[0].realms[0].options.event_dispatching_chunk: unknown key")
         );
         assert_eq!(
-            e(r#"{"name": "a", "store": {"type": "memory", "limit": 100}}"#),
-            "workers[0].realms[0].store.limit: event history (limit) is not supported yet"
-        );
-        assert_eq!(
             e(r#"{"name": "a", "topics": {}}"#),
             "workers[0].realms[0].topics: expected an array, found an object"
         );
@@ -652,12 +628,6 @@ mod topic_and_store_tests {
             "{path:?}"
         );
         let at = "workers[0].realms[0].store";
-        assert_eq!(
-            error(&realm_with(
-                r#", "store": {"type": "memory", "event-history": []}"#
-            )),
-            format!("{at}.event-history: event history is not supported yet")
-        );
         assert_eq!(
             error(&realm_with(r#", "store": {"type": "memory", "path": "x"}"#)),
             format!("{at}.path: a memory store has no path")

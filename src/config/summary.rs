@@ -92,6 +92,18 @@ fn realm_summary(out: &mut String, realm: &RealmConfig) {
         }
         None => {}
     }
+    for rule in &realm.event_history {
+        line(
+            out,
+            2,
+            format!(
+                "event history: {} ({}), last {} events",
+                rule.uri,
+                policy_name(rule.policy),
+                rule.limit
+            ),
+        );
+    }
 }
 
 fn permission_summary(p: &PermissionConfig) -> String {

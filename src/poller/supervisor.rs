@@ -18,7 +18,7 @@ use serde_json::{Value as Json, json};
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
-use crate::config::{Config, ConfigError, StoreConfig, default_store};
+use crate::config::{Config, ConfigError};
 use crate::poller::config::{TopicConfig, parse_topic};
 use crate::poller::cycle::redact_url;
 use crate::poller::fetch::{Sleeper, TokioSleeper};
@@ -27,7 +27,7 @@ use crate::router::Router;
 use crate::router::authorize::{Action, TRUSTED_ROLE};
 use crate::router::internal::{InternalCallee, InternalInvocation};
 use crate::router::realm::{Realm, WampError};
-use crate::store::{EmbeddedStore, MemoryStore, PollRecord, Store, StoreError};
+use crate::store::{PollRecord, Store, StoreError};
 use crate::wamp::error as uri_error;
 use crate::wamp::message::Payload;
 use crate::wamp::value::{Dict, Value};
@@ -106,8 +106,9 @@ pub struct Pollers {
 }
 
 impl Pollers {
-    /// Opens the stores and starts the pollers of every realm that has topics in `config` or
-    /// is in `api_realms` (realms served by a topics API path). Must run inside a runtime.
+    /// Starts the pollers of every realm that has topics in `config` or is in `api_realms`
+    /// (realms served by a topics API path), each on its realm's store. Must run inside a
+    /// runtime.
     pub fn start(
         config: &Config,
         router: &Router,
@@ -122,16 +123,7 @@ impl Pollers {
             let Some(realm) = router.realm(name) else {
                 continue;
             };
-            let store_config = realm_config
-                .store
-                .clone()
-                .unwrap_or_else(|| default_store(&config.folder, name));
-            let store: Arc<dyn Store> = match &store_config {
-                StoreConfig::Memory => Arc::new(MemoryStore::new()),
-                StoreConfig::Embedded { path } => Arc::new(
-                    EmbeddedStore::open(path).map_err(|e| format!("realm \"{name}\": {e}"))?,
-                ),
-            };
+            let store = realm.store();
             let pollers = RealmPollers::new(realm, store, real_clock(), Arc::new(TokioSleeper));
             for definition in &realm_config.topics {
                 pollers.spawn(

@@ -49,6 +49,16 @@ pub struct Broker {
     /// Retained events by topic. A mutex of its own, so publishing (under the broker's read
     /// lock) can retain.
     retained: Mutex<HashMap<String, RetainedEvent>>,
+    /// Told of every change to `retained`, under its lock, so changes reach it in the order
+    /// they were made (the realm's event store).
+    retained_sink: Option<Arc<dyn RetainedSink>>,
+}
+
+/// Where retained events go besides memory. Called with the retained map locked: it must
+/// hand the change over without blocking.
+pub trait RetainedSink: Send + Sync + std::fmt::Debug {
+    fn retained(&self, topic: &str, event: &RetainedEvent);
+    fn forgotten(&self, topic: &str);
 }
 
 /// The last retained publication on a topic.
@@ -108,6 +118,19 @@ pub struct Publication<'a> {
 }
 
 impl Broker {
+    /// A broker whose retained events are also handed to `sink`.
+    pub fn with_retained_sink(sink: Option<Arc<dyn RetainedSink>>) -> Broker {
+        Broker {
+            retained_sink: sink,
+            ..Broker::default()
+        }
+    }
+
+    /// Puts back a retained event kept from an earlier run (not handed to the sink).
+    pub fn restore_retained(&self, topic: String, event: RetainedEvent) {
+        self.retained.lock().insert(topic, event);
+    }
+
     /// Adds `peer` to the subscription for (uri, policy), creating it if needed.
     pub fn subscribe(&mut self, peer: &Arc<Peer>, uri: &str, policy: MatchPolicy) -> Subscribed {
         let (id, created) = match self.index.get(uri, policy) {
@@ -205,14 +228,21 @@ impl Broker {
             payload: publication.payload.clone(),
             audience: publication.audience.clone(),
         };
-        self.retained
-            .lock()
-            .insert(publication.topic.to_owned(), event);
+        let mut retained = self.retained.lock();
+        if let Some(sink) = &self.retained_sink {
+            sink.retained(publication.topic, &event);
+        }
+        retained.insert(publication.topic.to_owned(), event);
     }
 
     /// Drops the retained event of `topic` (a deleted poller topic).
     pub fn forget_retained(&self, topic: &str) {
-        self.retained.lock().remove(topic);
+        let mut retained = self.retained.lock();
+        if retained.remove(topic).is_some()
+            && let Some(sink) = &self.retained_sink
+        {
+            sink.forgotten(topic);
+        }
     }
 
     /// Sends `peer` the retained events its subscription matches, marked `retained`.

@@ -4,6 +4,7 @@
 //! A caller reaches them after the usual URI and permission checks (a role needs `call` on
 //! the procedure), so who may list or kill sessions is decided by the realm's roles.
 
+use crate::router::history;
 use crate::router::meta_events::{registration_details, subscription_details};
 use crate::router::peer::Peer;
 use crate::router::realm::{Realm, WampError};
@@ -25,6 +26,7 @@ impl Realm {
         let args = Args(payload);
         let one = |value: Value| Ok(result(value));
         match procedure {
+            history::GET_EVENTS => self.get_events(caller, payload),
             "wamp.session.count" => {
                 let roles = args.optional_strings(0, "filter_authroles")?;
                 one(Value::from(

@@ -5,10 +5,12 @@ pub mod authorize;
 pub mod broker;
 pub mod dealer;
 pub mod dynamic_authorization;
+pub mod history;
 pub mod internal;
 mod meta;
 mod meta_events;
 pub mod peer;
+pub mod persist;
 pub mod realm;
 pub mod session;
 pub mod sessions;
@@ -41,6 +43,26 @@ impl Drop for ConnectionGuard {
 }
 
 impl Router {
+    /// The router of `config`, each realm on its store (see [`persist`]), with what the
+    /// stores kept from an earlier run loaded. Fails when a store cannot be opened or read.
+    pub fn open(config: &Config) -> Result<Router, String> {
+        let mut stores = persist::StoreOpener::new(config);
+        let mut realms = HashMap::new();
+        for realm in config.workers.iter().flat_map(|w| &w.realms) {
+            let opened = stores
+                .open(realm)
+                .and_then(|store| Realm::open(realm, store))
+                .map_err(|e| format!("realm \"{}\": {e}", realm.name))?;
+            realms.insert(realm.name.clone(), Arc::new(opened));
+        }
+        Ok(Router {
+            realms,
+            shutdown: watch::Sender::new(false),
+            connections: Arc::default(),
+        })
+    }
+
+    /// Every realm on a memory store, nothing persisted (for tests).
     pub fn new(config: &Config) -> Router {
         let realms = config
             .workers
@@ -57,6 +79,14 @@ impl Router {
 
     pub fn realm(&self, name: &str) -> Option<Arc<Realm>> {
         self.realms.get(name).cloned()
+    }
+
+    /// Commits what every realm still has queued for its store (at shutdown, after the
+    /// sessions are gone).
+    pub fn close_stores(&self) {
+        for realm in self.realms.values() {
+            realm.close_store();
+        }
     }
 
     /// Asks every session to end: joined ones get GOODBYE `wamp.close.system_shutdown`.

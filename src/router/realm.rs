@@ -14,8 +14,11 @@ use crate::config::{RealmConfig, UriCheck};
 use crate::router::authorize::{Action, Authorizer, Decision};
 use crate::router::broker::{Audience, Broker, Publication};
 use crate::router::dealer::{Dealer, Invocation, InvokePolicy, RegisterRefusal};
+use crate::router::history::EventHistory;
 use crate::router::peer::{Outgoing, Peer};
+use crate::router::persist::RealmStorage;
 use crate::router::sessions::{JoinedSession, SessionTable};
+use crate::store::Store;
 use crate::wamp::error as uri_error;
 use crate::wamp::id::{self, Id};
 use crate::wamp::message::{self, Message, Payload};
@@ -48,21 +51,40 @@ pub struct Realm {
     pub(crate) broker: RwLock<Broker>,
     pub(crate) dealer: Mutex<Dealer>,
     pub(crate) sessions: SessionTable,
+    /// `store.event-history` buffers; `None` when the realm has no rules (see history.rs).
+    pub(crate) history: Option<EventHistory>,
+    /// Where retained events, history and poller state are kept (see persist.rs).
+    pub(crate) storage: RealmStorage,
     /// Bumped on every subscribe, so an idle poller (not `alwaysOn`) wakes up when its first
     /// subscriber arrives instead of checking on a timer.
     subscribed: watch::Sender<u64>,
 }
 
 impl Realm {
+    /// A realm on a fresh memory store: nothing it retains or records outlives it.
     pub fn new(config: &RealmConfig) -> Realm {
+        Realm::with_storage(config, RealmStorage::memory())
+    }
+
+    /// A realm on `store`: what an earlier run kept there is loaded, and when the store is
+    /// durable, what the realm retains or records from now on is written to it.
+    pub fn open(config: &RealmConfig, store: Arc<dyn Store>) -> Result<Realm, String> {
+        let realm = Realm::with_storage(config, RealmStorage::new(&config.name, store)?);
+        realm.load_events().map_err(|e| e.to_string())?;
+        Ok(realm)
+    }
+
+    fn with_storage(config: &RealmConfig, storage: RealmStorage) -> Realm {
         Realm {
             name: config.name.clone(),
             strict_uris: config.uri_check == UriCheck::Strict,
             meta_api: config.meta_api,
             authorizer: Authorizer::new(&config.roles),
-            broker: RwLock::default(),
+            broker: RwLock::new(Broker::with_retained_sink(storage.retained_sink())),
             dealer: Mutex::default(),
             sessions: SessionTable::default(),
+            history: EventHistory::new(&config.event_history),
+            storage,
             subscribed: watch::Sender::new(0),
         }
     }
@@ -354,6 +376,9 @@ impl Realm {
             audience: audience(peer, options)?,
         };
         let retain = bool_option(options, "retain")?.unwrap_or(false);
+        if let Some(history) = &self.history {
+            history.record(&publication, self.storage.writer());
+        }
         // Deliver and retain under one read lock: a subscription made meanwhile gets either
         // the live event or the retained one.
         let broker = self.broker.read();

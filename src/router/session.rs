@@ -613,6 +613,7 @@ fn welcome_details(realm: &str, identity: &Identity) -> Dict {
 
 /// Broker features announced in WELCOME: only what works.
 pub const BROKER_FEATURES: &[&str] = &[
+    "event_history",
     "event_retention",
     "pattern_based_subscription",
     "publisher_exclusion",

@@ -1,24 +1,32 @@
 //! [`EmbeddedStore`]: the [`Store`] in one redb file, the default persistence of a router.
 //!
-//! One table per kind of data. Keys are tuples: (realm, topic) for states and definitions,
-//! (realm, topic, sequence) for poll records. redb compares tuples element by element, so a
-//! topic's records are one contiguous range ordered by sequence, and topics that share a prefix
-//! ("a.b", "a.bc") never interleave. Values are JSON, so a dump of the file is readable and a
-//! field added later can default when an older file is read.
+//! One table per kind of data. Keys are tuples: (realm, topic) for states, definitions and
+//! retained events, (realm, topic, sequence) for poll records and (realm, rule, sequence) for
+//! history entries. redb compares tuples element by element, so a topic's records are one
+//! contiguous range ordered by sequence, and topics that share a prefix ("a.b", "a.bc") never
+//! interleave. Poller values are JSON, so a dump of the file is readable and a field added
+//! later can default when an older file is read; events are MessagePack with field names (see
+//! `events::encode`), because JSON cannot tell bytes from strings.
 
+use std::collections::BTreeMap;
+use std::ops::Bound;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 
-use super::{PollRecord, Store, StoreError, TopicState};
+use super::events::{decode as decode_event, encode as encode_event};
+use super::{EventRecord, EventStore, EventWrite, PollRecord, Store, StoreError, TopicState};
 
 const STATES: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("topic_states");
 const DEFINITIONS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("topic_definitions");
 const POLL_RECORDS: TableDefinition<(&str, &str, u64), &[u8]> =
     TableDefinition::new("poll_records");
+const RETAINED: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("retained_events");
+const HISTORY: TableDefinition<(&str, &str, u64), &[u8]> = TableDefinition::new("event_history");
 
 /// A redb database file, opened for the life of the value (redb locks the file, so a second
 /// router on the same file fails to open it rather than corrupting it).
@@ -73,6 +81,8 @@ impl EmbeddedStore {
             txn.open_table(STATES)?;
             txn.open_table(DEFINITIONS)?;
             txn.open_table(POLL_RECORDS)?;
+            txn.open_table(RETAINED)?;
+            txn.open_table(HISTORY)?;
             Ok(())
         })
     }
@@ -141,6 +151,22 @@ impl EmbeddedStore {
             realm: realm.to_owned(),
             topic: topic.to_owned(),
             source,
+        }
+    }
+
+    fn event_error(
+        &self,
+        operation: &'static str,
+        realm: &str,
+        key: &str,
+        message: String,
+    ) -> StoreError {
+        StoreError::Event {
+            path: self.path.clone(),
+            operation,
+            realm: realm.to_owned(),
+            key: key.to_owned(),
+            message,
         }
     }
 }
@@ -260,6 +286,133 @@ impl Store for EmbeddedStore {
             definitions.push((topic.to_owned(), definition));
         }
         Ok(definitions)
+    }
+}
+
+impl EventStore for EmbeddedStore {
+    fn is_durable(&self) -> bool {
+        true
+    }
+
+    fn write_events(&self, realm: &str, writes: &[EventWrite]) -> Result<(), StoreError> {
+        let operation = "write events";
+        // Encode first: a value that does not encode fails the batch before the transaction.
+        let mut encoded = Vec::with_capacity(writes.len());
+        for write in writes {
+            let event = match write {
+                EventWrite::Retain(event) | EventWrite::Record { event, .. } => event,
+                _ => {
+                    encoded.push(Vec::new());
+                    continue;
+                }
+            };
+            let bytes = encode_event(event)
+                .map_err(|m| self.event_error(operation, realm, &event.topic, m))?;
+            encoded.push(bytes);
+        }
+        self.write(operation, |txn| {
+            let mut retained = txn.open_table(RETAINED)?;
+            let mut history = txn.open_table(HISTORY)?;
+            // Each rule is trimmed once per batch, below its newest entry's window.
+            let mut trim: BTreeMap<&str, u64> = BTreeMap::new();
+            for (write, bytes) in writes.iter().zip(&encoded) {
+                match write {
+                    EventWrite::Retain(event) => {
+                        retained.insert((realm, event.topic.as_str()), bytes.as_slice())?;
+                    }
+                    EventWrite::ForgetRetained { topic } => {
+                        retained.remove((realm, topic.as_str()))?;
+                    }
+                    EventWrite::Record {
+                        rule, seq, keep, ..
+                    } => {
+                        history.insert((realm, rule.as_str(), *seq), bytes.as_slice())?;
+                        let oldest_kept = (*seq + 1).saturating_sub(*keep);
+                        let entry = trim.entry(rule.as_str()).or_default();
+                        *entry = (*entry).max(oldest_kept);
+                    }
+                    EventWrite::ForgetHistory { rule } => {
+                        trim.remove(rule.as_str());
+                        let rule = rule.as_str();
+                        history
+                            .retain_in((realm, rule, 0)..=(realm, rule, u64::MAX), |_, _| false)?;
+                    }
+                }
+            }
+            for (rule, oldest_kept) in trim {
+                history.retain_in((realm, rule, 0)..(realm, rule, oldest_kept), |_, _| false)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn retained_events(&self, realm: &str) -> Result<Vec<EventRecord>, StoreError> {
+        let operation = "read retained events";
+        let fail = |source: redb::Error| self.database_error(operation, source);
+        let txn = self.read()?;
+        let table = txn.open_table(RETAINED).map_err(|e| fail(e.into()))?;
+        let mut events = Vec::new();
+        for entry in table.range((realm, "")..).map_err(|e| fail(e.into()))? {
+            let (key, bytes) = entry.map_err(|e| fail(e.into()))?;
+            let (key_realm, topic) = key.value();
+            if key_realm != realm {
+                break;
+            }
+            let event = decode_event(bytes.value())
+                .map_err(|m| self.event_error(operation, realm, topic, m))?;
+            events.push(event);
+        }
+        Ok(events)
+    }
+
+    fn event_history(
+        &self,
+        realm: &str,
+        rule: &str,
+    ) -> Result<Vec<(u64, Arc<EventRecord>)>, StoreError> {
+        let operation = "read event history";
+        let fail = |source: redb::Error| self.database_error(operation, source);
+        let txn = self.read()?;
+        let table = txn.open_table(HISTORY).map_err(|e| fail(e.into()))?;
+        let range = table
+            .range((realm, rule, 0)..=(realm, rule, u64::MAX))
+            .map_err(|e| fail(e.into()))?;
+        range
+            .map(|entry| {
+                let (key, bytes) = entry.map_err(|e| fail(e.into()))?;
+                let event = decode_event(bytes.value())
+                    .map_err(|m| self.event_error(operation, realm, rule, m))?;
+                Ok((key.value().2, Arc::new(event)))
+            })
+            .collect()
+    }
+
+    fn history_rules(&self, realm: &str) -> Result<Vec<String>, StoreError> {
+        let operation = "read history rules";
+        let fail = |source: redb::Error| self.database_error(operation, source);
+        let txn = self.read()?;
+        let table = txn.open_table(HISTORY).map_err(|e| fail(e.into()))?;
+        // Skip from rule to rule: after finding one, continue past its last possible key.
+        let mut rules: Vec<String> = Vec::new();
+        loop {
+            let start = match rules.last() {
+                Some(rule) => Bound::Excluded((realm, rule.as_str(), u64::MAX)),
+                None => Bound::Included((realm, "", 0)),
+            };
+            let next = table
+                .range::<(&str, &str, u64)>((start, Bound::Unbounded))
+                .map_err(|e| fail(e.into()))?
+                .next()
+                .transpose()
+                .map_err(|e| fail(e.into()))?;
+            let Some((key, _)) = next else { break };
+            let (key_realm, rule, _) = key.value();
+            if key_realm != realm {
+                break;
+            }
+            rules.push(rule.to_owned());
+        }
+        Ok(rules)
     }
 }
 

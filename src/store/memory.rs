@@ -2,17 +2,26 @@
 //! routers configured without persistence.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 use serde_json::Value as Json;
 
-use super::{PollRecord, Store, StoreError, TopicState};
+use super::{EventRecord, EventStore, EventWrite, PollRecord, Store, StoreError, TopicState};
 
 /// All topics of all realms in one map under one lock; every operation is a few map lookups.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     // Keyed by (realm, topic) and ordered, so a realm's topics are one range of the map.
     topics: Mutex<BTreeMap<(String, String), Topic>>,
+    events: Mutex<Events>,
+}
+
+/// Retained events by (realm, topic); history entries by (realm, rule), then sequence.
+#[derive(Debug, Default)]
+struct Events {
+    retained: BTreeMap<(String, String), Arc<EventRecord>>,
+    history: BTreeMap<(String, String), BTreeMap<u64, Arc<EventRecord>>>,
 }
 
 #[derive(Debug, Default)]
@@ -95,5 +104,70 @@ impl Store for MemoryStore {
             .filter_map(|((_, name), t)| Some((name.clone(), t.definition.clone()?)))
             .collect();
         Ok(definitions)
+    }
+}
+
+impl EventStore for MemoryStore {
+    fn is_durable(&self) -> bool {
+        false
+    }
+
+    fn write_events(&self, realm: &str, writes: &[EventWrite]) -> Result<(), StoreError> {
+        let mut events = self.events.lock();
+        for write in writes {
+            match write {
+                EventWrite::Retain(event) => {
+                    let key = key(realm, &event.topic);
+                    events.retained.insert(key, Arc::clone(event));
+                }
+                EventWrite::ForgetRetained { topic } => {
+                    events.retained.remove(&key(realm, topic));
+                }
+                EventWrite::Record {
+                    rule,
+                    seq,
+                    event,
+                    keep,
+                } => {
+                    let entries = events.history.entry(key(realm, rule)).or_default();
+                    entries.insert(*seq, Arc::clone(event));
+                    let oldest_kept = (*seq + 1).saturating_sub(*keep);
+                    *entries = entries.split_off(&oldest_kept);
+                }
+                EventWrite::ForgetHistory { rule } => {
+                    events.history.remove(&key(realm, rule));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn retained_events(&self, realm: &str) -> Result<Vec<EventRecord>, StoreError> {
+        let events = self.events.lock();
+        let realm_events = events
+            .retained
+            .range(key(realm, "")..)
+            .take_while(|((r, _), _)| r == realm);
+        Ok(realm_events.map(|(_, event)| (**event).clone()).collect())
+    }
+
+    fn event_history(
+        &self,
+        realm: &str,
+        rule: &str,
+    ) -> Result<Vec<(u64, Arc<EventRecord>)>, StoreError> {
+        let events = self.events.lock();
+        let entries = events.history.get(&key(realm, rule)).into_iter().flatten();
+        Ok(entries.map(|(seq, e)| (*seq, Arc::clone(e))).collect())
+    }
+
+    fn history_rules(&self, realm: &str) -> Result<Vec<String>, StoreError> {
+        let events = self.events.lock();
+        let rules = events
+            .history
+            .range(key(realm, "")..)
+            .take_while(|((r, _), _)| r == realm)
+            .filter(|(_, entries)| !entries.is_empty());
+        Ok(rules.map(|((_, rule), _)| rule.clone()).collect())
     }
 }

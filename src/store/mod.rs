@@ -1,6 +1,7 @@
-//! Persistence for http-poller topics, behind the [`Store`] trait.
+//! Persistence behind the [`Store`] trait: http-poller state, and (through its supertrait
+//! [`EventStore`]) retained events and event history.
 //!
-//! What survives a restart, per (realm, topic) where topic is the poller's WAMP topic URI:
+//! What survives a restart of a poller, per (realm, topic) where topic is its WAMP topic URI:
 //! - [`TopicState`]: the last snapshot and its sequence number, the last-success instant that
 //!   drives computed query parameters, and the validators for conditional requests;
 //! - [`PollRecord`]s: the newest N polls, for the topics API;
@@ -8,13 +9,18 @@
 //!
 //! Two implementations: [`MemoryStore`] (tests, or no persistence configured) and
 //! [`EmbeddedStore`] (one redb file). Methods are synchronous because redb is; async callers
-//! wrap them in `spawn_blocking`.
+//! wrap them in `spawn_blocking`, and the publish path hands its writes to an [`EventWriter`]
+//! thread instead of waiting.
 
 mod embedded;
+mod events;
 mod memory;
+mod writer;
 
 pub use embedded::EmbeddedStore;
+pub use events::{AudienceRecord, EventRecord, EventStore, EventWrite};
 pub use memory::MemoryStore;
+pub use writer::{EventWriter, WriterStats};
 
 use std::path::PathBuf;
 
@@ -22,8 +28,10 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-/// Storage for poller topics. Object safe, so a realm can hold an `Arc<dyn Store>`.
-pub trait Store: Send + Sync {
+/// Storage for poller topics and, through [`EventStore`], for retained events and event
+/// history. Object safe, so a realm can hold an `Arc<dyn Store>` (a cluster store can replace
+/// the embedded one later).
+pub trait Store: EventStore + Send + Sync {
     /// The persisted state of a topic, `None` before its first save.
     fn topic_state(&self, realm: &str, topic: &str) -> Result<Option<TopicState>, StoreError>;
 
@@ -131,6 +139,19 @@ pub enum StoreError {
         realm: String,
         topic: String,
         source: serde_json::Error,
+    },
+    /// A retained event or history entry that does not decode (or encode); `key` is the topic
+    /// or the history rule.
+    #[error(
+        "store {}: {operation} of {key:?} in realm {realm:?} failed: {message}",
+        path.display()
+    )]
+    Event {
+        path: PathBuf,
+        operation: &'static str,
+        realm: String,
+        key: String,
+        message: String,
     },
 }
 

@@ -1,0 +1,289 @@
+//! `realms[].store`, in Crossbar's shape:
+//!
+//! ```json
+//! "store": {"type": "embedded", "path": "data/realm1.redb", "limit": 100,
+//!           "event-history": [{"uri": "com.example.oncounter", "match": "exact", "limit": 1000}]}
+//! ```
+//!
+//! `type` is `memory` (Crossbar's only open-source type) or `embedded` (Junction's redb file;
+//! `path` relative to the config file, default `.junction/<realm>.redb`). The top-level `limit`
+//! is what Crossbar makes of it: the history limit of every rule that does not set its own
+//! (default 100). Rule URIs follow the realm's `uri_check` and their match policy.
+
+use std::collections::HashMap;
+
+use crate::config::load::Loader;
+use crate::config::model::{HistoryRule, StoreConfig, UriCheck, default_store};
+use crate::config::node::{Node, Result};
+use crate::wamp::uri::{self, MatchPolicy};
+
+/// Crossbar's default history limit per rule.
+pub const DEFAULT_HISTORY_LIMIT: u64 = 100;
+/// The largest history limit a rule may have: events are kept in memory (and on disk).
+pub const MAX_HISTORY_LIMIT: u64 = 1_000_000;
+
+pub(crate) fn load_store(
+    node: &Node,
+    realm: &str,
+    uri_check: UriCheck,
+    cx: &Loader,
+) -> Result<(StoreConfig, Vec<HistoryRule>)> {
+    let obj = node.object()?;
+    obj.reject(&[("call-queue", "call queueing (call-queue) is not supported")])?;
+    obj.only(&["type", "path", "limit", "event-history"])?;
+    let store = match obj.required("type")?.one_of(&["memory", "embedded"])? {
+        "memory" => {
+            if obj.has("path") {
+                return Err(obj.key_error("path", "a memory store has no path"));
+            }
+            StoreConfig::Memory
+        }
+        _ => match obj.get("path") {
+            Some(path) => {
+                let joined = cx.folder.join(path.non_empty_str()?);
+                StoreConfig::Embedded {
+                    path: std::path::absolute(&joined).unwrap_or(joined),
+                }
+            }
+            None => default_store(&cx.folder, realm),
+        },
+    };
+    let default_limit = match obj.get("limit") {
+        Some(limit) => limit.u64_in(1, MAX_HISTORY_LIMIT)?,
+        None => DEFAULT_HISTORY_LIMIT,
+    };
+    let rules = match obj.get("event-history") {
+        Some(list) => load_rules(&list, default_limit, uri_check)?,
+        None => Vec::new(),
+    };
+    Ok((store, rules))
+}
+
+fn load_rules(list: &Node, default_limit: u64, uri_check: UriCheck) -> Result<Vec<HistoryRule>> {
+    let mut rules: Vec<HistoryRule> = Vec::new();
+    // (uri, policy) -> path of the rule that first named it.
+    let mut seen: HashMap<(String, MatchPolicy), String> = HashMap::new();
+    for item in list.array()? {
+        let obj = item.object()?;
+        obj.only(&["uri", "match", "limit"])?;
+        let policy = match obj.get("match") {
+            Some(node) => match node.one_of(&["exact", "prefix", "wildcard"])? {
+                "prefix" => MatchPolicy::Prefix,
+                "wildcard" => MatchPolicy::Wildcard,
+                _ => MatchPolicy::Exact,
+            },
+            None => MatchPolicy::Exact,
+        };
+        let uri_node = obj.required("uri")?;
+        let uri = uri_node.str()?;
+        let strict = uri_check == UriCheck::Strict;
+        if !uri::is_valid(uri, strict, policy) {
+            let check = if strict { "strict" } else { "loose" };
+            return Err(uri_node.error(format!(
+                "\"{uri}\" is not a valid URI for match {} ({check} URI check)",
+                policy.name()
+            )));
+        }
+        if uri::is_reserved(uri) {
+            return Err(uri_node.error(format!(
+                "\"{uri}\": wamp.* topics are reserved for the router and cannot have history"
+            )));
+        }
+        let limit = match obj.get("limit") {
+            Some(limit) => limit.u64_in(1, MAX_HISTORY_LIMIT)?,
+            None => default_limit,
+        };
+        if let Some(first) = seen.get(&(uri.to_owned(), policy)) {
+            return Err(uri_node.error(format!(
+                "a history rule for \"{uri}\" (match {}) is already defined at {first}",
+                policy.name()
+            )));
+        }
+        seen.insert((uri.to_owned(), policy), item.path.clone());
+        rules.push(HistoryRule {
+            uri: uri.to_owned(),
+            policy,
+            limit: usize::try_from(limit).unwrap_or(usize::MAX),
+        });
+    }
+    Ok(rules)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load::testing::*;
+    use crate::config::{RealmConfig, StoreConfig, default_store};
+
+    const AT: &str = "workers[0].realms[0].store";
+
+    fn realm_with_store(store: &str) -> String {
+        worker(
+            &format!(r#"{{"name": "realm1", "roles": [], "store": {store}}}"#),
+            "",
+        )
+    }
+
+    fn realm(store: &str) -> RealmConfig {
+        load(&realm_with_store(store)).workers[0].realms[0].clone()
+    }
+
+    fn store_error(store: &str) -> String {
+        error(&realm_with_store(store))
+    }
+
+    fn rule(uri: &str, policy: MatchPolicy, limit: usize) -> HistoryRule {
+        HistoryRule {
+            uri: uri.into(),
+            policy,
+            limit,
+        }
+    }
+
+    #[test]
+    fn crossbar_event_history_shape_loads() {
+        let realm = realm(
+            r#"{"type": "memory", "event-history": [{"uri": "com.example.oncounter", "limit": 10000}]}"#,
+        );
+        assert_eq!(realm.store, Some(StoreConfig::Memory));
+        assert_eq!(
+            realm.event_history,
+            [rule("com.example.oncounter", MatchPolicy::Exact, 10000)]
+        );
+    }
+
+    #[test]
+    fn rules_take_their_match_and_the_top_level_limit_as_default() {
+        let configured = realm(
+            r#"{"type": "embedded", "limit": 7, "event-history": [
+                {"uri": "com.example.a", "match": "exact"},
+                {"uri": "com.example.", "match": "prefix", "limit": 3},
+                {"uri": "com..x", "match": "wildcard"},
+                {"uri": "com.example.a", "match": "prefix"}]}"#,
+        );
+        assert_eq!(
+            configured.store,
+            Some(default_store(std::path::Path::new(""), "realm1"))
+        );
+        assert_eq!(
+            configured.event_history,
+            [
+                rule("com.example.a", MatchPolicy::Exact, 7),
+                rule("com.example.", MatchPolicy::Prefix, 3),
+                rule("com..x", MatchPolicy::Wildcard, 7),
+                rule("com.example.a", MatchPolicy::Prefix, 7),
+            ]
+        );
+        let defaulted = realm(r#"{"type": "memory", "event-history": [{"uri": "t"}]}"#);
+        assert_eq!(defaulted.event_history[0].limit, 100);
+        assert!(realm_of_plain().event_history.is_empty());
+    }
+
+    fn realm_of_plain() -> RealmConfig {
+        load(&worker(r#"{"name": "realm1"}"#, "")).workers[0].realms[0].clone()
+    }
+
+    #[test]
+    fn errors_name_the_json_path() {
+        let cases = [
+            (
+                r#"{"type": "memory", "limit": 0}"#,
+                format!("{AT}.limit: 0 is out of range (1..=1000000)"),
+            ),
+            (
+                r#"{"type": "memory", "limit": "10"}"#,
+                format!("{AT}.limit: expected a non-negative integer, found a string"),
+            ),
+            (
+                r#"{"type": "memory", "event-history": {}}"#,
+                format!("{AT}.event-history: expected an array, found an object"),
+            ),
+            (
+                r#"{"type": "memory", "event-history": [{"limit": 5}]}"#,
+                format!("{AT}.event-history[0].uri: required key is missing"),
+            ),
+            (
+                r#"{"type": "memory", "event-history": [{"uri": "a"}, {"uri": "b", "limit": 2000000}]}"#,
+                format!("{AT}.event-history[1].limit: 2000000 is out of range (1..=1000000)"),
+            ),
+            (
+                r#"{"type": "memory", "event-history": [{"uri": "a", "limit": -1}]}"#,
+                format!(
+                    "{AT}.event-history[0].limit: expected a non-negative integer, found a negative number"
+                ),
+            ),
+            (
+                r#"{"type": "memory", "event-history": [{"uri": "a", "match": "regex"}]}"#,
+                format!(
+                    "{AT}.event-history[0].match: expected one of exact, prefix, wildcard, found \"regex\""
+                ),
+            ),
+            (
+                r#"{"type": "memory", "event-history": [{"uri": "com..a"}]}"#,
+                format!(
+                    "{AT}.event-history[0].uri: \"com..a\" is not a valid URI for match exact (loose URI check)"
+                ),
+            ),
+            (
+                r#"{"type": "memory", "event-history": [{"uri": "com. a", "match": "prefix"}]}"#,
+                format!(
+                    "{AT}.event-history[0].uri: \"com. a\" is not a valid URI for match prefix (loose URI check)"
+                ),
+            ),
+            (
+                r#"{"type": "memory", "event-history": [{"uri": "wamp.session.on_join"}]}"#,
+                format!(
+                    "{AT}.event-history[0].uri: \"wamp.session.on_join\": wamp.* topics are reserved for the router and cannot have history"
+                ),
+            ),
+            (
+                r#"{"type": "memory", "event-history": [{"uri": "a", "limit": 5}, {"uri": "b"}, {"uri": "a"}]}"#,
+                format!(
+                    "{AT}.event-history[2].uri: a history rule for \"a\" (match exact) is already defined at {AT}.event-history[0]"
+                ),
+            ),
+            (
+                r#"{"type": "memory", "event-history": [{"uri": "a", "matsch": "exact"}]}"#,
+                format!(
+                    "{AT}.event-history[0].matsch: unknown key (allowed here: uri, match, limit)"
+                ),
+            ),
+            (
+                r#"{"type": "memory", "call-queue": []}"#,
+                format!("{AT}.call-queue: call queueing (call-queue) is not supported"),
+            ),
+            (
+                r#"{"type": "memory", "history": []}"#,
+                format!(
+                    "{AT}.history: unknown key (allowed here: type, path, limit, event-history)"
+                ),
+            ),
+        ];
+        for (store, expected) in cases {
+            assert_eq!(store_error(store), expected, "{store}");
+        }
+    }
+
+    #[test]
+    fn rule_uris_follow_the_realm_uri_check() {
+        let strict = |uri: &str| {
+            worker(
+                &format!(
+                    r#"{{"name": "realm1", "options": {{"uri_check": "strict"}},
+                        "store": {{"type": "memory", "event-history": [{{"uri": "{uri}"}}]}}}}"#
+                ),
+                "",
+            )
+        };
+        assert_eq!(
+            load(&strict("com.example.t")).workers[0].realms[0].event_history[0].uri,
+            "com.example.t"
+        );
+        assert_eq!(
+            error(&strict("com.Example")),
+            format!(
+                "{AT}.event-history[0].uri: \"com.Example\" is not a valid URI for match exact (strict URI check)"
+            )
+        );
+    }
+}
