@@ -120,9 +120,15 @@ fn realm_and_role(obj: &Obj, cx: &Loader) -> Result<(RealmConfig, String)> {
     };
     let role_node = obj.required("role")?;
     let role = role_node.str()?;
-    if !realm.roles.iter().any(|r| r.name == role) {
+    let Some(defined) = realm.roles.iter().find(|r| r.name == role) else {
         return Err(role_node.error(format!(
             "role \"{role}\" is not defined in realm \"{name}\""
+        )));
+    };
+    // A bridge request is not a WAMP session its authorizer could be asked about.
+    if defined.authorizer.is_some() {
+        return Err(role_node.error(format!(
+            "role \"{role}\" is dynamically authorized (authorizer); an HTTP bridge path needs a role with permissions"
         )));
     }
     Ok((realm.clone(), role.to_string()))
@@ -381,7 +387,7 @@ mod tests {
     use crate::config::model::{Config, TransportKind};
 
     const T: &str = "workers[0].transports[0]";
-    const REALMS: &str = r#"{"name": "realm1", "roles": [{"name": "anonymous"}, {"name": "backend"}]},
+    const REALMS: &str = r#"{"name": "realm1", "roles": [{"name": "anonymous"}, {"name": "backend"}, {"name": "dynamic", "authorizer": "com.example.authorize"}]},
         {"name": "strict", "options": {"uri_check": "strict"}, "roles": [{"name": "hook"}]}"#;
 
     fn web(paths: &str) -> String {
@@ -577,6 +583,15 @@ mod tests {
                 ))),
                 format!(
                     "{at}.realm: realm \"realm2\" is not defined in this worker (it defines realm1, strict)"
+                ),
+                "{kind}"
+            );
+            assert_eq!(
+                error(&one(&format!(
+                    r#"{{"type": "{kind}", "realm": "realm1", "role": "dynamic"}}"#
+                ))),
+                format!(
+                    "{at}.role: role \"dynamic\" is dynamically authorized (authorizer); an HTTP bridge path needs a role with permissions"
                 ),
                 "{kind}"
             );

@@ -87,13 +87,20 @@ fn load_topics(list: &Node, roles: &[RoleConfig], cx: &Loader) -> Result<Vec<Top
                 format!("topic \"{}\" is defined twice in this realm", topic.name),
             ));
         }
-        if let Some(role) = &topic.role
-            && !roles.iter().any(|r| &r.name == role)
-        {
-            return Err(ConfigError::new(
-                format!("{}.publisher.role", item.path),
-                format!("role \"{role}\" is not defined in this realm"),
-            ));
+        if let Some(role) = &topic.role {
+            let message = match roles.iter().find(|r| &r.name == role) {
+                None => format!("role \"{role}\" is not defined in this realm"),
+                Some(r) if r.authorizer.is_some() => format!(
+                    "role \"{role}\" is dynamically authorized (authorizer); a poller needs a role with permissions"
+                ),
+                Some(_) => String::new(),
+            };
+            if !message.is_empty() {
+                return Err(ConfigError::new(
+                    format!("{}.publisher.role", item.path),
+                    message,
+                ));
+            }
         }
         topics.push(TopicDefinition {
             topic,
@@ -595,6 +602,22 @@ mod topic_and_store_tests {
         assert_eq!(
             error(&realm_with(&format!(r#", "topics": [{with_role}]"#))),
             format!("{at}[0].publisher.role: role \"nobody\" is not defined in this realm")
+        );
+        let dynamic = TOPIC.replace(
+            r#""type": "http-poller","#,
+            r#""type": "http-poller", "role": "dyn","#,
+        );
+        let json = worker(
+            &format!(
+                r#"{{"name": "realm1", "roles": [{{"name": "dyn", "authorizer": "com.example.a"}}], "topics": [{dynamic}]}}"#
+            ),
+            "",
+        );
+        assert_eq!(
+            error(&json),
+            format!(
+                "{at}[0].publisher.role: role \"dyn\" is dynamically authorized (authorizer); a poller needs a role with permissions"
+            )
         );
         let bad_jq = TOPIC.replace(r#""pollingPeriod": "PT2S""#, r#""transform": ".items[""#);
         let e = error(&realm_with(&format!(r#", "topics": [{bad_jq}]"#)));
