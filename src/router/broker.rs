@@ -322,10 +322,9 @@ fn deliver(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::router::peer::{Outbound, Outgoing};
-    use tokio::sync::mpsc::Receiver;
+    use crate::router::peer::{Inbox, Outbound, Outgoing};
 
-    fn peer(session: Id, serialization: Serialization) -> (Arc<Peer>, Receiver<Outgoing>) {
+    fn peer(session: Id, serialization: Serialization) -> (Arc<Peer>, Inbox) {
         let (outbound, rx) = Outbound::new(16);
         let peer = Peer {
             session,
@@ -349,9 +348,9 @@ mod tests {
         }
     }
 
-    fn frame(rx: &mut Receiver<Outgoing>) -> Option<Bytes> {
+    fn frame(rx: &mut Inbox) -> Option<Bytes> {
         match rx.try_recv() {
-            Ok(Outgoing::Message(b)) => Some(b),
+            Some(Outgoing::Message(b)) => Some(b),
             _ => None,
         }
     }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::router::peer::{Outbound, Outgoing, Peer};
+use crate::router::peer::{Inbox, Outbound, Outgoing, Peer};
 use crate::router::realm::{Realm, WampError};
 use crate::wamp::error as uri_error;
 use crate::wamp::id::{self, Id};
@@ -75,7 +75,7 @@ pub struct InternalInvocation {
 pub struct InternalCallee {
     realm: Arc<Realm>,
     peer: Arc<Peer>,
-    rx: tokio::sync::mpsc::Receiver<Outgoing>,
+    rx: Inbox,
     procedures: std::collections::HashMap<Id, String>,
 }
 

@@ -43,7 +43,7 @@ impl Realm {
                     .sessions
                     .get(session)
                     .ok_or_else(|| no_session(session))?;
-                one(Value::Dict(joined.details.clone()))
+                one(Value::Dict(joined.details()))
             }
             "wamp.session.kill" => {
                 let session = args.id(0, "session")?;

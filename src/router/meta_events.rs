@@ -8,6 +8,7 @@ use crate::router::broker::{Audience, Publication, Subscribed, Subscription};
 use crate::router::dealer::{Registered, Registration};
 use crate::router::peer::Peer;
 use crate::router::realm::Realm;
+use crate::router::sessions::JoinedSession;
 use crate::wamp::id::{self, Id};
 use crate::wamp::message::Payload;
 use crate::wamp::value::{Dict, Value};
@@ -62,9 +63,9 @@ impl Realm {
         });
     }
 
-    pub(crate) fn published_join(&self, details: &Dict) {
+    pub(crate) fn published_join(&self, joined: &JoinedSession) {
         self.publish_meta("wamp.session.on_join", || {
-            Some(vec![Value::Dict(details.clone())])
+            Some(vec![Value::Dict(joined.details())])
         });
     }
 

@@ -9,6 +9,7 @@ pub mod history;
 pub mod internal;
 mod meta;
 mod meta_events;
+pub mod outbound;
 pub mod peer;
 pub mod persist;
 pub mod realm;

@@ -147,11 +147,11 @@ impl Realm {
     }
 
     /// A client session joins: it is listed for the session meta API and `on_join` is
-    /// published. `details` is what `wamp.session.get` answers.
-    pub fn join(&self, peer: Arc<Peer>, details: Dict) -> Arc<JoinedSession> {
-        let joined = Arc::new(JoinedSession::new(peer, details));
+    /// published.
+    pub fn join(&self, joined: JoinedSession) -> Arc<JoinedSession> {
+        let joined = Arc::new(joined);
         self.sessions.insert(Arc::clone(&joined));
-        self.published_join(&joined.details);
+        self.published_join(&joined);
         joined
     }
 

@@ -17,7 +17,7 @@ use crate::router::authorize::{Action, Decision};
 use crate::router::dynamic_authorization::{self, DecisionCache};
 use crate::router::peer::{ClientFeatures, Outbound, Outgoing, Peer};
 use crate::router::realm::{Realm, WampError, error_message};
-use crate::router::sessions::JoinedSession;
+use crate::router::sessions::{JoinedSession, TransportInfo};
 use crate::wamp::error as uri_error;
 use crate::wamp::id::{self, Id};
 use crate::wamp::message::{self, Message};
@@ -61,7 +61,7 @@ pub struct Session {
     outbound: Arc<Outbound>,
     state: State,
     /// `transport` in the session's meta API details (type, peer address, ...).
-    transport: Dict,
+    transport: TransportInfo,
 }
 
 impl Session {
@@ -77,12 +77,12 @@ impl Session {
             serialization,
             outbound,
             state: State::Idle,
-            transport: Dict::new(),
+            transport: TransportInfo::default(),
         }
     }
 
     /// Describes the transport for the session meta API (`wamp.session.get`, `on_join`).
-    pub fn set_transport(&mut self, transport: Dict) {
+    pub fn set_transport(&mut self, transport: TransportInfo) {
         self.transport = transport;
     }
 
@@ -263,10 +263,12 @@ impl Session {
         self.reply(&Message::Welcome { session, details }).await;
         // Listed (and `on_join` published) once WELCOME is queued: the session's own
         // requests are handled after this returns, so none can come before its join.
-        let entry = realm.join(
+        let entry = realm.join(JoinedSession::new(
             Arc::clone(&peer),
-            session_details(session, &identity, &self.transport),
-        );
+            identity.authmethod,
+            identity.authprovider,
+            std::mem::take(&mut self.transport),
+        ));
         self.state = State::Joined(Joined {
             realm,
             peer,
@@ -540,7 +542,7 @@ impl Session {
             let outcome = dynamic_authorization::decide(
                 &realm,
                 authorizer,
-                &joined.entry.details,
+                &joined.entry.details(),
                 &mut joined.decisions,
                 uri,
                 action,
@@ -636,18 +638,6 @@ pub const DEALER_FEATURES: &[&str] = &[
     "registration_meta_api",
     "testament_meta_api",
 ];
-
-/// What the session meta API tells about a session (`wamp.session.get`, `on_join`).
-fn session_details(session: Id, identity: &Identity, transport: &Dict) -> Dict {
-    let mut details = Dict::new();
-    details.insert("session".into(), Value::from(session));
-    details.insert("authid".into(), Value::from(identity.authid.as_str()));
-    details.insert("authrole".into(), Value::from(identity.authrole.as_str()));
-    details.insert("authmethod".into(), Value::from(identity.authmethod));
-    details.insert("authprovider".into(), Value::from(identity.authprovider));
-    details.insert("transport".into(), Value::Dict(transport.clone()));
-    details
-}
 
 /// CALL.Options.timeout in ms; absent, 0 or not a positive integer: no timeout.
 fn call_timeout(options: &Dict) -> Option<u64> {

@@ -14,7 +14,7 @@ use crate::router::authorize::{Action, Decision};
 use crate::router::peer::Peer;
 use crate::wamp::id::Id;
 use crate::wamp::message::Payload;
-use crate::wamp::value::Dict;
+use crate::wamp::value::{Dict, Value};
 
 /// When a testament is published (`wamp.session.add_testament`'s `scope`). Without session
 /// resumption both happen when the session leaves, `detached` first.
@@ -44,12 +44,35 @@ pub struct Testament {
     pub decision: Decision,
 }
 
-/// One joined client session.
+/// How a session is connected, for the session meta API (`transport` in its details).
+#[derive(Debug, Clone, Default)]
+pub struct TransportInfo {
+    /// `websocket` or `rawsocket`.
+    pub kind: &'static str,
+    /// The WAMP subprotocol, e.g. `wamp.2.json`.
+    pub protocol: &'static str,
+    /// The client's address, Crossbar's `tcp4:1.2.3.4:5678` for TCP peers.
+    pub peer: String,
+}
+
+impl TransportInfo {
+    pub fn to_dict(&self) -> Dict {
+        let mut details = Dict::new();
+        details.insert("type".into(), Value::from(self.kind));
+        details.insert("protocol".into(), Value::from(self.protocol));
+        details.insert("peer".into(), Value::from(self.peer.as_str()));
+        details
+    }
+}
+
+/// One joined client session. Its meta API details are built when asked for, so an idle
+/// session keeps only these fields (memory per session is a target).
 #[derive(Debug)]
 pub struct JoinedSession {
     pub peer: Arc<Peer>,
-    /// `wamp.session.get`'s answer and `on_join`'s payload.
-    pub details: Dict,
+    pub authmethod: &'static str,
+    pub authprovider: &'static str,
+    pub transport: TransportInfo,
     testaments: Mutex<Vec<(Scope, Testament)>>,
     killed: AtomicBool,
     /// The dynamic authorizer's answers for the request being handled, set by the session
@@ -59,10 +82,17 @@ pub struct JoinedSession {
 }
 
 impl JoinedSession {
-    pub fn new(peer: Arc<Peer>, details: Dict) -> JoinedSession {
+    pub fn new(
+        peer: Arc<Peer>,
+        authmethod: &'static str,
+        authprovider: &'static str,
+        transport: TransportInfo,
+    ) -> JoinedSession {
         JoinedSession {
             peer,
-            details,
+            authmethod,
+            authprovider,
+            transport,
             testaments: Mutex::default(),
             killed: AtomicBool::new(false),
             decided: Mutex::default(),
@@ -81,6 +111,19 @@ impl JoinedSession {
             .iter()
             .position(|(u, a, _)| u == uri && *a == action)?;
         Some(decided.swap_remove(i).2)
+    }
+
+    /// `wamp.session.get`'s answer and `on_join`'s payload: `session`, `authid`, `authrole`,
+    /// `authmethod`, `authprovider`, `transport`.
+    pub fn details(&self) -> Dict {
+        let mut details = Dict::new();
+        details.insert("session".into(), Value::from(self.peer.session));
+        details.insert("authid".into(), Value::from(self.peer.authid.as_str()));
+        details.insert("authrole".into(), Value::from(self.peer.authrole.as_str()));
+        details.insert("authmethod".into(), Value::from(self.authmethod));
+        details.insert("authprovider".into(), Value::from(self.authprovider));
+        details.insert("transport".into(), Value::Dict(self.transport.to_dict()));
+        details
     }
 
     /// Whether the router killed this session: it is out of the realm and its transport is
@@ -150,7 +193,6 @@ mod tests {
     use super::*;
     use crate::router::peer::Outbound;
     use crate::wamp::serializer::Serialization;
-    use crate::wamp::value::Value;
 
     fn joined(session: Id) -> Arc<JoinedSession> {
         let (outbound, _rx) = Outbound::new(1);
@@ -163,7 +205,12 @@ mod tests {
             internal: false,
             features: Default::default(),
         });
-        Arc::new(JoinedSession::new(peer, Dict::new()))
+        Arc::new(JoinedSession::new(
+            peer,
+            "anonymous",
+            "static",
+            TransportInfo::default(),
+        ))
     }
 
     fn testament(topic: &str) -> Testament {

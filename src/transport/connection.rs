@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::{FutureExt, Stream, StreamExt};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tracing::warn;
 
-use crate::router::peer::{Outbound, Outgoing};
+use crate::router::peer::{Inbox, Outbound, Outgoing};
 use crate::router::session::{Flow, Session};
+use crate::router::sessions::TransportInfo;
 use crate::wamp::serializer::Serialization;
-use crate::wamp::value::{Dict, Value};
 
 /// Most frames written before one flush; bounds the latency a long queue adds.
 pub const MAX_FRAMES_PER_FLUSH: usize = 256;
@@ -27,18 +27,22 @@ const LAST_WORDS: Duration = Duration::from_secs(2);
 
 /// `transport` in the session meta API (`wamp.session.get`, `on_join`): the kind, the WAMP
 /// subprotocol and the client's address (Crossbar's `tcp4:1.2.3.4:5678` for TCP peers).
-pub fn transport_details(kind: &str, protocol: &str, peer: &dyn Display) -> Dict {
+pub fn transport_details(
+    kind: &'static str,
+    protocol: &'static str,
+    peer: &dyn Display,
+) -> TransportInfo {
     let peer = peer.to_string();
     let peer = match peer.parse::<std::net::SocketAddr>() {
         Ok(addr) if addr.is_ipv4() => format!("tcp4:{}:{}", addr.ip(), addr.port()),
         Ok(addr) => format!("tcp6:{}:{}", addr.ip(), addr.port()),
         Err(_) => peer,
     };
-    let mut details = Dict::new();
-    details.insert("type".into(), Value::from(kind));
-    details.insert("protocol".into(), Value::from(protocol));
-    details.insert("peer".into(), Value::from(peer));
-    details
+    TransportInfo {
+        kind,
+        protocol,
+        peer,
+    }
 }
 
 /// What the reader, the writer and the pinger of one connection share.
@@ -106,7 +110,7 @@ pub trait FrameWriter: Send {
 
 /// Drains the session's queue into `writer` until a `Close` is written, a write fails or the
 /// queue is closed: everything queued at once goes out with one flush.
-pub async fn write_loop(mut rx: mpsc::Receiver<Outgoing>, mut writer: impl FrameWriter) {
+pub async fn write_loop(mut rx: Inbox, mut writer: impl FrameWriter) {
     while let Some(first) = rx.recv().await {
         let mut next = Some(first);
         let mut written = 0;
@@ -124,7 +128,7 @@ pub async fn write_loop(mut rx: mpsc::Receiver<Outgoing>, mut writer: impl Frame
             }
             written += 1;
             if written < MAX_FRAMES_PER_FLUSH {
-                next = rx.try_recv().ok();
+                next = rx.try_recv();
             }
         }
         if !writer.flush().await {

@@ -28,11 +28,17 @@ use crate::transport::connection::{
 };
 use crate::wamp::serializer::{JSON_SEPARATOR, Subprotocol, json_separator_of};
 
-/// tungstenite settings from the path's options. A small read buffer keeps idle connections
-/// cheap (the default 128 KiB costs that much per connection).
+/// The read buffer of a connection. tungstenite grows it for a frame that does not fit, so
+/// this only bounds how much one read takes; it is what every idle connection costs (and is
+/// zero-filled before each read), so it is kept small: 2 KiB holds a few dozen typical
+/// messages (measured in BENCHMARKS.md: 8 KiB made idle sessions cost 16.8 KiB each).
+const READ_BUFFER: usize = 2 * 1024;
+
+/// tungstenite settings from the path's options (the default 128 KiB read buffer would cost
+/// that much per connection).
 pub fn ws_config(options: &WebSocketOptions) -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(8 * 1024)
+        .read_buffer_size(READ_BUFFER)
         .max_message_size(Some(options.max_message_size))
         .max_frame_size(Some(options.max_frame_size))
 }
