@@ -114,7 +114,7 @@ pub async fn run(args: Args) -> Result<Report> {
         "cpu": window.cpu,
     });
     let mut human = format!(
-        "fanout {} s={} p={} b={}: {:.0} publishes/s, {:.0} deliveries/s, {} ({} errors, {} disconnected; cpu {})",
+        "fanout {} s={} p={} b={}: {:.0} publishes/s, {:.0} deliveries/s, {} ({} errors, {} disconnected; {})",
         args.serializer.name(),
         args.subscribers,
         args.publishers,
@@ -124,7 +124,7 @@ pub async fn run(args: Args) -> Result<Report> {
         measure::latency_text(&seen["latency_us"]),
         errors,
         seen["disconnected"],
-        window.cpu,
+        measure::cpu_text(&window.cpu),
     );
     if let Some(e) = first_error {
         json["first_error"] = json!(e);

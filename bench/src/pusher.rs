@@ -107,14 +107,14 @@ pub async fn run(args: Args) -> Result<Report> {
         "cpu": window.cpu,
     });
     let mut human = format!(
-        "pusher{} c={} {}: {:.0} req/s, {} ({} errors; cpu {})",
+        "pusher{} c={} {}: {:.0} req/s, {} ({} errors; {})",
         if signed { " signed" } else { "" },
         args.connections,
         args.url,
         rate,
         measure::latency_text(&json["latency_us"]),
         errors,
-        window.cpu,
+        measure::cpu_text(&window.cpu),
     );
     if let Some(e) = first_error {
         json["first_error"] = json!(e);

@@ -102,7 +102,7 @@ pub async fn run(args: Args) -> Result<Report> {
         "cpu": window.cpu,
     });
     let mut human = format!(
-        "rpc {} {}x{} callees={}: {:.0} calls/s, {} ({} errors; cpu {})",
+        "rpc {} {}x{} callees={}: {:.0} calls/s, {} ({} errors; {})",
         args.serializer.name(),
         args.callers,
         args.in_flight,
@@ -110,7 +110,7 @@ pub async fn run(args: Args) -> Result<Report> {
         rate,
         measure::latency_text(&json["latency_us"]),
         errors,
-        window.cpu,
+        measure::cpu_text(&window.cpu),
     );
     if let Some(e) = first_error {
         json["first_error"] = json!(e);
