@@ -88,16 +88,15 @@ impl Session {
 
     pub async fn handle(&mut self, msg: Message) -> Flow {
         match std::mem::replace(&mut self.state, State::Closed) {
-            State::Idle => self.on_idle(msg).await,
+            // Boxed: the opening runs once per session, and inline its state would count in
+            // every idle session's task (memory per session is a target, see BENCHMARKS.md).
+            State::Idle => Box::pin(self.on_idle(msg)).await,
             State::Challenged {
                 realm,
                 session,
                 pending,
                 features,
-            } => {
-                self.on_challenged(msg, realm, session, pending, features)
-                    .await
-            }
+            } => Box::pin(self.on_challenged(msg, realm, session, pending, features)).await,
             State::Joined(joined) => {
                 self.state = State::Joined(joined);
                 self.on_joined(msg).await
@@ -110,7 +109,8 @@ impl Session {
     /// for frames that do not decode).
     pub async fn protocol_violation(&mut self, message: &str) -> Flow {
         debug!("protocol violation: {message}");
-        self.abort(uri_error::PROTOCOL_VIOLATION, message).await
+        // Boxed: rare, and inline it would grow every session's task (see `handle`).
+        Box::pin(self.abort(uri_error::PROTOCOL_VIOLATION, message)).await
     }
 
     /// The router is shutting down: a joined session gets GOODBYE `wamp.close.system_shutdown`,
@@ -539,7 +539,8 @@ impl Session {
             && !matches!(options.get("acknowledge"), Some(Value::Bool(true)));
         let mut decisions = Vec::with_capacity(questions.len());
         for (uri, action, options) in questions {
-            let outcome = dynamic_authorization::decide(
+            // Boxed for the same reason: only dynamically authorized roles get here.
+            let outcome = Box::pin(dynamic_authorization::decide(
                 &realm,
                 authorizer,
                 &joined.entry.details(),
@@ -547,7 +548,7 @@ impl Session {
                 uri,
                 action,
                 options,
-            )
+            ))
             .await;
             let decision = match outcome {
                 Ok(decision) => decision,

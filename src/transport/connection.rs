@@ -5,6 +5,7 @@
 
 use std::fmt::Display;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -164,26 +165,33 @@ pub async fn deliver(session: &mut Session, serialization: Serialization, bytes:
 /// session is closed from elsewhere (slow consumer, dead peer, a frame the peer cannot take):
 /// that reason is logged as `closing {what}: {reason}`. When the reader ends first, the writer
 /// gets a moment to send what the session queued last (ABORT, GOODBYE).
-pub async fn run(
+///
+/// The reader and writer come pinned by the caller: moved in by value, they would be stored
+/// twice in this future (as arguments, then pinned), and every connection's task pays for its
+/// size (idle memory per session is a target, see BENCHMARKS.md).
+pub async fn run<R, W>(
     link: &Link,
-    reader: impl Future<Output = ()>,
-    writer: impl Future<Output = ()>,
+    mut reader: Pin<&mut R>,
+    mut writer: Pin<&mut W>,
     heartbeat: Option<Heartbeat>,
     what: &str,
     peer: &(dyn Display + Sync),
-) {
+) where
+    R: Future<Output = ()>,
+    W: Future<Output = ()>,
+{
     let pinger = ping_loop(link, heartbeat);
     let closer = link.outbound.closer();
-    tokio::pin!(reader, writer, pinger);
+    tokio::pin!(pinger);
     tokio::select! {
         reason = closer.closed() => {
             warn!(%peer, "closing {what}: {reason}");
         }
-        () = &mut reader => {
+        () = reader.as_mut() => {
             link.outbound.push(Outgoing::Close { code: 1000, reason: String::new() });
-            let _ = tokio::time::timeout(LAST_WORDS, &mut writer).await;
+            let _ = tokio::time::timeout(LAST_WORDS, writer.as_mut()).await;
         }
-        () = &mut writer => {
+        () = writer.as_mut() => {
             // A writer stops on its own when it closed the session (a frame the peer cannot
             // take); say why.
             if let Some(reason) = closer.closed().now_or_never() {

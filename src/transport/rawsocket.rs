@@ -174,15 +174,9 @@ async fn run_session<S>(
         options.auto_ping_timeout,
         options.auto_ping_size,
     );
-    connection::run(
-        &link,
-        reader.run(session, serialization, shutdown, peer),
-        write_loop(rx, writer),
-        heartbeat,
-        "RawSocket",
-        peer,
-    )
-    .await;
+    let reader = std::pin::pin!(reader.run(session, serialization, shutdown, peer));
+    let writer = std::pin::pin!(write_loop(rx, writer));
+    connection::run(&link, reader, writer, heartbeat, "RawSocket", peer).await;
 }
 
 /// Reads frames: messages go to the session, pings are answered, pongs noted.

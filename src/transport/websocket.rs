@@ -28,11 +28,11 @@ use crate::transport::connection::{
 };
 use crate::wamp::serializer::{JSON_SEPARATOR, Subprotocol, json_separator_of};
 
-/// The read buffer of a connection. tungstenite grows it for a frame that does not fit, so
-/// this only bounds how much one read takes; it is what every idle connection costs (and is
-/// zero-filled before each read), so it is kept small: 2 KiB holds a few dozen typical
-/// messages (measured in BENCHMARKS.md: 8 KiB made idle sessions cost 16.8 KiB each).
-const READ_BUFFER: usize = 2 * 1024;
+/// The read buffer of a connection: what every idle connection costs (tungstenite zero-fills
+/// it before each read), so it is small (BENCHMARKS.md: 8 KiB made idle sessions cost 16.8 KiB
+/// each). It bounds one read, not a message: tungstenite grows the buffer for a frame that
+/// does not fit, reading it in 1 KiB steps (a 1 MiB message takes ~1,000 reads, about 1 ms).
+const READ_BUFFER: usize = 1024;
 
 /// tungstenite settings from the path's options (the default 128 KiB read buffer would cost
 /// that much per connection).
@@ -44,8 +44,35 @@ pub fn ws_config(options: &WebSocketOptions) -> WebSocketConfig {
 }
 
 /// Runs one WAMP session over `ws` until it ends (or the router shuts down).
-pub async fn serve<S>(
+///
+/// Not an `async fn`: the stream is split before the future is made, so the future does not
+/// also keep a slot for the whole `ws` (every connection's task pays for its size).
+pub fn serve<S>(
     ws: WebSocketStream<S>,
+    subprotocol: Subprotocol,
+    router: Arc<Router>,
+    authenticator: Arc<Authenticator>,
+    options: WebSocketOptions,
+    peer_addr: std::net::SocketAddr,
+) -> impl Future<Output = ()> + Send
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (sink, stream) = ws.split();
+    serve_split(
+        sink,
+        stream,
+        subprotocol,
+        router,
+        authenticator,
+        options,
+        peer_addr,
+    )
+}
+
+async fn serve_split<S>(
+    sink: SplitSink<WebSocketStream<S>, WsMessage>,
+    stream: SplitStream<WebSocketStream<S>>,
     subprotocol: Subprotocol,
     router: Arc<Router>,
     authenticator: Arc<Authenticator>,
@@ -56,7 +83,6 @@ pub async fn serve<S>(
 {
     let _open = router.connection_opened();
     let shutdown = router.shutdown_signal();
-    let (sink, stream) = ws.split();
     let (outbound, rx) = Outbound::new(options.max_outbound_queue);
     let mut session = Session::new(
         router,
@@ -91,15 +117,9 @@ pub async fn serve<S>(
         options.auto_ping_timeout,
         options.auto_ping_size.clamp(4, 125),
     );
-    connection::run(
-        &link,
-        reader,
-        write_loop(rx, writer),
-        heartbeat,
-        "WebSocket",
-        &peer_addr,
-    )
-    .await;
+    let reader = std::pin::pin!(reader);
+    let writer = std::pin::pin!(write_loop(rx, writer));
+    connection::run(&link, reader, writer, heartbeat, "WebSocket", &peer_addr).await;
     debug!(%peer_addr, "WebSocket connection ended");
 }
 
