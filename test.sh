@@ -2,7 +2,8 @@
 # Runs every test Junction has, installing what the tests need first (a fresh machine works):
 # Rust unit and integration tests, autobahn-python interop (venv in .venv), autobahn.js
 # and wampy.js interop (npm packages in tests/interop/js/node_modules), HTTP bridge and examples tests
-# (Debian packages curl, openssl, php-cli, php-curl via apt-get), plus fmt and clippy.
+# (Debian packages curl, openssl, php-cli, php-curl via apt-get), the load generator in bench/
+# (unit tests and a seconds-long smoke run of each scenario, no timing), plus fmt and clippy.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -23,11 +24,11 @@ step "cargo fmt --check"
 cargo fmt --check
 
 step "cargo clippy"
-cargo clippy --all-targets --quiet -- -D warnings
+cargo clippy --workspace --all-targets --quiet -- -D warnings
 
-step "cargo test (unit and integration tests)"
-cargo build --quiet
-cargo test --quiet
+step "cargo test (unit and integration tests; the load generator's unit tests and smoke run of every scenario)"
+cargo build --workspace --quiet
+cargo test --workspace --quiet
 
 step "autobahn-python interop (venv .venv)"
 if [ ! -x .venv/bin/python ]; then

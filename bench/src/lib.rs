@@ -1,0 +1,18 @@
+//! junction-bench: a load generator for WAMP routers with a Crossbar-style HTTP pusher, so
+//! Junction and Crossbar can be measured with the same instrument (issue 6).
+//!
+//! Scenarios, one module each: [`pusher`] (HTTP POSTs to a publisher path), [`fanout`] (one
+//! topic to many subscribers), [`rpc`] (callers and callees), [`idle`] (server memory per held
+//! session). They share [`wamp`] (the client side of the protocol over WebSocket), [`http`]
+//! (a keep-alive HTTP/1.1 client and Crossbar's signature), [`subscriber`] and [`measure`]
+//! (phases, histograms, CPU, the report). The `poller` scenario is a criterion bench of the
+//! router crate (`benches/poller_change.rs`).
+
+pub mod fanout;
+pub mod http;
+pub mod idle;
+pub mod measure;
+pub mod pusher;
+pub mod rpc;
+pub mod subscriber;
+pub mod wamp;

@@ -1,0 +1,71 @@
+//! `junction-bench SCENARIO [FLAGS]`: runs one scenario against a router and prints one line of
+//! JSON (stdout) and one line for people (stderr). See `--help` of each subcommand.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use junction_bench::{fanout, idle, pusher, rpc};
+
+#[derive(Parser)]
+#[command(
+    name = "junction-bench",
+    about = "Load generator for WAMP routers and HTTP pushers"
+)]
+struct Cli {
+    /// Runtime worker threads (1: a single-threaded runtime, for a generator pinned to one core).
+    #[arg(long, global = true, default_value_t = 1)]
+    threads: usize,
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Subcommand)]
+enum Scenario {
+    /// C HTTP connections POSTing events to a pusher path (unsigned or signed), optional subscribers.
+    Pusher(pusher::Args),
+    /// S subscribers, P publishers on one topic: publishes/s, deliveries/s, publish-to-receive latency.
+    Fanout(fanout::Args),
+    /// Callees and N callers with K calls in flight: calls/s and round trip.
+    Rpc(rpc::Args),
+    /// Hold N idle sessions and report the server's resident memory per session.
+    Idle(idle::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = if cli.threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(cli.threads)
+            .enable_all()
+            .build()
+    };
+    let runtime = match runtime {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let report = runtime.block_on(async {
+        match cli.scenario {
+            Scenario::Pusher(args) => pusher::run(args).await,
+            Scenario::Fanout(args) => fanout::run(args).await,
+            Scenario::Rpc(args) => rpc::run(args).await,
+            Scenario::Idle(args) => idle::run(args).await,
+        }
+    });
+    match report {
+        Ok(report) => {
+            report.print();
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
