@@ -15,15 +15,23 @@
 //! missed something and fetches the snapshot again. [`Change::to_event`] builds the event kwargs
 //! subscribers receive (`shared/reference/poller.md`, "What subscribers receive").
 //!
+//! A changed poll of a large document costs a parse, a diff that skips equal subtrees
+//! ([`crate::poller::diff`]) and a size check against the raw bytes; the snapshot is never
+//! copied: the tracker keeps it behind an `Arc` that [`Change::Snapshot`] and the poller's
+//! status share.
+//!
 //! This module does no I/O: persisting the state ([`Tracker::seq`], [`Tracker::snapshot`],
 //! [`Tracker::hash`]) and publishing the events belong to the poller that owns the tracker.
 
 use std::io;
+use std::sync::Arc;
 
 use json_patch::Patch;
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+
+use crate::poller::diff::diff;
 
 /// SHA-256 of a payload's raw bytes.
 pub type PayloadHash = [u8; 32];
@@ -38,8 +46,8 @@ pub fn payload_hash(raw: &[u8]) -> PayloadHash {
 pub enum Change {
     /// Same data as the retained snapshot: publish nothing, `seq` is not used up.
     Unchanged,
-    /// The full document, published as event `seq`.
-    Snapshot { seq: u64, data: Value },
+    /// The full document, published as event `seq` (the tracker's snapshot, shared).
+    Snapshot { seq: u64, data: Arc<Value> },
     /// Applying `patch` to snapshot `seq - 1` gives snapshot `seq`.
     Patch { seq: u64, patch: Patch },
 }
@@ -60,11 +68,13 @@ impl Change {
         self.clone().into_event()
     }
 
-    /// Like [`Change::to_event`], without copying the document (a snapshot can be 1 MiB).
+    /// Like [`Change::to_event`], without copying the document when this change holds the
+    /// last reference to it.
     pub fn into_event(self) -> Option<Value> {
         match self {
             Change::Unchanged => None,
             Change::Snapshot { seq, data } => {
+                let data = Arc::unwrap_or_clone(data);
                 Some(json!({"type": "snapshot", "seq": seq, "data": data}))
             }
             Change::Patch { seq, patch } => {
@@ -94,7 +104,7 @@ impl ChangeError {
 /// One topic's change-detection state: retained snapshot, hash of the bytes behind it, `seq`.
 #[derive(Debug, Clone, Default)]
 pub struct Tracker {
-    snapshot: Option<Value>,
+    snapshot: Option<Arc<Value>>,
     /// When set, SHA-256 of bytes that parse to a value equal to `snapshot`; never set without a
     /// snapshot, or identical bytes would be taken as "unchanged" before anything was published.
     hash: Option<PayloadHash>,
@@ -113,7 +123,7 @@ impl Tracker {
     pub fn restore(seq: u64, snapshot: Option<Value>, hash: Option<PayloadHash>) -> Self {
         let hash = snapshot.as_ref().and(hash);
         Self {
-            snapshot,
+            snapshot: snapshot.map(Arc::new),
             hash,
             seq,
         }
@@ -126,6 +136,11 @@ impl Tracker {
 
     /// The retained snapshot: what a subscriber gets first, and what the next patch applies to.
     pub fn snapshot(&self) -> Option<&Value> {
+        self.snapshot.as_deref()
+    }
+
+    /// The retained snapshot as the tracker holds it, to share without copying.
+    pub fn shared_snapshot(&self) -> Option<&Arc<Value>> {
         self.snapshot.as_ref()
     }
 
@@ -154,7 +169,7 @@ impl Tracker {
             return Ok(Change::Unchanged);
         }
         let value = serde_json::from_slice(raw)?;
-        let change = self.advance(value);
+        let change = self.advance(value, Some(raw.len()));
         self.hash = Some(hash);
         Ok(change)
     }
@@ -167,32 +182,42 @@ impl Tracker {
     /// describe anything but the bytes behind the current snapshot. A later
     /// [`Tracker::observe`] parses once and sets it again.
     pub fn observe_value(&mut self, value: Value) -> Change {
-        let change = self.advance(value);
+        let change = self.advance(value, None);
         self.hash = None;
         change
     }
 
     /// Compares `value` with the snapshot and, when it differs, retains it as snapshot `seq + 1`.
-    fn advance(&mut self, value: Value) -> Change {
+    /// A patch is published only when it is not larger than the document: `raw_len`, the
+    /// length of the bytes the document was parsed from, stands for the document's size (exact
+    /// for compact JSON, an overestimate for indented JSON, where a patch a little larger than
+    /// the compact snapshot may then be chosen); without it the document is measured as compact
+    /// JSON.
+    ///
+    /// The replaced snapshot is released here; the poller keeps another reference to it (its
+    /// status) and drops that one off the poll's path, since freeing a large document takes
+    /// milliseconds.
+    fn advance(&mut self, value: Value, raw_len: Option<usize>) -> Change {
         let seq = self.seq + 1;
-        let change = match &self.snapshot {
-            Some(old) if *old == value => return Change::Unchanged,
+        let patch = match &self.snapshot {
             Some(old) => {
-                let patch = json_patch::diff(old, &value);
-                // json-patch compares arrays by index: one element prepended to a large array
-                // replaces every element after it, a patch bigger than the document itself.
-                if fits_within(&patch, serialized_len(&value)) {
-                    Change::Patch { seq, patch }
-                } else {
-                    Change::Snapshot {
-                        seq,
-                        data: value.clone(),
-                    }
+                let patch = diff(old, &value);
+                if patch.is_empty() {
+                    return Change::Unchanged;
                 }
+                Some(patch)
             }
-            None => Change::Snapshot {
+            None => None,
+        };
+        let size = raw_len.unwrap_or_else(|| serialized_len(&value));
+        let value = Arc::new(value);
+        let change = match patch {
+            // The diff compares arrays by index: one element prepended to a large array
+            // replaces every element after it, a patch bigger than the document itself.
+            Some(patch) if fits_within(&patch, size) => Change::Patch { seq, patch },
+            _ => Change::Snapshot {
                 seq,
-                data: value.clone(),
+                data: Arc::clone(&value),
             },
         };
         self.seq = seq;
@@ -265,7 +290,7 @@ mod tests {
             change,
             Change::Snapshot {
                 seq: 8,
-                data: json!({"a": 1})
+                data: json!({"a": 1}).into()
             }
         );
     }
@@ -293,7 +318,7 @@ mod tests {
             tracker.observe_value(json!(2)),
             Change::Snapshot {
                 seq: 2,
-                data: json!(2)
+                data: json!(2).into()
             }
         );
     }
