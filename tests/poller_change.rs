@@ -2,6 +2,7 @@
 
 use junction::poller::change::{Change, ChangeError, Tracker, payload_hash};
 use junction::poller::diff::diff;
+use junction::poller::event::SnapshotEvent;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -445,12 +446,15 @@ fn related_pair() -> impl Strategy<Value = (Value, Value)> {
 
 proptest! {
     #[test]
-    fn the_diff_is_json_patchs_diff(
+    fn the_diff_is_json_patchs_diff_and_patches_the_retained_event(
         (a, b) in prop_oneof![(small_json(), small_json()), related_pair()]
     ) {
         let patch = diff(&a, &b);
         prop_assert_eq!(&patch, &json_patch::diff(&a, &b));
         prop_assert_eq!(patch.is_empty(), a == b);
+        let mut event = SnapshotEvent::new(1, &a);
+        event.advance(2, &patch, &b);
+        prop_assert_eq!(event, SnapshotEvent::new(2, &b));
     }
 
     #[test]
