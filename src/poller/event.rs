@@ -28,13 +28,13 @@ pub fn to_wamp(json: &Json) -> Value {
             None => Value::String(s.clone()),
         },
         Json::Array(elements) => Value::List(elements.iter().map(to_wamp).collect()),
-        Json::Object(members) => {
-            let mut dict = Dict::new();
-            for (key, value) in members {
-                dict.insert(key.clone(), to_wamp(value));
-            }
-            Value::Dict(dict)
-        }
+        // In key order already: the map is built in bulk, not key by key.
+        Json::Object(members) => Value::Dict(
+            members
+                .iter()
+                .map(|(key, value)| (key.clone(), to_wamp(value)))
+                .collect(),
+        ),
     }
 }
 
@@ -97,20 +97,18 @@ impl SnapshotEvent {
     }
 
     /// Turns this event into the event of snapshot `seq`, given the patch from the snapshot it
-    /// holds to `snapshot`. A patch that does not apply (never the case for the tracker's
-    /// patches, which are computed from the snapshot this event was built from) is answered by
-    /// converting `snapshot` whole, so the event always holds `snapshot`.
-    pub fn advance(&mut self, seq: u64, patch: &Patch, snapshot: &Json) {
+    /// holds. `false` when the patch does not apply (never the case for the tracker's patches,
+    /// computed from the snapshot this event was built from): the event is then half patched,
+    /// to be replaced by a [`SnapshotEvent::new`].
+    #[must_use]
+    pub fn advance(&mut self, seq: u64, patch: &Patch) -> bool {
         let kwargs = self.payload.kwargs.get_or_insert_default();
         kwargs.insert("seq".into(), Value::from(seq));
-        let applied = match kwargs.get_mut("data") {
+        match kwargs.get_mut("data") {
             Some(data) => patch
                 .iter()
                 .all(|operation| apply(data, operation).is_some()),
             None => false,
-        };
-        if !applied {
-            kwargs.insert("data".into(), to_wamp(snapshot));
         }
     }
 }
@@ -211,24 +209,25 @@ mod tests {
         let old = json!({"list": [1, 2, 3], "obj": {"a/b": 1, "c~": 2}, "gone": 1});
         let new = json!({"list": [1, "\u{0}aGk=", 3, 4], "obj": {"a/b": {"x": 1}}, "new": []});
         let mut event = SnapshotEvent::new(1, &old);
-        event.advance(2, &crate::poller::diff::diff(&old, &new), &new);
+        assert!(event.advance(2, &crate::poller::diff::diff(&old, &new)));
         assert_eq!(event, SnapshotEvent::new(2, &new));
     }
 
     #[test]
-    fn advance_with_a_patch_that_does_not_apply_converts_the_snapshot() {
-        let patch: Patch =
-            serde_json::from_value(json!([{"op": "remove", "path": "/missing"}])).unwrap();
-        let mut event = SnapshotEvent::new(1, &json!({"a": 1}));
-        event.advance(2, &patch, &json!({"b": 2}));
-        assert_eq!(event, SnapshotEvent::new(2, &json!({"b": 2})));
+    fn advance_says_when_a_patch_does_not_apply() {
+        let mut event = SnapshotEvent::new(1, &json!({"a": [1]}));
+        for path in ["/missing", "/a/1", "/a/x", "/a/0/deeper", ""] {
+            let patch: Patch =
+                serde_json::from_value(json!([{"op": "remove", "path": path}])).unwrap();
+            assert!(!event.advance(2, &patch), "{path}");
+        }
     }
 
     #[test]
     fn advance_can_replace_the_root() {
         let mut event = SnapshotEvent::new(1, &json!({"a": 1}));
         let new = json!([1]);
-        event.advance(2, &crate::poller::diff::diff(&json!({"a": 1}), &new), &new);
+        assert!(event.advance(2, &crate::poller::diff::diff(&json!({"a": 1}), &new)));
         assert_eq!(event, SnapshotEvent::new(2, &new));
     }
 }

@@ -7,10 +7,11 @@
 //! task wakes up as soon as one subscribes.
 //!
 //! A changed poll of a large document is on the clock from the polled bytes to the published
-//! frames, so nothing on that path copies the document: the tracker's snapshot is shared (an
-//! `Arc`) with the status, the retained event is patched in place ([`SnapshotEvent`]), and the
-//! snapshot a change replaces is freed, and the copy the store wants made, on the blocking pool
-//! that persists the state, after publishing.
+//! frames, so nothing on that path builds or copies the whole document: the tracker diffs the
+//! bytes without parsing them into a tree, the retained event is patched in place
+//! ([`SnapshotEvent`]). After publishing, the new snapshot is parsed and shared (an `Arc`) with
+//! the status; the snapshot it replaces is freed, and the copy the store wants made, on the
+//! blocking pool that persists the state.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -250,22 +251,23 @@ impl Runner {
         change: Change,
         retained: &mut Option<SnapshotEvent>,
     ) -> bool {
-        let Some(seq) = change.seq() else {
-            return false;
-        };
-        let Some(snapshot) = tracker.snapshot() else {
-            return false;
-        };
-        let patch = match change {
-            Change::Patch { patch, .. } => Some(patch),
-            _ => None,
-        };
-        let snapshot_event = match (retained.take(), &patch) {
-            (Some(mut event), Some(patch)) => {
-                event.advance(seq, patch, snapshot);
-                event
+        let (seq, patch, snapshot_event) = match change {
+            Change::Unchanged => return false,
+            Change::Snapshot { seq, data } => (seq, None, SnapshotEvent::new(seq, &data)),
+            Change::Patch { seq, patch } => {
+                let patched = retained
+                    .take()
+                    .and_then(|mut event| event.advance(seq, &patch).then_some(event));
+                let event = match patched {
+                    Some(event) => event,
+                    // Never for the tracker's patches; the new snapshot is then parsed here.
+                    None => match tracker.snapshot() {
+                        Some(snapshot) => SnapshotEvent::new(seq, snapshot),
+                        None => return false,
+                    },
+                };
+                (seq, Some(patch), event)
             }
-            _ => SnapshotEvent::new(seq, snapshot),
         };
         let snapshot_kwargs = snapshot_event.payload();
         let published = match (self.topic.subscription_mode, &patch) {
@@ -288,9 +290,9 @@ impl Runner {
         true
     }
 
-    /// Shares the tracker's snapshot with the readers of the status. Returns the snapshot it
-    /// replaces, often the last reference to a large document, for the caller to free off the
-    /// poll's path.
+    /// Shares the tracker's snapshot with the readers of the status, parsing it when the tracker
+    /// kept a patched snapshot as bytes. Returns the snapshot it replaces, often the last
+    /// reference to a large document, for the caller to free off the poll's path.
     fn set_current(&self, tracker: &Tracker) -> Option<Arc<Json>> {
         let current = tracker
             .shared_snapshot()
