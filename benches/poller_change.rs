@@ -29,6 +29,7 @@ use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use junction::poller::change::{Change, Tracker};
+use junction::poller::diff::{diff, diff_bytes};
 use junction::poller::event::{SnapshotEvent, patch_event, to_wamp};
 use junction::wamp::message::{EventRef, Payload};
 use junction::wamp::serializer::Serialization;
@@ -104,36 +105,39 @@ impl Topic {
         }
     }
 
-    /// What the runner does with a change (`publish_change`, `set_current`): the event to
-    /// publish (`None`: the retained snapshot event itself), with the retained event brought to
-    /// the new snapshot; the snapshot the change replaced is returned, for the caller to free
-    /// off the poll's path as the runner does.
-    fn publish(&mut self, change: Change) -> (Option<Payload>, Option<Arc<Json>>) {
-        let seq = change.seq().expect("a change has a seq");
+    /// What the runner's `publish_change` builds for a change: the event to publish (`None`:
+    /// the retained snapshot event itself), with the retained event brought to the new
+    /// snapshot.
+    fn publish(&mut self, change: Change) -> Option<Payload> {
+        match change {
+            Change::Patch { seq, patch } => {
+                assert!(self.retained.advance(seq, &patch));
+                Some(patch_event(seq, &patch))
+            }
+            Change::Snapshot { seq, data } => {
+                self.retained = SnapshotEvent::new(seq, &data);
+                None
+            }
+            Change::Unchanged => panic!("a change was expected"),
+        }
+    }
+
+    /// One poll of `raw` from bytes to frames (the frames' total length).
+    fn poll(&mut self, raw: &[u8]) -> usize {
+        let change = self.tracker.observe(raw).unwrap();
+        let event = self.publish(change);
+        encode(event.as_ref().unwrap_or(self.retained.payload()))
+    }
+
+    /// What the runner's `set_current` does after publishing: the new snapshot, parsed if the
+    /// tracker kept it as bytes, shared with the status. Returns the replaced one, which the
+    /// runner frees on the blocking pool.
+    fn share_snapshot(&mut self) -> Option<Arc<Json>> {
         let snapshot = self
             .tracker
             .shared_snapshot()
             .expect("a change leaves a snapshot");
-        let event = match change {
-            Change::Patch { patch, .. } => {
-                self.retained.advance(seq, &patch, snapshot);
-                Some(patch_event(seq, &patch))
-            }
-            _ => {
-                self.retained = SnapshotEvent::new(seq, snapshot);
-                None
-            }
-        };
-        let replaced = self.current.replace(Arc::clone(snapshot));
-        (event, replaced)
-    }
-
-    /// One poll of `raw` from bytes to frames (the frames' total length).
-    fn poll(&mut self, raw: &[u8]) -> (usize, Option<Arc<Json>>) {
-        let change = self.tracker.observe(raw).unwrap();
-        let (event, replaced) = self.publish(change);
-        let frames = encode(event.as_ref().unwrap_or(self.retained.payload()));
-        (frames, replaced)
+        self.current.replace(Arc::clone(snapshot))
     }
 }
 
@@ -161,11 +165,13 @@ fn poller_change(c: &mut Criterion) {
             t.observe(&prepended).unwrap(),
             Change::Snapshot { .. }
         ));
-        // The retained event patched in place is the new snapshot's event.
+        // After a poll, the retained event and the shared snapshot are the new document's.
         let mut topic = base.clone();
         topic.poll(&changed);
+        topic.share_snapshot();
         let new: Json = serde_json::from_slice(&changed).unwrap();
         assert!(topic.retained == SnapshotEvent::new(2, &new));
+        assert_eq!(topic.current.as_deref(), Some(&new));
     }
 
     // Each iteration starts from a copy of the topic at snapshot 1 and returns what it built, so
@@ -191,8 +197,8 @@ fn poller_change(c: &mut Criterion) {
                 (topic, change)
             },
             |(mut topic, change)| {
-                let built = topic.publish(change);
-                (topic, built)
+                let event = topic.publish(change);
+                (topic, event)
             },
             BatchSize::LargeInput,
         )
@@ -200,16 +206,29 @@ fn poller_change(c: &mut Criterion) {
     group.bench_function("encode", |b| {
         let mut topic = base.clone();
         let change = topic.tracker.observe(&changed).unwrap();
-        let (event, _) = topic.publish(change);
-        let event = event.expect("a patch event");
+        let event = topic.publish(change).expect("a patch event");
         b.iter(|| black_box(encode(black_box(&event))))
     });
     group.bench_function("total", |b| {
         b.iter_batched(
             || base.clone(),
             |mut topic| {
-                let built = topic.poll(black_box(&changed));
-                (topic, built)
+                let frames = topic.poll(black_box(&changed));
+                (topic, frames)
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.bench_function("after_publish", |b| {
+        b.iter_batched(
+            || {
+                let mut topic = base.clone();
+                topic.poll(&changed);
+                topic
+            },
+            |mut topic| {
+                let replaced = topic.share_snapshot();
+                (topic, replaced)
             },
             BatchSize::LargeInput,
         )
@@ -218,8 +237,8 @@ fn poller_change(c: &mut Criterion) {
         b.iter_batched(
             || base.clone(),
             |mut topic| {
-                let built = topic.poll(black_box(&prepended));
-                (topic, built)
+                let frames = topic.poll(black_box(&prepended));
+                (topic, frames)
             },
             BatchSize::LargeInput,
         )
@@ -234,6 +253,9 @@ fn poller_change(c: &mut Criterion) {
     parts.bench_function("sha256", |b| {
         b.iter(|| junction::poller::change::payload_hash(black_box(&changed)))
     });
+    parts.bench_function("diff_bytes", |b| {
+        b.iter(|| diff_bytes(black_box(&old), black_box(&changed)).unwrap())
+    });
     parts.bench_function("parse", |b| {
         b.iter(|| serde_json::from_slice::<Json>(black_box(&changed)).unwrap())
     });
@@ -242,7 +264,7 @@ fn poller_change(c: &mut Criterion) {
         b.iter(|| black_box(&new) == black_box(&copy))
     });
     parts.bench_function("diff", |b| {
-        b.iter(|| junction::poller::diff::diff(black_box(&old), black_box(&new)))
+        b.iter(|| diff(black_box(&old), black_box(&new)))
     });
     parts.bench_function("json_patch_diff", |b| {
         b.iter(|| json_patch::diff(black_box(&old), black_box(&new)))
@@ -263,11 +285,11 @@ fn poller_change(c: &mut Criterion) {
         )
     });
     parts.bench_function("retained_advance", |b| {
-        let patch = junction::poller::diff::diff(&old, &new);
+        let patch = diff(&old, &new);
         b.iter_batched(
             || base.retained.clone(),
             |mut retained| {
-                retained.advance(2, black_box(&patch), &new);
+                assert!(retained.advance(2, black_box(&patch)));
                 retained
             },
             BatchSize::LargeInput,
