@@ -284,6 +284,14 @@ fn poller_change(c: &mut Criterion) {
             BatchSize::LargeInput,
         )
     });
+    // Not the poller's: the router's `Broker::retain` copies the retained payload it is given.
+    parts.bench_function("retained_copy", |b| {
+        b.iter_batched(
+            || (),
+            |()| base.retained.payload().clone(),
+            BatchSize::LargeInput,
+        )
+    });
     parts.bench_function("retained_advance", |b| {
         let patch = diff(&old, &new);
         b.iter_batched(
