@@ -218,10 +218,12 @@ impl Tracker {
     /// status) and drops that one off the poll's path, since freeing a large document takes
     /// milliseconds.
     fn advance(&mut self, patch: Option<Patch>, new: Snapshot, size: usize) -> Change {
+        if patch.as_ref().is_some_and(|patch| patch.0.is_empty()) {
+            return Change::Unchanged;
+        }
         let seq = self.seq + 1;
         let new = Arc::new(new);
         let change = match patch {
-            Some(patch) if patch.0.is_empty() => return Change::Unchanged,
             // The diff compares arrays by index: one element prepended to a large array
             // replaces every element after it, a patch bigger than the document itself.
             Some(patch) if fits_within(&patch, size) => Change::Patch { seq, patch },

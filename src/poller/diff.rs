@@ -12,8 +12,10 @@
 //! while parsing it: nothing is built for the parts of the text equal to the old document, so a
 //! changed poll costs a pass over the bytes instead of a parse into a tree, a walk of both trees
 //! and the tree's allocations. serde_json's own parser reads the text, so it accepts and rejects
-//! exactly what `serde_json::from_slice` does, and the values the patch carries are built by
-//! serde_json's own `Value` deserializer.
+//! exactly what `serde_json::from_slice` does (with the same errors); the arrays and objects the
+//! patch carries are built by serde_json's `Value` deserializer, and scalars as it builds them.
+//! An object key that repeats in the text counts once, with its last value, as in serde_json's
+//! `Map`.
 //!
 //! The operations, as in `json_patch::diff`: object members are compared in key order, added and
 //! changed members first, then `remove` for the members that are gone; arrays are compared by
@@ -144,9 +146,10 @@ pub fn diff_bytes(old: &Value, raw: &[u8]) -> Result<Patch, serde_json::Error> {
     Ok(Patch(state.ops))
 }
 
-/// What [`diff_bytes`] builds as it goes: the operations, and scratch space used as a stack by
-/// the objects being read (each one's entries sit above its enclosing object's, and are gone
-/// when it ends), so that reading an object allocates nothing.
+/// What [`diff_bytes`] builds as it goes: the operations, and scratch space reused by every
+/// object so that reading one allocates nothing. `members` is a stack (an object's members sit
+/// above those of the objects enclosing it, and are gone when it ends); `kept` is refilled by
+/// each object once its members are read.
 struct State<'de> {
     ops: Vec<PatchOperation>,
     members: Vec<Member<'de>>,
