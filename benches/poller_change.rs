@@ -4,23 +4,33 @@
 //! The document is ~1 MiB of order-like records; the changed poll alters 1% of them (a status
 //! and a total each), the typical "something changed" poll. Measured:
 //!
-//! - `observe`: [`Tracker::observe`] on the changed bytes: hash, parse, compare, RFC 6902 diff,
-//!   patch-versus-snapshot size check (`src/poller/change.rs`);
-//! - `events`: building what the runner publishes (`src/poller/runner.rs`, `publish_change`):
-//!   the patch event and the retained snapshot event as WAMP kwargs (serde_json -> WAMP
-//!   values), plus the copy of the snapshot the runner keeps for `junction.poller.snapshot`;
+//! - `observe`: [`Tracker::observe`] on the changed bytes: hash, parse, RFC 6902 diff (which
+//!   skips equal subtrees), patch-versus-snapshot size check (`src/poller/change.rs`);
+//! - `events`: what the runner builds to publish (`src/poller/runner.rs`, `publish_change`):
+//!   the patch event as WAMP kwargs, the retained snapshot event patched in place
+//!   (`src/poller/event.rs`), the snapshot shared with the status;
 //! - `encode`: the patch EVENT serialized once for JSON and once for MessagePack subscribers
 //!   (the broker encodes once per serializer in use);
 //! - `total`: all three, i.e. one changed poll from bytes to frames;
-//! - `prepend`: one record prepended instead (json-patch diffs arrays by index, so the patch
-//!   is larger than the document and a snapshot is published instead).
+//! - `prepend_total`: one record prepended instead (the diff compares arrays by index, so the
+//!   patch is larger than the document and a snapshot is published instead).
+//!
+//! The `parts` group times the steps on their own, next to what they replaced (`json_patch`'s
+//! diff, a deep clone, `serde_json::from_value` to WAMP values).
+//!
+//! What is freed after a poll (the replaced snapshot, the topic copies each iteration starts
+//! from) is returned from the timed closure, so criterion drops it outside the timing: the
+//! runner frees it on the blocking pool, off the poll's path.
 //!
 //! Run with `cargo bench --bench poller_change`.
 
 use std::hint::black_box;
+use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use junction::poller::change::{Change, Tracker};
+use junction::poller::diff::{diff, diff_bytes};
+use junction::poller::event::{SnapshotEvent, patch_event, to_wamp};
 use junction::wamp::message::{EventRef, Payload};
 use junction::wamp::serializer::Serialization;
 use junction::wamp::value::{Dict, Value};
@@ -73,31 +83,62 @@ fn documents() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     )
 }
 
-/// An event body as WAMP kwargs, as the runner converts it (`runner.rs`, `kwargs`).
-fn kwargs(event: &Json) -> Payload {
-    let kwargs = match serde_json::from_value::<Value>(event.clone()) {
-        Ok(Value::Dict(d)) => d,
-        _ => Dict::new(),
-    };
-    Payload {
-        args: None,
-        kwargs: Some(kwargs),
-    }
+/// A topic's state between polls, as `src/poller/runner.rs` keeps it: the tracker, the retained
+/// snapshot event, and the status's share of the snapshot.
+#[derive(Clone)]
+struct Topic {
+    tracker: Tracker,
+    retained: SnapshotEvent,
+    current: Option<Arc<Json>>,
 }
 
-/// What `publish_change` builds for a change: (event to publish, retained snapshot event,
-/// the snapshot copy kept for `junction.poller.snapshot`).
-fn events(tracker: &Tracker, change: Change) -> (Payload, Payload, Json) {
-    let snapshot = tracker.snapshot().expect("a change leaves a snapshot");
-    let seq = change.seq().expect("a change has a seq");
-    let retained = kwargs(&json!({"type": "snapshot", "seq": seq, "data": snapshot}));
-    let event = match change {
-        Change::Patch { seq, patch } => {
-            kwargs(&json!({"type": "patch", "seq": seq, "patch": patch}))
+impl Topic {
+    /// A topic whose snapshot 1 is `raw`.
+    fn at(raw: &[u8]) -> Self {
+        let mut tracker = Tracker::new();
+        tracker.observe(raw).unwrap();
+        let snapshot = tracker.shared_snapshot().unwrap();
+        Topic {
+            retained: SnapshotEvent::new(1, snapshot),
+            current: Some(Arc::clone(snapshot)),
+            tracker,
         }
-        _ => retained.clone(),
-    };
-    (event, retained, snapshot.clone())
+    }
+
+    /// What the runner's `publish_change` builds for a change: the event to publish (`None`:
+    /// the retained snapshot event itself), with the retained event brought to the new
+    /// snapshot.
+    fn publish(&mut self, change: Change) -> Option<Payload> {
+        match change {
+            Change::Patch { seq, patch } => {
+                assert!(self.retained.advance(seq, &patch));
+                Some(patch_event(seq, &patch))
+            }
+            Change::Snapshot { seq, data } => {
+                self.retained = SnapshotEvent::new(seq, &data);
+                None
+            }
+            Change::Unchanged => panic!("a change was expected"),
+        }
+    }
+
+    /// One poll of `raw` from bytes to frames (the frames' total length).
+    fn poll(&mut self, raw: &[u8]) -> usize {
+        let change = self.tracker.observe(raw).unwrap();
+        let event = self.publish(change);
+        encode(event.as_ref().unwrap_or(self.retained.payload()))
+    }
+
+    /// What the runner's `set_current` does after publishing: the new snapshot, parsed if the
+    /// tracker kept it as bytes, shared with the status. Returns the replaced one, which the
+    /// runner frees on the blocking pool.
+    fn share_snapshot(&mut self) -> Option<Arc<Json>> {
+        let snapshot = self
+            .tracker
+            .shared_snapshot()
+            .expect("a change leaves a snapshot");
+        self.current.replace(Arc::clone(snapshot))
+    }
 }
 
 fn encode(payload: &Payload) -> usize {
@@ -111,62 +152,83 @@ fn encode(payload: &Payload) -> usize {
     Serialization::Json.encode_any(&event).len() + Serialization::MsgPack.encode_any(&event).len()
 }
 
-/// A tracker holding `before` as snapshot 1.
-fn tracker_at(before: &[u8]) -> Tracker {
-    let mut tracker = Tracker::new();
-    tracker.observe(before).unwrap();
-    tracker
-}
-
 fn poller_change(c: &mut Criterion) {
     let (before, changed, prepended) = documents();
-    let base = tracker_at(&before);
+    let base = Topic::at(&before);
     {
         // The scenario is what it says: ~1 MiB, and a patch (not a snapshot) for 1% changed.
         assert!((1 << 20) <= before.len() && before.len() < (1 << 20) + 1024);
-        let mut t = base.clone();
+        let mut t = base.tracker.clone();
         assert!(matches!(t.observe(&changed).unwrap(), Change::Patch { .. }));
-        let mut t = base.clone();
+        let mut t = base.tracker.clone();
         assert!(matches!(
             t.observe(&prepended).unwrap(),
             Change::Snapshot { .. }
         ));
+        // After a poll, the retained event and the shared snapshot are the new document's.
+        let mut topic = base.clone();
+        topic.poll(&changed);
+        topic.share_snapshot();
+        let new: Json = serde_json::from_slice(&changed).unwrap();
+        assert!(topic.retained == SnapshotEvent::new(2, &new));
+        assert_eq!(topic.current.as_deref(), Some(&new));
     }
 
+    // Each iteration starts from a copy of the topic at snapshot 1 and returns what it built, so
+    // that freeing it stays out of the timing, as in the runner (which keeps the new snapshot
+    // and frees the replaced one on the blocking pool).
     let mut group = c.benchmark_group("poller_change_1MiB");
     group.sample_size(30);
     group.bench_function("observe", |b| {
         b.iter_batched(
             || base.clone(),
-            |mut t| black_box(t.observe(black_box(&changed)).unwrap()),
+            |mut topic| {
+                let change = topic.tracker.observe(black_box(&changed)).unwrap();
+                (topic, change)
+            },
             BatchSize::LargeInput,
         )
     });
     group.bench_function("events", |b| {
         b.iter_batched(
             || {
-                let mut t = base.clone();
-                let change = t.observe(&changed).unwrap();
-                (t, change)
+                let mut topic = base.clone();
+                let change = topic.tracker.observe(&changed).unwrap();
+                (topic, change)
             },
-            |(t, change)| black_box(events(&t, change)),
+            |(mut topic, change)| {
+                let event = topic.publish(change);
+                (topic, event)
+            },
             BatchSize::LargeInput,
         )
     });
     group.bench_function("encode", |b| {
-        let mut t = base.clone();
-        let change = t.observe(&changed).unwrap();
-        let (event, _, _) = events(&t, change);
+        let mut topic = base.clone();
+        let change = topic.tracker.observe(&changed).unwrap();
+        let event = topic.publish(change).expect("a patch event");
         b.iter(|| black_box(encode(black_box(&event))))
     });
     group.bench_function("total", |b| {
         b.iter_batched(
             || base.clone(),
-            |mut t| {
-                let change = t.observe(&changed).unwrap();
-                let built = events(&t, change);
-                black_box(encode(&built.0));
-                built
+            |mut topic| {
+                let frames = topic.poll(black_box(&changed));
+                (topic, frames)
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.bench_function("after_publish", |b| {
+        b.iter_batched(
+            || {
+                let mut topic = base.clone();
+                topic.poll(&changed);
+                topic
+            },
+            |mut topic| {
+                let replaced = topic.share_snapshot();
+                (topic, replaced)
             },
             BatchSize::LargeInput,
         )
@@ -174,18 +236,16 @@ fn poller_change(c: &mut Criterion) {
     group.bench_function("prepend_total", |b| {
         b.iter_batched(
             || base.clone(),
-            |mut t| {
-                let change = t.observe(&prepended).unwrap();
-                let built = events(&t, change);
-                black_box(encode(&built.0));
-                built
+            |mut topic| {
+                let frames = topic.poll(black_box(&prepended));
+                (topic, frames)
             },
             BatchSize::LargeInput,
         )
     });
     group.finish();
 
-    // Where `observe` and `events` spend it: the steps on their own.
+    // Where `observe` and `events` spend it: the steps on their own, with what they replaced.
     let old: Json = serde_json::from_slice(&before).unwrap();
     let new: Json = serde_json::from_slice(&changed).unwrap();
     let mut parts = c.benchmark_group("poller_change_1MiB_parts");
@@ -193,11 +253,20 @@ fn poller_change(c: &mut Criterion) {
     parts.bench_function("sha256", |b| {
         b.iter(|| junction::poller::change::payload_hash(black_box(&changed)))
     });
+    parts.bench_function("diff_bytes", |b| {
+        b.iter(|| diff_bytes(black_box(&old), black_box(&changed)).unwrap())
+    });
     parts.bench_function("parse", |b| {
         b.iter(|| serde_json::from_slice::<Json>(black_box(&changed)).unwrap())
     });
-    parts.bench_function("compare", |b| b.iter(|| black_box(&old) == black_box(&new)));
+    parts.bench_function("compare_equal", |b| {
+        let copy = new.clone();
+        b.iter(|| black_box(&new) == black_box(&copy))
+    });
     parts.bench_function("diff", |b| {
+        b.iter(|| diff(black_box(&old), black_box(&new)))
+    });
+    parts.bench_function("json_patch_diff", |b| {
         b.iter(|| json_patch::diff(black_box(&old), black_box(&new)))
     });
     parts.bench_function("serialize", |b| {
@@ -207,10 +276,30 @@ fn poller_change(c: &mut Criterion) {
     parts.bench_function("drop", |b| {
         b.iter_batched(|| new.clone(), drop, BatchSize::LargeInput)
     });
-    parts.bench_function("to_wamp_value", |b| {
+    parts.bench_function("to_wamp", |b| b.iter(|| to_wamp(black_box(&new))));
+    parts.bench_function("serde_to_wamp_value", |b| {
         b.iter_batched(
             || new.clone(),
             |v| serde_json::from_value::<Value>(v).unwrap(),
+            BatchSize::LargeInput,
+        )
+    });
+    // Not the poller's: the router's `Broker::retain` copies the retained payload it is given.
+    parts.bench_function("retained_copy", |b| {
+        b.iter_batched(
+            || (),
+            |()| base.retained.payload().clone(),
+            BatchSize::LargeInput,
+        )
+    });
+    parts.bench_function("retained_advance", |b| {
+        let patch = diff(&old, &new);
+        b.iter_batched(
+            || base.retained.clone(),
+            |mut retained| {
+                assert!(retained.advance(2, black_box(&patch)));
+                retained
+            },
             BatchSize::LargeInput,
         )
     });

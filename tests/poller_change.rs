@@ -1,6 +1,8 @@
 //! Change detection of http-poller topics (`junction::poller::change`): what one poll publishes.
 
 use junction::poller::change::{Change, ChangeError, Tracker, payload_hash};
+use junction::poller::diff::{diff, diff_bytes};
+use junction::poller::event::SnapshotEvent;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -29,7 +31,7 @@ fn first_observation_is_snapshot_1() {
         change,
         Change::Snapshot {
             seq: 1,
-            data: json!({"temp": 21})
+            data: json!({"temp": 21}).into()
         }
     );
     assert_eq!(tracker.seq(), 1);
@@ -111,7 +113,7 @@ fn prepending_to_a_large_array_is_a_snapshot() {
         change,
         Change::Snapshot {
             seq: 2,
-            data: new.clone()
+            data: new.clone().into()
         }
     );
 }
@@ -244,7 +246,7 @@ fn restore_without_snapshot_publishes_a_snapshot_after_the_stored_seq() {
         tracker.observe(b"[]").unwrap(),
         Change::Snapshot {
             seq: 10,
-            data: json!([])
+            data: json!([]).into()
         }
     );
 }
@@ -256,7 +258,7 @@ fn observe_value_follows_the_same_rules() {
         tracker.observe_value(station(21)),
         Change::Snapshot {
             seq: 1,
-            data: station(21)
+            data: station(21).into()
         }
     );
     assert_eq!(tracker.observe_value(station(21)), Change::Unchanged);
@@ -279,7 +281,7 @@ fn tiny_documents_are_always_snapshots() {
         tracker.observe(br#"{"a":2}"#).unwrap(),
         Change::Snapshot {
             seq: 2,
-            data: json!({"a": 2})
+            data: json!({"a": 2}).into()
         }
     );
 }
@@ -303,6 +305,92 @@ fn events_have_the_reference_shapes() {
     assert_eq!(
         tracker.error_event(70404, "target returned 404"),
         json!({"type": "error", "seq": 2, "code": 70404, "message": "target returned 404"})
+    );
+}
+
+/// Observes `old` then `new` (padded so that a patch is cheaper than a snapshot) and returns the
+/// patch's operations, after checking that they turn `old` into `new`.
+fn patch_between(old: Value, new: Value) -> Value {
+    let pad = |doc: Value| json!({"padding": "p".repeat(300), "doc": doc});
+    let (old, new) = (pad(old), pad(new));
+    let mut tracker = Tracker::new();
+    tracker.observe(&bytes(&old)).unwrap();
+    let change = tracker.observe(&bytes(&new)).unwrap();
+    let Change::Patch { seq: 2, patch } = &change else {
+        panic!("expected patch 2, got {change:?}");
+    };
+    assert_eq!(patched(&old, patch), new);
+    assert_eq!(
+        patch,
+        &json_patch::diff(&old, &new),
+        "json-patch's own diff"
+    );
+    serde_json::to_value(patch).unwrap()
+}
+
+#[test]
+fn arrays_growing_and_shrinking_are_adds_and_removes_at_the_end() {
+    assert_eq!(
+        patch_between(json!({"a": [1, 2]}), json!({"a": [1, 2, 3, [4]]})),
+        json!([{"op": "add", "path": "/doc/a/2", "value": 3},
+               {"op": "add", "path": "/doc/a/3", "value": [4]}])
+    );
+    assert_eq!(
+        patch_between(json!({"a": [1, 2, 3, 4]}), json!({"a": [0, 2]})),
+        json!([{"op": "replace", "path": "/doc/a/0", "value": 0},
+               {"op": "remove", "path": "/doc/a/2"},
+               {"op": "remove", "path": "/doc/a/2"}])
+    );
+    assert_eq!(
+        patch_between(json!({"a": [1]}), json!({"a": []})),
+        json!([{"op": "remove", "path": "/doc/a/0"}])
+    );
+}
+
+#[test]
+fn type_changes_replace_the_value() {
+    assert_eq!(
+        patch_between(
+            json!({"a": [1], "b": {"x": 1}, "c": "1", "d": null}),
+            json!({"a": {"0": 1}, "b": [1], "c": 1, "d": false})
+        ),
+        json!([{"op": "replace", "path": "/doc/a", "value": {"0": 1}},
+               {"op": "replace", "path": "/doc/b", "value": [1]},
+               {"op": "replace", "path": "/doc/c", "value": 1},
+               {"op": "replace", "path": "/doc/d", "value": false}])
+    );
+    // An integer and the same number as a float are different JSON values.
+    assert_eq!(
+        patch_between(json!([2]), json!([2.0])),
+        json!([{"op": "replace", "path": "/doc/0", "value": 2.0}])
+    );
+}
+
+#[test]
+fn nested_objects_are_walked_to_the_changed_members() {
+    let record = |status: &str| json!({"id": 7, "status": status, "items": [{"sku": "x"}]});
+    assert_eq!(
+        patch_between(
+            json!({"orders": [record("open"), record("open")], "old": 1}),
+            json!({"orders": [record("open"), record("paid")], "new": {"k": [1]}})
+        ),
+        json!([{"op": "add", "path": "/doc/new", "value": {"k": [1]}},
+               {"op": "replace", "path": "/doc/orders/1/status", "value": "paid"},
+               {"op": "remove", "path": "/doc/old"}])
+    );
+}
+
+#[test]
+fn keys_with_slash_and_tilde_are_escaped_in_paths() {
+    assert_eq!(
+        patch_between(
+            json!({"a/b": 1, "c~d": {"~1/": 1}, "gone/~": 1}),
+            json!({"a/b": 2, "c~d": {"~1/": 2}, "": 3})
+        ),
+        json!([{"op": "add", "path": "/doc/", "value": 3},
+               {"op": "replace", "path": "/doc/a~1b", "value": 2},
+               {"op": "replace", "path": "/doc/c~0d/~01~1", "value": 2},
+               {"op": "remove", "path": "/doc/gone~1~0"}])
     );
 }
 
@@ -339,14 +427,59 @@ fn check_second_observation(a: &Value, b: &Value) -> Result<(), TestCaseError> {
         }
         Change::Snapshot { seq, data } => {
             prop_assert_eq!(seq, 2);
-            prop_assert_eq!(&data, b);
+            prop_assert_eq!(&*data, b);
         }
     }
     prop_assert_eq!(tracker.snapshot(), Some(b));
     Ok(())
 }
 
+/// Two documents that share a part and differ elsewhere, in an object and in an array, so that
+/// the diff skips equal subtrees next to changed ones.
+fn related_pair() -> impl Strategy<Value = (Value, Value)> {
+    (small_json(), small_json(), small_json(), "[ab/~]{0,2}").prop_map(|(shared, x, y, key)| {
+        let old = json!({"shared": shared, key.clone(): x, "list": [shared, x, shared]});
+        let new = json!({"shared": shared, key: y, "list": [shared, y]});
+        (old, new)
+    })
+}
+
+/// The text of an object whose keys may repeat (serde_json keeps the last value of a key).
+fn object_text() -> impl Strategy<Value = String> {
+    prop::collection::vec(("[ab/~]{0,2}", small_json()), 0..6).prop_map(|members| {
+        let members: Vec<String> = members
+            .iter()
+            .map(|(key, value)| format!("{}: {value}", json!(key)))
+            .collect();
+        format!("{{{}}}", members.join(", "))
+    })
+}
+
 proptest! {
+    #[test]
+    fn diff_bytes_reads_repeated_keys_as_serde_json(old in small_json(), text in object_text()) {
+        let new: Value = serde_json::from_str(&text).unwrap();
+        prop_assert_eq!(diff_bytes(&old, text.as_bytes()).unwrap(), diff(&old, &new));
+        let (old, text) = (json!({"in": [old]}), format!(r#"{{"in": [{text}]}}"#));
+        let new: Value = serde_json::from_str(&text).unwrap();
+        prop_assert_eq!(diff_bytes(&old, text.as_bytes()).unwrap(), diff(&old, &new));
+    }
+
+    #[test]
+    fn the_diff_is_json_patchs_diff_and_patches_the_retained_event(
+        (a, b) in prop_oneof![(small_json(), small_json()), related_pair()]
+    ) {
+        let patch = diff(&a, &b);
+        prop_assert_eq!(&patch, &json_patch::diff(&a, &b));
+        prop_assert_eq!(patch.is_empty(), a == b);
+        prop_assert_eq!(&diff_bytes(&a, &bytes(&b)).unwrap(), &patch);
+        let indented = serde_json::to_vec_pretty(&b).unwrap();
+        prop_assert_eq!(&diff_bytes(&a, &indented).unwrap(), &patch);
+        let mut event = SnapshotEvent::new(1, &a);
+        prop_assert!(event.advance(2, &patch));
+        prop_assert_eq!(event, SnapshotEvent::new(2, &b));
+    }
+
     #[test]
     fn published_changes_rebuild_the_new_document(a in small_json(), b in small_json()) {
         check_second_observation(&a, &b)?;

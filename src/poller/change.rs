@@ -15,15 +15,26 @@
 //! missed something and fetches the snapshot again. [`Change::to_event`] builds the event kwargs
 //! subscribers receive (`shared/reference/poller.md`, "What subscribers receive").
 //!
+//! A changed poll of a large document is on the clock from the polled bytes to the published
+//! patch, so [`Tracker::observe`] diffs the bytes against the snapshot while parsing them
+//! ([`crate::poller::diff::diff_bytes`]), builds no tree for what did not change, and measures
+//! the document by its byte length. The new snapshot is kept as those bytes and parsed when
+//! first asked for ([`Tracker::snapshot`]), which the poller does after publishing. Snapshots
+//! are never copied: the tracker keeps the parsed document behind an `Arc` that
+//! [`Change::Snapshot`] and the poller's status share.
+//!
 //! This module does no I/O: persisting the state ([`Tracker::seq`], [`Tracker::snapshot`],
 //! [`Tracker::hash`]) and publishing the events belong to the poller that owns the tracker.
 
 use std::io;
+use std::sync::{Arc, OnceLock};
 
 use json_patch::Patch;
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+
+use crate::poller::diff::{diff, diff_bytes};
 
 /// SHA-256 of a payload's raw bytes.
 pub type PayloadHash = [u8; 32];
@@ -38,8 +49,8 @@ pub fn payload_hash(raw: &[u8]) -> PayloadHash {
 pub enum Change {
     /// Same data as the retained snapshot: publish nothing, `seq` is not used up.
     Unchanged,
-    /// The full document, published as event `seq`.
-    Snapshot { seq: u64, data: Value },
+    /// The full document, published as event `seq` (the tracker's snapshot, shared).
+    Snapshot { seq: u64, data: Arc<Value> },
     /// Applying `patch` to snapshot `seq - 1` gives snapshot `seq`.
     Patch { seq: u64, patch: Patch },
 }
@@ -60,11 +71,13 @@ impl Change {
         self.clone().into_event()
     }
 
-    /// Like [`Change::to_event`], without copying the document (a snapshot can be 1 MiB).
+    /// Like [`Change::to_event`], without copying the document when this change holds the
+    /// last reference to it.
     pub fn into_event(self) -> Option<Value> {
         match self {
             Change::Unchanged => None,
             Change::Snapshot { seq, data } => {
+                let data = Arc::unwrap_or_clone(data);
                 Some(json!({"type": "snapshot", "seq": seq, "data": data}))
             }
             Change::Patch { seq, patch } => {
@@ -94,7 +107,7 @@ impl ChangeError {
 /// One topic's change-detection state: retained snapshot, hash of the bytes behind it, `seq`.
 #[derive(Debug, Clone, Default)]
 pub struct Tracker {
-    snapshot: Option<Value>,
+    snapshot: Option<Arc<Snapshot>>,
     /// When set, SHA-256 of bytes that parse to a value equal to `snapshot`; never set without a
     /// snapshot, or identical bytes would be taken as "unchanged" before anything was published.
     hash: Option<PayloadHash>,
@@ -113,7 +126,7 @@ impl Tracker {
     pub fn restore(seq: u64, snapshot: Option<Value>, hash: Option<PayloadHash>) -> Self {
         let hash = snapshot.as_ref().and(hash);
         Self {
-            snapshot,
+            snapshot: snapshot.map(|value| Arc::new(Snapshot::parsed(value))),
             hash,
             seq,
         }
@@ -125,8 +138,14 @@ impl Tracker {
     }
 
     /// The retained snapshot: what a subscriber gets first, and what the next patch applies to.
+    /// The first call after a patch parses the bytes it was observed as.
     pub fn snapshot(&self) -> Option<&Value> {
-        self.snapshot.as_ref()
+        self.shared_snapshot().map(|snapshot| &**snapshot)
+    }
+
+    /// The retained snapshot as the tracker holds it, to share without copying.
+    pub fn shared_snapshot(&self) -> Option<&Arc<Value>> {
+        self.snapshot.as_deref().map(Snapshot::value)
     }
 
     /// The hash of the payload bytes behind the snapshot, to persist with it.
@@ -148,13 +167,27 @@ impl Tracker {
     /// and parsing 1 MiB costs milliseconds. Bytes that differ but parse to the same value
     /// (whitespace, key order) are unchanged too; the new hash is kept so that the next
     /// identical poll takes the fast path.
+    ///
+    /// Other bytes are diffed against the snapshot as they are parsed, and a patch keeps them
+    /// as the new snapshot, parsed on first use. The bytes' length stands for the document's
+    /// size when choosing between patch and snapshot: exact for compact JSON, an overestimate
+    /// for indented JSON (where a patch a little larger than the compact snapshot may then be
+    /// chosen).
     pub fn observe(&mut self, raw: &[u8]) -> Result<Change, ChangeError> {
         let hash = payload_hash(raw);
         if self.hash == Some(hash) {
             return Ok(Change::Unchanged);
         }
-        let value = serde_json::from_slice(raw)?;
-        let change = self.advance(value);
+        let change = match self.snapshot() {
+            Some(old) => {
+                let patch = diff_bytes(old, raw)?;
+                self.advance(Some(patch), Snapshot::unparsed(raw), raw.len())
+            }
+            None => {
+                let value = serde_json::from_slice(raw)?;
+                self.advance(None, Snapshot::parsed(value), raw.len())
+            }
+        };
         self.hash = Some(hash);
         Ok(change)
     }
@@ -167,37 +200,73 @@ impl Tracker {
     /// describe anything but the bytes behind the current snapshot. A later
     /// [`Tracker::observe`] parses once and sets it again.
     pub fn observe_value(&mut self, value: Value) -> Change {
-        let change = self.advance(value);
+        let patch = self.snapshot().map(|old| diff(old, &value));
+        // Only a patch is compared with the size: measure the document for a patch alone.
+        let size = match &patch {
+            Some(patch) if !patch.0.is_empty() => serialized_len(&value),
+            _ => 0,
+        };
+        let change = self.advance(patch, Snapshot::parsed(value), size);
         self.hash = None;
         change
     }
 
-    /// Compares `value` with the snapshot and, when it differs, retains it as snapshot `seq + 1`.
-    fn advance(&mut self, value: Value) -> Change {
+    /// Retains `new` as snapshot `seq + 1`, unless `patch` (from the current snapshot to `new`)
+    /// is empty. The patch is published when it is not larger than `size`, the document's size.
+    ///
+    /// The replaced snapshot is released here; the poller keeps another reference to it (its
+    /// status) and drops that one off the poll's path, since freeing a large document takes
+    /// milliseconds.
+    fn advance(&mut self, patch: Option<Patch>, new: Snapshot, size: usize) -> Change {
+        if patch.as_ref().is_some_and(|patch| patch.0.is_empty()) {
+            return Change::Unchanged;
+        }
         let seq = self.seq + 1;
-        let change = match &self.snapshot {
-            Some(old) if *old == value => return Change::Unchanged,
-            Some(old) => {
-                let patch = json_patch::diff(old, &value);
-                // json-patch compares arrays by index: one element prepended to a large array
-                // replaces every element after it, a patch bigger than the document itself.
-                if fits_within(&patch, serialized_len(&value)) {
-                    Change::Patch { seq, patch }
-                } else {
-                    Change::Snapshot {
-                        seq,
-                        data: value.clone(),
-                    }
-                }
-            }
-            None => Change::Snapshot {
+        let new = Arc::new(new);
+        let change = match patch {
+            // The diff compares arrays by index: one element prepended to a large array
+            // replaces every element after it, a patch bigger than the document itself.
+            Some(patch) if fits_within(&patch, size) => Change::Patch { seq, patch },
+            _ => Change::Snapshot {
                 seq,
-                data: value.clone(),
+                data: Arc::clone(new.value()),
             },
         };
         self.seq = seq;
-        self.snapshot = Some(value);
+        self.snapshot = Some(new);
         change
+    }
+}
+
+/// A retained snapshot: a parsed document, or the bytes of one, parsed on first use.
+#[derive(Debug)]
+struct Snapshot {
+    /// Bytes known to be JSON (they were diffed, which parses them); kept once parsed, since
+    /// a shared snapshot cannot be changed.
+    bytes: Option<Box<[u8]>>,
+    value: OnceLock<Arc<Value>>,
+}
+
+impl Snapshot {
+    fn parsed(value: Value) -> Self {
+        Self {
+            bytes: None,
+            value: OnceLock::from(Arc::new(value)),
+        }
+    }
+
+    fn unparsed(bytes: &[u8]) -> Self {
+        Self {
+            bytes: Some(bytes.into()),
+            value: OnceLock::new(),
+        }
+    }
+
+    fn value(&self) -> &Arc<Value> {
+        self.value.get_or_init(|| {
+            let bytes = self.bytes.as_deref().unwrap_or_default();
+            Arc::new(serde_json::from_slice(bytes).expect("the bytes parsed when diffed"))
+        })
     }
 }
 
@@ -265,7 +334,7 @@ mod tests {
             change,
             Change::Snapshot {
                 seq: 8,
-                data: json!({"a": 1})
+                data: json!({"a": 1}).into()
             }
         );
     }
@@ -293,7 +362,7 @@ mod tests {
             tracker.observe_value(json!(2)),
             Change::Snapshot {
                 seq: 2,
-                data: json!(2)
+                data: json!(2).into()
             }
         );
     }

@@ -3,6 +3,8 @@
 pub mod change;
 pub mod config;
 pub mod cycle;
+pub mod diff;
+pub mod event;
 pub mod fetch;
 pub mod oauth2;
 pub mod pagination;

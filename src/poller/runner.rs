@@ -5,24 +5,31 @@
 //!
 //! Without `alwaysOn`, a tick is skipped while no session is subscribed to the topic; the
 //! task wakes up as soon as one subscribes.
+//!
+//! A changed poll of a large document is on the clock from the polled bytes to the published
+//! frames, so nothing on that path builds or copies the whole document: the tracker diffs the
+//! bytes without parsing them into a tree, the retained event is patched in place
+//! ([`SnapshotEvent`]). After publishing, the new snapshot is parsed and shared (an `Arc`) with
+//! the status; the snapshot it replaces is freed, and the copy the store wants made, on the
+//! blocking pool that persists the state.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use jiff::Timestamp;
 use parking_lot::Mutex;
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
 use tracing::{debug, info, warn};
 
 use crate::poller::change::{Change, Tracker};
 use crate::poller::config::{SubscriptionMode, TopicConfig};
 use crate::poller::cycle::{Cycle, CycleReport, Payload as CyclePayload};
+use crate::poller::event::{SnapshotEvent, kwargs, patch_event};
 use crate::poller::fetch::{Sleeper, Validators};
 use crate::router::internal::InternalPublisher;
 use crate::router::realm::Realm;
 use crate::store::{PollRecord, Store, TopicState};
-use crate::wamp::message::Payload;
-use crate::wamp::value::{Dict, Value};
+use crate::wamp::value::Dict;
 
 /// How many poll records are kept per topic.
 pub const POLL_RECORDS_KEPT: usize = 100;
@@ -82,9 +89,11 @@ impl Runner {
             etag: state.etag,
             last_modified: state.last_modified,
         };
+        // The topic's retained event, kept to be patched by the next change.
+        let mut retained = None;
         if let Some(snapshot) = tracker.snapshot() {
-            let event = snapshot_event(tracker.seq(), snapshot);
-            if let Err(e) = publisher.set_retained(&name, &kwargs(&event)) {
+            let event = SnapshotEvent::new(tracker.seq(), snapshot);
+            if let Err(e) = publisher.set_retained(&name, event.payload()) {
                 warn!(
                     realm = realm_name,
                     topic = name,
@@ -92,8 +101,9 @@ impl Runner {
                     e.message
                 );
             }
-            self.status.lock().current = Some((tracker.seq(), Arc::new(snapshot.clone())));
+            retained = Some(event);
         }
+        self.set_current(&tracker);
         self.status.lock().last_success = last_success;
         let period = self.topic.poller.polling_period;
         loop {
@@ -112,8 +122,16 @@ impl Runner {
                 validators = report.validators.clone();
             }
             let mut error = None;
+            let mut replaced = None;
             let changed = match outcome {
-                Ok(change) => self.publish_change(&publisher, &tracker, change),
+                Ok(change) => {
+                    let published =
+                        self.publish_change(&publisher, &tracker, change, &mut retained);
+                    if published {
+                        replaced = self.set_current(&tracker);
+                    }
+                    published
+                }
                 Err((code, message)) => {
                     debug!(
                         realm = realm_name,
@@ -158,15 +176,18 @@ impl Runner {
                 changed,
                 error,
             };
-            let state = succeeded.then(|| TopicState {
-                seq: tracker.seq(),
-                snapshot: tracker.snapshot().cloned(),
-                snapshot_hash: tracker.hash().copied(),
-                last_success,
-                etag: validators.etag.clone(),
-                last_modified: validators.last_modified.clone(),
+            let state = succeeded.then(|| Persisted {
+                state: TopicState {
+                    seq: tracker.seq(),
+                    snapshot: None,
+                    snapshot_hash: tracker.hash().copied(),
+                    last_success,
+                    etag: validators.etag.clone(),
+                    last_modified: validators.last_modified.clone(),
+                },
+                snapshot: tracker.shared_snapshot().cloned(),
             });
-            self.persist(state, record).await;
+            self.persist(state, record, replaced).await;
             tokio::time::sleep_until((tick + period).into()).await;
         }
     }
@@ -221,27 +242,41 @@ impl Runner {
         }
     }
 
-    /// Publishes a change (snapshots retained, patches with the new snapshot retained);
-    /// returns whether something was published.
+    /// Publishes a change (snapshots retained, patches with the new snapshot retained) and
+    /// brings `retained` to the new snapshot; returns whether something was published.
     fn publish_change(
         &self,
         publisher: &InternalPublisher,
         tracker: &Tracker,
         change: Change,
+        retained: &mut Option<SnapshotEvent>,
     ) -> bool {
-        let Some(seq) = change.seq() else {
-            return false;
-        };
-        let Some(snapshot) = tracker.snapshot() else {
-            return false;
-        };
-        let snapshot_kwargs = kwargs(&snapshot_event(seq, snapshot));
-        let published = match (self.topic.subscription_mode, change) {
-            (SubscriptionMode::SnapshotPatch, Change::Patch { seq, patch }) => {
-                let event = json!({"type": "patch", "seq": seq, "patch": patch});
-                publisher.publish_retaining(&self.topic.name, &kwargs(&event), &snapshot_kwargs)
+        let (seq, patch, snapshot_event) = match change {
+            Change::Unchanged => return false,
+            Change::Snapshot { seq, data } => (seq, None, SnapshotEvent::new(seq, &data)),
+            Change::Patch { seq, patch } => {
+                let patched = retained
+                    .take()
+                    .and_then(|mut event| event.advance(seq, &patch).then_some(event));
+                let event = match patched {
+                    Some(event) => event,
+                    // Never for the tracker's patches; the new snapshot is then parsed here.
+                    None => match tracker.snapshot() {
+                        Some(snapshot) => SnapshotEvent::new(seq, snapshot),
+                        None => return false,
+                    },
+                };
+                (seq, Some(patch), event)
             }
-            _ => publisher.publish_retaining(&self.topic.name, &snapshot_kwargs, &snapshot_kwargs),
+        };
+        let snapshot_kwargs = snapshot_event.payload();
+        let published = match (self.topic.subscription_mode, &patch) {
+            (SubscriptionMode::SnapshotPatch, Some(patch)) => publisher.publish_retaining(
+                &self.topic.name,
+                &patch_event(seq, patch),
+                snapshot_kwargs,
+            ),
+            _ => publisher.publish_retaining(&self.topic.name, snapshot_kwargs, snapshot_kwargs),
         };
         if let Err(e) = published {
             warn!(
@@ -251,15 +286,38 @@ impl Runner {
                 e.message
             );
         }
-        self.status.lock().current = Some((seq, Arc::new(snapshot.clone())));
+        *retained = Some(snapshot_event);
         true
     }
 
-    async fn persist(&self, state: Option<TopicState>, record: PollRecord) {
+    /// Shares the tracker's snapshot with the readers of the status, parsing it when the tracker
+    /// kept a patched snapshot as bytes. Returns the snapshot it replaces, often the last
+    /// reference to a large document, for the caller to free off the poll's path.
+    fn set_current(&self, tracker: &Tracker) -> Option<Arc<Json>> {
+        let current = tracker
+            .shared_snapshot()
+            .map(|snapshot| (tracker.seq(), Arc::clone(snapshot)));
+        let previous = std::mem::replace(&mut self.status.lock().current, current);
+        previous.map(|(_, snapshot)| snapshot)
+    }
+
+    /// Saves the state and the poll record on the blocking pool, and frees `replaced` there.
+    async fn persist(
+        &self,
+        state: Option<Persisted>,
+        record: PollRecord,
+        replaced: Option<Arc<Json>>,
+    ) {
         let store = Arc::clone(&self.store);
         let (realm, topic) = (self.realm.name.clone(), self.topic.name.clone());
         let saved = tokio::task::spawn_blocking(move || {
-            if let Some(state) = state {
+            drop(replaced);
+            if let Some(Persisted {
+                mut state,
+                snapshot,
+            }) = state
+            {
+                state.snapshot = snapshot.as_deref().cloned();
                 store.save_topic_state(&realm, &topic, &state)?;
             }
             store.append_poll_record(&realm, &topic, &record, POLL_RECORDS_KEPT)
@@ -273,18 +331,9 @@ impl Runner {
     }
 }
 
-fn snapshot_event(seq: u64, data: &Json) -> Json {
-    json!({"type": "snapshot", "seq": seq, "data": data})
-}
-
-/// An event body as WAMP kwargs.
-fn kwargs(event: &Json) -> Payload {
-    let kwargs = match serde_json::from_value::<Value>(event.clone()) {
-        Ok(Value::Dict(d)) => d,
-        _ => Dict::new(),
-    };
-    Payload {
-        args: None,
-        kwargs: Some(kwargs),
-    }
+/// A topic's state to save, but for its snapshot: the store takes a document of its own, copied
+/// from the shared one on the blocking pool.
+struct Persisted {
+    state: TopicState,
+    snapshot: Option<Arc<Json>>,
 }

@@ -21,6 +21,7 @@ use tracing::{info, warn};
 use crate::config::{Config, ConfigError};
 use crate::poller::config::{TopicConfig, parse_topic};
 use crate::poller::cycle::redact_url;
+use crate::poller::event::to_wamp;
 use crate::poller::fetch::{Sleeper, TokioSleeper};
 use crate::poller::runner::{Clock, Runner, TopicStatus};
 use crate::router::Router;
@@ -279,11 +280,17 @@ impl RealmPollers {
         if invocation.procedure == SNAPSHOT_PROCEDURE {
             let status = self.status(&topic).ok_or_else(no_topic)?;
             let current = status.lock().current.clone();
-            let body = match current {
-                Some((seq, data)) => json!({"seq": seq, "data": *data}),
-                None => json!({"seq": 0, "data": null}),
+            let (seq, data) = match current {
+                Some((seq, data)) => (seq, to_wamp(&data)),
+                None => (0, Value::Null),
             };
-            Ok(kwargs_payload(body))
+            let mut kwargs = Dict::new();
+            kwargs.insert("seq".into(), Value::from(seq));
+            kwargs.insert("data".into(), data);
+            Ok(Payload {
+                args: None,
+                kwargs: Some(kwargs),
+            })
         } else {
             if self.status(&topic).is_none() {
                 return Err(no_topic());
@@ -423,17 +430,6 @@ impl RealmPollers {
             message: e.to_string(),
         })??;
         Ok(())
-    }
-}
-
-fn kwargs_payload(body: Json) -> Payload {
-    let kwargs = match serde_json::from_value::<Value>(body) {
-        Ok(Value::Dict(d)) => d,
-        _ => Dict::new(),
-    };
-    Payload {
-        args: None,
-        kwargs: Some(kwargs),
     }
 }
 
