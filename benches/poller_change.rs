@@ -4,14 +4,17 @@
 //! The document is ~1 MiB of order-like records; the changed poll alters 1% of them (a status
 //! and a total each), the typical "something changed" poll. Measured:
 //!
-//! - `observe`: [`Tracker::observe`] on the changed bytes: hash, parse, RFC 6902 diff (which
-//!   skips equal subtrees), patch-versus-snapshot size check (`src/poller/change.rs`);
+//! - `observe`: [`Tracker::observe`] on the changed bytes: compared with the last ones, then
+//!   diffed against the snapshot while parsed (RFC 6902, `src/poller/diff.rs`), and the
+//!   patch-versus-document size check (`src/poller/change.rs`);
 //! - `events`: what the runner builds to publish (`src/poller/runner.rs`, `publish_change`):
 //!   the patch event as WAMP kwargs, the retained snapshot event patched in place
-//!   (`src/poller/event.rs`), the snapshot shared with the status;
+//!   (`src/poller/event.rs`);
 //! - `encode`: the patch EVENT serialized once for JSON and once for MessagePack subscribers
 //!   (the broker encodes once per serializer in use);
 //! - `total`: all three, i.e. one changed poll from bytes to frames;
+//! - `after_publish`: what the runner does once the frames are out: parse the new snapshot (the
+//!   tracker kept it as bytes) to share it with the status, hash the payload for the store;
 //! - `prepend_total`: one record prepended instead (the diff compares arrays by index, so the
 //!   patch is larger than the document and a snapshot is published instead).
 //!
@@ -129,10 +132,11 @@ impl Topic {
         encode(event.as_ref().unwrap_or(self.retained.payload()))
     }
 
-    /// What the runner's `set_current` does after publishing: the new snapshot, parsed if the
-    /// tracker kept it as bytes, shared with the status. Returns the replaced one, which the
-    /// runner frees on the blocking pool.
-    fn share_snapshot(&mut self) -> Option<Arc<Json>> {
+    /// What the runner does after publishing: the new snapshot, parsed if the tracker kept it as
+    /// bytes, shared with the status (`set_current`), and the payload's hash for the persisted
+    /// state. Returns the replaced snapshot, which the runner frees on the blocking pool.
+    fn after_publish(&mut self) -> Option<Arc<Json>> {
+        black_box(self.tracker.hash());
         let snapshot = self
             .tracker
             .shared_snapshot()
@@ -168,7 +172,7 @@ fn poller_change(c: &mut Criterion) {
         // After a poll, the retained event and the shared snapshot are the new document's.
         let mut topic = base.clone();
         topic.poll(&changed);
-        topic.share_snapshot();
+        topic.after_publish();
         let new: Json = serde_json::from_slice(&changed).unwrap();
         assert!(topic.retained == SnapshotEvent::new(2, &new));
         assert_eq!(topic.current.as_deref(), Some(&new));
@@ -227,7 +231,7 @@ fn poller_change(c: &mut Criterion) {
                 topic
             },
             |mut topic| {
-                let replaced = topic.share_snapshot();
+                let replaced = topic.after_publish();
                 (topic, replaced)
             },
             BatchSize::LargeInput,
