@@ -30,6 +30,7 @@
 use std::io;
 use std::sync::{Arc, OnceLock};
 
+use bytes::Bytes;
 use json_patch::Patch;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -105,7 +106,8 @@ impl ChangeError {
     }
 }
 
-/// One topic's change-detection state: retained snapshot, hash of the bytes behind it, `seq`.
+/// One topic's change-detection state: retained snapshot, the bytes behind it (kept beside the
+/// parsed document: one payload, at most the payload limit) or their hash, `seq`.
 #[derive(Debug, Clone, Default)]
 pub struct Tracker {
     snapshot: Option<Arc<Snapshot>>,
@@ -181,26 +183,26 @@ impl Tracker {
     /// for indented JSON (where a patch a little larger than the compact snapshot may then be
     /// chosen).
     pub fn observe(&mut self, raw: &[u8]) -> Result<Change, ChangeError> {
-        if self.seen.as_ref().is_some_and(|seen| seen.is(raw)) {
+        self.observe_bytes(Bytes::copy_from_slice(raw))
+    }
+
+    /// [`Tracker::observe`], keeping `raw` (e.g. a response body) without copying it.
+    pub fn observe_bytes(&mut self, raw: Bytes) -> Result<Change, ChangeError> {
+        if self.seen.as_ref().is_some_and(|seen| seen.is(&raw)) {
             return Ok(Change::Unchanged);
         }
-        let bytes: Arc<[u8]> = raw.into();
         let change = match self.snapshot() {
             Some(old) => {
-                let patch = diff_bytes(old, raw)?;
-                self.advance(
-                    Some(patch),
-                    Snapshot::unparsed(Arc::clone(&bytes)),
-                    raw.len(),
-                )
+                let patch = diff_bytes(old, &raw)?;
+                self.advance(Some(patch), Snapshot::unparsed(raw.clone()), raw.len())
             }
             None => {
-                let value = serde_json::from_slice(raw)?;
+                let value = serde_json::from_slice(&raw)?;
                 self.advance(None, Snapshot::parsed(value), raw.len())
             }
         };
         self.seen = Some(Seen {
-            bytes: Some(bytes),
+            bytes: Some(raw),
             hash: OnceLock::new(),
         });
         Ok(change)
@@ -257,7 +259,7 @@ impl Tracker {
 struct Snapshot {
     /// Bytes known to be JSON (they were diffed, which parses them); kept once parsed, since
     /// a shared snapshot cannot be changed.
-    bytes: Option<Arc<[u8]>>,
+    bytes: Option<Bytes>,
     value: OnceLock<Arc<Value>>,
 }
 
@@ -269,7 +271,7 @@ impl Snapshot {
         }
     }
 
-    fn unparsed(bytes: Arc<[u8]>) -> Self {
+    fn unparsed(bytes: Bytes) -> Self {
         Self {
             bytes: Some(bytes),
             value: OnceLock::new(),
@@ -287,7 +289,7 @@ impl Snapshot {
 /// The payload bytes last observed, or only their hash (restored from a store).
 #[derive(Debug, Clone)]
 struct Seen {
-    bytes: Option<Arc<[u8]>>,
+    bytes: Option<Bytes>,
     /// Always set when `bytes` is not.
     hash: OnceLock<PayloadHash>,
 }
