@@ -4,30 +4,36 @@
 //! The document is ~1 MiB of order-like records; the changed poll alters 1% of them (a status
 //! and a total each), the typical "something changed" poll. Measured:
 //!
-//! - `observe`: [`Tracker::observe`] on the changed bytes: hash, parse, RFC 6902 diff (which
-//!   skips equal subtrees), patch-versus-snapshot size check (`src/poller/change.rs`);
+//! - `observe`: [`Tracker::observe_bytes`] on the changed bytes: compared with the last ones, then
+//!   diffed against the snapshot while parsed (RFC 6902, `src/poller/diff.rs`), and the
+//!   patch-versus-document size check (`src/poller/change.rs`);
 //! - `events`: what the runner builds to publish (`src/poller/runner.rs`, `publish_change`):
 //!   the patch event as WAMP kwargs, the retained snapshot event patched in place
-//!   (`src/poller/event.rs`), the snapshot shared with the status;
+//!   (`src/poller/event.rs`);
 //! - `encode`: the patch EVENT serialized once for JSON and once for MessagePack subscribers
 //!   (the broker encodes once per serializer in use);
 //! - `total`: all three, i.e. one changed poll from bytes to frames;
+//! - `after_publish`: what the runner does once the frames are out: parse the new snapshot (the
+//!   tracker kept it as bytes) to share it with the status, hash the payload for the store;
 //! - `prepend_total`: one record prepended instead (the diff compares arrays by index, so the
 //!   patch is larger than the document and a snapshot is published instead).
 //!
 //! The `parts` group times the steps on their own, next to what they replaced (`json_patch`'s
 //! diff, a deep clone, `serde_json::from_value` to WAMP values).
 //!
-//! What is freed after a poll (the replaced snapshot, the topic copies each iteration starts
-//! from) is returned from the timed closure, so criterion drops it outside the timing: the
-//! runner frees it on the blocking pool, off the poll's path.
+//! What is freed after a poll (the replaced snapshot, what an iteration built) is freed outside
+//! the timing: the runner frees it on the blocking pool, off the poll's path. Each iteration
+//! starts from snapshot 1, the retained event patched back rather than copied (`time_each`).
 //!
 //! Run with `cargo bench --bench poller_change`.
 
 use std::hint::black_box;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use json_patch::Patch;
 use junction::poller::change::{Change, Tracker};
 use junction::poller::diff::{diff, diff_bytes};
 use junction::poller::event::{SnapshotEvent, patch_event, to_wamp};
@@ -123,16 +129,17 @@ impl Topic {
     }
 
     /// One poll of `raw` from bytes to frames (the frames' total length).
-    fn poll(&mut self, raw: &[u8]) -> usize {
-        let change = self.tracker.observe(raw).unwrap();
+    fn poll(&mut self, raw: &Bytes) -> usize {
+        let change = self.tracker.observe_bytes(raw.clone()).unwrap();
         let event = self.publish(change);
         encode(event.as_ref().unwrap_or(self.retained.payload()))
     }
 
-    /// What the runner's `set_current` does after publishing: the new snapshot, parsed if the
-    /// tracker kept it as bytes, shared with the status. Returns the replaced one, which the
-    /// runner frees on the blocking pool.
-    fn share_snapshot(&mut self) -> Option<Arc<Json>> {
+    /// What the runner does after publishing: the new snapshot, parsed if the tracker kept it as
+    /// bytes, shared with the status (`set_current`), and the payload's hash for the persisted
+    /// state. Returns the replaced snapshot, which the runner frees on the blocking pool.
+    fn after_publish(&mut self) -> Option<Arc<Json>> {
+        black_box(self.tracker.hash());
         let snapshot = self
             .tracker
             .shared_snapshot()
@@ -152,8 +159,39 @@ fn encode(payload: &Payload) -> usize {
     Serialization::Json.encode_any(&event).len() + Serialization::MsgPack.encode_any(&event).len()
 }
 
+/// Runs `iteration` `iters` times on a topic brought back to `base`'s state before each (the
+/// retained event by applying `back`, the patch from where the iteration leaves it), and adds
+/// up the durations the iterations measured.
+fn time_each<T>(
+    iters: u64,
+    base: &Topic,
+    back: &Patch,
+    mut iteration: impl FnMut(&mut Topic) -> (Duration, T),
+) -> Duration {
+    let mut topic = base.clone();
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let (elapsed, built) = iteration(&mut topic);
+        total += elapsed;
+        drop(built);
+        topic.tracker = base.tracker.clone();
+        topic.current = base.current.clone();
+        assert!(topic.retained.advance(1, back));
+    }
+    total
+}
+
+/// What `f` returns, and how long it took.
+fn timed<T>(f: impl FnOnce() -> T) -> (Duration, T) {
+    let start = Instant::now();
+    let built = f();
+    (start.elapsed(), built)
+}
+
 fn poller_change(c: &mut Criterion) {
     let (before, changed, prepended) = documents();
+    // As the runner gets them: response bodies, kept by the tracker without copying.
+    let (changed, prepended) = (Bytes::from(changed), Bytes::from(prepended));
     let base = Topic::at(&before);
     {
         // The scenario is what it says: ~1 MiB, and a patch (not a snapshot) for 1% changed.
@@ -168,40 +206,40 @@ fn poller_change(c: &mut Criterion) {
         // After a poll, the retained event and the shared snapshot are the new document's.
         let mut topic = base.clone();
         topic.poll(&changed);
-        topic.share_snapshot();
+        topic.after_publish();
         let new: Json = serde_json::from_slice(&changed).unwrap();
         assert!(topic.retained == SnapshotEvent::new(2, &new));
         assert_eq!(topic.current.as_deref(), Some(&new));
     }
 
-    // Each iteration starts from a copy of the topic at snapshot 1 and returns what it built, so
-    // that freeing it stays out of the timing, as in the runner (which keeps the new snapshot
-    // and frees the replaced one on the blocking pool).
+    // Each iteration starts from the topic at snapshot 1: a copy of the tracker (cheap: it
+    // shares the snapshot) and the one retained event, patched back to snapshot 1 outside the
+    // timing (copying it instead would put a large document's allocations and frees around every
+    // iteration, which the runner never does). What an iteration builds is freed outside the
+    // timing too: the runner frees the replaced snapshot on the blocking pool.
+    let new: Json = serde_json::from_slice(&changed).unwrap();
+    let old: Json = serde_json::from_slice(&before).unwrap();
+    let back_from_changed = diff(&new, &old);
+    let back_from_prepended = diff(&serde_json::from_slice(&prepended).unwrap(), &old);
     let mut group = c.benchmark_group("poller_change_1MiB");
     group.sample_size(30);
     group.bench_function("observe", |b| {
         b.iter_batched(
-            || base.clone(),
-            |mut topic| {
-                let change = topic.tracker.observe(black_box(&changed)).unwrap();
-                (topic, change)
+            || base.tracker.clone(),
+            |mut tracker| {
+                let change = tracker.observe_bytes(changed.clone()).unwrap();
+                (tracker, change)
             },
             BatchSize::LargeInput,
         )
     });
     group.bench_function("events", |b| {
-        b.iter_batched(
-            || {
-                let mut topic = base.clone();
-                let change = topic.tracker.observe(&changed).unwrap();
-                (topic, change)
-            },
-            |(mut topic, change)| {
-                let event = topic.publish(change);
-                (topic, event)
-            },
-            BatchSize::LargeInput,
-        )
+        b.iter_custom(|iters| {
+            time_each(iters, &base, &back_from_changed, |topic| {
+                let change = topic.tracker.observe_bytes(changed.clone()).unwrap();
+                timed(|| topic.publish(change))
+            })
+        })
     });
     group.bench_function("encode", |b| {
         let mut topic = base.clone();
@@ -210,44 +248,30 @@ fn poller_change(c: &mut Criterion) {
         b.iter(|| black_box(encode(black_box(&event))))
     });
     group.bench_function("total", |b| {
-        b.iter_batched(
-            || base.clone(),
-            |mut topic| {
-                let frames = topic.poll(black_box(&changed));
-                (topic, frames)
-            },
-            BatchSize::LargeInput,
-        )
+        b.iter_custom(|iters| {
+            time_each(iters, &base, &back_from_changed, |topic| {
+                timed(|| topic.poll(black_box(&changed)))
+            })
+        })
     });
     group.bench_function("after_publish", |b| {
-        b.iter_batched(
-            || {
-                let mut topic = base.clone();
+        b.iter_custom(|iters| {
+            time_each(iters, &base, &back_from_changed, |topic| {
                 topic.poll(&changed);
-                topic
-            },
-            |mut topic| {
-                let replaced = topic.share_snapshot();
-                (topic, replaced)
-            },
-            BatchSize::LargeInput,
-        )
+                timed(|| topic.after_publish())
+            })
+        })
     });
     group.bench_function("prepend_total", |b| {
-        b.iter_batched(
-            || base.clone(),
-            |mut topic| {
-                let frames = topic.poll(black_box(&prepended));
-                (topic, frames)
-            },
-            BatchSize::LargeInput,
-        )
+        b.iter_custom(|iters| {
+            time_each(iters, &base, &back_from_prepended, |topic| {
+                timed(|| topic.poll(black_box(&prepended)))
+            })
+        })
     });
     group.finish();
 
     // Where `observe` and `events` spend it: the steps on their own, with what they replaced.
-    let old: Json = serde_json::from_slice(&before).unwrap();
-    let new: Json = serde_json::from_slice(&changed).unwrap();
     let mut parts = c.benchmark_group("poller_change_1MiB_parts");
     parts.sample_size(30);
     parts.bench_function("sha256", |b| {

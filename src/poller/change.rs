@@ -19,9 +19,10 @@
 //! patch, so [`Tracker::observe`] diffs the bytes against the snapshot while parsing them
 //! ([`crate::poller::diff::diff_bytes`]), builds no tree for what did not change, and measures
 //! the document by its byte length. The new snapshot is kept as those bytes and parsed when
-//! first asked for ([`Tracker::snapshot`]), which the poller does after publishing. Snapshots
-//! are never copied: the tracker keeps the parsed document behind an `Arc` that
-//! [`Change::Snapshot`] and the poller's status share.
+//! first asked for ([`Tracker::snapshot`]), which the poller does after publishing; so is the
+//! bytes' SHA-256 ([`Tracker::hash`]), since identical bytes are found by comparing them with
+//! the kept ones. Snapshots are never copied: the tracker keeps the parsed document behind an
+//! `Arc` that [`Change::Snapshot`] and the poller's status share.
 //!
 //! This module does no I/O: persisting the state ([`Tracker::seq`], [`Tracker::snapshot`],
 //! [`Tracker::hash`]) and publishing the events belong to the poller that owns the tracker.
@@ -29,6 +30,7 @@
 use std::io;
 use std::sync::{Arc, OnceLock};
 
+use bytes::Bytes;
 use json_patch::Patch;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -104,13 +106,15 @@ impl ChangeError {
     }
 }
 
-/// One topic's change-detection state: retained snapshot, hash of the bytes behind it, `seq`.
+/// One topic's change-detection state: retained snapshot, the bytes behind it (kept beside the
+/// parsed document: one payload, at most the payload limit) or their hash, `seq`.
 #[derive(Debug, Clone, Default)]
 pub struct Tracker {
     snapshot: Option<Arc<Snapshot>>,
-    /// When set, SHA-256 of bytes that parse to a value equal to `snapshot`; never set without a
-    /// snapshot, or identical bytes would be taken as "unchanged" before anything was published.
-    hash: Option<PayloadHash>,
+    /// When set, the bytes last observed (or only their hash), which parse to a value equal to
+    /// `snapshot`; never set without a snapshot, or identical bytes would be taken as
+    /// "unchanged" before anything was published.
+    seen: Option<Seen>,
     seq: u64,
 }
 
@@ -124,10 +128,13 @@ impl Tracker {
     /// publishes nothing and the next change is `seq + 1`. A `hash` without a `snapshot` is
     /// dropped (see the field's comment).
     pub fn restore(seq: u64, snapshot: Option<Value>, hash: Option<PayloadHash>) -> Self {
-        let hash = snapshot.as_ref().and(hash);
+        let seen = snapshot.as_ref().and(hash).map(|hash| Seen {
+            bytes: None,
+            hash: OnceLock::from(hash),
+        });
         Self {
             snapshot: snapshot.map(|value| Arc::new(Snapshot::parsed(value))),
-            hash,
+            seen,
             seq,
         }
     }
@@ -148,9 +155,10 @@ impl Tracker {
         self.snapshot.as_deref().map(Snapshot::value)
     }
 
-    /// The hash of the payload bytes behind the snapshot, to persist with it.
+    /// The hash of the payload bytes behind the snapshot, to persist with it; computed on the
+    /// first call after a changed payload.
     pub fn hash(&self) -> Option<&PayloadHash> {
-        self.hash.as_ref()
+        self.seen.as_ref().map(Seen::hash)
     }
 
     /// The kwargs of an error event: `{"type": "error", "seq": n, "code": 7xxxx, "message":
@@ -163,10 +171,11 @@ impl Tracker {
 
     /// Observes the raw bytes of a selected payload.
     ///
-    /// Identical bytes are detected on the hash, without parsing: most polls are unchanged,
-    /// and parsing 1 MiB costs milliseconds. Bytes that differ but parse to the same value
-    /// (whitespace, key order) are unchanged too; the new hash is kept so that the next
-    /// identical poll takes the fast path.
+    /// Identical bytes are detected without parsing, by comparing them with the bytes last
+    /// observed (or, after a restore, their hash): most polls are unchanged, and parsing 1 MiB
+    /// costs milliseconds. Bytes that differ but parse to the same value (whitespace, key
+    /// order) are unchanged too; they are kept so that the next identical poll takes the fast
+    /// path.
     ///
     /// Other bytes are diffed against the snapshot as they are parsed, and a patch keeps them
     /// as the new snapshot, parsed on first use. The bytes' length stands for the document's
@@ -174,21 +183,28 @@ impl Tracker {
     /// for indented JSON (where a patch a little larger than the compact snapshot may then be
     /// chosen).
     pub fn observe(&mut self, raw: &[u8]) -> Result<Change, ChangeError> {
-        let hash = payload_hash(raw);
-        if self.hash == Some(hash) {
+        self.observe_bytes(Bytes::copy_from_slice(raw))
+    }
+
+    /// [`Tracker::observe`], keeping `raw` (e.g. a response body) without copying it.
+    pub fn observe_bytes(&mut self, raw: Bytes) -> Result<Change, ChangeError> {
+        if self.seen.as_ref().is_some_and(|seen| seen.is(&raw)) {
             return Ok(Change::Unchanged);
         }
         let change = match self.snapshot() {
             Some(old) => {
-                let patch = diff_bytes(old, raw)?;
-                self.advance(Some(patch), Snapshot::unparsed(raw), raw.len())
+                let patch = diff_bytes(old, &raw)?;
+                self.advance(Some(patch), Snapshot::unparsed(raw.clone()), raw.len())
             }
             None => {
-                let value = serde_json::from_slice(raw)?;
+                let value = serde_json::from_slice(&raw)?;
                 self.advance(None, Snapshot::parsed(value), raw.len())
             }
         };
-        self.hash = Some(hash);
+        self.seen = Some(Seen {
+            bytes: Some(raw),
+            hash: OnceLock::new(),
+        });
         Ok(change)
     }
 
@@ -207,7 +223,7 @@ impl Tracker {
             _ => 0,
         };
         let change = self.advance(patch, Snapshot::parsed(value), size);
-        self.hash = None;
+        self.seen = None;
         change
     }
 
@@ -243,7 +259,7 @@ impl Tracker {
 struct Snapshot {
     /// Bytes known to be JSON (they were diffed, which parses them); kept once parsed, since
     /// a shared snapshot cannot be changed.
-    bytes: Option<Box<[u8]>>,
+    bytes: Option<Bytes>,
     value: OnceLock<Arc<Value>>,
 }
 
@@ -255,9 +271,9 @@ impl Snapshot {
         }
     }
 
-    fn unparsed(bytes: &[u8]) -> Self {
+    fn unparsed(bytes: Bytes) -> Self {
         Self {
-            bytes: Some(bytes.into()),
+            bytes: Some(bytes),
             value: OnceLock::new(),
         }
     }
@@ -267,6 +283,28 @@ impl Snapshot {
             let bytes = self.bytes.as_deref().unwrap_or_default();
             Arc::new(serde_json::from_slice(bytes).expect("the bytes parsed when diffed"))
         })
+    }
+}
+
+/// The payload bytes last observed, or only their hash (restored from a store).
+#[derive(Debug, Clone)]
+struct Seen {
+    bytes: Option<Bytes>,
+    /// Always set when `bytes` is not.
+    hash: OnceLock<PayloadHash>,
+}
+
+impl Seen {
+    fn is(&self, raw: &[u8]) -> bool {
+        match &self.bytes {
+            Some(bytes) => **bytes == *raw,
+            None => self.hash.get() == Some(&payload_hash(raw)),
+        }
+    }
+
+    fn hash(&self) -> &PayloadHash {
+        self.hash
+            .get_or_init(|| payload_hash(self.bytes.as_deref().unwrap_or_default()))
     }
 }
 

@@ -42,9 +42,9 @@ pub mod junction_codes {
 pub enum Payload {
     /// 304 to a conditional request: unchanged.
     NotModified,
-    /// The body as received, to be parsed by the change tracker (its bytes are hashed, so an
-    /// identical body is detected without parsing). Used when the body is the payload: one
-    /// page, no pointer, no transform.
+    /// The body as received, to be parsed by the change tracker (which keeps it and compares
+    /// the next body with it, so an identical body is detected without parsing). Used when the
+    /// body is the payload: one page, no pointer, no transform.
     Raw(Bytes),
     /// The selected, merged or transformed payload.
     Value(Value),

@@ -235,7 +235,7 @@ impl Runner {
         match &report.result {
             Ok(CyclePayload::NotModified) => Ok(Change::Unchanged),
             Ok(CyclePayload::Raw(bytes)) => tracker
-                .observe(bytes)
+                .observe_bytes(bytes.clone())
                 .map_err(|e| (e.code(), e.to_string())),
             Ok(CyclePayload::Value(value)) => Ok(tracker.observe_value(value.clone())),
             Err(e) => Err((e.code, e.message.clone())),
