@@ -134,12 +134,16 @@ impl Router {
             std::thread::spawn(move || {
                 for line in BufReader::new(stderr).lines() {
                     let Ok(line) = line else { break };
+                    // Logged before it is signalled: a test may read the log as soon as
+                    // `start` returns.
+                    {
+                        let mut log = log.lock().unwrap();
+                        log.push_str(&line);
+                        log.push('\n');
+                    }
                     if let Some(listening) = listening(&line) {
                         let _ = tx.send(listening);
                     }
-                    let mut log = log.lock().unwrap();
-                    log.push_str(&line);
-                    log.push('\n');
                 }
             });
         }
