@@ -111,7 +111,10 @@ pub trait FrameWriter: Send {
 
 /// Drains the session's queue into `writer` until a `Close` is written, a write fails or the
 /// queue is closed: everything queued at once goes out with one flush.
-pub async fn write_loop(mut rx: Inbox, mut writer: impl FrameWriter) {
+///
+/// Both are borrowed: the connection's future owns them once (an async fn's arguments take
+/// room twice in its future, see `websocket::serve`).
+pub async fn write_loop(rx: &mut Inbox, writer: &mut impl FrameWriter) {
     while let Some(first) = rx.recv().await {
         let mut next = Some(first);
         let mut written = 0;
@@ -173,7 +176,7 @@ pub async fn run<R, W>(
     link: &Link,
     mut reader: Pin<&mut R>,
     mut writer: Pin<&mut W>,
-    heartbeat: Option<Heartbeat>,
+    heartbeat: Option<&Heartbeat>,
     what: &str,
     peer: &(dyn Display + Sync),
 ) where
@@ -204,7 +207,7 @@ pub async fn run<R, W>(
 
 /// Sends a ping every interval and closes the connection when no pong arrives in time, so a
 /// dead peer's registrations are freed. Never completes (a close goes through the closer).
-async fn ping_loop(link: &Link, heartbeat: Option<Heartbeat>) {
+async fn ping_loop(link: &Link, heartbeat: Option<&Heartbeat>) {
     let Some(heartbeat) = heartbeat else {
         return std::future::pending().await;
     };

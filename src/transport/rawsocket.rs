@@ -141,7 +141,7 @@ async fn run_session<S>(
     let options = &acceptor.service.options;
     let _open = router.connection_opened();
     let shutdown = router.shutdown_signal();
-    let (outbound, rx) = Outbound::new(options.max_outbound_queue);
+    let (outbound, mut rx) = Outbound::new(options.max_outbound_queue);
     let mut session = Session::new(
         router,
         Arc::clone(&acceptor.authenticator),
@@ -164,7 +164,7 @@ async fn run_session<S>(
         client_max_length,
         link: Arc::clone(&link),
     };
-    let writer = RsWriter {
+    let mut writer = RsWriter {
         sink,
         client_max_length,
         link: Arc::clone(&link),
@@ -175,8 +175,8 @@ async fn run_session<S>(
         options.auto_ping_size,
     );
     let reader = std::pin::pin!(reader.run(session, serialization, shutdown, peer));
-    let writer = std::pin::pin!(write_loop(rx, writer));
-    connection::run(&link, reader, writer, heartbeat, "RawSocket", peer).await;
+    let writer = std::pin::pin!(write_loop(&mut rx, &mut writer));
+    connection::run(&link, reader, writer, heartbeat.as_ref(), "RawSocket", peer).await;
 }
 
 /// Reads frames: messages go to the session, pings are answered, pongs noted.
