@@ -71,19 +71,12 @@ pub async fn run(args: Args) -> Result<Report> {
     )
     .await?;
     let pad = Arc::new(padding(args.payload));
-    let mut tasks = Vec::new();
-    for _ in 0..args.publishers {
-        let session = Session::join(&endpoint, None).await?;
-        let (clock, args, pad) = (Arc::clone(&clock), args.clone(), Arc::clone(&pad));
-        tasks.push(tokio::spawn(async move {
-            publish_loop(session, &clock, &args, &pad).await
-        }));
-    }
-    let window = clock.drive(&args.run).await;
-    let mut tallies = Vec::new();
-    for task in tasks {
-        tallies.push(task.await?);
-    }
+    let (window, tallies) =
+        measure::load(&endpoint, args.publishers, &clock, &args.run, |session| {
+            let (clock, args, pad) = (Arc::clone(&clock), args.clone(), Arc::clone(&pad));
+            async move { publish_loop(session, &clock, &args, &pad).await }
+        })
+        .await?;
     let seen = subscribers.finish().await;
 
     let published: u64 = tallies.iter().map(|t| t.published).sum();

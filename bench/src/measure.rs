@@ -15,6 +15,8 @@ use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
+use crate::wamp::{Endpoint, Result, Session};
+
 /// Flags shared by every timed scenario.
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
@@ -113,6 +115,34 @@ impl Clock {
             cpu: after.share_since(&before, seconds),
         }
     }
+}
+
+/// The load of a timed scenario: joins `sessions` WAMP sessions, one after the other, runs
+/// `work` on each in its own task, drives the clock's phases, and returns the measured window
+/// with what each task tallied.
+pub async fn load<T, W, F>(
+    endpoint: &Endpoint,
+    sessions: usize,
+    clock: &Clock,
+    run: &RunArgs,
+    work: W,
+) -> Result<(Window, Vec<T>)>
+where
+    W: Fn(Session) -> F,
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let mut tasks = Vec::with_capacity(sessions);
+    for _ in 0..sessions {
+        let session = Session::join(endpoint, None).await?;
+        tasks.push(tokio::spawn(work(session)));
+    }
+    let window = clock.drive(run).await;
+    let mut tallies = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        tallies.push(task.await?);
+    }
+    Ok((window, tallies))
 }
 
 /// The measured part of a run.

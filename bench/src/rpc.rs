@@ -63,19 +63,11 @@ pub async fn run(args: Args) -> Result<Report> {
         callees.push(tokio::spawn(serve(session, stopped.clone())));
     }
     let pad = Arc::new(padding(args.payload));
-    let mut callers = Vec::new();
-    for _ in 0..args.callers {
-        let session = Session::join(&endpoint, None).await?;
+    let (window, tallies) = measure::load(&endpoint, args.callers, &clock, &args.run, |session| {
         let (clock, args, pad) = (Arc::clone(&clock), args.clone(), Arc::clone(&pad));
-        callers.push(tokio::spawn(async move {
-            call_loop(session, &clock, &args, &pad).await
-        }));
-    }
-    let window = clock.drive(&args.run).await;
-    let mut tallies = Vec::new();
-    for task in callers {
-        tallies.push(task.await?);
-    }
+        async move { call_loop(session, &clock, &args, &pad).await }
+    })
+    .await?;
     let _ = stop.send(true);
     for task in callees {
         let _ = task.await;
