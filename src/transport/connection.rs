@@ -116,6 +116,11 @@ pub trait FrameWriter: Send {
 /// room twice in its future, see `websocket::serve`).
 pub async fn write_loop(rx: &mut Inbox, writer: &mut impl FrameWriter) {
     while let Some(first) = rx.recv().await {
+        // Once woken, let the tasks already scheduled run first: a publication being routed
+        // to many sessions, or a burst of replies, then goes out in fewer, fuller writes
+        // (fan-out to 1,000: ~7 -> ~10 frames per `sendto`, +18% deliveries/s; one call's
+        // round trip +2 us; BENCHMARKS.md).
+        tokio::task::yield_now().await;
         let mut next = Some(first);
         let mut written = 0;
         while let Some(item) = next.take() {
