@@ -129,13 +129,16 @@ impl<S> Reader<S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    /// Reads until the peer or the session ends the connection, then leaves the realm at once
+    /// (the session itself lives as long as the connection's future, which may still give the
+    /// writer a moment to send what was queued last).
     async fn run(&mut self) {
         let subprotocol = self.subprotocol;
-        loop {
+        'read: loop {
             let Some(frame) = next_or_shutdown(&mut self.stream, &mut self.shutdown).await else {
                 // Boxed: once per session, and inline it would size every idle task.
                 Box::pin(self.session.shutdown()).await;
-                return;
+                break;
             };
             let Some(frame) = frame else { break };
             let data: Bytes = match frame {
@@ -172,10 +175,11 @@ where
             for bytes in messages {
                 let flow = deliver(&mut self.session, subprotocol.serialization, bytes).await;
                 if flow == Flow::Close {
-                    return;
+                    break 'read;
                 }
             }
         }
+        self.session.detach();
     }
 
     /// A message over `max_message_size` (or a frame over `max_frame_size`): close 1009.
