@@ -111,6 +111,7 @@ where
         )
         .await;
         debug!(%peer_addr, "WebSocket connection ended");
+        // Named here so the future holds the guard: the connection counts as open until now.
         drop(open);
     }
 }
