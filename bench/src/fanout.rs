@@ -119,10 +119,7 @@ pub async fn run(args: Args) -> Result<Report> {
         seen["disconnected"],
         measure::cpu_text(&window.cpu),
     );
-    if let Some(e) = first_error {
-        json["first_error"] = json!(e);
-        human += &format!("\n  first error: {e}");
-    }
+    measure::note_first_error(&mut json, &mut human, first_error);
     Ok(Report { json, human })
 }
 
@@ -175,11 +172,6 @@ async fn publish_loop(mut session: Session, clock: &Clock, args: &Args, pad: &st
         Ok(())
     }
     .await;
-    if let Err(e) = result {
-        tally.first_error.get_or_insert(e.to_string());
-        clock.abort();
-    } else {
-        session.leave().await;
-    }
+    measure::end_session(result, &mut tally.first_error, clock, session).await;
     tally
 }

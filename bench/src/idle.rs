@@ -113,10 +113,7 @@ pub async fn run(args: Args) -> Result<Report> {
         failed,
         memory
     );
-    if let Some(e) = first_error {
-        json["first_error"] = json!(e);
-        human += &format!("\n  first error: {e}");
-    }
+    measure::note_first_error(&mut json, &mut human, first_error);
     // Leave without waiting for each close handshake: dropping closes the sockets.
     drop(sessions);
     first.leave().await;

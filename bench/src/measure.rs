@@ -145,6 +145,23 @@ where
     Ok((window, tallies))
 }
 
+/// How a load task's session ends: an error stops the whole run (and is kept as the task's
+/// first), otherwise the session says GOODBYE.
+pub async fn end_session(
+    result: Result<()>,
+    first_error: &mut Option<String>,
+    clock: &Clock,
+    session: Session,
+) {
+    match result {
+        Err(e) => {
+            first_error.get_or_insert(e.to_string());
+            clock.abort();
+        }
+        Ok(()) => session.leave().await,
+    }
+}
+
 /// The measured part of a run.
 pub struct Window {
     pub seconds: f64,
@@ -300,6 +317,14 @@ pub struct Report {
     pub human: String,
 }
 
+/// Adds a run's first error, if any, to both forms of its report.
+pub fn note_first_error(json: &mut Value, human: &mut String, first_error: Option<String>) {
+    if let Some(e) = first_error {
+        json["first_error"] = json!(e);
+        human.push_str(&format!("\n  first error: {e}"));
+    }
+}
+
 impl Report {
     pub fn print(&self) {
         println!("{}", self.json);
@@ -310,6 +335,17 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn first_error_goes_into_both_reports() {
+        let (mut json, mut human) = (json!({"scenario": "rpc"}), "rpc: 1 calls/s".to_string());
+        note_first_error(&mut json, &mut human, None);
+        assert_eq!(json, json!({"scenario": "rpc"}));
+        assert_eq!(human, "rpc: 1 calls/s");
+        note_first_error(&mut json, &mut human, Some("refused".into()));
+        assert_eq!(json["first_error"], "refused");
+        assert_eq!(human, "rpc: 1 calls/s\n  first error: refused");
+    }
 
     #[test]
     fn summary_reports_percentiles_in_microseconds() {

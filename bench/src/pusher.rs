@@ -116,10 +116,7 @@ pub async fn run(args: Args) -> Result<Report> {
         errors,
         measure::cpu_text(&window.cpu),
     );
-    if let Some(e) = first_error {
-        json["first_error"] = json!(e);
-        human += &format!("\n  first error: {e}");
-    }
+    measure::note_first_error(&mut json, &mut human, first_error);
     if let Some(s) = subscribed {
         human += &format!(
             "\n  {} subscribers ({}): {:.0} events/s, delivery {}, {} disconnected",
