@@ -76,6 +76,9 @@ fn main() -> ExitCode {
         Command::Check { config } => match config::load_file(&config) {
             Ok(config) => {
                 print!("{}", config::summary(&config));
+                for warning in config::warnings(&config) {
+                    eprintln!("warning: {warning}");
+                }
                 ExitCode::SUCCESS
             }
             Err(e) => {
@@ -104,6 +107,9 @@ fn main() -> ExitCode {
                     return ExitCode::from(CONFIG_ERROR);
                 }
             };
+            for warning in config::warnings(&config) {
+                tracing::warn!("config: {warning}");
+            }
             start(config)
         }
     }

@@ -83,6 +83,29 @@ fn good_config_prints_a_summary() {
 }
 
 #[test]
+fn a_prefix_permission_ending_inside_a_component_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    // Crossbar's starred form: `com.app*` is the prefix `com.app`, which Crossbar would let
+    // grant `com.apple` too; Junction grants by component.
+    let moved = GOOD.replace(r#""uri": "com.app.*""#, r#""uri": "com.app*""#);
+    let output = check(dir.path(), &moved);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "stderr:\n{stderr}");
+    assert!(
+        stderr.contains(
+            "warning: workers[0].realms[0].roles[1].permissions[0].uri: the prefix \"com.app\" ends inside a URI component"
+        ),
+        "stderr:\n{stderr}"
+    );
+    // The config as written (`com.app.*`, and `""` for everything) gets no warning.
+    let output = check(dir.path(), GOOD);
+    assert!(
+        !String::from_utf8_lossy(&output.stderr).contains("warning"),
+        "{output:?}"
+    );
+}
+
+#[test]
 fn bad_config_names_the_json_path() {
     let dir = tempfile::tempdir().unwrap();
     let bad = GOOD.replace(r#""match": "prefix""#, r#""match": "regex""#);

@@ -17,6 +17,7 @@ mod store;
 mod summary;
 mod transport;
 mod universal;
+mod warnings;
 
 pub use error::ConfigError;
 pub use load::{load_file, load_str, load_str_with_env};
@@ -24,3 +25,4 @@ pub use model::*;
 pub use rawsocket::{announceable, default_rawsocket_options};
 pub use summary::summary;
 pub use transport::default_websocket_options;
+pub use warnings::warnings;

@@ -121,6 +121,18 @@ pub struct PermissionConfig {
     pub disclose: Disclose,
 }
 
+/// Turns a permission URI into (pattern, policy): explicit `match` wins, else the stars decide.
+pub fn permission_pattern(uri: &str, policy: Option<MatchPolicy>) -> (String, MatchPolicy) {
+    if let Some(policy) = policy {
+        return (uri.to_owned(), policy);
+    }
+    match uri.find('*') {
+        None => (uri.to_owned(), MatchPolicy::Exact),
+        Some(i) if i == uri.len() - 1 => (uri[..i].to_owned(), MatchPolicy::Prefix),
+        Some(_) => (uri.replace('*', ""), MatchPolicy::Wildcard),
+    }
+}
+
 /// `allow`: absent actions are denied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Allow {

@@ -1,15 +1,17 @@
 //! Static authorization: a realm's roles and their permissions, decided per (role, URI, action).
 //!
 //! Permissions are matched by URI component with precedence exact > wildcard > longest prefix
-//! (Crossbar's precedence; Crossbar itself matches prefixes character-wise). A permission
+//! (Crossbar's precedence; Crossbar itself matches prefixes character-wise, and so do
+//! subscriptions and registrations: see [`crate::wamp::uri`] for why permissions do not). A permission
 //! written without `match` uses Crossbar's starred form: no `*` is exact, a trailing `*` only is
 //! a prefix (`*` alone is everything), any other `*` is a wildcard component.
 
 use std::collections::HashMap;
 
+pub use crate::config::permission_pattern;
 use crate::config::{Allow, Disclose, RoleConfig};
 use crate::router::uri_index::UriIndex;
-use crate::wamp::uri::MatchPolicy;
+use crate::wamp::uri;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -83,18 +85,6 @@ pub struct Authorizer {
     roles: HashMap<String, Role>,
 }
 
-/// Turns a permission URI into (pattern, policy): explicit `match` wins, else the stars decide.
-pub fn permission_pattern(uri: &str, policy: Option<MatchPolicy>) -> (String, MatchPolicy) {
-    if let Some(policy) = policy {
-        return (uri.to_owned(), policy);
-    }
-    match uri.find('*') {
-        None => (uri.to_owned(), MatchPolicy::Exact),
-        Some(i) if i == uri.len() - 1 => (uri[..i].to_owned(), MatchPolicy::Prefix),
-        Some(_) => (uri.replace('*', ""), MatchPolicy::Wildcard),
-    }
-}
-
 impl Authorizer {
     pub fn new(roles: &[RoleConfig]) -> Authorizer {
         let mut authorizer = Authorizer::default();
@@ -132,7 +122,14 @@ impl Authorizer {
         let permission = index
             .exact_match(uri)
             .or_else(|| index.best_wildcard(uri).map(|(_, p)| p))
-            .or_else(|| index.prefix_matches(uri).next().map(|(_, p)| p));
+            .or_else(|| {
+                // Permissions match by component: the longest prefix that ends at a boundary.
+                index
+                    .prefix_matches(uri)
+                    .filter(|(pattern, _)| uri::component_prefix_matches(pattern, uri))
+                    .last()
+                    .map(|(_, p)| p)
+            });
         permission.map_or(DENY, |p| p.decide(action))
     }
 }
@@ -141,6 +138,7 @@ impl Authorizer {
 mod tests {
     use super::*;
     use crate::config::PermissionConfig;
+    use crate::wamp::uri::MatchPolicy;
 
     fn perm(uri: &str, policy: Option<MatchPolicy>, allow: Allow) -> PermissionConfig {
         PermissionConfig {
@@ -228,6 +226,24 @@ mod tests {
         );
         assert!(
             !a.authorize("r", "com.examplefoo", Action::Subscribe)
+                .allowed
+        );
+    }
+
+    #[test]
+    fn a_prefix_ending_inside_a_component_grants_nothing_there() {
+        let a = authorizer(vec![
+            perm("com.example", Some(MatchPolicy::Prefix), SUB_ONLY),
+            perm("com.example.adm", Some(MatchPolicy::Prefix), NONE),
+        ]);
+        // `com.example.adm` starts the URI on the string but not by component: the shorter
+        // permission decides.
+        assert!(
+            a.authorize("r", "com.example.admin", Action::Subscribe)
+                .allowed
+        );
+        assert!(
+            !a.authorize("r", "com.example.adm.x", Action::Subscribe)
                 .allowed
         );
     }

@@ -228,12 +228,7 @@ impl Dealer {
     pub fn best_match(&self, procedure: &str) -> Option<Id> {
         self.index
             .exact_match(procedure)
-            .or_else(|| {
-                self.index
-                    .prefix_matches(procedure)
-                    .next()
-                    .map(|(_, id)| id)
-            })
+            .or_else(|| self.index.longest_prefix(procedure).map(|(_, id)| id))
             .or_else(|| self.index.best_wildcard(procedure).map(|(_, id)| id))
             .copied()
     }
@@ -424,6 +419,30 @@ mod tests {
         d.unregister(1, short);
         assert_eq!(d.route("com.b.f").unwrap().registration, w);
         assert!(d.route("org.x").is_none());
+    }
+
+    #[test]
+    fn overlapping_prefixes_on_the_string_longest_wins() {
+        let mut d = Dealer::default();
+        let p = peer(1);
+        let single = InvokePolicy::Single;
+        let mut register = |uri, policy| d.register(&p, uri, policy, single).unwrap().id;
+        let app = register("com.myapp", MatchPolicy::Prefix);
+        let emergency = register("com.myapp.topic.emergency", MatchPolicy::Prefix);
+        let wildcard = register("com.myapp2.", MatchPolicy::Wildcard);
+        // The spec's example: the longer prefix covers `emergency-low` on the string.
+        assert_eq!(
+            d.best_match("com.myapp.topic.emergency-low"),
+            Some(emergency)
+        );
+        assert_eq!(d.best_match("com.myapp.topic.emergency.x"), Some(emergency));
+        assert_eq!(d.best_match("com.myapp.topic.emergenc"), Some(app));
+        // A prefix beats a wildcard, even where it ends inside a component.
+        assert_eq!(d.best_match("com.myapp2.x"), Some(app));
+        assert_eq!(d.best_match("com.myapp"), Some(app));
+        d.unregister(1, app);
+        assert_eq!(d.best_match("com.myapp2.x"), Some(wildcard));
+        assert_eq!(d.best_match("com.myapp2"), None);
     }
 
     #[test]

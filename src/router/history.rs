@@ -382,28 +382,16 @@ fn matches(pattern: &str, policy: MatchPolicy, topic: &str) -> bool {
     }
 }
 
-/// Whether some topic matches both patterns (by URI component, as [`uri`] defines them).
+/// Whether some topic matches both patterns (prefixes on the string, wildcards by component,
+/// as [`uri`] defines them for subscriptions).
 fn overlap(a: (&str, MatchPolicy), b: (&str, MatchPolicy)) -> bool {
     use MatchPolicy::*;
     match (a, b) {
         ((topic, Exact), (pattern, policy)) | ((pattern, policy), (topic, Exact)) => {
             matches(pattern, policy, topic)
         }
-        ((p, Prefix), (q, Prefix)) => {
-            let (p, q) = (prefix_components(p), prefix_components(q));
-            p.iter().zip(&q).all(|(x, y)| x == y)
-        }
-        ((w, Wildcard), (p, Prefix)) | ((p, Prefix), (w, Wildcard)) => {
-            let w: Vec<&str> = w.split('.').collect();
-            let below_only = p.ends_with('.');
-            let p = prefix_components(p);
-            let room = if below_only {
-                w.len() > p.len()
-            } else {
-                w.len() >= p.len()
-            };
-            room && p.iter().zip(&w).all(|(x, y)| y.is_empty() || x == y)
-        }
+        ((p, Prefix), (q, Prefix)) => p.starts_with(q) || q.starts_with(p),
+        ((w, Wildcard), (p, Prefix)) | ((p, Prefix), (w, Wildcard)) => wildcard_meets_prefix(w, p),
         ((v, Wildcard), (w, Wildcard)) => {
             let (v, w): (Vec<&str>, Vec<&str>) = (v.split('.').collect(), w.split('.').collect());
             v.len() == w.len()
@@ -414,14 +402,24 @@ fn overlap(a: (&str, MatchPolicy), b: (&str, MatchPolicy)) -> bool {
     }
 }
 
-/// `com.example` and `com.example.` -> [com, example]; the empty prefix -> [].
-fn prefix_components(prefix: &str) -> Vec<&str> {
-    let body = prefix.strip_suffix('.').unwrap_or(prefix);
-    if body.is_empty() {
-        Vec::new()
-    } else {
-        body.split('.').collect()
+/// Whether a topic that `wildcard` matches can start with `prefix`: the prefix's whole
+/// components fit the pattern's components one by one, and its last (possibly partial, possibly
+/// empty) piece can start the pattern's component at that place.
+fn wildcard_meets_prefix(wildcard: &str, prefix: &str) -> bool {
+    let pattern: Vec<&str> = wildcard.split('.').collect();
+    let pieces: Vec<&str> = prefix.split('.').collect();
+    let Some((last, whole)) = pieces.split_last() else {
+        return true;
+    };
+    if pieces.len() > pattern.len() {
+        return false;
     }
+    let whole_fit = whole
+        .iter()
+        .zip(&pattern)
+        .all(|(piece, component)| component.is_empty() || piece == component);
+    let component = pattern[whole.len()];
+    whole_fit && (component.is_empty() || component.starts_with(last))
 }
 
 /// The audience rules that survive a reconnect: authid and authrole lists.
@@ -707,21 +705,34 @@ mod tests {
     }
 
     #[test]
-    fn patterns_overlap_by_component() {
+    fn patterns_overlap_as_subscriptions_match() {
         use MatchPolicy::*;
         let cases = [
             (("com.a", Prefix), ("com.a.b", Prefix), true),
-            (("com.a", Prefix), ("com.ab", Prefix), false),
+            (("com.a", Prefix), ("com.ab", Prefix), true),
+            (("com.ab", Prefix), ("com.ac", Prefix), false),
             (("", Prefix), ("x..z", Wildcard), true),
             (("com.a.", Prefix), ("com.a", Wildcard), false),
             (("com.a", Prefix), ("com.a", Wildcard), true),
             (("com.a.", Prefix), ("com..b", Wildcard), true),
             (("com.a", Prefix), ("org.", Wildcard), false),
+            (("com.a", Prefix), ("com.ab.", Wildcard), true),
+            (("com.ab", Prefix), ("com.a.x", Wildcard), false),
+            (("com.a", Prefix), ("com..x", Wildcard), true),
+            (("com.a.b", Prefix), ("com..", Wildcard), true),
+            (("com.a.b", Prefix), ("com.", Wildcard), false),
             (("a..c", Wildcard), ("a.b.", Wildcard), true),
             (("a..c", Wildcard), ("a.b", Wildcard), false),
             (("a..c", Wildcard), ("b..c", Wildcard), false),
             (("a.b.c", Exact), ("a..c", Wildcard), true),
             (("a.b.c", Exact), ("a.b", Prefix), true),
+            (("a.bc", Exact), ("a.b", Prefix), true),
+            (
+                ("com.myapp.topic.emergency-low", Exact),
+                ("com.myapp.topic.emergency", Prefix),
+                true,
+            ),
+            (("a.b", Exact), ("a.bc", Prefix), false),
             (("a.b.c", Exact), ("a.b.c", Exact), true),
             (("a.b.c", Exact), ("a.b", Exact), false),
         ];

@@ -1,18 +1,26 @@
 //! An index from URI patterns (exact, prefix, wildcard) to values, so a concrete URI finds its
-//! matches without scanning every pattern: exact ones by hash, prefix ones by one hash lookup
-//! per component boundary, wildcard ones through a trie of components.
+//! matches without scanning every pattern: exact ones by hash, prefix ones by one walk down a
+//! character trie (a patricia tree: every pattern that starts the URI lies on the walk, so the
+//! cost is the URI's length whatever the number or lengths of the patterns), wildcard ones
+//! through a trie of components.
+//!
+//! Prefixes match on the string, as the spec has subscriptions and registrations match (see
+//! [`crate::wamp::uri`]); the authorizer, whose permissions match by component, keeps only the
+//! candidates that end at a component boundary.
 //!
 //! The broker wants every match, the dealer and the authorizer want the best one under their
 //! own precedence, so the index offers both and leaves precedence to the caller.
 
 use std::collections::HashMap;
 
+use patricia_tree::StringPatriciaMap;
+
 use crate::wamp::uri::MatchPolicy;
 
 #[derive(Debug)]
 pub struct UriIndex<T> {
     exact: HashMap<String, T>,
-    prefix: HashMap<String, T>,
+    prefix: StringPatriciaMap<T>,
     wildcard: WildcardNode<T>,
 }
 
@@ -20,7 +28,7 @@ impl<T> Default for UriIndex<T> {
     fn default() -> Self {
         UriIndex {
             exact: HashMap::new(),
-            prefix: HashMap::new(),
+            prefix: StringPatriciaMap::new(),
             wildcard: WildcardNode::default(),
         }
     }
@@ -140,7 +148,7 @@ impl<T> UriIndex<T> {
     pub fn insert(&mut self, uri: &str, policy: MatchPolicy, value: T) -> Option<T> {
         match policy {
             MatchPolicy::Exact => self.exact.insert(uri.to_owned(), value),
-            MatchPolicy::Prefix => self.prefix.insert(uri.to_owned(), value),
+            MatchPolicy::Prefix => self.prefix.insert(uri, value),
             MatchPolicy::Wildcard => {
                 let node = self.wildcard.node_mut(uri);
                 node.value.replace((uri.to_owned(), value)).map(|(_, v)| v)
@@ -160,16 +168,17 @@ impl<T> UriIndex<T> {
         self.exact.get(uri)
     }
 
-    /// Prefix patterns matching `uri`, longest first, as (pattern, value).
+    /// Prefix patterns that `uri` starts with, shortest first, as (pattern, value).
     pub fn prefix_matches<'a>(
         &'a self,
         uri: &'a str,
     ) -> impl Iterator<Item = (&'a str, &'a T)> + 'a {
-        prefix_candidates(uri).filter_map(move |candidate| {
-            self.prefix
-                .get_key_value(candidate)
-                .map(|(k, v)| (k.as_str(), v))
-        })
+        self.prefix.common_prefixes(uri)
+    }
+
+    /// The longest prefix pattern that `uri` starts with.
+    pub fn longest_prefix<'a>(&'a self, uri: &'a str) -> Option<(&'a str, &'a T)> {
+        self.prefix.get_longest_common_prefix(uri)
     }
 
     /// The most specific wildcard pattern matching `uri`: at the first component where two
@@ -212,18 +221,6 @@ impl<T> UriIndex<T> {
     }
 }
 
-/// The prefixes a component-wise prefix pattern could have to match `uri`, longest first:
-/// for `a.b` these are `a.b`, `a.`, `a`, and the empty prefix.
-fn prefix_candidates(uri: &str) -> impl Iterator<Item = &str> {
-    let boundaries = uri.match_indices('.').map(|(i, _)| i).collect::<Vec<_>>();
-    let whole = std::iter::once(uri);
-    let inner = boundaries
-        .into_iter()
-        .rev()
-        .flat_map(move |i| [&uri[..=i], &uri[..i]]);
-    whole.chain(inner).chain(std::iter::once(""))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,12 +234,6 @@ mod tests {
     }
 
     #[test]
-    fn candidates_longest_first() {
-        let c: Vec<_> = prefix_candidates("a.b.c").collect();
-        assert_eq!(c, ["a.b.c", "a.b.", "a.b", "a.", "a", ""]);
-    }
-
-    #[test]
     fn finds_every_policy() {
         let mut i = UriIndex::default();
         i.insert("com.example.topic", Exact, 1);
@@ -252,9 +243,35 @@ mod tests {
         i.insert("com.examplefoo", Prefix, 5);
         i.insert("..", Wildcard, 6);
         i.insert(".", Wildcard, 7);
-        assert_eq!(all_matches(&i, "com.example.topic"), [1, 2, 3, 4, 6]);
-        assert_eq!(all_matches(&i, "com.example"), [2, 7]);
+        i.insert("com.exam", Prefix, 8);
+        assert_eq!(all_matches(&i, "com.example.topic"), [1, 2, 3, 4, 6, 8]);
+        assert_eq!(all_matches(&i, "com.example"), [2, 7, 8]);
+        assert_eq!(all_matches(&i, "com.examplefoo.x"), [2, 5, 6, 8]);
+        assert_eq!(all_matches(&i, "com.exa"), [7]);
         assert_eq!(all_matches(&i, "org.x"), [7]);
+    }
+
+    #[test]
+    fn prefix_matches_the_spec_example() {
+        let mut i = UriIndex::default();
+        i.insert("com.myapp.topic.emergency", Prefix, 1);
+        assert_eq!(all_matches(&i, "com.myapp.topic.emergency-low"), [1]);
+        assert_eq!(all_matches(&i, "com.myapp.topic.emergency.x"), [1]);
+        assert_eq!(all_matches(&i, "com.myapp.topic.emergenc"), [] as [u32; 0]);
+    }
+
+    #[test]
+    fn prefix_get_insert_remove() {
+        let mut i = UriIndex::default();
+        assert_eq!(i.insert("com.a", Prefix, 1), None);
+        assert_eq!(i.insert("com.a", Prefix, 2), Some(1));
+        assert_eq!(i.get("com.a", Prefix), Some(&2));
+        assert_eq!(i.get("com.a", Exact), None);
+        *i.get_mut("com.a", Prefix).unwrap() = 3;
+        assert_eq!(all_matches(&i, "com.ab"), [3]);
+        assert_eq!(i.remove("com.a", Prefix), Some(3));
+        assert_eq!(i.remove("com.a", Prefix), None);
+        assert!(i.is_empty());
     }
 
     #[test]
@@ -282,12 +299,22 @@ mod tests {
     }
 
     #[test]
-    fn longest_prefix_first() {
+    fn prefixes_shortest_first_and_the_longest() {
         let mut i = UriIndex::default();
         i.insert("a", Prefix, 1);
         i.insert("a.b", Prefix, 2);
         i.insert("", Prefix, 3);
-        let v: Vec<_> = i.prefix_matches("a.b.c").map(|(_, v)| *v).collect();
-        assert_eq!(v, [2, 1, 3]);
+        i.insert("a.bc", Prefix, 4);
+        i.insert("a.b.c.d", Prefix, 5);
+        let v: Vec<_> = i.prefix_matches("a.bcd").map(|(_, v)| *v).collect();
+        assert_eq!(v, [3, 1, 2, 4]);
+        let v: Vec<_> = i.prefix_matches("a.b.c").map(|(p, v)| (p, *v)).collect();
+        assert_eq!(v, [("", 3), ("a", 1), ("a.b", 2)]);
+        assert_eq!(i.longest_prefix("a.bcd"), Some(("a.bc", &4)));
+        assert_eq!(i.longest_prefix("a.b.c"), Some(("a.b", &2)));
+        assert_eq!(i.longest_prefix("b"), Some(("", &3)));
+        // Multi-byte characters: matches end on character boundaries.
+        i.insert("a.é", Prefix, 6);
+        assert_eq!(i.longest_prefix("a.éx"), Some(("a.é", &6)));
     }
 }

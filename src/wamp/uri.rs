@@ -1,10 +1,19 @@
 //! WAMP URIs: validation (loose and strict), and the match policies of subscriptions,
 //! registrations and permissions.
 //!
-//! Matching is by URI component (the parts between dots): a prefix `com.example` covers
-//! `com.example` and `com.example.x` but not `com.examplefoo`; a prefix ending in a dot
-//! (`com.example.`) covers only URIs below it; the empty prefix covers everything. In a wildcard
-//! pattern an empty component matches any one component.
+//! Subscriptions and registrations match a prefix on the string, as the WAMP spec defines it
+//! and every peer does (its own example: `com.myapp.topic.emergency` covers
+//! `com.myapp.topic.emergency-low`), so a prefix `com.example` covers `com.example`,
+//! `com.example.x` and `com.examplefoo` ([`prefix_matches`]).
+//!
+//! Permissions match a prefix by URI component instead ([`component_prefix_matches`]): a
+//! permission on `com.example` covers `com.example` and `com.example.x` but not
+//! `com.examplefoo`, so a grant never reaches a sibling whose name merely starts the same
+//! (Crossbar matches permissions on the string; `junction check` warns where that differs). A
+//! prefix ending in a dot (`com.example.`) covers only URIs below it under both rules, and the
+//! empty prefix covers everything.
+//!
+//! In a wildcard pattern an empty component matches any one component.
 
 use crate::wamp::value::{Dict, Value};
 
@@ -71,8 +80,14 @@ pub fn is_reserved(uri: &str) -> bool {
     uri.starts_with("wamp.")
 }
 
-/// Component-wise prefix match, see the module comment.
+/// The spec's prefix match, for subscriptions and registrations: `uri` starts with `prefix`.
 pub fn prefix_matches(prefix: &str, uri: &str) -> bool {
+    uri.starts_with(prefix)
+}
+
+/// The permissions' prefix match: `uri` starts with `prefix` and the match ends at a component
+/// boundary (see the module comment).
+pub fn component_prefix_matches(prefix: &str, uri: &str) -> bool {
     if prefix.is_empty() {
         return true;
     }
@@ -133,13 +148,35 @@ mod tests {
     }
 
     #[test]
-    fn prefix_is_component_wise() {
+    fn prefix_is_on_the_string() {
+        // The spec's own example.
+        assert!(prefix_matches(
+            "com.myapp.topic.emergency",
+            "com.myapp.topic.emergency-low"
+        ));
+        assert!(prefix_matches(
+            "com.myapp.topic.emergency",
+            "com.myapp.topic.emergency.x"
+        ));
         assert!(prefix_matches("com.example", "com.example"));
-        assert!(prefix_matches("com.example", "com.example.topic"));
-        assert!(!prefix_matches("com.example", "com.examplefoo"));
+        assert!(prefix_matches("com.example", "com.examplefoo"));
         assert!(prefix_matches("com.example.", "com.example.topic"));
         assert!(!prefix_matches("com.example.", "com.example"));
+        assert!(!prefix_matches("com.example", "com.exampl"));
         assert!(prefix_matches("", "anything.at.all"));
+    }
+
+    #[test]
+    fn permission_prefix_is_component_wise() {
+        assert!(component_prefix_matches("com.example", "com.example"));
+        assert!(component_prefix_matches("com.example", "com.example.topic"));
+        assert!(!component_prefix_matches("com.example", "com.examplefoo"));
+        assert!(component_prefix_matches(
+            "com.example.",
+            "com.example.topic"
+        ));
+        assert!(!component_prefix_matches("com.example.", "com.example"));
+        assert!(component_prefix_matches("", "anything.at.all"));
     }
 
     #[test]

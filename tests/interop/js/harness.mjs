@@ -600,10 +600,14 @@ export function assertWampId(value, what = 'id') {
 }
 
 let uriCounter = 0;
-/** A topic/procedure URI not used by any other test in this process. */
+/**
+ * A topic/procedure URI not used by any other test in this process. The counter ends in `_` so
+ * that no unique URI starts another one (`t7_` does not start `t71_`): prefix subscriptions and
+ * registrations match on the string.
+ */
 export function uniqueUri(prefix = 'com.example.t') {
   uriCounter += 1;
-  return `${prefix}${uriCounter}`;
+  return `${prefix}${uriCounter}_`;
 }
 
 /** Whether `promise` is still pending after the already-queued callbacks have run. */

@@ -156,16 +156,19 @@ describe('rpc advanced', { concurrency: true }, () => {
         await expectWampError(caller.session.call(root), 'wamp.error.no_such_procedure');
       });
 
-      test("pattern_based_registration: prefix matching is by URI component, not by characters ('myobject1-mysubobject1')", async () => {
-        // The spec (and Crossbar) match prefixes character-wise; Junction matches whole
-        // components by design (DESIGN.md, README), so myobject1 does not cover
-        // myobject1-mysubobject1.
+      test("pattern_based_registration: prefix matching is on the string, as the spec says ('myobject1-mysubobject1')", async () => {
+        // The spec, Crossbar and Nexus match prefixes character-wise: myobject1 covers
+        // myobject1-mysubobject1, and the longest prefix wins even where it ends inside a
+        // component.
         const callee = await scope.connect(router.url, { serializer: ser });
         const caller = await scope.connect(router.url, { serializer: ser });
         const obj = `${uniqueUri('com.example.rpc.charprefix')}.myobject1`;
-        await register(callee, obj, (args, kwargs, details) => details.procedure, { match: 'prefix' });
-        await expectWampError(caller.session.call(`${obj}-mysubobject1`), 'wamp.error.no_such_procedure');
-        assert.equal(await call(caller, `${obj}.sub`), `${obj}.sub`);
+        await register(callee, obj, (args, kwargs, details) => ['short', details.procedure], { match: 'prefix' });
+        await register(callee, `${obj}-my`, (args, kwargs, details) => ['long', details.procedure], { match: 'prefix' });
+        assert.deepEqual(await call(caller, `${obj}-mysubobject1`), ['long', `${obj}-mysubobject1`]);
+        assert.deepEqual(await call(caller, `${obj}-m`), ['short', `${obj}-m`]);
+        assert.deepEqual(await call(caller, `${obj}.sub`), ['short', `${obj}.sub`]);
+        await expectWampError(caller.session.call(obj.slice(0, -1)), 'wamp.error.no_such_procedure');
       });
 
       test('pattern_based_registration: wildcard, details.procedure is the called URI', async () => {

@@ -134,6 +134,37 @@ def test_unsubscribe_then_publish_gets_no_event(router, ser):
 
 
 @pytest.mark.parametrize("ser", SERIALIZER_IDS)
+def test_prefix_subscription_matches_on_the_string(router, ser):
+    """The spec defines prefix matching on the string: its own example has
+    com.myapp.topic.emergency matching com.myapp.topic.emergency-low; autobahn.js's suite
+    publishes com.myapp2.foobar and com.myapp.topi to a com.myapp prefix subscriber."""
+    async def main():
+        async with Sessions(router.url()) as s:
+            sub = await s.connect(ser)
+            pub = await s.connect("json")
+            emergency = Collector()
+            myapp = Collector()
+            await sub.subscribe(emergency, "com.myapp.topic.emergency",
+                                options=SubscribeOptions(match="prefix", details=True))
+            await sub.subscribe(myapp, "com.myapp", options=SubscribeOptions(match="prefix", details=True))
+
+            ack = PublishOptions(acknowledge=True)
+            topics = ["com.myapp.topic.emergency-low", "com.myapp.topic.emergency.11",
+                      "com.myapp.topic.emergenc", "com.myapp2.foobar", "com.myapp2",
+                      "com.myapp.topi", "com.myapp", "com.myap", "com.app.topic1", "com"]
+            for topic in topics:
+                await pub.publish(topic, topic, options=ack)
+            await myapp.wait(7, what="the seventh event on com.myapp")
+            await quiet()
+
+            assert [d.topic for _, _, d in emergency.items] == [
+                "com.myapp.topic.emergency-low", "com.myapp.topic.emergency.11"]
+            assert [a for a, _, _ in myapp.items] == [[t] for t in topics[:7]]
+            assert [d.topic for _, _, d in myapp.items] == topics[:7]
+    run(main())
+
+
+@pytest.mark.parametrize("ser", SERIALIZER_IDS)
 def test_pattern_subscriptions(router, ser):
     async def main():
         async with Sessions(router.url()) as s:

@@ -236,6 +236,42 @@ def test_callee_leaving_mid_call_cancels(router, ser, mode):
 
 
 @pytest.mark.parametrize("ser", SERIALIZER_IDS)
+def test_overlapping_prefix_registrations_match_on_the_string(router, ser):
+    """Registrations: exact > longest prefix (on the string, as the spec says) > wildcard."""
+    async def main():
+        async with Sessions(router.url()) as s:
+            callee = await s.connect(ser)
+            caller = await s.connect("json")
+
+            def answer(name):
+                return lambda *args, details=None, **kwargs: [name, details.procedure]
+
+            await callee.register(answer("short"), "com.myapp",
+                                  options=RegisterOptions(match="prefix", details=True))
+            await callee.register(answer("long"), "com.myapp.topic.emergency",
+                                  options=RegisterOptions(match="prefix", details=True))
+            await callee.register(answer("wild"), "com.myapp2.",
+                                  options=RegisterOptions(match="wildcard", details=True))
+            await callee.register(answer("exact"), "com.myapp.topic.emergency-high",
+                                  options=RegisterOptions(details=True))
+
+            cases = {
+                "com.myapp.topic.emergency-low": "long",
+                "com.myapp.topic.emergency.11": "long",
+                "com.myapp.topic.emergency-high": "exact",
+                "com.myapp.topic.emergenc": "short",
+                "com.myapp2.x": "short",  # a prefix beats a wildcard, even inside a component
+                "com.myapp": "short",
+            }
+            for procedure, expected in cases.items():
+                assert await caller.call(procedure) == [expected, procedure], procedure
+            with pytest.raises(ApplicationError) as e:
+                await caller.call("com.myap")
+            assert e.value.error == "wamp.error.no_such_procedure"
+    run(main())
+
+
+@pytest.mark.parametrize("ser", SERIALIZER_IDS)
 def test_pattern_registrations(router, ser):
     async def main():
         async with Sessions(router.url()) as s:
