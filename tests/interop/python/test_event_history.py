@@ -206,10 +206,12 @@ def test_prefix_rule_feeds_pattern_and_exact_subscriptions(router, ser):
                              ("com.example.trees", 3), ("com.example.tree.a", 4)]:
                 await publisher.publish(topic, n, options=ack())
 
+            # Rules and subscriptions match prefixes on the string, as the WAMP spec says:
+            # the rule and the subscription on com.example.tree cover com.example.trees too.
             events = await reader.call(GET_EVENTS, prefix.id, limit=10)
             assert [(e["args"], e["topic"]) for e in events] == [
                 ([1], "com.example.tree.a"), ([2], "com.example.tree.b.c"),
-                ([4], "com.example.tree.a")]
+                ([3], "com.example.trees"), ([4], "com.example.tree.a")]
             # a pattern subscription's events carry the concrete topic, as EVENTs do
             assert [e["details"]["topic"] for e in events] == [e["topic"] for e in events]
             assert args_of(await reader.call(GET_EVENTS, exact.id)) == [[4], [1]]
@@ -218,11 +220,14 @@ def test_prefix_rule_feeds_pattern_and_exact_subscriptions(router, ser):
             only_a = await reader.call(GET_EVENTS, prefix.id, topic="com.example.tree.a")
             assert args_of(only_a) == [[1], [4]]
 
-            # com.example.trees is not below com.example.tree: no rule, no history
-            other = await reader.subscribe(Collector(), "com.example.trees")
+            trees = await reader.subscribe(Collector(), "com.example.trees")
+            assert args_of(await reader.call(GET_EVENTS, trees.id)) == [[3]]
+
+            # com.example.tre does not start with com.example.tree: no rule, no history
+            other = await reader.subscribe(Collector(), "com.example.tre")
             e = await error_of(reader.call(GET_EVENTS, other.id))
             assert e.error == "wamp.error.history_unavailable"
-            assert "com.example.trees" in e.args[0]
+            assert "com.example.tre" in e.args[0]
 
     run(main())
 
