@@ -363,25 +363,28 @@ describe('meta API', { concurrency: true }, () => {
         const b = await anon('msgpack');
         const [aId, bId] = [a.session.id, b.session.id];
         const base = uniqueUri('com.example.metareg');
+        // The wildcard's tree does not start with `base`, which a prefix registration covers
+        // on the string.
+        const wbase = uniqueUri('com.example.metaregw');
         const proc = `${base}.proc`;
         const regA = await register(a, proc, () => 'a', { invoke: 'roundrobin' });
         const regB = await register(b, proc, () => 'b', { invoke: 'roundrobin' });
         assert.equal(regB.id, regA.id, 'one shared registration');
         const prefix = await register(a, base, () => 'p', { match: 'prefix' });
-        const wildcard = await register(a, `${base}w..leaf`, () => 'w', { match: 'wildcard' });
+        const wildcard = await register(a, `${wbase}..leaf`, () => 'w', { match: 'wildcard' });
         const rid = regA.id;
 
         assert.deepEqual(await call(admin, 'wamp.registration.list'), { exact: [rid], prefix: [prefix.id], wildcard: [wildcard.id] });
         assert.equal(await call(admin, 'wamp.registration.lookup', [proc]), rid);
         assert.equal(await call(admin, 'wamp.registration.lookup', [base, { match: 'prefix' }]), prefix.id);
-        assert.equal(await call(admin, 'wamp.registration.lookup', [`${base}w..leaf`, { match: 'wildcard' }]), wildcard.id);
+        assert.equal(await call(admin, 'wamp.registration.lookup', [`${wbase}..leaf`, { match: 'wildcard' }]), wildcard.id);
         assert.equal(await call(admin, 'wamp.registration.lookup', [`${base}.other`]), null);
 
         // match: the one registration a call would be routed to; the calls confirm it.
         for (const [uri, expected, answers] of [
           [proc, rid, ['a', 'b']], // exact beats the prefix
           [`${base}.other`, prefix.id, ['p']],
-          [`${base}w.x.leaf`, wildcard.id, ['w']],
+          [`${wbase}.x.leaf`, wildcard.id, ['w']],
         ]) {
           assert.equal(await call(admin, 'wamp.registration.match', [uri]), expected, `match ${uri}`);
           assert.ok(answers.includes(await call(admin, uri)), `a call of ${uri} goes to registration ${expected}`);
