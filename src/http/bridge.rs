@@ -10,7 +10,6 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, StatusCode};
-use serde_json::json;
 use tracing::info;
 
 use crate::config::BridgeOptions;
@@ -226,7 +225,11 @@ impl Bridge {
         } else {
             StatusCode::OK
         };
-        let body = json!({"error": error, "args": to_json(&args), "kwargs": to_json(&kwargs)});
+        let body = Dict::from([
+            ("error".to_owned(), Value::from(error)),
+            ("args".to_owned(), args),
+            ("kwargs".to_owned(), kwargs),
+        ]);
         response::json(status, &body, origin)
     }
 

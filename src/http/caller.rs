@@ -8,17 +8,16 @@ use std::time::Duration;
 
 use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
-use serde_json::{Map, Value as Json};
 
 use crate::config::CallerService;
-use crate::http::bridge::{Bridge, to_json};
+use crate::http::bridge::Bridge;
 use crate::http::client::Client;
 use crate::http::response::{self, HttpResponse};
 use crate::router::Router;
 use crate::router::internal::{self, CallOutcome};
 use crate::router::realm::Realm;
 use crate::wamp::message::Payload;
-use crate::wamp::value::{Dict, Value};
+use crate::wamp::value::{Dict, List, Value};
 
 pub struct CallerPath {
     bridge: Bridge,
@@ -68,13 +67,17 @@ impl CallerPath {
 }
 
 /// `{"args": [...], "kwargs": {...}}` without the empty parts.
-fn result_body(payload: &Payload) -> Json {
-    let mut body = Map::new();
-    if let Some(args) = payload.args.as_ref().filter(|a| !a.is_empty()) {
-        body.insert("args".into(), to_json(args));
+#[derive(serde::Serialize)]
+struct ResultBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    args: Option<&'a List>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kwargs: Option<&'a Dict>,
+}
+
+fn result_body(payload: &Payload) -> ResultBody<'_> {
+    ResultBody {
+        args: payload.args.as_ref().filter(|a| !a.is_empty()),
+        kwargs: payload.kwargs.as_ref().filter(|k| !k.is_empty()),
     }
-    if let Some(kwargs) = payload.kwargs.as_ref().filter(|k| !k.is_empty()) {
-        body.insert("kwargs".into(), to_json(kwargs));
-    }
-    Json::Object(body)
 }

@@ -5,16 +5,26 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Response, StatusCode};
-use serde_json::{Value as Json, json};
+use serde_json::json;
 
 pub type HttpResponse = Response<Full<Bytes>>;
 
 const JSON_UTF8: &str = "application/json; charset=UTF-8";
 
 /// A JSON response with the bridge's standard headers; `origin` is the request's Origin,
-/// echoed for CORS (or `*`).
-pub fn json(status: StatusCode, body: &Json, origin: Option<&HeaderValue>) -> HttpResponse {
-    with_headers(status, Bytes::from(body.to_string()), JSON_UTF8, origin)
+/// echoed for CORS (or `*`). `body` is serialized directly (not through `serde_json::Value`),
+/// so WAMP values keep what JSON can say and `Value` cannot: integers beyond 64 bits.
+pub fn json(
+    status: StatusCode,
+    body: &impl serde::Serialize,
+    origin: Option<&HeaderValue>,
+) -> HttpResponse {
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|e| {
+        // Our bodies have string keys only, so this does not happen; say so if it does.
+        tracing::error!("cannot serialize a JSON response: {e}");
+        b"null".to_vec()
+    });
+    with_headers(status, Bytes::from(bytes), JSON_UTF8, origin)
 }
 
 /// `{"error": message, "args": [], "kwargs": {}}` with `status`.
