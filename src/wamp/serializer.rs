@@ -15,9 +15,10 @@
 //! base64, MessagePack `bin`, CBOR byte strings (major type 2).
 //!
 //! Integers of any size travel exactly in CBOR (bignums), and JSON writes them as decimal
-//! literals. MessagePack has no integers beyond 64 bits: a message carrying one is not
-//! encoded for a MessagePack peer (the failure is logged and the frame left empty) rather than
-//! written as something the peer would read as another value.
+//! literals. MessagePack has no integers beyond 64 bits: encoding one for a MessagePack peer
+//! fails ([`Serialization::try_encode`] says so with an [`EncodeError`];
+//! [`Serialization::encode`] logs it and gives an empty frame) rather than writing something
+//! the peer would read as another value.
 //!
 //! CBOR uses `ciborium`: it is serde-based, so the `Serialize`/`Deserialize` impls of
 //! [`Value`] and the messages serve all three serializations unchanged (bytes vs strings keyed
@@ -45,7 +46,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::wamp::message::{Message, ProtocolViolation};
-use crate::wamp::value::{BigIntForm, Value, with_bigint_form};
+use crate::wamp::value::{BigIntForm, Value, refused_bigint_digits, with_bigint_form};
 
 /// The encoding of one message (framing aside).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -114,32 +115,44 @@ impl Serialization {
         self == Serialization::Json
     }
 
+    /// `msg` encoded; an encode that fails (a `BigInt` for a MessagePack peer) is logged and
+    /// gives an empty frame. [`try_encode`](Self::try_encode) says why instead.
     pub fn encode(self, msg: &Message) -> Bytes {
         self.encode_any(msg)
     }
 
-    /// Encodes anything that serializes as a WAMP message list (e.g. a borrowed EVENT).
+    /// Encodes anything that serializes as a WAMP message list (e.g. a borrowed EVENT), as
+    /// [`encode`](Self::encode) does.
     pub fn encode_any<T: serde::Serialize>(self, msg: &T) -> Bytes {
+        self.try_encode_any(msg)
+            .unwrap_or_else(|e| failed_encode(self, e))
+    }
+
+    /// `msg` encoded, or why it cannot be in this serialization.
+    pub fn try_encode(self, msg: &Message) -> Result<Bytes, EncodeError> {
+        self.try_encode_any(msg)
+    }
+
+    /// [`try_encode`](Self::try_encode) for anything that serializes as a WAMP message list.
+    pub fn try_encode_any<T: serde::Serialize>(self, msg: &T) -> Result<Bytes, EncodeError> {
         match self {
-            // Serializing our own types into memory cannot fail but for an integer beyond 64
-            // bits in MessagePack: keys are strings and floats that JSON cannot hold (NaN, inf)
-            // are written as null by serde_json.
-            Serialization::Json => match serde_json::to_vec(msg) {
-                Ok(v) => Bytes::from(v),
-                Err(e) => failed_encode(e),
-            },
-            Serialization::MsgPack => match rmp_serde::to_vec(msg) {
-                Ok(v) => Bytes::from(v),
-                Err(e) => failed_encode(e),
-            },
+            // Keys are strings and floats that JSON cannot hold (NaN, inf) are written as null
+            // by serde_json, so this does not fail for WAMP values.
+            Serialization::Json => serde_json::to_vec(msg)
+                .map(Bytes::from)
+                .map_err(|e| EncodeError::Failed(e.to_string())),
+            Serialization::MsgPack => with_bigint_form(BigIntForm::Refuse, || {
+                rmp_serde::to_vec(msg).map_err(|e| match refused_bigint_digits() {
+                    Some(digits) => EncodeError::BigIntInMsgPack { digits },
+                    None => EncodeError::Failed(e.to_string()),
+                })
+            })
+            .map(Bytes::from),
             Serialization::Cbor => {
                 let mut out = Vec::with_capacity(64);
-                let written =
-                    with_bigint_form(BigIntForm::CborTag, || ciborium::into_writer(msg, &mut out));
-                match written {
-                    Ok(()) => Bytes::from(out),
-                    Err(e) => failed_encode(e),
-                }
+                with_bigint_form(BigIntForm::CborTag, || ciborium::into_writer(msg, &mut out))
+                    .map_err(|e| EncodeError::Failed(e.to_string()))?;
+                Ok(Bytes::from(out))
             }
         }
     }
@@ -162,6 +175,17 @@ impl Serialization {
         };
         Message::from_value(value)
     }
+}
+
+/// Why a message cannot be encoded. The payload itself is never quoted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EncodeError {
+    /// The message carries an integer beyond 64 bits, which MessagePack has no type for.
+    #[error("MessagePack has no integers beyond 64 bits (a value of {digits} digits)")]
+    BigIntInMsgPack { digits: usize },
+    /// The serializer failed otherwise (not expected for WAMP messages).
+    #[error("{0}")]
+    Failed(String),
 }
 
 /// One CBOR item as a [`Value`], the whole input and nothing more.
@@ -240,10 +264,10 @@ fn cbor_error(e: ciborium::de::Error<std::io::Error>) -> String {
 }
 
 #[cold]
-fn failed_encode(e: impl std::fmt::Display) -> Bytes {
+fn failed_encode(serialization: Serialization, e: EncodeError) -> Bytes {
     // Logged, and an empty frame rather than a panic: the peer fails loudly instead of the
-    // router crashing.
-    tracing::error!("failed to encode a message: {e}");
+    // router crashing. Callers that can do better use `try_encode`.
+    tracing::error!("failed to encode a message in {serialization:?}: {e}");
     Bytes::new()
 }
 
@@ -1238,6 +1262,73 @@ mod cbor {
         assert_eq!(
             Serialization::Cbor.encode(&owned),
             Serialization::Cbor.encode_any(&borrowed)
+        );
+    }
+}
+
+#[cfg(test)]
+mod big_integers {
+    use super::cbor::{big, event_with, every_message};
+    use super::*;
+    use crate::wamp::message::Payload;
+    use crate::wamp::value::Dict;
+
+    const MAX_128: &str = "340282366920938463463374607431768211455";
+    const MIN_128: &str = "-340282366920938463463374607431768211456";
+
+    fn event(args: Vec<Value>, kwargs: Dict) -> Message {
+        Message::Event {
+            subscription: 1,
+            publication: 2,
+            details: Dict::new(),
+            payload: Payload {
+                args: Some(args),
+                kwargs: (!kwargs.is_empty()).then_some(kwargs),
+            },
+        }
+    }
+
+    #[test]
+    fn messagepack_peers_cannot_be_sent_big_integers() {
+        let mut kwargs = Dict::new();
+        kwargs.insert(
+            "deep".into(),
+            Value::List(vec![Value::Int(1), big(MIN_128)]),
+        );
+        for msg in [
+            event(vec![big(MAX_128)], Dict::new()),
+            event(vec![Value::Int(1)], kwargs),
+        ] {
+            let e = Serialization::MsgPack.try_encode(&msg).unwrap_err();
+            assert_eq!(e, EncodeError::BigIntInMsgPack { digits: 39 });
+            assert_eq!(
+                e.to_string(),
+                "MessagePack has no integers beyond 64 bits (a value of 39 digits)"
+            );
+            assert!(Serialization::MsgPack.encode(&msg).is_empty());
+            // CBOR peers get it.
+            let s = Serialization::Cbor;
+            assert_eq!(s.decode(&s.try_encode(&msg).unwrap()).unwrap(), msg);
+        }
+        // Without big integers MessagePack is what it was.
+        for msg in every_message() {
+            let bytes = Serialization::MsgPack.try_encode(&msg).unwrap();
+            assert_eq!(bytes, rmp_serde::to_vec(&msg).unwrap());
+        }
+    }
+
+    /// Outside an encode that sets a form, non-human-readable serializers are refused a
+    /// `BigInt`, whatever ran before on the thread.
+    #[test]
+    fn forms_do_not_outlive_their_encode() {
+        let msg = event(vec![big(MAX_128)], Dict::new());
+        Serialization::Cbor.encode(&msg);
+        assert!(Serialization::MsgPack.try_encode(&msg).is_err());
+        assert!(rmp_serde::to_vec(&msg).is_err());
+        assert!(ciborium::into_writer(&msg, Vec::new()).is_err());
+        assert_eq!(
+            Serialization::Cbor.try_encode(&msg).unwrap(),
+            event_with(&format!("c2 50 {}", "ff".repeat(16)))
         );
     }
 }
