@@ -14,11 +14,11 @@
 //! Bytes and strings stay apart in every serialization (see [`Value`]): JSON `"\u0000"` +
 //! base64, MessagePack `bin`, CBOR byte strings (major type 2).
 //!
-//! Integers of any size travel exactly in CBOR (bignums), and JSON writes them as decimal
-//! literals. MessagePack has no integers beyond 64 bits: encoding one for a MessagePack peer
-//! fails ([`Serialization::try_encode`] says so with an [`EncodeError`];
-//! [`Serialization::encode`] logs it and gives an empty frame) rather than writing something
-//! the peer would read as another value.
+//! Integers of any size travel exactly between JSON (decimal literals, read by
+//! [`json`](crate::wamp::json)) and CBOR (bignums). MessagePack has no integers beyond 64
+//! bits: encoding one for a MessagePack peer fails ([`Serialization::try_encode`] says so with
+//! an [`EncodeError`]; [`Serialization::encode`] logs it and gives an empty frame) rather than
+//! writing something the peer would read as another value.
 //!
 //! CBOR uses `ciborium`: it is serde-based, so the `Serialize`/`Deserialize` impls of
 //! [`Value`] and the messages serve all three serializations unchanged (bytes vs strings keyed
@@ -57,8 +57,9 @@ pub enum Serialization {
 }
 
 /// Deepest nesting of lists and dicts accepted in a message (serde_json's own limit; the
-/// MessagePack and CBOR decoders are held to the same, a CBOR tag counting as one level).
-const MAX_DEPTH: usize = 128;
+/// MessagePack and CBOR decoders and JSON's exact path are held to the same, a CBOR tag
+/// counting as one level).
+pub(super) const MAX_DEPTH: usize = 128;
 
 /// The JSON batch separator of the spec.
 pub const JSON_SEPARATOR: u8 = 0x1E;
@@ -159,7 +160,7 @@ impl Serialization {
 
     pub fn decode(self, bytes: &[u8]) -> Result<Message, ProtocolViolation> {
         let value: Value = match self {
-            Serialization::Json => serde_json::from_slice(bytes)
+            Serialization::Json => crate::wamp::json::decode(bytes)
                 .map_err(|e| ProtocolViolation(format!("invalid JSON: {e}")))?,
             Serialization::MsgPack => {
                 let mut de = rmp_serde::Deserializer::from_read_ref(bytes);
@@ -577,6 +578,9 @@ mod hostile_input {
                 packed.push(0xc0);
                 assert!(Serialization::MsgPack.decode(&packed).is_err());
                 let json = "[".repeat(100_000);
+                assert!(Serialization::Json.decode(json.as_bytes()).is_err());
+                // JSON's exact path, taken for a long run of digits.
+                let json = format!("[12345678901234567890123,{json}");
                 assert!(Serialization::Json.decode(json.as_bytes()).is_err());
                 // CBOR: definite arrays, indefinite arrays, maps and tags, each nested deep.
                 let mut arrays = vec![0x81u8; 100_000];
@@ -1268,7 +1272,7 @@ mod cbor {
 
 #[cfg(test)]
 mod big_integers {
-    use super::cbor::{big, event_with, every_message};
+    use super::cbor::{args_of, big, event_with, every_message};
     use super::*;
     use crate::wamp::message::Payload;
     use crate::wamp::value::Dict;
@@ -1289,6 +1293,130 @@ mod big_integers {
     }
 
     #[test]
+    fn json_integer_literals_of_any_size_are_exact() {
+        let text = format!(
+            r#"[36, 1, 2, {{}}, [1, {MAX_128}, {MIN_128}, 18446744073709551615, -9223372036854775808, 1.5, "\u0000AAE="]]"#
+        );
+        let msg = Serialization::Json.decode(text.as_bytes()).unwrap();
+        assert_eq!(
+            args_of(msg.clone()),
+            vec![
+                Value::Int(1),
+                big(MAX_128),
+                big(MIN_128),
+                Value::UInt(u64::MAX),
+                Value::Int(i64::MIN),
+                Value::Float(1.5),
+                Value::Bytes(vec![0, 1]),
+            ]
+        );
+        assert_eq!(
+            String::from_utf8(Serialization::Json.encode(&msg).to_vec()).unwrap(),
+            format!(
+                r#"[36,1,2,{{}},[1,{MAX_128},{MIN_128},18446744073709551615,-9223372036854775808,1.5,"\u0000AAE="]]"#
+            )
+        );
+    }
+
+    #[test]
+    fn json_digit_runs_in_strings_and_fractions_read_as_before() {
+        for text in [
+            r#"[36,1,2,{"id":"12345678901234567890123"},["9999999999999999999",0.1234567890123456789]]"#,
+            r#"[36,1,2,{},["\u0000AAE=",1e3,-0,"12345678901234567890"],{"a":[{"b":null}]}]"#,
+        ] {
+            let slow = Serialization::Json.decode(text.as_bytes()).unwrap();
+            let fast: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(slow, Message::from_value(fast).unwrap(), "{text}");
+        }
+    }
+
+    #[test]
+    fn json_errors_with_a_long_digit_run_are_still_errors() {
+        for text in [
+            r#"[36,1,2,{},[12345678901234567890123,]]"#,
+            r#"[36,1,2,{},[12345678901234567890123]] x"#,
+            r#"[36,1,2,{"a" 1},[12345678901234567890123]]"#,
+            r#"[36,1,2,{},[12345678901234567890123,"\q"]]"#,
+            r#"[36,1,2,{},[12345678901234567890123,01]]"#,
+            r#"[36,1,2,{},[12345678901234567890123,1e999]]"#,
+            "[36,1,2,{},[12345678901234567890123]",
+        ] {
+            let e = Serialization::Json.decode(text.as_bytes()).unwrap_err();
+            assert!(e.0.starts_with("invalid JSON: "), "{text}: {e}");
+        }
+        // Well-formed JSON that is no WAMP message.
+        let e = Serialization::Json
+            .decode(b"[36,1,2,{},12345678901234567890123]")
+            .unwrap_err();
+        assert!(!e.0.starts_with("invalid JSON"), "{e}");
+    }
+
+    #[test]
+    fn json_nesting_limit_holds_with_big_integers() {
+        let nested = |depth: usize| {
+            format!(
+                "[36,1,2,{{}},[{MAX_128},{}1{}]]",
+                "[".repeat(depth),
+                "]".repeat(depth)
+            )
+        };
+        // The message and its Arguments are two levels.
+        assert!(Serialization::Json.decode(nested(125).as_bytes()).is_ok());
+        let e = Serialization::Json
+            .decode(nested(126).as_bytes())
+            .unwrap_err();
+        assert!(e.0.contains("recursion limit exceeded"), "{e}");
+        for depth in [125, 126] {
+            let fast = format!(
+                "[36,1,2,{{}},[1,{}1{}]]",
+                "[".repeat(depth),
+                "]".repeat(depth)
+            );
+            assert_eq!(
+                Serialization::Json.decode(fast.as_bytes()).is_ok(),
+                depth == 125
+            );
+        }
+    }
+
+    #[test]
+    fn json_repeated_keys_keep_the_last_value() {
+        for number in ["1", MAX_128] {
+            let text =
+                format!(r#"[36,1,2,{{"k":1,"k":"two"}},[{number}],{{"x":[],"x":{number}}}]"#);
+            let Message::Event {
+                details, payload, ..
+            } = Serialization::Json.decode(text.as_bytes()).unwrap()
+            else {
+                panic!()
+            };
+            assert_eq!(details["k"], Value::from("two"));
+            assert_eq!(payload.kwargs.unwrap()["x"], big(number));
+        }
+    }
+
+    #[test]
+    fn bignums_convert_between_json_and_cbor() {
+        let cbor = event_with(&format!("c2 50 {}", "ff".repeat(16)));
+        let from_cbor = Serialization::Cbor.decode(&cbor).unwrap();
+        assert_eq!(
+            &Serialization::Json.encode(&from_cbor)[..],
+            format!("[36,1,2,{{}},[{MAX_128}]]").as_bytes()
+        );
+        let from_json = Serialization::Json
+            .decode(format!("[36,1,2,{{}},[{MAX_128}]]").as_bytes())
+            .unwrap();
+        assert_eq!(Serialization::Cbor.encode(&from_json), cbor);
+        let from_json = Serialization::Json
+            .decode(format!("[36,1,2,{{}},[{MIN_128}]]").as_bytes())
+            .unwrap();
+        assert_eq!(
+            Serialization::Cbor.encode(&from_json),
+            event_with(&format!("c3 50 {}", "ff".repeat(16)))
+        );
+    }
+
+    #[test]
     fn messagepack_peers_cannot_be_sent_big_integers() {
         let mut kwargs = Dict::new();
         kwargs.insert(
@@ -1306,9 +1434,10 @@ mod big_integers {
                 "MessagePack has no integers beyond 64 bits (a value of 39 digits)"
             );
             assert!(Serialization::MsgPack.encode(&msg).is_empty());
-            // CBOR peers get it.
-            let s = Serialization::Cbor;
-            assert_eq!(s.decode(&s.try_encode(&msg).unwrap()).unwrap(), msg);
+            // JSON and CBOR peers get it.
+            for s in [Serialization::Json, Serialization::Cbor] {
+                assert_eq!(s.decode(&s.try_encode(&msg).unwrap()).unwrap(), msg);
+            }
         }
         // Without big integers MessagePack is what it was.
         for msg in every_message() {
