@@ -16,7 +16,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
-use crate::wamp::value::{Dict, List};
+use crate::wamp::value::{BigIntForm, Dict, List, with_bigint_form};
 
 /// Storage for retained events and event history. Object safe; every [`super::Store`] is one.
 pub trait EventStore: Send + Sync {
@@ -95,13 +95,17 @@ pub struct AudienceRecord {
 }
 
 /// MessagePack with field names: compact, keeps bytes apart from strings (JSON would not),
-/// and a field added later can default when an older file is read.
+/// and a field added later can default when an older file is read. Integers beyond 64 bits,
+/// which MessagePack has no type for, are extensions 2 and 3 holding the bytes of the CBOR
+/// bignum (see [`BigIntForm::MsgPackExt`]); records from before they were kept have none.
 pub(super) fn encode(event: &EventRecord) -> Result<Vec<u8>, String> {
-    rmp_serde::to_vec_named(event).map_err(|e| e.to_string())
+    with_bigint_form(BigIntForm::MsgPackExt, || rmp_serde::to_vec_named(event))
+        .map_err(|e| e.to_string())
 }
 
 pub(super) fn decode(bytes: &[u8]) -> Result<EventRecord, String> {
-    rmp_serde::from_slice(bytes).map_err(|e| e.to_string())
+    with_bigint_form(BigIntForm::MsgPackExt, || rmp_serde::from_slice(bytes))
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -128,6 +132,53 @@ mod tests {
         };
         let bytes = encode(&event).unwrap();
         assert_eq!(decode(&bytes).unwrap(), event);
+    }
+
+    #[test]
+    fn integers_beyond_64_bits_round_trip() {
+        let big = |decimal: &str| Value::from_bigint(decimal.parse().unwrap());
+        let mut kwargs = Dict::new();
+        kwargs.insert(
+            "min".into(),
+            big("-340282366920938463463374607431768211456"),
+        );
+        kwargs.insert(
+            "nested".into(),
+            Value::List(vec![big("18446744073709551616"), Value::Bytes(vec![2, 3])]),
+        );
+        let event = EventRecord {
+            publication: 1,
+            topic: "com.example.big".into(),
+            timestamp: "2024-03-01T12:30:45Z".parse().unwrap(),
+            details: Dict::new(),
+            args: Some(vec![
+                big("340282366920938463463374607431768211455"),
+                big("-18446744073709551616"),
+                Value::Int(-1),
+            ]),
+            kwargs: Some(kwargs),
+            audience: AudienceRecord::default(),
+        };
+        let bytes = encode(&event).unwrap();
+        assert_eq!(decode(&bytes).unwrap(), event);
+    }
+
+    /// Records written before integers beyond 64 bits were kept (plain MessagePack) read as
+    /// they did.
+    #[test]
+    fn older_records_still_read() {
+        let event = EventRecord {
+            publication: 2,
+            topic: "t".into(),
+            timestamp: "2024-01-01T00:00:00Z".parse().unwrap(),
+            details: Dict::new(),
+            args: Some(vec![Value::UInt(u64::MAX), Value::Bytes(vec![2, 1])]),
+            kwargs: None,
+            audience: AudienceRecord::default(),
+        };
+        let old = rmp_serde::to_vec_named(&event).unwrap();
+        assert_eq!(old, encode(&event).unwrap());
+        assert_eq!(decode(&old).unwrap(), event);
     }
 
     #[test]

@@ -14,6 +14,12 @@
 //! Bytes and strings stay apart in every serialization (see [`Value`]): JSON `"\u0000"` +
 //! base64, MessagePack `bin`, CBOR byte strings (major type 2).
 //!
+//! Integers of any size travel exactly between JSON (decimal literals, read by
+//! [`json`](crate::wamp::json)) and CBOR (bignums). MessagePack has no integers beyond 64
+//! bits: encoding one for a MessagePack peer fails ([`Serialization::try_encode`] says so with
+//! an [`EncodeError`]; [`Serialization::encode`] logs it and gives an empty frame) rather than
+//! writing something the peer would read as another value.
+//!
 //! CBOR uses `ciborium`: it is serde-based, so the `Serialize`/`Deserialize` impls of
 //! [`Value`] and the messages serve all three serializations unchanged (bytes vs strings keyed
 //! on `is_human_readable`), and its deserializer has a recursion limit, which hostile input
@@ -24,20 +30,23 @@
 //! serialization), so that cost falls on inbound messages alone; worth one code path for all
 //! three serializations.
 //!
-//! What the CBOR decoder accepts: unsigned and negative integers up to 64 bits (bignum tags 2
-//! and 3 too when their value fits), half, single and double floats, text and byte strings,
-//! arrays, maps whose keys are text strings (any other key is a decode error), definite and
-//! indefinite lengths, `undefined` as null. Tags are dropped and their content kept as it is
-//! (a timestamp, tag 0, arrives as its text; embedded CBOR, tag 24, as bytes; a decimal
-//! fraction, tag 4, as its [exponent, mantissa] list), as RFC 8949 allows a generic decoder to
-//! do: WAMP defines no tags, and a peer that sends some (cbor2 does for dates, decimals, ...)
-//! still gets through instead of losing its session. Nothing is read past the one item a
-//! message is: trailing bytes are an error.
+//! What the CBOR decoder accepts: unsigned and negative integers, bignums (tags 2 and 3 on a
+//! byte string of any length, definite or indefinite; one that fits 64 bits is the plain
+//! integer, and a tag 2 or 3 on anything but a byte string is a decode error), half, single
+//! and double floats, text and byte strings, arrays, maps whose keys are text strings (any
+//! other key is a decode error), definite and indefinite lengths, `undefined` as null. Other
+//! tags are dropped and their content kept as it is (a timestamp, tag 0, arrives as its text;
+//! embedded CBOR, tag 24, as bytes; a decimal fraction, tag 4, as its [exponent, mantissa]
+//! list), as RFC 8949 allows a generic decoder to do: WAMP defines no tags, and a peer that
+//! sends some (cbor2 does for dates, decimals, ...) still gets through instead of losing its
+//! session. Nothing is read past the one item a message is: trailing bytes are an error. The
+//! encoder writes bignums with minimal bytes and integers from -2^64 up without a tag, so a
+//! canonical bignum comes back byte for byte.
 
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::wamp::message::{Message, ProtocolViolation};
-use crate::wamp::value::Value;
+use crate::wamp::value::{BigIntForm, Value, refused_bigint_digits, with_bigint_form};
 
 /// The encoding of one message (framing aside).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -48,8 +57,9 @@ pub enum Serialization {
 }
 
 /// Deepest nesting of lists and dicts accepted in a message (serde_json's own limit; the
-/// MessagePack and CBOR decoders are held to the same, a CBOR tag counting as one level).
-const MAX_DEPTH: usize = 128;
+/// MessagePack and CBOR decoders and JSON's exact path are held to the same, a CBOR tag
+/// counting as one level).
+pub(super) const MAX_DEPTH: usize = 128;
 
 /// The JSON batch separator of the spec.
 pub const JSON_SEPARATOR: u8 = 0x1E;
@@ -106,36 +116,51 @@ impl Serialization {
         self == Serialization::Json
     }
 
+    /// `msg` encoded; an encode that fails (a `BigInt` for a MessagePack peer) is logged and
+    /// gives an empty frame. [`try_encode`](Self::try_encode) says why instead.
     pub fn encode(self, msg: &Message) -> Bytes {
         self.encode_any(msg)
     }
 
-    /// Encodes anything that serializes as a WAMP message list (e.g. a borrowed EVENT).
+    /// Encodes anything that serializes as a WAMP message list (e.g. a borrowed EVENT), as
+    /// [`encode`](Self::encode) does.
     pub fn encode_any<T: serde::Serialize>(self, msg: &T) -> Bytes {
+        self.try_encode_any(msg)
+            .unwrap_or_else(|e| failed_encode(self, e))
+    }
+
+    /// `msg` encoded, or why it cannot be in this serialization.
+    pub fn try_encode(self, msg: &Message) -> Result<Bytes, EncodeError> {
+        self.try_encode_any(msg)
+    }
+
+    /// [`try_encode`](Self::try_encode) for anything that serializes as a WAMP message list.
+    pub fn try_encode_any<T: serde::Serialize>(self, msg: &T) -> Result<Bytes, EncodeError> {
         match self {
-            // Serializing our own types into memory cannot fail: keys are strings and floats
-            // that JSON cannot hold (NaN, inf) are written as null by serde_json.
-            Serialization::Json => match serde_json::to_vec(msg) {
-                Ok(v) => Bytes::from(v),
-                Err(e) => unreachable_encode(e),
-            },
-            Serialization::MsgPack => match rmp_serde::to_vec(msg) {
-                Ok(v) => Bytes::from(v),
-                Err(e) => unreachable_encode(e),
-            },
+            // Keys are strings and floats that JSON cannot hold (NaN, inf) are written as null
+            // by serde_json, so this does not fail for WAMP values.
+            Serialization::Json => serde_json::to_vec(msg)
+                .map(Bytes::from)
+                .map_err(|e| EncodeError::Failed(e.to_string())),
+            Serialization::MsgPack => with_bigint_form(BigIntForm::Refuse, || {
+                rmp_serde::to_vec(msg).map_err(|e| match refused_bigint_digits() {
+                    Some(digits) => EncodeError::BigIntInMsgPack { digits },
+                    None => EncodeError::Failed(e.to_string()),
+                })
+            })
+            .map(Bytes::from),
             Serialization::Cbor => {
                 let mut out = Vec::with_capacity(64);
-                match ciborium::into_writer(msg, &mut out) {
-                    Ok(()) => Bytes::from(out),
-                    Err(e) => unreachable_encode(e),
-                }
+                with_bigint_form(BigIntForm::CborTag, || ciborium::into_writer(msg, &mut out))
+                    .map_err(|e| EncodeError::Failed(e.to_string()))?;
+                Ok(Bytes::from(out))
             }
         }
     }
 
     pub fn decode(self, bytes: &[u8]) -> Result<Message, ProtocolViolation> {
         let value: Value = match self {
-            Serialization::Json => serde_json::from_slice(bytes)
+            Serialization::Json => crate::wamp::json::decode(bytes)
                 .map_err(|e| ProtocolViolation(format!("invalid JSON: {e}")))?,
             Serialization::MsgPack => {
                 let mut de = rmp_serde::Deserializer::from_read_ref(bytes);
@@ -153,18 +178,75 @@ impl Serialization {
     }
 }
 
+/// Why a message cannot be encoded. The payload itself is never quoted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EncodeError {
+    /// The message carries an integer beyond 64 bits, which MessagePack has no type for.
+    #[error("MessagePack has no integers beyond 64 bits (a value of {digits} digits)")]
+    BigIntInMsgPack { digits: usize },
+    /// The serializer failed otherwise (not expected for WAMP messages).
+    #[error("{0}")]
+    Failed(String),
+}
+
 /// One CBOR item as a [`Value`], the whole input and nothing more.
-fn decode_cbor(mut bytes: &[u8]) -> Result<Value, String> {
+fn decode_cbor(bytes: &[u8]) -> Result<Value, String> {
+    match read_cbor(bytes) {
+        Err(ciborium::de::Error::Semantic(None, message)) if message == BIGNUM_TOO_LARGE => {
+            let widened = widen_large_negative_bignums(bytes).ok_or(BIGNUM_TOO_LARGE)?;
+            read_cbor(&widened).map_err(cbor_error)
+        }
+        result => result.map_err(cbor_error),
+    }
+}
+
+fn read_cbor(mut bytes: &[u8]) -> Result<Value, ciborium::de::Error<std::io::Error>> {
     // The reader advances the slice, so what is left afterwards is trailing data.
-    let value: Value = ciborium::de::from_reader_with_recursion_limit(&mut bytes, MAX_DEPTH)
-        .map_err(cbor_error)?;
+    let value: Value = ciborium::de::from_reader_with_recursion_limit(&mut bytes, MAX_DEPTH)?;
     if !bytes.is_empty() {
-        return Err(format!(
-            "trailing data after the message ({} bytes)",
-            bytes.len()
+        return Err(ciborium::de::Error::Semantic(
+            None,
+            format!("trailing data after the message ({} bytes)", bytes.len()),
         ));
     }
     Ok(value)
+}
+
+/// What ciborium says of a tag 3 bignum whose 16 bytes have the top bit set (-2^127 - 1 down
+/// to -2^128): it reads bignums of up to 16 bytes as an `i128` itself, and `-1 - n` does not
+/// fit one. Longer bignums reach [`Value`]'s visitor, which reads any length.
+const BIGNUM_TOO_LARGE: &str = "integer too large";
+
+/// `bytes` with every such tag 3 bignum given a leading zero byte (17 bytes, same value), so
+/// that ciborium hands it over; `None` when there is none, or the input is malformed.
+fn widen_large_negative_bignums(bytes: &[u8]) -> Option<Vec<u8>> {
+    use ciborium_ll::{Decoder, Header};
+    let mut out = Vec::with_capacity(bytes.len() + 8);
+    let mut widened = false;
+    let mut after_negative_tag = false;
+    let mut at = 0;
+    // Headers follow one another flat (arrays and maps only announce a count), each string
+    // header followed by its content.
+    while at < bytes.len() {
+        let mut decoder = Decoder::from(&bytes[at..]);
+        let header = decoder.pull().ok()?;
+        let content = at + decoder.offset();
+        let end = match header {
+            Header::Bytes(Some(len)) | Header::Text(Some(len)) => content.checked_add(len)?,
+            _ => content,
+        };
+        let item = bytes.get(at..end)?;
+        if after_negative_tag && header == Header::Bytes(Some(16)) && bytes[content] >= 0x80 {
+            out.extend_from_slice(&[0x51, 0x00]);
+            out.extend_from_slice(&bytes[content..end]);
+            widened = true;
+        } else {
+            out.extend_from_slice(item);
+        }
+        after_negative_tag = header == Header::Tag(3);
+        at = end;
+    }
+    widened.then_some(out)
 }
 
 /// ciborium's errors display as their Debug form; say it in words instead.
@@ -183,10 +265,10 @@ fn cbor_error(e: ciborium::de::Error<std::io::Error>) -> String {
 }
 
 #[cold]
-fn unreachable_encode(e: impl std::fmt::Display) -> Bytes {
-    // Kept as an explicit, logged fallback rather than a panic: an empty frame makes the peer
-    // fail loudly instead of the router crashing.
-    tracing::error!("failed to encode a message: {e}");
+fn failed_encode(serialization: Serialization, e: EncodeError) -> Bytes {
+    // Logged, and an empty frame rather than a panic: the peer fails loudly instead of the
+    // router crashing. Callers that can do better use `try_encode`.
+    tracing::error!("failed to encode a message in {serialization:?}: {e}");
     Bytes::new()
 }
 
@@ -497,6 +579,9 @@ mod hostile_input {
                 assert!(Serialization::MsgPack.decode(&packed).is_err());
                 let json = "[".repeat(100_000);
                 assert!(Serialization::Json.decode(json.as_bytes()).is_err());
+                // JSON's exact path, taken for a long run of digits.
+                let json = format!("[12345678901234567890123,{json}");
+                assert!(Serialization::Json.decode(json.as_bytes()).is_err());
                 // CBOR: definite arrays, indefinite arrays, maps and tags, each nested deep.
                 let mut arrays = vec![0x81u8; 100_000];
                 arrays.push(0xf6);
@@ -713,7 +798,7 @@ mod cbor {
         }
     }
 
-    fn args_of(msg: Message) -> Vec<Value> {
+    pub(super) fn args_of(msg: Message) -> Vec<Value> {
         match msg {
             Message::Event { payload, .. } | Message::Publish { payload, .. } => {
                 payload.args.unwrap()
@@ -875,25 +960,135 @@ mod cbor {
         );
     }
 
+    /// An EVENT whose Arguments are the one CBOR item `item` (hex).
+    pub(super) fn event_with(item: &str) -> Vec<u8> {
+        hex(&format!("85 1824 01 02 a0 81 {item}"))
+    }
+
+    pub(super) fn big(decimal: &str) -> Value {
+        Value::from_bigint(decimal.parse().unwrap())
+    }
+
     #[test]
-    fn integers_beyond_64_bits_are_refused() {
-        // -2^64 (major type 1 with 2^64 - 1)
-        let e = decode_err(&hex("85 1824 01 02 a0 81 3bffffffffffffffff"));
-        assert!(e.contains("out of the 64-bit range"), "{e}");
-        // Bignums that fit are integers; larger ones are refused.
-        let bytes = hex("85 1824 01 02 a0 82 c24105 c34104");
-        assert_eq!(
-            args_of(Serialization::Cbor.decode(&bytes).unwrap()),
-            vec![Value::Int(5), Value::Int(-5)]
+    fn integers_beyond_64_bits_round_trip_byte_for_byte() {
+        let ff = |n: usize| "ff".repeat(n);
+        for (item, expected) in [
+            // 2^128 - 1 (what autobahn.js sends for BigInt(2n ** 128n - 1n)) and -2^128.
+            (
+                format!("c2 50 {}", ff(16)),
+                "340282366920938463463374607431768211455",
+            ),
+            (
+                format!("c3 50 {}", ff(16)),
+                "-340282366920938463463374607431768211456",
+            ),
+            // Either side of where ciborium stops reading a tag 3 bignum as an i128 itself.
+            (
+                format!("c3 50 7f {}", ff(15)),
+                "-170141183460469231731687303715884105728",
+            ),
+            (
+                format!("c3 50 80 {}", "00".repeat(15)),
+                "-170141183460469231731687303715884105729",
+            ),
+            // 2^64, the smallest bignum, and 200 bits either way.
+            ("c2 49 01 0000000000000000".into(), "18446744073709551616"),
+            (
+                format!("c2 58 19 {}", ff(25)),
+                "1606938044258990275541962092341162602522202993782792835301375",
+            ),
+            (
+                format!("c3 58 19 80 {}", "00".repeat(24)),
+                "-803469022129495137770981046170581301261101496891396417650689",
+            ),
+            // -2^64 is a plain CBOR negative integer (major type 1 with 2^64 - 1).
+            (format!("3b {}", ff(8)), "-18446744073709551616"),
+        ] {
+            let bytes = event_with(&item);
+            let msg = Serialization::Cbor.decode(&bytes).unwrap();
+            let args = args_of(msg.clone());
+            assert_eq!(args, vec![big(expected)], "{item}");
+            assert!(matches!(args[0], Value::BigInt(_)), "{item}");
+            assert_eq!(Serialization::Cbor.encode(&msg), bytes, "{item}");
+        }
+    }
+
+    #[test]
+    fn bignums_that_fit_64_bits_are_integers() {
+        for (item, expected) in [
+            ("c2 41 05", Value::Int(5)),
+            ("c3 41 04", Value::Int(-5)),
+            ("c2 48 ffffffffffffffff", Value::UInt(u64::MAX)),
+            ("c3 48 7fffffffffffffff", Value::Int(i64::MIN)),
+            ("c2 40", Value::Int(0)),
+            // Leading zeros, longer than ciborium reads itself, and indefinite lengths.
+            ("c2 51 00000000000000000000000000000000 05", Value::Int(5)),
+            ("c3 5f 41 00 41 04 ff", Value::Int(-5)),
+        ] {
+            let args = args_of(Serialization::Cbor.decode(&event_with(item)).unwrap());
+            assert_eq!(args, vec![expected], "{item}");
+        }
+        // An indefinite-length bignum beyond 64 bits.
+        let args = args_of(
+            Serialization::Cbor
+                .decode(&event_with("c3 5f 48 ffffffffffffffff 41 ff ff"))
+                .unwrap(),
         );
-        let e = decode_err(&hex("85 1824 01 02 a0 81 c249010000000000000000"));
-        assert!(e.contains("out of the 64-bit range"), "{e}");
-        let e = decode_err(&hex(
-            "85 1824 01 02 a0 81 c2 51 01 000000000000000000000000000000 00",
+        assert_eq!(args, vec![big("-4722366482869645213696")]);
+        let minus_2_128 = format!("c3 5f 50 {} ff", "ff".repeat(16));
+        let args = args_of(
+            Serialization::Cbor
+                .decode(&event_with(&minus_2_128))
+                .unwrap(),
+        );
+        assert_eq!(args, vec![big("-340282366920938463463374607431768211456")]);
+    }
+
+    /// The input is rewritten for ciborium around such a bignum: strings, maps, tags and
+    /// other bignums around it come through unchanged.
+    #[test]
+    fn large_negative_bignums_among_other_items() {
+        let minus_2_128 = format!("c3 50 {}", "ff".repeat(16));
+        let bytes = hex(&format!(
+            "85 1824 01 02 a1 61 6b {minus_2_128}
+             86 53 c350 {} 00 63 c38350 {minus_2_128} 9f {minus_2_128} ff c1 1a514b67b0
+                c3 50 80 {}",
+            "ff".repeat(16),
+            "00".repeat(15)
         ));
-        assert!(e.contains("bignum"), "{e}");
-        let e = decode_err(&hex("85 1824 01 02 a0 81 c3 5f 4101 ff"));
-        assert!(e.contains("bignum"), "{e}");
+        let msg = Serialization::Cbor.decode(&bytes).unwrap();
+        let Message::Event {
+            details, payload, ..
+        } = &msg
+        else {
+            panic!("{msg:?}")
+        };
+        let minus_2_128 = big("-340282366920938463463374607431768211456");
+        assert_eq!(details, &dict(&[("k", minus_2_128.clone())]));
+        assert_eq!(
+            payload.args,
+            Some(vec![
+                Value::Bytes([&[0xc3, 0x50][..], &[0xff; 16], &[0]].concat()),
+                Value::from("ÃP"),
+                minus_2_128.clone(),
+                Value::List(vec![minus_2_128]),
+                Value::Int(1363896240),
+                big("-170141183460469231731687303715884105729"),
+            ])
+        );
+        // Truncated or followed by more, it is still an error.
+        for bad in [&bytes[..bytes.len() - 1], &[&bytes[..], &[0]].concat()] {
+            assert!(decode_err(bad).starts_with("invalid CBOR: "));
+        }
+    }
+
+    #[test]
+    fn bignums_must_hold_byte_strings() {
+        for item in ["c2 63 616263", "c3 80", "c2 01", "c3 f6", "c2 7f 61 61 ff"] {
+            let e = decode_err(&event_with(item));
+            assert!(e.starts_with("invalid CBOR: "), "{item}: {e}");
+            assert!(e.contains("not a byte string"), "{item}: {e}");
+        }
     }
 
     #[test]
@@ -1071,6 +1266,198 @@ mod cbor {
         assert_eq!(
             Serialization::Cbor.encode(&owned),
             Serialization::Cbor.encode_any(&borrowed)
+        );
+    }
+}
+
+#[cfg(test)]
+mod big_integers {
+    use super::cbor::{args_of, big, event_with, every_message};
+    use super::*;
+    use crate::wamp::message::Payload;
+    use crate::wamp::value::Dict;
+
+    const MAX_128: &str = "340282366920938463463374607431768211455";
+    const MIN_128: &str = "-340282366920938463463374607431768211456";
+
+    fn event(args: Vec<Value>, kwargs: Dict) -> Message {
+        Message::Event {
+            subscription: 1,
+            publication: 2,
+            details: Dict::new(),
+            payload: Payload {
+                args: Some(args),
+                kwargs: (!kwargs.is_empty()).then_some(kwargs),
+            },
+        }
+    }
+
+    #[test]
+    fn json_integer_literals_of_any_size_are_exact() {
+        let text = format!(
+            r#"[36, 1, 2, {{}}, [1, {MAX_128}, {MIN_128}, 18446744073709551615, -9223372036854775808, 1.5, "\u0000AAE="]]"#
+        );
+        let msg = Serialization::Json.decode(text.as_bytes()).unwrap();
+        assert_eq!(
+            args_of(msg.clone()),
+            vec![
+                Value::Int(1),
+                big(MAX_128),
+                big(MIN_128),
+                Value::UInt(u64::MAX),
+                Value::Int(i64::MIN),
+                Value::Float(1.5),
+                Value::Bytes(vec![0, 1]),
+            ]
+        );
+        assert_eq!(
+            String::from_utf8(Serialization::Json.encode(&msg).to_vec()).unwrap(),
+            format!(
+                r#"[36,1,2,{{}},[1,{MAX_128},{MIN_128},18446744073709551615,-9223372036854775808,1.5,"\u0000AAE="]]"#
+            )
+        );
+    }
+
+    #[test]
+    fn json_digit_runs_in_strings_and_fractions_read_as_before() {
+        for text in [
+            r#"[36,1,2,{"id":"12345678901234567890123"},["9999999999999999999",0.1234567890123456789]]"#,
+            r#"[36,1,2,{},["\u0000AAE=",1e3,-0,"12345678901234567890"],{"a":[{"b":null}]}]"#,
+        ] {
+            let slow = Serialization::Json.decode(text.as_bytes()).unwrap();
+            let fast: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(slow, Message::from_value(fast).unwrap(), "{text}");
+        }
+    }
+
+    #[test]
+    fn json_errors_with_a_long_digit_run_are_still_errors() {
+        for text in [
+            r#"[36,1,2,{},[12345678901234567890123,]]"#,
+            r#"[36,1,2,{},[12345678901234567890123]] x"#,
+            r#"[36,1,2,{"a" 1},[12345678901234567890123]]"#,
+            r#"[36,1,2,{},[12345678901234567890123,"\q"]]"#,
+            r#"[36,1,2,{},[12345678901234567890123,01]]"#,
+            r#"[36,1,2,{},[12345678901234567890123,1e999]]"#,
+            "[36,1,2,{},[12345678901234567890123]",
+        ] {
+            let e = Serialization::Json.decode(text.as_bytes()).unwrap_err();
+            assert!(e.0.starts_with("invalid JSON: "), "{text}: {e}");
+        }
+        // Well-formed JSON that is no WAMP message.
+        let e = Serialization::Json
+            .decode(b"[36,1,2,{},12345678901234567890123]")
+            .unwrap_err();
+        assert!(!e.0.starts_with("invalid JSON"), "{e}");
+    }
+
+    #[test]
+    fn json_nesting_limit_holds_with_big_integers() {
+        let nested = |depth: usize| {
+            format!(
+                "[36,1,2,{{}},[{MAX_128},{}1{}]]",
+                "[".repeat(depth),
+                "]".repeat(depth)
+            )
+        };
+        // The message and its Arguments are two levels.
+        assert!(Serialization::Json.decode(nested(125).as_bytes()).is_ok());
+        let e = Serialization::Json
+            .decode(nested(126).as_bytes())
+            .unwrap_err();
+        assert!(e.0.contains("recursion limit exceeded"), "{e}");
+        for depth in [125, 126] {
+            let fast = format!(
+                "[36,1,2,{{}},[1,{}1{}]]",
+                "[".repeat(depth),
+                "]".repeat(depth)
+            );
+            assert_eq!(
+                Serialization::Json.decode(fast.as_bytes()).is_ok(),
+                depth == 125
+            );
+        }
+    }
+
+    #[test]
+    fn json_repeated_keys_keep_the_last_value() {
+        for number in ["1", MAX_128] {
+            let text =
+                format!(r#"[36,1,2,{{"k":1,"k":"two"}},[{number}],{{"x":[],"x":{number}}}]"#);
+            let Message::Event {
+                details, payload, ..
+            } = Serialization::Json.decode(text.as_bytes()).unwrap()
+            else {
+                panic!()
+            };
+            assert_eq!(details["k"], Value::from("two"));
+            assert_eq!(payload.kwargs.unwrap()["x"], big(number));
+        }
+    }
+
+    #[test]
+    fn bignums_convert_between_json_and_cbor() {
+        let cbor = event_with(&format!("c2 50 {}", "ff".repeat(16)));
+        let from_cbor = Serialization::Cbor.decode(&cbor).unwrap();
+        assert_eq!(
+            &Serialization::Json.encode(&from_cbor)[..],
+            format!("[36,1,2,{{}},[{MAX_128}]]").as_bytes()
+        );
+        let from_json = Serialization::Json
+            .decode(format!("[36,1,2,{{}},[{MAX_128}]]").as_bytes())
+            .unwrap();
+        assert_eq!(Serialization::Cbor.encode(&from_json), cbor);
+        let from_json = Serialization::Json
+            .decode(format!("[36,1,2,{{}},[{MIN_128}]]").as_bytes())
+            .unwrap();
+        assert_eq!(
+            Serialization::Cbor.encode(&from_json),
+            event_with(&format!("c3 50 {}", "ff".repeat(16)))
+        );
+    }
+
+    #[test]
+    fn messagepack_peers_cannot_be_sent_big_integers() {
+        let mut kwargs = Dict::new();
+        kwargs.insert(
+            "deep".into(),
+            Value::List(vec![Value::Int(1), big(MIN_128)]),
+        );
+        for msg in [
+            event(vec![big(MAX_128)], Dict::new()),
+            event(vec![Value::Int(1)], kwargs),
+        ] {
+            let e = Serialization::MsgPack.try_encode(&msg).unwrap_err();
+            assert_eq!(e, EncodeError::BigIntInMsgPack { digits: 39 });
+            assert_eq!(
+                e.to_string(),
+                "MessagePack has no integers beyond 64 bits (a value of 39 digits)"
+            );
+            assert!(Serialization::MsgPack.encode(&msg).is_empty());
+            // JSON and CBOR peers get it.
+            for s in [Serialization::Json, Serialization::Cbor] {
+                assert_eq!(s.decode(&s.try_encode(&msg).unwrap()).unwrap(), msg);
+            }
+        }
+        // Without big integers MessagePack is what it was.
+        for msg in every_message() {
+            let bytes = Serialization::MsgPack.try_encode(&msg).unwrap();
+            assert_eq!(bytes, rmp_serde::to_vec(&msg).unwrap());
+        }
+    }
+
+    /// Outside an encode that sets a form, non-human-readable serializers are refused a
+    /// `BigInt`, whatever ran before on the thread.
+    #[test]
+    fn forms_do_not_outlive_their_encode() {
+        let msg = event(vec![big(MAX_128)], Dict::new());
+        Serialization::Cbor.encode(&msg);
+        assert!(Serialization::MsgPack.try_encode(&msg).is_err());
+        assert!(rmp_serde::to_vec(&msg).is_err());
+        assert!(ciborium::into_writer(&msg, Vec::new()).is_err());
+        assert_eq!(
+            Serialization::Cbor.try_encode(&msg).unwrap(),
+            event_with(&format!("c2 50 {}", "ff".repeat(16)))
         );
     }
 }
