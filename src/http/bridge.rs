@@ -385,7 +385,9 @@ pub fn keep_alive(mut response: HttpResponse, drained: bool) -> HttpResponse {
 /// Parses a JSON object body into WAMP values; errors are the 400 messages of the contract.
 pub fn parse_object(body: &[u8]) -> Result<Dict, String> {
     let text = std::str::from_utf8(body).map_err(|_| "request body is not UTF-8".to_owned())?;
-    match serde_json::from_str::<Value>(text) {
+    // The router's JSON reader, so integers beyond 64 bits stay exact (serde_json alone would
+    // make them floats).
+    match crate::wamp::json::decode(text.as_bytes()) {
         Ok(Value::Dict(dict)) => Ok(dict),
         Ok(_) => Err("request body must be a JSON object".to_owned()),
         Err(e) => Err(format!("request body is not valid JSON: {e}")),

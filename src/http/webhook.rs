@@ -110,7 +110,7 @@ impl WebhookPath {
             );
         }
         let payload = if self.service.decode_json {
-            match serde_json::from_slice::<Value>(&body) {
+            match crate::wamp::json::decode(&body) {
                 Ok(Value::Dict(kwargs)) => Payload {
                     args: None,
                     kwargs: Some(kwargs),

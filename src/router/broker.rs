@@ -209,6 +209,21 @@ impl Broker {
         delivered
     }
 
+    /// Whether a session that `publication` would be delivered to satisfies `pred`.
+    pub fn reaches(&self, publication: &Publication<'_>, pred: impl Fn(&Peer) -> bool) -> bool {
+        let mut found = false;
+        self.index.for_each_match(publication.topic, |_, _, id| {
+            found = found
+                || self.subscriptions.get(id).is_some_and(|subscription| {
+                    subscription
+                        .subscribers
+                        .values()
+                        .any(|peer| publication.audience.admits(peer) && pred(peer))
+                });
+        });
+        found
+    }
+
     /// Whether any subscription (exact or pattern) matches `topic`.
     pub fn has_subscribers(&self, topic: &str) -> bool {
         let mut found = false;
@@ -268,14 +283,24 @@ impl Broker {
             if sub.policy != MatchPolicy::Exact {
                 details.insert("topic".into(), Value::String(topic.clone()));
             }
-            let frame = peer.serialization.encode_any(&EventRef {
+            let frame = peer.serialization.try_encode_any(&EventRef {
                 subscription,
                 publication: event.publication,
                 details: &details,
                 payload: &event.payload,
             });
-            if peer.deliver(frame) {
-                replayed += 1;
+            match frame {
+                Ok(frame) => {
+                    if peer.deliver(frame) {
+                        replayed += 1;
+                    }
+                }
+                // A retained event with integers beyond 64 bits, for a MessagePack subscriber.
+                Err(e) => tracing::warn!(
+                    session = peer.session,
+                    "retained event on {topic} not replayed to session {}: {e}",
+                    peer.session
+                ),
             }
         }
         replayed
@@ -303,16 +328,31 @@ fn deliver(
         details,
         payload: publication.payload,
     };
-    let mut frames: [Option<Bytes>; SERIALIZATIONS] = Default::default();
+    // Per serialization: not encoded yet, the frame, or none (it cannot carry the payload).
+    let mut frames: [Option<Option<Bytes>>; SERIALIZATIONS] = Default::default();
     let mut delivered = 0;
     for peer in subscription.subscribers.values() {
         if !publication.audience.admits(peer) {
             continue;
         }
         let serialization: Serialization = peer.serialization;
-        let frame =
-            frames[serialization.index()].get_or_insert_with(|| serialization.encode_any(&event));
-        if peer.deliver(frame.clone()) {
+        let frame = frames[serialization.index()].get_or_insert_with(|| {
+            // `Realm::publish` refuses what a subscriber cannot receive before delivering;
+            // this covers one that subscribed in between.
+            serialization
+                .try_encode_any(&event)
+                .inspect_err(|e| {
+                    tracing::warn!(
+                        "publication {} on {} not delivered to {serialization:?} subscribers: {e}",
+                        publication.id,
+                        publication.topic
+                    )
+                })
+                .ok()
+        });
+        if let Some(frame) = frame
+            && peer.deliver(frame.clone())
+        {
             delivered += 1;
         }
     }

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod authorize;
 pub mod broker;
 pub mod dealer;
+mod delivery;
 pub mod dynamic_authorization;
 pub mod history;
 pub mod internal;

@@ -14,6 +14,7 @@ use crate::config::{RealmConfig, UriCheck};
 use crate::router::authorize::{Action, Authorizer, Decision};
 use crate::router::broker::{Audience, Broker, Publication};
 use crate::router::dealer::{Dealer, Invocation, InvokePolicy, RegisterRefusal};
+use crate::router::delivery::{answer_caller, check_receivable, push, unreceivable};
 use crate::router::history::EventHistory;
 use crate::router::peer::{Outgoing, Peer};
 use crate::router::persist::RealmStorage;
@@ -376,6 +377,18 @@ impl Realm {
             audience: audience(peer, options)?,
         };
         let retain = bool_option(options, "retain")?.unwrap_or(false);
+        // All or nothing: a publication that a MessagePack subscriber could not receive
+        // (integers beyond 64 bits) reaches nobody, and the publisher hears why. (A
+        // MessagePack session subscribing between this check and the delivery below is
+        // skipped, with a warning in the log.)
+        if payload.has_bigint()
+            && self
+                .broker
+                .read()
+                .reaches(&publication, |peer| !peer.serialization.carries_bigints())
+        {
+            return Err(unreceivable("a subscriber"));
+        }
         if let Some(history) = &self.history {
             history.record(&publication, self.storage.writer());
         }
@@ -515,6 +528,7 @@ impl Realm {
             if progress {
                 details.insert("progress".into(), Value::Bool(true));
             }
+            check_receivable(&chunk.callee, &payload, "the callee")?;
             let message = Message::Invocation {
                 request: chunk.invocation,
                 registration: chunk.registration,
@@ -539,7 +553,7 @@ impl Realm {
                 details: Dict::new(),
                 payload: result,
             };
-            push(caller, &message);
+            answer_caller(caller, message);
             return Ok(None);
         }
         let receive_progress = bool_option(options, "receive_progress")?.unwrap_or(false);
@@ -563,6 +577,7 @@ impl Realm {
                     format!("no callee registered for procedure \"{procedure}\""),
                 ));
             };
+            check_receivable(&routed.callee, &payload, "the callee")?;
             if progress && !routed.callee.features.callee_progressive_call_invocations {
                 return Err(WampError::new(
                     uri_error::FEATURE_NOT_SUPPORTED,
@@ -645,9 +660,9 @@ impl Realm {
         if progress {
             details.insert("progress".into(), Value::Bool(true));
         }
-        push(
+        answer_caller(
             &caller,
-            &Message::Result {
+            Message::Result {
                 request: caller_request,
                 details,
                 payload,
@@ -743,12 +758,8 @@ impl Realm {
             error,
             payload,
         };
-        push(&invocation.caller, &message);
+        answer_caller(&invocation.caller, message);
     }
-}
-
-pub(crate) fn push(peer: &Peer, message: &Message) {
-    peer.deliver(peer.serialization.encode(message));
 }
 
 /// An INTERRUPT for a callee's invocation.

@@ -55,6 +55,17 @@ impl Payload {
     fn has_args(&self) -> bool {
         self.args.as_ref().is_some_and(|a| !a.is_empty())
     }
+
+    /// Whether Arguments or ArgumentsKw hold an integer beyond 64 bits (see
+    /// [`Serialization::carries_bigints`](crate::wamp::serializer::Serialization::carries_bigints)).
+    pub fn has_bigint(&self) -> bool {
+        self.args.iter().flatten().any(Value::contains_bigint)
+            || self
+                .kwargs
+                .iter()
+                .flat_map(|k| k.values())
+                .any(Value::contains_bigint)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

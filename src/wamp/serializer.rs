@@ -116,6 +116,12 @@ impl Serialization {
         self == Serialization::Json
     }
 
+    /// Whether integers beyond 64 bits can be sent in this serialization: JSON (a decimal
+    /// literal) and CBOR (a bignum) can, MessagePack cannot.
+    pub fn carries_bigints(self) -> bool {
+        self != Serialization::MsgPack
+    }
+
     /// `msg` encoded; an encode that fails (a `BigInt` for a MessagePack peer) is logged and
     /// gives an empty frame. [`try_encode`](Self::try_encode) says why instead.
     pub fn encode(self, msg: &Message) -> Bytes {

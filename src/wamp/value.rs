@@ -116,6 +116,17 @@ impl Value {
             _ => None,
         }
     }
+
+    /// Whether this value holds an integer beyond 64 bits anywhere (what MessagePack cannot
+    /// carry).
+    pub fn contains_bigint(&self) -> bool {
+        match self {
+            Value::BigInt(_) => true,
+            Value::List(list) => list.iter().any(Value::contains_bigint),
+            Value::Dict(dict) => dict.values().any(Value::contains_bigint),
+            _ => false,
+        }
+    }
 }
 
 impl From<&str> for Value {

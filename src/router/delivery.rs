@@ -1,0 +1,75 @@
+//! Sending a routed message to one peer in its serialization, and what happens when the
+//! payload is one that serialization cannot carry.
+//!
+//! Payloads pass through the router uninterpreted, so an integer beyond 64 bits (a CBOR bignum,
+//! a long JSON literal) reaches JSON and CBOR peers exactly. MessagePack has no such integers:
+//! rather than a frame the peer would misread, or a dropped session, the *sender* of the
+//! message hears `wamp.error.invalid_argument` — the caller for a CALL its callee cannot
+//! receive and for a RESULT or ERROR it cannot receive itself, the publisher for a publication
+//! a subscriber cannot receive (see `Realm::publish`). Every session stays open.
+
+use crate::router::peer::Peer;
+use crate::router::realm::{WampError, error_message};
+use crate::wamp::error as uri_error;
+use crate::wamp::message::{self, Message, Payload};
+
+/// Encodes `message` for `peer` and queues it; a message its serialization cannot carry is
+/// logged and not sent (the checks below keep payloads from getting this far).
+pub(crate) fn push(peer: &Peer, message: &Message) {
+    match peer.serialization.try_encode(message) {
+        Ok(frame) => {
+            peer.deliver(frame);
+        }
+        Err(e) => tracing::warn!(
+            session = peer.session,
+            "not sent to session {}: {e}",
+            peer.session
+        ),
+    }
+}
+
+/// `Err(invalid_argument)` when `receiver` cannot be sent `payload`: it holds integers beyond
+/// 64 bits and `receiver` speaks MessagePack. `who` names the receiver for the sender
+/// ("the callee").
+pub(crate) fn check_receivable(
+    receiver: &Peer,
+    payload: &Payload,
+    who: &str,
+) -> Result<(), WampError> {
+    if receiver.serialization.carries_bigints() || !payload.has_bigint() {
+        return Ok(());
+    }
+    Err(unreceivable(who))
+}
+
+/// The error for a payload with integers beyond 64 bits bound for a MessagePack peer.
+pub(crate) fn unreceivable(who: &str) -> WampError {
+    WampError::new(
+        uri_error::INVALID_ARGUMENT,
+        format!(
+            "{who} speaks MessagePack, which has no integers beyond 64 bits, and the payload \
+             holds one"
+        ),
+    )
+}
+
+/// Sends the caller the RESULT or ERROR that answers its CALL, or, when its serialization
+/// cannot carry the answer's payload, ERROR `wamp.error.invalid_argument` for that CALL.
+pub(crate) fn answer_caller(caller: &Peer, answer: Message) {
+    let (request, payload) = match &answer {
+        Message::Result {
+            request, payload, ..
+        }
+        | Message::Error {
+            request, payload, ..
+        } => (*request, payload),
+        _ => return push(caller, &answer),
+    };
+    match check_receivable(caller, payload, "the caller") {
+        Ok(()) => push(caller, &answer),
+        Err(e) => push(
+            caller,
+            &error_message(message::CALL, request, e.uri, &e.message),
+        ),
+    }
+}
