@@ -19,10 +19,8 @@ import json
 
 import pytest
 from autobahn.wamp.exception import ApplicationError
-from autobahn.wamp.serializer import CBORSerializer
 from autobahn.wamp.types import CallResult, PublishOptions, SubscribeOptions
 
-import junction_harness
 from junction_harness import (
     Collector,
     Sessions,
@@ -36,17 +34,12 @@ from junction_harness import (
     web_transport,
     ws_path,
 )
+from test_cbor import cbor_in_harness  # noqa: F401  (autouse: CBOR sessions for Sessions.connect)
 
 BIGS = [2**128 - 1, -(2**128), 2**200 + 12345, 2**64, -(2**63) - 1]
 KWARGS = {"big": 2**100, "nested": {"list": [-(2**70), 1, 2**64 + 1]}, "small": 7}
 CARRYING = ["cbor", "json"]
 GET_EVENTS = "wamp.subscription.get_events"
-
-
-@pytest.fixture(autouse=True)
-def cbor_in_harness(monkeypatch):
-    """Lets ``Sessions.connect`` open CBOR sessions."""
-    monkeypatch.setitem(junction_harness.SERIALIZERS, "cbor", lambda: CBORSerializer())
 
 
 def config():
