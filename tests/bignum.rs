@@ -103,3 +103,36 @@ async fn a_publication_a_msgpack_subscriber_cannot_receive_reaches_nobody() {
     json_subscriber.expect_silence(SHORT).await;
     msgpack_subscriber.expect_silence(SHORT).await;
 }
+
+#[tokio::test]
+async fn a_progressive_result_a_msgpack_caller_cannot_receive_ends_the_call() {
+    let router = Router::start(&default_config());
+    let mut caller = router.msgpack().await;
+    caller.join("realm1").await;
+    let (mut callee, _) = router.joined("realm1").await;
+    callee.register("com.big.progress", json!({})).await;
+
+    caller
+        .send(json!([48, 1, {"receive_progress": true}, "com.big.progress", []]))
+        .await;
+    let invocation = callee.recv().await;
+    assert_eq!(invocation[0], 68, "{invocation}");
+    let invocation_id = invocation[1].as_u64().unwrap();
+    // A progressive result the caller can receive, then one it cannot.
+    callee
+        .send(json!([70, invocation_id, {"progress": true}, [1]]))
+        .await;
+    let progress = caller.recv().await;
+    assert_eq!(progress[0], 50, "{progress}");
+    assert_eq!(progress[2]["progress"], true, "{progress}");
+    send_text(
+        &mut callee,
+        format!(r#"[70, {invocation_id}, {{"progress": true}}, [{BIG}]]"#),
+    )
+    .await;
+    let error = caller.recv().await;
+    assert_error(&error, 48, 1, "wamp.error.invalid_argument");
+    // The call is over: the callee's final YIELD reaches nobody.
+    callee.send(json!([70, invocation_id, {}, [2]])).await;
+    caller.expect_silence(SHORT).await;
+}

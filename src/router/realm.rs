@@ -638,36 +638,46 @@ impl Realm {
         payload: Payload,
     ) -> Result<(), WampError> {
         let progress = bool_option(options, "progress")?.unwrap_or(false);
-        let (caller, caller_request, receive_progress) = {
+        let (caller, caller_request, receivable) = {
             let mut dealer = self.dealer.lock();
-            if progress {
-                match dealer.invocation(callee, request) {
-                    Some(i) => (Arc::clone(&i.caller), i.caller_request, i.receive_progress),
-                    None => return Ok(()),
-                }
+            // The spec: a YIELD for an unknown invocation (caller gone) is ignored.
+            let Some(invocation) = dealer.invocation(callee, request) else {
+                return Ok(());
+            };
+            if progress && !invocation.receive_progress {
+                return Ok(());
+            }
+            // A result the caller cannot receive (integers beyond 64 bits to MessagePack)
+            // ends the call with an ERROR, even a progressive one: what follows is ignored.
+            let receivable = check_receivable(&invocation.caller, &payload, "the caller");
+            if progress && receivable.is_ok() {
+                (
+                    Arc::clone(&invocation.caller),
+                    invocation.caller_request,
+                    receivable,
+                )
             } else {
-                match dealer.finish_invocation(callee, request) {
-                    Some(i) => (i.caller, i.caller_request, i.receive_progress),
-                    // The spec: a YIELD for an unknown invocation (caller gone) is ignored.
-                    None => return Ok(()),
-                }
+                let Some(finished) = dealer.finish_invocation(callee, request) else {
+                    return Ok(());
+                };
+                (finished.caller, finished.caller_request, receivable)
             }
         };
-        if progress && !receive_progress {
-            return Ok(());
-        }
-        let mut details = Dict::new();
-        if progress {
-            details.insert("progress".into(), Value::Bool(true));
-        }
-        answer_caller(
-            &caller,
-            Message::Result {
-                request: caller_request,
-                details,
-                payload,
-            },
-        );
+        let message = match receivable {
+            Ok(()) => {
+                let mut details = Dict::new();
+                if progress {
+                    details.insert("progress".into(), Value::Bool(true));
+                }
+                Message::Result {
+                    request: caller_request,
+                    details,
+                    payload,
+                }
+            }
+            Err(e) => error_message(message::CALL, caller_request, e.uri, &e.message),
+        };
+        push(&caller, &message);
         Ok(())
     }
 
