@@ -24,6 +24,8 @@ use crate::wamp::uri::{self, MatchPolicy};
 pub const DEFAULT_POST_BODY_LIMIT: usize = 1024 * 1024;
 /// `timestamp_delta_limit` when absent, in seconds (Crossbar's code default).
 const DEFAULT_TIMESTAMP_DELTA_LIMIT: u64 = 300;
+/// The largest `timestamp_delta_limit` Crossbar accepts, in seconds.
+const MAX_TIMESTAMP_DELTA_LIMIT: u64 = 86_400;
 /// Caller `timeout` when absent, in milliseconds.
 const DEFAULT_CALLER_TIMEOUT_MS: u64 = 30_000;
 
@@ -147,7 +149,7 @@ fn load_bridge_options(
         return Ok(BridgeOptions {
             signing: None,
             post_body_limit: DEFAULT_POST_BODY_LIMIT,
-            timestamp_delta_limit: Duration::from_secs(DEFAULT_TIMESTAMP_DELTA_LIMIT),
+            timestamp_delta_limit: Some(Duration::from_secs(DEFAULT_TIMESTAMP_DELTA_LIMIT)),
             require_ip: None,
             require_tls: false,
             debug: false,
@@ -187,8 +189,17 @@ fn load_bridge_options(
         }
     };
     let timestamp_delta_limit = match obj.get("timestamp_delta_limit") {
-        Some(node) => node.u64_min(1)?,
-        None => DEFAULT_TIMESTAMP_DELTA_LIMIT,
+        // Crossbar's range; 0 turns the window off.
+        Some(node) => match node.u64()? {
+            0 => None,
+            seconds @ 1..=MAX_TIMESTAMP_DELTA_LIMIT => Some(Duration::from_secs(seconds)),
+            other => {
+                return Err(node.error(format!(
+                    "must be at most {MAX_TIMESTAMP_DELTA_LIMIT} (a day; 0 turns the window off), found {other}"
+                )));
+            }
+        },
+        None => Some(Duration::from_secs(DEFAULT_TIMESTAMP_DELTA_LIMIT)),
     };
     let success_status = match obj.get("success_status") {
         Some(node) => match node.u64()? {
@@ -200,7 +211,7 @@ fn load_bridge_options(
     Ok(BridgeOptions {
         signing,
         post_body_limit: post_body_limit(obj)?,
-        timestamp_delta_limit: Duration::from_secs(timestamp_delta_limit),
+        timestamp_delta_limit,
         require_ip: match obj.get("require_ip") {
             // As Crossbar: an empty list restricts nothing.
             Some(node) => Some(load_networks(&node)?).filter(|nets| !nets.is_empty()),
@@ -470,7 +481,7 @@ mod tests {
             let o = &p.options;
             assert!(o.signing.is_none());
             assert_eq!(o.post_body_limit, 1_048_576);
-            assert_eq!(o.timestamp_delta_limit, Duration::from_secs(300));
+            assert_eq!(o.timestamp_delta_limit, Some(Duration::from_secs(300)));
             assert_eq!(o.require_ip, None);
             assert!(!o.require_tls && !o.debug && !o.strict_status);
             assert_eq!(o.success_status, 202);
@@ -497,7 +508,7 @@ mod tests {
             ("foobar", "secret123")
         );
         assert_eq!(o.post_body_limit, 8192);
-        assert_eq!(o.timestamp_delta_limit, Duration::from_secs(10));
+        assert_eq!(o.timestamp_delta_limit, Some(Duration::from_secs(10)));
         assert_eq!(
             o.require_ip,
             Some(vec![net("127.0.0.1/32"), net("10.0.0.0/8")])
@@ -668,8 +679,10 @@ mod tests {
             format!("{at}.post_body_limit: expected a non-negative integer, found a string")
         );
         assert_eq!(
-            publisher_error(r#"{"timestamp_delta_limit": 0}"#),
-            format!("{at}.timestamp_delta_limit: must be at least 1, found 0")
+            publisher_error(r#"{"timestamp_delta_limit": 86401}"#),
+            format!(
+                "{at}.timestamp_delta_limit: must be at most 86400 (a day; 0 turns the window off), found 86401"
+            )
         );
         assert_eq!(
             publisher_error(r#"{"success_status": 201}"#),

@@ -336,9 +336,10 @@ pub struct BridgeOptions {
     /// `post_body_limit` in bytes; absent: 1 MiB (Crossbar's ceiling); 0: no limit of its own
     /// (the server's hard cap of 64 MiB still applies).
     pub post_body_limit: usize,
-    /// `timestamp_delta_limit` (seconds in the file), default 300 s; applies whenever a
-    /// `timestamp` query argument is given.
-    pub timestamp_delta_limit: Duration,
+    /// `timestamp_delta_limit` (seconds in the file, 0 to 86400 as in Crossbar), default 300 s;
+    /// applies whenever a `timestamp` query argument is given. `None` (0 in the file): no
+    /// window, as Crossbar reads 0; the timestamp must still be well formed.
+    pub timestamp_delta_limit: Option<Duration>,
     /// `require_ip`: IPs and networks (CIDR or `a.b.c.d/255.255.255.0`); `None` = anyone.
     pub require_ip: Option<Vec<IpNet>>,
     /// `require_tls`: refuse requests that did not come over TLS.

@@ -374,8 +374,13 @@ fn bridge_summary(
         signing,
         body_limit(options.post_body_limit),
         format!(
-            "timestamp_delta_limit {} s",
-            options.timestamp_delta_limit.as_secs()
+            "timestamp_delta_limit {}",
+            options
+                .timestamp_delta_limit
+                .map_or("none".to_owned(), |window| format!(
+                    "{} s",
+                    window.as_secs()
+                ))
         ),
         require_ip,
         format!("require_tls {}", options.require_tls),

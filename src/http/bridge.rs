@@ -201,8 +201,9 @@ impl Bridge {
             Some(signing) => {
                 let pair = signature::verify(signing, &args, body, window, now)?;
                 // A timestamp is accepted for `window` either side of now: remember the nonce
-                // for twice that.
-                self.replay.check(pair, window * 2, Instant::now())
+                // for twice that (without a window, for twice the default one).
+                let remember = window.unwrap_or(signature::NO_WINDOW_REPLAY_SPAN);
+                self.replay.check(pair, remember * 2, Instant::now())
             }
             None => match &args.timestamp {
                 Some(timestamp) => signature::check_timestamp(timestamp, window, now),

@@ -165,13 +165,22 @@ pub fn parse_timestamp(text: &str) -> Result<jiff::Timestamp, Rejection> {
     text.parse().map_err(|_| malformed())
 }
 
-/// Checks an optional `timestamp` against the window: applies to unsigned requests too.
+/// How long either side of now a (key, nonce) pair is remembered when a path has no timestamp
+/// window (`timestamp_delta_limit` 0): Crossbar's default window.
+pub const NO_WINDOW_REPLAY_SPAN: Duration = Duration::from_secs(300);
+
+/// Checks an optional `timestamp` against the window (`None`: no window, as Crossbar reads a
+/// `timestamp_delta_limit` of 0; it must still be well formed): applies to unsigned requests
+/// too.
 pub fn check_timestamp(
     text: &str,
-    window: Duration,
+    window: Option<Duration>,
     now: jiff::Timestamp,
 ) -> Result<(), Rejection> {
     let ts = parse_timestamp(text)?;
+    let Some(window) = window else {
+        return Ok(());
+    };
     let delta = now.duration_since(ts).unsigned_abs();
     if delta > window {
         let direction = if ts > now { "in the future" } else { "too old" };
@@ -197,7 +206,7 @@ pub fn verify(
     signing: &SigningKey,
     args: &SigningArgs,
     body: &[u8],
-    window: Duration,
+    window: Option<Duration>,
     now: jiff::Timestamp,
 ) -> Result<(String, u64), Rejection> {
     let field = |value: &Option<String>, name: &str| {
@@ -327,7 +336,7 @@ mod tests {
     #[test]
     fn valid_signature_with_and_without_padding() {
         let now = at("2011-10-14T17:00:00Z");
-        let window = Duration::from_secs(300);
+        let window = Some(Duration::from_secs(300));
         let a = args(
             "2011-10-14T16:59:51.123Z",
             "_jbcYQRw2XTEWw-fbom5uWM_SWv-tKqQ4U8_fTToO3I=",
@@ -346,7 +355,7 @@ mod tests {
     #[test]
     fn tampered_body_wrong_key_and_missing_fields() {
         let now = at("2011-10-14T17:00:00Z");
-        let window = Duration::from_secs(300);
+        let window = Some(Duration::from_secs(300));
         let good = args(
             "2011-10-14T16:59:51.123Z",
             "_jbcYQRw2XTEWw-fbom5uWM_SWv-tKqQ4U8_fTToO3I=",
@@ -382,7 +391,7 @@ mod tests {
     #[test]
     fn timestamp_shape_and_window() {
         let now = at("2020-01-01T00:00:00Z");
-        let w = Duration::from_secs(10);
+        let w = Some(Duration::from_secs(10));
         assert!(check_timestamp("2020-01-01T00:00:05.5Z", w, now).is_ok());
         assert!(check_timestamp("2019-12-31T23:59:55.000Z", w, now).is_ok());
         for bad in [
@@ -397,6 +406,9 @@ mod tests {
         assert!(e.message.contains("future"), "{}", e.message);
         let e = check_timestamp("2019-12-31T23:59:49.000Z", w, now).unwrap_err();
         assert!(e.message.contains("too old"), "{}", e.message);
+        // No window (`timestamp_delta_limit` 0, as Crossbar reads it): any well-formed time.
+        assert!(check_timestamp("2001-01-01T00:00:00.000Z", None, now).is_ok());
+        assert!(check_timestamp("2001-01-01T00:00:00Z", None, now).is_err());
     }
 
     #[test]
@@ -438,8 +450,8 @@ mod tests {
         let args = SigningArgs::from_query(&query);
         assert_eq!(args.seq.as_deref(), Some("7"));
         let now = jiff::Timestamp::now();
-        assert!(verify(&signing(), &args, body, Duration::from_secs(5), now).is_ok());
-        assert!(verify(&signing(), &args, b"{}", Duration::from_secs(5), now).is_err());
+        assert!(verify(&signing(), &args, body, Some(Duration::from_secs(5)), now).is_ok());
+        assert!(verify(&signing(), &args, b"{}", Some(Duration::from_secs(5)), now).is_err());
     }
 
     #[test]

@@ -85,6 +85,7 @@ def router(request, tls_ca, tmp_path_factory):
         "push-put": bridge_path("pusher"),  # Crossbar's older type name
         "push-200": pub(success_status=200),
         "push-signed": pub(key=KEY, secret=SECRET, timestamp_delta_limit=10),
+        "push-nowindow": pub(key=KEY, secret=SECRET, timestamp_delta_limit=0),
         "push-signed-debug": pub(key=DEBUG_KEY, secret=DEBUG_SECRET, debug=True),
         "push-noauth": bridge_path("publisher", role="nopublish"),
         "push-strict": bridge_path("publisher", role="nopublish", strict_status=True),
@@ -451,6 +452,22 @@ def test_unsigned_path_checks_timestamp_when_given(router):
     assert_http_error(res, 400)
     fresh = {"timestamp": bridge_timestamp(), "seq": 1}
     assert_published(req(router, "POST", "push-open", json_body=event_body(), query=fresh))
+
+
+def test_timestamp_delta_limit_0_means_no_window(router):
+    """Crossbar accepts timestamp_delta_limit 0..86400 and reads 0 as "no window" (issue 12):
+    a day-old signed request passes, a malformed timestamp still does not, and a nonce is still
+    refused the second time."""
+    body = compact_json(event_body("com.example.nowindow", 1))
+    day_old = bridge_timestamp(datetime.now(timezone.utc) - timedelta(days=1))
+    q = signed_query(KEY, SECRET, body, timestamp=day_old)
+    assert_published(signed(router, body, q, path="push-nowindow"))
+    assert_http_error(signed(router, body, q, path="push-nowindow"), 401)
+    malformed = signed_query(KEY, SECRET, body, timestamp="2020-01-01T00:00:00Z")
+    assert_http_error(signed(router, body, malformed, path="push-nowindow"), 400)
+    # the 10-second window of push-signed refuses the same age
+    assert_http_error(signed(router, body, signed_query(KEY, SECRET, body, timestamp=day_old),
+                             path="push-signed"), 400)
 
 
 def test_debug_logs_requests_but_no_secrets(router):
