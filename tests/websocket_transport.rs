@@ -245,6 +245,23 @@ async fn testee_echoes_text_and_binary() {
     }
 }
 
+/// RFC 6455 section 7.4.1: a text frame that is not UTF-8 closes with 1007 (issue 12, item 8;
+/// it closed with 1000 and no reason).
+#[tokio::test]
+async fn invalid_utf8_in_a_text_frame_closes_with_1007() {
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    let router = Router::start(&default_config());
+    let (mut client, _) = router.joined("realm1").await;
+    let invalid = vec![b'[', b'"', 0xff, 0xfe, b'"', b']'];
+    let frame = Frame::message(invalid, OpCode::Data(Data::Text), true);
+    client.send_frame(WsMessage::Frame(frame)).await;
+    let closed = client.expect_close().await;
+    let frame = closed.frame.expect("a close frame with a code");
+    assert_eq!(u16::from(frame.code), 1007, "{frame:?}");
+    assert!(frame.reason.contains("UTF-8"), "{frame:?}");
+}
+
 #[tokio::test]
 async fn oversized_message_closes_with_1009() {
     let router = Router::start(&default_config());

@@ -155,6 +155,16 @@ where
                     Box::pin(self.too_big(e)).await;
                     break;
                 }
+                // RFC 6455 section 7.4.1: 1007 for data that does not match its type, 1002 for
+                // a protocol error.
+                Err(WsError::Utf8(_)) => {
+                    Box::pin(self.fail(1007, "invalid UTF-8 in a text frame".to_owned())).await;
+                    break;
+                }
+                Err(WsError::Protocol(e)) => {
+                    Box::pin(self.fail(1002, format!("WebSocket protocol error: {e}"))).await;
+                    break;
+                }
                 Err(e) => {
                     debug!("WebSocket read ended: {e}");
                     break;
@@ -191,10 +201,15 @@ where
             }
             other => other.to_string(),
         };
-        info!("closing WebSocket: {reason}");
+        self.fail(1009, reason).await;
+    }
+
+    /// Closes the connection with `code` and `reason` (logged) after what is queued.
+    async fn fail(&self, code: u16, reason: String) {
+        info!("closing WebSocket ({code}): {reason}");
         self.link
             .outbound
-            .send(Outgoing::Close { code: 1009, reason })
+            .send(Outgoing::Close { code, reason })
             .await;
     }
 }

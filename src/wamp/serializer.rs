@@ -168,14 +168,8 @@ impl Serialization {
         let value: Value = match self {
             Serialization::Json => crate::wamp::json::decode(bytes)
                 .map_err(|e| ProtocolViolation(format!("invalid JSON: {e}")))?,
-            Serialization::MsgPack => {
-                let mut de = rmp_serde::Deserializer::from_read_ref(bytes);
-                // The same nesting limit serde_json applies, so hostile input cannot exhaust
-                // the stack.
-                de.set_max_depth(MAX_DEPTH);
-                serde::Deserialize::deserialize(&mut de)
-                    .map_err(|e| ProtocolViolation(format!("invalid MessagePack: {e}")))?
-            }
+            Serialization::MsgPack => decode_msgpack(bytes)
+                .map_err(|e| ProtocolViolation(format!("invalid MessagePack: {e}")))?,
             Serialization::Cbor => {
                 decode_cbor(bytes).map_err(|e| ProtocolViolation(format!("invalid CBOR: {e}")))?
             }
@@ -193,6 +187,26 @@ pub enum EncodeError {
     /// The serializer failed otherwise (not expected for WAMP messages).
     #[error("{0}")]
     Failed(String),
+}
+
+/// One MessagePack item as a [`Value`], the whole input and nothing more (as JSON and CBOR).
+fn decode_msgpack(mut bytes: &[u8]) -> Result<Value, String> {
+    let value: Value = {
+        // A reader over the slice advances it, so what is left afterwards is trailing data
+        // (`from_read_ref` would borrow strings instead of copying them, but keeps its position
+        // to itself; `Value` owns its strings either way).
+        let mut de = rmp_serde::Deserializer::new(&mut bytes);
+        // The same nesting limit serde_json applies, so hostile input cannot exhaust the stack.
+        de.set_max_depth(MAX_DEPTH);
+        serde::Deserialize::deserialize(&mut de).map_err(|e| e.to_string())?
+    };
+    if !bytes.is_empty() {
+        return Err(format!(
+            "trailing data after the message ({} bytes)",
+            bytes.len()
+        ));
+    }
+    Ok(value)
 }
 
 /// One CBOR item as a [`Value`], the whole input and nothing more.
@@ -572,6 +586,28 @@ mod tests {
 #[cfg(test)]
 mod hostile_input {
     use super::*;
+    use crate::wamp::value::Dict;
+
+    /// A message is the whole input in every serialization: bytes after it are refused, as
+    /// JSON and CBOR always did (issue 12, item 8: MessagePack accepted them).
+    #[test]
+    fn trailing_bytes_are_refused_in_every_serialization() {
+        let msg = Message::Goodbye {
+            details: Dict::new(),
+            reason: "wamp.close.normal".into(),
+        };
+        for serialization in Serialization::ALL {
+            let mut bytes = serialization.encode(&msg).to_vec();
+            assert_eq!(
+                serialization.decode(&bytes),
+                Ok(msg.clone()),
+                "{serialization:?}"
+            );
+            bytes.push(if serialization.is_text() { b'1' } else { 0x01 });
+            let e = serialization.decode(&bytes).unwrap_err();
+            assert!(e.0.contains("trailing"), "{serialization:?}: {}", e.0);
+        }
+    }
 
     /// Deeply nested input must be refused or decoded, never overflow the stack. Run on a
     /// thread with a tokio worker's default stack (2 MiB).
