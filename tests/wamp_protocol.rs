@@ -113,6 +113,22 @@ async fn garbage_frame_is_a_protocol_violation() {
     expect_protocol_violation(&mut client).await;
 }
 
+/// A lone UTF-16 surrogate escape is refused with words that say so (issue 12, item 8: the
+/// ABORT said "unexpected end of hex escape").
+#[tokio::test]
+async fn a_lone_surrogate_escape_is_refused_with_a_clear_message() {
+    let router = Router::start(&default_config());
+    let (mut client, _) = router.joined("realm1").await;
+    client
+        .send_frame(WsMessage::text(
+            r#"[16, 1, {}, "com.example.topic", ["\ud800"]]"#,
+        ))
+        .await;
+    let abort = expect_protocol_violation(&mut client).await;
+    let message = abort[1]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("surrogate pair"), "{abort}");
+}
+
 #[tokio::test]
 async fn publish_before_hello_is_a_protocol_violation() {
     let router = Router::start(&default_config());

@@ -32,8 +32,35 @@ pub fn decode(text: &[u8]) -> Result<Value, String> {
     if has_long_digit_run(text) {
         decode_exact(text)
     } else {
-        serde_json::from_slice(text).map_err(|e| e.to_string())
+        serde_json::from_slice(text).map_err(|e| explain(&e, text))
     }
+}
+
+/// serde_json's error, or for a lone UTF-16 surrogate escape (`"\ud800"` without its pair),
+/// which serde_json reports as "unexpected end of hex escape" or, for a trailing one, "lone
+/// leading surrogate", what is wrong in words.
+fn explain(e: &serde_json::Error, text: &[u8]) -> String {
+    let message = e.to_string();
+    let about_escape = message.starts_with("unexpected end of hex escape")
+        || message.starts_with("lone leading surrogate");
+    if about_escape && has_surrogate_escape(text) {
+        return format!(
+            "a \\u escape is half of a UTF-16 surrogate pair (\\ud800-\\udfff) without the \
+             other half, which is no Unicode character (line {}, column {})",
+            e.line(),
+            e.column()
+        );
+    }
+    message
+}
+
+/// Whether `text` has a `\uD800`..`\uDFFF` escape (either case).
+fn has_surrogate_escape(text: &[u8]) -> bool {
+    text.windows(4).any(|w| {
+        w[..2] == *b"\\u"
+            && w[2].eq_ignore_ascii_case(&b'd')
+            && matches!(w[3].to_ascii_lowercase(), b'8'..=b'9' | b'a'..=b'f')
+    })
 }
 
 /// Whether `text` has [`BIG_INTEGER_DIGITS`] ASCII digits in a row. Only every 19th byte is
@@ -172,6 +199,21 @@ fn string(s: Cow<str>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lone_surrogate_escape_is_explained() {
+        for text in [r#"["\ud800"]"#, r#"["\udc00"]"#, r#"["\uD800\u0041"]"#] {
+            let e = decode(text.as_bytes()).unwrap_err();
+            assert!(e.contains("surrogate pair"), "{text}: {e}");
+        }
+        // Other escape errors keep serde_json's words; a real pair is fine.
+        let e = decode(br#"["\u12"]"#).unwrap_err();
+        assert!(!e.contains("surrogate"), "{e}");
+        assert_eq!(
+            decode(br#"["\ud83d\ude00"]"#),
+            Ok(Value::List(vec![Value::String("\u{1f600}".into())]))
+        );
+    }
 
     #[test]
     fn digit_runs_are_found_wherever_they_are() {
