@@ -52,6 +52,19 @@ impl EmbeddedStore {
                 source,
             })?;
         }
+        // An empty file is what a truncated store looks like: say that a new store starts
+        // there rather than let its data vanish without a word.
+        match std::fs::metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                tracing::info!("creating a new store at {}", path.display());
+            }
+            Ok(file) if file.len() == 0 => tracing::warn!(
+                "store file {} is empty (0 bytes): a new store starts in it, and whatever it held \
+                 before is not there",
+                path.display()
+            ),
+            _ => {}
+        }
         // A plain open trusts the file and may panic on one damaged outside redb; checking every
         // page's checksum on open turns that into an error. The store is small (a snapshot and
         // a few records per topic), so reading it whole once at start is cheap.
