@@ -1,6 +1,15 @@
 //! Who is asking, and how: the client's IP address and whether the request came over TLS,
 //! believing `X-Forwarded-For` / `X-Forwarded-Proto` only from trusted proxies.
+//!
+//! Forwarded headers are read from the right, the end the trusted proxies write: each proxy
+//! appends the address it was connected from (and the scheme it was reached by), while
+//! everything further left may come from the client itself. So the client is the right-most
+//! `X-Forwarded-For` entry that is not a trusted proxy, and its scheme is the
+//! `X-Forwarded-Proto` entry at the same hop counted from the right (or its only entry, when
+//! the proxies overwrite rather than append it). Anything unparseable on that walk fails
+//! closed: an address nobody can allow, and no TLS.
 
+use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
 use hyper::HeaderMap;
@@ -9,14 +18,29 @@ use ipnet::IpNet;
 /// The facts about one request that `require_ip` and `require_tls` check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Client {
-    pub ip: IpAddr,
+    pub ip: ClientIp,
     pub tls: bool,
+}
+
+/// The client's address, or none that can be trusted (a forwarded entry that does not parse).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientIp {
+    Known(IpAddr),
+    Unknown,
+}
+
+impl fmt::Display for ClientIp {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            ClientIp::Known(ip) => ip.fmt(f),
+            ClientIp::Unknown => f.write_str("an unknown address (unparseable X-Forwarded-For)"),
+        }
+    }
 }
 
 impl Client {
     /// From the socket: `peer` and whether this listener speaks TLS. When the peer is a
-    /// trusted proxy, the forwarded headers decide instead: the client is the right-most
-    /// `X-Forwarded-For` address that is not itself a trusted proxy.
+    /// trusted proxy, the forwarded headers decide instead (see the module comment).
     pub fn new(
         peer: SocketAddr,
         listener_tls: bool,
@@ -24,44 +48,65 @@ impl Client {
         trusted_proxies: &[IpNet],
     ) -> Client {
         let ip = canonical(peer.ip());
-        let direct = Client {
-            ip,
-            tls: listener_tls,
-        };
-        if !trusted_proxies.iter().any(|net| net.contains(&ip)) {
-            return direct;
+        let trusted = |ip: &IpAddr| trusted_proxies.iter().any(|net| net.contains(ip));
+        if !trusted(&ip) {
+            return Client {
+                ip: ClientIp::Known(ip),
+                tls: listener_tls,
+            };
         }
-        let forwarded: Vec<IpAddr> = headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|s| s.trim().parse().ok())
-            .map(canonical)
-            .collect();
-        let client_ip = forwarded
-            .iter()
-            .rev()
-            .find(|ip| !trusted_proxies.iter().any(|net| net.contains(*ip)))
-            .or(forwarded.first())
-            .copied()
-            .unwrap_or(ip);
-        let tls = match headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-        {
-            Some(proto) => proto
-                .split(',')
-                .next()
-                .is_some_and(|p| p.trim().eq_ignore_ascii_case("https")),
-            None => listener_tls,
+        // Hops counted from the right: 0 is the proxy that connected to us.
+        let forwarded_for = entries(headers, "x-forwarded-for");
+        let mut client = (ClientIp::Known(ip), 0);
+        for (hop, entry) in forwarded_for.iter().rev().enumerate() {
+            match entry.parse::<IpAddr>().map(canonical) {
+                Ok(address) if trusted(&address) => client = (ClientIp::Known(address), hop),
+                Ok(address) => {
+                    client = (ClientIp::Known(address), hop);
+                    break;
+                }
+                Err(_) => {
+                    client = (ClientIp::Unknown, hop);
+                    break;
+                }
+            }
+        }
+        let (ip, hop) = client;
+        let forwarded_proto = entries(headers, "x-forwarded-proto");
+        let tls = if forwarded_proto.is_empty() {
+            listener_tls
+        } else {
+            // Proxies that append give one entry per hop; one that overwrites leaves a single
+            // entry of its own, which is then the one to believe.
+            let proto = forwarded_proto
+                .iter()
+                .rev()
+                .nth(hop)
+                .or(forwarded_proto.last());
+            ip != ClientIp::Unknown && proto.is_some_and(|p| p.eq_ignore_ascii_case("https"))
         };
-        Client { ip: client_ip, tls }
+        Client { ip, tls }
     }
 
     pub fn ip_allowed(&self, allowed: &[IpNet]) -> bool {
-        allowed.iter().any(|net| net.contains(&self.ip))
+        match self.ip {
+            ClientIp::Known(ip) => allowed.iter().any(|net| net.contains(&ip)),
+            ClientIp::Unknown => false,
+        }
     }
+}
+
+/// Every comma-separated entry of every `name` header line, in order, trimmed. A line that
+/// is not text counts as one entry that parses as nothing.
+fn entries(headers: &HeaderMap, name: &str) -> Vec<String> {
+    headers
+        .get_all(name)
+        .iter()
+        .flat_map(|line| match line.to_str() {
+            Ok(text) => text.split(',').map(|e| e.trim().to_owned()).collect(),
+            Err(_) => vec![String::new()],
+        })
+        .collect()
 }
 
 /// IPv4-mapped IPv6 addresses (`::ffff:127.0.0.1`) compare as the IPv4 address.
@@ -101,7 +146,7 @@ mod tests {
         assert_eq!(
             c,
             Client {
-                ip: "127.0.0.1".parse().unwrap(),
+                ip: ClientIp::Known("127.0.0.1".parse().unwrap()),
                 tls: false
             }
         );
@@ -122,12 +167,63 @@ mod tests {
         assert_eq!(
             c,
             Client {
-                ip: "10.1.2.3".parse().unwrap(),
+                ip: ClientIp::Known("10.1.2.3".parse().unwrap()),
                 tls: true
             }
         );
         assert!(c.ip_allowed(&nets(&["10.0.0.0/8"])));
         assert!(!c.ip_allowed(&nets(&["192.168.0.0/16"])));
+    }
+
+    fn behind_proxy(pairs: &[(&str, &str)]) -> Client {
+        Client::new(
+            "127.0.0.1:5000".parse().unwrap(),
+            false,
+            &headers(pairs),
+            &nets(&["127.0.0.0/8"]),
+        )
+    }
+
+    /// Issue 12, item 6: what the client writes on the left of a forwarded header is not
+    /// believed, and what does not parse fails closed.
+    #[test]
+    fn forwarded_headers_are_read_from_the_right() {
+        let ten = nets(&["10.0.0.0/8"]);
+        // The client wrote https, the proxy appended what it saw.
+        assert!(!behind_proxy(&[("x-forwarded-proto", "https, http")]).tls);
+        assert!(
+            !behind_proxy(&[
+                ("x-forwarded-proto", "https"),
+                ("x-forwarded-proto", "http")
+            ])
+            .tls
+        );
+        assert!(behind_proxy(&[("x-forwarded-proto", "http, https")]).tls);
+        // The client wrote 10.1.2.3; what the proxy appended does not parse.
+        for forged in [
+            "10.1.2.3, 192.0.2.9:5555",
+            "10.1.2.3, unknown",
+            "10.1.2.3, ",
+        ] {
+            let c = behind_proxy(&[("x-forwarded-for", forged)]);
+            assert_eq!(c.ip, ClientIp::Unknown, "{forged}");
+            assert!(!c.ip_allowed(&ten), "{forged}");
+        }
+        // The client wrote 10.1.2.3, the proxy appended the real address.
+        let c = behind_proxy(&[("x-forwarded-for", "10.1.2.3, 192.0.2.9")]);
+        assert_eq!(c.ip, ClientIp::Known("192.0.2.9".parse().unwrap()));
+        assert!(!c.ip_allowed(&ten));
+        // Two proxies: the client's scheme is the entry at its hop from the right.
+        let c = behind_proxy(&[
+            ("x-forwarded-for", "192.0.2.9, 127.0.0.7"),
+            ("x-forwarded-proto", "http, https, http"),
+        ]);
+        assert_eq!(c.ip, ClientIp::Known("192.0.2.9".parse().unwrap()));
+        assert!(c.tls);
+        // No forwarded address: the proxy itself is the client.
+        let c = behind_proxy(&[("x-forwarded-proto", "https")]);
+        assert_eq!(c.ip, ClientIp::Known("127.0.0.1".parse().unwrap()));
+        assert!(c.tls);
     }
 
     #[test]

@@ -559,6 +559,30 @@ def test_forwarded_proto_from_trusted_proxy_satisfies_require_tls(router):
     assert_http_error(req(router, "POST", "push-tls", PROXIED, json_body=event_body()), 400)
 
 
+def test_forwarded_headers_are_read_from_the_proxys_end(router):
+    """Issue 12, item 6: what a client writes on the left of a forwarded header, before the
+    trusted proxy appends its own entry, is not believed; an entry that does not parse fails
+    closed."""
+    body = event_body()
+    # The client wrote https, the proxy appended http.
+    assert_http_error(req(router, "POST", "push-tls", PROXIED, json_body=body,
+                          headers={"X-Forwarded-Proto": "https, http"}), 400)
+    # The same in two header lines.
+    payload = compact_json(body)
+    data = (f"POST /push-tls HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"X-Forwarded-Proto: https\r\nX-Forwarded-Proto: http\r\n"
+            f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n").encode() + payload
+    status, _, _ = raw_http("127.0.0.1", router.ports[PROXIED], data)
+    assert status == 400, status
+    # The client wrote 10.1.2.3; what the proxy appended does not parse.
+    for forwarded in ["10.1.2.3, 192.0.2.9:5555", "10.1.2.3, unknown"]:
+        assert_http_error(req(router, "POST", "push-10", PROXIED, json_body=body,
+                              headers={"X-Forwarded-For": forwarded}), 400)
+    # The client wrote 10.1.2.3, the proxy appended the real address.
+    assert_http_error(req(router, "POST", "push-10", PROXIED, json_body=body,
+                          headers={"X-Forwarded-For": "10.1.2.3, 192.0.2.9"}), 400)
+
+
 def test_forwarded_proto_ignored_without_trusted_proxies(router):
     res = req(router, "POST", "push-tls", json_body=event_body(),
               headers={"X-Forwarded-Proto": "https"})
