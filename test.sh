@@ -44,6 +44,13 @@ step "autobahn.js and wampy.js interop (npm packages in tests/interop/js)"
     # cbor-x list native builds for other platforms as optional dependencies without versions.
     # install follows package-lock.json all the same.
     npm install --no-audit --no-fund --loglevel=error
+    # A test run leaves the tree as it found it: the committed lock already lists every
+    # platform package npm records, so install has nothing to add (issue 12).
+    if git rev-parse --is-inside-work-tree >/dev/null 2>&1 \
+        && ! git diff --quiet -- package-lock.json; then
+        echo "npm install changed tests/interop/js/package-lock.json; commit the lock it wrote" >&2
+        exit 1
+    fi
     JUNCTION_BIN="$PWD/../../../target/debug/junction" NODE_OPTIONS=--experimental-websocket node --test
 )
 
