@@ -105,6 +105,21 @@ fn a_prefix_permission_ending_inside_a_component_is_warned_about() {
     );
 }
 
+/// Issue 12 (a newcomer's first hour): an unknown path type lists the documented `pusher`
+/// alias.
+#[test]
+fn an_unknown_path_type_lists_the_pusher_alias() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = GOOD.replace(r#""type": "websocket","#, r#""type": "websocet","#);
+    let output = check(dir.path(), &bad);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "stderr:\n{stderr}");
+    assert!(
+        stderr.contains("publisher (or its alias pusher)"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn bad_config_names_the_json_path() {
     let dir = tempfile::tempdir().unwrap();
@@ -152,8 +167,10 @@ fn invalid_json_and_missing_file() {
     let output = check(dir.path(), "{\n  \"workers\": [,]\n}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "stderr:\n{stderr}");
+    // The file is named (issue 12: a newcomer could not tell which file was meant).
+    let file = dir.path().join("config.json");
     assert!(
-        stderr.contains("error: line 2 column 15:"),
+        stderr.contains(&format!("error: {} line 2 column 15:", file.display())),
         "stderr:\n{stderr}"
     );
 

@@ -42,6 +42,18 @@ impl ConfigError {
             .unwrap_or(&full);
         ConfigError::new(location, message)
     }
+
+    /// A JSON syntax error (located by line and column) names the file too; a JSON path is
+    /// clear on its own.
+    pub(crate) fn in_file(self, path: &std::path::Path) -> Self {
+        if !self.location.starts_with("line ") {
+            return self;
+        }
+        ConfigError {
+            location: format!("{} {}", path.display(), self.location),
+            ..self
+        }
+    }
 }
 
 impl fmt::Display for ConfigError {

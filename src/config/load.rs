@@ -22,7 +22,7 @@ pub fn load_file(path: &Path) -> Result<Config> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError::new(path.display().to_string(), format!("cannot read: {e}")))?;
     let folder = path.parent().unwrap_or(Path::new(""));
-    load_text(&text, &|name| std::env::var(name).ok(), folder)
+    load_text(&text, &|name| std::env::var(name).ok(), folder).map_err(|e| e.in_file(path))
 }
 
 /// Loads config text; `$NAME` secrets come from the process environment.
@@ -341,6 +341,19 @@ mod tests {
         let error = load_file(Path::new("/nonexistent/junction.json")).unwrap_err();
         assert_eq!(error.location(), "/nonexistent/junction.json");
         assert!(error.to_string().contains("cannot read"));
+    }
+
+    #[test]
+    fn a_syntax_error_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        std::fs::write(&path, "{\n  \"version\": 2,\n  \"workers\": [\n}").unwrap();
+        let error = load_file(&path).unwrap_err();
+        assert_eq!(
+            error.location(),
+            format!("{} line 4 column 1", path.display()),
+            "{error}"
+        );
     }
 
     #[test]

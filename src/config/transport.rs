@@ -419,7 +419,7 @@ pub(super) fn load_path_service(node: &Node, cx: &mut Loader) -> Result<PathServ
                 return Err(kind.error(format!("path type \"{other}\" is not supported yet")));
             }
             Err(kind.error(format!(
-                "unknown path type \"{other}\" (expected websocket, websocket-testee, publisher, caller, webhook or topics-api)"
+                "unknown path type \"{other}\" (expected websocket, websocket-testee, publisher (or its alias pusher), caller, webhook or topics-api)"
             )))
         }
     }
@@ -835,7 +835,7 @@ mod tests {
         assert_eq!(
             error(&web(r#""ws": {"type": "websocet"}"#)),
             format!(
-                "{T}.paths.ws.type: unknown path type \"websocet\" (expected websocket, websocket-testee, publisher, caller, webhook or topics-api)"
+                "{T}.paths.ws.type: unknown path type \"websocet\" (expected websocket, websocket-testee, publisher (or its alias pusher), caller, webhook or topics-api)"
             )
         );
         assert!(
