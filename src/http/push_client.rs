@@ -61,7 +61,7 @@ pub async fn publish(
         .body(body)
         .send()
         .await
-        .map_err(|e| format!("request to {url} failed: {e}"))?;
+        .map_err(|e| request_failed(url, e))?;
     let status = response.status();
     let text = response
         .text()
@@ -72,6 +72,27 @@ pub async fn publish(
         Some(id) if status.is_success() => Ok(id),
         _ => Err(format!("{status}: {answer}")),
     }
+}
+
+/// Why a request got no answer, in words, naming `url` as given (the full URL would carry the
+/// signature).
+fn request_failed(url: &str, e: reqwest::Error) -> String {
+    if e.is_connect() {
+        return format!(
+            "cannot connect to {url}: is Junction running there? ({})",
+            source_of(&e)
+        );
+    }
+    format!("request to {url} failed: {}", e.without_url())
+}
+
+/// The innermost cause of `e` (reqwest's own text only says that sending failed).
+fn source_of(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
 }
 
 #[cfg(test)]

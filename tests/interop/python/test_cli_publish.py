@@ -96,3 +96,20 @@ def test_sign_output_works_with_curl(router):
     # The same signed request again is a replay.
     again = post(query)
     assert again.endswith("\n401") and "replayed" in json.loads(again.rsplit("\n", 1)[0])["error"]
+
+
+def test_publish_to_a_stopped_router_says_so():
+    """Issue 12 (a newcomer's first hour): no router at the URL gets words that say so, and the
+    signed query (signature, nonce) is not printed."""
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/push"
+    res = junction("publish", "--url", url, "--topic", "com.example.cli", "--key", KEY,
+                   "--secret", SECRET, "x")
+    stderr = res.stderr.decode()
+    assert res.returncode != 0
+    assert f"cannot connect to {url}: is Junction running there?" in stderr, stderr
+    assert "signature=" not in stderr and "nonce=" not in stderr, stderr
