@@ -65,6 +65,14 @@ enum Command {
     },
 }
 
+/// What `check` and `start` warn about: the config's own warnings, then those that need the
+/// router's rules (which permissions anonymous sessions end up with).
+fn warnings(config: &config::Config) -> Vec<String> {
+    let mut all = config::warnings(config);
+    all.extend(junction::router::config_warnings::warnings(config));
+    all
+}
+
 /// Exit code for an invalid configuration.
 const CONFIG_ERROR: u8 = 2;
 
@@ -76,7 +84,7 @@ fn main() -> ExitCode {
         Command::Check { config } => match config::load_file(&config) {
             Ok(config) => {
                 print!("{}", config::summary(&config));
-                for warning in config::warnings(&config) {
+                for warning in warnings(&config) {
                     eprintln!("warning: {warning}");
                 }
                 ExitCode::SUCCESS
@@ -107,7 +115,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(CONFIG_ERROR);
                 }
             };
-            for warning in config::warnings(&config) {
+            for warning in warnings(&config) {
                 tracing::warn!("config: {warning}");
             }
             start(config)

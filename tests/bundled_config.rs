@@ -36,3 +36,46 @@ fn bundled_config_names_the_missing_secret() {
     let err = config::load_str_with_env(include_str!("../config.json"), &|_| None).unwrap_err();
     assert!(err.to_string().contains("JUNCTION_PUSH_SECRET"), "{err}");
 }
+
+mod common;
+
+/// Issue 12, item 10: the bundled config lets anonymous clients do everything but end other
+/// sessions (`wamp.session.kill*`), and `check` has nothing to warn about in it.
+#[tokio::test]
+async fn anonymous_clients_of_the_bundled_config_cannot_kill_sessions() {
+    let text = include_str!("../config.json")
+        .replace("\"$JUNCTION_PUSH_SECRET\"", "\"change-me\"")
+        .replace("\"port\": 8080", "\"port\": 0");
+    let config = config::load_str(&text).expect("bundled config.json loads");
+    assert!(config::warnings(&config).is_empty());
+    assert!(junction::router::config_warnings::warnings(&config).is_empty());
+
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let router = common::Router::start(&json);
+    let (mut attacker, _) = router.joined("realm1").await;
+    let (mut victim, _) = router.joined("realm1").await;
+    for (request, procedure) in junction::router::config_warnings::DESTRUCTIVE_META_PROCEDURES
+        .into_iter()
+        .enumerate()
+    {
+        let request = request as u64 + 1;
+        let reply = attacker
+            .request(serde_json::json!([
+                48,
+                request,
+                {},
+                procedure,
+                ["anonymous"]
+            ]))
+            .await;
+        common::assert_error(&reply, 48, request, "wamp.error.not_authorized");
+    }
+    // Everything else stays open to them, the meta API's read side included.
+    let reply = attacker
+        .request(serde_json::json!([48, 9, {}, "wamp.session.count", []]))
+        .await;
+    assert_eq!(reply[0], 50, "{reply}");
+    victim
+        .expect_silence(std::time::Duration::from_millis(100))
+        .await;
+}
