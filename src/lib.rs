@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod http;
+pub mod log_text;
 pub mod poller;
 pub mod router;
 pub mod store;

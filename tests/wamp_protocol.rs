@@ -984,3 +984,60 @@ async fn callees_without_call_canceling_get_no_interrupt() {
     assert_eq!(caller.recv().await[4], "wamp.error.timeout");
     callee.expect_silence(SHORT).await;
 }
+
+/// Issue 12, item 3: peer-chosen text in a log line is escaped (no forged lines) and cut (no
+/// 1 MB lines), and refusal lines name the peer's address.
+#[tokio::test]
+async fn peer_text_cannot_forge_or_flood_log_lines() {
+    let mut config = default_config();
+    config["workers"][0]["transports"][0]["paths"]["ws"]["auth"] = json!({
+        "ticket": {"type": "static",
+                   "principals": {"joe": {"ticket": "joe-ticket", "role": "anonymous"}}}
+    });
+    let router = Router::start(&config);
+
+    let forged =
+        "x\n2026-12-04T00:00:00.000000Z  INFO junction: session joined realm1 authid=admin";
+    let mut client = router.json().await;
+    let reply = client
+        .request(
+            json!([1, "realm1", {"authmethods": ["ticket"], "authid": forged,
+                                      "roles": {"caller": {}}}]),
+        )
+        .await;
+    if reply[0] == 4 {
+        // A CHALLENGE: answer it wrongly, the refusal names the authid.
+        client.send(json!([5, "wrong", {}])).await;
+        client.recv().await;
+    }
+    let mut client = router.json().await;
+    let abort = client
+        .request(json!([1, "r".repeat(60_000), {"roles": {"caller": {}}}]))
+        .await;
+    assert_eq!(abort[0], 3, "{abort}");
+
+    assert!(
+        router
+            .wait_for_log("HELLO for an unknown realm", Duration::from_secs(2))
+            .await
+    );
+    let log = router.log();
+    assert!(
+        !log.lines()
+            .any(|line| line.contains("session joined realm1 authid=admin")
+                && !line.contains("authentication refused")),
+        "a forged line:\n{log}"
+    );
+    let refusal = log
+        .lines()
+        .find(|line| line.contains("authentication refused"))
+        .unwrap_or_else(|| panic!("no refusal line:\n{log}"));
+    assert!(refusal.contains("peer=tcp4:127.0.0.1:"), "{refusal}");
+    let unknown = log
+        .lines()
+        .find(|line| line.contains("HELLO for an unknown realm"))
+        .unwrap();
+    assert!(unknown.len() < 1_000, "{} bytes", unknown.len());
+    assert!(unknown.contains("(60000 characters)"), "{unknown}");
+    assert!(unknown.contains("peer=tcp4:127.0.0.1:"), "{unknown}");
+}

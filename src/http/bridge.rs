@@ -16,6 +16,7 @@ use crate::config::BridgeOptions;
 use crate::http::client::Client;
 use crate::http::response::{self, HttpResponse};
 use crate::http::signature::{self, ReplayGuard, SigningArgs};
+use crate::log_text::peer_text;
 use crate::router::realm::WampError;
 use crate::wamp::error as uri_error;
 use crate::wamp::message::Payload;
@@ -159,7 +160,7 @@ impl Bridge {
         message: &str,
     ) -> HttpResponse {
         if self.options.debug {
-            info!(path = self.path, client = %client.ip, status = status.as_u16(), "refused: {message}");
+            info!(path = self.path, client = %client.ip, status = status.as_u16(), "refused: {}", peer_text(message));
         }
         response::error(status, message, origin)
     }

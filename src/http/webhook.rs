@@ -142,7 +142,7 @@ impl WebhookPath {
                 tracing::warn!(
                     topic = self.service.topic,
                     "webhook publish failed: {}",
-                    e.message
+                    crate::log_text::peer_text(&e.message)
                 );
                 response::text(
                     StatusCode::INTERNAL_SERVER_ERROR,

@@ -298,7 +298,8 @@ impl Broker {
                 // A retained event with integers beyond 64 bits, for a MessagePack subscriber.
                 Err(e) => tracing::warn!(
                     session = peer.session,
-                    "retained event on {topic} not replayed to session {}: {e}",
+                    "retained event on {} not replayed to session {}: {e}",
+                    crate::log_text::peer_text(topic),
                     peer.session
                 ),
             }
@@ -345,7 +346,7 @@ fn deliver(
                     tracing::warn!(
                         "publication {} on {} not delivered to {serialization:?} subscribers: {e}",
                         publication.id,
-                        publication.topic
+                        crate::log_text::peer_text(publication.topic)
                     )
                 })
                 .ok()

@@ -202,7 +202,11 @@ impl Realm {
                     testament.decision,
                 );
                 if let Err(e) = outcome {
-                    tracing::debug!(session, "testament not published: {}", e.message);
+                    tracing::debug!(
+                        session,
+                        "testament not published: {}",
+                        crate::log_text::peer_text(&e.message)
+                    );
                 }
             }
             self.published_leave(&joined.peer);

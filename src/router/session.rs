@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use tracing::{debug, info};
 
+use crate::log_text::peer_text;
 use crate::router::Router;
 use crate::router::auth::{AuthStep, Authenticator, Identity, Pending, Refusal};
 use crate::router::authorize::{Action, Decision};
@@ -112,7 +113,7 @@ impl Session {
     /// Aborts the session for a message that breaks the protocol (also used by the transport
     /// for frames that do not decode).
     pub async fn protocol_violation(&mut self, message: &str) -> Flow {
-        debug!("protocol violation: {message}");
+        debug!(peer = %self.transport.peer, "protocol violation: {}", peer_text(message));
         // Boxed: rare, and inline it would grow every session's task (see `handle`).
         Box::pin(self.abort(uri_error::PROTOCOL_VIOLATION, message)).await
     }
@@ -172,7 +173,11 @@ impl Session {
                 .await;
         };
         let Some(realm) = self.router.realm(&realm) else {
-            info!(realm, "HELLO for an unknown realm");
+            info!(
+                peer = %self.transport.peer,
+                realm = %peer_text(&realm),
+                "HELLO for an unknown realm"
+            );
             return self
                 .abort(
                     uri_error::NO_SUCH_REALM,
@@ -227,8 +232,10 @@ impl Session {
 
     async fn refuse(&mut self, refusal: Refusal) -> Flow {
         info!(
+            peer = %self.transport.peer,
             reason = refusal.reason,
-            "authentication refused: {}", refusal.message
+            "authentication refused: {}",
+            peer_text(&refusal.message)
         );
         self.abort(refusal.reason, &refusal.message).await
     }
@@ -259,7 +266,7 @@ impl Session {
         debug!(
             session,
             realm = realm.name,
-            authid = identity.authid,
+            authid = %peer_text(&identity.authid),
             authrole = identity.authrole,
             "session joined"
         );
@@ -557,7 +564,7 @@ impl Session {
             let decision = match outcome {
                 Ok(decision) => decision,
                 Err(e) if silent => {
-                    debug!("publish dropped: {}", e.message);
+                    debug!("publish dropped: {}", peer_text(&e.message));
                     DENIED
                 }
                 Err(e) => {
