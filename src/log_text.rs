@@ -19,8 +19,7 @@ pub struct PeerText<'a>(&'a str);
 
 impl fmt::Display for PeerText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut shown = 0;
-        for c in self.0.chars() {
+        for (shown, c) in self.0.chars().enumerate() {
             if shown == MAX_CHARS {
                 let total = self.0.chars().count();
                 return write!(f, "... ({total} characters)");
@@ -33,7 +32,6 @@ impl fmt::Display for PeerText<'_> {
             } else {
                 f.write_char(c)?;
             }
-            shown += 1;
         }
         Ok(())
     }
