@@ -52,6 +52,13 @@ async fn anonymous_clients_of_the_bundled_config_cannot_kill_sessions() {
 
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
     let router = common::Router::start(&json);
+    // The startup log lists what each path serves (issue 12, a newcomer's first hour).
+    for line in [
+        "serving /ws: websocket (json, msgpack)",
+        "serving /push: publisher (realm realm1, role anonymous)",
+    ] {
+        assert!(router.log().contains(line), "{line}:\n{}", router.log());
+    }
     let (mut attacker, _) = router.joined("realm1").await;
     let (mut victim, _) = router.joined("realm1").await;
     for (request, procedure) in junction::router::config_warnings::DESTRUCTIVE_META_PROCEDURES

@@ -23,6 +23,6 @@ pub use error::ConfigError;
 pub use load::{load_file, load_str, load_str_with_env};
 pub use model::*;
 pub use rawsocket::{announceable, default_rawsocket_options};
-pub use summary::summary;
+pub use summary::{path_headline, summary};
 pub use transport::default_websocket_options;
 pub use warnings::warnings;

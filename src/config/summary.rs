@@ -236,67 +236,54 @@ fn transport_summary(out: &mut String, transport: &TransportConfig) {
 
 fn paths_summary(out: &mut String, depth: usize, paths: &BTreeMap<String, PathService>) {
     for (path, service) in paths {
+        line(out, depth, path_headline(path, service));
         match service {
-            PathService::WebSocket(service) => {
-                line(out, depth, format!("{path}: websocket"));
-                service_summary(out, depth + 1, service);
-            }
-            PathService::WebSocketTestee(options) => {
-                line(out, depth, format!("{path}: websocket-testee (echo)"));
-                options_summary(out, depth + 1, options);
-            }
+            PathService::WebSocket(service) => service_summary(out, depth + 1, service),
+            PathService::WebSocketTestee(options) => options_summary(out, depth + 1, options),
             PathService::Publisher(publisher) => {
-                line(
-                    out,
-                    depth,
-                    format!(
-                        "{path}: publisher (realm {}, role {})",
-                        publisher.realm, publisher.role
-                    ),
-                );
-                bridge_summary(out, depth + 1, &publisher.options, None);
+                bridge_summary(out, depth + 1, &publisher.options, None)
             }
             PathService::Caller(caller) => {
-                line(
-                    out,
-                    depth,
-                    format!(
-                        "{path}: caller (realm {}, role {})",
-                        caller.realm, caller.role
-                    ),
-                );
-                bridge_summary(out, depth + 1, &caller.options, Some(caller.timeout));
+                bridge_summary(out, depth + 1, &caller.options, Some(caller.timeout))
             }
-            PathService::TopicsApi(api) => {
-                let mut guards = Vec::new();
-                if api.bearer_token.is_some() {
-                    guards.push("bearer token".to_string());
-                }
-                if let Some(networks) = &api.require_ip {
-                    guards.push(format!("require_ip {}", nets(networks)));
-                }
-                line(
-                    out,
-                    depth,
-                    format!(
-                        "{path}: topics-api (realm {}; {})",
-                        api.realm,
-                        guards.join(", ")
-                    ),
-                );
-            }
-            PathService::Webhook(webhook) => {
-                line(
-                    out,
-                    depth,
-                    format!(
-                        "{path}: webhook (realm {}, role {})",
-                        webhook.realm, webhook.role
-                    ),
-                );
-                webhook_summary(out, depth + 1, webhook);
-            }
+            PathService::TopicsApi(_) => {}
+            PathService::Webhook(webhook) => webhook_summary(out, depth + 1, webhook),
         }
+    }
+}
+
+/// One line naming what a path serves: the first line `check` shows for it, and what `start`
+/// logs under "listening on".
+pub fn path_headline(path: &str, service: &PathService) -> String {
+    match service {
+        PathService::WebSocket(_) => format!("{path}: websocket"),
+        PathService::WebSocketTestee(_) => format!("{path}: websocket-testee (echo)"),
+        PathService::Publisher(publisher) => format!(
+            "{path}: publisher (realm {}, role {})",
+            publisher.realm, publisher.role
+        ),
+        PathService::Caller(caller) => format!(
+            "{path}: caller (realm {}, role {})",
+            caller.realm, caller.role
+        ),
+        PathService::TopicsApi(api) => {
+            let mut guards = Vec::new();
+            if api.bearer_token.is_some() {
+                guards.push("bearer token".to_string());
+            }
+            if let Some(networks) = &api.require_ip {
+                guards.push(format!("require_ip {}", nets(networks)));
+            }
+            format!(
+                "{path}: topics-api (realm {}; {})",
+                api.realm,
+                guards.join(", ")
+            )
+        }
+        PathService::Webhook(webhook) => format!(
+            "{path}: webhook (realm {}, role {})",
+            webhook.realm, webhook.role
+        ),
     }
 }
 

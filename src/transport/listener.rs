@@ -293,6 +293,17 @@ pub async fn start(
                 let addr = listener.local_addr()?;
                 let scheme = if tls.is_some() { " with TLS" } else { "" };
                 info!("listening on {addr}{scheme} ({})", transport.path);
+                for (path, service) in transport.kind.paths().into_iter().flatten() {
+                    let headline = crate::config::path_headline(path, service);
+                    match service {
+                        PathService::WebSocket(ws) => {
+                            let serializers: Vec<&str> =
+                                ws.serializers.iter().map(|s| s.as_str()).collect();
+                            info!("  serving {headline} ({})", serializers.join(", "));
+                        }
+                        _ => info!("  serving {headline}"),
+                    }
+                }
                 bound.push(addr);
                 tokio::spawn(serve_tcp(listener, transport.clone(), Arc::new(door), tls));
             }
