@@ -97,11 +97,17 @@ fn a_prefix_permission_ending_inside_a_component_is_warned_about() {
         ),
         "stderr:\n{stderr}"
     );
-    // The config as written (`com.app.*`, and `""` for everything) gets no warning.
+    // The config as written (`com.app.*`, and `""` for everything) gets no such warning...
     let output = check(dir.path(), GOOD);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("ends inside a URI component"), "{stderr}");
+    // ...but its `""` for anonymous clients grants the session-killing meta procedures
+    // (issue 12, item 10).
     assert!(
-        !String::from_utf8_lossy(&output.stderr).contains("warning"),
-        "{output:?}"
+        stderr.contains(
+            "warning: workers[0].realms[0].roles[0]: anonymous sessions get role \"anonymous\", which may call wamp.session.kill, "
+        ),
+        "{stderr}"
     );
 }
 
