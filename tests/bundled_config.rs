@@ -57,7 +57,13 @@ async fn anonymous_clients_of_the_bundled_config_cannot_kill_sessions() {
         "serving /ws: websocket (json, msgpack)",
         "serving /push: publisher (realm realm1, role anonymous)",
     ] {
-        assert!(router.log().contains(line), "{line}:\n{}", router.log());
+        assert!(
+            router
+                .wait_for_log(line, std::time::Duration::from_secs(2))
+                .await,
+            "{line}:\n{}",
+            router.log()
+        );
     }
     let (mut attacker, _) = router.joined("realm1").await;
     let (mut victim, _) = router.joined("realm1").await;
