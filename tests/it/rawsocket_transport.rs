@@ -7,7 +7,7 @@
 //! Error codes 2 (maximum length unacceptable) and 4 (connection count) are never sent:
 //! Junction has no case for them (see `transport/rawsocket/handshake.rs`).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;

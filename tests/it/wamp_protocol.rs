@@ -2,7 +2,7 @@
 //! violations, pub/sub and RPC semantics, pattern matching, publisher options, authorization,
 //! and the spec's PUBLISH options-validation vectors enforced end to end.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

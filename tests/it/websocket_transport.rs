@@ -3,7 +3,7 @@
 //! framing (JSON, MessagePack, CBOR) and the bytes convention between JSON and MessagePack
 //! sessions.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

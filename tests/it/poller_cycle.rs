@@ -8,7 +8,7 @@
 //! nothing sleeps for real (except the OAuth2 expiry case, which waits about one second for a
 //! short-lived token to expire on the real clock).
 
-mod upstream;
+use crate::upstream;
 
 use std::time::Duration;
 
@@ -544,7 +544,7 @@ async fn an_empty_page_stops_pagination() {
         "/t?page=1&pageSize=100",
         vec![Reply::json(&json!(["only"])).header("Link", "</t?page=2>; rel=\"next\"")],
     );
-    let cycle = crate::cycle(pagination_config(
+    let cycle = self::cycle(pagination_config(
         up.url("/t"),
         None,
         json!({"mode": "page", "nextReference": {"location": "header"}}),
@@ -930,7 +930,7 @@ async fn statuses_500_503_504_are_retried_with_backoff() {
             Reply::json(&json!({"ok": 2})),
         ],
     );
-    let cycle = crate::cycle(json!({
+    let cycle = self::cycle(json!({
         "url": up.url("/flaky"),
         "retryBackOffFactor": 0.2,
     }));

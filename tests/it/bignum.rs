@@ -4,7 +4,7 @@
 //! (autobahn-python and autobahn.js cover CBOR bignums: test_bignum.py,
 //! autobahn_suite.test.mjs.)
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

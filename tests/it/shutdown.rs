@@ -1,7 +1,7 @@
 //! Stopping Junction: on SIGTERM every joined session gets GOODBYE `wamp.close.system_shutdown`
 //! and a close frame, and the process exits cleanly.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

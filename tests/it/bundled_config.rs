@@ -4,7 +4,7 @@ use junction::config::{self, PathService, TransportKind};
 
 #[test]
 fn bundled_config_loads_with_the_push_secret_from_the_environment() {
-    let text = include_str!("../config.json");
+    let text = include_str!("../../config.json");
     let env = |name: &str| (name == "JUNCTION_PUSH_SECRET").then(|| "change-me".to_owned());
     let config = config::load_str_with_env(text, &env).expect("bundled config.json loads");
     let transport = &config.workers[0].transports[0];
@@ -33,17 +33,17 @@ fn bundled_config_loads_with_the_push_secret_from_the_environment() {
 
 #[test]
 fn bundled_config_names_the_missing_secret() {
-    let err = config::load_str_with_env(include_str!("../config.json"), &|_| None).unwrap_err();
+    let err = config::load_str_with_env(include_str!("../../config.json"), &|_| None).unwrap_err();
     assert!(err.to_string().contains("JUNCTION_PUSH_SECRET"), "{err}");
 }
 
-mod common;
+use crate::common;
 
 /// Issue 12, item 10: the bundled config lets anonymous clients do everything but end other
 /// sessions (`wamp.session.kill*`), and `check` has nothing to warn about in it.
 #[tokio::test]
 async fn anonymous_clients_of_the_bundled_config_cannot_kill_sessions() {
-    let text = include_str!("../config.json")
+    let text = include_str!("../../config.json")
         .replace("\"$JUNCTION_PUSH_SECRET\"", "\"change-me\"")
         .replace("\"port\": 8080", "\"port\": 0");
     let config = config::load_str(&text).expect("bundled config.json loads");

@@ -1,7 +1,7 @@
 //! The realm's store file at start, through the real binary: an empty file (what a truncated
 //! store looks like) is not taken silently for a new store (issue 12, item 8).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,0 +1,28 @@
+//! Junction's integration tests, one binary (each test file used to link the whole crate on
+//! its own: 20 binaries, most of `target/`'s size and link time; issue 12). A module per
+//! subject; `common` starts the real binary and speaks raw WAMP, `upstream` is the poller's
+//! scriptable HTTP server.
+
+mod common;
+mod upstream;
+
+mod bignum;
+mod bundled_config;
+mod config_check;
+mod decode_fuzz;
+mod event_store;
+mod poller_change;
+mod poller_config;
+mod poller_cycle;
+mod poller_fetch;
+mod poller_pure;
+mod rawsocket_transport;
+mod readme_poller_example;
+mod readme_store_example;
+mod serializer_vectors;
+mod shutdown;
+mod store;
+mod store_open;
+mod time_patterns;
+mod wamp_protocol;
+mod websocket_transport;
