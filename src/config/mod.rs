@@ -24,5 +24,5 @@ pub use load::{load_file, load_str, load_str_with_env};
 pub use model::*;
 pub use rawsocket::{announceable, default_rawsocket_options};
 pub use summary::{path_headline, summary};
-pub use transport::default_websocket_options;
+pub use transport::{DEFAULT_JOIN_TIMEOUT, DEFAULT_MAX_OUTBOUND_BYTES, default_websocket_options};
 pub use warnings::warnings;

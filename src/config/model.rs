@@ -451,6 +451,12 @@ pub struct WebSocketOptions {
     /// Junction: `max_outbound_queue`, messages waiting to be written to one session
     /// (default 4096); a subscriber that lets it fill is disconnected.
     pub max_outbound_queue: usize,
+    /// Junction: `max_outbound_bytes`, bytes waiting to be written to one session (default
+    /// 16 MiB); a subscriber that lets it fill is disconnected.
+    pub max_outbound_bytes: usize,
+    /// Junction: `join_timeout` (ms in the file), default 10 s: the longest a connection may
+    /// stay open after its handshake without joining a realm (HELLO to WELCOME).
+    pub join_timeout: Duration,
 }
 
 /// A WAMP-over-RawSocket service (a `rawsocket` transport, or the `rawsocket` part of a
@@ -481,6 +487,10 @@ pub struct RawSocketOptions {
     pub open_handshake_timeout: Duration,
     /// `max_outbound_queue`, as for WebSocket (default 4096).
     pub max_outbound_queue: usize,
+    /// `max_outbound_bytes`, as for WebSocket (default 16 MiB).
+    pub max_outbound_bytes: usize,
+    /// `join_timeout`, as for WebSocket (default 10 s).
+    pub join_timeout: Duration,
 }
 
 impl RawSocketOptions {

@@ -4,7 +4,7 @@
 //! writes it). Junction adds `options` with WebSocket's names: `max_message_size` (the same
 //! value, for symmetry with WebSocket; only one of the two places may say it),
 //! `auto_ping_interval`, `auto_ping_timeout`, `auto_ping_size`, `open_handshake_timeout`,
-//! `max_outbound_queue`.
+//! `max_outbound_queue`, `max_outbound_bytes`, `join_timeout`.
 
 use std::time::Duration;
 
@@ -12,7 +12,9 @@ use crate::config::auth;
 use crate::config::load::Loader;
 use crate::config::model::{RawSocketOptions, RawSocketService};
 use crate::config::node::{Obj, Result};
-use crate::config::transport::{load_serializers, load_shared_options, size};
+use crate::config::transport::{
+    DEFAULT_JOIN_TIMEOUT, DEFAULT_MAX_OUTBOUND_BYTES, load_serializers, load_shared_options, size,
+};
 
 /// The RawSocket options Junction reads.
 const RAWSOCKET_OPTIONS: &[&str] = &[
@@ -22,6 +24,8 @@ const RAWSOCKET_OPTIONS: &[&str] = &[
     "auto_ping_size",
     "open_handshake_timeout",
     "max_outbound_queue",
+    "max_outbound_bytes",
+    "join_timeout",
 ];
 
 /// Options of a RawSocket service that has none in the file.
@@ -33,6 +37,8 @@ pub fn default_rawsocket_options() -> RawSocketOptions {
         auto_ping_size: 4,
         open_handshake_timeout: Duration::from_secs(10),
         max_outbound_queue: 4096,
+        max_outbound_bytes: DEFAULT_MAX_OUTBOUND_BYTES,
+        join_timeout: DEFAULT_JOIN_TIMEOUT,
     }
 }
 
@@ -70,6 +76,12 @@ fn load_rawsocket_options(service: &Obj, cx: &mut Loader) -> Result<RawSocketOpt
         }
         if let Some(queue) = shared.max_outbound_queue {
             options.max_outbound_queue = queue;
+        }
+        if let Some(max) = shared.max_outbound_bytes {
+            options.max_outbound_bytes = max;
+        }
+        if let Some(timeout) = shared.join_timeout {
+            options.join_timeout = timeout;
         }
     }
     if let Some(max) = max {
@@ -155,7 +167,8 @@ mod tests {
     fn options_are_read() {
         let o = options(
             r#""serializers": ["cbor"], "options": {"auto_ping_interval": 1000, "auto_ping_size": 8,
-                "open_handshake_timeout": 2500, "max_outbound_queue": 10}"#,
+                "open_handshake_timeout": 2500, "max_outbound_queue": 10,
+                "max_outbound_bytes": 4096, "join_timeout": 3000}"#,
         );
         assert_eq!(
             o,
@@ -166,6 +179,8 @@ mod tests {
                 auto_ping_size: 8,
                 open_handshake_timeout: Duration::from_millis(2500),
                 max_outbound_queue: 10,
+                max_outbound_bytes: 4096,
+                join_timeout: Duration::from_secs(3),
             }
         );
         let o = options(r#""options": {"auto_ping_interval": 1000, "auto_ping_timeout": 300}"#);

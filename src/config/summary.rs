@@ -308,6 +308,8 @@ fn rawsocket_summary(out: &mut String, depth: usize, service: &RawSocketService)
         auto_ping_size: o.auto_ping_size,
         open_handshake_timeout: o.open_handshake_timeout,
         max_outbound_queue: o.max_outbound_queue,
+        max_outbound_bytes: o.max_outbound_bytes,
+        join_timeout: o.join_timeout,
     };
     shared_summary(
         &mut notable,
@@ -507,6 +509,8 @@ fn options_summary(out: &mut String, depth: usize, options: &WebSocketOptions) {
         auto_ping_size: o.auto_ping_size,
         open_handshake_timeout: o.open_handshake_timeout,
         max_outbound_queue: o.max_outbound_queue,
+        max_outbound_bytes: o.max_outbound_bytes,
+        join_timeout: o.join_timeout,
     };
     shared_summary(&mut notable, &shared(options), &shared(&defaults));
     if !notable.is_empty() {
@@ -520,6 +524,8 @@ struct Shared {
     auto_ping_size: usize,
     open_handshake_timeout: Duration,
     max_outbound_queue: usize,
+    max_outbound_bytes: usize,
+    join_timeout: Duration,
 }
 
 /// Adds the shared options that differ from `defaults` to `notable`.
@@ -543,6 +549,12 @@ fn shared_summary(notable: &mut Vec<String>, options: &Shared, defaults: &Shared
     }
     if options.max_outbound_queue != defaults.max_outbound_queue {
         notable.push(format!("max_outbound_queue {}", options.max_outbound_queue));
+    }
+    if options.max_outbound_bytes != defaults.max_outbound_bytes {
+        notable.push(format!("max_outbound_bytes {}", options.max_outbound_bytes));
+    }
+    if options.join_timeout != defaults.join_timeout {
+        notable.push(format!("join_timeout {}", ms(options.join_timeout)));
     }
 }
 

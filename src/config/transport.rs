@@ -63,6 +63,8 @@ const WEBSOCKET_OPTIONS: &[&str] = &[
     "allow_null_origin",
     "open_handshake_timeout",
     "max_outbound_queue",
+    "max_outbound_bytes",
+    "join_timeout",
 ];
 
 /// WebSocket options of autobahn/Crossbar that tune behaviour Junction fixes (or lacks
@@ -89,6 +91,12 @@ const IGNORED_WEBSOCKET_OPTIONS: &[&str] = &[
     "flash_policy",
 ];
 
+/// Default `max_outbound_bytes`: what one session may have waiting to be written.
+pub const DEFAULT_MAX_OUTBOUND_BYTES: usize = 16 * 1024 * 1024;
+
+/// Default `join_timeout`: the longest a connection may stay open without joining a realm.
+pub const DEFAULT_JOIN_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Options of a WebSocket service or path that has none in the file.
 pub fn default_websocket_options() -> WebSocketOptions {
     WebSocketOptions {
@@ -101,6 +109,8 @@ pub fn default_websocket_options() -> WebSocketOptions {
         allow_null_origin: true,
         open_handshake_timeout: Duration::from_secs(10),
         max_outbound_queue: 4096,
+        max_outbound_bytes: DEFAULT_MAX_OUTBOUND_BYTES,
+        join_timeout: DEFAULT_JOIN_TIMEOUT,
     }
 }
 
@@ -518,6 +528,12 @@ fn load_websocket_options(node: Option<&Node>, cx: &mut Loader) -> Result<WebSoc
     if let Some(max) = shared.max_outbound_queue {
         options.max_outbound_queue = max;
     }
+    if let Some(max) = shared.max_outbound_bytes {
+        options.max_outbound_bytes = max;
+    }
+    if let Some(timeout) = shared.join_timeout {
+        options.join_timeout = timeout;
+    }
     Ok(options)
 }
 
@@ -539,11 +555,14 @@ pub(super) struct SharedOptions {
     pub auto_ping_size: Option<usize>,
     pub open_handshake_timeout: Option<Duration>,
     pub max_outbound_queue: Option<usize>,
+    pub max_outbound_bytes: Option<usize>,
+    pub join_timeout: Option<Duration>,
 }
 
 /// `auto_ping_interval`, `auto_ping_timeout` (ms; 0 turns pings, or their timeout, off, as in
-/// Crossbar), `auto_ping_size` (4..=125), `open_handshake_timeout` (ms) and
-/// `max_outbound_queue` of an `options` object whose keys the caller checked.
+/// Crossbar), `auto_ping_size` (4..=125), `open_handshake_timeout` (ms), `max_outbound_queue`,
+/// `max_outbound_bytes` and `join_timeout` (ms) of an `options` object whose keys the caller
+/// checked.
 pub(super) fn load_shared_options(obj: &Obj) -> Result<SharedOptions> {
     let millis = |key: &str| -> Result<Option<Duration>> {
         Ok(obj
@@ -565,6 +584,10 @@ pub(super) fn load_shared_options(obj: &Obj) -> Result<SharedOptions> {
             Ok(Duration::from_millis(node.u64_min(1)?))
         })?,
         max_outbound_queue: size(obj, "max_outbound_queue")?,
+        max_outbound_bytes: size(obj, "max_outbound_bytes")?,
+        join_timeout: obj.opt("join_timeout", |node| {
+            Ok(Duration::from_millis(node.u64_min(1)?))
+        })?,
     })
 }
 
@@ -923,7 +946,8 @@ mod tests {
         let o = options(
             r#"{"max_message_size": 2000, "auto_ping_interval": 10000, "auto_ping_size": 12,
                 "allowed_origins": ["https://*.example.com"], "allow_null_origin": false,
-                "open_handshake_timeout": 2500, "max_outbound_queue": 10}"#,
+                "open_handshake_timeout": 2500, "max_outbound_queue": 10,
+                "max_outbound_bytes": 4096, "join_timeout": 3000}"#,
         );
         assert_eq!(
             o,
@@ -937,6 +961,8 @@ mod tests {
                 allow_null_origin: false,
                 open_handshake_timeout: Duration::from_millis(2500),
                 max_outbound_queue: 10,
+                max_outbound_bytes: 4096,
+                join_timeout: Duration::from_secs(3),
             }
         );
         let o = options(

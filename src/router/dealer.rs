@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::router::peer::Peer;
+use crate::router::peer::{Awaited, Peer};
 use crate::router::uri_index::UriIndex;
 use crate::wamp::id::{Id, IdCounter};
 use crate::wamp::uri::MatchPolicy;
@@ -111,6 +111,8 @@ pub enum RegisterRefusal {
 #[derive(Debug)]
 pub struct Invocation {
     pub caller: Arc<Peer>,
+    /// Counts against the caller's room until the invocation ends (see [`Awaited`]).
+    pub awaited: Awaited,
     /// The CALL's request id, which RESULT and ERROR must carry back.
     pub caller_request: Id,
     pub callee: Id,
@@ -488,6 +490,7 @@ mod tests {
             .unwrap();
         let inv = d.start_invocation(
             Invocation {
+                awaited: Awaited::new(&caller.outbound, &callee.outbound),
                 caller: Arc::clone(&caller),
                 caller_request: 7,
                 callee: 2,

@@ -8,18 +8,32 @@
 //! receive and for a RESULT or ERROR it cannot receive itself, the publisher for a publication
 //! a subscriber cannot receive (see `Realm::publish`). Every session stays open.
 
-use crate::router::peer::Peer;
+use crate::router::peer::{Outgoing, Peer};
 use crate::router::realm::{WampError, error_message};
 use crate::wamp::error as uri_error;
 use crate::wamp::message::{self, Message, Payload};
 
-/// Encodes `message` for `peer` and queues it; a message its serialization cannot carry is
-/// logged and not sent (the checks below keep payloads from getting this far).
+/// Encodes `message` for `peer` and queues it (a slow consumer is dropped, see
+/// [`Outbound::push`](crate::router::outbound::Outbound::push)); a message its serialization
+/// cannot carry is logged and not sent (the checks below keep payloads from getting this far).
 pub(crate) fn push(peer: &Peer, message: &Message) {
+    encode_then(peer, message, |frame| {
+        peer.deliver(frame);
+    });
+}
+
+/// Like [`push`], for a reply to the peer's own request (SUBSCRIBED, REGISTERED, the RESULT or
+/// ERROR of its CALL): queued even over the queue's bounds, never dropping the peer (see
+/// [`Outbound::push_reply`](crate::router::outbound::Outbound::push_reply)).
+pub(crate) fn reply(peer: &Peer, message: &Message) {
+    encode_then(peer, message, |frame| {
+        peer.outbound.push_reply(Outgoing::Message(frame));
+    });
+}
+
+fn encode_then(peer: &Peer, message: &Message, queue: impl FnOnce(bytes::Bytes)) {
     match peer.serialization.try_encode(message) {
-        Ok(frame) => {
-            peer.deliver(frame);
-        }
+        Ok(frame) => queue(frame),
         Err(e) => tracing::warn!(
             session = peer.session,
             "not sent to session {}: {e}",
@@ -63,11 +77,11 @@ pub(crate) fn answer_caller(caller: &Peer, answer: Message) {
         | Message::Error {
             request, payload, ..
         } => (*request, payload),
-        _ => return push(caller, &answer),
+        _ => return reply(caller, &answer),
     };
     match check_receivable(caller, payload, "the caller") {
-        Ok(()) => push(caller, &answer),
-        Err(e) => push(
+        Ok(()) => reply(caller, &answer),
+        Err(e) => reply(
             caller,
             &error_message(message::CALL, request, e.uri, &e.message),
         ),

@@ -6,19 +6,29 @@
 //! and nothing allocated while a session is idle. (BENCHMARKS.md measured tokio's bounded
 //! channel at ~20% of fan-out CPU and ~1.8 KB per idle session.)
 //!
-//! A push into a full queue closes the session as a slow consumer instead of growing memory;
-//! the session's own replies use [`Outbound::send`], which waits for room instead, so a client
-//! that pipelines requests is slowed down rather than disconnected.
+//! The queue is bounded twice: in messages (`max_outbound_queue`) and in bytes
+//! (`max_outbound_bytes`), so neither many small nor a few large messages can grow a session
+//! without limit. What other sessions send (events, invocations) is pushed without waiting: a
+//! push over either bound closes the session as a slow consumer, and everyone else goes on.
+//! Replies to the session's own requests never close it: the session waits for
+//! [`Outbound::room`] before it reads its next request (backpressure on a client that
+//! pipelines), and a reply queued while handling one request goes in even over the bounds. The
+//! RESULTs of calls routed to callees arrive later, so each call in flight counts against the
+//! room (see [`Awaited`]): a caller's queue holds at most its bounds plus what one request
+//! produces.
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
 
 use bytes::Bytes;
 use futures_util::task::AtomicWaker;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
+
+use crate::config::DEFAULT_MAX_OUTBOUND_BYTES;
 
 /// One item for a transport's writer.
 #[derive(Debug)]
@@ -35,7 +45,13 @@ pub enum Outgoing {
 #[derive(Debug)]
 pub struct Outbound {
     state: Mutex<State>,
+    /// Most messages queued (`max_outbound_queue`).
     capacity: usize,
+    /// Most bytes queued (`max_outbound_bytes`); one message larger than this still goes
+    /// into an empty queue.
+    max_bytes: usize,
+    /// Calls of this session routed to a callee and not answered yet (see [`Awaited`]).
+    awaited: AtomicUsize,
     /// The writer, when it waits for items.
     writer: AtomicWaker,
     /// Senders waiting for room ([`Outbound::send`]).
@@ -46,6 +62,8 @@ pub struct Outbound {
 #[derive(Debug, Default)]
 struct State {
     items: VecDeque<Outgoing>,
+    /// Bytes of the messages in `items` and in the writer's current batch (see `Inbox::take_all`).
+    bytes: usize,
     /// The writer is gone: nothing more is queued.
     closed: bool,
 }
@@ -79,11 +97,19 @@ impl Closer {
 }
 
 impl Outbound {
-    /// A queue of at most `capacity` items and the writer's end of it.
+    /// A queue of at most `capacity` items (and the default `max_outbound_bytes`) and the
+    /// writer's end of it.
     pub fn new(capacity: usize) -> (Arc<Outbound>, Inbox) {
+        Outbound::bounded(capacity, DEFAULT_MAX_OUTBOUND_BYTES)
+    }
+
+    /// A queue of at most `capacity` items and `max_bytes` bytes, and the writer's end of it.
+    pub fn bounded(capacity: usize, max_bytes: usize) -> (Arc<Outbound>, Inbox) {
         let outbound = Arc::new(Outbound {
             state: Mutex::default(),
             capacity: capacity.max(1),
+            max_bytes: max_bytes.max(1),
+            awaited: AtomicUsize::new(0),
             writer: AtomicWaker::new(),
             room: Notify::new(),
             closer: Closer::default(),
@@ -91,22 +117,44 @@ impl Outbound {
         let inbox = Inbox {
             outbound: Arc::clone(&outbound),
             batch: VecDeque::new(),
+            taken: 0,
         };
         (outbound, inbox)
     }
 
-    /// Queues without waiting; a full queue closes the session as a slow consumer.
+    /// Queues what another session sends, without waiting; over a bound, closes the session as
+    /// a slow consumer instead.
     pub fn push(&self, item: Outgoing) -> bool {
         let state = self.state.lock();
         if state.closed {
             return false;
         }
-        if state.items.len() >= self.capacity {
+        let size = item.size();
+        let reason = if state.items.len() >= self.capacity {
+            Some(format!("{} messages (max_outbound_queue)", self.capacity))
+        } else if !state.items.is_empty() && state.bytes + size > self.max_bytes {
+            Some(format!(
+                "{} bytes waiting and {size} more (max_outbound_bytes {})",
+                state.bytes, self.max_bytes
+            ))
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
             drop(state);
-            self.closer.close(format!(
-                "slow consumer: outbound queue full ({} messages)",
-                self.capacity
-            ));
+            self.closer
+                .close(format!("slow consumer: outbound queue full, {reason}"));
+            return false;
+        }
+        self.enqueue(state, item);
+        true
+    }
+
+    /// Queues a reply to the session's own request, even over the bounds: the session waited
+    /// for [`room`](Self::room) before it read the request.
+    pub fn push_reply(&self, item: Outgoing) -> bool {
+        let state = self.state.lock();
+        if state.closed {
             return false;
         }
         self.enqueue(state, item);
@@ -115,6 +163,15 @@ impl Outbound {
 
     /// Queues, waiting for room: for replies to the session's own requests.
     pub async fn send(&self, item: Outgoing) -> bool {
+        if !self.room().await {
+            return false;
+        }
+        self.push_reply(item)
+    }
+
+    /// Waits until the queue, with the calls in flight, is under its bounds; false once the
+    /// writer is gone. The session waits here before reading a request.
+    pub async fn room(&self) -> bool {
         loop {
             // Registered before looking, so a drain in between is not missed.
             let room = self.room.notified();
@@ -123,8 +180,7 @@ impl Outbound {
                 if state.closed {
                     return false;
                 }
-                if state.items.len() < self.capacity {
-                    self.enqueue(state, item);
+                if self.room_in(&state) {
                     return true;
                 }
             } // the guard goes before waiting
@@ -132,10 +188,22 @@ impl Outbound {
         }
     }
 
+    /// Whether [`room`](Self::room) would return at once (or the writer is gone).
+    pub fn has_room(&self) -> bool {
+        let state = self.state.lock();
+        state.closed || self.room_in(&state)
+    }
+
+    fn room_in(&self, state: &State) -> bool {
+        state.items.len() + self.awaited.load(Ordering::Relaxed) < self.capacity
+            && state.bytes < self.max_bytes
+    }
+
     /// Appends under the lock; wakes the writer when the queue turns non-empty (otherwise
     /// it was woken already and has not drained yet).
     fn enqueue(&self, mut state: parking_lot::MutexGuard<'_, State>, item: Outgoing) {
         let was_empty = state.items.is_empty();
+        state.bytes += item.size();
         state.items.push_back(item);
         drop(state);
         if was_empty {
@@ -148,6 +216,46 @@ impl Outbound {
     }
 }
 
+impl Outgoing {
+    /// Bytes this item holds.
+    fn size(&self) -> usize {
+        match self {
+            Outgoing::Message(b) | Outgoing::Ping(b) => b.len(),
+            Outgoing::Close { reason, .. } => reason.len(),
+        }
+    }
+}
+
+/// A call of this session in flight at a callee: its RESULT or ERROR will be queued as a reply,
+/// so it counts against the room the session waits for before reading (a caller that pipelines
+/// calls is slowed down, not dropped). Held by the dealer's invocation; dropping it (answered,
+/// canceled, timed out, callee gone) gives the room back.
+///
+/// A call a session routes to itself does not count: the YIELD that ends it comes from the
+/// same connection, which must not wait for it before reading it.
+#[derive(Debug)]
+pub struct Awaited(Option<Arc<Outbound>>);
+
+impl Awaited {
+    /// A call from the session that owns `caller` to the one that owns `callee`.
+    pub fn new(caller: &Arc<Outbound>, callee: &Arc<Outbound>) -> Awaited {
+        if Arc::ptr_eq(caller, callee) {
+            return Awaited(None);
+        }
+        caller.awaited.fetch_add(1, Ordering::Relaxed);
+        Awaited(Some(Arc::clone(caller)))
+    }
+}
+
+impl Drop for Awaited {
+    fn drop(&mut self) {
+        if let Some(caller) = &self.0 {
+            caller.awaited.fetch_sub(1, Ordering::Relaxed);
+            caller.room.notify_waiters();
+        }
+    }
+}
+
 /// The writer's end of an [`Outbound`]: takes the whole backlog at once and hands it out item
 /// by item. Dropping it closes the queue.
 #[derive(Debug)]
@@ -155,6 +263,8 @@ pub struct Inbox {
     outbound: Arc<Outbound>,
     /// Taken from the queue, not yet handed out.
     batch: VecDeque<Outgoing>,
+    /// Bytes of the last batch taken, still counted in the queue's `bytes`.
+    taken: usize,
 }
 
 /// A batch this large is not kept once handed out: a burst must not pin its memory.
@@ -190,21 +300,24 @@ impl Inbox {
     }
 
     /// Moves everything queued into `batch` (empty when called); false when nothing was.
+    /// The batch's bytes stay counted in the queue's until the next call: the writer holds
+    /// them until then.
     fn take_all(&mut self) -> bool {
         if self.batch.capacity() > KEEP_BATCH_CAPACITY {
             self.batch = VecDeque::new();
         }
         let mut state = self.outbound.state.lock();
-        if state.items.is_empty() {
-            return false;
-        }
-        let was_full = state.items.len() >= self.outbound.capacity;
+        let was_full = !self.outbound.room_in(&state);
+        // The last batch has been handed out: its bytes are the writer's no more.
+        state.bytes -= self.taken;
+        self.taken = state.bytes;
         std::mem::swap(&mut state.items, &mut self.batch);
+        let freed = was_full && self.outbound.room_in(&state);
         drop(state);
-        if was_full {
+        if freed {
             self.outbound.room.notify_waiters();
         }
-        true
+        !self.batch.is_empty()
     }
 }
 
@@ -213,6 +326,7 @@ impl Drop for Inbox {
         let mut state = self.outbound.state.lock();
         state.closed = true;
         state.items = VecDeque::new();
+        state.bytes = 0;
         drop(state);
         self.outbound.room.notify_waiters();
     }
@@ -297,5 +411,80 @@ mod tests {
             "a gone writer fails the waiting send"
         );
         assert!(!outbound.push(message("e")));
+    }
+
+    #[tokio::test]
+    async fn too_many_bytes_close_as_slow_consumer_but_one_large_message_goes_in() {
+        let (outbound, mut inbox) = Outbound::bounded(100, 10);
+        assert!(
+            outbound.push(message("larger than ten bytes")),
+            "an empty queue takes it"
+        );
+        assert_eq!(
+            text(inbox.recv().await).as_deref(),
+            Some(&b"larger than ten bytes"[..])
+        );
+        assert!(
+            inbox.try_recv().is_none(),
+            "the batch is handed out: its bytes are freed"
+        );
+        assert!(outbound.push(message("six b1")));
+        assert!(!outbound.push(message("six b2")), "12 bytes > 10");
+        let reason = outbound.closer().closed().await;
+        assert!(reason.contains("slow consumer"), "{reason}");
+        assert!(
+            reason.contains("6 bytes waiting and 6 more (max_outbound_bytes 10)"),
+            "{reason}"
+        );
+    }
+
+    #[tokio::test]
+    async fn replies_go_over_the_bounds_and_room_waits_for_the_writer() {
+        let (outbound, mut inbox) = Outbound::bounded(2, 10);
+        for reply in ["r1", "r2", "a reply of 19 bytes"] {
+            assert!(outbound.push_reply(message(reply)), "a reply never closes");
+        }
+        assert!(!outbound.has_room());
+        let waiting = tokio::spawn({
+            let outbound = Arc::clone(&outbound);
+            async move { outbound.room().await }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!waiting.is_finished(), "no room: 3 messages, 23 bytes");
+        assert_eq!(text(inbox.recv().await).as_deref(), Some(&b"r1"[..]));
+        // The writer holds the batch: its bytes count until it comes back for more.
+        assert!(!outbound.has_room());
+        inbox.try_recv();
+        inbox.try_recv();
+        assert!(inbox.try_recv().is_none());
+        assert!(outbound.has_room());
+        assert!(
+            waiting.await.unwrap(),
+            "room once the writer took everything"
+        );
+    }
+
+    #[tokio::test]
+    async fn calls_in_flight_count_against_the_room_except_calls_to_oneself() {
+        let (caller, _inbox) = Outbound::bounded(2, 1000);
+        let (callee, _callee_inbox) = Outbound::new(2);
+        let first = Awaited::new(&caller, &callee);
+        assert!(caller.has_room());
+        let to_itself = Awaited::new(&caller, &caller);
+        assert!(caller.has_room(), "a call to oneself does not count");
+        let second = Awaited::new(&caller, &callee);
+        assert!(!caller.has_room(), "two calls in flight fill a room of 2");
+        let waiting = tokio::spawn({
+            let caller = Arc::clone(&caller);
+            async move { caller.room().await }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!waiting.is_finished());
+        drop(second);
+        assert!(
+            waiting.await.unwrap(),
+            "an answered call gives the room back"
+        );
+        drop((first, to_itself));
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-pub use crate::router::outbound::{Closer, Inbox, Outbound, Outgoing};
+pub use crate::router::outbound::{Awaited, Closer, Inbox, Outbound, Outgoing};
 
 use crate::wamp::id::Id;
 use crate::wamp::serializer::Serialization;

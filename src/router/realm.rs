@@ -14,9 +14,9 @@ use crate::config::{RealmConfig, UriCheck};
 use crate::router::authorize::{Action, Authorizer, Decision};
 use crate::router::broker::{Audience, Broker, Publication};
 use crate::router::dealer::{Dealer, Invocation, InvokePolicy, RegisterRefusal};
-use crate::router::delivery::{answer_caller, check_receivable, push, unreceivable};
+use crate::router::delivery::{answer_caller, check_receivable, push, reply, unreceivable};
 use crate::router::history::EventHistory;
-use crate::router::peer::{Outgoing, Peer};
+use crate::router::peer::{Awaited, Outgoing, Peer};
 use crate::router::persist::RealmStorage;
 use crate::router::sessions::{JoinedSession, SessionTable};
 use crate::store::Store;
@@ -178,7 +178,7 @@ impl Realm {
                 uri_error::CANCELED,
                 "callee disconnected from in-flight call",
             );
-            push(&invocation.caller, &error);
+            reply(&invocation.caller, &error);
         }
         for (id, invocation, callee) in removal.abandoned {
             if invocation.progressive {
@@ -296,7 +296,7 @@ impl Realm {
         let mut broker = self.broker.write();
         let subscribed = broker.subscribe(peer, topic, policy);
         let subscription = subscribed.id;
-        push(
+        reply(
             peer,
             &Message::Subscribed {
                 request,
@@ -484,7 +484,7 @@ impl Realm {
                 ));
             }
         };
-        push(
+        reply(
             peer,
             &Message::Registered {
                 request,
@@ -604,6 +604,7 @@ impl Realm {
             let invocation = dealer.start_invocation(
                 Invocation {
                     caller: Arc::clone(caller),
+                    awaited: Awaited::new(&caller.outbound, &routed.callee.outbound),
                     caller_request: request,
                     callee: routed.callee.session,
                     receive_progress,
@@ -681,7 +682,13 @@ impl Realm {
             }
             Err(e) => error_message(message::CALL, caller_request, e.uri, &e.message),
         };
-        push(&caller, &message);
+        // Progressive results stream from the callee: a caller that does not read them is a
+        // slow consumer like any other; the final one answers its CALL.
+        if progress {
+            push(&caller, &message);
+        } else {
+            reply(&caller, &message);
+        }
         Ok(())
     }
 
@@ -756,7 +763,7 @@ impl Realm {
         if let Some(invocation) = dealer.remove_invocation(invocation_id) {
             drop(dealer);
             let message = error_message(message::CALL, invocation.caller_request, error, text);
-            push(&invocation.caller, &message);
+            reply(&invocation.caller, &message);
         }
     }
 

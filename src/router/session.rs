@@ -88,6 +88,16 @@ impl Session {
     }
 
     pub async fn handle(&mut self, msg: Message) -> Flow {
+        // Backpressure: a request is handled once its replies have room (see
+        // `Outbound::room`); until then the transport reads nothing more from this client.
+        // YIELD and ERROR answer invocations and queue nothing for this session: they go on,
+        // so a session that calls itself cannot wait on its own answers.
+        let answers_invocation = matches!(msg, Message::Yield { .. } | Message::Error { .. });
+        // Boxed: rarely waited for, and inline the wait would size every idle task.
+        if !answers_invocation && !self.outbound.has_room() && !Box::pin(self.outbound.room()).await
+        {
+            return Flow::Close;
+        }
         match std::mem::replace(&mut self.state, State::Closed) {
             // Boxed: the opening runs once per session, and inline its state would count in
             // every idle session's task (memory per session is a target, see BENCHMARKS.md).

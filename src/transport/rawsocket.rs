@@ -141,7 +141,8 @@ async fn run_session<S>(
     let options = &acceptor.service.options;
     let _open = router.connection_opened();
     let shutdown = router.shutdown_signal();
-    let (outbound, mut rx) = Outbound::new(options.max_outbound_queue);
+    let (outbound, mut rx) =
+        Outbound::bounded(options.max_outbound_queue, options.max_outbound_bytes);
     let mut session = Session::new(
         router,
         Arc::clone(&acceptor.authenticator),

@@ -34,11 +34,24 @@ use crate::wamp::serializer::{JSON_SEPARATOR, Subprotocol, json_separator_of};
 /// does not fit, reading it in 1 KiB steps (a 1 MiB message takes ~1,000 reads, about 1 ms).
 const READ_BUFFER: usize = 1024;
 
+/// tungstenite's write buffer: frames gather here and go to the socket once it holds this much
+/// (or at a flush). Its default; the buffer is empty while a connection is idle.
+const WRITE_BUFFER: usize = 128 * 1024;
+
 /// tungstenite settings from the path's options (the default 128 KiB read buffer would cost
 /// that much per connection).
+///
+/// The write buffer is bounded (tungstenite's default is unbounded): the writer puts at most
+/// one frame (a message, or a batch of the outbound queue) past `WRITE_BUFFER` before waiting
+/// for the socket, but tungstenite answers every ping it reads with a pong in the same buffer,
+/// so a client that floods pings and never reads would grow it without end (issue 12). Full,
+/// it keeps one pong and drops the rest, as RFC 6455 allows.
 pub fn ws_config(options: &WebSocketOptions) -> WebSocketConfig {
+    let one_frame = options.max_outbound_bytes.max(options.max_message_size);
     WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
+        .max_write_buffer_size(WRITE_BUFFER.saturating_add(one_frame))
         .max_message_size(Some(options.max_message_size))
         .max_frame_size(Some(options.max_frame_size))
 }
@@ -63,7 +76,8 @@ where
     let (sink, stream) = ws.split();
     let open = router.connection_opened();
     let shutdown = router.shutdown_signal();
-    let (outbound, mut rx) = Outbound::new(options.max_outbound_queue);
+    let (outbound, mut rx) =
+        Outbound::bounded(options.max_outbound_queue, options.max_outbound_bytes);
     let mut session = Session::new(
         router,
         authenticator,

@@ -174,6 +174,17 @@ impl Router {
         }
     }
 
+    /// The router's resident memory, in KiB (VmRSS of its process).
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the router's /proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc status")
+    }
+
     /// The first transport's address.
     pub fn addr(&self) -> SocketAddr {
         self.addrs[0]
