@@ -118,6 +118,9 @@ start_junction() { # PORT
     local dir=$RESULTS/junction
     mkdir -p "$dir"
     write_config "$1" "$dir/config.json" ""
+    # The idle scenario holds 10,000 sessions from 4 loopback addresses: over Junction's
+    # default max_connections_per_ip (1000), a key Crossbar would refuse in the shared config.
+    sed -i 's/"port": \([0-9]*\)}/"port": \1, "max_connections_per_ip": 100000}/' "$dir/config.json"
     taskset -c "$ROUTER_CPU" "$JUNCTION" start --config "$dir/config.json" > "$dir/log" 2>&1 &
     ROUTER_PID=$!
     wait_for_log "$dir/log" "listening on" 30

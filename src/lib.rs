@@ -6,6 +6,7 @@
 pub mod config;
 pub mod http;
 pub mod log_text;
+pub mod log_throttle;
 pub mod poller;
 pub mod router;
 pub mod store;

@@ -195,6 +195,12 @@ pub struct TcpEndpoint {
     /// `tls`: `{"certificate": "server.crt", "key": "server.key"}` (PEM files; relative paths
     /// are resolved against the config file's folder).
     pub tls: Option<TlsFiles>,
+    /// Junction: `max_connections`, the most connections served at once on this endpoint
+    /// (default: what the process's open-file limit allows).
+    pub max_connections: Option<usize>,
+    /// Junction: `max_connections_per_ip`, the most from one client address (default 1000;
+    /// trusted proxies are exempt).
+    pub max_connections_per_ip: usize,
 }
 
 /// `endpoint` of type `unix`: a Unix domain socket. A stale socket file left by an earlier
@@ -240,6 +246,16 @@ pub enum TransportKind {
 }
 
 impl TransportKind {
+    /// `options.trusted_proxies` of a `web` or `universal` transport (none for the others).
+    pub fn trusted_proxies(&self) -> &[IpNet] {
+        match self {
+            TransportKind::Web { options, .. } | TransportKind::Universal { options, .. } => {
+                &options.trusted_proxies
+            }
+            TransportKind::WebSocket(_) | TransportKind::RawSocket(_) => &[],
+        }
+    }
+
     /// The path table served over HTTP, for `web` and `universal` transports.
     pub fn paths(&self) -> Option<&BTreeMap<String, PathService>> {
         match self {
@@ -251,13 +267,30 @@ impl TransportKind {
     }
 }
 
-/// Junction options of a `web` transport (in its `options`, beside Crossbar's ignored ones).
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Options of a `web` transport Junction reads (in its `options`, beside Crossbar's ignored
+/// ones).
+#[derive(Debug, Clone, PartialEq)]
 pub struct WebOptions {
     /// `trusted_proxies`: networks (`"10.0.0.0/8"`, `"127.0.0.1"`, `"::1"`, netmask form) whose
     /// `X-Forwarded-For` / `X-Forwarded-Proto` headers are believed for `require_ip` and
     /// `require_tls`. Empty (the default): the socket address and the listener's TLS count.
     pub trusted_proxies: Vec<IpNet>,
+    /// `client_timeout` (seconds in the file, as Crossbar's): how long a keep-alive connection
+    /// may stay idle between requests; default 60 s.
+    pub client_timeout: Duration,
+    /// Junction: `body_timeout` (ms in the file): the longest a request body may take to
+    /// arrive; default 10 s. Past it the request gets 408 and the connection is closed.
+    pub body_timeout: Duration,
+}
+
+impl Default for WebOptions {
+    fn default() -> Self {
+        WebOptions {
+            trusted_proxies: Vec::new(),
+            client_timeout: Duration::from_secs(60),
+            body_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -457,6 +490,10 @@ pub struct WebSocketOptions {
     /// Junction: `join_timeout` (ms in the file), default 10 s: the longest a connection may
     /// stay open after its handshake without joining a realm (HELLO to WELCOME).
     pub join_timeout: Duration,
+    /// Junction: `max_failed_logins` (default 20): failed logins in a row one client address
+    /// may have (counted over all transports) before this service refuses its HELLOs; one
+    /// more is forgiven each second. 0: no limit.
+    pub max_failed_logins: u32,
 }
 
 /// A WAMP-over-RawSocket service (a `rawsocket` transport, or the `rawsocket` part of a
@@ -491,6 +528,8 @@ pub struct RawSocketOptions {
     pub max_outbound_bytes: usize,
     /// `join_timeout`, as for WebSocket (default 10 s).
     pub join_timeout: Duration,
+    /// `max_failed_logins`, as for WebSocket (default 20).
+    pub max_failed_logins: u32,
 }
 
 impl RawSocketOptions {

@@ -4,7 +4,7 @@
 //! writes it). Junction adds `options` with WebSocket's names: `max_message_size` (the same
 //! value, for symmetry with WebSocket; only one of the two places may say it),
 //! `auto_ping_interval`, `auto_ping_timeout`, `auto_ping_size`, `open_handshake_timeout`,
-//! `max_outbound_queue`, `max_outbound_bytes`, `join_timeout`.
+//! `max_outbound_queue`, `max_outbound_bytes`, `join_timeout`, `max_failed_logins`.
 
 use std::time::Duration;
 
@@ -13,7 +13,8 @@ use crate::config::load::Loader;
 use crate::config::model::{RawSocketOptions, RawSocketService};
 use crate::config::node::{Obj, Result};
 use crate::config::transport::{
-    DEFAULT_JOIN_TIMEOUT, DEFAULT_MAX_OUTBOUND_BYTES, load_serializers, load_shared_options, size,
+    DEFAULT_JOIN_TIMEOUT, DEFAULT_MAX_FAILED_LOGINS, DEFAULT_MAX_OUTBOUND_BYTES, load_serializers,
+    load_shared_options, size,
 };
 
 /// The RawSocket options Junction reads.
@@ -26,6 +27,7 @@ const RAWSOCKET_OPTIONS: &[&str] = &[
     "max_outbound_queue",
     "max_outbound_bytes",
     "join_timeout",
+    "max_failed_logins",
 ];
 
 /// Options of a RawSocket service that has none in the file.
@@ -39,6 +41,7 @@ pub fn default_rawsocket_options() -> RawSocketOptions {
         max_outbound_queue: 4096,
         max_outbound_bytes: DEFAULT_MAX_OUTBOUND_BYTES,
         join_timeout: DEFAULT_JOIN_TIMEOUT,
+        max_failed_logins: DEFAULT_MAX_FAILED_LOGINS,
     }
 }
 
@@ -82,6 +85,9 @@ fn load_rawsocket_options(service: &Obj, cx: &mut Loader) -> Result<RawSocketOpt
         }
         if let Some(timeout) = shared.join_timeout {
             options.join_timeout = timeout;
+        }
+        if let Some(max) = shared.max_failed_logins {
+            options.max_failed_logins = max;
         }
     }
     if let Some(max) = max {
@@ -168,7 +174,7 @@ mod tests {
         let o = options(
             r#""serializers": ["cbor"], "options": {"auto_ping_interval": 1000, "auto_ping_size": 8,
                 "open_handshake_timeout": 2500, "max_outbound_queue": 10,
-                "max_outbound_bytes": 4096, "join_timeout": 3000}"#,
+                "max_outbound_bytes": 4096, "join_timeout": 3000, "max_failed_logins": 0}"#,
         );
         assert_eq!(
             o,
@@ -181,6 +187,7 @@ mod tests {
                 max_outbound_queue: 10,
                 max_outbound_bytes: 4096,
                 join_timeout: Duration::from_secs(3),
+                max_failed_logins: 0,
             }
         );
         let o = options(r#""options": {"auto_ping_interval": 1000, "auto_ping_timeout": 300}"#);

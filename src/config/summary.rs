@@ -12,7 +12,7 @@ use crate::config::model::{
     WebOptions, WebSocketOptions, WebSocketService, WebhookService,
 };
 use crate::config::rawsocket::default_rawsocket_options;
-use crate::config::transport::default_websocket_options;
+use crate::config::transport::{DEFAULT_MAX_CONNECTIONS_PER_IP, default_websocket_options};
 use crate::wamp::uri::MatchPolicy;
 
 pub fn summary(config: &Config) -> String {
@@ -169,6 +169,25 @@ fn transport_summary(out: &mut String, transport: &TransportConfig) {
         ),
         None => String::new(),
     };
+    // Connection limits that differ from the defaults follow the headline.
+    let limits = |out: &mut String| {
+        let Some(tcp) = transport.endpoint.tcp() else {
+            return;
+        };
+        let mut notable = Vec::new();
+        if let Some(max) = tcp.max_connections {
+            notable.push(format!("max_connections {max}"));
+        }
+        if tcp.max_connections_per_ip != DEFAULT_MAX_CONNECTIONS_PER_IP {
+            notable.push(format!(
+                "max_connections_per_ip {}",
+                tcp.max_connections_per_ip
+            ));
+        }
+        if !notable.is_empty() {
+            line(out, 2, format!("endpoint: {}", notable.join(", ")));
+        }
+    };
     match &transport.kind {
         TransportKind::WebSocket(service) => {
             line(
@@ -180,6 +199,7 @@ fn transport_summary(out: &mut String, transport: &TransportConfig) {
                     tls("wss")
                 ),
             );
+            limits(out);
             service_summary(out, 2, service);
         }
         TransportKind::Web { paths, options } => {
@@ -192,6 +212,7 @@ fn transport_summary(out: &mut String, transport: &TransportConfig) {
                     tls("https")
                 ),
             );
+            limits(out);
             web_options_summary(out, 2, options);
             paths_summary(out, 2, paths);
         }
@@ -205,6 +226,7 @@ fn transport_summary(out: &mut String, transport: &TransportConfig) {
                     tls("tls")
                 ),
             );
+            limits(out);
             rawsocket_summary(out, 2, service);
         }
         TransportKind::Universal {
@@ -221,6 +243,7 @@ fn transport_summary(out: &mut String, transport: &TransportConfig) {
                     tls("tls, https, wss")
                 ),
             );
+            limits(out);
             web_options_summary(out, 2, options);
             match rawsocket {
                 Some(service) => {
@@ -310,6 +333,7 @@ fn rawsocket_summary(out: &mut String, depth: usize, service: &RawSocketService)
         max_outbound_queue: o.max_outbound_queue,
         max_outbound_bytes: o.max_outbound_bytes,
         join_timeout: o.join_timeout,
+        max_failed_logins: o.max_failed_logins,
     };
     shared_summary(
         &mut notable,
@@ -326,6 +350,23 @@ fn web_options_summary(out: &mut String, depth: usize, options: &WebOptions) {
             depth,
             format!("trusted_proxies: {}", nets(&options.trusted_proxies)),
         );
+    }
+    let defaults = WebOptions::default();
+    let mut notable = Vec::new();
+    if options.client_timeout != defaults.client_timeout {
+        notable.push(format!(
+            "client_timeout {} s",
+            options.client_timeout.as_secs()
+        ));
+    }
+    if options.body_timeout != defaults.body_timeout {
+        notable.push(format!(
+            "body_timeout {} ms",
+            options.body_timeout.as_millis()
+        ));
+    }
+    if !notable.is_empty() {
+        line(out, depth, format!("options: {}", notable.join(", ")));
     }
 }
 
@@ -511,6 +552,7 @@ fn options_summary(out: &mut String, depth: usize, options: &WebSocketOptions) {
         max_outbound_queue: o.max_outbound_queue,
         max_outbound_bytes: o.max_outbound_bytes,
         join_timeout: o.join_timeout,
+        max_failed_logins: o.max_failed_logins,
     };
     shared_summary(&mut notable, &shared(options), &shared(&defaults));
     if !notable.is_empty() {
@@ -526,6 +568,7 @@ struct Shared {
     max_outbound_queue: usize,
     max_outbound_bytes: usize,
     join_timeout: Duration,
+    max_failed_logins: u32,
 }
 
 /// Adds the shared options that differ from `defaults` to `notable`.
@@ -555,6 +598,9 @@ fn shared_summary(notable: &mut Vec<String>, options: &Shared, defaults: &Shared
     }
     if options.join_timeout != defaults.join_timeout {
         notable.push(format!("join_timeout {}", ms(options.join_timeout)));
+    }
+    if options.max_failed_logins != defaults.max_failed_logins {
+        notable.push(format!("max_failed_logins {}", options.max_failed_logins));
     }
 }
 

@@ -65,6 +65,7 @@ const WEBSOCKET_OPTIONS: &[&str] = &[
     "max_outbound_queue",
     "max_outbound_bytes",
     "join_timeout",
+    "max_failed_logins",
 ];
 
 /// WebSocket options of autobahn/Crossbar that tune behaviour Junction fixes (or lacks
@@ -94,6 +95,12 @@ const IGNORED_WEBSOCKET_OPTIONS: &[&str] = &[
 /// Default `max_outbound_bytes`: what one session may have waiting to be written.
 pub const DEFAULT_MAX_OUTBOUND_BYTES: usize = 16 * 1024 * 1024;
 
+/// Default `max_connections_per_ip` of a TCP endpoint.
+pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 1000;
+
+/// Default `max_failed_logins`: failed logins in a row one address may have.
+pub const DEFAULT_MAX_FAILED_LOGINS: u32 = 20;
+
 /// Default `join_timeout`: the longest a connection may stay open without joining a realm.
 pub const DEFAULT_JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -111,6 +118,7 @@ pub fn default_websocket_options() -> WebSocketOptions {
         max_outbound_queue: 4096,
         max_outbound_bytes: DEFAULT_MAX_OUTBOUND_BYTES,
         join_timeout: DEFAULT_JOIN_TIMEOUT,
+        max_failed_logins: DEFAULT_MAX_FAILED_LOGINS,
     }
 }
 
@@ -176,17 +184,21 @@ pub(super) fn load_web_options(node: Option<&Node>, cx: &mut Loader) -> Result<W
     let mut options = WebOptions::default();
     if let Some(node) = node {
         let obj = node.object()?;
-        // Logging, HSTS and timeouts of Crossbar's Twisted web server.
-        let ignored = &[
-            "access_log",
-            "display_tracebacks",
-            "hsts",
-            "hsts_max_age",
-            "client_timeout",
-        ];
-        obj.keys(&["trusted_proxies"], ignored, &mut cx.ignored)?;
+        // Logging and HSTS of Crossbar's Twisted web server.
+        let ignored = &["access_log", "display_tracebacks", "hsts", "hsts_max_age"];
+        obj.keys(
+            &["trusted_proxies", "client_timeout", "body_timeout"],
+            ignored,
+            &mut cx.ignored,
+        )?;
         if let Some(proxies) = obj.get("trusted_proxies") {
             options.trusted_proxies = bridge::load_networks(&proxies)?;
+        }
+        if let Some(seconds) = obj.opt("client_timeout", |node| node.u64_min(1))? {
+            options.client_timeout = Duration::from_secs(seconds);
+        }
+        if let Some(ms) = obj.opt("body_timeout", |node| node.u64_min(1))? {
+            options.body_timeout = Duration::from_millis(ms);
         }
     }
     Ok(options)
@@ -251,7 +263,16 @@ fn load_backlog(obj: &Obj) -> Result<u32> {
 fn load_tcp_endpoint(obj: &Obj, cx: &mut Loader) -> Result<TcpEndpoint> {
     obj.reject(&[("portrange", "port ranges are not supported yet")])?;
     obj.keys(
-        &["type", "port", "interface", "backlog", "version", "tls"],
+        &[
+            "type",
+            "port",
+            "interface",
+            "backlog",
+            "version",
+            "tls",
+            "max_connections",
+            "max_connections_per_ip",
+        ],
         &["shared", "user_timeout"],
         &mut cx.ignored,
     )?;
@@ -286,6 +307,9 @@ fn load_tcp_endpoint(obj: &Obj, cx: &mut Loader) -> Result<TcpEndpoint> {
         port,
         backlog,
         tls,
+        max_connections: size(obj, "max_connections")?,
+        max_connections_per_ip: size(obj, "max_connections_per_ip")?
+            .unwrap_or(DEFAULT_MAX_CONNECTIONS_PER_IP),
     })
 }
 
@@ -534,6 +558,9 @@ fn load_websocket_options(node: Option<&Node>, cx: &mut Loader) -> Result<WebSoc
     if let Some(timeout) = shared.join_timeout {
         options.join_timeout = timeout;
     }
+    if let Some(max) = shared.max_failed_logins {
+        options.max_failed_logins = max;
+    }
     Ok(options)
 }
 
@@ -557,12 +584,13 @@ pub(super) struct SharedOptions {
     pub max_outbound_queue: Option<usize>,
     pub max_outbound_bytes: Option<usize>,
     pub join_timeout: Option<Duration>,
+    pub max_failed_logins: Option<u32>,
 }
 
 /// `auto_ping_interval`, `auto_ping_timeout` (ms; 0 turns pings, or their timeout, off, as in
 /// Crossbar), `auto_ping_size` (4..=125), `open_handshake_timeout` (ms), `max_outbound_queue`,
-/// `max_outbound_bytes` and `join_timeout` (ms) of an `options` object whose keys the caller
-/// checked.
+/// `max_outbound_bytes`, `join_timeout` (ms) and `max_failed_logins` of an `options` object
+/// whose keys the caller checked.
 pub(super) fn load_shared_options(obj: &Obj) -> Result<SharedOptions> {
     let millis = |key: &str| -> Result<Option<Duration>> {
         Ok(obj
@@ -587,6 +615,9 @@ pub(super) fn load_shared_options(obj: &Obj) -> Result<SharedOptions> {
         max_outbound_bytes: size(obj, "max_outbound_bytes")?,
         join_timeout: obj.opt("join_timeout", |node| {
             Ok(Duration::from_millis(node.u64_min(1)?))
+        })?,
+        max_failed_logins: obj.opt("max_failed_logins", |node| {
+            Ok(u32::try_from(node.u64()?).unwrap_or(u32::MAX))
         })?,
     })
 }
@@ -647,6 +678,8 @@ mod tests {
                 port: 8080,
                 backlog: 1024,
                 tls: None,
+                max_connections: None,
+                max_connections_per_ip: 1000,
             })
         );
         let service = service(&config);
@@ -947,7 +980,7 @@ mod tests {
             r#"{"max_message_size": 2000, "auto_ping_interval": 10000, "auto_ping_size": 12,
                 "allowed_origins": ["https://*.example.com"], "allow_null_origin": false,
                 "open_handshake_timeout": 2500, "max_outbound_queue": 10,
-                "max_outbound_bytes": 4096, "join_timeout": 3000}"#,
+                "max_outbound_bytes": 4096, "join_timeout": 3000, "max_failed_logins": 0}"#,
         );
         assert_eq!(
             o,
@@ -963,6 +996,7 @@ mod tests {
                 max_outbound_queue: 10,
                 max_outbound_bytes: 4096,
                 join_timeout: Duration::from_secs(3),
+                max_failed_logins: 0,
             }
         );
         let o = options(
@@ -1283,8 +1317,20 @@ mod tests {
         );
         assert!(
             error(&web_options(r#"{"trusted_proxy": []}"#)).starts_with(&format!(
-                "{T}.options.trusted_proxy: unknown key (allowed here: trusted_proxies, access_log"
+                "{T}.options.trusted_proxy: unknown key (allowed here: trusted_proxies, client_timeout, body_timeout, access_log"
             ))
+        );
+        let config = load(&web_options(
+            r#"{"client_timeout": 30, "body_timeout": 2500}"#,
+        ));
+        let options = options_of(&config);
+        assert_eq!(
+            (options.client_timeout, options.body_timeout),
+            (Duration::from_secs(30), Duration::from_millis(2500))
+        );
+        assert_eq!(
+            error(&web_options(r#"{"body_timeout": 0}"#)),
+            format!("{T}.options.body_timeout: must be at least 1, found 0")
         );
         // trusted_proxies is a web transport option, not a WebSocket one.
         assert!(

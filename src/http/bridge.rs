@@ -86,8 +86,8 @@ impl Bridge {
                     drained,
                 ));
             }
-            BodyRead::Failed(message) => {
-                return Err(keep_alive(fail(StatusCode::BAD_REQUEST, &message), false));
+            BodyRead::Failed(status, message) => {
+                return Err(keep_alive(fail(status, &message), false));
             }
         };
         let query = head.uri.query().unwrap_or("");
@@ -331,19 +331,45 @@ pub enum BodyRead {
     TooLarge {
         drained: bool,
     },
-    Failed(String),
+    /// Not read: the status to answer with (400 for a broken body, 408 past `body_timeout`).
+    Failed(StatusCode, String),
+}
+
+tokio::task_local! {
+    /// The `body_timeout` of the request being served and when its body must be complete by
+    /// (set per request by [`server::handle`](crate::http::server::handle)); unset, a body may
+    /// take as long as it takes.
+    pub static BODY_DEADLINE: (tokio::time::Instant, std::time::Duration);
 }
 
 /// Reads the body keeping at most `limit` bytes; past that it reads on (discarding) up to
 /// [`DRAIN_LIMIT`] so a refusal does not break keep-alive.
+///
+/// A body not complete by the request's [`BODY_DEADLINE`] fails with 408: a client that
+/// trickles its body in holds a connection no longer than `body_timeout`.
 pub async fn read_body(mut body: Incoming, limit: usize) -> BodyRead {
     let mut kept = Vec::new();
     let mut total = 0usize;
+    let deadline = BODY_DEADLINE.try_with(|deadline| *deadline).ok();
     loop {
-        match body.frame().await {
+        let frame = match deadline {
+            Some((at, timeout)) => match tokio::time::timeout_at(at, body.frame()).await {
+                Ok(frame) => frame,
+                Err(_) => {
+                    let message = format!(
+                        "request body not complete within body_timeout ({} ms)",
+                        timeout.as_millis()
+                    );
+                    return BodyRead::Failed(StatusCode::REQUEST_TIMEOUT, message);
+                }
+            },
+            None => body.frame().await,
+        };
+        match frame {
             None => break,
             Some(Err(e)) => {
-                return BodyRead::Failed(format!("could not read the request body: {e}"));
+                let message = format!("could not read the request body: {e}");
+                return BodyRead::Failed(StatusCode::BAD_REQUEST, message);
             }
             Some(Ok(frame)) => {
                 let Some(data) = frame.data_ref() else {

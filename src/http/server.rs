@@ -6,13 +6,15 @@ use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use hyper::body::Incoming;
 use hyper::header;
 use hyper::{Request, StatusCode};
 use ipnet::IpNet;
 
-use crate::config::{PathService, TransportKind, WebSocketOptions, WebSocketService};
+use crate::config::{PathService, TransportKind, WebOptions, WebSocketOptions, WebSocketService};
+use crate::http::bridge::BODY_DEADLINE;
 use crate::http::caller::CallerPath;
 use crate::http::client::Client;
 use crate::http::publisher::PublisherPath;
@@ -46,12 +48,18 @@ pub struct Services {
     trusted_proxies: Vec<IpNet>,
     /// Whether this listener speaks TLS.
     tls: bool,
+    /// `client_timeout` and `body_timeout` of the transport's `options`.
+    pub client_timeout: Duration,
+    body_timeout: Duration,
 }
 
 fn wamp(service: &WebSocketService) -> Service {
     Service::Wamp {
         service: service.clone(),
-        authenticator: Arc::new(Authenticator::new(&service.auth)),
+        authenticator: Arc::new(
+            Authenticator::new(&service.auth)
+                .with_failed_login_limit(service.options.max_failed_logins),
+        ),
     }
 }
 
@@ -64,8 +72,9 @@ impl Services {
         kind: &TransportKind,
         tls: bool,
     ) -> Result<Services, String> {
-        let (any_path, paths, trusted_proxies) = match kind {
-            TransportKind::WebSocket(service) => (Some(wamp(service)), BTreeMap::new(), Vec::new()),
+        let defaults = WebOptions::default();
+        let (any_path, paths, options) = match kind {
+            TransportKind::WebSocket(service) => (Some(wamp(service)), BTreeMap::new(), &defaults),
             TransportKind::Web { paths, options }
             | TransportKind::Universal { paths, options, .. } => {
                 let mut table = BTreeMap::new();
@@ -89,17 +98,19 @@ impl Services {
                     };
                     table.insert(path.clone(), service);
                 }
-                (None, table, options.trusted_proxies.clone())
+                (None, table, options)
             }
             // RawSocket only: no HTTP is served.
-            TransportKind::RawSocket(_) => (None, BTreeMap::new(), Vec::new()),
+            TransportKind::RawSocket(_) => (None, BTreeMap::new(), &defaults),
         };
         Ok(Services {
             router,
             any_path,
             paths,
-            trusted_proxies,
+            trusted_proxies: options.trusted_proxies.clone(),
             tls,
+            client_timeout: options.client_timeout,
+            body_timeout: options.body_timeout,
         })
     }
 
@@ -123,7 +134,21 @@ impl Services {
     }
 }
 
+/// Answers one request; its body must arrive within `body_timeout` (see
+/// [`BODY_DEADLINE`](crate::http::bridge::BODY_DEADLINE)).
 pub async fn handle(
+    services: Arc<Services>,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Result<HttpResponse, Infallible> {
+    let timeout = services.body_timeout;
+    let deadline = (tokio::time::Instant::now() + timeout, timeout);
+    BODY_DEADLINE
+        .scope(deadline, answer(services, peer, req))
+        .await
+}
+
+async fn answer(
     services: Arc<Services>,
     peer: SocketAddr,
     req: Request<Incoming>,

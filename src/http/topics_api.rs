@@ -187,7 +187,9 @@ impl TopicsApiPath {
                 ),
                 drained,
             )),
-            BodyRead::Failed(message) => Err(error(StatusCode::BAD_REQUEST, &message, None)),
+            BodyRead::Failed(status, message) => {
+                Err(bridge::keep_alive(error(status, &message, None), false))
+            }
         }
     }
 }

@@ -93,11 +93,8 @@ impl WebhookPath {
                 );
                 return bridge::keep_alive(too_large, drained);
             }
-            BodyRead::Failed(message) => {
-                return bridge::keep_alive(
-                    response::error(StatusCode::BAD_REQUEST, &message, origin),
-                    false,
-                );
+            BodyRead::Failed(status, message) => {
+                return bridge::keep_alive(response::error(status, &message, origin), false);
             }
         };
         if let Some(secret) = &self.service.github_secret

@@ -20,7 +20,7 @@
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::Poll;
 
 use bytes::Bytes;
@@ -52,6 +52,9 @@ pub struct Outbound {
     max_bytes: usize,
     /// Calls of this session routed to a callee and not answered yet (see [`Awaited`]).
     awaited: AtomicUsize,
+    /// The session joined a realm (WELCOME queued): the transport's `join_timeout` no longer
+    /// applies.
+    joined: AtomicBool,
     /// The writer, when it waits for items.
     writer: AtomicWaker,
     /// Senders waiting for room ([`Outbound::send`]).
@@ -110,6 +113,7 @@ impl Outbound {
             capacity: capacity.max(1),
             max_bytes: max_bytes.max(1),
             awaited: AtomicUsize::new(0),
+            joined: AtomicBool::new(false),
             writer: AtomicWaker::new(),
             room: Notify::new(),
             closer: Closer::default(),
@@ -186,6 +190,16 @@ impl Outbound {
             } // the guard goes before waiting
             room.await;
         }
+    }
+
+    /// Notes that the session joined a realm (see `joined`).
+    pub fn set_joined(&self) {
+        self.joined.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the session joined a realm.
+    pub fn joined(&self) -> bool {
+        self.joined.load(Ordering::Relaxed)
     }
 
     /// Whether [`room`](Self::room) would return at once (or the writer is gone).

@@ -9,11 +9,12 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use crate::log_text::peer_text;
+use crate::log_throttle::{Throttle, and_more};
 use crate::router::Router;
-use crate::router::auth::{AuthStep, Authenticator, Identity, Pending, Refusal};
+use crate::router::auth::{AuthStep, Authenticator, FailedLogins, Identity, Pending, Refusal};
 use crate::router::authorize::{Action, Decision};
 use crate::router::dynamic_authorization::{self, DecisionCache};
 use crate::router::peer::{ClientFeatures, Outbound, Outgoing, Peer};
@@ -24,6 +25,9 @@ use crate::wamp::id::{self, Id};
 use crate::wamp::message::{self, Message};
 use crate::wamp::serializer::Serialization;
 use crate::wamp::value::{Dict, Value};
+
+/// HELLOs refused for too many failed logins: logged at most once a second.
+static LOGINS_BLOCKED: Throttle = Throttle::new();
 
 /// Whether the transport should keep reading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,6 +199,24 @@ impl Session {
                 )
                 .await;
         };
+        if let Some(wait) = self
+            .transport
+            .ip
+            .and_then(|ip| self.authenticator.locked_out(ip))
+        {
+            if let Some(suppressed) = LOGINS_BLOCKED.admit() {
+                warn!(
+                    peer = %self.transport.peer,
+                    "HELLO refused: too many failed logins from this address{}",
+                    and_more(suppressed)
+                );
+            }
+            let message = format!(
+                "too many failed logins from this address; try again in {} s",
+                wait.as_secs().max(1)
+            );
+            return self.abort(uri_error::AUTHENTICATION_FAILED, &message).await;
+        }
         let session = id::random_id();
         let features = ClientFeatures::from_hello(&details);
         match self.authenticator.hello(&realm.name, session, &details) {
@@ -241,6 +263,9 @@ impl Session {
     }
 
     async fn refuse(&mut self, refusal: Refusal) -> Flow {
+        if let Some(ip) = self.transport.ip {
+            FailedLogins::global().failed(ip);
+        }
         info!(
             peer = %self.transport.peer,
             reason = refusal.reason,
@@ -282,6 +307,7 @@ impl Session {
         );
         let details = welcome_details(&realm.name, &identity);
         self.reply(&Message::Welcome { session, details }).await;
+        self.outbound.set_joined();
         // Listed (and `on_join` published) once WELCOME is queued: the session's own
         // requests are handled after this returns, so none can come before its join.
         let entry = realm.join(JoinedSession::new(

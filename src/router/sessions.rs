@@ -53,6 +53,8 @@ pub struct TransportInfo {
     pub protocol: &'static str,
     /// The client's address, Crossbar's `tcp4:1.2.3.4:5678` for TCP peers.
     pub peer: String,
+    /// The client's IP address (none for a Unix socket peer): what failed logins count by.
+    pub ip: Option<std::net::IpAddr>,
 }
 
 impl TransportInfo {

@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures_util::{FutureExt, Stream, StreamExt};
 use tokio::sync::watch;
-use tracing::warn;
+use tracing::{info, warn};
+
+use crate::log_throttle::{Throttle, and_more};
 
 use crate::router::peer::{Inbox, Outbound, Outgoing};
 use crate::router::session::{Flow, Session};
@@ -34,30 +36,35 @@ pub fn transport_details(
     peer: &dyn Display,
 ) -> TransportInfo {
     let peer = peer.to_string();
-    let peer = match peer.parse::<std::net::SocketAddr>() {
-        Ok(addr) if addr.is_ipv4() => format!("tcp4:{}:{}", addr.ip(), addr.port()),
-        Ok(addr) => format!("tcp6:{}:{}", addr.ip(), addr.port()),
-        Err(_) => peer,
+    let addr = peer.parse::<std::net::SocketAddr>().ok();
+    let peer = match addr {
+        Some(addr) if addr.is_ipv4() => format!("tcp4:{}:{}", addr.ip(), addr.port()),
+        Some(addr) => format!("tcp6:{}:{}", addr.ip(), addr.port()),
+        None => peer,
     };
     TransportInfo {
         kind,
         protocol,
         peer,
+        ip: addr.map(|addr| addr.ip()),
     }
 }
 
 /// What the reader, the writer and the pinger of one connection share.
 pub struct Link {
     pub outbound: Arc<Outbound>,
+    /// `join_timeout`: the longest the connection may stay open without joining a realm.
+    join_timeout: Duration,
     started: Instant,
     /// Milliseconds since `started` when the last pong arrived.
     last_pong: AtomicU64,
 }
 
 impl Link {
-    pub fn new(outbound: Arc<Outbound>) -> Link {
+    pub fn new(outbound: Arc<Outbound>, join_timeout: Duration) -> Link {
         Link {
             outbound,
+            join_timeout,
             started: Instant::now(),
             last_pong: AtomicU64::new(0),
         }
@@ -189,8 +196,10 @@ pub async fn run<R, W>(
     W: Future<Output = ()>,
 {
     let pinger = ping_loop(link, heartbeat);
+    let deadline = join_deadline(link, what, peer);
     let closer = link.outbound.closer();
     tokio::pin!(pinger);
+    tokio::pin!(deadline);
     tokio::select! {
         reason = closer.closed() => {
             warn!(%peer, "closing {what}: {reason}");
@@ -207,7 +216,32 @@ pub async fn run<R, W>(
             }
         }
         () = &mut pinger => {}
+        () = &mut deadline => {}
     }
+}
+
+/// Connections closed for not joining a realm in time: logged at most once a second.
+static NOT_JOINED: Throttle = Throttle::new();
+
+/// Closes the connection (WebSocket code 1008, policy violation) when its session has not
+/// joined a realm within `join_timeout`: a client that connects and never says HELLO, or never
+/// answers its CHALLENGE, holds no socket for longer. Never completes.
+async fn join_deadline(link: &Link, what: &str, peer: &(dyn Display + Sync)) {
+    {
+        // Boxed: a timer inline would size every connection's task for its whole life.
+        Box::pin(tokio::time::sleep(link.join_timeout)).await;
+    }
+    if !link.outbound.joined() {
+        let reason = format!(
+            "no realm joined within join_timeout ({} ms)",
+            link.join_timeout.as_millis()
+        );
+        if let Some(suppressed) = NOT_JOINED.admit() {
+            info!(%peer, "closing {what}: {reason}{}", and_more(suppressed));
+        }
+        link.outbound.push(Outgoing::Close { code: 1008, reason });
+    }
+    std::future::pending().await
 }
 
 /// Sends a ping every interval and closes the connection when no pong arrives in time, so a

@@ -7,7 +7,8 @@ use std::io;
 use std::net::SocketAddr;
 use std::os::unix::fs::FileTypeExt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -26,6 +27,7 @@ use crate::config::{
 use crate::http::server::{self, Services};
 use crate::poller::supervisor::Pollers;
 use crate::router::Router;
+use crate::transport::admission::{self, Admission, Admitted, Speaks};
 use crate::transport::rawsocket::{self, Acceptor, handshake};
 use crate::transport::sniff;
 
@@ -100,19 +102,98 @@ fn handshake_timeout(kind: &TransportKind) -> Duration {
         .unwrap_or(Duration::from_secs(10))
 }
 
-/// Serves one accepted connection (plain or TLS) with HTTP/1.1 and upgrades.
+/// Serves one accepted connection (plain or TLS) with HTTP/1.1 and upgrades. Headers must
+/// arrive within `timeout`; a keep-alive connection idle for `client_timeout` between requests
+/// is closed (hyper has no idle timeout of its own).
 async fn serve_http<S>(io: S, services: Arc<Services>, peer: SocketAddr, timeout: Duration)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = service_fn(move |req| server::handle(Arc::clone(&services), peer, req));
+    let idle_limit = services.client_timeout;
+    let activity = Arc::new(Activity::default());
+    let service = service_fn({
+        let activity = Arc::clone(&activity);
+        move |req| {
+            let request = activity.begin();
+            let answer = server::handle(Arc::clone(&services), peer, req);
+            async move {
+                let response = answer.await;
+                drop(request);
+                response
+            }
+        }
+    });
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(timeout)
         .serve_connection(TokioIo::new(io), service)
         .with_upgrades();
-    if let Err(e) = conn.await {
-        debug!(%peer, "HTTP connection ended: {e}");
+    tokio::pin!(conn);
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            result = conn.as_mut() => {
+                if let Err(e) = result {
+                    debug!(%peer, "HTTP connection ended: {e}");
+                }
+                return;
+            }
+            () = activity.idle_for(idle_limit), if !closing => {
+                debug!(%peer, "closing HTTP connection idle for {} s (client_timeout)",
+                    idle_limit.as_secs());
+                conn.as_mut().graceful_shutdown();
+                closing = true;
+            }
+        }
+    }
+}
+
+/// Requests in flight on one HTTP connection and when the last one ended.
+#[derive(Debug)]
+struct Activity {
+    in_flight: AtomicUsize,
+    last_done: parking_lot::Mutex<Instant>,
+}
+
+impl Default for Activity {
+    fn default() -> Self {
+        Activity {
+            in_flight: AtomicUsize::new(0),
+            last_done: parking_lot::Mutex::new(Instant::now()),
+        }
+    }
+}
+
+/// A request in flight; dropping it marks the connection idle from then.
+struct InFlight(Arc<Activity>);
+
+impl Activity {
+    fn begin(self: &Arc<Self>) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(Arc::clone(self))
+    }
+
+    /// Returns once no request has been in flight for `limit`.
+    async fn idle_for(&self, limit: Duration) {
+        loop {
+            let wake = if self.in_flight.load(Ordering::Relaxed) == 0 {
+                let due = *self.last_done.lock() + limit;
+                if Instant::now() >= due {
+                    return;
+                }
+                due
+            } else {
+                Instant::now() + limit
+            };
+            tokio::time::sleep_until(wake.into()).await;
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        *self.0.last_done.lock() = Instant::now();
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -165,6 +246,15 @@ impl Door {
         })
     }
 
+    /// What a refused connection is answered in.
+    fn speaks(&self) -> Speaks {
+        match self {
+            Door::Http(_) => Speaks::Http,
+            Door::RawSocket(_) => Speaks::RawSocket,
+            Door::Universal { .. } => Speaks::Either,
+        }
+    }
+
     /// Serves one connection (after TLS, when the endpoint has it).
     async fn serve<S>(&self, stream: S, peer: SocketAddr, timeout: Duration)
     where
@@ -192,12 +282,14 @@ impl Door {
     }
 }
 
-/// Accepts connections on `listener` until the process ends; each is served by `door`.
+/// Accepts connections on `listener` until the process ends; each is served by `door`, once
+/// `admission` takes it (a refused one gets its answer, see [`admission::refuse`]).
 async fn serve_tcp(
     listener: TcpListener,
     transport: TransportConfig,
     door: Arc<Door>,
     tls: Option<TlsAcceptor>,
+    admission: Arc<Admission>,
 ) {
     let timeout = handshake_timeout(&transport.kind);
     loop {
@@ -211,6 +303,19 @@ async fn serve_tcp(
             }
         };
         let _ = stream.set_nodelay(true);
+        let ticket = match admission.admit(Some(peer.ip())) {
+            Ok(ticket) => ticket,
+            // Over TLS, answering would take a handshake: the connection is just closed.
+            Err(refusal) if tls.is_some() => {
+                admission::log_refusal(&refusal, &peer);
+                continue;
+            }
+            Err(refusal) => {
+                tokio::spawn(admission::refuse(stream, door.speaks(), refusal, peer));
+                continue;
+            }
+        };
+        let stream = Admitted::new(stream, ticket);
         let door = Arc::clone(&door);
         let tls = tls.clone();
         tokio::spawn(async move {
@@ -251,12 +356,26 @@ pub fn bind_unix(endpoint: &UnixEndpoint) -> io::Result<UnixListener> {
     socket.listen(endpoint.backlog)
 }
 
-/// Accepts RawSocket connections on a Unix socket until the process ends.
-async fn serve_unix(listener: UnixListener, transport: TransportConfig, acceptor: Arc<Acceptor>) {
+/// Accepts RawSocket connections on a Unix socket until the process ends (within the process's
+/// connection limit: a refused one is closed).
+async fn serve_unix(
+    listener: UnixListener,
+    transport: TransportConfig,
+    acceptor: Arc<Acceptor>,
+    admission: Arc<Admission>,
+) {
     let peer = format!("unix peer on {}", transport.path);
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
+                let ticket = match admission.admit(None) {
+                    Ok(ticket) => ticket,
+                    Err(refusal) => {
+                        admission::log_refusal(&refusal, &peer);
+                        continue;
+                    }
+                };
+                let stream = Admitted::new(stream, ticket);
                 tokio::spawn(rawsocket::serve(
                     stream,
                     Arc::clone(&acceptor),
@@ -305,7 +424,18 @@ pub async fn start(
                     }
                 }
                 bound.push(addr);
-                tokio::spawn(serve_tcp(listener, transport.clone(), Arc::new(door), tls));
+                let admission = Admission::new(
+                    endpoint.max_connections,
+                    endpoint.max_connections_per_ip,
+                    transport.kind.trusted_proxies().to_vec(),
+                );
+                tokio::spawn(serve_tcp(
+                    listener,
+                    transport.clone(),
+                    Arc::new(door),
+                    tls,
+                    admission,
+                ));
             }
             Endpoint::Unix(endpoint) => {
                 let TransportKind::RawSocket(service) = &transport.kind else {
@@ -324,7 +454,8 @@ pub async fn start(
                     endpoint.path.display(),
                     transport.path
                 );
-                tokio::spawn(serve_unix(listener, transport.clone(), acceptor));
+                let admission = Admission::new(None, usize::MAX, Vec::new());
+                tokio::spawn(serve_unix(listener, transport.clone(), acceptor, admission));
             }
         }
     }

@@ -46,7 +46,10 @@ impl Acceptor {
     pub fn new(router: Arc<Router>, service: &RawSocketService) -> Acceptor {
         Acceptor {
             router,
-            authenticator: Arc::new(Authenticator::new(&service.auth)),
+            authenticator: Arc::new(
+                Authenticator::new(&service.auth)
+                    .with_failed_login_limit(service.options.max_failed_logins),
+            ),
             service: service.clone(),
         }
     }
@@ -158,7 +161,7 @@ async fn run_session<S>(
         subprotocol.name(),
         &peer,
     ));
-    let link = Arc::new(Link::new(outbound));
+    let link = Arc::new(Link::new(outbound, options.join_timeout));
     let reader = Reader {
         frames,
         sink: Arc::clone(&sink),

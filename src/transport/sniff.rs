@@ -32,6 +32,16 @@ pub struct Rewind<S> {
     inner: S,
 }
 
+impl<S> Rewind<S> {
+    /// `stream` with nothing put back.
+    pub fn none(stream: S) -> Rewind<S> {
+        Rewind {
+            prefix: Bytes::new(),
+            inner: stream,
+        }
+    }
+}
+
 impl<S: AsyncRead + Unpin> AsyncRead for Rewind<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,

@@ -89,7 +89,7 @@ where
         subprotocol.name(),
         &peer_addr,
     ));
-    let link = Arc::new(Link::new(outbound));
+    let link = Arc::new(Link::new(outbound, options.join_timeout));
     // Batched JSON: answer with the separator the client uses (see wamp::serializer).
     let separator = Arc::new(AtomicU8::new(JSON_SEPARATOR));
     let mut reader = Reader {

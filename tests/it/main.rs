@@ -9,6 +9,7 @@ mod upstream;
 mod bignum;
 mod bundled_config;
 mod config_check;
+mod connection_deadlines;
 mod connection_limits;
 mod decode_fuzz;
 mod event_store;

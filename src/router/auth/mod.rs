@@ -6,6 +6,7 @@
 
 mod anonymous;
 mod cryptosign;
+mod failed_logins;
 mod ticket;
 mod wampcra;
 
@@ -14,6 +15,7 @@ use crate::wamp::error as uri_error;
 use crate::wamp::id::Id;
 use crate::wamp::value::{Dict, Value};
 
+pub use failed_logins::FailedLogins;
 pub use ticket::constant_time_eq;
 pub use wampcra::{derive_key, sign};
 
@@ -77,13 +79,30 @@ impl Pending {
 #[derive(Debug)]
 pub struct Authenticator {
     config: AuthConfig,
+    /// `max_failed_logins` of the service (0: no limit).
+    max_failed_logins: u32,
 }
 
 impl Authenticator {
     pub fn new(config: &AuthConfig) -> Authenticator {
         Authenticator {
             config: config.clone(),
+            max_failed_logins: 0,
         }
+    }
+
+    /// Refuses HELLOs from an address with `max` failed logins in a row (see [`FailedLogins`]).
+    pub fn with_failed_login_limit(mut self, max: u32) -> Authenticator {
+        self.max_failed_logins = max;
+        self
+    }
+
+    /// `Some(wait)` when HELLOs from `ip` are refused for now, and how long until they are not.
+    pub fn locked_out(&self, ip: std::net::IpAddr) -> Option<std::time::Duration> {
+        if self.max_failed_logins == 0 {
+            return None;
+        }
+        FailedLogins::global().blocked(ip, self.max_failed_logins)
     }
 
     /// The methods this path offers, for `check` and error messages.
