@@ -14,8 +14,8 @@ use crate::config::ConfigError;
 use crate::config::auth;
 use crate::config::load::Loader;
 use crate::config::model::{
-    BridgeOptions, CallerService, PathService, PublisherService, RealmConfig, SigningKey,
-    TopicsApiService, UriCheck, WebhookService,
+    AllowedOrigins, BridgeOptions, CallerService, PathService, PublisherService, RealmConfig,
+    SigningKey, TopicsApiService, UriCheck, WebhookService,
 };
 use crate::config::node::{Node, Obj, Result};
 use crate::wamp::uri::{self, MatchPolicy};
@@ -40,6 +40,7 @@ const PUBLISHER_OPTIONS: &[&str] = &[
     "debug",
     "success_status",
     "strict_status",
+    "allowed_origins",
 ];
 
 const WEBHOOK_OPTIONS: &[&str] = &[
@@ -50,6 +51,7 @@ const WEBHOOK_OPTIONS: &[&str] = &[
     "post_body_limit",
     "methods",
     "decode",
+    "allowed_origins",
 ];
 
 /// Which bridge service a path `type` names.
@@ -155,6 +157,7 @@ fn load_bridge_options(
             debug: false,
             success_status: default_status,
             strict_status: false,
+            allowed_origins: AllowedOrigins::default(),
         });
     };
     let mut known = PUBLISHER_OPTIONS.to_vec();
@@ -222,7 +225,21 @@ fn load_bridge_options(
         debug: obj.opt_bool("debug")?.unwrap_or(false),
         success_status,
         strict_status: obj.opt_bool("strict_status")?.unwrap_or(false),
+        allowed_origins: load_allowed_origins(obj)?,
     })
+}
+
+/// `allowed_origins`: a list of origin patterns (`*` matches any run of characters).
+fn load_allowed_origins(obj: &Obj) -> Result<AllowedOrigins> {
+    let Some(node) = obj.get("allowed_origins") else {
+        return Ok(AllowedOrigins::default());
+    };
+    let patterns = node
+        .array()?
+        .iter()
+        .map(|origin| origin.str().map(str::to_string))
+        .collect::<Result<_>>()?;
+    Ok(AllowedOrigins(patterns))
 }
 
 /// `post_body_limit` in bytes: absent -> 1 MiB; 0 stays 0 (the server's hard cap only).
@@ -320,6 +337,7 @@ fn load_webhook(obj: &Obj, cx: &mut Loader) -> Result<WebhookService> {
         post_body_limit: post_body_limit(&options)?,
         methods,
         decode_json,
+        allowed_origins: load_allowed_origins(&options)?,
     })
 }
 
@@ -568,7 +586,8 @@ mod tests {
             "{at}.timeout: unknown key (allowed here: key, secret, post_body_limit"
         )));
         assert!(
-            caller_error(r#"{"topic": "x"}"#).ends_with("success_status, strict_status, timeout)")
+            caller_error(r#"{"topic": "x"}"#)
+                .ends_with("success_status, strict_status, allowed_origins, timeout)")
         );
     }
 
@@ -731,7 +750,7 @@ mod tests {
         assert_eq!(
             publisher_error(r#"{"reqire_ip": []}"#),
             format!(
-                "{at}.reqire_ip: unknown key (allowed here: key, secret, post_body_limit, timestamp_delta_limit, require_ip, require_tls, debug, success_status, strict_status)"
+                "{at}.reqire_ip: unknown key (allowed here: key, secret, post_body_limit, timestamp_delta_limit, require_ip, require_tls, debug, success_status, strict_status, allowed_origins)"
             )
         );
     }
@@ -900,7 +919,7 @@ mod tests {
         assert_eq!(
             webhook_error(r#"{"topic": "t", "key": "k"}"#),
             format!(
-                "{at}.key: unknown key (allowed here: topic, success_response, error_response, github_secret, post_body_limit, methods, decode)"
+                "{at}.key: unknown key (allowed here: topic, success_response, error_response, github_secret, post_body_limit, methods, decode, allowed_origins)"
             )
         );
     }

@@ -385,6 +385,52 @@ pub struct BridgeOptions {
     /// Junction: `strict_status` (default false): WAMP errors answered with 403/400/404/504
     /// instead of Crossbar's 200.
     pub strict_status: bool,
+    /// Junction: `allowed_origins`, which web pages may use this path from a visitor's browser.
+    pub allowed_origins: AllowedOrigins,
+}
+
+/// `allowed_origins` of a bridge path: patterns where `*` matches any run of characters
+/// (`["*"]`: any page, Crossbar's behaviour). A request without `Origin` (curl, scripts,
+/// crossbarconnect) and a page of the same origin are always served.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AllowedOrigins(pub Vec<String>);
+
+impl AllowedOrigins {
+    /// Whether a page at `origin` may use the path; `host` is the request's `Host`.
+    pub fn allows(&self, origin: &str, host: Option<&str>) -> bool {
+        let same_origin = host.is_some_and(|host| {
+            origin
+                .split_once("://")
+                .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
+        });
+        same_origin || self.0.iter().any(|p| wildcard_match(p, origin))
+    }
+
+    /// Whether every page may (`"*"` is listed).
+    pub fn any(&self) -> bool {
+        self.0.iter().any(|p| p == "*")
+    }
+}
+
+/// `pattern` with `*` matching any run of characters (WebSocket's and the bridge's
+/// `allowed_origins`).
+pub fn wildcard_match(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    rest.ends_with(last)
 }
 
 #[derive(Debug, Clone)]
@@ -413,6 +459,8 @@ pub struct WebhookService {
     /// Junction: `decode: "json"` publishes the parsed body (kwargs when an object, else the
     /// single arg) instead of Crossbar's `{headers, body}`.
     pub decode_json: bool,
+    /// Junction: `allowed_origins`, as for publishers.
+    pub allowed_origins: AllowedOrigins,
 }
 
 /// A WAMP-over-WebSocket service: `serializers`, `auth`, `options`.

@@ -1,7 +1,7 @@
 //! Warnings of `junction check` and `junction start`: parts of a config that load and run, but
 //! mean something other than they would under Crossbar, each named by its JSON path.
 
-use crate::config::model::{Config, permission_pattern};
+use crate::config::model::{Config, PathService, permission_pattern};
 use crate::wamp::uri::MatchPolicy;
 
 /// Every warning for `config`, in config order.
@@ -21,8 +21,37 @@ pub fn warnings(config: &Config) -> Vec<String> {
                 }
             }
         }
+        for transport in &worker.transports {
+            for (path, service) in transport.kind.paths().into_iter().flatten() {
+                if let Some(text) = open_origin_warning(service) {
+                    let key = path
+                        .strip_prefix('/')
+                        .filter(|k| !k.is_empty())
+                        .unwrap_or(path);
+                    out.push(format!(
+                        "{}.paths.{key}.options.allowed_origins: {text}",
+                        transport.path
+                    ));
+                }
+            }
+        }
     }
     out
+}
+
+/// A bridge path limited to some addresses (`require_ip`) that any web page may use: a page
+/// on the web can then drive it through the browser of a visitor inside those addresses.
+fn open_origin_warning(service: &PathService) -> Option<String> {
+    let options = match service {
+        PathService::Publisher(s) => &s.options,
+        PathService::Caller(s) => &s.options,
+        _ => return None,
+    };
+    (options.require_ip.is_some() && options.allowed_origins.any()).then(|| {
+        "[\"*\"] lets any web page use this require_ip path through a visitor's browser \
+         (the visitor's address passes require_ip); list the pages' origins instead"
+            .to_string()
+    })
 }
 
 /// Permissions match prefixes by URI component (see `wamp::uri`), Crossbar on the string: a
@@ -53,6 +82,31 @@ mod tests {
                 "transports": []}}]}}"#
         );
         load_str(&json).expect("the test config loads")
+    }
+
+    #[test]
+    fn an_ip_restricted_path_open_to_any_origin_is_named() {
+        let config = crate::config::load::load_str_with_env(
+            r#"{"version": 2, "workers": [{"type": "router",
+                "realms": [{"name": "realm1", "roles": [{"name": "anonymous", "permissions": []}]}],
+                "transports": [{"type": "web", "endpoint": {"type": "tcp", "port": 8080},
+                    "paths": {
+                        "push": {"type": "publisher", "realm": "realm1", "role": "anonymous",
+                                 "options": {"require_ip": ["10.0.0.0/8"], "allowed_origins": ["*"]}},
+                        "open": {"type": "publisher", "realm": "realm1", "role": "anonymous",
+                                 "options": {"allowed_origins": ["*"]}},
+                        "listed": {"type": "caller", "realm": "realm1", "role": "anonymous",
+                                 "options": {"require_ip": ["10.0.0.0/8"],
+                                             "allowed_origins": ["https://app.example.com"]}}}}]}]}"#,
+            &|_| None,
+        )
+        .unwrap();
+        let found = warnings(&config);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with("workers[0].transports[0].paths.push.options.allowed_origins: "),
+            "{found:?}"
+        );
     }
 
     #[test]

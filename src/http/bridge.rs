@@ -14,6 +14,7 @@ use tracing::info;
 
 use crate::config::BridgeOptions;
 use crate::http::client::Client;
+use crate::http::cors;
 use crate::http::response::{self, HttpResponse};
 use crate::http::signature::{self, ReplayGuard, SigningArgs};
 use crate::log_text::peer_text;
@@ -68,7 +69,10 @@ impl Bridge {
         client: Client,
     ) -> Result<Accepted, HttpResponse> {
         let (head, body) = req.into_parts();
-        let origin = head.headers.get(header::ORIGIN).cloned();
+        let origin = match cors::check(&self.options.allowed_origins, &head.headers) {
+            Ok(origin) => origin,
+            Err(refused) => return Err(refuse(body, refused).await),
+        };
         let fail = |status: StatusCode, message: &str| {
             self.refusal(client, origin.as_ref(), status, message)
         };

@@ -4,6 +4,7 @@
 pub mod bridge;
 pub mod caller;
 pub mod client;
+pub mod cors;
 pub mod publisher;
 pub mod push_client;
 pub mod response;

@@ -36,6 +36,14 @@ pub fn error(status: StatusCode, message: &str, origin: Option<&HeaderValue>) ->
     )
 }
 
+/// `response` without the CORS headers: for a page that may not read it.
+pub fn without_cors(mut response: HttpResponse) -> HttpResponse {
+    let headers = response.headers_mut();
+    headers.remove(header::ACCESS_CONTROL_ALLOW_ORIGIN);
+    headers.remove(header::ACCESS_CONTROL_ALLOW_CREDENTIALS);
+    response
+}
+
 /// A plain-text response (webhook `success_response` / `error_response`).
 pub fn text(status: StatusCode, body: &str, origin: Option<&HeaderValue>) -> HttpResponse {
     with_headers(
@@ -89,8 +97,10 @@ fn with_headers(
         header::CACHE_CONTROL,
         HeaderValue::from_static("no-store,no-cache,must-revalidate,max-age=0"),
     );
+    // `origin` was checked against the path's `allowed_origins` (see `http::cors`).
     let allow_origin = origin.cloned().unwrap_or(HeaderValue::from_static("*"));
     headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow_origin);
+    headers.insert(header::VARY, HeaderValue::from_static("Origin"));
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
         HeaderValue::from_static("true"),

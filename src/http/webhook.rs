@@ -17,6 +17,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::WebhookService;
 use crate::http::bridge::{self, BodyRead};
+use crate::http::cors;
 use crate::http::response::{self, HttpResponse};
 use crate::router::Router;
 use crate::router::internal::InternalPublisher;
@@ -58,7 +59,10 @@ impl WebhookPath {
 
     pub async fn handle(&self, req: Request<Incoming>) -> HttpResponse {
         let (head, body) = req.into_parts();
-        let origin = head.headers.get(header::ORIGIN).cloned();
+        let origin = match cors::check(&self.service.allowed_origins, &head.headers) {
+            Ok(origin) => origin,
+            Err(refused) => return bridge::refuse(body, refused).await,
+        };
         let origin = origin.as_ref();
         if head.method == hyper::Method::OPTIONS {
             return bridge::refuse(body, response::options(self.allow, origin)).await;

@@ -5,7 +5,7 @@ use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Request, StatusCode};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
-use crate::config::{SerializerName, WebSocketOptions};
+use crate::config::{SerializerName, WebSocketOptions, wildcard_match};
 use crate::wamp::serializer::Subprotocol;
 
 /// Why an upgrade request is refused: HTTP status and message.
@@ -73,25 +73,6 @@ pub fn check_origin(headers: &HeaderMap, options: &WebSocketOptions) -> Result<(
             format!("origin {} is not allowed", origin.unwrap_or("(none)")),
         )),
     }
-}
-
-fn wildcard_match(pattern: &str, text: &str) -> bool {
-    let mut parts = pattern.split('*');
-    let first = parts.next().unwrap_or("");
-    let Some(mut rest) = text.strip_prefix(first) else {
-        return false;
-    };
-    let parts: Vec<&str> = parts.collect();
-    let Some((last, middle)) = parts.split_last() else {
-        return rest.is_empty();
-    };
-    for part in middle {
-        match rest.find(part) {
-            Some(i) => rest = &rest[i + part.len()..],
-            None => return false,
-        }
-    }
-    rest.ends_with(last)
 }
 
 /// The first subprotocol in the client's offer that this path serves. A client that offers

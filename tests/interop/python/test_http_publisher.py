@@ -82,6 +82,8 @@ def router(request, tls_ca, tmp_path_factory):
         "ws": ws_path(),
         "push": pub(post_body_limit=LIMIT, require_ip=["127.0.0.1"]),
         "push-open": pub(),
+        "push-cors": pub(allowed_origins=["https://*.example.com"]),
+        "push-any-origin": pub(allowed_origins=["*"]),
         "push-put": bridge_path("pusher"),  # Crossbar's older type name
         "push-200": pub(success_status=200),
         "push-signed": pub(key=KEY, secret=SECRET, timestamp_delta_limit=10),
@@ -188,11 +190,39 @@ def test_method_checked_first(router):
 
 
 def test_options_preflight(router):
-    res = req(router, "OPTIONS", "push-open", content_type=None, headers={"Origin": ORIGIN})
+    res = req(router, "OPTIONS", "push-cors", content_type=None, headers={"Origin": ORIGIN})
     assert res.status == 200, res
     assert res.body == b"", res
     assert res.header("Allow") == "POST,PUT,OPTIONS", res
     check_bridge_headers(res, ORIGIN, json_type=False)
+
+
+# Issue 12, item 9: any web page could drive a loopback- or intranet-only pusher through a
+# visitor's browser, as every Origin was echoed with credentials. Only the page's own origin
+# and the origins a path lists in allowed_origins may; ["*"] opts into Crossbar's behaviour.
+
+
+def test_a_foreign_origin_is_refused_without_cors_headers(router):
+    for method in ("OPTIONS", "POST"):
+        res = req(router, method, "push-open", json_body=event_body(),
+                  headers={"Origin": "https://evil.example.net"})
+        assert res.status == 403, res
+        assert res.header("Access-Control-Allow-Origin") is None, res
+        assert "allowed_origins" in res.json()["error"], res
+    res = req(router, "POST", "push-cors", json_body=event_body(),
+              headers={"Origin": "https://evil.example.net"})
+    assert res.status == 403, res
+
+
+def test_the_pages_own_origin_and_listed_origins_are_allowed(router):
+    own = f"http://127.0.0.1:{router.ports[PLAIN]}"
+    res = req(router, "POST", "push-open", json_body=event_body(), headers={"Origin": own})
+    assert res.status == 202, res
+    check_bridge_headers(res, own)
+    res = req(router, "POST", "push-any-origin", json_body=event_body(),
+              headers={"Origin": "https://evil.example.net"})
+    assert res.status == 202, res
+    check_bridge_headers(res, "https://evil.example.net")
 
 
 def test_put_publishes_like_post(router):
@@ -628,14 +658,14 @@ def test_missing_topic_is_400(router, body):
 
 
 def test_success_body_and_headers(router):
-    res = req(router, "POST", "push-open", json_body=event_body(), headers={"Origin": ORIGIN})
+    res = req(router, "POST", "push-cors", json_body=event_body(), headers={"Origin": ORIGIN})
     assert res.status == 202, res
     check_bridge_headers(res, ORIGIN)
     assert_published(req(router, "POST", "push-open", json_body=event_body()))
 
 
 def test_error_echoes_origin(router):
-    assert_http_error(req(router, "POST", "push-open", body=b"[1]", headers={"Origin": ORIGIN}),
+    assert_http_error(req(router, "POST", "push-cors", body=b"[1]", headers={"Origin": ORIGIN}),
                       400, origin=ORIGIN)
 
 
