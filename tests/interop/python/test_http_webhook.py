@@ -47,6 +47,8 @@ def router(request):
         "ws": ws_path(),
         "hook": hook("com.example.hook", decode="json", methods=["POST", "PUT"]),
         "hook-raw": hook("com.example.hook.raw", success_response="received"),
+        "hook-cors": hook("com.example.hook", decode="json",
+                          allowed_origins=["https://app.example.com"]),
         "hook-small": hook("com.example.hook.small", post_body_limit=HOOK_LIMIT),
         "hook-small-json": hook("com.example.hook.small", decode="json", post_body_limit=HOOK_LIMIT),
         "hook-put": hook("com.example.hook.put", methods=["PUT"], decode="json"),
@@ -81,6 +83,24 @@ def assert_accepted(res, text=b"OK"):
     assert res.status == 202, res
     assert res.body == text, res
     check_bridge_headers(res, json_type=False)
+
+
+def test_only_allowed_origins_may_use_a_webhook_from_a_browser(router):
+    # Issue 12, item 9: a page elsewhere must not drive the webhook through a visitor.
+    async def body(send, events):
+        for path in ("hook", "hook-cors"):
+            res = await send("POST", path, json_body={"from": "evil"},
+                             headers={"Origin": "https://evil.example.net"})
+            assert res.status == 403, res
+            assert res.header("Access-Control-Allow-Origin") is None, res
+        res = await send("POST", "hook-cors", json_body={"from": "app"},
+                         headers={"Origin": "https://app.example.com"})
+        assert res.status == 202, res
+        check_bridge_headers(res, "https://app.example.com", json_type=False)
+        (args, kwargs, _), = await events.wait(1)
+        assert kwargs == {"from": "app"}, "only the allowed page's event arrives"
+
+    subscribed(router, "com.example.hook", body)
 
 
 def test_json_object_arrives_as_kwargs(router):
