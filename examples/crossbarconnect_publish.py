@@ -15,14 +15,14 @@ from the JSON answer is returned.
     client = Client("http://127.0.0.1:8080/push")
     client.publish("com.myapp.topic1", "Hello, world!", 23)
 
-    signed = Client("http://127.0.0.1:8080/push-signed", key="foobar", secret="secret123")
+    signed = Client("http://127.0.0.1:8080/push-signed", key="example-key", secret="change-me")
     signed.publish("com.myapp.topic1", "Hello", options={"exclude_authrole": ["bot"]}, n=1)
 
 Command line:
 
     python3 crossbarconnect_publish.py --url http://127.0.0.1:8080/push com.myapp.topic1 '"Hello"' 23
     python3 crossbarconnect_publish.py --url http://127.0.0.1:8080/push-signed \\
-        --key foobar --secret secret123 --kwargs '{"n": 1}' com.myapp.topic1 hello
+        --key example-key --secret change-me --kwargs '{"n": 1}' com.myapp.topic1 hello
 
 Each positional value is parsed as JSON when it is valid JSON (23, true,
 [1,2], "text") and taken as a string otherwise (hello).

@@ -2,7 +2,9 @@
 // Publish a signed WAMP event through Junction's HTTP publisher path
 // (Crossbar's HTTP pusher contract). PHP 7.3+ with the curl extension.
 //
-//   php push.php        (publishes one event to the URL below)
+//   php push.php   (publishes one event to the bundled config.json's signed path, started as
+//                   the README says; JUNCTION_URL and JUNCTION_PUSH_SECRET override the URL's
+//                   base and the secret)
 
 /**
  * POSTs {"topic", "args", "kwargs"} to a signed publisher path and returns the
@@ -66,7 +68,9 @@ function junction_publish(string $url, string $key, string $secret, string $topi
 }
 
 if (PHP_SAPI === 'cli' && isset($argv[0]) && realpath($argv[0]) === __FILE__) {
-    $id = junction_publish('http://127.0.0.1:8080/push-signed', 'foobar', 'secret123',
+    $base = getenv('JUNCTION_URL') ?: 'http://127.0.0.1:8080';
+    $secret = getenv('JUNCTION_PUSH_SECRET') ?: 'change-me';
+    $id = junction_publish("$base/push-signed", 'example-key', $secret,
                            'com.myapp.topic1', ['Hello from PHP'], ['n' => 1]);
     echo "published $id\n";
 }

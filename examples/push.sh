@@ -2,16 +2,19 @@
 # Publish WAMP events through Junction's HTTP publisher paths with curl:
 # one unsigned request and one signed request (signature computed with openssl).
 #
+#   ./push.sh      (the bundled config.json, started as the README says)
 #   URL=http://127.0.0.1:8080/push SIGNED_URL=http://127.0.0.1:8080/push-signed \
-#   KEY=foobar SECRET=secret123 ./push.sh
+#   KEY=example-key SECRET=change-me ./push.sh
 #
 # Needs bash, curl (7.76+ for --fail-with-body), openssl and GNU date (for %3N).
 set -euo pipefail
 
 URL=${URL:-http://127.0.0.1:8080/push}
 SIGNED_URL=${SIGNED_URL:-http://127.0.0.1:8080/push-signed}
-KEY=${KEY:-foobar}
-SECRET=${SECRET:-secret123}
+# The bundled config's signed path: key example-key, secret $JUNCTION_PUSH_SECRET (the README
+# starts the router with change-me).
+KEY=${KEY:-example-key}
+SECRET=${SECRET:-${JUNCTION_PUSH_SECRET:-change-me}}
 TOPIC=${TOPIC:-com.myapp.topic1}
 
 # 1. Unsigned: a JSON object with the topic and the event's args/kwargs.

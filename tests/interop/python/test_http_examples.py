@@ -324,3 +324,57 @@ def test_push_php(router):
     assert ok.returncode == 0 and re.fullmatch(r"\d+\n", ok.stdout), (ok.stdout, ok.stderr)
     assert bad.returncode != 0 and "401" in (bad.stdout + bad.stderr), (bad.stdout, bad.stderr)
     assert events == [(["Hello from PHP", "ü€"], {"n": 1, "list": [1, 2]})]
+
+
+# ---------------------------------------------------------------------------
+# The examples as written, against the bundled config.json started as the README says
+# (`JUNCTION_PUSH_SECRET=change-me ... start`): only the port differs (the OS picks one).
+
+README_SECRET = "change-me"
+
+
+@pytest.fixture(scope="module")
+def bundled(request):
+    config = json.loads((REPO / "config.json").read_text())
+    for transport in config["workers"][0]["transports"]:
+        transport["endpoint"]["port"] = 0
+    return start_router(request, config, env={"JUNCTION_PUSH_SECRET": README_SECRET},
+                        name="bundled-examples")
+
+
+def as_written(router, url: str) -> str:
+    """A URL of the examples with the bundled config's port 8080 replaced by the real one."""
+    return url.replace("127.0.0.1:8080", f"127.0.0.1:{router.ports[0]}")
+
+
+def test_examples_as_written_publish_to_the_bundled_config(bundled):
+    topic = "com.myapp.topic1"
+    env = dict(os.environ, JUNCTION_PUSH_SECRET=README_SECRET,
+               URL=as_written(bundled, "http://127.0.0.1:8080/push"),
+               SIGNED_URL=as_written(bundled, "http://127.0.0.1:8080/push-signed"),
+               JUNCTION_URL=as_written(bundled, "http://127.0.0.1:8080"))
+    for name in ("KEY", "SECRET", "TOPIC"):
+        env.pop(name, None)
+    readme = (EXAMPLES / "README.md").read_text()
+    # The signed crossbarconnect command line of examples/README.md, run as written.
+    command = re.search(r"python3 crossbarconnect_publish\.py --url (\S+push-signed) \\\n\s+(.+)",
+                        readme)
+    assert command, "examples/README.md shows a signed crossbarconnect_publish.py command"
+    cli_args = subprocess.run(["bash", "-c", f"printf '%s\\n' {command.group(2)}"], env=env,
+                              capture_output=True, text=True, check=True).stdout.split("\n")[:-1]
+
+    def body():
+        return [
+            subprocess.run(["bash", str(EXAMPLES / "push.sh")], env=env, capture_output=True,
+                           text=True, timeout=20),
+            subprocess.run(["php", str(EXAMPLES / "push.php")], env=env, capture_output=True,
+                           text=True, timeout=20),
+            subprocess.run([sys.executable, str(EXAMPLES / "crossbarconnect_publish.py"),
+                            "--url", as_written(bundled, command.group(1)), *cli_args],
+                           env=env, capture_output=True, text=True, timeout=20),
+        ]
+
+    results, events = collect(bundled, topic, body, 4)
+    for result in results:
+        assert result.returncode == 0, (result.args, result.stdout, result.stderr)
+    assert len(events) == 4, events
