@@ -7,12 +7,8 @@ use std::io;
 use std::net::SocketAddr;
 use std::os::unix::fs::FileTypeExt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -24,10 +20,11 @@ use crate::config::{
     Config, Endpoint, PathService, TcpEndpoint, TlsFiles, TransportConfig, TransportKind,
     UnixEndpoint,
 };
-use crate::http::server::{self, Services};
+use crate::http::server::Services;
 use crate::poller::supervisor::Pollers;
 use crate::router::Router;
 use crate::transport::admission::{self, Admission, Admitted, Speaks};
+use crate::transport::http_connection;
 use crate::transport::rawsocket::{self, Acceptor, handshake};
 use crate::transport::sniff;
 
@@ -102,101 +99,6 @@ fn handshake_timeout(kind: &TransportKind) -> Duration {
         .unwrap_or(Duration::from_secs(10))
 }
 
-/// Serves one accepted connection (plain or TLS) with HTTP/1.1 and upgrades. Headers must
-/// arrive within `timeout`; a keep-alive connection idle for `client_timeout` between requests
-/// is closed (hyper has no idle timeout of its own).
-async fn serve_http<S>(io: S, services: Arc<Services>, peer: SocketAddr, timeout: Duration)
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let idle_limit = services.client_timeout;
-    let activity = Arc::new(Activity::default());
-    let service = service_fn({
-        let activity = Arc::clone(&activity);
-        move |req| {
-            let request = activity.begin();
-            let answer = server::handle(Arc::clone(&services), peer, req);
-            async move {
-                let response = answer.await;
-                drop(request);
-                response
-            }
-        }
-    });
-    let conn = http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(timeout)
-        .serve_connection(TokioIo::new(io), service)
-        .with_upgrades();
-    tokio::pin!(conn);
-    let mut closing = false;
-    loop {
-        tokio::select! {
-            result = conn.as_mut() => {
-                if let Err(e) = result {
-                    debug!(%peer, "HTTP connection ended: {e}");
-                }
-                return;
-            }
-            () = activity.idle_for(idle_limit), if !closing => {
-                debug!(%peer, "closing HTTP connection idle for {} s (client_timeout)",
-                    idle_limit.as_secs());
-                conn.as_mut().graceful_shutdown();
-                closing = true;
-            }
-        }
-    }
-}
-
-/// Requests in flight on one HTTP connection and when the last one ended.
-#[derive(Debug)]
-struct Activity {
-    in_flight: AtomicUsize,
-    last_done: parking_lot::Mutex<Instant>,
-}
-
-impl Default for Activity {
-    fn default() -> Self {
-        Activity {
-            in_flight: AtomicUsize::new(0),
-            last_done: parking_lot::Mutex::new(Instant::now()),
-        }
-    }
-}
-
-/// A request in flight; dropping it marks the connection idle from then.
-struct InFlight(Arc<Activity>);
-
-impl Activity {
-    fn begin(self: &Arc<Self>) -> InFlight {
-        self.in_flight.fetch_add(1, Ordering::Relaxed);
-        InFlight(Arc::clone(self))
-    }
-
-    /// Returns once no request has been in flight for `limit`.
-    async fn idle_for(&self, limit: Duration) {
-        loop {
-            let wake = if self.in_flight.load(Ordering::Relaxed) == 0 {
-                let due = *self.last_done.lock() + limit;
-                if Instant::now() >= due {
-                    return;
-                }
-                due
-            } else {
-                Instant::now() + limit
-            };
-            tokio::time::sleep_until(wake.into()).await;
-        }
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        *self.0.last_done.lock() = Instant::now();
-        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
 /// What a TCP transport speaks on each connection.
 enum Door {
     /// HTTP/1.1 with upgrades: `websocket` and `web` transports.
@@ -261,7 +163,9 @@ impl Door {
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         match self {
-            Door::Http(services) => serve_http(stream, Arc::clone(services), peer, timeout).await,
+            Door::Http(services) => {
+                http_connection::serve(stream, Arc::clone(services), peer, timeout).await
+            }
             Door::RawSocket(acceptor) => rawsocket::serve(stream, Arc::clone(acceptor), peer).await,
             Door::Universal { rawsocket, http } => {
                 let Some((first, stream)) = sniff::first_octet(stream, timeout).await else {
@@ -272,7 +176,7 @@ impl Door {
                         rawsocket::serve(stream, Arc::clone(acceptor), peer).await
                     }
                     (false, _, Some(services)) => {
-                        serve_http(stream, Arc::clone(services), peer, timeout).await
+                        http_connection::serve(stream, Arc::clone(services), peer, timeout).await
                     }
                     (true, None, _) => debug!(%peer, "RawSocket is not served here: closing"),
                     (false, _, None) => debug!(%peer, "HTTP is not served here: closing"),

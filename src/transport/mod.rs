@@ -4,6 +4,7 @@
 pub mod admission;
 pub mod connection;
 pub mod handshake;
+pub mod http_connection;
 pub mod listener;
 pub mod rawsocket;
 pub mod sniff;
