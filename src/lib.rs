@@ -4,6 +4,8 @@
 //! broker, dealer, auth) -> `wamp` (protocol only). `config` is read once at start.
 
 pub mod config;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod log_text;
 pub mod log_throttle;
