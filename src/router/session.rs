@@ -26,8 +26,12 @@ use crate::wamp::message::{self, Message};
 use crate::wamp::serializer::Serialization;
 use crate::wamp::value::{Dict, Value};
 
-/// HELLOs refused for too many failed logins: logged at most once a second.
+/// Lines a client can cause at will, each kind logged at most once a second (see
+/// `log_throttle`): HELLOs refused for too many failed logins, refused logins, HELLOs for a
+/// realm that does not exist.
 static LOGINS_BLOCKED: Throttle = Throttle::new();
+static REFUSED_LOGINS: Throttle = Throttle::new();
+static UNKNOWN_REALMS: Throttle = Throttle::new();
 
 /// Whether the transport should keep reading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,11 +191,14 @@ impl Session {
                 .await;
         };
         let Some(realm) = self.router.realm(&realm) else {
-            info!(
-                peer = %self.transport.peer,
-                realm = %peer_text(&realm),
-                "HELLO for an unknown realm"
-            );
+            if let Some(suppressed) = UNKNOWN_REALMS.admit() {
+                info!(
+                    peer = %self.transport.peer,
+                    realm = %peer_text(&realm),
+                    "HELLO for an unknown realm{}",
+                    and_more(suppressed)
+                );
+            }
             return self
                 .abort(
                     uri_error::NO_SUCH_REALM,
@@ -266,12 +273,15 @@ impl Session {
         if let Some(ip) = self.transport.ip {
             FailedLogins::global().failed(ip);
         }
-        info!(
-            peer = %self.transport.peer,
-            reason = refusal.reason,
-            "authentication refused: {}",
-            peer_text(&refusal.message)
-        );
+        if let Some(suppressed) = REFUSED_LOGINS.admit() {
+            info!(
+                peer = %self.transport.peer,
+                reason = refusal.reason,
+                "authentication refused: {}{}",
+                peer_text(&refusal.message),
+                and_more(suppressed)
+            );
+        }
         self.abort(refusal.reason, &refusal.message).await
     }
 
