@@ -13,6 +13,7 @@ mod connection_deadlines;
 mod connection_limits;
 mod decode_fuzz;
 mod event_store;
+mod fuzz_corpora;
 mod poller_change;
 mod poller_config;
 mod poller_cycle;
