@@ -11,7 +11,7 @@ use tracing_subscriber::EnvFilter;
 use junction::config;
 use junction::poller::supervisor::Pollers;
 use junction::router::Router;
-use junction::transport::listener;
+use junction::transport::{admission, listener};
 
 #[derive(Parser)]
 #[command(
@@ -197,6 +197,9 @@ fn start(config: config::Config) -> ExitCode {
         }
     };
     runtime.block_on(async {
+        // Raise the open-file limit before the store and the listeners take descriptors.
+        let connections = admission::process_max();
+        tracing::debug!("at most {connections} connections in this process (ulimit -n less 256)");
         let router = match Router::open(&config) {
             Ok(router) => Arc::new(router),
             Err(e) => {
