@@ -538,9 +538,9 @@ pub struct WebSocketOptions {
     /// Junction: `join_timeout` (ms in the file), default 10 s: the longest a connection may
     /// stay open after its handshake without joining a realm (HELLO to WELCOME).
     pub join_timeout: Duration,
-    /// Junction: `max_failed_logins` (default 20): failed logins in a row one client address
-    /// may have (counted over all transports) before this service refuses its HELLOs; one
-    /// more is forgiven each second. 0: no limit.
+    /// Junction: `max_failed_logins` (default 20): failed logins one client address may have
+    /// in a burst (counted over all transports) before this service refuses its HELLOs; one
+    /// is forgiven each second. 0: no limit.
     pub max_failed_logins: u32,
 }
 

@@ -98,7 +98,7 @@ pub const DEFAULT_MAX_OUTBOUND_BYTES: usize = 16 * 1024 * 1024;
 /// Default `max_connections_per_ip` of a TCP endpoint.
 pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 1000;
 
-/// Default `max_failed_logins`: failed logins in a row one address may have.
+/// Default `max_failed_logins`: failed logins one address may have in a burst (one is forgiven each second).
 pub const DEFAULT_MAX_FAILED_LOGINS: u32 = 20;
 
 /// Default `join_timeout`: the longest a connection may stay open without joining a realm.

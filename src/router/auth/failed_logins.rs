@@ -1,5 +1,5 @@
 //! The per-address limit on failed logins: each client address may fail `max_failed_logins`
-//! logins in a row (default 20), then one more per [`LEAK`]; past that, a HELLO from it is
+//! logins in a burst (default 20), then one more per [`LEAK`]; past that, a HELLO from it is
 //! refused before any credential is looked at, so a password or ticket cannot be guessed at network speed
 //! (issue 12 measured ~1,080 tries a second). One table for the whole process: an attacker
 //! gains nothing by switching transports.
@@ -42,7 +42,7 @@ impl FailedLogins {
         TABLE.get_or_init(FailedLogins::default)
     }
 
-    /// `Some(wait)` when `ip` has failed `max` times in a row (less what time forgave): how
+    /// `Some(wait)` when `ip` has failed `max` times (less one forgiven per second): how
     /// long until it may try again.
     pub fn blocked(&self, ip: IpAddr, max: u32) -> Option<Duration> {
         let now = Instant::now();

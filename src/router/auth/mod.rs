@@ -91,7 +91,7 @@ impl Authenticator {
         }
     }
 
-    /// Refuses HELLOs from an address with `max` failed logins in a row (see [`FailedLogins`]).
+    /// Refuses HELLOs from an address with a burst of `max` failed logins (see [`FailedLogins`]).
     pub fn with_failed_login_limit(mut self, max: u32) -> Authenticator {
         self.max_failed_logins = max;
         self
