@@ -14,6 +14,7 @@ mod connection_limits;
 mod decode_fuzz;
 mod event_store;
 mod fuzz_corpora;
+mod layering;
 mod poller_change;
 mod poller_config;
 mod poller_cycle;
