@@ -13,8 +13,8 @@ use hyper::{Method, Request, StatusCode};
 use tracing::info;
 
 use crate::config::BridgeOptions;
-use crate::http::client::Client;
 use crate::http::cors;
+use crate::http::requester::Requester;
 use crate::http::response::{self, HttpResponse};
 use crate::http::signature::{self, ReplayGuard, SigningArgs};
 use crate::log_text::peer_text;
@@ -66,7 +66,7 @@ impl Bridge {
     pub async fn accept(
         &self,
         req: Request<Incoming>,
-        client: Client,
+        requester: Requester,
     ) -> Result<Accepted, HttpResponse> {
         let (head, body) = req.into_parts();
         let origin = match cors::check(&self.options.allowed_origins, &head.headers) {
@@ -74,7 +74,7 @@ impl Bridge {
             Err(refused) => return Err(refuse(body, refused).await),
         };
         let fail = |status: StatusCode, message: &str| {
-            self.refusal(client, origin.as_ref(), status, message)
+            self.refusal(requester, origin.as_ref(), status, message)
         };
         let limit = body_limit(self.options.post_body_limit);
         // Refusals before the body is read still drain it, to keep the connection usable.
@@ -106,21 +106,21 @@ impl Bridge {
             return Err(fail(status, &rejection.message));
         }
         if let Some(allowed) = &self.options.require_ip
-            && !client.ip_allowed(allowed)
+            && !requester.ip_allowed(allowed)
         {
             return Err(fail(
                 StatusCode::BAD_REQUEST,
-                &format!("request from {} is not allowed here", client.ip),
+                &format!("request from {} is not allowed here", requester.ip),
             ));
         }
-        if self.options.require_tls && !client.tls {
+        if self.options.require_tls && !requester.tls {
             return Err(fail(
                 StatusCode::BAD_REQUEST,
                 "this path accepts requests over TLS (https) only",
             ));
         }
         if self.options.debug {
-            info!(path = self.path, client = %client.ip, bytes = body.len(), "accepted");
+            info!(path = self.path, client = %requester.ip, bytes = body.len(), "accepted");
         }
         Ok(Accepted { body, origin })
     }
@@ -158,13 +158,13 @@ impl Bridge {
     /// An error response, logged when the path has `debug`.
     fn refusal(
         &self,
-        client: Client,
+        requester: Requester,
         origin: Option<&HeaderValue>,
         status: StatusCode,
         message: &str,
     ) -> HttpResponse {
         if self.options.debug {
-            info!(path = self.path, client = %client.ip, status = status.as_u16(), "refused: {}", peer_text(message));
+            info!(path = self.path, client = %requester.ip, status = status.as_u16(), "refused: {}", peer_text(message));
         }
         response::error(status, message, origin)
     }
@@ -173,10 +173,10 @@ impl Bridge {
     pub async fn accept_request(
         &self,
         req: Request<Incoming>,
-        client: Client,
+        requester: Requester,
         uri_field: &str,
     ) -> Result<BridgeRequest, HttpResponse> {
-        let accepted = self.accept(req, client).await?;
+        let accepted = self.accept(req, requester).await?;
         let origin = accepted.origin;
         let parsed = parse_object(&accepted.body).and_then(|mut object| {
             let uri = required_string(&mut object, uri_field)?;
@@ -341,7 +341,7 @@ pub enum BodyRead {
 
 tokio::task_local! {
     /// The `body_timeout` of the request being served and when its body must be complete by
-    /// (set per request by [`server::handle`](crate::http::server::handle)); unset, a body may
+    /// (set per request by [`path_table::handle`](crate::transport::path_table::handle)); unset, a body may
     /// take as long as it takes.
     pub static BODY_DEADLINE: (tokio::time::Instant, std::time::Duration);
 }

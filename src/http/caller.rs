@@ -11,7 +11,7 @@ use hyper::{Request, StatusCode};
 
 use crate::config::CallerService;
 use crate::http::bridge::Bridge;
-use crate::http::client::Client;
+use crate::http::requester::Requester;
 use crate::http::response::{self, HttpResponse};
 use crate::router::Router;
 use crate::router::internal::{self, CallOutcome};
@@ -38,8 +38,12 @@ impl CallerPath {
         })
     }
 
-    pub async fn handle(&self, req: Request<Incoming>, client: Client) -> HttpResponse {
-        let request = match self.bridge.accept_request(req, client, "procedure").await {
+    pub async fn handle(&self, req: Request<Incoming>, requester: Requester) -> HttpResponse {
+        let request = match self
+            .bridge
+            .accept_request(req, requester, "procedure")
+            .await
+        {
             Ok(request) => request,
             Err(response) => return response,
         };

@@ -1,14 +1,14 @@
-//! The HTTP side of a web transport: the path table, and the HTTP bridge services
-//! (publisher/pusher, caller, webhook) with Crossbar's contract.
+//! The HTTP bridge services with Crossbar's contract (publisher/pusher, caller, webhook) and
+//! the topics API, each answering one request. The web transport's path table
+//! (`transport::path_table`) routes requests to them.
 
 pub mod bridge;
 pub mod caller;
-pub mod client;
 pub mod cors;
 pub mod publisher;
 pub mod push_client;
+pub mod requester;
 pub mod response;
-pub mod server;
 pub mod signature;
 pub mod topics_api;
 pub mod webhook;

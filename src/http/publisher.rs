@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::config::PublisherService;
 use crate::http::bridge::Bridge;
-use crate::http::client::Client;
+use crate::http::requester::Requester;
 use crate::http::response::{self, HttpResponse};
 use crate::router::Router;
 use crate::router::internal::InternalPublisher;
@@ -33,8 +33,8 @@ impl PublisherPath {
         })
     }
 
-    pub async fn handle(&self, req: Request<Incoming>, client: Client) -> HttpResponse {
-        let request = match self.bridge.accept_request(req, client, "topic").await {
+    pub async fn handle(&self, req: Request<Incoming>, requester: Requester) -> HttpResponse {
+        let request = match self.bridge.accept_request(req, requester, "topic").await {
             Ok(request) => request,
             Err(response) => return response,
         };

@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::TopicsApiService;
 use crate::http::bridge::{self, BodyRead};
-use crate::http::client::Client;
+use crate::http::requester::Requester;
 use crate::http::response::{self, HttpResponse};
 use crate::poller::supervisor::{Pollers, RealmPollers, TopicsError};
 
@@ -55,10 +55,10 @@ impl TopicsApiPath {
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     }
 
-    pub async fn handle(&self, req: Request<Incoming>, client: Client) -> HttpResponse {
+    pub async fn handle(&self, req: Request<Incoming>, requester: Requester) -> HttpResponse {
         let (head, body) = req.into_parts();
         if let Some(allowed) = &self.service.require_ip
-            && !client.ip_allowed(allowed)
+            && !requester.ip_allowed(allowed)
         {
             let refused = error(StatusCode::FORBIDDEN, "client address not allowed", None);
             return bridge::refuse(body, refused).await;

@@ -13,7 +13,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tracing::debug;
 
-use crate::http::server::{self, Services};
+use crate::transport::path_table::{self, Services};
 
 /// Serves one accepted connection (plain or TLS) with HTTP/1.1 and upgrades. Headers must
 /// arrive within `timeout`; a keep-alive connection idle for `client_timeout` between requests
@@ -28,7 +28,7 @@ where
         let activity = Arc::clone(&activity);
         move |req| {
             let request = activity.begin();
-            let answer = server::handle(Arc::clone(&services), peer, req);
+            let answer = path_table::handle(Arc::clone(&services), peer, req);
             async move {
                 let response = answer.await;
                 drop(request);

@@ -20,11 +20,11 @@ use crate::config::{
     Config, Endpoint, PathService, TcpEndpoint, TlsFiles, TransportConfig, TransportKind,
     UnixEndpoint,
 };
-use crate::http::server::Services;
 use crate::poller::supervisor::Pollers;
 use crate::router::Router;
 use crate::transport::admission::{self, Admission, Admitted, Speaks};
 use crate::transport::http_connection;
+use crate::transport::path_table::Services;
 use crate::transport::rawsocket::{self, Acceptor, handshake};
 use crate::transport::sniff;
 

@@ -2,6 +2,13 @@
 //! drives the session, a writer that turns the session's queue into WebSocket frames, and the
 //! WebSocket close paths (peer close, oversized message). What every connection shares (the
 //! writer's drain, auto-ping, ending together) is in [`connection`].
+//!
+//! Before that: the opening handshake ([`handshake`]) and the upgrade of an HTTP request
+//! ([`upgrade`]); [`testee`] echoes messages for WebSocket conformance suites.
+
+pub mod handshake;
+pub mod testee;
+pub mod upgrade;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};

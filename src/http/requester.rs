@@ -17,7 +17,7 @@ use ipnet::IpNet;
 
 /// The facts about one request that `require_ip` and `require_tls` check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Client {
+pub struct Requester {
     pub ip: ClientIp,
     pub tls: bool,
 }
@@ -38,7 +38,7 @@ impl fmt::Display for ClientIp {
     }
 }
 
-impl Client {
+impl Requester {
     /// From the socket: `peer` and whether this listener speaks TLS. When the peer is a
     /// trusted proxy, the forwarded headers decide instead (see the module comment).
     pub fn new(
@@ -46,11 +46,11 @@ impl Client {
         listener_tls: bool,
         headers: &HeaderMap,
         trusted_proxies: &[IpNet],
-    ) -> Client {
+    ) -> Requester {
         let ip = canonical(peer.ip());
         let trusted = |ip: &IpAddr| trusted_proxies.iter().any(|net| net.contains(ip));
         if !trusted(&ip) {
-            return Client {
+            return Requester {
                 ip: ClientIp::Known(ip),
                 tls: listener_tls,
             };
@@ -85,7 +85,7 @@ impl Client {
                 .or(forwarded_proto.last());
             ip != ClientIp::Unknown && proto.is_some_and(|p| p.eq_ignore_ascii_case("https"))
         };
-        Client { ip, tls }
+        Requester { ip, tls }
     }
 
     pub fn ip_allowed(&self, allowed: &[IpNet]) -> bool {
@@ -142,10 +142,10 @@ mod tests {
             ("x-forwarded-for", "10.1.2.3"),
             ("x-forwarded-proto", "https"),
         ]);
-        let c = Client::new("127.0.0.1:5000".parse().unwrap(), false, &h, &[]);
+        let c = Requester::new("127.0.0.1:5000".parse().unwrap(), false, &h, &[]);
         assert_eq!(
             c,
-            Client {
+            Requester {
                 ip: ClientIp::Known("127.0.0.1".parse().unwrap()),
                 tls: false
             }
@@ -158,7 +158,7 @@ mod tests {
             ("x-forwarded-for", "10.1.2.3, 127.0.0.2"),
             ("x-forwarded-proto", "https"),
         ]);
-        let c = Client::new(
+        let c = Requester::new(
             "127.0.0.1:5000".parse().unwrap(),
             false,
             &h,
@@ -166,7 +166,7 @@ mod tests {
         );
         assert_eq!(
             c,
-            Client {
+            Requester {
                 ip: ClientIp::Known("10.1.2.3".parse().unwrap()),
                 tls: true
             }
@@ -175,8 +175,8 @@ mod tests {
         assert!(!c.ip_allowed(&nets(&["192.168.0.0/16"])));
     }
 
-    fn behind_proxy(pairs: &[(&str, &str)]) -> Client {
-        Client::new(
+    fn behind_proxy(pairs: &[(&str, &str)]) -> Requester {
+        Requester::new(
             "127.0.0.1:5000".parse().unwrap(),
             false,
             &headers(pairs),
@@ -228,7 +228,7 @@ mod tests {
 
     #[test]
     fn mapped_ipv4_counts_as_ipv4() {
-        let c = Client::new(
+        let c = Requester::new(
             "[::ffff:127.0.0.1]:1".parse().unwrap(),
             true,
             &HeaderMap::new(),

@@ -16,15 +16,15 @@ use ipnet::IpNet;
 use crate::config::{PathService, TransportKind, WebOptions, WebSocketOptions, WebSocketService};
 use crate::http::bridge::BODY_DEADLINE;
 use crate::http::caller::CallerPath;
-use crate::http::client::Client;
 use crate::http::publisher::PublisherPath;
+use crate::http::requester::Requester;
 use crate::http::response::{self, HttpResponse};
 use crate::http::topics_api::TopicsApiPath;
 use crate::http::webhook::WebhookPath;
 use crate::poller::supervisor::Pollers;
 use crate::router::Router;
 use crate::router::auth::Authenticator;
-use crate::transport::upgrade;
+use crate::transport::websocket::upgrade;
 
 /// A path's service, prepared once at start.
 enum Service {
@@ -161,7 +161,7 @@ async fn answer(
             req.headers().get(header::ORIGIN),
         ));
     };
-    let client = || Client::new(peer, services.tls, req.headers(), &services.trusted_proxies);
+    let requester = || Requester::new(peer, services.tls, req.headers(), &services.trusted_proxies);
     let response = match service {
         Service::Wamp {
             service,
@@ -171,17 +171,17 @@ async fn answer(
         Service::Testee(options) => upgrade::testee(options, req)
             .unwrap_or_else(|refused| response::error(refused.status, &refused.message, None)),
         Service::Publisher(path) => {
-            let client = client();
-            path.handle(req, client).await
+            let requester = requester();
+            path.handle(req, requester).await
         }
         Service::Caller(path) => {
-            let client = client();
-            path.handle(req, client).await
+            let requester = requester();
+            path.handle(req, requester).await
         }
         Service::Webhook(path) => path.handle(req).await,
         Service::TopicsApi(path) => {
-            let client = client();
-            path.handle(req, client).await
+            let requester = requester();
+            path.handle(req, requester).await
         }
     };
     Ok(response)

@@ -17,8 +17,8 @@ use tracing::debug;
 use crate::config::{WebSocketOptions, WebSocketService};
 use crate::router::Router;
 use crate::router::auth::Authenticator;
-use crate::transport::handshake::{self, Refused};
-use crate::transport::{testee, websocket};
+use crate::transport::websocket::handshake::{self, Refused};
+use crate::transport::websocket::{self, testee};
 use crate::wamp::serializer::{Serialization, Subprotocol};
 
 /// Answers a WAMP-over-WebSocket upgrade and runs the session once upgraded.
