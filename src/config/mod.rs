@@ -6,6 +6,7 @@
 pub(crate) mod auth;
 mod bridge;
 pub(crate) mod cryptosign;
+mod endpoint;
 mod error;
 mod load;
 pub mod model;
@@ -18,11 +19,13 @@ mod summary;
 mod transport;
 mod universal;
 mod warnings;
+mod web_paths;
+mod websocket;
 
 pub use error::ConfigError;
 pub use load::{load_file, load_str, load_str_with_env};
 pub use model::*;
 pub use rawsocket::{announceable, default_rawsocket_options};
 pub use summary::{path_headline, summary};
-pub use transport::{DEFAULT_JOIN_TIMEOUT, DEFAULT_MAX_OUTBOUND_BYTES, default_websocket_options};
 pub use warnings::warnings;
+pub use websocket::{DEFAULT_JOIN_TIMEOUT, DEFAULT_MAX_OUTBOUND_BYTES, default_websocket_options};

@@ -12,7 +12,7 @@ use crate::config::auth;
 use crate::config::load::Loader;
 use crate::config::model::{RawSocketOptions, RawSocketService};
 use crate::config::node::{Obj, Result};
-use crate::config::transport::{
+use crate::config::websocket::{
     DEFAULT_JOIN_TIMEOUT, DEFAULT_MAX_FAILED_LOGINS, DEFAULT_MAX_OUTBOUND_BYTES, load_serializers,
     load_shared_options, size,
 };

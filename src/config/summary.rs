@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use std::collections::BTreeMap;
 
+use crate::config::endpoint::DEFAULT_MAX_CONNECTIONS_PER_IP;
 use crate::config::model::{
     AuthConfig, BridgeOptions, Config, Endpoint, PathService, PermissionConfig, RawSocketOptions,
     RawSocketService, RealmConfig, StoreConfig, TransportConfig, TransportKind, UriCheck,
     WebOptions, WebSocketOptions, WebSocketService, WebhookService,
 };
 use crate::config::rawsocket::default_rawsocket_options;
-use crate::config::transport::{DEFAULT_MAX_CONNECTIONS_PER_IP, default_websocket_options};
+use crate::config::websocket::default_websocket_options;
 use crate::wamp::uri::MatchPolicy;
 
 pub fn summary(config: &Config) -> String {

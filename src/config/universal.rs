@@ -7,9 +7,8 @@ use crate::config::load::Loader;
 use crate::config::model::{PathService, TransportKind, WebOptions};
 use crate::config::node::{Node, Obj, Result};
 use crate::config::rawsocket::load_rawsocket_service;
-use crate::config::transport::{
-    PathTable, load_path_service, load_web_options, load_websocket_path,
-};
+use crate::config::transport::load_web_options;
+use crate::config::web_paths::{PathTable, load_path_service, load_websocket_path};
 
 /// The `universal` transport at `obj` (its endpoint is loaded by the caller).
 pub(super) fn load_universal(obj: &Obj, cx: &mut Loader) -> Result<TransportKind> {

@@ -1,0 +1,121 @@
+//! The path table of a `web` transport (or a `universal` transport's `web` part): path keys as
+//! Crossbar writes them (`"ws"`, `"/"`), normalised and checked for clashes, each loaded by its
+//! `type` (`websocket`, `websocket-testee`, the HTTP bridge paths of [`bridge`](super::bridge)).
+
+use std::collections::BTreeMap;
+
+use crate::config::bridge;
+use crate::config::load::Loader;
+use crate::config::model::PathService;
+use crate::config::node::{Node, Obj, Result};
+use crate::config::websocket::{COOKIE, load_websocket_options, load_websocket_service};
+
+/// Crossbar web path types Junction does not serve (yet); anything else is a typo.
+const CROSSBAR_PATH_TYPES: &[&str] = &[
+    "static",
+    "wsgi",
+    "resource",
+    "redirect",
+    "reverseproxy",
+    "reverseproxy-websocket",
+    "json",
+    "cgi",
+    "longpoll",
+    "schemadoc",
+    "path",
+    "upload",
+    "nodeinfo",
+    "rawsocket",
+    "mqtt",
+    "archive",
+    "fileupload",
+    "websocket-reverseproxy",
+];
+
+pub(super) fn load_paths(node: &Node, cx: &mut Loader) -> Result<BTreeMap<String, PathService>> {
+    let mut table = PathTable::default();
+    table.load(node, cx, load_path_service)?;
+    if table.paths.is_empty() {
+        return Err(node.error("a web transport needs at least one path"));
+    }
+    Ok(table.paths)
+}
+
+/// A path table being loaded from one or more JSON objects (a `universal` transport has two).
+#[derive(Default)]
+pub(super) struct PathTable {
+    pub paths: BTreeMap<String, PathService>,
+    /// Normalised path -> key as written, to name both keys of a clash.
+    written: BTreeMap<String, String>,
+}
+
+impl PathTable {
+    /// Adds every entry of the object at `node`, each loaded by `service`.
+    pub fn load(
+        &mut self,
+        node: &Node,
+        cx: &mut Loader,
+        service: fn(&Node, &mut Loader) -> Result<PathService>,
+    ) -> Result<()> {
+        for (key, entry) in node.object()?.entries() {
+            if key
+                .chars()
+                .any(|c| c.is_whitespace() || c == '?' || c == '#')
+            {
+                return Err(entry.error(format!("\"{key}\" is not a valid URL path")));
+            }
+            let path = normalise_path(key);
+            if let Some(first) = self.written.insert(path.clone(), key.to_string()) {
+                return Err(entry.error(format!(
+                    "path \"{path}\" is defined twice (as \"{first}\" and \"{key}\")"
+                )));
+            }
+            self.paths.insert(path, service(&entry, cx)?);
+        }
+        Ok(())
+    }
+}
+
+/// Crossbar writes `"ws"` for `/ws` and `"/"` for the root.
+fn normalise_path(key: &str) -> String {
+    if key.starts_with('/') {
+        key.to_string()
+    } else {
+        format!("/{key}")
+    }
+}
+
+pub(super) fn load_path_service(node: &Node, cx: &mut Loader) -> Result<PathService> {
+    let obj = node.object()?;
+    let kind = obj.required("type")?;
+    match kind.str()? {
+        "websocket" => load_websocket_path(&obj, cx),
+        "websocket-testee" => {
+            obj.keys(&["type", "options"], &["debug"], &mut cx.ignored)?;
+            let options = load_websocket_options(obj.get("options").as_ref(), cx)?;
+            Ok(PathService::WebSocketTestee(options))
+        }
+        other => {
+            if let Some(service) = bridge::load_bridge_path(other, &obj, cx) {
+                return service;
+            }
+            if CROSSBAR_PATH_TYPES.contains(&other) {
+                return Err(kind.error(format!("path type \"{other}\" is not supported yet")));
+            }
+            Err(kind.error(format!(
+                "unknown path type \"{other}\" (expected websocket, websocket-testee, publisher (or its alias pusher), caller, webhook or topics-api)"
+            )))
+        }
+    }
+}
+
+/// A `websocket` path (its `type` checked by the caller).
+pub(super) fn load_websocket_path(obj: &Obj, cx: &mut Loader) -> Result<PathService> {
+    obj.reject(&[COOKIE])?;
+    obj.keys(
+        &["type", "serializers", "auth", "options"],
+        &["url", "debug", "id"],
+        &mut cx.ignored,
+    )?;
+    Ok(PathService::WebSocket(load_websocket_service(obj, cx)?))
+}
