@@ -1,13 +1,38 @@
 #!/usr/bin/env bash
-# Runs every test Junction has, installing what the tests need first (a fresh machine works):
-# Rust unit and integration tests, autobahn-python interop (venv in .venv), autobahn.js
-# and wampy.js interop (npm packages in tests/interop/js/node_modules), HTTP bridge and examples tests
-# (Debian packages curl, openssl, php-cli, php-curl via apt-get), the load generator in bench/
-# (unit tests and a seconds-long smoke run of each scenario, no timing), plus fmt and clippy.
+# Junction's tests, in two tiers:
+#
+#   ./test.sh quick   Rust only: cargo fmt --check, then the unit and integration tests (the
+#                     router runs in the test process or as the real binary), the fuzzers'
+#                     saved corpora replayed, the layering check. Nothing is installed.
+#   ./test.sh         everything, what CI runs: the above plus cargo clippy, the load
+#                     generator's tests in bench/, autobahn-python interop (venv in .venv),
+#                     autobahn.js and wampy.js interop (npm packages in
+#                     tests/interop/js/node_modules), the HTTP bridge and examples tests (Debian
+#                     packages curl, openssl, php-cli, php-curl via apt-get when missing).
+#
+# A fresh machine works: the full tier installs what it needs first.
 set -euo pipefail
 cd "$(dirname "$0")"
 
+tier=${1:-all}
+case "$tier" in
+    quick | all) ;;
+    *)
+        echo "usage: ./test.sh [quick]" >&2
+        exit 2
+        ;;
+esac
+
 step() { printf '\n==> %s\n' "$*"; }
+
+if [ "$tier" = quick ]; then
+    step "cargo fmt --check"
+    cargo fmt --check
+    step "cargo test (unit and integration tests of junction)"
+    cargo test -p junction --quiet
+    step "quick tests passed (./test.sh runs everything)"
+    exit 0
+fi
 
 step "system packages the tests use (curl, openssl, php-cli with curl for examples/push.php)"
 need=()

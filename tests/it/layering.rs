@@ -132,9 +132,8 @@ fn every_module_imports_only_lower_layers() {
 
 #[test]
 fn the_layer_check_sees_imports_in_code_only() {
-    let found = imports(
-        "use crate::router::Router; // crate::poller\nuse crate::{config, wamp::uri};\n",
-    );
+    let found =
+        imports("use crate::router::Router; // crate::poller\nuse crate::{config, wamp::uri};\n");
     let names: Vec<&str> = found.iter().map(|(_, name)| name.as_str()).collect();
     assert_eq!(names, ["router", "config", "wamp"]);
 }
@@ -149,10 +148,9 @@ fn architecture_md_names_only_files_that_exist() {
         // `src/router/realm/rpc.rs:call` names a function in a file.
         let path = word.split(':').next().unwrap_or("");
         let path = path.trim_end_matches('.');
-        let is_file = (path.starts_with("src/")
-            || path.starts_with("tests/")
-            || path.starts_with("bench/"))
-            && path.contains('.');
+        let is_file =
+            (path.starts_with("src/") || path.starts_with("tests/") || path.starts_with("bench/"))
+                && path.contains('.');
         if is_file {
             named += 1;
             if !root().join(path).exists() {
