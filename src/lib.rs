@@ -1,7 +1,17 @@
 //! Junction: a WAMP v2 router with an HTTP bridge.
 //!
-//! Layers, dependencies pointing down: `transport` (doors) -> `router` (realms, sessions,
-//! broker, dealer, auth) -> `wamp` (protocol only). `config` is read once at start.
+//! Layers, each importing only the ones below it (`tests/it/layering.rs` checks it; the map
+//! is ARCHITECTURE.md):
+//! - `transport`: the doors. Listeners, admission, the web path table, WAMP over WebSocket
+//!   and RawSocket.
+//! - `http`: the HTTP services a path can hold (pusher, caller, webhook, topics API).
+//! - `poller`: http-poller topics, publishing through the router like a session.
+//! - `router`: realms, sessions, broker, dealer, authentication and authorization, meta API,
+//!   event history.
+//! - `store`: persistence (embedded redb file or memory).
+//! - `config`: `config.json`, read and checked once at start.
+//! - `wamp` (messages, serializers, URIs, values), `log_text`, `log_throttle`: vocabulary
+//!   every layer uses.
 
 pub mod config;
 #[doc(hidden)]

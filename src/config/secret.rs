@@ -1,4 +1,5 @@
-//! A secret read from config (ticket, wampcra secret, later pusher secrets): it never prints.
+//! A secret read from config (tickets, wampcra secrets, pusher and webhook secrets, OAuth2
+//! client secrets of pollers): it never prints.
 //!
 //! `Debug` and `Display` show `<redacted>`, so a secret that ends up in a log line, an error or
 //! `check` output by accident still leaks nothing.

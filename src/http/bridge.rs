@@ -1,5 +1,5 @@
 //! The checks every publisher and caller request passes, in the order of Crossbar's contract
-//! (`../shared/reference/http-bridge.md`): method, content type and charset, Content-Length,
+//! (README.md, "HTTP bridge"): method, content type and charset, Content-Length,
 //! body size, signature and timestamp, replay, `require_ip`, `require_tls`. What passes is the
 //! raw body; what fails is the finished error response.
 
