@@ -16,15 +16,16 @@ use bytes::Bytes;
 use jiff::Timestamp;
 use serde_json::Value;
 
-use crate::poller::config::{
+use crate::config::topic::{
     ClientAuthMode, ComputedKind, NextReference, NextReferenceKind, PaginationKind, TopicConfig,
+    Transform, redact_url,
 };
 use crate::poller::fetch::{FetchError, Fetched, Fetcher, PollRequest, Sleeper, Validators, codes};
 use crate::poller::oauth2::{self, OAuth2Config, TokenSource};
 use crate::poller::pagination::{self, Mode, Paginator, SizeParameter};
 use crate::poller::query::{self, Reference};
 use crate::poller::retry::RetryPolicy;
-use crate::poller::select::{self, Transform};
+use crate::poller::select;
 
 /// Junction's error codes for what Streams has no code for.
 pub mod junction_codes {
@@ -363,7 +364,7 @@ fn page_is_empty(body: &Value, pointer: Option<&str>) -> bool {
     }
 }
 
-fn computed_parameter(p: &crate::poller::config::ComputedParameter) -> query::ComputedParameter {
+fn computed_parameter(p: &crate::config::topic::ComputedParameter) -> query::ComputedParameter {
     let (kind, initial_value) = match &p.kind {
         ComputedKind::DateTime {
             pattern,
@@ -450,64 +451,9 @@ fn next_reference(reference: &NextReference) -> pagination::NextReference {
     }
 }
 
-/// Query parameter names whose values are redacted in poll records: API keys and tokens are
-/// often passed in the query string.
-const SECRET_PARAMETER_HINTS: [&str; 8] = [
-    "key",
-    "token",
-    "secret",
-    "password",
-    "passwd",
-    "signature",
-    "sig",
-    "auth",
-];
-
-/// `url` for a poll record: the password of the user info and the values of query parameters
-/// whose names suggest a secret (`api_key`, `access_token`, `sig`, ...) become `redacted`.
-pub fn redact_url(url: &str) -> String {
-    let Ok(mut parsed) = url::Url::parse(url) else {
-        return "<invalid URL>".to_owned();
-    };
-    if parsed.password().is_some() {
-        let _ = parsed.set_password(Some("redacted"));
-    }
-    let secret = |name: &str| {
-        let name = name.to_ascii_lowercase();
-        SECRET_PARAMETER_HINTS
-            .iter()
-            .any(|hint| name.contains(hint))
-    };
-    if parsed.query_pairs().any(|(name, _)| secret(&name)) {
-        let pairs: Vec<(String, String)> = parsed
-            .query_pairs()
-            .map(|(name, value)| {
-                let value = if secret(&name) {
-                    "redacted".to_owned()
-                } else {
-                    value.into_owned()
-                };
-                (name.into_owned(), value)
-            })
-            .collect();
-        parsed.query_pairs_mut().clear().extend_pairs(pairs);
-    }
-    parsed.into()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redacts_passwords_and_secret_looking_parameters() {
-        assert_eq!(
-            redact_url("https://u:pw@h.example/p?api_key=s3cr3t&from=2024&access_token=t"),
-            "https://u:redacted@h.example/p?api_key=redacted&from=2024&access_token=redacted"
-        );
-        assert_eq!(redact_url("http://h/p?page=2"), "http://h/p?page=2");
-        assert_eq!(redact_url("not a url"), "<invalid URL>");
-    }
 
     #[test]
     fn empty_pages() {

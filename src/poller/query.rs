@@ -13,13 +13,13 @@ use jiff::Timestamp;
 use jiff::tz::Offset;
 use url::Url;
 
-use super::time_pattern::TimePattern;
+use crate::config::topic::time_pattern::TimePattern;
 
 /// How a computed query parameter formats its reference instant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ComputedKind {
     /// `type: date-time`: the instant formatted in UTC with a Java `DateTimeFormatter` pattern
-    /// (default [`super::time_pattern::DEFAULT_PATTERN`]).
+    /// (default [`crate::config::topic::time_pattern::DEFAULT_PATTERN`]).
     DateTime(TimePattern),
     /// `type: timestamp`: seconds since the Unix epoch, or milliseconds with `useMilliseconds`
     /// (both floored, as Java's `getEpochSecond` and `toEpochMilli`).

@@ -2,6 +2,8 @@
 //! pagination, merging pages, `payloadPointer` selection and jq transforms.
 
 use jiff::Timestamp;
+use junction::config::topic::time_pattern::{DEFAULT_PATTERN, TimePattern};
+use junction::config::topic::{Transform, TransformError};
 use junction::poller::pagination::{
     MergeError, Mode, NextReference, PageRequest, PaginationError, Paginator, ReferenceType,
     SizeParameter, merge, next_link, parse_links,
@@ -10,10 +12,7 @@ use junction::poller::query::{
     ComputedKind, ComputedParameter, QueryError, Reference, build_url, is_url_safe_name,
     with_parameters,
 };
-use junction::poller::select::{
-    PointerError, Transform, TransformError, select, select_owned, validate_pointer,
-};
-use junction::poller::time_pattern::{DEFAULT_PATTERN, TimePattern};
+use junction::poller::select::{PointerError, select, select_owned, validate_pointer};
 use serde_json::{Value, json};
 
 fn ts(s: &str) -> Timestamp {
