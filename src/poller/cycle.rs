@@ -16,14 +16,11 @@ use bytes::Bytes;
 use jiff::Timestamp;
 use serde_json::Value;
 
-use crate::config::topic::{
-    ClientAuthMode, ComputedKind, NextReference, NextReferenceKind, PaginationKind, TopicConfig,
-    Transform, redact_url,
-};
+use crate::config::topic::{ComputedParameter, Pagination, TopicConfig, Transform, redact_url};
 use crate::poller::fetch::{FetchError, Fetched, Fetcher, PollRequest, Sleeper, Validators, codes};
-use crate::poller::oauth2::{self, OAuth2Config, TokenSource};
-use crate::poller::pagination::{self, Mode, Paginator, SizeParameter};
-use crate::poller::query::{self, Reference};
+use crate::poller::oauth2::TokenSource;
+use crate::poller::pagination::{self, Paginator};
+use crate::poller::query::{self, ReferenceInstant};
 use crate::poller::retry::RetryPolicy;
 use crate::poller::select;
 
@@ -87,10 +84,10 @@ pub struct CycleReport {
 pub struct Cycle {
     base_url: String,
     polling_period: Duration,
-    computed: Vec<query::ComputedParameter>,
+    computed: Vec<ComputedParameter>,
     request: PollRequest,
     policy: RetryPolicy,
-    pagination: Option<(Mode, pagination::NextReference, usize)>,
+    pagination: Option<Pagination>,
     payload_pointer: Option<String>,
     transform: Option<Arc<Transform>>,
     fetcher: Fetcher,
@@ -107,19 +104,10 @@ impl Cycle {
     /// As [`Cycle::new`] with a given fetcher (tests share one client).
     pub fn with_fetcher(topic: &TopicConfig, fetcher: Fetcher) -> Result<Cycle, CycleError> {
         let config = &topic.poller;
-        let auth = config.authorization.as_ref().map(|a| {
-            let oauth = OAuth2Config {
-                provider: a.provider.to_string(),
-                client_id: a.client_id.clone(),
-                client_secret: a.client_secret.expose().to_owned(),
-                scope: a.scope.clone(),
-                mode: match a.mode {
-                    ClientAuthMode::Header => oauth2::ClientAuthMode::Header,
-                    ClientAuthMode::Body => oauth2::ClientAuthMode::Body,
-                },
-            };
-            Arc::new(TokenSource::new(oauth, fetcher.client().clone()))
-        });
+        let auth = config
+            .authorization
+            .as_ref()
+            .map(|a| Arc::new(TokenSource::new(a.clone(), fetcher.client().clone())));
         let transform = match &config.transform {
             Some(filter) => Some(Arc::new(Transform::compile(filter).map_err(|e| {
                 CycleError {
@@ -132,11 +120,7 @@ impl Cycle {
         Ok(Cycle {
             base_url: config.url.to_string(),
             polling_period: config.polling_period,
-            computed: config
-                .computed_query_parameters
-                .iter()
-                .map(computed_parameter)
-                .collect(),
+            computed: config.computed_query_parameters.clone(),
             request: PollRequest {
                 url: String::new(),
                 headers: config.headers.clone(),
@@ -150,13 +134,7 @@ impl Cycle {
                 max: config.retry_backoff_max,
                 factor: config.retry_backoff_factor,
             },
-            pagination: config.pagination.as_ref().map(|p| {
-                (
-                    mode(&p.kind),
-                    next_reference(&p.next_reference),
-                    p.max_pages as usize,
-                )
-            }),
+            pagination: config.pagination.clone(),
             payload_pointer: config.payload_pointer.clone().filter(|p| !p.is_empty()),
             transform,
             fetcher,
@@ -167,8 +145,8 @@ impl Cycle {
     /// its parameters to this for the first page).
     pub fn url(&self, now: Timestamp, last_success: Option<Timestamp>) -> Result<String, String> {
         let reference = match last_success {
-            Some(instant) => Reference::LastSuccess(instant),
-            None => Reference::BeforeFirstSuccess {
+            Some(instant) => ReferenceInstant::LastSuccess(instant),
+            None => ReferenceInstant::BeforeFirstSuccess {
                 fallback: now
                     .checked_sub(self.polling_period)
                     .unwrap_or(Timestamp::UNIX_EPOCH),
@@ -250,7 +228,7 @@ impl Cycle {
     async fn paged(
         &self,
         url: String,
-        (mode, next_reference, max_pages): &(Mode, pagination::NextReference, usize),
+        pagination: &Pagination,
         sleeper: &dyn Sleeper,
         report: &mut CycleReport,
     ) -> Result<Payload, CycleError> {
@@ -258,7 +236,11 @@ impl Cycle {
             code: junction_codes::PAGINATION,
             message: e.to_string(),
         };
-        let mut paginator = Paginator::new(mode.clone(), next_reference.clone(), *max_pages);
+        let mut paginator = Paginator::new(
+            pagination.kind.clone(),
+            pagination.next_reference.clone(),
+            pagination.max_pages as usize,
+        );
         let first = paginator.first_request(&url).map_err(pagination_error)?;
         report.url = redact_url(&first.url);
         let mut next = Some(first);
@@ -361,93 +343,6 @@ fn page_is_empty(body: &Value, pointer: Option<&str>) -> bool {
         None | Some(Value::Null) => true,
         Some(Value::Array(items)) => items.is_empty(),
         Some(_) => false,
-    }
-}
-
-fn computed_parameter(p: &crate::config::topic::ComputedParameter) -> query::ComputedParameter {
-    let (kind, initial_value) = match &p.kind {
-        ComputedKind::DateTime {
-            pattern,
-            initial_value,
-        } => (
-            query::ComputedKind::DateTime(pattern.clone()),
-            initial_value.clone(),
-        ),
-        ComputedKind::Timestamp {
-            milliseconds,
-            initial_value,
-        } => (
-            query::ComputedKind::Timestamp {
-                milliseconds: *milliseconds,
-            },
-            initial_value.map(|v| v.to_string()),
-        ),
-    };
-    query::ComputedParameter {
-        name: p.name.clone(),
-        kind,
-        initial_value,
-    }
-}
-
-fn size(parameter_name: &str, value: u64) -> Option<SizeParameter> {
-    Some(SizeParameter {
-        name: parameter_name.to_owned(),
-        value,
-    })
-}
-
-fn mode(kind: &PaginationKind) -> Mode {
-    match kind {
-        PaginationKind::Page {
-            parameter,
-            initial,
-            page_size,
-        } => Mode::Page {
-            parameter: parameter.clone(),
-            initial: *initial,
-            size: size(&page_size.parameter_name, page_size.value),
-        },
-        PaginationKind::Offset {
-            parameter,
-            limit_parameter,
-            limit,
-            initial,
-        } => Mode::Offset {
-            parameter: parameter.clone(),
-            initial: *initial,
-            limit: SizeParameter {
-                name: limit_parameter.clone(),
-                value: *limit,
-            },
-        },
-        PaginationKind::Keyset {
-            parameter_name,
-            page_size,
-        } => Mode::Keyset {
-            parameter: parameter_name.clone(),
-            size: size(&page_size.parameter_name, page_size.value),
-        },
-        PaginationKind::Cursor {
-            parameter_name,
-            page_size,
-        } => Mode::Cursor {
-            parameter: parameter_name.clone(),
-            size: size(&page_size.parameter_name, page_size.value),
-        },
-    }
-}
-
-fn next_reference(reference: &NextReference) -> pagination::NextReference {
-    match reference {
-        NextReference::Body { pointer, kind } => pagination::NextReference::Body {
-            pointer: pointer.clone(),
-            kind: match kind {
-                NextReferenceKind::Uri => pagination::ReferenceType::Uri,
-                NextReferenceKind::Value => pagination::ReferenceType::Value,
-            },
-        },
-        NextReference::LinkHeader => pagination::NextReference::Header,
     }
 }
 
