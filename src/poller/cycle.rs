@@ -1,4 +1,4 @@
-//! One poll cycle of a topic (`shared/reference/poller.md`, "One poll cycle"): the URL with
+//! One poll cycle of a topic (README.md, "http-poller topics", "Each poll"): the URL with
 //! computed query parameters, the request(s) with retries and OAuth2, pages followed and
 //! merged, the merged payload limit, `payloadPointer`, the `transform`. What to publish is
 //! [`change`](super::change)'s business; publishing and persisting are the runner's.

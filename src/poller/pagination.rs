@@ -1,11 +1,12 @@
-//! Pagination of http-poller topics (poller.md step 6) as a pure state machine: the caller
+//! Pagination of http-poller topics (`pagination`, README.md "http-poller topics") as a pure
+//! state machine on the topic's [`PaginationKind`] and [`NextReference`]: the caller
 //! fetches, the [`Paginator`] says what to fetch next. No I/O.
 //!
 //! One cycle: `first_request(base)` (base = `url` + computed parameters), then after each page
 //! `next(request_url, body, link_header, page_is_empty)` until it returns `Ok(None)` (done) or
 //! an error (the cycle fails: error event, nothing published); then [`merge`] the bodies.
 //!
-//! Decisions (beyond poller.md):
+//! Decisions (beyond the README):
 //! - No next reference: the body pointer is missing, `null`, `false` or `""`; or there is no
 //!   `Link` header or it has no `rel="next"` link. An object or array at the pointer is an
 //!   error ([`PaginationError::InvalidReference`]); a number is used as its JSON text.

@@ -1,6 +1,6 @@
 //! Request URLs of http-poller topics: `url` + `computedQueryParameters` + pagination
-//! parameters (poller.md, "One poll cycle", steps 1 and 9). Pure: no I/O, no clock; the caller
-//! passes the reference instant.
+//! parameters (README.md, "http-poller topics", "Each poll": the URL with computed and
+//! pagination parameters). Pure: no I/O, no clock; the caller passes the reference instant.
 //!
 //! Encoding: names and values are written with `application/x-www-form-urlencoded` rules
 //! (the `url` crate's `form_urlencoded` serializer), so a `+` in an offset becomes `%2B`, `:`

@@ -26,10 +26,11 @@
 //! created or patched topic. The types built here are the ones the poller runs on.
 //!
 //! This file holds the topic and its `publisher.config`; each group of keys has its own file:
-//! [`request`] (`url`, `headers`), [`oauth2`] (`authorization`), [`query`]
-//! (`computedQueryParameters`, query parameter names), [`pagination`], [`retry`], [`pointer`]
-//! (JSON pointers), [`duration`] (ISO-8601 durations), [`time_pattern`] (Java date-time
-//! patterns), [`transform`] (the jq filter) and [`redact`] (URLs in logs and summaries).
+//! `request` (`url`, `headers`), [`oauth2`] (`authorization`), [`query`]
+//! (`computedQueryParameters`, query parameter names), [`pagination`], [`retry`],
+//! [`pointer`](mod@pointer) (JSON pointers), `duration` (ISO-8601 durations), [`time_pattern`]
+//! (Java date-time patterns), [`transform`] (the jq filter) and [`redact`] (URLs in logs and
+//! summaries).
 
 use std::collections::BTreeMap;
 use std::fmt;
