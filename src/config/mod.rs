@@ -16,6 +16,7 @@ mod realm;
 pub mod secret;
 mod store;
 mod summary;
+pub mod topic;
 mod transport;
 mod universal;
 mod warnings;

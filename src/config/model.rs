@@ -81,7 +81,7 @@ pub fn default_store(folder: &std::path::Path, realm: &str) -> StoreConfig {
 /// topics API shows, secrets redacted). `Debug` leaves the JSON out: it may hold secrets.
 #[derive(Clone)]
 pub struct TopicDefinition {
-    pub topic: crate::poller::config::TopicConfig,
+    pub topic: crate::config::topic::TopicConfig,
     pub source: serde_json::Value,
 }
 

@@ -10,7 +10,7 @@ use crate::config::model::{
 };
 use crate::config::node::{Node, Obj, Result};
 use crate::config::store::load_store;
-use crate::poller::config::parse_topic_with_env;
+use crate::config::topic::parse_topic_with_env;
 use crate::wamp::uri::{self, MatchPolicy};
 
 /// The actions of `allow`, which the old permission shape writes at the top level.
@@ -75,7 +75,7 @@ pub(crate) fn load_realm(node: &Node, cx: &mut Loader) -> Result<RealmConfig> {
     })
 }
 
-/// `topics[]`: Streams topic definitions (see `poller::config`); names unique in the realm,
+/// `topics[]`: Streams topic definitions (see `config::topic`); names unique in the realm,
 /// `publisher.role` one of the realm's roles.
 fn load_topics(list: &Node, roles: &[RoleConfig], cx: &Loader) -> Result<Vec<TopicDefinition>> {
     let mut topics: Vec<TopicDefinition> = Vec::new();

@@ -81,7 +81,7 @@ fn realm_summary(out: &mut String, realm: &RealmConfig) {
                 "topic {}: http-poller every {:?} from {}{}",
                 topic.name,
                 topic.poller.polling_period,
-                crate::poller::cycle::redact_url(topic.poller.url.as_str()),
+                crate::config::topic::redact_url(topic.poller.url.as_str()),
                 if topic.always_on { ", always on" } else { "" }
             ),
         );

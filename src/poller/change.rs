@@ -13,7 +13,7 @@
 //!
 //! `seq` grows by exactly one per published change, so a subscriber that sees a gap knows it
 //! missed something and fetches the snapshot again. [`Change::to_event`] builds the event kwargs
-//! subscribers receive (`shared/reference/poller.md`, "What subscribers receive").
+//! subscribers receive (README.md, "http-poller topics", "What subscribers receive").
 //!
 //! A changed poll of a large document is on the clock from the polled bytes to the published
 //! patch, so [`Tracker::observe`] diffs the bytes against the snapshot while parsing them

@@ -1,4 +1,4 @@
-//! One poll cycle of a topic (`shared/reference/poller.md`, "One poll cycle"): the URL with
+//! One poll cycle of a topic (README.md, "http-poller topics", "Each poll"): the URL with
 //! computed query parameters, the request(s) with retries and OAuth2, pages followed and
 //! merged, the merged payload limit, `payloadPointer`, the `transform`. What to publish is
 //! [`change`](super::change)'s business; publishing and persisting are the runner's.
@@ -16,15 +16,13 @@ use bytes::Bytes;
 use jiff::Timestamp;
 use serde_json::Value;
 
-use crate::poller::config::{
-    ClientAuthMode, ComputedKind, NextReference, NextReferenceKind, PaginationKind, TopicConfig,
-};
+use crate::config::topic::{ComputedParameter, Pagination, TopicConfig, Transform, redact_url};
 use crate::poller::fetch::{FetchError, Fetched, Fetcher, PollRequest, Sleeper, Validators, codes};
-use crate::poller::oauth2::{self, OAuth2Config, TokenSource};
-use crate::poller::pagination::{self, Mode, Paginator, SizeParameter};
-use crate::poller::query::{self, Reference};
+use crate::poller::oauth2::TokenSource;
+use crate::poller::pagination::{self, Paginator};
+use crate::poller::query::{self, ReferenceInstant};
 use crate::poller::retry::RetryPolicy;
-use crate::poller::select::{self, Transform};
+use crate::poller::select;
 
 /// Junction's error codes for what Streams has no code for.
 pub mod junction_codes {
@@ -86,10 +84,10 @@ pub struct CycleReport {
 pub struct Cycle {
     base_url: String,
     polling_period: Duration,
-    computed: Vec<query::ComputedParameter>,
+    computed: Vec<ComputedParameter>,
     request: PollRequest,
     policy: RetryPolicy,
-    pagination: Option<(Mode, pagination::NextReference, usize)>,
+    pagination: Option<Pagination>,
     payload_pointer: Option<String>,
     transform: Option<Arc<Transform>>,
     fetcher: Fetcher,
@@ -106,19 +104,10 @@ impl Cycle {
     /// As [`Cycle::new`] with a given fetcher (tests share one client).
     pub fn with_fetcher(topic: &TopicConfig, fetcher: Fetcher) -> Result<Cycle, CycleError> {
         let config = &topic.poller;
-        let auth = config.authorization.as_ref().map(|a| {
-            let oauth = OAuth2Config {
-                provider: a.provider.to_string(),
-                client_id: a.client_id.clone(),
-                client_secret: a.client_secret.expose().to_owned(),
-                scope: a.scope.clone(),
-                mode: match a.mode {
-                    ClientAuthMode::Header => oauth2::ClientAuthMode::Header,
-                    ClientAuthMode::Body => oauth2::ClientAuthMode::Body,
-                },
-            };
-            Arc::new(TokenSource::new(oauth, fetcher.client().clone()))
-        });
+        let auth = config
+            .authorization
+            .as_ref()
+            .map(|a| Arc::new(TokenSource::new(a.clone(), fetcher.client().clone())));
         let transform = match &config.transform {
             Some(filter) => Some(Arc::new(Transform::compile(filter).map_err(|e| {
                 CycleError {
@@ -131,11 +120,7 @@ impl Cycle {
         Ok(Cycle {
             base_url: config.url.to_string(),
             polling_period: config.polling_period,
-            computed: config
-                .computed_query_parameters
-                .iter()
-                .map(computed_parameter)
-                .collect(),
+            computed: config.computed_query_parameters.clone(),
             request: PollRequest {
                 url: String::new(),
                 headers: config.headers.clone(),
@@ -149,13 +134,7 @@ impl Cycle {
                 max: config.retry_backoff_max,
                 factor: config.retry_backoff_factor,
             },
-            pagination: config.pagination.as_ref().map(|p| {
-                (
-                    mode(&p.kind),
-                    next_reference(&p.next_reference),
-                    p.max_pages as usize,
-                )
-            }),
+            pagination: config.pagination.clone(),
             payload_pointer: config.payload_pointer.clone().filter(|p| !p.is_empty()),
             transform,
             fetcher,
@@ -166,8 +145,8 @@ impl Cycle {
     /// its parameters to this for the first page).
     pub fn url(&self, now: Timestamp, last_success: Option<Timestamp>) -> Result<String, String> {
         let reference = match last_success {
-            Some(instant) => Reference::LastSuccess(instant),
-            None => Reference::BeforeFirstSuccess {
+            Some(instant) => ReferenceInstant::LastSuccess(instant),
+            None => ReferenceInstant::BeforeFirstSuccess {
                 fallback: now
                     .checked_sub(self.polling_period)
                     .unwrap_or(Timestamp::UNIX_EPOCH),
@@ -249,7 +228,7 @@ impl Cycle {
     async fn paged(
         &self,
         url: String,
-        (mode, next_reference, max_pages): &(Mode, pagination::NextReference, usize),
+        pagination: &Pagination,
         sleeper: &dyn Sleeper,
         report: &mut CycleReport,
     ) -> Result<Payload, CycleError> {
@@ -257,7 +236,11 @@ impl Cycle {
             code: junction_codes::PAGINATION,
             message: e.to_string(),
         };
-        let mut paginator = Paginator::new(mode.clone(), next_reference.clone(), *max_pages);
+        let mut paginator = Paginator::new(
+            pagination.kind.clone(),
+            pagination.next_reference.clone(),
+            pagination.max_pages as usize,
+        );
         let first = paginator.first_request(&url).map_err(pagination_error)?;
         report.url = redact_url(&first.url);
         let mut next = Some(first);
@@ -363,151 +346,9 @@ fn page_is_empty(body: &Value, pointer: Option<&str>) -> bool {
     }
 }
 
-fn computed_parameter(p: &crate::poller::config::ComputedParameter) -> query::ComputedParameter {
-    let (kind, initial_value) = match &p.kind {
-        ComputedKind::DateTime {
-            pattern,
-            initial_value,
-        } => (
-            query::ComputedKind::DateTime(pattern.clone()),
-            initial_value.clone(),
-        ),
-        ComputedKind::Timestamp {
-            milliseconds,
-            initial_value,
-        } => (
-            query::ComputedKind::Timestamp {
-                milliseconds: *milliseconds,
-            },
-            initial_value.map(|v| v.to_string()),
-        ),
-    };
-    query::ComputedParameter {
-        name: p.name.clone(),
-        kind,
-        initial_value,
-    }
-}
-
-fn size(parameter_name: &str, value: u64) -> Option<SizeParameter> {
-    Some(SizeParameter {
-        name: parameter_name.to_owned(),
-        value,
-    })
-}
-
-fn mode(kind: &PaginationKind) -> Mode {
-    match kind {
-        PaginationKind::Page {
-            parameter,
-            initial,
-            page_size,
-        } => Mode::Page {
-            parameter: parameter.clone(),
-            initial: *initial,
-            size: size(&page_size.parameter_name, page_size.value),
-        },
-        PaginationKind::Offset {
-            parameter,
-            limit_parameter,
-            limit,
-            initial,
-        } => Mode::Offset {
-            parameter: parameter.clone(),
-            initial: *initial,
-            limit: SizeParameter {
-                name: limit_parameter.clone(),
-                value: *limit,
-            },
-        },
-        PaginationKind::Keyset {
-            parameter_name,
-            page_size,
-        } => Mode::Keyset {
-            parameter: parameter_name.clone(),
-            size: size(&page_size.parameter_name, page_size.value),
-        },
-        PaginationKind::Cursor {
-            parameter_name,
-            page_size,
-        } => Mode::Cursor {
-            parameter: parameter_name.clone(),
-            size: size(&page_size.parameter_name, page_size.value),
-        },
-    }
-}
-
-fn next_reference(reference: &NextReference) -> pagination::NextReference {
-    match reference {
-        NextReference::Body { pointer, kind } => pagination::NextReference::Body {
-            pointer: pointer.clone(),
-            kind: match kind {
-                NextReferenceKind::Uri => pagination::ReferenceType::Uri,
-                NextReferenceKind::Value => pagination::ReferenceType::Value,
-            },
-        },
-        NextReference::LinkHeader => pagination::NextReference::Header,
-    }
-}
-
-/// Query parameter names whose values are redacted in poll records: API keys and tokens are
-/// often passed in the query string.
-const SECRET_PARAMETER_HINTS: [&str; 8] = [
-    "key",
-    "token",
-    "secret",
-    "password",
-    "passwd",
-    "signature",
-    "sig",
-    "auth",
-];
-
-/// `url` for a poll record: the password of the user info and the values of query parameters
-/// whose names suggest a secret (`api_key`, `access_token`, `sig`, ...) become `redacted`.
-pub fn redact_url(url: &str) -> String {
-    let Ok(mut parsed) = url::Url::parse(url) else {
-        return "<invalid URL>".to_owned();
-    };
-    if parsed.password().is_some() {
-        let _ = parsed.set_password(Some("redacted"));
-    }
-    let secret = |name: &str| {
-        let name = name.to_ascii_lowercase();
-        SECRET_PARAMETER_HINTS
-            .iter()
-            .any(|hint| name.contains(hint))
-    };
-    if parsed.query_pairs().any(|(name, _)| secret(&name)) {
-        let pairs: Vec<(String, String)> = parsed
-            .query_pairs()
-            .map(|(name, value)| {
-                let value = if secret(&name) {
-                    "redacted".to_owned()
-                } else {
-                    value.into_owned()
-                };
-                (name.into_owned(), value)
-            })
-            .collect();
-        parsed.query_pairs_mut().clear().extend_pairs(pairs);
-    }
-    parsed.into()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redacts_passwords_and_secret_looking_parameters() {
-        assert_eq!(
-            redact_url("https://u:pw@h.example/p?api_key=s3cr3t&from=2024&access_token=t"),
-            "https://u:redacted@h.example/p?api_key=redacted&from=2024&access_token=redacted"
-        );
-        assert_eq!(redact_url("http://h/p?page=2"), "http://h/p?page=2");
-        assert_eq!(redact_url("not a url"), "<invalid URL>");
-    }
 
     #[test]
     fn empty_pages() {

@@ -1,7 +1,6 @@
-//! The HTTP side of one http-poller request (`shared/reference/poller.md`, "One poll cycle",
-//! steps 2-5 and 8): configured headers, the OAuth2 Bearer token, conditional-request
-//! validators, status handling with retries, redirects refused, and the payload limit enforced
-//! while the body streams in.
+//! The HTTP side of one http-poller request (README.md, "http-poller topics", "Each poll"):
+//! configured headers, the OAuth2 Bearer token, conditional-request validators, status handling
+//! with retries, redirects refused, and the payload limit enforced while the body streams in.
 //!
 //! Time is injected through [`Sleeper`] (the waits between attempts and their jitter), so tests
 //! never sleep for real backoff.

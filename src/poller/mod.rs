@@ -1,7 +1,8 @@
-//! http-poller topics (in progress): pieces that pollers are built from.
+//! http-poller topics at run time: the pieces a topic's poller is built from (request, retry,
+//! OAuth2, pagination, selection, change tracking, events) and the supervisor that runs them.
+//! Topic definitions, their validation and their types are [`crate::config::topic`].
 
 pub mod change;
-pub mod config;
 pub mod cycle;
 pub mod diff;
 pub mod event;
@@ -13,4 +14,3 @@ pub mod retry;
 pub mod runner;
 pub mod select;
 pub mod supervisor;
-pub mod time_pattern;

@@ -1,5 +1,5 @@
-//! OAuth2 client-credentials tokens for http-poller requests (`shared/reference/poller.md`,
-//! "OAuth2 client credentials"; RFC 6749 4.4).
+//! OAuth2 client-credentials tokens for http-poller requests (README.md, "http-poller topics":
+//! `authorization`; RFC 6749 4.4).
 //!
 //! A [`TokenSource`] POSTs `grant_type=client_credentials` (and `scope`) to the provider, sends
 //! the client credentials in an `Authorization: Basic` header ([`ClientAuthMode::Header`],
@@ -17,48 +17,17 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use serde::Deserialize;
 
+use crate::config::topic::{ClientAuthMode, OAuth2};
 use crate::poller::fetch::{FetchError, classify_send_error, codes};
 
-/// How the client credentials reach the provider (`authorization.mode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ClientAuthMode {
-    /// `Authorization: Basic base64(urlencode(clientId) ":" urlencode(clientSecret))`.
-    #[default]
-    Header,
-    /// `client_id` and `client_secret` form fields.
-    Body,
-}
-
-/// The `authorization` block of an http-poller topic (`type: oauth2`).
-#[derive(Clone, PartialEq, Eq)]
-pub struct OAuth2Config {
-    /// Token endpoint URL (`provider`).
-    pub provider: String,
-    pub client_id: String,
-    pub client_secret: String,
-    /// `scope` request parameter, sent as configured when present.
-    pub scope: Option<String>,
-    pub mode: ClientAuthMode,
-}
-
-impl fmt::Debug for OAuth2Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OAuth2Config")
-            .field("provider", &self.provider)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &"<redacted>")
-            .field("scope", &self.scope)
-            .field("mode", &self.mode)
-            .finish()
-    }
-}
-
-impl OAuth2Config {
+/// The `authorization` block as the config loader built it ([`crate::config::topic::oauth2`]),
+/// turned into token requests here.
+impl OAuth2 {
     /// The `Authorization: Basic ...` value for [`ClientAuthMode::Header`].
     pub fn basic_authorization(&self) -> String {
         let id: String = form_urlencoded::byte_serialize(self.client_id.as_bytes()).collect();
         let secret: String =
-            form_urlencoded::byte_serialize(self.client_secret.as_bytes()).collect();
+            form_urlencoded::byte_serialize(self.client_secret.expose().as_bytes()).collect();
         let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
         format!("Basic {encoded}")
     }
@@ -72,7 +41,7 @@ impl OAuth2Config {
         }
         if self.mode == ClientAuthMode::Body {
             form.append_pair("client_id", &self.client_id);
-            form.append_pair("client_secret", &self.client_secret);
+            form.append_pair("client_secret", self.client_secret.expose());
         }
         form.finish()
     }
@@ -95,7 +64,7 @@ struct Cached {
 
 /// A cached client-credentials Bearer token for one topic.
 pub struct TokenSource {
-    config: OAuth2Config,
+    config: OAuth2,
     client: reqwest::Client,
     clock: Clock,
     margin: Duration,
@@ -128,14 +97,14 @@ struct ErrorResponse {
 impl TokenSource {
     /// A token source using `client` (share the fetcher's: redirects off, timeout set) and the
     /// real clock, renewing [`DEFAULT_MARGIN`] before expiry.
-    pub fn new(config: OAuth2Config, client: reqwest::Client) -> Self {
+    pub fn new(config: OAuth2, client: reqwest::Client) -> Self {
         TokenSource::with_clock(config, client, Arc::new(Instant::now), DEFAULT_MARGIN)
     }
 
     /// As [`TokenSource::new`] with an injected clock and renewal margin. The margin used for a
     /// token is at most half its lifetime, so short-lived tokens are still reused.
     pub fn with_clock(
-        config: OAuth2Config,
+        config: OAuth2,
         client: reqwest::Client,
         clock: Clock,
         margin: Duration,
@@ -149,7 +118,7 @@ impl TokenSource {
         }
     }
 
-    pub fn config(&self) -> &OAuth2Config {
+    pub fn config(&self) -> &OAuth2 {
         &self.config
     }
 
@@ -181,7 +150,7 @@ impl TokenSource {
         };
         let mut request = self
             .client
-            .post(&self.config.provider)
+            .post(self.config.provider.as_str())
             .header("Content-Type", "application/x-www-form-urlencoded")
             .header("Accept", "application/json")
             .body(self.config.form_body());
@@ -279,11 +248,11 @@ fn expires_in_secs(value: &serde_json::Value) -> Option<u64> {
 mod tests {
     use super::*;
 
-    fn config(mode: ClientAuthMode) -> OAuth2Config {
-        OAuth2Config {
-            provider: "http://127.0.0.1:1/token".into(),
+    fn config(mode: ClientAuthMode) -> OAuth2 {
+        OAuth2 {
+            provider: url::Url::parse("http://127.0.0.1:1/token").unwrap(),
             client_id: "my client:1".into(),
-            client_secret: "s3cr&t/+=".into(),
+            client_secret: crate::config::secret::Secret::new("s3cr&t/+="),
             scope: Some("READ,WRITE".into()),
             mode,
         }
@@ -309,7 +278,7 @@ mod tests {
             "grant_type=client_credentials&scope=READ%2CWRITE\
              &client_id=my+client%3A1&client_secret=s3cr%26t%2F%2B%3D"
         );
-        let no_scope = OAuth2Config {
+        let no_scope = OAuth2 {
             scope: None,
             ..config(ClientAuthMode::Header)
         };

@@ -1,11 +1,12 @@
-//! Pagination of http-poller topics (poller.md step 6) as a pure state machine: the caller
+//! Pagination of http-poller topics (`pagination`, README.md "http-poller topics") as a pure
+//! state machine on the topic's [`PaginationKind`] and [`NextReference`]: the caller
 //! fetches, the [`Paginator`] says what to fetch next. No I/O.
 //!
 //! One cycle: `first_request(base)` (base = `url` + computed parameters), then after each page
 //! `next(request_url, body, link_header, page_is_empty)` until it returns `Ok(None)` (done) or
 //! an error (the cycle fails: error event, nothing published); then [`merge`] the bodies.
 //!
-//! Decisions (beyond poller.md):
+//! Decisions (beyond the README):
 //! - No next reference: the body pointer is missing, `null`, `false` or `""`; or there is no
 //!   `Link` header or it has no `rel="next"` link. An object or array at the pointer is an
 //!   error ([`PaginationError::InvalidReference`]); a number is used as its JSON text.
@@ -28,61 +29,7 @@ use url::Url;
 
 use super::query::{QueryError, with_parameters};
 use super::select::{PointerError, select_owned};
-
-/// The number of items per page, sent as a query parameter (`pageSize` / `limit`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SizeParameter {
-    pub name: String,
-    pub value: u64,
-}
-
-/// `pagination.mode` with its parameters (defaults are the config layer's business).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Mode {
-    /// `page.parameterName` = `page.initial`, then + 1 per page.
-    Page {
-        parameter: String,
-        initial: u64,
-        size: Option<SizeParameter>,
-    },
-    /// `offset.parameterName` = `offset.initial`, then + `limit.value` per page; the limit is
-    /// always sent.
-    Offset {
-        parameter: String,
-        initial: u64,
-        limit: SizeParameter,
-    },
-    /// No key on the first request; then `key.parameterName` = the next reference value.
-    Keyset {
-        parameter: String,
-        size: Option<SizeParameter>,
-    },
-    /// No cursor on the first request; then `cursor.parameterName` = the next reference value.
-    Cursor {
-        parameter: String,
-        size: Option<SizeParameter>,
-    },
-}
-
-/// `nextReference.type` for `location: body`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReferenceType {
-    /// A URI (absolute or relative to the request URL), followed as given.
-    Uri,
-    /// A value that drives the mode's parameter.
-    Value,
-}
-
-/// `nextReference`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NextReference {
-    Body {
-        pointer: String,
-        kind: ReferenceType,
-    },
-    /// The `rel="next"` link of the `Link` header (RFC 8288).
-    Header,
-}
+use crate::config::topic::{NextReference, NextReferenceKind, PageSize, PaginationKind};
 
 /// One request to make.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,7 +66,7 @@ pub enum MergeError {
 /// The pagination state of one poll cycle (make a new one per cycle).
 #[derive(Debug, Clone)]
 pub struct Paginator {
-    mode: Mode,
+    mode: PaginationKind,
     next_reference: NextReference,
     max_pages: usize,
     base_url: Option<String>,
@@ -139,7 +86,7 @@ enum Found {
 
 impl Paginator {
     /// `max_pages` below 1 counts as 1.
-    pub fn new(mode: Mode, next_reference: NextReference, max_pages: usize) -> Paginator {
+    pub fn new(mode: PaginationKind, next_reference: NextReference, max_pages: usize) -> Paginator {
         Paginator {
             mode,
             next_reference,
@@ -153,34 +100,31 @@ impl Paginator {
     }
 
     /// The first request: `base_url` with the first page's parameters (page and offset
-    /// modes: the initial value; every mode: the size parameter when configured).
+    /// modes: the initial value; every mode: the page size or limit).
     pub fn first_request(&mut self, base_url: &str) -> Result<PageRequest, PaginationError> {
         let params = match &self.mode {
-            Mode::Page {
+            PaginationKind::Page {
                 parameter,
                 initial,
-                size,
+                page_size,
             } => {
                 self.counter = *initial;
-                let mut p = vec![(parameter.clone(), initial.to_string())];
-                push_size(&mut p, size.as_ref());
-                p
+                vec![(parameter.clone(), initial.to_string()), size(page_size)]
             }
-            Mode::Offset {
+            PaginationKind::Offset {
                 parameter,
-                initial,
+                limit_parameter,
                 limit,
+                initial,
             } => {
                 self.counter = *initial;
                 vec![
                     (parameter.clone(), initial.to_string()),
-                    (limit.name.clone(), limit.value.to_string()),
+                    (limit_parameter.clone(), limit.to_string()),
                 ]
             }
-            Mode::Keyset { size, .. } | Mode::Cursor { size, .. } => {
-                let mut p = Vec::new();
-                push_size(&mut p, size.as_ref());
-                p
+            PaginationKind::Keyset { page_size, .. } | PaginationKind::Cursor { page_size, .. } => {
+                vec![size(page_size)]
             }
         };
         let url = with_parameters(base_url, &params)?;
@@ -216,7 +160,7 @@ impl Paginator {
             NextReference::Body { pointer, kind } => {
                 body_reference(body, pointer, *kind, &self.mode)?
             }
-            NextReference::Header => match link_header.and_then(next_link) {
+            NextReference::LinkHeader => match link_header.and_then(next_link) {
                 Some(target) => Found::Reference(target),
                 None => Found::None,
             },
@@ -232,11 +176,14 @@ impl Paginator {
             });
         }
         let follow_uri = match (&self.next_reference, &self.mode) {
-            (NextReference::Body { kind, .. }, _) => *kind == ReferenceType::Uri,
-            (NextReference::Header, Mode::Page { .. } | Mode::Offset { .. }) => false,
-            (NextReference::Header, _) => true,
+            (NextReference::Body { kind, .. }, _) => *kind == NextReferenceKind::Uri,
+            (
+                NextReference::LinkHeader,
+                PaginationKind::Page { .. } | PaginationKind::Offset { .. },
+            ) => false,
+            (NextReference::LinkHeader, _) => true,
         };
-        let is_uri = follow_uri || matches!(self.next_reference, NextReference::Header);
+        let is_uri = follow_uri || matches!(self.next_reference, NextReference::LinkHeader);
         // The loop key: the resolved URL for URIs, the value otherwise.
         let key = match &reference {
             Some(r) if is_uri => Some(resolve(request_url, r)?),
@@ -269,36 +216,47 @@ impl Paginator {
     fn advance(&mut self, value: Option<&str>) -> Vec<(String, String)> {
         let value = value.unwrap_or_default().to_string();
         match &self.mode {
-            Mode::Page {
-                parameter, size, ..
+            PaginationKind::Page {
+                parameter,
+                page_size,
+                ..
             } => {
                 self.counter = self.counter.saturating_add(1);
-                let mut p = vec![(parameter.clone(), self.counter.to_string())];
-                push_size(&mut p, size.as_ref());
-                p
-            }
-            Mode::Offset {
-                parameter, limit, ..
-            } => {
-                self.counter = self.counter.saturating_add(limit.value);
                 vec![
                     (parameter.clone(), self.counter.to_string()),
-                    (limit.name.clone(), limit.value.to_string()),
+                    size(page_size),
                 ]
             }
-            Mode::Keyset { parameter, size } | Mode::Cursor { parameter, size } => {
-                let mut p = vec![(parameter.clone(), value)];
-                push_size(&mut p, size.as_ref());
-                p
+            PaginationKind::Offset {
+                parameter,
+                limit_parameter,
+                limit,
+                ..
+            } => {
+                self.counter = self.counter.saturating_add(*limit);
+                vec![
+                    (parameter.clone(), self.counter.to_string()),
+                    (limit_parameter.clone(), limit.to_string()),
+                ]
             }
+            PaginationKind::Keyset {
+                parameter_name,
+                page_size,
+            }
+            | PaginationKind::Cursor {
+                parameter_name,
+                page_size,
+            } => vec![(parameter_name.clone(), value), size(page_size)],
         }
     }
 }
 
-fn push_size(params: &mut Vec<(String, String)>, size: Option<&SizeParameter>) {
-    if let Some(size) = size {
-        params.push((size.name.clone(), size.value.to_string()));
-    }
+/// The page size (or limit) as a query parameter.
+fn size(page_size: &PageSize) -> (String, String) {
+    (
+        page_size.parameter_name.clone(),
+        page_size.value.to_string(),
+    )
 }
 
 fn resolve(request_url: &str, reference: &str) -> Result<String, PaginationError> {
@@ -319,20 +277,23 @@ fn resolve(request_url: &str, reference: &str) -> Result<String, PaginationError
 fn body_reference(
     body: &Value,
     pointer: &str,
-    kind: ReferenceType,
-    mode: &Mode,
+    kind: NextReferenceKind,
+    mode: &PaginationKind,
 ) -> Result<Found, PaginationError> {
     let invalid = |reason: &str| PaginationError::InvalidReference {
         pointer: pointer.to_string(),
         reason: reason.to_string(),
     };
-    let flag_allowed =
-        kind == ReferenceType::Value && matches!(mode, Mode::Page { .. } | Mode::Offset { .. });
+    let flag_allowed = kind == NextReferenceKind::Value
+        && matches!(
+            mode,
+            PaginationKind::Page { .. } | PaginationKind::Offset { .. }
+        );
     match body.pointer(pointer) {
         None | Some(Value::Null) | Some(Value::Bool(false)) => Ok(Found::None),
         Some(Value::String(s)) if s.is_empty() => Ok(Found::None),
         Some(Value::String(s)) => Ok(Found::Reference(s.clone())),
-        Some(Value::Number(n)) if kind == ReferenceType::Value => {
+        Some(Value::Number(n)) if kind == NextReferenceKind::Value => {
             Ok(Found::Reference(n.to_string()))
         }
         Some(Value::Bool(true)) if flag_allowed => Ok(Found::Flag),
@@ -463,11 +424,14 @@ mod tests {
     #[test]
     fn max_pages_zero_is_one() {
         let p = Paginator::new(
-            Mode::Cursor {
-                parameter: "c".into(),
-                size: None,
+            PaginationKind::Cursor {
+                parameter_name: "c".into(),
+                page_size: PageSize {
+                    parameter_name: "n".into(),
+                    value: 5,
+                },
             },
-            NextReference::Header,
+            NextReference::LinkHeader,
             0,
         );
         assert_eq!(p.max_pages, 1);

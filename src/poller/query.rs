@@ -1,6 +1,6 @@
 //! Request URLs of http-poller topics: `url` + `computedQueryParameters` + pagination
-//! parameters (poller.md, "One poll cycle", steps 1 and 9). Pure: no I/O, no clock; the caller
-//! passes the reference instant.
+//! parameters (README.md, "http-poller topics", "Each poll": the URL with computed and
+//! pagination parameters). Pure: no I/O, no clock; the caller passes the reference instant.
 //!
 //! Encoding: names and values are written with `application/x-www-form-urlencoded` rules
 //! (the `url` crate's `form_urlencoded` serializer), so a `+` in an offset becomes `%2B`, `:`
@@ -13,37 +13,15 @@ use jiff::Timestamp;
 use jiff::tz::Offset;
 use url::Url;
 
-use super::time_pattern::TimePattern;
+use crate::config::topic::{ComputedKind, ComputedParameter};
 
-/// How a computed query parameter formats its reference instant.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ComputedKind {
-    /// `type: date-time`: the instant formatted in UTC with a Java `DateTimeFormatter` pattern
-    /// (default [`super::time_pattern::DEFAULT_PATTERN`]).
-    DateTime(TimePattern),
-    /// `type: timestamp`: seconds since the Unix epoch, or milliseconds with `useMilliseconds`
-    /// (both floored, as Java's `getEpochSecond` and `toEpochMilli`).
-    Timestamp { milliseconds: bool },
-}
-
-/// One entry of `computedQueryParameters` (the config layer builds these from the topic
-/// definition; this module does not validate names beyond encoding them).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ComputedParameter {
-    /// The query parameter name (the map key in the topic definition).
-    pub name: String,
-    pub kind: ComputedKind,
-    /// `initialValue` as configured, sent verbatim before the first success: the date-time
-    /// text (which "must follow the pattern format") or the timestamp number in decimal.
-    pub initial_value: Option<String>,
-}
-
-/// The reference the computed parameters are derived from for one poll cycle.
+/// The instant the computed parameters' `reference` (`last-success`, the only one) stands for
+/// in one poll cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reference {
+pub enum ReferenceInstant {
     /// The persisted `last-success` instant (start of the last fully successful cycle).
     LastSuccess(Timestamp),
-    /// No success yet: parameters with an `initial_value` send it verbatim, the others format
+    /// No success yet: parameters with an `initialValue` send it verbatim, the others format
     /// `fallback`, which the caller computes as `now - pollingPeriod`.
     BeforeFirstSuccess { fallback: Timestamp },
 }
@@ -57,12 +35,16 @@ pub enum QueryError {
     CannotBeABase { url: String },
 }
 
+/// Computed parameters as the config loader built them ([`crate::config::topic::query`]),
+/// formatted here.
 impl ComputedParameter {
-    /// Formats `instant` for this parameter (unencoded).
+    /// Formats `instant` for this parameter (unencoded): `date-time` in UTC with its pattern,
+    /// `timestamp` in seconds since the Unix epoch or milliseconds with `useMilliseconds` (both
+    /// floored, as Java's `getEpochSecond` and `toEpochMilli`).
     pub fn format(&self, instant: Timestamp) -> String {
         match &self.kind {
-            ComputedKind::DateTime(pattern) => pattern.format(instant, Offset::UTC),
-            ComputedKind::Timestamp { milliseconds } => {
+            ComputedKind::DateTime { pattern, .. } => pattern.format(instant, Offset::UTC),
+            ComputedKind::Timestamp { milliseconds, .. } => {
                 let nanos = instant.as_nanosecond();
                 let unit: i128 = if *milliseconds {
                     1_000_000
@@ -74,31 +56,31 @@ impl ComputedParameter {
         }
     }
 
-    /// The (unencoded) value for `reference`.
-    pub fn value(&self, reference: Reference) -> String {
+    /// The (unencoded) value for `reference`. Before the first success, `initialValue` is sent
+    /// verbatim: the date-time text (which "must follow the pattern format") or the timestamp
+    /// number in decimal.
+    pub fn value(&self, reference: ReferenceInstant) -> String {
         match reference {
-            Reference::LastSuccess(instant) => self.format(instant),
-            Reference::BeforeFirstSuccess { fallback } => match &self.initial_value {
-                Some(initial) => initial.clone(),
-                None => self.format(fallback),
+            ReferenceInstant::LastSuccess(instant) => self.format(instant),
+            ReferenceInstant::BeforeFirstSuccess { fallback } => match &self.kind {
+                ComputedKind::DateTime {
+                    initial_value: Some(initial),
+                    ..
+                } => initial.clone(),
+                ComputedKind::Timestamp {
+                    initial_value: Some(initial),
+                    ..
+                } => initial.to_string(),
+                _ => self.format(fallback),
             },
         }
     }
 }
 
-/// Whether `name` is made of RFC 3986 unreserved characters only (`A-Z a-z 0-9 - . _ ~`) and
-/// not empty: the load-time check of `computedQueryParameters` keys.
-pub fn is_url_safe_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
-}
-
 /// The name/value pairs of `computed` for `reference`, in order.
 pub fn computed_pairs(
     computed: &[ComputedParameter],
-    reference: Reference,
+    reference: ReferenceInstant,
 ) -> Vec<(String, String)> {
     computed
         .iter()
@@ -111,7 +93,7 @@ pub fn computed_pairs(
 pub fn build_url(
     base: &str,
     computed: &[ComputedParameter],
-    reference: Reference,
+    reference: ReferenceInstant,
     extra: &[(String, String)],
 ) -> Result<String, QueryError> {
     let mut pairs = computed_pairs(computed, reference);
@@ -168,8 +150,9 @@ mod tests {
             name: "t".into(),
             kind: ComputedKind::Timestamp {
                 milliseconds: false,
+                initial_value: None,
             },
-            initial_value: None,
+            reference: crate::config::topic::Reference::LastSuccess,
         };
         assert_eq!(p.format(ts("1969-12-31T23:59:59.5Z")), "-1");
         assert_eq!(p.format(ts("1970-01-01T00:00:01.999Z")), "1");

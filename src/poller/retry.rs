@@ -1,5 +1,5 @@
-//! Retry policy of an http-poller request (`shared/reference/poller.md`, "One poll cycle",
-//! steps 4 and 5): which statuses are retried, how long to wait before each retry, and how a
+//! Retry policy of an http-poller request (README.md, "http-poller topics": the retry keys):
+//! which statuses are retried, how long to wait before each retry, and how a
 //! `Retry-After` header is read.
 //!
 //! Everything here is pure: the jitter and the current time are arguments, so tests give exact
@@ -7,11 +7,16 @@
 
 use std::time::{Duration, SystemTime};
 
+use crate::config::topic::{
+    DEFAULT_BACKOFF_FACTOR, DEFAULT_BACKOFF_INITIAL, DEFAULT_BACKOFF_MAX, DEFAULT_RETRY_CODES,
+    DEFAULT_RETRY_MAX_ATTEMPTS,
+};
+
 /// The Streams retry keys: `retryOnHttpCodes`, `retryMaxAttempts`, `retryBackOffInitialDuration`,
 /// `retryBackOffMaxDuration`, `retryBackOffFactor`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {
-    /// HTTP statuses that trigger a retry (default 500, 503, 504).
+    /// HTTP statuses that trigger a retry (default [`DEFAULT_RETRY_CODES`]).
     pub retry_on: Vec<u16>,
     /// At most this many retries after the first request (default 3).
     pub max_attempts: u32,
@@ -26,11 +31,11 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
-            retry_on: vec![500, 503, 504],
-            max_attempts: 3,
-            initial: Duration::from_secs(1),
-            max: Duration::from_secs(10),
-            factor: 0.5,
+            retry_on: DEFAULT_RETRY_CODES.to_vec(),
+            max_attempts: DEFAULT_RETRY_MAX_ATTEMPTS,
+            initial: DEFAULT_BACKOFF_INITIAL,
+            max: DEFAULT_BACKOFF_MAX,
+            factor: DEFAULT_BACKOFF_FACTOR,
         }
     }
 }

@@ -21,8 +21,8 @@ use parking_lot::Mutex;
 use serde_json::Value as Json;
 use tracing::{debug, info, warn};
 
+use crate::config::topic::{SubscriptionMode, TopicConfig};
 use crate::poller::change::{Change, Tracker};
-use crate::poller::config::{SubscriptionMode, TopicConfig};
 use crate::poller::cycle::{Cycle, CycleReport, Payload as CyclePayload};
 use crate::poller::event::{SnapshotEvent, kwargs, patch_event};
 use crate::poller::fetch::{Sleeper, Validators};

@@ -18,9 +18,8 @@ use serde_json::{Value as Json, json};
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
+use crate::config::topic::{TopicConfig, parse_topic, redact_url};
 use crate::config::{Config, ConfigError};
-use crate::poller::config::{TopicConfig, parse_topic};
-use crate::poller::cycle::redact_url;
 use crate::poller::event::to_wamp;
 use crate::poller::fetch::{Sleeper, TokioSleeper};
 use crate::poller::runner::{Clock, Runner, TopicStatus};

@@ -1,9 +1,9 @@
-//! Streams http-poller topic definitions: `junction::poller::config::parse_topic`.
+//! Streams http-poller topic definitions: `junction::config::topic::parse_topic`.
 
 use std::time::Duration;
 
-use junction::poller::config::*;
-use junction::poller::time_pattern::DEFAULT_PATTERN;
+use junction::config::topic::time_pattern::DEFAULT_PATTERN;
+use junction::config::topic::*;
 use serde_json::{Value, json};
 
 const AT: &str = "workers[0].realms[0].topics[2]";

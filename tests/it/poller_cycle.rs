@@ -15,7 +15,7 @@ use std::time::Duration;
 use base64::Engine;
 use bytes::Bytes;
 use jiff::Timestamp;
-use junction::poller::config::{TopicConfig, parse_topic};
+use junction::config::topic::{TopicConfig, parse_topic};
 use junction::poller::cycle::{Cycle, CycleError, CycleReport, Payload, junction_codes};
 use junction::poller::fetch::{RecordingSleeper, Validators};
 use serde_json::{Value, json};

@@ -14,8 +14,10 @@ use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
+use junction::config::secret::Secret;
+use junction::config::topic::{ClientAuthMode, OAuth2};
 use junction::poller::fetch::{Fetched, Fetcher, PollRequest, RecordingSleeper, Validators, codes};
-use junction::poller::oauth2::{ClientAuthMode, OAuth2Config, TokenSource};
+use junction::poller::oauth2::TokenSource;
 use junction::poller::retry::RetryPolicy;
 use parking_lot::Mutex;
 use tokio::net::TcpListener;
@@ -521,11 +523,11 @@ async fn invalid_header_names_the_header_not_the_value() {
 
 const SECRET: &str = "s3cr&t/+=";
 
-fn oauth(provider: &Server, mode: ClientAuthMode) -> OAuth2Config {
-    OAuth2Config {
-        provider: provider.url("/oauth/token"),
+fn oauth(provider: &Server, mode: ClientAuthMode) -> OAuth2 {
+    OAuth2 {
+        provider: url::Url::parse(&provider.url("/oauth/token")).unwrap(),
         client_id: "my client".into(),
-        client_secret: SECRET.into(),
+        client_secret: Secret::new(SECRET),
         scope: Some("READ,WRITE".into()),
         mode,
     }
@@ -609,7 +611,7 @@ async fn oauth2_body_mode_sends_credentials_as_form_fields() {
     let provider = Server::start(vec![Reply::token("tok-1", 3600)]).await;
     let target = Server::start(vec![Reply::new(200, "ok")]).await;
     let fetcher = fetcher();
-    let config = OAuth2Config {
+    let config = OAuth2 {
         scope: None,
         ..oauth(&provider, ClientAuthMode::Body)
     };
@@ -763,10 +765,10 @@ async fn oauth2_unreachable_provider_is_a_connection_error() {
         listener.local_addr().unwrap().port()
     };
     let fetcher = fetcher();
-    let config = OAuth2Config {
-        provider: format!("http://127.0.0.1:{port}/token"),
+    let config = OAuth2 {
+        provider: url::Url::parse(&format!("http://127.0.0.1:{port}/token")).unwrap(),
         client_id: "id".into(),
-        client_secret: SECRET.into(),
+        client_secret: Secret::new(SECRET),
         scope: None,
         mode: ClientAuthMode::Header,
     };

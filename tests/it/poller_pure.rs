@@ -2,18 +2,15 @@
 //! pagination, merging pages, `payloadPointer` selection and jq transforms.
 
 use jiff::Timestamp;
+use junction::config::topic::time_pattern::{DEFAULT_PATTERN, TimePattern};
+use junction::config::topic::{ComputedKind, ComputedParameter, Reference, is_url_safe};
+use junction::config::topic::{NextReference, NextReferenceKind, PageSize, PaginationKind};
+use junction::config::topic::{Transform, TransformError};
 use junction::poller::pagination::{
-    MergeError, Mode, NextReference, PageRequest, PaginationError, Paginator, ReferenceType,
-    SizeParameter, merge, next_link, parse_links,
+    MergeError, PageRequest, PaginationError, Paginator, merge, next_link, parse_links,
 };
-use junction::poller::query::{
-    ComputedKind, ComputedParameter, QueryError, Reference, build_url, is_url_safe_name,
-    with_parameters,
-};
-use junction::poller::select::{
-    PointerError, Transform, TransformError, select, select_owned, validate_pointer,
-};
-use junction::poller::time_pattern::{DEFAULT_PATTERN, TimePattern};
+use junction::poller::query::{QueryError, ReferenceInstant, build_url, with_parameters};
+use junction::poller::select::{PointerError, select, select_owned, validate_pointer};
 use serde_json::{Value, json};
 
 fn ts(s: &str) -> Timestamp {
@@ -23,16 +20,22 @@ fn ts(s: &str) -> Timestamp {
 fn date_time(name: &str, pattern: &str, initial: Option<&str>) -> ComputedParameter {
     ComputedParameter {
         name: name.into(),
-        kind: ComputedKind::DateTime(TimePattern::parse(pattern).unwrap()),
-        initial_value: initial.map(str::to_string),
+        kind: ComputedKind::DateTime {
+            pattern: TimePattern::parse(pattern).unwrap(),
+            initial_value: initial.map(str::to_string),
+        },
+        reference: Reference::LastSuccess,
     }
 }
 
-fn timestamp(name: &str, milliseconds: bool, initial: Option<&str>) -> ComputedParameter {
+fn timestamp(name: &str, milliseconds: bool, initial: Option<u64>) -> ComputedParameter {
     ComputedParameter {
         name: name.into(),
-        kind: ComputedKind::Timestamp { milliseconds },
-        initial_value: initial.map(str::to_string),
+        kind: ComputedKind::Timestamp {
+            milliseconds,
+            initial_value: initial,
+        },
+        reference: Reference::LastSuccess,
     }
 }
 
@@ -50,7 +53,7 @@ fn date_time_default_pattern_is_utc_with_z_and_encoded() {
     let url = build_url(
         "https://myserver/my-api",
         &[from],
-        Reference::LastSuccess(ts("2021-09-23T10:57:09.123Z")),
+        ReferenceInstant::LastSuccess(ts("2021-09-23T10:57:09.123Z")),
         &[],
     )
     .unwrap();
@@ -64,7 +67,7 @@ fn date_time_with_offset_pattern_encodes_plus_as_2b() {
     let url = build_url(
         "https://h/api",
         &[from],
-        Reference::LastSuccess(ts("2021-09-23T10:57:09Z")),
+        ReferenceInstant::LastSuccess(ts("2021-09-23T10:57:09Z")),
         &[],
     )
     .unwrap();
@@ -77,7 +80,7 @@ fn streams_example_date_time_initial_value_then_last_success() {
     let first = build_url(
         "https://myserver/my-api",
         std::slice::from_ref(&from),
-        Reference::BeforeFirstSuccess {
+        ReferenceInstant::BeforeFirstSuccess {
             fallback: ts("2021-09-23T10:56:09Z"),
         },
         &[],
@@ -90,7 +93,7 @@ fn streams_example_date_time_initial_value_then_last_success() {
     let next = build_url(
         "https://myserver/my-api",
         &[from],
-        Reference::LastSuccess(ts("2021-09-23T10:57:09Z")),
+        ReferenceInstant::LastSuccess(ts("2021-09-23T10:57:09Z")),
         &[],
     )
     .unwrap();
@@ -99,11 +102,11 @@ fn streams_example_date_time_initial_value_then_last_success() {
 
 #[test]
 fn streams_example_timestamp_seconds_and_milliseconds() {
-    let secs = timestamp("from", false, Some("1641290851"));
+    let secs = timestamp("from", false, Some(1641290851));
     let first = build_url(
         "https://myserver/my-api",
         std::slice::from_ref(&secs),
-        Reference::BeforeFirstSuccess {
+        ReferenceInstant::BeforeFirstSuccess {
             fallback: ts("2022-01-05T10:00:00Z"),
         },
         &[],
@@ -113,7 +116,7 @@ fn streams_example_timestamp_seconds_and_milliseconds() {
     let later = build_url(
         "https://myserver/my-api",
         &[secs],
-        Reference::LastSuccess(ts("2022-01-05T10:07:31.999Z")),
+        ReferenceInstant::LastSuccess(ts("2022-01-05T10:07:31.999Z")),
         &[],
     )
     .unwrap();
@@ -123,7 +126,7 @@ fn streams_example_timestamp_seconds_and_milliseconds() {
     let url = build_url(
         "https://h/x",
         &[millis],
-        Reference::LastSuccess(ts("2022-01-03T15:40:29.123456Z")),
+        ReferenceInstant::LastSuccess(ts("2022-01-03T15:40:29.123456Z")),
         &[],
     )
     .unwrap();
@@ -139,7 +142,7 @@ fn before_first_success_without_initial_value_formats_the_fallback() {
     let url = build_url(
         "https://h/x",
         &params,
-        Reference::BeforeFirstSuccess {
+        ReferenceInstant::BeforeFirstSuccess {
             fallback: ts("2024-02-29T23:59:55Z"),
         },
         &[],
@@ -157,7 +160,7 @@ fn base_query_is_kept_and_parameters_follow_in_order() {
     let url = build_url(
         "https://h/x?fixed=a%20b&k=v",
         &params,
-        Reference::LastSuccess(ts("1970-01-01T00:01:40Z")),
+        ReferenceInstant::LastSuccess(ts("1970-01-01T00:01:40Z")),
         &pairs(&[("page", "2"), ("q", "a b&c=d/é")]),
     )
     .unwrap();
@@ -189,10 +192,10 @@ fn invalid_base_urls_are_errors() {
 #[test]
 fn url_safe_names() {
     for ok in ["from", "since_key", "a-b.c~d", "X9"] {
-        assert!(is_url_safe_name(ok), "{ok}");
+        assert!(is_url_safe(ok), "{ok}");
     }
     for bad in ["", "a b", "a&b", "a=b", "é", "a+b", "a/b", "a%20"] {
-        assert!(!is_url_safe_name(bad), "{bad}");
+        assert!(!is_url_safe(bad), "{bad}");
     }
 }
 
@@ -226,34 +229,34 @@ fn drive(
     unreachable!("script ended while the paginator still wanted pages")
 }
 
-fn size(name: &str, value: u64) -> Option<SizeParameter> {
-    Some(SizeParameter {
-        name: name.into(),
+fn size(name: &str, value: u64) -> PageSize {
+    PageSize {
+        parameter_name: name.into(),
         value,
-    })
+    }
 }
 
 fn body_value(pointer: &str) -> NextReference {
     NextReference::Body {
         pointer: pointer.into(),
-        kind: ReferenceType::Value,
+        kind: NextReferenceKind::Value,
     }
 }
 
 fn body_uri(pointer: &str) -> NextReference {
     NextReference::Body {
         pointer: pointer.into(),
-        kind: ReferenceType::Uri,
+        kind: NextReferenceKind::Uri,
     }
 }
 
 #[test]
 fn page_mode_with_body_value_counts_pages_from_initial() {
     let mut p = Paginator::new(
-        Mode::Page {
+        PaginationKind::Page {
             parameter: "page".into(),
             initial: 1,
-            size: size("pageSize", 2),
+            page_size: size("pageSize", 2),
         },
         body_value("/next"),
         1000,
@@ -287,10 +290,10 @@ fn page_mode_with_body_value_counts_pages_from_initial() {
 #[test]
 fn page_mode_accepts_a_has_more_flag() {
     let mut p = Paginator::new(
-        Mode::Page {
+        PaginationKind::Page {
             parameter: "p".into(),
             initial: 0,
-            size: None,
+            page_size: size("n", 5),
         },
         body_value("/hasMore"),
         10,
@@ -300,17 +303,17 @@ fn page_mode_accepts_a_has_more_flag() {
         "http://h/",
         &[
             (
-                "http://h/?p=0",
+                "http://h/?p=0&n=5",
                 json!({"items": [1], "hasMore": true}),
                 None,
             ),
             (
-                "http://h/?p=1",
+                "http://h/?p=1&n=5",
                 json!({"items": [2], "hasMore": true}),
                 None,
             ),
             (
-                "http://h/?p=2",
+                "http://h/?p=2&n=5",
                 json!({"items": [3], "hasMore": false}),
                 None,
             ),
@@ -322,12 +325,12 @@ fn page_mode_accepts_a_has_more_flag() {
 #[test]
 fn page_mode_with_header_links_drives_the_page_parameter() {
     let mut p = Paginator::new(
-        Mode::Page {
+        PaginationKind::Page {
             parameter: "page".into(),
             initial: 1,
-            size: size("per_page", 2),
+            page_size: size("per_page", 2),
         },
-        NextReference::Header,
+        NextReference::LinkHeader,
         1000,
     );
     let (_, end) = drive(
@@ -359,13 +362,11 @@ fn page_mode_with_header_links_drives_the_page_parameter() {
 #[test]
 fn offset_mode_adds_the_limit_and_encodes_values() {
     let mut p = Paginator::new(
-        Mode::Offset {
+        PaginationKind::Offset {
             parameter: "offset".into(),
+            limit_parameter: "limit".into(),
+            limit: 100,
             initial: 1,
-            limit: SizeParameter {
-                name: "limit".into(),
-                value: 100,
-            },
         },
         body_value("/meta/next"),
         1000,
@@ -397,9 +398,9 @@ fn offset_mode_adds_the_limit_and_encodes_values() {
 #[test]
 fn keyset_mode_sends_no_key_first_then_the_value_encoded() {
     let mut p = Paginator::new(
-        Mode::Keyset {
-            parameter: "since_key".into(),
-            size: size("pageSize", 10),
+        PaginationKind::Keyset {
+            parameter_name: "since_key".into(),
+            page_size: size("pageSize", 10),
         },
         body_value("/last"),
         1000,
@@ -432,9 +433,9 @@ fn keyset_mode_sends_no_key_first_then_the_value_encoded() {
 #[test]
 fn cursor_mode_with_body_value() {
     let mut p = Paginator::new(
-        Mode::Cursor {
-            parameter: "cursor".into(),
-            size: None,
+        PaginationKind::Cursor {
+            parameter_name: "cursor".into(),
+            page_size: size("n", 5),
         },
         body_value("/cursor"),
         1000,
@@ -444,12 +445,12 @@ fn cursor_mode_with_body_value() {
         "http://h/items?x=1",
         &[
             (
-                "http://h/items?x=1",
+                "http://h/items?x=1&n=5",
                 json!({"items": [1], "cursor": "a+b/c=="}),
                 None,
             ),
             (
-                "http://h/items?x=1&cursor=a%2Bb%2Fc%3D%3D",
+                "http://h/items?x=1&cursor=a%2Bb%2Fc%3D%3D&n=5",
                 json!({"items": [2], "cursor": ""}),
                 None,
             ),
@@ -461,11 +462,11 @@ fn cursor_mode_with_body_value() {
 #[test]
 fn cursor_mode_with_header_links_follows_them() {
     let mut p = Paginator::new(
-        Mode::Cursor {
-            parameter: "cursor".into(),
-            size: size("limit", 2),
+        PaginationKind::Cursor {
+            parameter_name: "cursor".into(),
+            page_size: size("limit", 2),
         },
-        NextReference::Header,
+        NextReference::LinkHeader,
         1000,
     );
     let (_, end) = drive(
@@ -490,10 +491,10 @@ fn cursor_mode_with_header_links_follows_them() {
 #[test]
 fn uri_references_are_resolved_against_the_request_url_and_followed_as_given() {
     let mut p = Paginator::new(
-        Mode::Page {
+        PaginationKind::Page {
             parameter: "page".into(),
             initial: 1,
-            size: size("pageSize", 100),
+            page_size: size("pageSize", 100),
         },
         body_uri("/links/next"),
         1000,
@@ -530,9 +531,9 @@ fn uri_references_are_resolved_against_the_request_url_and_followed_as_given() {
 #[test]
 fn a_repeated_uri_reference_is_a_loop() {
     let mut p = Paginator::new(
-        Mode::Cursor {
-            parameter: "c".into(),
-            size: None,
+        PaginationKind::Cursor {
+            parameter_name: "c".into(),
+            page_size: size("n", 5),
         },
         body_uri("/next"),
         1000,
@@ -541,10 +542,10 @@ fn a_repeated_uri_reference_is_a_loop() {
         &mut p,
         "http://h/a",
         &[
-            ("http://h/a", json!({"items": [1], "next": "/b"}), None),
+            ("http://h/a?n=5", json!({"items": [1], "next": "/b"}), None),
             (
                 "http://h/b",
-                json!({"items": [2], "next": "http://h/a"}),
+                json!({"items": [2], "next": "http://h/a?n=5"}),
                 None,
             ),
         ],
@@ -552,7 +553,7 @@ fn a_repeated_uri_reference_is_a_loop() {
     assert_eq!(
         end,
         Err(PaginationError::Loop {
-            reference: "http://h/a".into()
+            reference: "http://h/a?n=5".into()
         })
     );
 }
@@ -560,9 +561,9 @@ fn a_repeated_uri_reference_is_a_loop() {
 #[test]
 fn a_repeated_cursor_value_is_a_loop() {
     let mut p = Paginator::new(
-        Mode::Cursor {
-            parameter: "c".into(),
-            size: None,
+        PaginationKind::Cursor {
+            parameter_name: "c".into(),
+            page_size: size("n", 5),
         },
         body_value("/next"),
         1000,
@@ -571,9 +572,17 @@ fn a_repeated_cursor_value_is_a_loop() {
         &mut p,
         "http://h/a",
         &[
-            ("http://h/a", json!({"items": [1], "next": "k1"}), None),
-            ("http://h/a?c=k1", json!({"items": [2], "next": "k2"}), None),
-            ("http://h/a?c=k2", json!({"items": [3], "next": "k1"}), None),
+            ("http://h/a?n=5", json!({"items": [1], "next": "k1"}), None),
+            (
+                "http://h/a?c=k1&n=5",
+                json!({"items": [2], "next": "k2"}),
+                None,
+            ),
+            (
+                "http://h/a?c=k2&n=5",
+                json!({"items": [3], "next": "k1"}),
+                None,
+            ),
         ],
     );
     assert_eq!(
@@ -587,12 +596,12 @@ fn a_repeated_cursor_value_is_a_loop() {
 #[test]
 fn a_repeated_header_link_is_a_loop_even_in_page_mode() {
     let mut p = Paginator::new(
-        Mode::Page {
+        PaginationKind::Page {
             parameter: "page".into(),
             initial: 1,
-            size: None,
+            page_size: size("n", 5),
         },
-        NextReference::Header,
+        NextReference::LinkHeader,
         1000,
     );
     let link = Some(r#"<http://h/a?page=2>; rel="next""#);
@@ -600,8 +609,8 @@ fn a_repeated_header_link_is_a_loop_even_in_page_mode() {
         &mut p,
         "http://h/a",
         &[
-            ("http://h/a?page=1", json!({"items": [1]}), link),
-            ("http://h/a?page=2", json!({"items": [2]}), link),
+            ("http://h/a?page=1&n=5", json!({"items": [1]}), link),
+            ("http://h/a?page=2&n=5", json!({"items": [2]}), link),
         ],
     );
     assert!(matches!(end, Err(PaginationError::Loop { .. })), "{end:?}");
@@ -610,10 +619,10 @@ fn a_repeated_header_link_is_a_loop_even_in_page_mode() {
 #[test]
 fn max_pages_reached_with_more_to_fetch_is_an_error() {
     let mut p = Paginator::new(
-        Mode::Page {
+        PaginationKind::Page {
             parameter: "page".into(),
             initial: 1,
-            size: None,
+            page_size: size("n", 5),
         },
         body_value("/more"),
         2,
@@ -623,12 +632,12 @@ fn max_pages_reached_with_more_to_fetch_is_an_error() {
         "http://h/a",
         &[
             (
-                "http://h/a?page=1",
+                "http://h/a?page=1&n=5",
                 json!({"items": [1], "more": true}),
                 None,
             ),
             (
-                "http://h/a?page=2",
+                "http://h/a?page=2&n=5",
                 json!({"items": [2], "more": true}),
                 None,
             ),
@@ -638,10 +647,10 @@ fn max_pages_reached_with_more_to_fetch_is_an_error() {
 
     // Exactly max_pages pages, the last one without a next reference: fine.
     let mut p = Paginator::new(
-        Mode::Page {
+        PaginationKind::Page {
             parameter: "page".into(),
             initial: 1,
-            size: None,
+            page_size: size("n", 5),
         },
         body_value("/more"),
         2,
@@ -651,11 +660,11 @@ fn max_pages_reached_with_more_to_fetch_is_an_error() {
         "http://h/a",
         &[
             (
-                "http://h/a?page=1",
+                "http://h/a?page=1&n=5",
                 json!({"items": [1], "more": true}),
                 None,
             ),
-            ("http://h/a?page=2", json!({"items": [2]}), None),
+            ("http://h/a?page=2&n=5", json!({"items": [2]}), None),
         ],
     );
     assert_eq!(end, Ok(None));
@@ -664,9 +673,9 @@ fn max_pages_reached_with_more_to_fetch_is_an_error() {
 #[test]
 fn an_empty_page_stops_even_with_a_next_reference() {
     let mut p = Paginator::new(
-        Mode::Cursor {
-            parameter: "c".into(),
-            size: None,
+        PaginationKind::Cursor {
+            parameter_name: "c".into(),
+            page_size: size("n", 5),
         },
         body_value("/next"),
         1000,
@@ -682,9 +691,9 @@ fn an_empty_page_stops_even_with_a_next_reference() {
 fn invalid_references_are_errors() {
     let make = |kind| {
         let mut p = Paginator::new(
-            Mode::Cursor {
-                parameter: "c".into(),
-                size: None,
+            PaginationKind::Cursor {
+                parameter_name: "c".into(),
+                page_size: size("n", 5),
             },
             NextReference::Body {
                 pointer: "/next".into(),
@@ -695,33 +704,33 @@ fn invalid_references_are_errors() {
         let first = p.first_request("http://h/a").unwrap();
         (p, first.url)
     };
-    let (mut p, url) = make(ReferenceType::Value);
+    let (mut p, url) = make(NextReferenceKind::Value);
     assert!(matches!(
         p.next(&url, &json!({"next": {"k": 1}}), None, false),
         Err(PaginationError::InvalidReference { .. })
     ));
-    let (mut p, url) = make(ReferenceType::Value);
+    let (mut p, url) = make(NextReferenceKind::Value);
     // `true` is only a flag in page and offset modes.
     assert!(matches!(
         p.next(&url, &json!({"next": true}), None, false),
         Err(PaginationError::InvalidReference { .. })
     ));
-    let (mut p, url) = make(ReferenceType::Uri);
+    let (mut p, url) = make(NextReferenceKind::Uri);
     assert!(matches!(
         p.next(&url, &json!({"next": 3}), None, false),
         Err(PaginationError::InvalidReference { .. })
     ));
-    let (mut p, url) = make(ReferenceType::Uri);
+    let (mut p, url) = make(NextReferenceKind::Uri);
     assert!(matches!(
         p.next(&url, &json!({"next": "file:///etc/passwd"}), None, false),
         Err(PaginationError::Unresolvable { .. })
     ));
     let mut fresh = Paginator::new(
-        Mode::Cursor {
-            parameter: "c".into(),
-            size: None,
+        PaginationKind::Cursor {
+            parameter_name: "c".into(),
+            page_size: size("n", 5),
         },
-        NextReference::Header,
+        NextReference::LinkHeader,
         5,
     );
     assert_eq!(
@@ -733,9 +742,9 @@ fn invalid_references_are_errors() {
 #[test]
 fn first_request_resets_the_state_for_a_new_cycle() {
     let mut p = Paginator::new(
-        Mode::Cursor {
-            parameter: "c".into(),
-            size: None,
+        PaginationKind::Cursor {
+            parameter_name: "c".into(),
+            page_size: size("n", 5),
         },
         body_value("/next"),
         1000,
@@ -746,7 +755,7 @@ fn first_request_resets_the_state_for_a_new_cycle() {
             .next(&first.url, &json!({"next": "k1"}), None, false)
             .unwrap()
             .unwrap();
-        assert_eq!(second.url, "http://h/a?c=k1");
+        assert_eq!(second.url, "http://h/a?c=k1&n=5");
         assert_eq!(p.next(&second.url, &json!({}), None, false), Ok(None));
     }
 }

@@ -1,8 +1,8 @@
 //! The http-poller example of README.md loads as written: a README that drifts from the
 //! config format fails here.
 
+use junction::config::topic::{ClientAuthMode, PaginationKind};
 use junction::config::{self, PathService, TransportKind};
-use junction::poller::config::{ClientAuthMode, PaginationKind};
 
 /// The ```json blocks of the README's "http-poller topics" section.
 fn example_blocks() -> Vec<String> {

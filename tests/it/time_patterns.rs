@@ -1,4 +1,4 @@
-//! Java `DateTimeFormatter` patterns (the subset in `junction::poller::time_pattern`) against
+//! Java `DateTimeFormatter` patterns (the subset in `junction::config::topic::time_pattern`) against
 //! what JDK 17 prints for them: `tests/data/time_patterns.json`, written by
 //! `tests/data/gen/TimePatterns.java` (see the command at its top to regenerate it).
 //!
@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use jiff::Timestamp;
 use jiff::tz::Offset;
-use junction::poller::time_pattern::TimePattern;
+use junction::config::topic::time_pattern::TimePattern;
 use serde_json::Value as Json;
 
 fn data() -> Json {

@@ -1,5 +1,5 @@
 // Prints tests/data/time_patterns.json: what Java's DateTimeFormatter (JDK 17) makes of the
-// patterns that src/poller/time_pattern.rs implements, for tests/time_patterns.rs.
+// patterns that src/config/topic/time_pattern.rs implements, for tests/time_patterns.rs.
 //
 //   javac -d /tmp/tp tests/data/gen/TimePatterns.java
 //   java -cp /tmp/tp TimePatterns > tests/data/time_patterns.json

@@ -1,3 +1,5 @@
+use super::duration::{iso, parse_iso_duration};
+use super::pointer::check_json_pointer;
 use super::*;
 use serde_json::json;
 
