@@ -1,0 +1,68 @@
+//! Authentication as configured on a WebSocket or RawSocket service: anonymous, ticket,
+//! wampcra and cryptosign methods and their principals.
+
+use std::collections::BTreeMap;
+
+use crate::config::secret::Secret;
+
+/// The `auth` block of a WebSocket or RawSocket service. Without an `auth` block, Crossbar (and Junction)
+/// allow anonymous with role `anonymous`, which `load` expresses as `anonymous: Some(..)`.
+#[derive(Debug, Clone, Default)]
+pub struct AuthConfig {
+    pub anonymous: Option<AnonymousAuth>,
+    pub ticket: Option<TicketAuth>,
+    pub wampcra: Option<WampcraAuth>,
+    /// Boxed so that a WebSocket service stays small next to the other transport kinds.
+    pub cryptosign: Option<Box<CryptosignAuth>>,
+}
+
+/// `"anonymous": {"type": "static", "role": "..."}`
+#[derive(Debug, Clone)]
+pub struct AnonymousAuth {
+    pub role: String,
+}
+
+/// `"ticket": {"type": "static", "principals": {"authid": {"ticket": "...", "role": "..."}}}`
+#[derive(Debug, Clone)]
+pub struct TicketAuth {
+    pub principals: BTreeMap<String, TicketPrincipal>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TicketPrincipal {
+    pub ticket: Secret,
+    pub role: String,
+}
+
+/// `"wampcra": {"type": "static", "users": {"authid": {"secret", "role", "salt"?, "iterations"?, "keylen"?}}}`
+#[derive(Debug, Clone)]
+pub struct WampcraAuth {
+    pub users: BTreeMap<String, WampcraUser>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WampcraUser {
+    pub secret: Secret,
+    pub role: String,
+    /// Present for salted users; then `iterations` (default 1000) and `keylen` (default 32) apply.
+    pub salt: Option<String>,
+    pub iterations: u32,
+    pub keylen: u32,
+}
+
+/// `"cryptosign": {"type": "static", "principals": {"authid": {"authorized_keys": [...], "role", "realm"?}}}`
+#[derive(Debug, Clone)]
+pub struct CryptosignAuth {
+    pub principals: BTreeMap<String, CryptosignPrincipal>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CryptosignPrincipal {
+    /// Ed25519 public keys (64 hex characters in the file), checked at load to be valid,
+    /// non-weak curve points; at least one.
+    pub authorized_keys: Vec<ed25519_dalek::VerifyingKey>,
+    pub role: String,
+    /// `realm`: the only realm this principal may join (Crossbar would move the session
+    /// there instead; Junction refuses a HELLO for another realm).
+    pub realm: Option<String>,
+}
