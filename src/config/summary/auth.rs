@@ -1,0 +1,56 @@
+//! The authentication part of `junction check`'s summary: methods, principals and roles
+//! (never secrets).
+
+use crate::config::model::AuthConfig;
+
+use super::*;
+
+pub(super) fn auth_summary(out: &mut String, depth: usize, auth: &AuthConfig) {
+    if let Some(anonymous) = &auth.anonymous {
+        line(
+            out,
+            depth,
+            format!("auth anonymous: role {}", anonymous.role),
+        );
+    }
+    if let Some(ticket) = &auth.ticket {
+        let principals: Vec<String> = ticket
+            .principals
+            .iter()
+            .map(|(authid, p)| format!("{authid} (role {})", p.role))
+            .collect();
+        line(out, depth, format!("auth ticket: {}", or_none(principals)));
+    }
+    if let Some(wampcra) = &auth.wampcra {
+        let users: Vec<String> = wampcra
+            .users
+            .iter()
+            .map(|(authid, user)| match &user.salt {
+                Some(_) => format!("{authid} (role {}, salted)", user.role),
+                None => format!("{authid} (role {})", user.role),
+            })
+            .collect();
+        line(out, depth, format!("auth wampcra: {}", or_none(users)));
+    }
+    if let Some(cryptosign) = &auth.cryptosign {
+        let principals: Vec<String> = cryptosign
+            .principals
+            .iter()
+            .map(|(authid, p)| {
+                let keys = match p.authorized_keys.len() {
+                    1 => "1 key".to_string(),
+                    n => format!("{n} keys"),
+                };
+                match &p.realm {
+                    Some(realm) => format!("{authid} (role {}, realm {realm}, {keys})", p.role),
+                    None => format!("{authid} (role {}, {keys})", p.role),
+                }
+            })
+            .collect();
+        line(
+            out,
+            depth,
+            format!("auth cryptosign: {}", or_none(principals)),
+        );
+    }
+}
