@@ -13,18 +13,20 @@ use crate::config::topic::{
 };
 
 /// The Streams retry keys: `retryOnHttpCodes`, `retryMaxAttempts`, `retryBackOffInitialDuration`,
-/// `retryBackOffMaxDuration`, `retryBackOffFactor`.
+/// `retryBackOffMaxDuration`, `retryBackOffFactor` (their defaults are `config::topic`'s).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {
     /// HTTP statuses that trigger a retry (default [`DEFAULT_RETRY_CODES`]).
     pub retry_on: Vec<u16>,
-    /// At most this many retries after the first request (default 3).
+    /// At most this many retries after the first request (default [`DEFAULT_RETRY_MAX_ATTEMPTS`]).
     pub max_attempts: u32,
-    /// Delay before the first retry (default 1 s).
+    /// Delay before the first retry (default [`DEFAULT_BACKOFF_INITIAL`]).
     pub initial: Duration,
-    /// Longest delay between two attempts, also the cap of `Retry-After` (default 10 s).
+    /// Longest delay between two attempts, also the cap of `Retry-After` (default
+    /// [`DEFAULT_BACKOFF_MAX`]).
     pub max: Duration,
-    /// Jitter factor: a delay `d` becomes `d +/- factor * d` (default 0.5).
+    /// Jitter factor: a delay `d` becomes `d +/- factor * d` (default
+    /// [`DEFAULT_BACKOFF_FACTOR`]).
     pub factor: f64,
 }
 
