@@ -12,8 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::router::authorize::{Action, Decision, TRUSTED_ROLE};
+use crate::router::error::WampError;
 use crate::router::internal::{self, CallOutcome};
-use crate::router::realm::{Realm, WampError};
+use crate::router::realm::Realm;
 use crate::wamp::error as uri_error;
 use crate::wamp::message::Payload;
 use crate::wamp::value::{Dict, Value};

@@ -5,8 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::router::error::WampError;
 use crate::router::peer::{Inbox, Outbound, Outgoing, Peer};
-use crate::router::realm::{Realm, WampError};
+use crate::router::realm::Realm;
 use crate::wamp::error as uri_error;
 use crate::wamp::id::{self, Id};
 use crate::wamp::message::{Message, Payload};

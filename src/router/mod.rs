@@ -7,6 +7,7 @@ pub mod config_warnings;
 pub mod dealer;
 mod delivery;
 pub mod dynamic_authorization;
+pub mod error;
 pub mod history;
 pub mod internal;
 mod meta;

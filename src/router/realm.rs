@@ -15,6 +15,7 @@ use crate::router::authorize::{Action, Authorizer, Decision};
 use crate::router::broker::{Audience, Broker, Publication};
 use crate::router::dealer::{Dealer, Invocation, InvokePolicy, RegisterRefusal};
 use crate::router::delivery::{answer_caller, check_receivable, push, reply, unreceivable};
+use crate::router::error::{WampError, error_message};
 use crate::router::history::EventHistory;
 use crate::router::peer::{Awaited, Outgoing, Peer};
 use crate::router::persist::RealmStorage;
@@ -25,23 +26,6 @@ use crate::wamp::id::{self, Id};
 use crate::wamp::message::{self, Message, Payload};
 use crate::wamp::uri::{self, MatchPolicy};
 use crate::wamp::value::{Dict, Value};
-
-/// An error answered to one request: a `wamp.error.*` URI and a human message (ERROR.Args[0]).
-/// `wamp.error.protocol_violation` makes the session abort instead.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WampError {
-    pub uri: &'static str,
-    pub message: String,
-}
-
-impl WampError {
-    pub fn new(uri: &'static str, message: impl Into<String>) -> Self {
-        WampError {
-            uri,
-            message: message.into(),
-        }
-    }
-}
 
 pub struct Realm {
     pub name: String,
@@ -791,20 +775,6 @@ fn interrupt(invocation: Id, reason: &str, mode: &str) -> Message {
     Message::Interrupt {
         request: invocation,
         options,
-    }
-}
-
-/// An ERROR message for a request, with a human message as its only argument.
-pub fn error_message(request_type: u64, request: Id, error: &str, text: &str) -> Message {
-    Message::Error {
-        request_type,
-        request,
-        details: Dict::new(),
-        error: error.to_owned(),
-        payload: Payload {
-            args: Some(vec![Value::from(text)]),
-            kwargs: None,
-        },
     }
 }
 
