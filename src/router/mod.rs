@@ -10,8 +10,6 @@ pub mod dynamic_authorization;
 pub mod error;
 pub mod history;
 pub mod internal;
-mod meta;
-mod meta_events;
 pub mod outbound;
 pub mod peer;
 pub mod persist;

@@ -6,9 +6,9 @@
 
 use crate::router::error::WampError;
 use crate::router::history;
-use crate::router::meta_events::{registration_details, subscription_details};
 use crate::router::peer::Peer;
 use crate::router::realm::Realm;
+use crate::router::realm::meta_events::{registration_details, subscription_details};
 use crate::router::sessions::{Scope, Testament};
 use crate::wamp::error as uri_error;
 use crate::wamp::id::Id;
