@@ -1,6 +1,8 @@
-//! Sessions that live inside Junction: the doors that are not WAMP connections (HTTP
-//! publisher, caller and webhook paths; later pollers) act through one of these, joined to a
-//! realm with a configured role, so permissions and routing apply exactly as for a client.
+//! Sessions that live inside Junction: the doors that are not WAMP connections (the HTTP
+//! publisher, caller and webhook paths; pollers, which publish their topics and answer their
+//! snapshot and polls procedures; dynamic authorization calling an authorizer) act through one
+//! of these, joined to a realm with a configured role, so permissions and routing apply exactly
+//! as for a client.
 
 use std::sync::Arc;
 use std::time::Duration;

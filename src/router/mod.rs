@@ -15,7 +15,7 @@ pub mod peer;
 pub mod persist;
 pub mod realm;
 pub mod session;
-pub mod sessions;
+pub mod session_table;
 pub mod uri_index;
 
 use std::collections::HashMap;

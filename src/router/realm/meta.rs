@@ -9,7 +9,7 @@ use crate::router::history;
 use crate::router::peer::Peer;
 use crate::router::realm::Realm;
 use crate::router::realm::meta_events::{registration_details, subscription_details};
-use crate::router::sessions::{Scope, Testament};
+use crate::router::session_table::{Scope, Testament};
 use crate::wamp::error as uri_error;
 use crate::wamp::id::Id;
 use crate::wamp::message::Payload;

@@ -36,14 +36,13 @@ use crate::router::error::WampError;
 use crate::router::history::EventHistory;
 use crate::router::peer::{Outgoing, Peer};
 use crate::router::persist::RealmStorage;
-use crate::router::sessions::{JoinedSession, SessionTable};
+use crate::router::session_table::{JoinedSession, SessionTable};
 use crate::store::Store;
 use crate::wamp::error as uri_error;
 use crate::wamp::id::Id;
 use crate::wamp::message::Message;
 use crate::wamp::uri::{self, MatchPolicy};
 use crate::wamp::value::{Dict, Value};
-
 
 pub struct Realm {
     pub name: String,
