@@ -16,7 +16,9 @@
 //! `get_events`. `exclude_me` is not: a publisher may read its own events back.
 //!
 //! Realms without rules have no [`EventHistory`] at all, so publishing there costs one `None`
-//! check; with rules, a topic finds its rules through the same URI index the broker uses.
+//! check; with rules, a topic finds its rules through the same URI index the broker uses, and
+//! a subscription its events through the same matching rules
+//! ([`uri_index`](crate::router::uri_index)).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -29,12 +31,12 @@ use crate::config::HistoryRule;
 use crate::router::broker::Publication;
 use crate::router::error::WampError;
 use crate::router::persist::audience_record;
-use crate::router::uri_index::UriIndex;
+use crate::router::uri_index::{UriIndex, pattern_matches, patterns_overlap};
 use crate::store::{AudienceRecord, EventRecord, EventStore, EventWrite, EventWriter, StoreError};
 use crate::wamp::error as uri_error;
 use crate::wamp::id::Id;
 use crate::wamp::message::Payload;
-use crate::wamp::uri::{self, MatchPolicy};
+use crate::wamp::uri::MatchPolicy;
 use crate::wamp::value::Value;
 
 /// The meta procedure that returns a subscription's history.
@@ -213,13 +215,13 @@ impl EventHistory {
         let feeding: Vec<&Rule> = self
             .rules
             .iter()
-            .filter(|rule| overlap((&rule.uri, rule.policy), (uri, policy)))
+            .filter(|rule| patterns_overlap((&rule.uri, rule.policy), (uri, policy)))
             .collect();
         if feeding.is_empty() {
             return None;
         }
         let wanted = |event: &EventRecord| {
-            matches(uri, policy, &event.topic)
+            pattern_matches(uri, policy, &event.topic)
                 && query.admits(event)
                 && admits_identity(&event.audience, authid, authrole)
         };
@@ -369,55 +371,6 @@ fn time_of(key: &str, value: &Value) -> Result<Timestamp, WampError> {
                 "\"{key}\" must be an RFC 3339 timestamp such as \"2024-03-01T12:30:45.5Z\""
             ))
         })
-}
-
-/// Whether a concrete topic matches a pattern.
-fn matches(pattern: &str, policy: MatchPolicy, topic: &str) -> bool {
-    match policy {
-        MatchPolicy::Exact => pattern == topic,
-        MatchPolicy::Prefix => uri::prefix_matches(pattern, topic),
-        MatchPolicy::Wildcard => uri::wildcard_matches(pattern, topic),
-    }
-}
-
-/// Whether some topic matches both patterns (prefixes on the string, wildcards by component,
-/// as [`uri`] defines them for subscriptions).
-fn overlap(a: (&str, MatchPolicy), b: (&str, MatchPolicy)) -> bool {
-    use MatchPolicy::*;
-    match (a, b) {
-        ((topic, Exact), (pattern, policy)) | ((pattern, policy), (topic, Exact)) => {
-            matches(pattern, policy, topic)
-        }
-        ((p, Prefix), (q, Prefix)) => p.starts_with(q) || q.starts_with(p),
-        ((w, Wildcard), (p, Prefix)) | ((p, Prefix), (w, Wildcard)) => wildcard_meets_prefix(w, p),
-        ((v, Wildcard), (w, Wildcard)) => {
-            let (v, w): (Vec<&str>, Vec<&str>) = (v.split('.').collect(), w.split('.').collect());
-            v.len() == w.len()
-                && v.iter()
-                    .zip(&w)
-                    .all(|(x, y)| x.is_empty() || y.is_empty() || x == y)
-        }
-    }
-}
-
-/// Whether a topic that `wildcard` matches can start with `prefix`: the prefix's whole
-/// components fit the pattern's components one by one, and its last (possibly partial, possibly
-/// empty) piece can start the pattern's component at that place.
-fn wildcard_meets_prefix(wildcard: &str, prefix: &str) -> bool {
-    let pattern: Vec<&str> = wildcard.split('.').collect();
-    let pieces: Vec<&str> = prefix.split('.').collect();
-    let Some((last, whole)) = pieces.split_last() else {
-        return true;
-    };
-    if pieces.len() > pattern.len() {
-        return false;
-    }
-    let whole_fit = whole
-        .iter()
-        .zip(&pattern)
-        .all(|(piece, component)| component.is_empty() || piece == component);
-    let component = pattern[whole.len()];
-    whole_fit && (component.is_empty() || component.starts_with(last))
 }
 
 /// The audience rules that survive a reconnect: authid and authrole lists.
@@ -616,44 +569,6 @@ mod tests {
         assert_eq!(query("alice", "admin"), [1]);
         assert_eq!(query("bob", "admin"), [1, 2]);
         assert_eq!(query("bob", "user"), [2]);
-    }
-
-    #[test]
-    fn patterns_overlap_as_subscriptions_match() {
-        use MatchPolicy::*;
-        let cases = [
-            (("com.a", Prefix), ("com.a.b", Prefix), true),
-            (("com.a", Prefix), ("com.ab", Prefix), true),
-            (("com.ab", Prefix), ("com.ac", Prefix), false),
-            (("", Prefix), ("x..z", Wildcard), true),
-            (("com.a.", Prefix), ("com.a", Wildcard), false),
-            (("com.a", Prefix), ("com.a", Wildcard), true),
-            (("com.a.", Prefix), ("com..b", Wildcard), true),
-            (("com.a", Prefix), ("org.", Wildcard), false),
-            (("com.a", Prefix), ("com.ab.", Wildcard), true),
-            (("com.ab", Prefix), ("com.a.x", Wildcard), false),
-            (("com.a", Prefix), ("com..x", Wildcard), true),
-            (("com.a.b", Prefix), ("com..", Wildcard), true),
-            (("com.a.b", Prefix), ("com.", Wildcard), false),
-            (("a..c", Wildcard), ("a.b.", Wildcard), true),
-            (("a..c", Wildcard), ("a.b", Wildcard), false),
-            (("a..c", Wildcard), ("b..c", Wildcard), false),
-            (("a.b.c", Exact), ("a..c", Wildcard), true),
-            (("a.b.c", Exact), ("a.b", Prefix), true),
-            (("a.bc", Exact), ("a.b", Prefix), true),
-            (
-                ("com.myapp.topic.emergency-low", Exact),
-                ("com.myapp.topic.emergency", Prefix),
-                true,
-            ),
-            (("a.b", Exact), ("a.bc", Prefix), false),
-            (("a.b.c", Exact), ("a.b.c", Exact), true),
-            (("a.b.c", Exact), ("a.b", Exact), false),
-        ];
-        for (a, b, expected) in cases {
-            assert_eq!(overlap(a, b), expected, "{a:?} {b:?}");
-            assert_eq!(overlap(b, a), expected, "{b:?} {a:?}");
-        }
     }
 
     #[test]
