@@ -174,6 +174,8 @@ impl Realm {
         true
     }
 
+    /// The URI rules of the realm (`uri_check`), first of every request's checks.
+    #[inline] // on every PUBLISH and CALL, called from pubsub.rs and rpc.rs
     fn check_uri(&self, uri: &str, policy: MatchPolicy) -> Result<(), WampError> {
         if uri::is_valid(uri, self.strict_uris, policy) {
             Ok(())
@@ -189,6 +191,9 @@ impl Realm {
         }
     }
 
+    /// The permission of `peer`'s role, or the decision its dynamic authorizer left for this
+    /// request.
+    #[inline] // on every PUBLISH and CALL, called from pubsub.rs and rpc.rs
     fn authorize(&self, peer: &Peer, uri: &str, action: Action) -> Result<Decision, WampError> {
         let mut decision = self.authorizer.authorize(&peer.authrole, uri, action);
         if !decision.allowed && self.authorizer.authorizer_of(&peer.authrole).is_some() {

@@ -2,6 +2,9 @@
 //! is checked once here, so the verbs in [`pubsub`](super::pubsub) and [`rpc`](super::rpc)
 //! work with typed values. A malformed option is `wamp.error.protocol_violation` (the session
 //! aborts), except where the spec's test vectors or Crossbar answer otherwise (noted there).
+//!
+//! The readers are `#[inline]`: PUBLISH and CALL are hot paths, and these sat in the same
+//! module as them before the realm was split by role, so they stay available for inlining.
 
 use crate::router::authorize::Decision;
 use crate::router::broker::Audience;
@@ -13,6 +16,7 @@ use crate::wamp::id::Id;
 use crate::wamp::uri::MatchPolicy;
 use crate::wamp::value::{Dict, Value};
 
+#[inline]
 pub(super) fn match_policy(options: &Dict) -> Result<MatchPolicy, WampError> {
     MatchPolicy::from_options(options).ok_or_else(|| {
         protocol_violation(
@@ -32,6 +36,7 @@ fn string_option(options: &Dict, key: &str) -> Result<(), WampError> {
 
 /// `forward_for` (router-to-router links): Junction does not act on it, but checks its shape
 /// as the spec's test vectors require.
+#[inline]
 pub(super) fn forward_for(options: &Dict) -> Result<(), WampError> {
     match options.get("forward_for") {
         None | Some(Value::Null) => Ok(()),
@@ -46,6 +51,7 @@ fn protocol_violation(message: String) -> WampError {
     WampError::new(uri_error::PROTOCOL_VIOLATION, message)
 }
 
+#[inline]
 pub(super) fn bool_option(options: &Dict, key: &str) -> Result<Option<bool>, WampError> {
     match options.get(key) {
         None | Some(Value::Null) => Ok(None),
@@ -92,11 +98,13 @@ fn string_list(options: &Dict, key: &str) -> Result<Option<Vec<String>>, WampErr
 
 /// Junction's disclosure rule: the permission decides when it says so; otherwise the client's
 /// `disclose_me`.
+#[inline]
 pub(super) fn disclose(decision: Decision, options: &Dict) -> Result<bool, WampError> {
     let asked = bool_option(options, "disclose_me")?.unwrap_or(false);
     Ok(decision.disclose.unwrap_or(asked))
 }
 
+#[inline]
 pub(super) fn audience(publisher: &Peer, options: &Dict) -> Result<Audience, WampError> {
     let exclude_me = bool_option(options, "exclude_me")?.unwrap_or(true);
     bool_option(options, "acknowledge")?;
@@ -114,6 +122,7 @@ pub(super) fn audience(publisher: &Peer, options: &Dict) -> Result<Audience, Wam
 }
 
 /// REGISTER's `invoke`: how calls are shared among the callees of one registration.
+#[inline]
 pub(super) fn invoke_policy(options: &Dict) -> Result<InvokePolicy, WampError> {
     match options.get("invoke") {
         None | Some(Value::Null) => Ok(InvokePolicy::Single),
@@ -164,6 +173,7 @@ impl CancelMode {
 }
 
 /// CANCEL's `mode`, `skip` when absent. An unknown one is `wamp.error.invalid_argument`.
+#[inline]
 pub(super) fn cancel_mode(options: &Dict) -> Result<CancelMode, WampError> {
     let value = match options.get("mode") {
         None | Some(Value::Null) => return Ok(CancelMode::Skip),
