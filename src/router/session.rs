@@ -4,6 +4,10 @@
 //! The transport decodes messages and calls [`Session::handle`]; replies go to the session's
 //! own outbound queue, waiting for room (backpressure on a client that pipelines requests),
 //! while events and invocations from other sessions are pushed without waiting.
+//!
+//! About 600 lines in one file on purpose: it is one state machine (idle, challenged, joined,
+//! closed), read top to bottom; what a request *does* is the realm's (`realm/`), and asking a
+//! dynamic authorizer first is `dynamic_authorization`'s.
 
 use std::collections::HashSet;
 use std::sync::Arc;
