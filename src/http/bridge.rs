@@ -18,7 +18,7 @@ use crate::http::requester::Requester;
 use crate::http::response::{self, HttpResponse};
 use crate::http::signature::{self, ReplayGuard, SigningArgs};
 use crate::log_text::peer_text;
-use crate::router::realm::WampError;
+use crate::router::error::WampError;
 use crate::wamp::error as uri_error;
 use crate::wamp::message::Payload;
 use crate::wamp::value::{Dict, Value};

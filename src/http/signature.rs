@@ -16,8 +16,8 @@ use parking_lot::Mutex;
 use sha2::Sha256;
 
 use crate::config::SigningKey;
-use crate::router::auth::constant_time_eq;
 use crate::wamp::id::MAX_ID;
+use subtle::ConstantTimeEq;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -222,7 +222,7 @@ pub fn verify(
     check_timestamp(&timestamp, window, now)?;
     integer("seq", &seq, u64::MAX)?;
     let nonce_value = integer("nonce", &nonce, MAX_ID)?;
-    if !constant_time_eq(key.as_bytes(), signing.key.as_bytes()) {
+    if !bool::from(key.as_bytes().ct_eq(signing.key.as_bytes())) {
         return Err(unauthorized(format!("unknown key \"{key}\"")));
     }
     // Crossbar requires the padding; accepting the unpadded form too costs nothing.

@@ -14,11 +14,11 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 
 use crate::router::peer::Peer;
-use crate::router::uri_index::UriIndex;
+use crate::router::uri_index::{UriIndex, pattern_matches};
 use crate::wamp::id::{Id, IdCounter};
 use crate::wamp::message::{EventRef, Payload};
 use crate::wamp::serializer::{SERIALIZATIONS, Serialization};
-use crate::wamp::uri::{self, MatchPolicy};
+use crate::wamp::uri::MatchPolicy;
 use crate::wamp::value::{Dict, Value};
 
 #[derive(Debug)]
@@ -268,11 +268,9 @@ impl Broker {
             return 0;
         };
         let retained = self.retained.lock();
-        let matching = retained.iter().filter(|(topic, _)| match sub.policy {
-            MatchPolicy::Exact => **topic == sub.uri,
-            MatchPolicy::Prefix => uri::prefix_matches(&sub.uri, topic),
-            MatchPolicy::Wildcard => uri::wildcard_matches(&sub.uri, topic),
-        });
+        let matching = retained
+            .iter()
+            .filter(|(topic, _)| pattern_matches(&sub.uri, sub.policy, topic));
         let mut replayed = 0;
         for (topic, event) in matching {
             if !event.audience.admits(peer) {

@@ -8,8 +8,8 @@
 //! receive and for a RESULT or ERROR it cannot receive itself, the publisher for a publication
 //! a subscriber cannot receive (see `Realm::publish`). Every session stays open.
 
+use crate::router::error::{WampError, error_message};
 use crate::router::peer::{Outgoing, Peer};
-use crate::router::realm::{WampError, error_message};
 use crate::wamp::error as uri_error;
 use crate::wamp::message::{self, Message, Payload};
 

@@ -6,16 +6,26 @@
 //! `cache` the session keeps it for later requests on the same (URI, action). An authorizer
 //! that is missing, fails, times out or answers anything else denies the request with
 //! `wamp.error.authorization_failed` (distinct from a refusal, `wamp.error.not_authorized`).
+//!
+//! [`ask_authorizer`] reads the question out of a session's request (a testament's topic
+//! included) before the realm sees it; [`decide`] asks it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tracing::debug;
+
+use crate::log_text::peer_text;
 use crate::router::authorize::{Action, Decision, TRUSTED_ROLE};
+use crate::router::error::WampError;
 use crate::router::internal::{self, CallOutcome};
-use crate::router::realm::{Realm, WampError};
+use crate::router::peer::Peer;
+use crate::router::realm::Realm;
+use crate::router::session_table::JoinedSession;
 use crate::wamp::error as uri_error;
-use crate::wamp::message::Payload;
+use crate::wamp::id::Id;
+use crate::wamp::message::{self, Message, Payload};
 use crate::wamp::value::{Dict, Value};
 
 /// How long a request waits for its authorizer.
@@ -107,6 +117,116 @@ fn parse_answer(answer: Option<&Value>) -> Option<(Decision, bool)> {
         }
         _ => None,
     }
+}
+
+const DENIED: Decision = Decision {
+    allowed: false,
+    disclose: None,
+};
+
+/// For a dynamically authorized role: asks the role's authorizer about this request and
+/// leaves its decision with the realm's entry for the session, where the realm's
+/// permission check finds it. An authorizer failure answers the request with an ERROR
+/// (a PUBLISH without `acknowledge` is dropped silently, as any refused publish).
+pub async fn ask_authorizer(
+    realm: &Arc<Realm>,
+    peer: &Peer,
+    entry: &JoinedSession,
+    cache: &mut DecisionCache,
+    msg: &Message,
+) -> Result<(), (u64, Id, WampError)> {
+    let Some(authorizer) = realm.authorizer_of(&peer.authrole) else {
+        return Ok(());
+    };
+    let (request_type, request, uri, action, options) = match msg {
+        Message::Publish {
+            request,
+            options,
+            topic,
+            ..
+        } => (message::PUBLISH, *request, topic, Action::Publish, options),
+        Message::Subscribe {
+            request,
+            options,
+            topic,
+        } => (
+            message::SUBSCRIBE,
+            *request,
+            topic,
+            Action::Subscribe,
+            options,
+        ),
+        Message::Register {
+            request,
+            options,
+            procedure,
+        } => (
+            message::REGISTER,
+            *request,
+            procedure,
+            Action::Register,
+            options,
+        ),
+        Message::Call {
+            request,
+            options,
+            procedure,
+            ..
+        } if !realm.continues_progressive_call(peer.session, *request) => {
+            (message::CALL, *request, procedure, Action::Call, options)
+        }
+        _ => return Ok(()),
+    };
+    // A testament is a publish to come: its topic is decided now, with the call.
+    let mut questions = vec![(uri.as_str(), action, options)];
+    let testament_options;
+    if let Message::Call {
+        procedure, payload, ..
+    } = msg
+        && procedure == "wamp.session.add_testament"
+        && let Some(Value::String(topic)) = payload.args.as_ref().and_then(|a| a.first())
+    {
+        testament_options = match payload
+            .kwargs
+            .as_ref()
+            .and_then(|k| k.get("publish_options"))
+        {
+            Some(Value::Dict(options)) => options.clone(),
+            _ => Dict::new(),
+        };
+        questions.push((topic.as_str(), Action::Publish, &testament_options));
+    }
+    let silent = request_type == message::PUBLISH
+        && !matches!(options.get("acknowledge"), Some(Value::Bool(true)));
+    let mut decisions = Vec::with_capacity(questions.len());
+    for (uri, action, options) in questions {
+        // Boxed: only dynamically authorized roles get here, and inline the wait would grow
+        // every session's task (see `Session::handle`).
+        let outcome = Box::pin(decide(
+            realm,
+            authorizer,
+            &entry.details(),
+            cache,
+            uri,
+            action,
+            options,
+        ))
+        .await;
+        let decision = match outcome {
+            Ok(decision) => decision,
+            Err(e) if silent => {
+                debug!("publish dropped: {}", peer_text(&e.message));
+                DENIED
+            }
+            Err(e) => {
+                entry.set_decisions(Vec::new());
+                return Err((request_type, request, e));
+            }
+        };
+        decisions.push((uri.to_owned(), action, decision));
+    }
+    entry.set_decisions(decisions);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -16,7 +16,9 @@
 //! `get_events`. `exclude_me` is not: a publisher may read its own events back.
 //!
 //! Realms without rules have no [`EventHistory`] at all, so publishing there costs one `None`
-//! check; with rules, a topic finds its rules through the same URI index the broker uses.
+//! check; with rules, a topic finds its rules through the same URI index the broker uses, and
+//! a subscription its events through the same matching rules
+//! ([`uri_index`](crate::router::uri_index)).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -26,18 +28,16 @@ use parking_lot::Mutex;
 use tracing::info;
 
 use crate::config::HistoryRule;
-use crate::router::authorize::Action;
 use crate::router::broker::Publication;
-use crate::router::peer::Peer;
+use crate::router::error::WampError;
 use crate::router::persist::audience_record;
-use crate::router::realm::{Realm, WampError};
-use crate::router::uri_index::UriIndex;
+use crate::router::uri_index::{UriIndex, pattern_matches, patterns_overlap};
 use crate::store::{AudienceRecord, EventRecord, EventStore, EventWrite, EventWriter, StoreError};
 use crate::wamp::error as uri_error;
 use crate::wamp::id::Id;
 use crate::wamp::message::Payload;
-use crate::wamp::uri::{self, MatchPolicy};
-use crate::wamp::value::{Dict, Value};
+use crate::wamp::uri::MatchPolicy;
+use crate::wamp::value::Value;
 
 /// The meta procedure that returns a subscription's history.
 pub const GET_EVENTS: &str = "wamp.subscription.get_events";
@@ -215,13 +215,13 @@ impl EventHistory {
         let feeding: Vec<&Rule> = self
             .rules
             .iter()
-            .filter(|rule| overlap((&rule.uri, rule.policy), (uri, policy)))
+            .filter(|rule| patterns_overlap((&rule.uri, rule.policy), (uri, policy)))
             .collect();
         if feeding.is_empty() {
             return None;
         }
         let wanted = |event: &EventRecord| {
-            matches(uri, policy, &event.topic)
+            pattern_matches(uri, policy, &event.topic)
                 && query.admits(event)
                 && admits_identity(&event.audience, authid, authrole)
         };
@@ -373,55 +373,6 @@ fn time_of(key: &str, value: &Value) -> Result<Timestamp, WampError> {
         })
 }
 
-/// Whether a concrete topic matches a pattern.
-fn matches(pattern: &str, policy: MatchPolicy, topic: &str) -> bool {
-    match policy {
-        MatchPolicy::Exact => pattern == topic,
-        MatchPolicy::Prefix => uri::prefix_matches(pattern, topic),
-        MatchPolicy::Wildcard => uri::wildcard_matches(pattern, topic),
-    }
-}
-
-/// Whether some topic matches both patterns (prefixes on the string, wildcards by component,
-/// as [`uri`] defines them for subscriptions).
-fn overlap(a: (&str, MatchPolicy), b: (&str, MatchPolicy)) -> bool {
-    use MatchPolicy::*;
-    match (a, b) {
-        ((topic, Exact), (pattern, policy)) | ((pattern, policy), (topic, Exact)) => {
-            matches(pattern, policy, topic)
-        }
-        ((p, Prefix), (q, Prefix)) => p.starts_with(q) || q.starts_with(p),
-        ((w, Wildcard), (p, Prefix)) | ((p, Prefix), (w, Wildcard)) => wildcard_meets_prefix(w, p),
-        ((v, Wildcard), (w, Wildcard)) => {
-            let (v, w): (Vec<&str>, Vec<&str>) = (v.split('.').collect(), w.split('.').collect());
-            v.len() == w.len()
-                && v.iter()
-                    .zip(&w)
-                    .all(|(x, y)| x.is_empty() || y.is_empty() || x == y)
-        }
-    }
-}
-
-/// Whether a topic that `wildcard` matches can start with `prefix`: the prefix's whole
-/// components fit the pattern's components one by one, and its last (possibly partial, possibly
-/// empty) piece can start the pattern's component at that place.
-fn wildcard_meets_prefix(wildcard: &str, prefix: &str) -> bool {
-    let pattern: Vec<&str> = wildcard.split('.').collect();
-    let pieces: Vec<&str> = prefix.split('.').collect();
-    let Some((last, whole)) = pieces.split_last() else {
-        return true;
-    };
-    if pieces.len() > pattern.len() {
-        return false;
-    }
-    let whole_fit = whole
-        .iter()
-        .zip(&pattern)
-        .all(|(piece, component)| component.is_empty() || piece == component);
-    let component = pattern[whole.len()];
-    whole_fit && (component.is_empty() || component.starts_with(last))
-}
-
 /// The audience rules that survive a reconnect: authid and authrole lists.
 fn admits_identity(audience: &AudienceRecord, authid: &str, authrole: &str) -> bool {
     let has = |list: &Vec<String>, item: &str| list.iter().any(|x| x == item);
@@ -437,96 +388,12 @@ fn admits_identity(audience: &AudienceRecord, authid: &str, authrole: &str) -> b
             .is_none_or(|list| has(list, authrole))
 }
 
-/// One event as `get_events` returns it: the spec's `timestamp`, `subscription`,
-/// `publication`, `details`, `args`, `kwargs`, plus Crossbar's `topic` and `time_ns`, and the
-/// publisher's identity at the top level when it was disclosed (as in `details`).
-fn event_value(event: &EventRecord, subscription: Id, policy: MatchPolicy) -> Value {
-    let mut details = event.details.clone();
-    if policy != MatchPolicy::Exact {
-        details.insert("topic".into(), Value::from(event.topic.as_str()));
-    }
-    let mut dict = Dict::new();
-    for key in ["publisher", "publisher_authid", "publisher_authrole"] {
-        if let Some(value) = event.details.get(key) {
-            dict.insert(key.into(), value.clone());
-        }
-    }
-    let time_ns = i64::try_from(event.timestamp.as_nanosecond()).unwrap_or(i64::MAX);
-    dict.insert("timestamp".into(), Value::from(event.timestamp.to_string()));
-    dict.insert("time_ns".into(), Value::Int(time_ns));
-    dict.insert("subscription".into(), Value::from(subscription));
-    dict.insert("publication".into(), Value::from(event.publication));
-    dict.insert("topic".into(), Value::from(event.topic.as_str()));
-    dict.insert("details".into(), Value::Dict(details));
-    dict.insert(
-        "args".into(),
-        Value::List(event.args.clone().unwrap_or_default()),
-    );
-    dict.insert(
-        "kwargs".into(),
-        Value::Dict(event.kwargs.clone().unwrap_or_default()),
-    );
-    Value::Dict(dict)
-}
-
-impl Realm {
-    /// `wamp.subscription.get_events`: the caller must be allowed to subscribe to the
-    /// subscription's topic (its permission to call the procedure was checked before).
-    pub(crate) fn get_events(
-        &self,
-        caller: &Peer,
-        payload: &Payload,
-    ) -> Result<Payload, WampError> {
-        let (subscription, query) = Query::parse(payload)?;
-        let (topic, policy) = {
-            let broker = self.broker.read();
-            let found = broker.subscription(subscription).ok_or_else(|| {
-                WampError::new(
-                    uri_error::NO_SUCH_SUBSCRIPTION,
-                    format!("no subscription with id {subscription} exists in this realm"),
-                )
-            })?;
-            (found.uri.clone(), found.policy)
-        };
-        if !self.is_allowed(&caller.authrole, &topic, Action::Subscribe) {
-            return Err(WampError::new(
-                uri_error::NOT_AUTHORIZED,
-                format!(
-                    "role \"{}\" may not subscribe to \"{topic}\", so it may not read its history",
-                    caller.authrole
-                ),
-            ));
-        }
-        let unavailable = || {
-            WampError::new(
-                HISTORY_UNAVAILABLE,
-                format!(
-                    "no event history is kept for subscription {subscription} (\"{topic}\", match {}): \
-                     add a store.event-history rule for its topics",
-                    policy.name()
-                ),
-            )
-        };
-        let history = self.history.as_ref().ok_or_else(unavailable)?;
-        let events = history
-            .query(&topic, policy, &query, &caller.authid, &caller.authrole)
-            .ok_or_else(unavailable)?;
-        let list = events
-            .iter()
-            .map(|event| event_value(event, subscription, policy))
-            .collect();
-        Ok(Payload {
-            args: Some(vec![Value::List(list)]),
-            kwargs: None,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::router::broker::Audience;
     use crate::store::MemoryStore;
+    use crate::wamp::value::Dict;
 
     fn rule(uri: &str, policy: MatchPolicy, limit: usize) -> HistoryRule {
         HistoryRule {
@@ -702,44 +569,6 @@ mod tests {
         assert_eq!(query("alice", "admin"), [1]);
         assert_eq!(query("bob", "admin"), [1, 2]);
         assert_eq!(query("bob", "user"), [2]);
-    }
-
-    #[test]
-    fn patterns_overlap_as_subscriptions_match() {
-        use MatchPolicy::*;
-        let cases = [
-            (("com.a", Prefix), ("com.a.b", Prefix), true),
-            (("com.a", Prefix), ("com.ab", Prefix), true),
-            (("com.ab", Prefix), ("com.ac", Prefix), false),
-            (("", Prefix), ("x..z", Wildcard), true),
-            (("com.a.", Prefix), ("com.a", Wildcard), false),
-            (("com.a", Prefix), ("com.a", Wildcard), true),
-            (("com.a.", Prefix), ("com..b", Wildcard), true),
-            (("com.a", Prefix), ("org.", Wildcard), false),
-            (("com.a", Prefix), ("com.ab.", Wildcard), true),
-            (("com.ab", Prefix), ("com.a.x", Wildcard), false),
-            (("com.a", Prefix), ("com..x", Wildcard), true),
-            (("com.a.b", Prefix), ("com..", Wildcard), true),
-            (("com.a.b", Prefix), ("com.", Wildcard), false),
-            (("a..c", Wildcard), ("a.b.", Wildcard), true),
-            (("a..c", Wildcard), ("a.b", Wildcard), false),
-            (("a..c", Wildcard), ("b..c", Wildcard), false),
-            (("a.b.c", Exact), ("a..c", Wildcard), true),
-            (("a.b.c", Exact), ("a.b", Prefix), true),
-            (("a.bc", Exact), ("a.b", Prefix), true),
-            (
-                ("com.myapp.topic.emergency-low", Exact),
-                ("com.myapp.topic.emergency", Prefix),
-                true,
-            ),
-            (("a.b", Exact), ("a.bc", Prefix), false),
-            (("a.b.c", Exact), ("a.b.c", Exact), true),
-            (("a.b.c", Exact), ("a.b", Exact), false),
-        ];
-        for (a, b, expected) in cases {
-            assert_eq!(overlap(a, b), expected, "{a:?} {b:?}");
-            assert_eq!(overlap(b, a), expected, "{b:?} {a:?}");
-        }
     }
 
     #[test]

@@ -1,12 +1,15 @@
-//! Sessions that live inside Junction: the doors that are not WAMP connections (HTTP
-//! publisher, caller and webhook paths; later pollers) act through one of these, joined to a
-//! realm with a configured role, so permissions and routing apply exactly as for a client.
+//! Sessions that live inside Junction: the doors that are not WAMP connections (the HTTP
+//! publisher, caller and webhook paths; pollers, which publish their topics and answer their
+//! snapshot and polls procedures; dynamic authorization calling an authorizer) act through one
+//! of these, joined to a realm with a configured role, so permissions and routing apply exactly
+//! as for a client.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::router::error::WampError;
 use crate::router::peer::{Inbox, Outbound, Outgoing, Peer};
-use crate::router::realm::{Realm, WampError};
+use crate::router::realm::Realm;
 use crate::wamp::error as uri_error;
 use crate::wamp::id::{self, Id};
 use crate::wamp::message::{Message, Payload};

@@ -7,16 +7,15 @@ pub mod config_warnings;
 pub mod dealer;
 mod delivery;
 pub mod dynamic_authorization;
+pub mod error;
 pub mod history;
 pub mod internal;
-mod meta;
-mod meta_events;
 pub mod outbound;
 pub mod peer;
 pub mod persist;
 pub mod realm;
 pub mod session;
-pub mod sessions;
+pub mod session_table;
 pub mod uri_index;
 
 use std::collections::HashMap;

@@ -1,29 +1,16 @@
-//! A realm's store: which one it gets, what it loads from it at start, and how retained
-//! events and history entries reach it without the publish path waiting for the disk.
-//!
-//! Every realm has exactly one store, opened once at start and owned by the realm (pollers
-//! and the topics API use the same one): the configured `store`; else the default embedded
-//! file when the realm has poller topics or a topics API (where poller state always lived);
-//! else memory. A redb file can be opened once per process, so realms naming the same file
-//! share one open store (its keys are per realm).
-//!
-//! A durable store gets an [`EventWriter`] thread; a memory store gets none, since the broker
-//! and the history buffers already hold everything it would.
+//! A realm's store: which one it gets, and how retained events and history entries reach it
+//! without the publish path waiting for the disk (what the realm loads from it at start is
+//! in [`realm::storage`](crate::router::realm)).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tracing::info;
-
 use crate::config::{Config, RealmConfig, StoreConfig, default_store};
 use crate::router::broker::{Audience, RetainedEvent, RetainedSink};
-use crate::router::realm::Realm;
 use crate::store::{
     AudienceRecord, EmbeddedStore, EventRecord, EventWrite, EventWriter, MemoryStore, Store,
-    StoreError,
 };
-use crate::wamp::message::Payload;
 
 /// A realm's store and, when it is durable, the writer that feeds it.
 pub struct RealmStorage {
@@ -101,54 +88,6 @@ impl RetainedSink for RetainedWriter {
     }
 }
 
-impl Realm {
-    /// Loads what an earlier run kept: retained events into the broker, history entries into
-    /// the history buffers. A memory store has nothing to load.
-    pub(crate) fn load_events(&self) -> Result<(), StoreError> {
-        let store = self.storage.store();
-        if !store.is_durable() {
-            return Ok(());
-        }
-        let retained = store.retained_events(&self.name)?;
-        let count = retained.len();
-        let broker = self.broker.read();
-        for record in retained {
-            let event = RetainedEvent {
-                publication: record.publication,
-                details: record.details,
-                payload: Payload {
-                    args: record.args,
-                    kwargs: record.kwargs,
-                },
-                audience: audience(&record.audience),
-            };
-            broker.restore_retained(record.topic, event);
-        }
-        drop(broker);
-        let entries = match &self.history {
-            Some(history) => history.load(&self.name, &**store, self.storage.writer())?,
-            None => 0,
-        };
-        if count > 0 || entries > 0 {
-            info!(
-                realm = self.name,
-                "loaded {count} retained event(s) and {entries} history entries from the store"
-            );
-        }
-        Ok(())
-    }
-
-    /// The realm's store (pollers keep their state in it too).
-    pub fn store(&self) -> Arc<dyn Store> {
-        Arc::clone(self.storage.store())
-    }
-
-    /// Commits the writes still queued for the store and stops its writer (at shutdown).
-    pub fn close_store(&self) {
-        self.storage.close();
-    }
-}
-
 pub(crate) fn audience_record(audience: &Audience) -> AudienceRecord {
     AudienceRecord {
         exclude_session: audience.exclude_session,
@@ -161,7 +100,7 @@ pub(crate) fn audience_record(audience: &Audience) -> AudienceRecord {
     }
 }
 
-fn audience(record: &AudienceRecord) -> Audience {
+pub(crate) fn audience(record: &AudienceRecord) -> Audience {
     Audience {
         exclude_session: record.exclude_session,
         exclude: record.exclude.clone(),

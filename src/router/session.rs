@@ -4,6 +4,10 @@
 //! The transport decodes messages and calls [`Session::handle`]; replies go to the session's
 //! own outbound queue, waiting for room (backpressure on a client that pipelines requests),
 //! while events and invocations from other sessions are pushed without waiting.
+//!
+//! About 600 lines in one file on purpose: it is one state machine (idle, challenged, joined,
+//! closed), read top to bottom; what a request *does* is the realm's (`realm/`), and asking a
+//! dynamic authorizer first is `dynamic_authorization`'s.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -15,11 +19,11 @@ use crate::log_text::peer_text;
 use crate::log_throttle::{Throttle, and_more};
 use crate::router::Router;
 use crate::router::auth::{AuthStep, Authenticator, FailedLogins, Identity, Pending, Refusal};
-use crate::router::authorize::{Action, Decision};
 use crate::router::dynamic_authorization::{self, DecisionCache};
+use crate::router::error::{WampError, error_message};
 use crate::router::peer::{ClientFeatures, Outbound, Outgoing, Peer};
-use crate::router::realm::{Realm, WampError, error_message};
-use crate::router::sessions::{JoinedSession, TransportInfo};
+use crate::router::realm::Realm;
+use crate::router::session_table::{JoinedSession, TransportInfo};
 use crate::wamp::error as uri_error;
 use crate::wamp::id::{self, Id};
 use crate::wamp::message::{self, Message};
@@ -337,7 +341,16 @@ impl Session {
     }
 
     async fn on_joined(&mut self, msg: Message) -> Flow {
-        if let Err((request_type, request, e)) = self.ask_authorizer(&msg).await {
+        if let State::Joined(joined) = &mut self.state
+            && let Err((request_type, request, e)) = dynamic_authorization::ask_authorizer(
+                &joined.realm,
+                &joined.peer,
+                &joined.entry,
+                &mut joined.decisions,
+                &msg,
+            )
+            .await
+        {
             self.reply(&error_message(request_type, request, e.uri, &e.message))
                 .await;
             return Flow::Continue;
@@ -510,118 +523,6 @@ impl Session {
             }
         }
         Flow::Continue
-    }
-}
-
-const DENIED: Decision = Decision {
-    allowed: false,
-    disclose: None,
-};
-
-impl Session {
-    /// For a dynamically authorized role: asks the role's authorizer about this request and
-    /// leaves its decision with the realm's entry for the session, where the realm's
-    /// permission check finds it. An authorizer failure answers the request with an ERROR
-    /// (a PUBLISH without `acknowledge` is dropped silently, as any refused publish).
-    async fn ask_authorizer(&mut self, msg: &Message) -> Result<(), (u64, Id, WampError)> {
-        let State::Joined(joined) = &mut self.state else {
-            return Ok(());
-        };
-        let Some(authorizer) = joined.realm.authorizer_of(&joined.peer.authrole) else {
-            return Ok(());
-        };
-        let (request_type, request, uri, action, options) = match msg {
-            Message::Publish {
-                request,
-                options,
-                topic,
-                ..
-            } => (message::PUBLISH, *request, topic, Action::Publish, options),
-            Message::Subscribe {
-                request,
-                options,
-                topic,
-            } => (
-                message::SUBSCRIBE,
-                *request,
-                topic,
-                Action::Subscribe,
-                options,
-            ),
-            Message::Register {
-                request,
-                options,
-                procedure,
-            } => (
-                message::REGISTER,
-                *request,
-                procedure,
-                Action::Register,
-                options,
-            ),
-            Message::Call {
-                request,
-                options,
-                procedure,
-                ..
-            } if !joined
-                .realm
-                .continues_progressive_call(joined.peer.session, *request) =>
-            {
-                (message::CALL, *request, procedure, Action::Call, options)
-            }
-            _ => return Ok(()),
-        };
-        // A testament is a publish to come: its topic is decided now, with the call.
-        let mut questions = vec![(uri.as_str(), action, options)];
-        let testament_options;
-        if let Message::Call {
-            procedure, payload, ..
-        } = msg
-            && procedure == "wamp.session.add_testament"
-            && let Some(Value::String(topic)) = payload.args.as_ref().and_then(|a| a.first())
-        {
-            testament_options = match payload
-                .kwargs
-                .as_ref()
-                .and_then(|k| k.get("publish_options"))
-            {
-                Some(Value::Dict(options)) => options.clone(),
-                _ => Dict::new(),
-            };
-            questions.push((topic.as_str(), Action::Publish, &testament_options));
-        }
-        let realm = Arc::clone(&joined.realm);
-        let silent = request_type == message::PUBLISH
-            && !matches!(options.get("acknowledge"), Some(Value::Bool(true)));
-        let mut decisions = Vec::with_capacity(questions.len());
-        for (uri, action, options) in questions {
-            // Boxed for the same reason: only dynamically authorized roles get here.
-            let outcome = Box::pin(dynamic_authorization::decide(
-                &realm,
-                authorizer,
-                &joined.entry.details(),
-                &mut joined.decisions,
-                uri,
-                action,
-                options,
-            ))
-            .await;
-            let decision = match outcome {
-                Ok(decision) => decision,
-                Err(e) if silent => {
-                    debug!("publish dropped: {}", peer_text(&e.message));
-                    DENIED
-                }
-                Err(e) => {
-                    joined.entry.set_decisions(Vec::new());
-                    return Err((request_type, request, e));
-                }
-            };
-            decisions.push((uri.to_owned(), action, decision));
-        }
-        joined.entry.set_decisions(decisions);
-        Ok(())
     }
 }
 

@@ -10,12 +10,15 @@
 //!
 //! The broker wants every match, the dealer and the authorizer want the best one under their
 //! own precedence, so the index offers both and leaves precedence to the caller.
+//!
+//! The same rules for one pattern at a time ([`pattern_matches`], [`patterns_overlap`]) serve
+//! the broker's retained events and the event history, so no module keeps its own copy.
 
 use std::collections::HashMap;
 
 use patricia_tree::StringPatriciaMap;
 
-use crate::wamp::uri::MatchPolicy;
+use crate::wamp::uri::{self, MatchPolicy};
 
 #[derive(Debug)]
 pub struct UriIndex<T> {
@@ -221,6 +224,56 @@ impl<T> UriIndex<T> {
     }
 }
 
+/// Whether the concrete `uri` matches one pattern, as [`UriIndex::for_each_match`] finds it
+/// among many: the broker's test for one subscription (retained events), and history's.
+pub fn pattern_matches(pattern: &str, policy: MatchPolicy, uri: &str) -> bool {
+    match policy {
+        MatchPolicy::Exact => pattern == uri,
+        MatchPolicy::Prefix => uri::prefix_matches(pattern, uri),
+        MatchPolicy::Wildcard => uri::wildcard_matches(pattern, uri),
+    }
+}
+
+/// Whether some topic matches both patterns (prefixes on the string, wildcards by component,
+/// as [`uri`] defines them for subscriptions): whether a history rule can feed a subscription.
+pub fn patterns_overlap(a: (&str, MatchPolicy), b: (&str, MatchPolicy)) -> bool {
+    use MatchPolicy::*;
+    match (a, b) {
+        ((topic, Exact), (pattern, policy)) | ((pattern, policy), (topic, Exact)) => {
+            pattern_matches(pattern, policy, topic)
+        }
+        ((p, Prefix), (q, Prefix)) => p.starts_with(q) || q.starts_with(p),
+        ((w, Wildcard), (p, Prefix)) | ((p, Prefix), (w, Wildcard)) => wildcard_meets_prefix(w, p),
+        ((v, Wildcard), (w, Wildcard)) => {
+            let (v, w): (Vec<&str>, Vec<&str>) = (v.split('.').collect(), w.split('.').collect());
+            v.len() == w.len()
+                && v.iter()
+                    .zip(&w)
+                    .all(|(x, y)| x.is_empty() || y.is_empty() || x == y)
+        }
+    }
+}
+
+/// Whether a topic that `wildcard` matches can start with `prefix`: the prefix's whole
+/// components fit the pattern's components one by one, and its last (possibly partial, possibly
+/// empty) piece can start the pattern's component at that place.
+fn wildcard_meets_prefix(wildcard: &str, prefix: &str) -> bool {
+    let pattern: Vec<&str> = wildcard.split('.').collect();
+    let pieces: Vec<&str> = prefix.split('.').collect();
+    let Some((last, whole)) = pieces.split_last() else {
+        return true;
+    };
+    if pieces.len() > pattern.len() {
+        return false;
+    }
+    let whole_fit = whole
+        .iter()
+        .zip(&pattern)
+        .all(|(piece, component)| component.is_empty() || piece == component);
+    let component = pattern[whole.len()];
+    whole_fit && (component.is_empty() || component.starts_with(last))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,5 +369,43 @@ mod tests {
         // Multi-byte characters: matches end on character boundaries.
         i.insert("a.é", Prefix, 6);
         assert_eq!(i.longest_prefix("a.éx"), Some(("a.é", &6)));
+    }
+
+    #[test]
+    fn patterns_overlap_as_subscriptions_match() {
+        use MatchPolicy::*;
+        let cases = [
+            (("com.a", Prefix), ("com.a.b", Prefix), true),
+            (("com.a", Prefix), ("com.ab", Prefix), true),
+            (("com.ab", Prefix), ("com.ac", Prefix), false),
+            (("", Prefix), ("x..z", Wildcard), true),
+            (("com.a.", Prefix), ("com.a", Wildcard), false),
+            (("com.a", Prefix), ("com.a", Wildcard), true),
+            (("com.a.", Prefix), ("com..b", Wildcard), true),
+            (("com.a", Prefix), ("org.", Wildcard), false),
+            (("com.a", Prefix), ("com.ab.", Wildcard), true),
+            (("com.ab", Prefix), ("com.a.x", Wildcard), false),
+            (("com.a", Prefix), ("com..x", Wildcard), true),
+            (("com.a.b", Prefix), ("com..", Wildcard), true),
+            (("com.a.b", Prefix), ("com.", Wildcard), false),
+            (("a..c", Wildcard), ("a.b.", Wildcard), true),
+            (("a..c", Wildcard), ("a.b", Wildcard), false),
+            (("a..c", Wildcard), ("b..c", Wildcard), false),
+            (("a.b.c", Exact), ("a..c", Wildcard), true),
+            (("a.b.c", Exact), ("a.b", Prefix), true),
+            (("a.bc", Exact), ("a.b", Prefix), true),
+            (
+                ("com.myapp.topic.emergency-low", Exact),
+                ("com.myapp.topic.emergency", Prefix),
+                true,
+            ),
+            (("a.b", Exact), ("a.bc", Prefix), false),
+            (("a.b.c", Exact), ("a.b.c", Exact), true),
+            (("a.b.c", Exact), ("a.b", Exact), false),
+        ];
+        for (a, b, expected) in cases {
+            assert_eq!(patterns_overlap(a, b), expected, "{a:?} {b:?}");
+            assert_eq!(patterns_overlap(b, a), expected, "{b:?} {a:?}");
+        }
     }
 }

@@ -19,7 +19,7 @@ use crate::log_throttle::{Throttle, and_more};
 
 use crate::router::peer::{Inbox, Outbound, Outgoing};
 use crate::router::session::{Flow, Session};
-use crate::router::sessions::TransportInfo;
+use crate::router::session_table::TransportInfo;
 use crate::wamp::serializer::Serialization;
 
 /// Most frames written before one flush; bounds the latency a long queue adds.

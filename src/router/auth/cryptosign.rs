@@ -8,10 +8,11 @@
 //! challenge in HELLO) are not supported and are refused by name rather than ignored.
 
 use ed25519_dalek::{Signature, VerifyingKey};
+use subtle::ConstantTimeEq;
 
 use crate::config::CryptosignAuth;
 use crate::config::cryptosign::parse_public_key;
-use crate::router::auth::{AuthStep, Identity, Pending as AnyPending, Refusal, constant_time_eq};
+use crate::router::auth::{AuthStep, Identity, Pending as AnyPending, Refusal};
 use crate::wamp::value::{Dict, Value};
 
 const CHALLENGE_LEN: usize = 32;
@@ -170,7 +171,7 @@ impl Pending {
                 )));
             }
         };
-        if !constant_time_eq(signed, &self.challenge) {
+        if !bool::from(signed.ct_eq(&self.challenge[..])) {
             return Err(refused("the message signed is not the challenge"));
         }
         let signature = Signature::from_slice(signature).map_err(|_| refused("malformed"))?;

@@ -16,7 +16,6 @@ use crate::wamp::id::Id;
 use crate::wamp::value::{Dict, Value};
 
 pub use failed_logins::FailedLogins;
-pub use ticket::constant_time_eq;
 pub use wampcra::{derive_key, sign};
 
 /// Who a session is once authenticated.

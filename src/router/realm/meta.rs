@@ -4,11 +4,12 @@
 //! A caller reaches them after the usual URI and permission checks (a role needs `call` on
 //! the procedure), so who may list or kill sessions is decided by the realm's roles.
 
+use crate::router::error::WampError;
 use crate::router::history;
-use crate::router::meta_events::{registration_details, subscription_details};
 use crate::router::peer::Peer;
-use crate::router::realm::{Realm, WampError};
-use crate::router::sessions::{Scope, Testament};
+use crate::router::realm::Realm;
+use crate::router::realm::meta_events::{registration_details, subscription_details};
+use crate::router::session_table::{Scope, Testament};
 use crate::wamp::error as uri_error;
 use crate::wamp::id::Id;
 use crate::wamp::message::Payload;

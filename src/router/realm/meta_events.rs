@@ -8,7 +8,7 @@ use crate::router::broker::{Audience, Publication, Subscribed, Subscription};
 use crate::router::dealer::{Registered, Registration};
 use crate::router::peer::Peer;
 use crate::router::realm::Realm;
-use crate::router::sessions::JoinedSession;
+use crate::router::session_table::JoinedSession;
 use crate::wamp::id::{self, Id};
 use crate::wamp::message::Payload;
 use crate::wamp::value::{Dict, Value};

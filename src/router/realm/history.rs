@@ -1,0 +1,100 @@
+//! `wamp.subscription.get_events`: a subscription's event history, served from the realm's
+//! [`EventHistory`](crate::router::history::EventHistory) buffers to a caller allowed to
+//! subscribe to the subscription's topic.
+
+use crate::router::authorize::Action;
+use crate::router::error::WampError;
+use crate::router::history::{HISTORY_UNAVAILABLE, Query};
+use crate::router::peer::Peer;
+use crate::router::realm::Realm;
+use crate::store::EventRecord;
+use crate::wamp::error as uri_error;
+use crate::wamp::id::Id;
+use crate::wamp::message::Payload;
+use crate::wamp::uri::MatchPolicy;
+use crate::wamp::value::{Dict, Value};
+
+/// One event as `get_events` returns it: the spec's `timestamp`, `subscription`,
+/// `publication`, `details`, `args`, `kwargs`, plus Crossbar's `topic` and `time_ns`, and the
+/// publisher's identity at the top level when it was disclosed (as in `details`).
+fn event_value(event: &EventRecord, subscription: Id, policy: MatchPolicy) -> Value {
+    let mut details = event.details.clone();
+    if policy != MatchPolicy::Exact {
+        details.insert("topic".into(), Value::from(event.topic.as_str()));
+    }
+    let mut dict = Dict::new();
+    for key in ["publisher", "publisher_authid", "publisher_authrole"] {
+        if let Some(value) = event.details.get(key) {
+            dict.insert(key.into(), value.clone());
+        }
+    }
+    let time_ns = i64::try_from(event.timestamp.as_nanosecond()).unwrap_or(i64::MAX);
+    dict.insert("timestamp".into(), Value::from(event.timestamp.to_string()));
+    dict.insert("time_ns".into(), Value::Int(time_ns));
+    dict.insert("subscription".into(), Value::from(subscription));
+    dict.insert("publication".into(), Value::from(event.publication));
+    dict.insert("topic".into(), Value::from(event.topic.as_str()));
+    dict.insert("details".into(), Value::Dict(details));
+    dict.insert(
+        "args".into(),
+        Value::List(event.args.clone().unwrap_or_default()),
+    );
+    dict.insert(
+        "kwargs".into(),
+        Value::Dict(event.kwargs.clone().unwrap_or_default()),
+    );
+    Value::Dict(dict)
+}
+
+impl Realm {
+    /// `wamp.subscription.get_events`: the caller must be allowed to subscribe to the
+    /// subscription's topic (its permission to call the procedure was checked before).
+    pub(crate) fn get_events(
+        &self,
+        caller: &Peer,
+        payload: &Payload,
+    ) -> Result<Payload, WampError> {
+        let (subscription, query) = Query::parse(payload)?;
+        let (topic, policy) = {
+            let broker = self.broker.read();
+            let found = broker.subscription(subscription).ok_or_else(|| {
+                WampError::new(
+                    uri_error::NO_SUCH_SUBSCRIPTION,
+                    format!("no subscription with id {subscription} exists in this realm"),
+                )
+            })?;
+            (found.uri.clone(), found.policy)
+        };
+        if !self.is_allowed(&caller.authrole, &topic, Action::Subscribe) {
+            return Err(WampError::new(
+                uri_error::NOT_AUTHORIZED,
+                format!(
+                    "role \"{}\" may not subscribe to \"{topic}\", so it may not read its history",
+                    caller.authrole
+                ),
+            ));
+        }
+        let unavailable = || {
+            WampError::new(
+                HISTORY_UNAVAILABLE,
+                format!(
+                    "no event history is kept for subscription {subscription} (\"{topic}\", match {}): \
+                     add a store.event-history rule for its topics",
+                    policy.name()
+                ),
+            )
+        };
+        let history = self.history.as_ref().ok_or_else(unavailable)?;
+        let events = history
+            .query(&topic, policy, &query, &caller.authid, &caller.authrole)
+            .ok_or_else(unavailable)?;
+        let list = events
+            .iter()
+            .map(|event| event_value(event, subscription, policy))
+            .collect();
+        Ok(Payload {
+            args: Some(vec![Value::List(list)]),
+            kwargs: None,
+        })
+    }
+}

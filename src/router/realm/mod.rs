@@ -1,0 +1,222 @@
+//! A realm: the [`Realm`] every way in (WebSocket sessions, the HTTP bridge's caller and
+//! publisher, pollers, internal procedures) goes through, so authorization and routing behave
+//! the same whatever the door. One file per WAMP role, as the spec splits broker and dealer:
+//!
+//! - this file: the realm's state, joining and leaving, and the checks every request passes
+//!   (URI rules, then permissions);
+//! - [`pubsub`]: SUBSCRIBE, UNSUBSCRIBE, PUBLISH and retained events (the broker's side);
+//! - [`rpc`]: REGISTER, UNREGISTER, CALL, YIELD, CANCEL, INTERRUPT and invocation errors (the
+//!   dealer's side);
+//! - [`options`]: reading and checking the options dicts of those requests;
+//! - [`meta`] and [`meta_events`]: the meta procedures and meta events;
+//! - [`history`] answers `wamp.subscription.get_events`;
+//! - [`storage`] loads what the realm's store kept and closes it at shutdown.
+//!
+//! Locks are held only while tables change or frames are queued; never across socket writes.
+
+mod history;
+mod meta;
+mod meta_events;
+mod options;
+mod pubsub;
+mod rpc;
+mod storage;
+
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::watch;
+
+use crate::config::{RealmConfig, UriCheck};
+use crate::router::authorize::{Action, Authorizer, Decision};
+use crate::router::broker::Broker;
+use crate::router::dealer::Dealer;
+use crate::router::delivery::push;
+use crate::router::error::WampError;
+use crate::router::history::EventHistory;
+use crate::router::peer::{Outgoing, Peer};
+use crate::router::persist::RealmStorage;
+use crate::router::session_table::{JoinedSession, SessionTable};
+use crate::store::Store;
+use crate::wamp::error as uri_error;
+use crate::wamp::id::Id;
+use crate::wamp::message::Message;
+use crate::wamp::uri::{self, MatchPolicy};
+use crate::wamp::value::{Dict, Value};
+
+pub struct Realm {
+    pub name: String,
+    strict_uris: bool,
+    /// `options.enable_meta_api`: the `wamp.*` procedures and meta events.
+    pub(crate) meta_api: bool,
+    authorizer: Authorizer,
+    pub(crate) broker: RwLock<Broker>,
+    pub(crate) dealer: Mutex<Dealer>,
+    pub(crate) sessions: SessionTable,
+    /// `store.event-history` buffers; `None` when the realm has no rules (see history.rs).
+    pub(crate) history: Option<EventHistory>,
+    /// Where retained events, history and poller state are kept (see persist.rs).
+    pub(crate) storage: RealmStorage,
+    /// Bumped on every subscribe, so an idle poller (not `alwaysOn`) wakes up when its first
+    /// subscriber arrives instead of checking on a timer.
+    subscribed: watch::Sender<u64>,
+}
+
+impl Realm {
+    /// A realm on a fresh memory store: nothing it retains or records outlives it.
+    pub fn new(config: &RealmConfig) -> Realm {
+        Realm::with_storage(config, RealmStorage::memory())
+    }
+
+    /// A realm on `store`: what an earlier run kept there is loaded, and when the store is
+    /// durable, what the realm retains or records from now on is written to it.
+    pub fn open(config: &RealmConfig, store: Arc<dyn Store>) -> Result<Realm, String> {
+        let realm = Realm::with_storage(config, RealmStorage::new(&config.name, store)?);
+        realm.load_events().map_err(|e| e.to_string())?;
+        Ok(realm)
+    }
+
+    fn with_storage(config: &RealmConfig, storage: RealmStorage) -> Realm {
+        Realm {
+            name: config.name.clone(),
+            strict_uris: config.uri_check == UriCheck::Strict,
+            meta_api: config.meta_api,
+            authorizer: Authorizer::new(&config.roles),
+            broker: RwLock::new(Broker::with_retained_sink(storage.retained_sink())),
+            dealer: Mutex::default(),
+            sessions: SessionTable::default(),
+            history: EventHistory::new(&config.event_history),
+            storage,
+            subscribed: watch::Sender::new(0),
+        }
+    }
+
+    pub fn has_role(&self, role: &str) -> bool {
+        self.authorizer.has_role(role)
+    }
+
+    /// The authorizer procedure of `role`, when the role is dynamically authorized.
+    pub fn authorizer_of(&self, role: &str) -> Option<&str> {
+        self.authorizer.authorizer_of(role)
+    }
+
+    /// Whether `role` may perform `action` on `uri` (internal procedures check their caller).
+    pub fn is_allowed(&self, role: &str, uri: &str, action: Action) -> bool {
+        self.authorizer.authorize(role, uri, action).allowed
+    }
+
+    /// A client session joins: it is listed for the session meta API and `on_join` is
+    /// published.
+    pub fn join(&self, joined: JoinedSession) -> Arc<JoinedSession> {
+        let joined = Arc::new(joined);
+        self.sessions.insert(Arc::clone(&joined));
+        self.published_join(&joined);
+        joined
+    }
+
+    /// Removes everything a leaving session owned; callers waiting on it get an ERROR, callees
+    /// still receiving its progressive call an INTERRUPT; then its testaments and `on_leave`
+    /// are published. Leaving twice (a killed session's transport closing) does nothing more.
+    pub fn leave(&self, session: Id, subscriptions: impl IntoIterator<Item = Id>) {
+        let joined = self.sessions.remove(session);
+        let unsubscribed = self.remove_subscriber(session, subscriptions);
+        let unregistered = self.remove_from_dealer(session);
+        for (subscription, deleted) in unsubscribed {
+            self.published_unsubscribe(session, subscription, deleted);
+        }
+        for registration in unregistered {
+            self.published_unregister(session, registration.id, registration.deleted);
+        }
+        if let Some(joined) = joined {
+            for testament in joined.take_testaments() {
+                let outcome = self.publish_decided(
+                    &joined.peer,
+                    &testament.options,
+                    &testament.topic,
+                    &testament.payload,
+                    None,
+                    testament.decision,
+                );
+                if let Err(e) = outcome {
+                    tracing::debug!(
+                        session,
+                        "testament not published: {}",
+                        crate::log_text::peer_text(&e.message)
+                    );
+                }
+            }
+            self.published_leave(&joined.peer);
+        }
+    }
+
+    /// Closes another session (`wamp.session.kill*`): GOODBYE with `reason`, then its transport
+    /// closes; it leaves the realm at once. False when no such client session is joined.
+    pub fn kill(&self, target: Id, reason: &str, message: Option<&str>) -> bool {
+        let Some(joined) = self.sessions.get(target) else {
+            return false;
+        };
+        joined.mark_killed();
+        let mut details = Dict::new();
+        if let Some(message) = message {
+            details.insert("message".into(), Value::from(message));
+        }
+        let goodbye = Message::Goodbye {
+            details,
+            reason: reason.to_owned(),
+        };
+        push(&joined.peer, &goodbye);
+        joined.peer.outbound.push(Outgoing::Close {
+            code: 1000,
+            reason: "session killed".to_owned(),
+        });
+        let subscriptions = self.broker.read().subscriptions_of(target);
+        self.leave(target, subscriptions);
+        true
+    }
+
+    /// The URI rules of the realm (`uri_check`), first of every request's checks.
+    #[inline] // on every PUBLISH and CALL, called from pubsub.rs and rpc.rs
+    fn check_uri(&self, uri: &str, policy: MatchPolicy) -> Result<(), WampError> {
+        if uri::is_valid(uri, self.strict_uris, policy) {
+            Ok(())
+        } else {
+            let check = if self.strict_uris { "strict" } else { "loose" };
+            Err(WampError::new(
+                uri_error::INVALID_URI,
+                format!(
+                    "invalid URI \"{uri}\" ({check} check, match {})",
+                    policy.name()
+                ),
+            ))
+        }
+    }
+
+    /// The permission of `peer`'s role, or the decision its dynamic authorizer left for this
+    /// request.
+    #[inline] // on every PUBLISH and CALL, called from pubsub.rs and rpc.rs
+    fn authorize(&self, peer: &Peer, uri: &str, action: Action) -> Result<Decision, WampError> {
+        let mut decision = self.authorizer.authorize(&peer.authrole, uri, action);
+        if !decision.allowed && self.authorizer.authorizer_of(&peer.authrole).is_some() {
+            // Dynamic role: the session asked its authorizer just before (see Session).
+            if let Some(decided) = self
+                .sessions
+                .get(peer.session)
+                .and_then(|s| s.take_decision(uri, action))
+            {
+                decision = decided;
+            }
+        }
+        if decision.allowed {
+            Ok(decision)
+        } else {
+            Err(WampError::new(
+                uri_error::NOT_AUTHORIZED,
+                format!(
+                    "session is not authorized to {} \"{uri}\" (role \"{}\")",
+                    action.name(),
+                    peer.authrole
+                ),
+            ))
+        }
+    }
+}
