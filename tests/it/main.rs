@@ -7,6 +7,9 @@ mod common;
 mod upstream;
 
 mod bignum;
+mod bridge_caller;
+mod bridge_publisher;
+mod bridge_webhook;
 mod bundled_config;
 mod config_check;
 mod connection_deadlines;

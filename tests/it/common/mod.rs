@@ -8,6 +8,9 @@
 
 #![allow(dead_code)]
 
+pub mod bridge;
+pub mod in_process;
+
 use std::collections::VecDeque;
 use std::fmt;
 use std::io::{BufRead, BufReader, Write};
@@ -839,18 +842,21 @@ impl HttpResponse {
 /// Sends `head` (request line and headers, without the final blank line) on a new connection
 /// and reads the response: headers, then a Content-Length body (or until EOF).
 pub async fn raw_http(addr: SocketAddr, head: &str) -> HttpResponse {
-    tokio::time::timeout(RECV_TIMEOUT, raw_http_inner(addr, head))
+    raw_http_body(addr, head, b"").await
+}
+
+/// Like [`raw_http`], with `body` sent after the head (the head carries its Content-Length).
+pub async fn raw_http_body(addr: SocketAddr, head: &str, body: &[u8]) -> HttpResponse {
+    tokio::time::timeout(RECV_TIMEOUT, raw_http_inner(addr, head, body))
         .await
         .expect("HTTP response timed out")
 }
 
-async fn raw_http_inner(addr: SocketAddr, head: &str) -> HttpResponse {
+async fn raw_http_inner(addr: SocketAddr, head: &str, body: &[u8]) -> HttpResponse {
     let mut stream = TcpStream::connect(addr).await.expect("connect");
-    let request = format!("{}\r\n\r\n", head.trim_end());
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .expect("write request");
+    let mut request = format!("{}\r\n\r\n", head.trim_end()).into_bytes();
+    request.extend_from_slice(body);
+    stream.write_all(&request).await.expect("write request");
     let mut buf = Vec::new();
     let header_end = loop {
         if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
