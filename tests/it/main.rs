@@ -6,6 +6,7 @@
 mod common;
 mod upstream;
 
+mod auth_methods;
 mod bignum;
 mod bridge_caller;
 mod bridge_publisher;
@@ -17,6 +18,7 @@ mod connection_limits;
 mod decode_fuzz;
 mod event_store;
 mod fuzz_corpora;
+mod meta_api;
 mod poller_change;
 mod poller_config;
 mod poller_cycle;

@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod bridge;
+pub mod calls;
 pub mod in_process;
 
 use std::collections::VecDeque;
