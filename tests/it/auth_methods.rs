@@ -82,14 +82,21 @@ fn start() -> (InProcess, Keys) {
     (InProcess::start(&config), keys)
 }
 
+/// A JSON client on `/ws` of `transport`, from a loopback address no other client uses:
+/// failed logins are counted per address in one table for the whole process (every router
+/// of this test binary), and these tests fail many on purpose.
 async fn client(router: &InProcess, transport: usize) -> Client {
-    Client::connect(
+    Client::connect_from(
         &format!("ws://{}/ws", router.addrs[transport]),
-        &["wamp.2.json"],
-        None,
+        fresh_source(),
     )
     .await
-    .expect("connect")
+}
+
+fn fresh_source() -> std::net::IpAddr {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::net::Ipv4Addr::new(127, 1, (n / 250) as u8, (n % 250 + 1) as u8).into()
 }
 
 #[track_caller]
@@ -306,6 +313,14 @@ async fn cryptosign_logins() {
         "frontend",
         "cryptosign",
     );
+    // The 64-byte form (signature only, without the challenge) is accepted too.
+    let mut c = client(&router, 0).await;
+    let challenge = hello_with(&mut c, "realm1", json!({"authmethods": ["cryptosign"], "authid": "dave", "authextra": {"pubkey": public_hex(&keys.dave)}})).await;
+    let data = hex::decode(challenge[2]["challenge"].as_str().unwrap()).unwrap();
+    let welcome = c
+        .request(json!([5, hex::encode(keys.dave.sign(&data).to_bytes()), {}]))
+        .await;
+    assert_welcome(&welcome, "dave", "frontend", "cryptosign");
     // A principal without a realm may join any realm.
     let mut c = client(&router, 0).await;
     assert_welcome(
@@ -379,6 +394,37 @@ async fn cryptosign_refusals() {
     signed.extend_from_slice(&data);
     let answer = c.request(json!([5, hex::encode(signed), {}])).await;
     assert_refused(&answer, "wamp.error.not_authorized", &["does not verify"]);
+    // Answers that are not a signature of the challenge.
+    type Answer = fn(&SigningKey, &[u8]) -> String;
+    let answers: [(Answer, &str); 3] = [
+        (
+            |key, data| {
+                let mut other = data.to_vec();
+                other[0] ^= 1;
+                let mut signed = key.sign(&other).to_bytes().to_vec();
+                signed.extend_from_slice(&other);
+                hex::encode(signed)
+            },
+            "not the challenge",
+        ),
+        (|_, _| "not hex".to_owned(), "not a hex string"),
+        (|_, _| "ab".repeat(95), "expected 96 bytes"),
+    ];
+    for (answer, words) in answers {
+        let mut c = client(&router, 0).await;
+        let challenge = hello_with(&mut c, "realm1", json!({"authmethods": ["cryptosign"], "authid": "dave", "authextra": {"pubkey": public_hex(&k.dave)}})).await;
+        let data = hex::decode(challenge[2]["challenge"].as_str().unwrap()).unwrap();
+        let reply = c.request(json!([5, answer(&k.dave, &data), {}])).await;
+        assert_refused(&reply, "wamp.error.not_authorized", &[words]);
+    }
+    // Channel binding is refused clearly.
+    let mut c = client(&router, 0).await;
+    let reply = hello_with(&mut c, "realm1", json!({"authmethods": ["cryptosign"], "authid": "dave", "authextra": {"pubkey": public_hex(&k.dave), "channel_binding": "tls-unique"}})).await;
+    assert_refused(
+        &reply,
+        "wamp.error.not_authorized",
+        &["tls-unique", "not supported"],
+    );
     // No pubkey in authextra.
     let mut c = client(&router, 0).await;
     let answer = hello_with(
@@ -508,4 +554,101 @@ async fn the_authorizer_decides_each_action_of_a_dynamic_role() {
     goodbye(&mut backend).await;
     fe.send(json!([32, 30, {}, "com.example.allowed.t"])).await;
     assert_error(&fe.recv().await, 32, 30, "wamp.error.authorization_failed");
+}
+
+async fn backend_with_authorizer(router: &InProcess) -> Client {
+    let mut backend = router.json().await;
+    let welcome = ticket_login(&mut backend, "realm1", "backend", BACKEND_TICKET).await;
+    assert_welcome(&welcome, "backend", "backend", "ticket");
+    backend.register(AUTHORIZER, json!({})).await;
+    backend
+}
+
+#[tokio::test]
+async fn a_disclosing_answer_discloses_the_caller_and_is_not_cached() {
+    let router = dynamic_router();
+    let mut backend = backend_with_authorizer(&router).await;
+    let disclosed = backend.register("com.example.disclosed", json!({})).await;
+    let (mut fe, fe_id) = router.joined("realm1").await;
+    for round in 0..2u64 {
+        fe.send(json!([48, round + 1, {}, "com.example.disclosed"]))
+            .await;
+        let question = authorize(&mut backend, json!({"allow": true, "disclose": true})).await;
+        assert_eq!(
+            (&question[1], &question[2]),
+            (&json!("com.example.disclosed"), &json!("call")),
+            "round {round}: asked again, not cached"
+        );
+        let invocation = backend.recv().await;
+        assert_eq!(
+            (invocation[0].as_u64(), invocation[2].as_u64()),
+            (Some(68), Some(disclosed)),
+            "{invocation}"
+        );
+        assert_eq!(
+            invocation[3]["caller"], fe_id,
+            "the caller is disclosed: {invocation}"
+        );
+        assert_eq!(invocation[3]["caller_authrole"], "frontend", "{invocation}");
+        backend.send(json!([70, invocation[1], {}, ["d"]])).await;
+        assert_eq!(fe.recv().await[3], json!(["d"]));
+    }
+}
+
+#[tokio::test]
+async fn a_refused_publish_without_acknowledge_is_dropped_and_a_new_authorizer_decides_again() {
+    let router = dynamic_router();
+    let mut backend = backend_with_authorizer(&router).await;
+    let mut listener = router.json().await;
+    assert_welcome(
+        &ticket_login(&mut listener, "realm1", "backend", BACKEND_TICKET).await,
+        "backend",
+        "backend",
+        "ticket",
+    );
+    let sub = listener.subscribe("com.example.broken", json!({})).await;
+    let (mut fe, _) = router.joined("realm1").await;
+    fe.send(json!([16, 1, {}, "com.example.broken", ["lost"]]))
+        .await;
+    let msg = backend.recv().await;
+    assert_eq!(msg[0], 68, "{msg}");
+    backend
+        .send(json!([
+            8,
+            68,
+            msg[1],
+            {},
+            "com.example.oops",
+            ["authorizer bug"]
+        ]))
+        .await;
+    // The session goes on; the listener's next event is the backend's marker.
+    fe.send(json!([48, 2, {}, "com.example.nothing"])).await;
+    authorize(&mut backend, json!(false)).await;
+    assert_error(&fe.recv().await, 48, 2, "wamp.error.not_authorized");
+    backend
+        .publish_ack("com.example.broken", json!({}), json!(["marker"]))
+        .await;
+    assert_eq!(
+        event_on(&mut listener, sub).await.0,
+        json!(["marker"]),
+        "the refused publish was dropped"
+    );
+    // The authorizer leaves: authorization fails; another one registers: decided again.
+    goodbye(&mut backend).await;
+    fe.send(json!([32, 3, {}, "com.example.allowed.t"])).await;
+    assert_error(&fe.recv().await, 32, 3, "wamp.error.authorization_failed");
+    let mut backend = backend_with_authorizer(&router).await;
+    fe.send(json!([32, 4, {"match": "prefix"}, "com.example.allowed.t"]))
+        .await;
+    assert_eq!(
+        authorize(&mut backend, json!(true)).await[1],
+        "com.example.allowed.t"
+    );
+    let reply = fe.recv().await;
+    assert_eq!(
+        (reply[0].as_u64(), reply[1].as_u64()),
+        (Some(33), Some(4)),
+        "{reply}"
+    );
 }

@@ -11,15 +11,25 @@ use serde_json::{Value, json};
 
 const TICKET: &str = "meta-ticket";
 
-/// realm1: `anonymous` may do everything, `user` (ticket: alice, bob) only `com.example.`.
+/// realm1: `anonymous` may do everything, `user` (ticket: alice, bob, carol) only
+/// `com.example.` and adding/flushing its testaments.
 fn config(realm_options: Value) -> Value {
-    let user = json!({"name": "user", "permissions": [{"uri": "com.example.", "match": "prefix",
-        "allow": {"call": true, "register": true, "publish": true, "subscribe": true}}]});
+    let call_only = |uri: &str| {
+        json!({"uri": uri, "match": "exact",
+            "allow": {"call": true, "register": false, "publish": false, "subscribe": false}})
+    };
+    let user = json!({"name": "user", "permissions": [
+        {"uri": "com.example.", "match": "prefix",
+         "allow": {"call": true, "register": true, "publish": true, "subscribe": true}},
+        call_only("wamp.session.add_testament"),
+        call_only("wamp.session.flush_testaments"),
+    ]});
     let auth = json!({
         "anonymous": {"type": "static", "role": "anonymous"},
         "ticket": {"type": "static", "principals": {
             "alice": {"ticket": TICKET, "role": "user"},
-            "bob": {"ticket": TICKET, "role": "user"}
+            "bob": {"ticket": TICKET, "role": "user"},
+            "carol": {"ticket": TICKET, "role": "user"}
         }}
     });
     let transport = json!({
@@ -595,5 +605,195 @@ async fn the_meta_api_can_be_switched_off() {
         (msg[0].as_u64(), msg[1].as_u64()),
         (Some(36), Some(marker)),
         "no on_join ({joins}) before the marker: {msg}"
+    );
+}
+
+/// Expects the GOODBYE a killed session gets; returns (reason, message).
+async fn killed(client: &mut Client) -> (String, Value) {
+    let bye = client.recv().await;
+    assert_eq!(bye[0], 6, "expected GOODBYE, got {bye}");
+    (
+        bye[2].as_str().unwrap().to_owned(),
+        bye[1]["message"].clone(),
+    )
+}
+
+#[tokio::test]
+async fn kill_by_authid_authrole_and_all_return_counts_and_spare_the_caller() {
+    let router = start();
+    let (mut admin, admin_id) = router.joined("realm1").await;
+    let (mut alice1, _) = user(&router, "alice").await;
+    let (mut alice2, _) = user(&router, "alice").await;
+    let (mut bob, _) = user(&router, "bob").await;
+    let (mut anon, _) = router.joined("realm1").await;
+    let reply = call_with(
+        &mut admin,
+        "wamp.session.kill_by_authid",
+        json!(["alice"]),
+        json!({"message": "alice only"}),
+    )
+    .await;
+    assert_eq!(reply[3], json!([2]), "{reply}");
+    for alice in [&mut alice1, &mut alice2] {
+        assert_eq!(
+            killed(alice).await,
+            ("wamp.close.normal".to_owned(), json!("alice only"))
+        );
+    }
+    assert_eq!(
+        call(&mut admin, "wamp.session.kill_by_authid", json!(["nobody"])).await,
+        0
+    );
+    let reply = call_with(
+        &mut admin,
+        "wamp.session.kill_by_authrole",
+        json!(["user"]),
+        json!({"reason": "com.example.users_out"}),
+    )
+    .await;
+    assert_eq!(reply[3], json!([1]), "{reply}");
+    assert_eq!(killed(&mut bob).await.0, "com.example.users_out");
+    // The caller's own session is never killed by these.
+    assert_eq!(
+        call(
+            &mut admin,
+            "wamp.session.kill_by_authrole",
+            json!(["anonymous"])
+        )
+        .await,
+        1
+    );
+    killed(&mut anon).await;
+    let (mut carol, _) = user(&router, "carol").await;
+    assert_eq!(
+        call(&mut admin, "wamp.session.kill_all", json!([])).await,
+        1
+    );
+    killed(&mut carol).await;
+    assert_eq!(
+        call(&mut admin, "wamp.session.list", json!([])).await,
+        json!([admin_id])
+    );
+}
+
+#[tokio::test]
+async fn testaments_are_published_when_a_session_is_killed_or_lost() {
+    let router = start();
+    let (mut admin, _) = router.joined("realm1").await;
+    let (mut watcher, _) = router.joined("realm1").await;
+    let sub = watcher.subscribe("com.example.testament", json!({})).await;
+    let (mut alice, alice_id) = user(&router, "alice").await;
+    call_with(
+        &mut alice,
+        "wamp.session.add_testament",
+        json!(["com.example.testament", ["alice destroyed"], {"who": "alice"}]),
+        json!({}),
+    )
+    .await;
+    call_with(
+        &mut alice,
+        "wamp.session.add_testament",
+        json!(["com.example.testament", ["alice detached"], {}]),
+        json!({"scope": "detached"}),
+    )
+    .await;
+    call(&mut admin, "wamp.session.kill", json!([alice_id])).await;
+    // Detached testaments first, then destroyed ones.
+    assert_eq!(
+        event_on(&mut watcher, sub).await,
+        (json!(["alice detached"]), json!({}))
+    );
+    assert_eq!(
+        event_on(&mut watcher, sub).await,
+        (json!(["alice destroyed"]), json!({"who": "alice"}))
+    );
+    // A lost connection publishes them too.
+    let (mut bob, _) = user(&router, "bob").await;
+    let reply = call_with(
+        &mut bob,
+        "wamp.session.add_testament",
+        json!(["com.example.testament", ["bob"], {}]),
+        json!({"publish_options": {"exclude_authid": ["nobody"]}}),
+    )
+    .await;
+    assert_eq!(reply[0], 50, "{reply}");
+    drop(bob);
+    assert_eq!(event_on(&mut watcher, sub).await.0, json!(["bob"]));
+}
+
+#[tokio::test]
+async fn flushed_and_refused_testaments() {
+    let router = start();
+    let (mut admin, _) = router.joined("realm1").await;
+    let (mut watcher, _) = router.joined("realm1").await;
+    let sub = watcher.subscribe("com.example.testament", json!({})).await;
+    let (mut carol, _) = user(&router, "carol").await;
+    let add = |topic: &str, args: Value| json!([topic, args, {}]);
+    call_with(
+        &mut carol,
+        "wamp.session.add_testament",
+        add("com.example.testament", json!(["x"])),
+        json!({}),
+    )
+    .await;
+    call_with(
+        &mut carol,
+        "wamp.session.add_testament",
+        add("com.example.testament", json!(["y"])),
+        json!({"scope": "detached"}),
+    )
+    .await;
+    assert_eq!(
+        call_with(
+            &mut carol,
+            "wamp.session.flush_testaments",
+            json!([]),
+            json!({})
+        )
+        .await[0],
+        50
+    );
+    // A topic the role may not publish to, a reserved one and a bad scope are refused.
+    let refused = |reply: Value| reply[4].as_str().map(str::to_owned);
+    let reply = call_with(
+        &mut carol,
+        "wamp.session.add_testament",
+        add("org.elsewhere", json!([])),
+        json!({}),
+    )
+    .await;
+    assert_eq!(refused(reply).as_deref(), Some("wamp.error.not_authorized"));
+    for client in [&mut carol, &mut admin] {
+        let reply = call_with(
+            client,
+            "wamp.session.add_testament",
+            add("wamp.session.on_join", json!([])),
+            json!({}),
+        )
+        .await;
+        assert_eq!(refused(reply).as_deref(), Some("wamp.error.invalid_uri"));
+    }
+    let reply = call_with(
+        &mut carol,
+        "wamp.session.add_testament",
+        add("com.example.testament", json!([])),
+        json!({"scope": "forever"}),
+    )
+    .await;
+    assert_eq!(
+        refused(reply).as_deref(),
+        Some("wamp.error.invalid_argument")
+    );
+    goodbye(&mut carol).await;
+    // Only the detached one was left, and it is the first event.
+    assert_eq!(event_on(&mut watcher, sub).await.0, json!(["y"]));
+    let (mut publisher, _) = router.joined("realm1").await;
+    publisher
+        .publish_ack("com.example.testament", json!({}), json!(["marker"]))
+        .await;
+    assert_eq!(
+        event_on(&mut watcher, sub).await.0,
+        json!(["marker"]),
+        "nothing but the detached testament came before"
     );
 }

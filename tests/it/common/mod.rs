@@ -485,6 +485,37 @@ impl Client {
         origin: Option<&str>,
     ) -> Result<Client, tungstenite::Error> {
         let (ws, response) = ws_connect(url, protocols, origin).await?;
+        Ok(Client::from_ws(ws, &response))
+    }
+
+    /// A JSON client on `url` whose TCP connection comes from `source` (another loopback
+    /// address, so that what one client address is counted for, like failed logins in the
+    /// process-wide table, does not reach the others).
+    pub async fn connect_from(url: &str, source: std::net::IpAddr) -> Client {
+        let request = ws_request(url, &["wamp.2.json"], None);
+        let host = url.trim_start_matches("ws://");
+        let addr: SocketAddr = host[..host.find('/').unwrap_or(host.len())]
+            .parse()
+            .expect("ws://IP:PORT/...");
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind(SocketAddr::new(source, 0))
+            .expect("bind the source address");
+        let stream = tokio::time::timeout(RECV_TIMEOUT, socket.connect(addr))
+            .await
+            .expect("connect timed out")
+            .expect("connect");
+        let (ws, response) = tokio::time::timeout(
+            RECV_TIMEOUT,
+            tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream)),
+        )
+        .await
+        .expect("WebSocket handshake timed out")
+        .expect("WebSocket handshake");
+        Client::from_ws(ws, &response)
+    }
+
+    fn from_ws(ws: Ws, response: &Response<Option<Vec<u8>>>) -> Client {
         let protocol = response
             .headers()
             .get("sec-websocket-protocol")
@@ -495,14 +526,14 @@ impl Client {
         } else {
             Codec::Json
         };
-        Ok(Client {
+        Client {
             ws,
             batched: name.ends_with(".batched"),
             protocol,
             codec,
             pending: VecDeque::new(),
             next_request: 0,
-        })
+        }
     }
 
     /// A fresh request id.
