@@ -87,6 +87,7 @@ async fn welcome_announces_the_meta_features() {
                 "session_meta_api",
                 "registration_meta_api",
                 "testament_meta_api",
+                "progressive_call_invocations",
             ][..],
         ),
     ] {
@@ -161,10 +162,40 @@ async fn session_count_list_and_get() {
         "wamp.error.invalid_argument"
     );
     // A session that left is no longer counted (its GOODBYE is answered after it left).
+    // Several roles, and filter_authroles as a keyword.
+    for (args, kwargs, expected) in [
+        (json!([["user", "anonymous"]]), json!({}), 3),
+        (json!([]), json!({"filter_authroles": ["anonymous"]}), 2),
+    ] {
+        let reply = call_with(&mut admin, "wamp.session.count", args, kwargs).await;
+        assert_eq!(reply[3], json!([expected]), "{reply}");
+    }
+    let reply = call_with(
+        &mut admin,
+        "wamp.session.list",
+        json!([]),
+        json!({"filter_authroles": ["anonymous"]}),
+    )
+    .await;
+    assert_eq!(sorted(&reply[3][0]), sorted_ids(&[admin_id, other_id]));
+    assert_eq!(
+        call(&mut admin, "wamp.session.list", json!([["nobody"]])).await,
+        json!([])
+    );
+    let mine = call(&mut admin, "wamp.session.get", json!([admin_id])).await;
+    assert_eq!(
+        (&mine["session"], &mine["authrole"], &mine["authmethod"]),
+        (&json!(admin_id), &json!("anonymous"), &json!("anonymous")),
+        "{mine}"
+    );
     goodbye(&mut other).await;
     assert_eq!(call(&mut admin, "wamp.session.count", json!([])).await, 2);
     let listed = call(&mut admin, "wamp.session.list", json!([])).await;
     assert_eq!(sorted(&listed), sorted_ids(&[admin_id, alice_id]));
+    assert_eq!(
+        call_error(&mut admin, "wamp.session.get", json!([other_id])).await,
+        "wamp.error.no_such_session"
+    );
 }
 
 #[tokio::test]
@@ -209,10 +240,12 @@ async fn kill_ends_the_session_with_the_reason_and_message() {
     )
     .await;
     assert_eq!(reply[0], 50, "{reply}");
+    assert_eq!(reply.get(3), None, "kill returns nothing: {reply}");
     let bye = target.recv().await;
-    assert_eq!(bye[0], 6, "expected GOODBYE, got {bye}");
-    assert_eq!(bye[2], "com.example.kicked", "{bye}");
-    assert_eq!(bye[1]["message"], "go away", "{bye}");
+    assert_eq!(
+        bye,
+        json!([6, {"message": "go away"}, "com.example.kicked"])
+    );
     assert_eq!(call(&mut admin, "wamp.session.count", json!([])).await, 1);
     assert_eq!(
         call(
@@ -305,10 +338,7 @@ async fn subscription_meta_procedures() {
         .subscribe("com.example..t", json!({"match": "wildcard"}))
         .await;
     let lists = call(&mut admin, "wamp.subscription.list", json!([])).await;
-    assert!(
-        lists["exact"].as_array().unwrap().contains(&json!(exact)),
-        "{lists}"
-    );
+    assert_eq!(lists["exact"], json!([exact]), "{lists}");
     assert_eq!(lists["prefix"], json!([prefix]), "{lists}");
     assert_eq!(lists["wildcard"], json!([wildcard]), "{lists}");
     assert_eq!(
@@ -372,6 +402,59 @@ async fn subscription_meta_procedures() {
         )
         .await,
         2
+    );
+    assert_eq!(
+        call(
+            &mut admin,
+            "wamp.subscription.lookup",
+            json!(["com.example..t", {"match": "wildcard"}])
+        )
+        .await,
+        wildcard
+    );
+    assert_eq!(
+        call(
+            &mut admin,
+            "wamp.subscription.lookup",
+            json!(["com.example.meta"])
+        )
+        .await,
+        Value::Null,
+        "no exact subscription on the prefix URI"
+    );
+    let matched = call(
+        &mut admin,
+        "wamp.subscription.match",
+        json!(["com.example.meta.y"]),
+    )
+    .await;
+    assert_eq!(matched, json!([prefix]));
+    assert_eq!(
+        call(
+            &mut admin,
+            "wamp.subscription.match",
+            json!(["com.example.x.t"])
+        )
+        .await,
+        json!([wildcard])
+    );
+    assert_eq!(
+        call(
+            &mut admin,
+            "wamp.subscription.list_subscribers",
+            json!([wildcard])
+        )
+        .await,
+        json!([a_id])
+    );
+    assert_eq!(
+        call(
+            &mut admin,
+            "wamp.subscription.count_subscribers",
+            json!([prefix])
+        )
+        .await,
+        1
     );
     for procedure in [
         "wamp.subscription.get",
@@ -560,11 +643,31 @@ async fn registration_meta_procedures_and_events() {
         call_error(&mut admin, "wamp.registration.get", json!([99999])).await,
         "wamp.error.no_such_registration"
     );
+    for procedure in [
+        "wamp.registration.list_callees",
+        "wamp.registration.count_callees",
+    ] {
+        assert_eq!(
+            call_error(&mut admin, procedure, json!([99999])).await,
+            "wamp.error.no_such_registration",
+            "{procedure}"
+        );
+    }
     let request = a.next_id();
     let reply = a.request(json!([66, request, rid])).await;
     assert_eq!(reply[0], 67, "expected UNREGISTERED, got {reply}");
     goodbye(&mut b).await;
     let seen = meta_events_about(&mut watcher, &names, rid, 6).await;
+    assert_eq!(
+        call(
+            &mut admin,
+            "wamp.registration.lookup",
+            json!(["com.example.proc"])
+        )
+        .await,
+        Value::Null,
+        "the registration is gone"
+    );
     assert_eq!(seen[0].0, "on_create");
     assert_eq!(
         (&seen[0].1[0], &seen[0].1[1]["invoke"]),
@@ -666,10 +769,24 @@ async fn kill_by_authid_authrole_and_all_return_counts_and_spare_the_caller() {
     killed(&mut anon).await;
     let (mut carol, _) = user(&router, "carol").await;
     assert_eq!(
-        call(&mut admin, "wamp.session.kill_all", json!([])).await,
-        1
+        call_with(
+            &mut admin,
+            "wamp.session.kill_all",
+            json!([]),
+            json!({"reason": "com.example.all_out", "message": "everyone"})
+        )
+        .await[3],
+        json!([1])
     );
-    killed(&mut carol).await;
+    assert_eq!(
+        killed(&mut carol).await,
+        ("com.example.all_out".to_owned(), json!("everyone"))
+    );
+    assert_eq!(
+        call(&mut admin, "wamp.session.kill_all", json!([])).await,
+        0,
+        "nobody left to kill"
+    );
     assert_eq!(
         call(&mut admin, "wamp.session.list", json!([])).await,
         json!([admin_id])
@@ -697,18 +814,40 @@ async fn testaments_are_published_when_a_session_is_killed_or_lost() {
         json!({"scope": "detached"}),
     )
     .await;
+    let reply = call_with(
+        &mut alice,
+        "wamp.session.add_testament",
+        json!(["com.example.testament", ["alice detached 2"]]),
+        json!({"scope": "detached"}),
+    )
+    .await;
+    assert_eq!(reply.get(3), None, "add_testament returns nothing: {reply}");
     call(&mut admin, "wamp.session.kill", json!([alice_id])).await;
-    // Detached testaments first, then destroyed ones.
+    // Detached testaments first, each scope in the order added, then destroyed ones.
     assert_eq!(
         event_on(&mut watcher, sub).await,
         (json!(["alice detached"]), json!({}))
     );
     assert_eq!(
+        event_on(&mut watcher, sub).await.0,
+        json!(["alice detached 2"])
+    );
+    assert_eq!(
         event_on(&mut watcher, sub).await,
         (json!(["alice destroyed"]), json!({"who": "alice"}))
     );
-    // A lost connection publishes them too.
+    // A lost connection publishes them too, with their publish_options.
+    let (mut carol, _) = user(&router, "carol").await;
+    let carol_sub = carol.subscribe("com.example.testament", json!({})).await;
     let (mut bob, _) = user(&router, "bob").await;
+    let reply = call_with(
+        &mut bob,
+        "wamp.session.add_testament",
+        json!(["com.example.testament", ["for carol only"], {}]),
+        json!({"publish_options": {"eligible_authid": ["carol"]}}),
+    )
+    .await;
+    assert_eq!(reply[0], 50, "{reply}");
     let reply = call_with(
         &mut bob,
         "wamp.session.add_testament",
@@ -718,7 +857,16 @@ async fn testaments_are_published_when_a_session_is_killed_or_lost() {
     .await;
     assert_eq!(reply[0], 50, "{reply}");
     drop(bob);
-    assert_eq!(event_on(&mut watcher, sub).await.0, json!(["bob"]));
+    assert_eq!(
+        event_on(&mut carol, carol_sub).await.0,
+        json!(["for carol only"])
+    );
+    assert_eq!(event_on(&mut carol, carol_sub).await.0, json!(["bob"]));
+    assert_eq!(
+        event_on(&mut watcher, sub).await.0,
+        json!(["bob"]),
+        "the eligible_authid one did not reach the watcher"
+    );
 }
 
 #[tokio::test]
@@ -777,6 +925,17 @@ async fn flushed_and_refused_testaments() {
         &mut carol,
         "wamp.session.add_testament",
         add("com.example.testament", json!([])),
+        json!({"scope": "forever"}),
+    )
+    .await;
+    assert_eq!(
+        refused(reply).as_deref(),
+        Some("wamp.error.invalid_argument")
+    );
+    let reply = call_with(
+        &mut carol,
+        "wamp.session.flush_testaments",
+        json!([]),
         json!({"scope": "forever"}),
     )
     .await;
