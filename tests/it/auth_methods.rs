@@ -652,3 +652,156 @@ async fn a_refused_publish_without_acknowledge_is_dropped_and_a_new_authorizer_d
         "{reply}"
     );
 }
+
+/// The frontend's CALL of `procedure` (with `options`), the authorizer asked when `answer`
+/// is given, the backend's callee answering with the INVOCATION details it got; returns
+/// those details.
+async fn call_through(
+    fe: &mut Client,
+    backend: &mut Client,
+    request: u64,
+    procedure: &str,
+    options: Value,
+    answer: Option<Value>,
+) -> Value {
+    fe.send(json!([48, request, options, procedure])).await;
+    if let Some(answer) = answer {
+        let question = authorize(backend, answer).await;
+        assert_eq!(
+            (question[1].as_str(), question[2].as_str()),
+            (Some(procedure), Some("call")),
+            "{question}"
+        );
+    }
+    let invocation = backend.recv().await;
+    assert_eq!(
+        invocation[0], 68,
+        "expected the procedure's INVOCATION (no question), got {invocation}"
+    );
+    backend.send(json!([70, invocation[1], {}, ["ok"]])).await;
+    let result = fe.recv().await;
+    assert_eq!(
+        (result[0].as_u64(), result[1].as_u64()),
+        (Some(50), Some(request)),
+        "{result}"
+    );
+    invocation[3].clone()
+}
+
+#[tokio::test]
+async fn cache_is_per_session_uri_and_action_and_disclose_decides_over_disclose_me() {
+    let router = dynamic_router();
+    let mut backend = backend_with_authorizer(&router).await;
+    for uri in [
+        "com.example.cached",
+        "com.example.plain",
+        "com.example.hidden",
+    ] {
+        backend.register(uri, json!({})).await;
+    }
+    let (mut fe, fe_id) = router.joined("realm1").await;
+    let cache_answer = json!({"allow": true, "cache": true});
+    let cached = Some(cache_answer.clone());
+    call_through(
+        &mut fe,
+        &mut backend,
+        1,
+        "com.example.cached",
+        json!({}),
+        cached.clone(),
+    )
+    .await;
+    call_through(
+        &mut fe,
+        &mut backend,
+        2,
+        "com.example.cached",
+        json!({}),
+        None,
+    )
+    .await;
+    // A plain true is asked every time; it leaves disclosure to disclose_me.
+    let details = call_through(
+        &mut fe,
+        &mut backend,
+        3,
+        "com.example.plain",
+        json!({}),
+        Some(json!(true)),
+    )
+    .await;
+    assert_eq!(details.get("caller"), None, "{details}");
+    let details = call_through(
+        &mut fe,
+        &mut backend,
+        4,
+        "com.example.plain",
+        json!({"disclose_me": true}),
+        Some(json!(true)),
+    )
+    .await;
+    assert_eq!(details["caller"], fe_id, "{details}");
+    // disclose: false wins over the caller's disclose_me.
+    let hidden = Some(json!({"allow": true, "disclose": false}));
+    let details = call_through(
+        &mut fe,
+        &mut backend,
+        5,
+        "com.example.hidden",
+        json!({"disclose_me": true}),
+        hidden,
+    )
+    .await;
+    assert_eq!(details.get("caller"), None, "{details}");
+    // Another action on the cached URI is another question.
+    fe.send(json!([32, 6, {}, "com.example.cached"])).await;
+    assert_eq!(
+        authorize(&mut backend, cache_answer.clone()).await[2],
+        "subscribe"
+    );
+    assert_eq!(fe.recv().await[0], 33);
+    // The cache belongs to the session: a new one asks again.
+    let (mut other, other_id) = router.joined("realm1").await;
+    other.send(json!([48, 1, {}, "com.example.cached"])).await;
+    let question = authorize(&mut backend, cache_answer).await;
+    assert_eq!(question[0]["session"], other_id, "{question}");
+    let invocation = backend.recv().await;
+    backend.send(json!([70, invocation[1], {}, []])).await;
+    assert_eq!(other.recv().await[0], 50);
+}
+
+#[tokio::test]
+async fn an_authorizer_error_fails_authorization_of_every_action() {
+    let router = dynamic_router();
+    let mut backend = backend_with_authorizer(&router).await;
+    let (mut fe, _) = router.joined("realm1").await;
+    for (request, msg) in [
+        (1u64, json!([48, 1, {}, "com.example.broken"])),
+        (2, json!([32, 2, {}, "com.example.broken"])),
+        (
+            3,
+            json!([16, 3, {"acknowledge": true}, "com.example.broken"]),
+        ),
+    ] {
+        let kind = msg[0].as_u64().unwrap();
+        fe.send(msg).await;
+        let question = backend.recv().await;
+        assert_eq!(question[0], 68, "{question}");
+        backend
+            .send(json!([
+                8,
+                68,
+                question[1],
+                {},
+                "com.example.oops",
+                ["authorizer bug"]
+            ]))
+            .await;
+        assert_error(
+            &fe.recv().await,
+            kind,
+            request,
+            "wamp.error.authorization_failed",
+        );
+    }
+}
