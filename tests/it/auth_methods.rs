@@ -221,8 +221,20 @@ async fn wrong_tickets_are_aborted_not_authorized() {
     let (router, _) = start();
     for (authid, ticket) in [("joe", "wrong"), ("joe", ""), ("nobody", TICKET)] {
         let mut c = client(&router, 0).await;
-        let answer = ticket_login(&mut c, "realm1", authid, ticket).await;
-        assert_abort(&answer, "wamp.error.not_authorized");
+        let challenge = hello_with(
+            &mut c,
+            "realm1",
+            json!({"authmethods": ["ticket"], "authid": authid}),
+        )
+        .await;
+        if authid == "nobody" {
+            // An unknown principal is refused at HELLO.
+            assert_abort(&challenge, "wamp.error.not_authorized");
+        } else {
+            assert_eq!(challenge, json!([4, "ticket", {}]), "{authid}");
+            let answer = c.request(json!([5, ticket, {}])).await;
+            assert_abort(&answer, "wamp.error.not_authorized");
+        }
         c.expect_close().await;
     }
 }
@@ -264,7 +276,13 @@ async fn wrong_wampcra_secrets_are_aborted_not_authorized() {
         ("mallory", "whatever"),
     ] {
         let mut c = client(&router, 0).await;
-        let (_, answer) = wampcra_login(&mut c, authid, secret).await;
+        let (extra, answer) = wampcra_login(&mut c, authid, secret).await;
+        if authid != "mallory" {
+            assert!(
+                extra["challenge"].is_string(),
+                "{authid}: a CHALLENGE was sent first"
+            );
+        }
         assert_abort(&answer, "wamp.error.not_authorized");
     }
 }
