@@ -1,7 +1,8 @@
 //! Junction's integration tests, one binary (each test file used to link the whole crate on
 //! its own: 20 binaries, most of `target/`'s size and link time; issue 12). A module per
-//! subject; `common` starts the real binary and speaks raw WAMP, `upstream` is the poller's
-//! scriptable HTTP server.
+//! subject; `common` starts the real binary and speaks raw WAMP, `common::in_process` runs the
+//! router inside this process instead (the bridge, meta API and auth tests: bound addresses from
+//! `listener::start`, no log lines read), `upstream` is the poller's scriptable HTTP server.
 
 mod common;
 mod upstream;
