@@ -1,12 +1,17 @@
 //! Junction's integration tests, one binary (each test file used to link the whole crate on
 //! its own: 20 binaries, most of `target/`'s size and link time; issue 12). A module per
-//! subject; `common` starts the real binary and speaks raw WAMP, `upstream` is the poller's
-//! scriptable HTTP server.
+//! subject; `common` starts the real binary and speaks raw WAMP, `common::in_process` runs the
+//! router inside this process instead (the bridge, meta API and auth tests: bound addresses from
+//! `listener::start`, no log lines read), `upstream` is the poller's scriptable HTTP server.
 
 mod common;
 mod upstream;
 
+mod auth_methods;
 mod bignum;
+mod bridge_caller;
+mod bridge_publisher;
+mod bridge_webhook;
 mod bundled_config;
 mod config_check;
 mod connection_deadlines;
@@ -15,6 +20,7 @@ mod decode_fuzz;
 mod event_store;
 mod fuzz_corpora;
 mod layering;
+mod meta_api;
 mod poller_change;
 mod poller_config;
 mod poller_cycle;

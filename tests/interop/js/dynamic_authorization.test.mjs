@@ -6,6 +6,9 @@
 // {allow, disclose, cache}. A refusal is wamp.error.not_authorized; an authorizer that
 // fails, answers nonsense or is not registered gives wamp.error.authorization_failed.
 //
+// Caching, disclosure and failing or missing authorizers are tested in Rust against an
+// in-process router: tests/it/auth_methods.rs.
+//
 // Each serializer suite has a realm of its own (and so an authorizer of its own) and runs
 // concurrently with the others.
 
@@ -160,48 +163,6 @@ describe('dynamic authorization', { concurrency: true }, () => {
         assert.ok(authorizer.questions.every((q) => q.session.session === fe.session.id), 'only the frontend was asked about');
       });
 
-      test('{allow: true, cache: true} is asked once per session and (URI, action)', async () => {
-        const authorizer = makeAuthorizer();
-        const b = await backend(authorizer);
-        await withTimeout(b.session.register('com.example.cached', () => 'c'), ARRIVAL_MS, 'REGISTERED');
-        await withTimeout(b.session.register('com.example.allowed.plain', () => 'p'), ARRIVAL_MS, 'REGISTERED');
-        const fe = await frontend();
-        for (let i = 0; i < 3; i += 1) assert.equal(await call(fe, 'com.example.cached'), 'c');
-        assert.equal(authorizer.asked('com.example.cached', 'call').length, 1, 'cached for the session');
-        for (let i = 0; i < 3; i += 1) assert.equal(await call(fe, 'com.example.allowed.plain'), 'p');
-        assert.equal(authorizer.asked('com.example.allowed.plain', 'call').length, 3, 'a plain true is not cached');
-        // Another action on the same URI is another question.
-        await withTimeout(fe.session.subscribe('com.example.cached', () => {}), ARRIVAL_MS, 'SUBSCRIBED');
-        await withTimeout(fe.session.subscribe('com.example.cached', () => {}), ARRIVAL_MS, 'SUBSCRIBED');
-        assert.equal(authorizer.asked('com.example.cached', 'subscribe').length, 1);
-        // The cache belongs to the session: a new one asks again.
-        const other = await frontend('json');
-        assert.equal(await call(other, 'com.example.cached'), 'c');
-        assert.equal(await call(other, 'com.example.cached'), 'c');
-        assert.equal(authorizer.asked('com.example.cached', 'call').length, 2);
-        assert.deepEqual(authorizer.asked('com.example.cached', 'call').map((q) => q.session.session), [fe.session.id, other.session.id]);
-      });
-
-      test('{allow: true, disclose: true} discloses the caller to the callee; disclose: false hides it', async () => {
-        const authorizer = makeAuthorizer();
-        const b = await backend(authorizer);
-        const whoami = (args, kwargs, details) => [details.caller ?? null, details.caller_authid ?? null, details.caller_authrole ?? null];
-        for (const uri of ['com.example.disclosed', 'com.example.hidden', 'com.example.allowed.whoami']) {
-          await withTimeout(b.session.register(uri, whoami), ARRIVAL_MS, `REGISTERED ${uri}`);
-        }
-        const fe = await frontend();
-        const me = [fe.session.id, fe.details.authid, 'frontend'];
-        const nobody = [null, null, null];
-        assert.deepEqual(await call(fe, 'com.example.disclosed'), me, 'disclose: true');
-        assert.deepEqual(await call(fe, 'com.example.disclosed'), me);
-        assert.equal(authorizer.asked('com.example.disclosed').length, 2, 'not cached');
-        // disclose: false wins over the caller's disclose_me.
-        assert.deepEqual(await call(fe, 'com.example.hidden', [], {}, { disclose_me: true }), nobody, 'disclose: false');
-        // A plain true leaves it to disclose_me.
-        assert.deepEqual(await call(fe, 'com.example.allowed.whoami'), nobody, 'true, without disclose_me');
-        assert.deepEqual(await call(fe, 'com.example.allowed.whoami', [], {}, { disclose_me: true }), me, 'true, with disclose_me');
-      });
-
       test("a frontend's testament is decided by the authorizer like a publish, and published when it is killed", async () => {
         // add_testament is checked "like a publish" (Junction's meta.rs), and for this role a
         // publish is what the authorizer allows. (Crossbar checks nothing at add_testament and
@@ -226,37 +187,6 @@ describe('dynamic authorization', { concurrency: true }, () => {
           `add_testament on a topic the authorizer allows publishing to; authorizer asked ${JSON.stringify(authorizer.questions.map((q) => [q.uri, q.action]))}`);
         await call(b, 'wamp.session.kill', [fe.session.id]);
         assert.deepEqual(await received.nth(2), ['testament'], 'the testament is published when the frontend is killed');
-      });
-
-      test('a throwing, nonsensical or missing authorizer gives wamp.error.authorization_failed', async () => {
-        const authorizer = makeAuthorizer();
-        const b = await backend(authorizer);
-        const fe = await frontend();
-        for (const uri of ['com.example.broken', 'com.example.weird']) {
-          await expectWampError(fe.session.call(uri), 'wamp.error.authorization_failed', `CALL ${uri}`);
-          await expectWampError(fe.session.subscribe(uri, () => {}), 'wamp.error.authorization_failed', `SUBSCRIBE ${uri}`);
-          await expectWampError(fe.session.publish(uri, [], {}, { acknowledge: true }), 'wamp.error.authorization_failed', `PUBLISH ${uri}`);
-        }
-        // A publish without acknowledge is dropped and the session goes on: the backend gets
-        // the frontend's next publication and not the failed one.
-        const received = collector();
-        await withTimeout(b.session.subscribe('com.example', (args, kwargs, details) => received.push([details.topic, args]), { match: 'prefix' }),
-          ARRIVAL_MS, 'SUBSCRIBED');
-        fe.session.publish('com.example.broken', ['lost']);
-        fe.session.publish('com.example.allowed.marker', ['marker']);
-        assert.deepEqual(await received.nth(1), ['com.example.allowed.marker', ['marker']]);
-        assert.equal(fe.isClosed, false);
-
-        // No authorizer registered: every request of the role fails.
-        await b.close();
-        await expectWampError(fe.session.subscribe('com.example.allowed.t', () => {}), 'wamp.error.authorization_failed', 'SUBSCRIBE without authorizer');
-        await expectWampError(fe.session.call('com.example.allowed.t'), 'wamp.error.authorization_failed', 'CALL without authorizer');
-        // Once an authorizer is back, requests are decided again.
-        const again = makeAuthorizer();
-        await backend(again);
-        await withTimeout(fe.session.subscribe('com.example.allowed.t', () => {}), ARRIVAL_MS, 'SUBSCRIBED');
-        await expectWampError(fe.session.call('com.example.nothing'), 'wamp.error.not_authorized');
-        assert.deepEqual(again.questions.map((q) => [q.uri, q.action]), [['com.example.allowed.t', 'subscribe'], ['com.example.nothing', 'call']]);
       });
     });
   }

@@ -1,19 +1,16 @@
 """Dynamic authorization with autobahn-python: a role whose `authorizer` procedure, registered
 by a trusted backend session, decides each publish, subscribe, call and register of the
 role's sessions (`(session_details, uri, action, options)` -> bool or
-`{"allow", "disclose", "cache"}`)."""
+`{"allow", "disclose", "cache"}`).
+
+Caching, disclosure and failing or missing authorizers are tested in Rust against an
+in-process router: tests/it/auth_methods.rs."""
 
 from __future__ import annotations
 
 import pytest
 from autobahn.wamp.exception import ApplicationError
-from autobahn.wamp.types import (
-    CallDetails,
-    CallOptions,
-    PublishOptions,
-    RegisterOptions,
-    SubscribeOptions,
-)
+from autobahn.wamp.types import PublishOptions
 
 from junction_harness import (
     SERIALIZER_IDS,
@@ -21,7 +18,6 @@ from junction_harness import (
     Sessions,
     anonymous_role,
     make_config,
-    quiet,
     realm,
     run,
     start_router,
@@ -118,64 +114,6 @@ def test_the_authorizer_decides_each_action(router, ser):
             before = len(authorizer.questions)
             await b.publish("com.example.anything", options=PublishOptions(acknowledge=True))
             assert len(authorizer.questions) == before
-    run(main())
-
-
-def test_cached_and_disclosing_answers(router):
-    async def main():
-        async with Sessions(router.url()) as s:
-            authorizer = Authorizer()
-            b = await backend(s, authorizer)
-            await b.register(lambda: "c", "com.example.cached")
-            callee_details = []
-
-            def disclosed(details: CallDetails):
-                callee_details.append(details)
-                return "d"
-
-            await b.register(disclosed, "com.example.disclosed",
-                             options=RegisterOptions(details_arg="details"))
-            fe = await s.connect("msgpack")
-            for _ in range(3):
-                assert await fe.call("com.example.cached") == "c"
-            assert len(authorizer.asked("com.example.cached")) == 1, "cached for the session"
-            for _ in range(2):
-                assert await fe.call("com.example.disclosed") == "d"
-            assert len(authorizer.asked("com.example.disclosed")) == 2, "not cached"
-            assert callee_details[0].caller == fe._session_id
-            assert callee_details[0].caller_authrole == "frontend"
-            # The cache belongs to the session: a new one asks again.
-            other = await s.connect("json")
-            assert await other.call("com.example.cached") == "c"
-            assert len(authorizer.asked("com.example.cached")) == 2
-    run(main())
-
-
-def test_a_failing_or_missing_authorizer_fails_authorization(router):
-    async def main():
-        async with Sessions(router.url()) as s:
-            authorizer = Authorizer()
-            b = await backend(s, authorizer)
-            fe = await s.connect("json")
-            for uri in ("com.example.broken", "com.example.weird"):
-                error = await refused(fe.call(uri))
-                assert error == "wamp.error.authorization_failed", uri
-            received = Collector()
-            await b.subscribe(received, "com.example.broken")
-            # A publish without acknowledge is dropped, the session goes on.
-            fe.publish("com.example.broken", "lost")
-            await quiet()
-            assert received.items == []
-            await s.close(b)
-            await quiet()
-            error = await refused(fe.subscribe(lambda: None, "com.example.allowed.t"))
-            assert error == "wamp.error.authorization_failed"
-            # Once an authorizer is back, requests are decided again.
-            await backend(s, Authorizer())
-            await fe.subscribe(lambda: None, "com.example.allowed.t",
-                               options=SubscribeOptions(match="prefix"))
-            assert await refused(fe.call("com.example.nothing", options=CallOptions())) == (
-                "wamp.error.not_authorized")
     run(main())
 
 

@@ -8,6 +8,10 @@
 
 #![allow(dead_code)]
 
+pub mod bridge;
+pub mod calls;
+pub mod in_process;
+
 use std::collections::VecDeque;
 use std::fmt;
 use std::io::{BufRead, BufReader, Write};
@@ -481,6 +485,37 @@ impl Client {
         origin: Option<&str>,
     ) -> Result<Client, tungstenite::Error> {
         let (ws, response) = ws_connect(url, protocols, origin).await?;
+        Ok(Client::from_ws(ws, &response))
+    }
+
+    /// A JSON client on `url` whose TCP connection comes from `source` (another loopback
+    /// address, so that what one client address is counted for, like failed logins in the
+    /// process-wide table, does not reach the others).
+    pub async fn connect_from(url: &str, source: std::net::IpAddr) -> Client {
+        let request = ws_request(url, &["wamp.2.json"], None);
+        let host = url.trim_start_matches("ws://");
+        let addr: SocketAddr = host[..host.find('/').unwrap_or(host.len())]
+            .parse()
+            .expect("ws://IP:PORT/...");
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind(SocketAddr::new(source, 0))
+            .expect("bind the source address");
+        let stream = tokio::time::timeout(RECV_TIMEOUT, socket.connect(addr))
+            .await
+            .expect("connect timed out")
+            .expect("connect");
+        let (ws, response) = tokio::time::timeout(
+            RECV_TIMEOUT,
+            tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream)),
+        )
+        .await
+        .expect("WebSocket handshake timed out")
+        .expect("WebSocket handshake");
+        Client::from_ws(ws, &response)
+    }
+
+    fn from_ws(ws: Ws, response: &Response<Option<Vec<u8>>>) -> Client {
         let protocol = response
             .headers()
             .get("sec-websocket-protocol")
@@ -491,14 +526,14 @@ impl Client {
         } else {
             Codec::Json
         };
-        Ok(Client {
+        Client {
             ws,
             batched: name.ends_with(".batched"),
             protocol,
             codec,
             pending: VecDeque::new(),
             next_request: 0,
-        })
+        }
     }
 
     /// A fresh request id.
@@ -839,18 +874,21 @@ impl HttpResponse {
 /// Sends `head` (request line and headers, without the final blank line) on a new connection
 /// and reads the response: headers, then a Content-Length body (or until EOF).
 pub async fn raw_http(addr: SocketAddr, head: &str) -> HttpResponse {
-    tokio::time::timeout(RECV_TIMEOUT, raw_http_inner(addr, head))
+    raw_http_body(addr, head, b"").await
+}
+
+/// Like [`raw_http`], with `body` sent after the head (the head carries its Content-Length).
+pub async fn raw_http_body(addr: SocketAddr, head: &str, body: &[u8]) -> HttpResponse {
+    tokio::time::timeout(RECV_TIMEOUT, raw_http_inner(addr, head, body))
         .await
         .expect("HTTP response timed out")
 }
 
-async fn raw_http_inner(addr: SocketAddr, head: &str) -> HttpResponse {
+async fn raw_http_inner(addr: SocketAddr, head: &str, body: &[u8]) -> HttpResponse {
     let mut stream = TcpStream::connect(addr).await.expect("connect");
-    let request = format!("{}\r\n\r\n", head.trim_end());
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .expect("write request");
+    let mut request = format!("{}\r\n\r\n", head.trim_end()).into_bytes();
+    request.extend_from_slice(body);
+    stream.write_all(&request).await.expect("write request");
     let mut buf = Vec::new();
     let header_end = loop {
         if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
