@@ -12,7 +12,7 @@ use ipnet::IpNet;
 
 use crate::config::ConfigError;
 use crate::config::auth;
-use crate::config::load::Loader;
+use crate::config::loader::Loader;
 use crate::config::model::{
     AllowedOrigins, BridgeOptions, CallerService, PathService, PublisherService, RealmConfig,
     SigningKey, TopicsApiService, UriCheck, WebhookService,

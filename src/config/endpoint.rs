@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use crate::config::auth::env_reference;
-use crate::config::load::Loader;
+use crate::config::loader::Loader;
 use crate::config::model::{Endpoint, TcpEndpoint, TlsFiles, UnixEndpoint};
 use crate::config::node::{Node, Obj, Result};
 use crate::config::websocket::size;

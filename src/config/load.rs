@@ -8,10 +8,11 @@
 //! paths (publisher, caller, webhook) in [`bridge`](super::bridge).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::config::error::ConfigError;
-use crate::config::model::{Config, RealmConfig, Worker};
+use crate::config::loader::Loader;
+use crate::config::model::{Config, Worker};
 use crate::config::node::{Node, Result};
 use crate::config::{realm, transport};
 
@@ -59,22 +60,6 @@ pub(crate) fn load_text(
         folder: folder.to_path_buf(),
         ignored: loader.ignored,
     })
-}
-
-/// What one load carries along while walking the document.
-pub(crate) struct Loader<'e> {
-    /// Environment lookup for `$NAME` secrets.
-    pub env: &'e dyn Fn(&str) -> Option<String>,
-    /// Folder that relative file names (TLS certificate and key) are resolved against.
-    pub folder: PathBuf,
-    /// Paths of keys accepted without effect, in the order they were met.
-    pub ignored: Vec<String>,
-    /// Realm name -> path of its first definition: names are unique across the whole node.
-    pub realm_paths: BTreeMap<String, String>,
-    /// Roles defined by the realms of the worker being loaded; its auth blocks may name only these.
-    pub worker_roles: BTreeSet<String>,
-    /// The realms of the worker being loaded; bridge paths name one of these, and a role in it.
-    pub worker_realms: Vec<RealmConfig>,
 }
 
 fn load_root(node: &Node, cx: &mut Loader) -> Result<Vec<Worker>> {

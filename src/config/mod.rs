@@ -5,10 +5,10 @@
 
 pub(crate) mod auth;
 mod bridge;
-pub(crate) mod cryptosign;
 mod endpoint;
 mod error;
 mod load;
+mod loader;
 pub mod model;
 pub(crate) mod node;
 mod rawsocket;

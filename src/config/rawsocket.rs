@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use crate::config::auth;
-use crate::config::load::Loader;
+use crate::config::loader::Loader;
 use crate::config::model::{RawSocketOptions, RawSocketService};
 use crate::config::node::{Obj, Result};
 use crate::config::websocket::{

@@ -4,7 +4,7 @@
 //! permission fails at load rather than silently never matching.
 
 use crate::config::error::ConfigError;
-use crate::config::load::Loader;
+use crate::config::loader::Loader;
 use crate::config::model::{
     Allow, Disclose, PermissionConfig, RealmConfig, RoleConfig, TopicDefinition, UriCheck,
 };

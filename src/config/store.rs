@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use crate::config::load::Loader;
+use crate::config::loader::Loader;
 use crate::config::model::{HistoryRule, StoreConfig, UriCheck, default_store};
 use crate::config::node::{Node, Result};
 use crate::wamp::uri::{self, MatchPolicy};

@@ -5,14 +5,11 @@
 //! `universal` transports in [`universal`](super::universal); `auth` is in
 //! [`auth`](super::auth) and the HTTP bridge paths in [`bridge`](super::bridge).
 
-use std::time::Duration;
-
-use crate::config::bridge;
 use crate::config::endpoint::load_endpoint;
-use crate::config::load::Loader;
-use crate::config::model::{TransportConfig, TransportKind, WebOptions};
+use crate::config::loader::Loader;
+use crate::config::model::{TransportConfig, TransportKind};
 use crate::config::node::{Node, Result};
-use crate::config::web_paths::load_paths;
+use crate::config::web_paths::{load_paths, load_web_options};
 use crate::config::websocket::{COOKIE, load_websocket_service};
 use crate::config::{rawsocket, universal};
 
@@ -82,39 +79,15 @@ pub(crate) fn load_transport(node: &Node, cx: &mut Loader) -> Result<TransportCo
     })
 }
 
-/// `options` of a `web` transport (or of a `universal` transport's `web` part).
-pub(super) fn load_web_options(node: Option<&Node>, cx: &mut Loader) -> Result<WebOptions> {
-    let mut options = WebOptions::default();
-    if let Some(node) = node {
-        let obj = node.object()?;
-        // Logging and HSTS of Crossbar's Twisted web server.
-        let ignored = &["access_log", "display_tracebacks", "hsts", "hsts_max_age"];
-        obj.keys(
-            &["trusted_proxies", "client_timeout", "body_timeout"],
-            ignored,
-            &mut cx.ignored,
-        )?;
-        if let Some(proxies) = obj.get("trusted_proxies") {
-            options.trusted_proxies = bridge::load_networks(&proxies)?;
-        }
-        if let Some(seconds) = obj.opt("client_timeout", |node| node.u64_min(1))? {
-            options.client_timeout = Duration::from_secs(seconds);
-        }
-        if let Some(ms) = obj.opt("body_timeout", |node| node.u64_min(1))? {
-            options.body_timeout = Duration::from_millis(ms);
-        }
-    }
-    Ok(options)
-}
-
 #[cfg(test)]
 mod tests {
     use std::path::Path;
+    use std::time::Duration;
 
     use super::*;
     use crate::config::load::{load_str_with_env, testing::*};
     use crate::config::model::{
-        Endpoint, PathService, SerializerName, TcpEndpoint, TlsFiles, WebSocketOptions,
+        Endpoint, PathService, SerializerName, TcpEndpoint, TlsFiles, WebOptions, WebSocketOptions,
         WebSocketService,
     };
     use crate::config::websocket::default_websocket_options;

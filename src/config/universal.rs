@@ -3,12 +3,14 @@
 //! WebSocket service) and a web path table (`web`: `{"paths", "options"}`). The `websocket`
 //! paths and the `web` paths form one path table; a path in both is an error.
 
-use crate::config::load::Loader;
+use crate::config::loader::Loader;
 use crate::config::model::{PathService, TransportKind, WebOptions};
 use crate::config::node::{Node, Obj, Result};
 use crate::config::rawsocket::load_rawsocket_service;
-use crate::config::transport::load_web_options;
-use crate::config::web_paths::{PathTable, load_path_service, load_websocket_path};
+
+use crate::config::web_paths::{
+    PathTable, load_path_service, load_web_options, load_websocket_path,
+};
 
 /// The `universal` transport at `obj` (its endpoint is loaded by the caller).
 pub(super) fn load_universal(obj: &Obj, cx: &mut Loader) -> Result<TransportKind> {

@@ -1,12 +1,14 @@
 //! The path table of a `web` transport (or a `universal` transport's `web` part): path keys as
 //! Crossbar writes them (`"ws"`, `"/"`), normalised and checked for clashes, each loaded by its
-//! `type` (`websocket`, `websocket-testee`, the HTTP bridge paths of [`bridge`](super::bridge)).
+//! `type` (`websocket`, `websocket-testee`, the HTTP bridge paths of [`bridge`](super::bridge)),
+//! and the web transport's own `options` (proxies, client and body timeouts).
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use crate::config::bridge;
-use crate::config::load::Loader;
-use crate::config::model::PathService;
+use crate::config::loader::Loader;
+use crate::config::model::{PathService, WebOptions};
 use crate::config::node::{Node, Obj, Result};
 use crate::config::websocket::{COOKIE, load_websocket_options, load_websocket_service};
 
@@ -118,4 +120,29 @@ pub(super) fn load_websocket_path(obj: &Obj, cx: &mut Loader) -> Result<PathServ
         &mut cx.ignored,
     )?;
     Ok(PathService::WebSocket(load_websocket_service(obj, cx)?))
+}
+
+/// `options` of a `web` transport (or of a `universal` transport's `web` part).
+pub(super) fn load_web_options(node: Option<&Node>, cx: &mut Loader) -> Result<WebOptions> {
+    let mut options = WebOptions::default();
+    if let Some(node) = node {
+        let obj = node.object()?;
+        // Logging and HSTS of Crossbar's Twisted web server.
+        let ignored = &["access_log", "display_tracebacks", "hsts", "hsts_max_age"];
+        obj.keys(
+            &["trusted_proxies", "client_timeout", "body_timeout"],
+            ignored,
+            &mut cx.ignored,
+        )?;
+        if let Some(proxies) = obj.get("trusted_proxies") {
+            options.trusted_proxies = bridge::load_networks(&proxies)?;
+        }
+        if let Some(seconds) = obj.opt("client_timeout", |node| node.u64_min(1))? {
+            options.client_timeout = Duration::from_secs(seconds);
+        }
+        if let Some(ms) = obj.opt("body_timeout", |node| node.u64_min(1))? {
+            options.body_timeout = Duration::from_millis(ms);
+        }
+    }
+    Ok(options)
 }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::config::auth;
-use crate::config::load::Loader;
+use crate::config::loader::Loader;
 use crate::config::model::{SerializerName, WebSocketOptions, WebSocketService};
 use crate::config::node::{Node, Obj, Result};
 

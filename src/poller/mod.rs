@@ -7,6 +7,7 @@ pub mod cycle;
 pub mod diff;
 pub mod event;
 pub mod fetch;
+pub mod fetch_error;
 pub mod oauth2;
 pub mod pagination;
 pub mod query;

@@ -18,7 +18,7 @@ use base64::Engine;
 use serde::Deserialize;
 
 use crate::config::topic::{ClientAuthMode, OAuth2};
-use crate::poller::fetch::{FetchError, classify_send_error, codes};
+use crate::poller::fetch_error::{FetchError, classify_send_error, codes};
 
 /// The `authorization` block as the config loader built it ([`crate::config::topic::oauth2`]),
 /// turned into token requests here.

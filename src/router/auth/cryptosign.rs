@@ -11,7 +11,7 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use subtle::ConstantTimeEq;
 
 use crate::config::CryptosignAuth;
-use crate::config::cryptosign::parse_public_key;
+use crate::config::auth::cryptosign::parse_public_key;
 use crate::router::auth::{AuthStep, Identity, Pending as AnyPending, Refusal};
 use crate::wamp::value::{Dict, Value};
 

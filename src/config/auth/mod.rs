@@ -5,10 +5,12 @@
 //! Secret values never reach an error message: errors name the JSON path and, for
 //! environment secrets, the variable's name.
 
+pub(crate) mod cryptosign;
+
 use std::collections::BTreeMap;
 
-use crate::config::cryptosign::load_cryptosign;
-use crate::config::load::Loader;
+use crate::config::auth::cryptosign::load_cryptosign;
+use crate::config::loader::Loader;
 use crate::config::model::{
     AnonymousAuth, AuthConfig, TicketAuth, TicketPrincipal, WampcraAuth, WampcraUser,
 };

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use ed25519_dalek::VerifyingKey;
 
 use crate::config::auth::{env_reference, role, static_method};
-use crate::config::load::Loader;
+use crate::config::loader::Loader;
 use crate::config::model::{CryptosignAuth, CryptosignPrincipal};
 use crate::config::node::{Node, Obj, Result};
 
