@@ -26,7 +26,9 @@ fn config() -> Value {
         "call-strict": c("anonymous", json!({"strict_status": true, "timeout": 500})),
         "call-signed": c("anonymous", json!({"key": KEY, "secret": SECRET})),
         "call-noauth": c("nocall", json!({})),
-        "call-small": c("anonymous", json!({"post_body_limit": 64})),
+        "call-small": c("anonymous", json!({"post_body_limit": 64, "require_ip": ["127.0.0.1"]})),
+        "call-strict-noauth": c("nocall", json!({"strict_status": true})),
+        "call-deny": c("anonymous", json!({"require_ip": ["10.0.0.0/8"]})),
     });
     common::config(
         vec![json!({"name": "realm1", "roles": roles})],
@@ -244,4 +246,145 @@ async fn a_signed_call_is_checked_like_a_signed_publish() {
     assert_eq!(args, json!([1, 1]), "the refused calls invoked nothing");
     callee.send(json!([70, request_id, {}, [2]])).await;
     assert_eq!(pending.await.unwrap().json(), json!({"args": [2]}));
+    // Signed again with another nonce: accepted.
+    let again = Signed::new(KEY, SECRET, body, 2);
+    let pending = spawn_request(
+        &router,
+        &format!("/call-signed?{}", again.query()),
+        body.to_vec(),
+    );
+    let (request_id, _, args, _) = invocation(&mut callee).await;
+    assert_eq!(args, json!([20, 22]));
+    callee.send(json!([70, request_id, {}, [42]])).await;
+    let res = pending.await.unwrap();
+    assert_eq!((res.status, res.json()), (200, json!({"args": [42]})));
+}
+
+#[tokio::test]
+async fn more_refusals_and_options_invoke_nothing() {
+    let (router, mut callee, _) = with_callee("com.example.add").await;
+    let addr = router.addr();
+    for body in [
+        &br#"{"topic": "com.example.add"}"#[..],
+        br#""com.example.add""#,
+        b"\xff",
+    ] {
+        assert_http_error(&request(addr, "POST", "/call", &[], body).await, 400);
+    }
+    assert_http_error(&request(addr, "DELETE", "/call", &[], b"").await, 405);
+    let add = br#"{"procedure":"com.example.add","args":[2,3]}"#;
+    for ct in ["text/plain", "application/json; charset=latin-1"] {
+        let res = request(
+            addr,
+            "POST",
+            "/call",
+            &[&format!("Content-Type: {ct}")],
+            add,
+        )
+        .await;
+        assert_http_error(&res, 400);
+    }
+    assert_http_error(&request(addr, "POST", "/call-deny", &[], add).await, 400);
+    assert_wamp_error(
+        &request(addr, "POST", "/call-noauth", &[], add).await,
+        "wamp.error.not_authorized",
+        200,
+    );
+    assert_wamp_error(
+        &request(addr, "POST", "/call-strict-noauth", &[], add).await,
+        "wamp.error.not_authorized",
+        403,
+    );
+    // Preflight without an Origin: 200, empty, the methods.
+    let head = format!("OPTIONS /call HTTP/1.1\r\nHost: {addr}\r\nConnection: close");
+    let res = raw_http(addr, &head).await;
+    assert_eq!(
+        (res.status, res.body.as_slice()),
+        (200, &b""[..]),
+        "{res:?}"
+    );
+    assert_eq!(res.header("allow"), Some("POST,PUT,OPTIONS"), "{res:?}");
+    // The next invocation the callee sees is the one made now.
+    let pending = spawn_request(&router, "/call", add.to_vec());
+    let (request_id, _, args, _) = invocation(&mut callee).await;
+    assert_eq!(args, json!([2, 3]), "a refused request invoked the callee");
+    callee.send(json!([70, request_id, {}, [5]])).await;
+    assert_eq!(pending.await.unwrap().json(), json!({"args": [5]}));
+}
+
+#[tokio::test]
+async fn a_timed_out_call_waits_the_timeout_and_leaves_the_callee_usable() {
+    let (router, mut callee, _) = with_callee("com.example.hang").await;
+    let hang = br#"{"procedure":"com.example.hang"}"#;
+    let started = std::time::Instant::now();
+    let pending = spawn_request(&router, "/call", hang.to_vec());
+    invocation(&mut callee).await;
+    assert_wamp_error(&pending.await.unwrap(), "wamp.error.timeout", 200);
+    let waited = started.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_millis(400),
+        "a 500 ms timeout answered after only {waited:?}"
+    );
+    let pending = spawn_request(
+        &router,
+        "/call",
+        br#"{"procedure":"com.example.hang","args":[1]}"#.to_vec(),
+    );
+    let (request_id, _, args, _) = invocation(&mut callee).await;
+    assert_eq!(args, json!([1]));
+    callee.send(json!([70, request_id, {}, ["done"]])).await;
+    assert_eq!(pending.await.unwrap().json(), json!({"args": ["done"]}));
+}
+
+/// Answers `com.example.add` (registration `add`) with the sum of its two args and leaves any
+/// other invocation unanswered; returns how many it left.
+fn spawn_adder(mut callee: Client, add: u64) -> tokio::task::JoinHandle<usize> {
+    tokio::spawn(async move {
+        let mut unanswered = 0;
+        while let Some(msg) = callee.recv_within(std::time::Duration::from_secs(10)).await {
+            if msg[0] != 68 {
+                continue;
+            }
+            if msg[2] == add {
+                let sum = msg[4][0].as_i64().unwrap() + msg[4][1].as_i64().unwrap();
+                callee.send(json!([70, msg[1], {}, [sum]])).await;
+            } else {
+                unanswered += 1;
+            }
+        }
+        unanswered
+    })
+}
+
+#[tokio::test]
+async fn calls_share_a_kept_alive_connection_and_do_not_wait_for_each_other() {
+    let (router, mut callee, add) = with_callee("com.example.add").await;
+    callee.register("com.example.hang", json!({})).await;
+    let _adder = spawn_adder(callee, add);
+    let mut conn = Conn::open(router.addr()).await;
+    for i in 0..5 {
+        let body = json!({"procedure": "com.example.add", "args": [i, i]});
+        let res = conn
+            .request("POST", "/call", &[], body.to_string().as_bytes())
+            .await;
+        assert!(!says_close(&res), "{res:?}");
+        assert_eq!((res.status, res.json()), (200, json!({"args": [2 * i]})));
+    }
+    // Concurrent calls, one hanging until the timeout: the others are not held up by it.
+    let hang = spawn_request(
+        &router,
+        "/call",
+        br#"{"procedure":"com.example.hang"}"#.to_vec(),
+    );
+    let adds: Vec<_> = (0..8)
+        .map(|i| {
+            let body = json!({"procedure": "com.example.add", "args": [i, 100]});
+            spawn_request(&router, "/call", body.to_string().into_bytes())
+        })
+        .collect();
+    for (i, pending) in adds.into_iter().enumerate() {
+        assert_eq!(pending.await.unwrap().json(), json!({"args": [i + 100]}));
+    }
+    assert!(!hang.is_finished(), "the calls waited for the hanging one");
+    assert_wamp_error(&hang.await.unwrap(), "wamp.error.timeout", 200);
 }

@@ -11,6 +11,8 @@ mod auth_methods;
 mod bignum;
 mod bridge_caller;
 mod bridge_publisher;
+mod bridge_publisher_contract;
+mod bridge_transport;
 mod bridge_webhook;
 mod bundled_config;
 mod config_check;

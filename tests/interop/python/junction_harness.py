@@ -241,7 +241,7 @@ class Router:
 def start_router(request, config, env=None, name="junction", router_cls=None) -> Router:
     """Start a router for a fixture; it is stopped (by PID) at the end of the
     requesting fixture's scope, also when the start fails. ``router_cls``
-    (default ``Router``) may be ``AnyIpRouter`` for IPv6 listeners."""
+    (default ``Router``) may be a subclass."""
     router = (router_cls or Router)(config, env=env, name=name)
     request.addfinalizer(router.cleanup)
     router.start()
@@ -540,39 +540,15 @@ import hashlib  # noqa: E402
 import hmac as _hmac  # noqa: E402
 import http.client  # noqa: E402
 import random  # noqa: E402
-import socket  # noqa: E402
 import ssl  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from urllib.parse import urlencode  # noqa: E402
 
-# Also matches IPv6 listeners: "listening on [::1]:PORT".
-LISTEN_RE_ANY = re.compile(r"listening on (?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+)):(\d+)")
-
 MAX_NONCE = 2**53
 JSON_UTF8 = "application/json; charset=utf-8"
 NO_CACHE = "no-store,no-cache,must-revalidate,max-age=0"
 HTTP_TIMEOUT = 5.0
-
-
-class AnyIpRouter(Router):
-    """A Router whose transports may listen on IPv6 addresses too."""
-
-    def _listening(self):
-        return [(v6 or v4, port) for v6, v4, port in LISTEN_RE_ANY.findall(self.log())]
-
-
-def ipv6_loopback_available() -> bool:
-    """Whether a socket can listen on and connect to ::1 here."""
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as srv:
-            srv.bind(("::1", 0))
-            srv.listen(1)
-            with socket.create_connection(("::1", srv.getsockname()[1]), timeout=2):
-                pass
-        return True
-    except OSError:
-        return False
 
 
 def web_transport(paths: dict, interface="127.0.0.1", options=None, tls=None) -> dict:
@@ -709,41 +685,6 @@ async def ahttp_request(*args, **kwargs) -> HttpResult:
     return await asyncio.to_thread(http_request, *args, **kwargs)
 
 
-def raw_http(host: str, port: int, data: bytes, shutdown_write: bool = False,
-             timeout: float = HTTP_TIMEOUT) -> tuple[int, dict, bytes]:
-    """Sends raw bytes, reads until the server closes or a full response with
-    Content-Length arrived; returns (status, lower-case headers, body)."""
-    with socket.create_connection((host, port), timeout=timeout) as s:
-        s.sendall(data)
-        if shutdown_write:
-            s.shutdown(socket.SHUT_WR)
-        buf = b""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                chunk = s.recv(65536)
-            except socket.timeout:
-                break
-            if not chunk:
-                break
-            buf += chunk
-            head, sep, rest = buf.partition(b"\r\n\r\n")
-            if sep:
-                m = re.search(rb"(?im)^content-length:\s*(\d+)\s*$", head)
-                if m and len(rest) >= int(m.group(1)):
-                    break
-    head, _, rest = buf.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    if not lines or not lines[0].startswith("HTTP/"):
-        raise AssertionError(f"no HTTP response; got {buf[:500]!r}")
-    status = int(lines[0].split()[1])
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return status, headers, rest
-
-
 # -- response checks -----------------------------------------------------------
 
 
@@ -759,31 +700,6 @@ def check_bridge_headers(res: HttpResult, origin: str | None = None, json_type: 
         f"Access-Control-Allow-Origin, expected {origin or '*'!r}: {res!r}"
     assert res.header("Access-Control-Allow-Credentials") == "true", \
         f"Access-Control-Allow-Credentials: {res!r}"
-
-
-def assert_http_error(res: HttpResult, status: int, origin: str | None = None) -> str:
-    """A refused request: ``status`` and the body ``{"error": <message>,
-    "args": [], "kwargs": {}}``; returns the message."""
-    assert res.status == status, f"expected {status}, got {res!r}"
-    check_bridge_headers(res, origin)
-    body = res.json()
-    assert isinstance(body, dict) and set(body) == {"error", "args", "kwargs"}, \
-        f"error body shape: {body!r}"
-    assert isinstance(body["error"], str) and body["error"], f"error message: {body!r}"
-    assert body["args"] == [] and body["kwargs"] == {}, f"error body: {body!r}"
-    return body["error"]
-
-
-def assert_wamp_error(res: HttpResult, uri: str, status: int = 200) -> dict:
-    """A WAMP error outcome: ``{"error": uri, "args": [...], "kwargs": {...}}``."""
-    assert res.status == status, f"expected {status} with {uri}, got {res!r}"
-    check_bridge_headers(res)
-    body = res.json()
-    assert isinstance(body, dict) and body.get("error") == uri, \
-        f"expected error {uri}, got {body!r}"
-    assert set(body) == {"error", "args", "kwargs"}, f"WAMP error body shape: {body!r}"
-    assert isinstance(body["args"], list) and isinstance(body["kwargs"], dict), body
-    return body
 
 
 def assert_published(res: HttpResult, status: int = 202) -> int:

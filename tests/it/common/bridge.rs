@@ -266,3 +266,245 @@ pub async fn next_event(client: &mut Client) -> (u64, u64, Value, Value) {
         msg.get(5).cloned().unwrap_or(json!({})),
     )
 }
+
+/// A byte stream a [`Conn`] speaks HTTP/1.1 over: plain TCP or TLS.
+pub trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Stream for T {}
+
+/// One kept-alive HTTP/1.1 connection: several requests, one after another, and the local
+/// port it uses (the same port for every request shows that one TCP connection carried them).
+pub struct Conn {
+    stream: Box<dyn Stream>,
+    buf: Vec<u8>,
+    pub local_port: u16,
+}
+
+/// The test CA's certificate and the server certificate and key it signed for 127.0.0.1
+/// (`tests/it/fixtures/tls`).
+pub fn tls_files() -> (String, String, String) {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/fixtures/tls");
+    (
+        format!("{dir}/ca.crt"),
+        format!("{dir}/server.crt"),
+        format!("{dir}/server.key"),
+    )
+}
+
+/// A TLS client that trusts only the test CA.
+pub fn tls_connector() -> tokio_rustls::TlsConnector {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    let ca = CertificateDer::from_pem_file(tls_files().0).expect("read the test CA");
+    roots.add(ca).expect("add the test CA");
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("TLS versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+}
+
+impl Conn {
+    pub async fn open(addr: SocketAddr) -> Conn {
+        let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let local_port = tcp.local_addr().unwrap().port();
+        Conn {
+            stream: Box::new(tcp),
+            buf: Vec::new(),
+            local_port,
+        }
+    }
+
+    /// A TLS connection to `addr` (127.0.0.1), checking the server certificate against the
+    /// test CA.
+    pub async fn open_tls(addr: SocketAddr) -> Conn {
+        let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let local_port = tcp.local_addr().unwrap().port();
+        let name = rustls_pki_types::ServerName::IpAddress(addr.ip().into());
+        let tls = tls_connector()
+            .connect(name, tcp)
+            .await
+            .expect("TLS handshake with the test certificate");
+        Conn {
+            stream: Box::new(tls),
+            buf: Vec::new(),
+            local_port,
+        }
+    }
+
+    /// A request with `Content-Length` (and `Content-Type: application/json` unless
+    /// `headers` name one); the connection is kept alive. Err when the server closed the
+    /// connection instead of answering.
+    pub async fn try_request(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: &[&str],
+        body: &[u8],
+    ) -> Result<HttpResponse, String> {
+        let mut head = format!(
+            "{method} {target} HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        push_headers(&mut head, headers);
+        head.push_str("\r\n");
+        let mut bytes = head.into_bytes();
+        bytes.extend_from_slice(body);
+        self.exchange(&bytes).await
+    }
+
+    pub async fn request(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: &[&str],
+        body: &[u8],
+    ) -> HttpResponse {
+        self.try_request(method, target, headers, body)
+            .await
+            .unwrap_or_else(|e| panic!("{method} {target}: {e}"))
+    }
+
+    /// A request whose body is sent with `Transfer-Encoding: chunked`, in chunks of `size`.
+    pub async fn try_request_chunked(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: &[&str],
+        body: &[u8],
+        size: usize,
+    ) -> Result<HttpResponse, String> {
+        let mut head =
+            format!("{method} {target} HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n");
+        push_headers(&mut head, headers);
+        head.push_str("\r\n");
+        let mut bytes = head.into_bytes();
+        for chunk in body.chunks(size) {
+            bytes.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+            bytes.extend_from_slice(chunk);
+            bytes.extend_from_slice(b"\r\n");
+        }
+        bytes.extend_from_slice(b"0\r\n\r\n");
+        self.exchange(&bytes).await
+    }
+
+    /// Writes `bytes` as they are and reads one response.
+    pub async fn exchange(&mut self, bytes: &[u8]) -> Result<HttpResponse, String> {
+        tokio::time::timeout(super::RECV_TIMEOUT, async {
+            use tokio::io::AsyncWriteExt;
+            self.stream
+                .write_all(bytes)
+                .await
+                .map_err(|e| format!("write: {e}"))?;
+            self.stream
+                .flush()
+                .await
+                .map_err(|e| format!("flush: {e}"))?;
+            self.read_response().await
+        })
+        .await
+        .map_err(|_| "no response within the timeout".to_owned())?
+    }
+
+    async fn fill(&mut self) -> Result<(), String> {
+        use tokio::io::AsyncReadExt;
+        let mut chunk = [0u8; 8192];
+        match self.stream.read(&mut chunk).await {
+            Ok(0) => Err(format!(
+                "connection closed ({} bytes unread)",
+                self.buf.len()
+            )),
+            Ok(n) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                Ok(())
+            }
+            Err(e) => Err(format!("read: {e}")),
+        }
+    }
+
+    async fn read_response(&mut self) -> Result<HttpResponse, String> {
+        let header_end = loop {
+            if let Some(i) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            self.fill().await?;
+        };
+        let head = String::from_utf8_lossy(&self.buf[..header_end]).into_owned();
+        self.buf.drain(..header_end);
+        let mut lines = head.split("\r\n");
+        let status_line = lines.next().unwrap_or_default();
+        let status = status_line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("bad status line {status_line:?}"))?;
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        let find = |name: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.to_ascii_lowercase())
+        };
+        let body = if let Some(len) = find("content-length") {
+            let len: usize = len.parse().map_err(|_| format!("Content-Length {len}"))?;
+            while self.buf.len() < len {
+                self.fill().await?;
+            }
+            self.buf.drain(..len).collect()
+        } else if find("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+            let mut body = Vec::new();
+            loop {
+                let line_end = loop {
+                    if let Some(i) = self.buf.windows(2).position(|w| w == b"\r\n") {
+                        break i;
+                    }
+                    self.fill().await?;
+                };
+                let line = String::from_utf8_lossy(&self.buf[..line_end]).into_owned();
+                let size = usize::from_str_radix(line.split(';').next().unwrap().trim(), 16)
+                    .map_err(|_| format!("chunk size {line:?}"))?;
+                while self.buf.len() < line_end + 2 + size + 2 {
+                    self.fill().await?;
+                }
+                body.extend_from_slice(&self.buf[line_end + 2..line_end + 2 + size]);
+                self.buf.drain(..line_end + 2 + size + 2);
+                if size == 0 {
+                    break body;
+                }
+            }
+        } else {
+            while self.fill().await.is_ok() {}
+            std::mem::take(&mut self.buf)
+        };
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+fn push_headers(head: &mut String, headers: &[&str]) {
+    if !headers
+        .iter()
+        .any(|h| h.to_ascii_lowercase().starts_with("content-type:"))
+    {
+        head.push_str("Content-Type: application/json\r\n");
+    }
+    for line in headers {
+        head.push_str(line);
+        head.push_str("\r\n");
+    }
+}
+
+/// Whether the response tells the client to close the connection.
+pub fn says_close(res: &HttpResponse) -> bool {
+    res.header("connection")
+        .is_some_and(|v| v.eq_ignore_ascii_case("close"))
+}
