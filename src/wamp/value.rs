@@ -18,7 +18,7 @@
 //!
 //! Dictionary keys must be strings whatever the serialization (a CBOR or msgpack map with an
 //! integer or bytes key is a decode error). CBOR tags reach the visitor as ciborium's tag
-//! enum: the tag is dropped and its content kept (see `wamp::serializer` for why), except
+//! enum: the tag is dropped and its content kept (see `wamp::serializer::cbor` for why), except
 //! bignums, which become integers.
 
 use std::cell::Cell;
