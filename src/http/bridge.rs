@@ -419,7 +419,7 @@ pub fn parse_object(body: &[u8]) -> Result<Dict, String> {
     let text = std::str::from_utf8(body).map_err(|_| "request body is not UTF-8".to_owned())?;
     // The router's JSON reader, so integers beyond 64 bits stay exact (serde_json alone would
     // make them floats).
-    match crate::wamp::json::decode(text.as_bytes()) {
+    match crate::wamp::serializer::json::decode(text.as_bytes()) {
         Ok(Value::Dict(dict)) => Ok(dict),
         Ok(_) => Err("request body must be a JSON object".to_owned()),
         Err(e) => Err(format!("request body is not valid JSON: {e}")),

@@ -111,7 +111,7 @@ impl WebhookPath {
             );
         }
         let payload = if self.service.decode_json {
-            match crate::wamp::json::decode(&body) {
+            match crate::wamp::serializer::json::decode(&body) {
                 Ok(Value::Dict(kwargs)) => Payload {
                     args: None,
                     kwargs: Some(kwargs),

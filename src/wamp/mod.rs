@@ -2,7 +2,6 @@
 
 pub mod error;
 pub mod id;
-pub mod json;
 pub mod message;
 pub mod serializer;
 pub mod uri;

@@ -2,7 +2,7 @@
 //! owns what is common to the three, [`Serialization`] (which one a session uses, encoding and
 //! decoding a message in it) and [`EncodeError`]; the rest is one file per concern:
 //!
-//! - [`json`](crate::wamp::json) (a sibling module): JSON decoding with exact integers;
+//! - [`json`]: JSON decoding with exact integers;
 //! - `msgpack`: MessagePack decoding (the whole input, one item);
 //! - `cbor`: CBOR decoding, why ciborium, and what the decoder accepts;
 //! - `subprotocol`: the WebSocket subprotocols that select a serialization, and the batched
@@ -18,12 +18,13 @@
 //! base64, MessagePack `bin`, CBOR byte strings (major type 2).
 //!
 //! Integers of any size travel exactly between JSON (decimal literals, read by
-//! [`json`](crate::wamp::json)) and CBOR (bignums). MessagePack has no integers beyond 64
+//! [`json`]) and CBOR (bignums). MessagePack has no integers beyond 64
 //! bits: encoding one for a MessagePack peer fails ([`Serialization::try_encode`] says so with
 //! an [`EncodeError`]; [`Serialization::encode`] logs it and gives an empty frame) rather than
 //! writing something the peer would read as another value.
 
 mod cbor;
+pub mod json;
 mod msgpack;
 mod subprotocol;
 
@@ -142,7 +143,7 @@ impl Serialization {
 
     pub fn decode(self, bytes: &[u8]) -> Result<Message, ProtocolViolation> {
         let value: Value = match self {
-            Serialization::Json => crate::wamp::json::decode(bytes)
+            Serialization::Json => crate::wamp::serializer::json::decode(bytes)
                 .map_err(|e| ProtocolViolation(format!("invalid JSON: {e}")))?,
             Serialization::MsgPack => decode_msgpack(bytes)
                 .map_err(|e| ProtocolViolation(format!("invalid MessagePack: {e}")))?,

@@ -21,7 +21,7 @@ use hifijson::token::Lex;
 use hifijson::{Expect, SliceLexer, str::LexAlloc as _};
 use num_bigint::BigInt;
 
-use crate::wamp::serializer::MAX_DEPTH;
+use super::MAX_DEPTH;
 use crate::wamp::value::{Dict, Value, json_string_to_bytes};
 
 /// The shortest run of digits that can be an integer beyond 64 bits (`i64::MIN` has 19).
