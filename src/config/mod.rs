@@ -14,6 +14,7 @@ pub(crate) mod node;
 mod rawsocket;
 mod realm;
 pub mod secret;
+mod static_path;
 mod store;
 mod summary;
 pub mod topic;

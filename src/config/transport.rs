@@ -338,7 +338,6 @@ mod tests {
             format!("{T}.paths: required key is missing")
         );
         for kind in [
-            "static",
             "wsgi",
             "redirect",
             "reverseproxy",
@@ -356,7 +355,7 @@ mod tests {
         assert_eq!(
             error(&web(r#""ws": {"type": "websocet"}"#)),
             format!(
-                "{T}.paths.ws.type: unknown path type \"websocet\" (expected websocket, websocket-testee, publisher (or its alias pusher), caller, webhook or topics-api)"
+                "{T}.paths.ws.type: unknown path type \"websocet\" (expected websocket, websocket-testee, static, publisher (or its alias pusher), caller, webhook or topics-api)"
             )
         );
         assert!(

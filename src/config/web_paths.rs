@@ -10,11 +10,11 @@ use crate::config::bridge;
 use crate::config::loader::Loader;
 use crate::config::model::{PathService, WebOptions};
 use crate::config::node::{Node, Obj, Result};
+use crate::config::static_path::load_static_path;
 use crate::config::websocket::{COOKIE, load_websocket_options, load_websocket_service};
 
 /// Crossbar web path types Junction does not serve (yet); anything else is a typo.
 const CROSSBAR_PATH_TYPES: &[&str] = &[
-    "static",
     "wsgi",
     "resource",
     "redirect",
@@ -92,6 +92,7 @@ pub(super) fn load_path_service(node: &Node, cx: &mut Loader) -> Result<PathServ
     let kind = obj.required("type")?;
     match kind.str()? {
         "websocket" => load_websocket_path(&obj, cx),
+        "static" => load_static_path(&obj, cx),
         "websocket-testee" => {
             obj.keys(&["type", "options"], &["debug"], &mut cx.ignored)?;
             let options = load_websocket_options(obj.get("options").as_ref(), cx)?;
@@ -105,7 +106,7 @@ pub(super) fn load_path_service(node: &Node, cx: &mut Loader) -> Result<PathServ
                 return Err(kind.error(format!("path type \"{other}\" is not supported yet")));
             }
             Err(kind.error(format!(
-                "unknown path type \"{other}\" (expected websocket, websocket-testee, publisher (or its alias pusher), caller, webhook or topics-api)"
+                "unknown path type \"{other}\" (expected websocket, websocket-testee, static, publisher (or its alias pusher), caller, webhook or topics-api)"
             )))
         }
     }

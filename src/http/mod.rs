@@ -10,5 +10,6 @@ pub mod push_client;
 pub mod requester;
 pub mod response;
 pub mod signature;
+pub mod static_files;
 pub mod topics_api;
 pub mod webhook;

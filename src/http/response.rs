@@ -2,12 +2,23 @@
 //! no caching, CORS), and the `{"error", "args", "kwargs"}` error shape.
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full};
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Response, StatusCode};
 use serde_json::json;
 
-pub type HttpResponse = Response<Full<Bytes>>;
+/// Any response body: a whole one in memory, or one streamed (a file of a `static` path).
+pub type Body = UnsyncBoxBody<Bytes, std::io::Error>;
+
+pub type HttpResponse = Response<Body>;
+
+/// A body of `bytes`, whole.
+pub fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed_unsync()
+}
 
 const JSON_UTF8: &str = "application/json; charset=UTF-8";
 
@@ -89,7 +100,7 @@ fn with_headers(
     content_type: &'static str,
     origin: Option<&HeaderValue>,
 ) -> HttpResponse {
-    let mut response = Response::new(Full::new(body));
+    let mut response = Response::new(full(body));
     *response.status_mut() = status;
     let headers: &mut HeaderMap = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -19,6 +19,7 @@ use crate::http::caller::CallerPath;
 use crate::http::publisher::PublisherPath;
 use crate::http::requester::Requester;
 use crate::http::response::{self, HttpResponse};
+use crate::http::static_files::StaticPath;
 use crate::http::topics_api::TopicsApiPath;
 use crate::http::webhook::WebhookPath;
 use crate::poller::supervisor::Pollers;
@@ -37,6 +38,7 @@ enum Service {
     Caller(CallerPath),
     Webhook(WebhookPath),
     TopicsApi(TopicsApiPath),
+    Static(StaticPath),
 }
 
 /// Everything a listener needs to answer requests.
@@ -95,6 +97,7 @@ impl Services {
                         PathService::TopicsApi(s) => {
                             Service::TopicsApi(TopicsApiPath::new(path, s, pollers))
                         }
+                        PathService::Static(s) => Service::Static(StaticPath::new(path, s)),
                     };
                     table.insert(path.clone(), service);
                 }
@@ -128,9 +131,19 @@ impl Services {
             return Some(service);
         }
         // A topics API also answers below its path (`/topics/{name}/polls`).
-        self.paths
+        if let Some(api) = self
+            .paths
             .values()
             .find(|service| matches!(service, Service::TopicsApi(api) if api.serves(path)))
+        {
+            return Some(api);
+        }
+        // A static path serves everything below it; the longest one that covers `path`.
+        self.paths
+            .iter()
+            .rev()
+            .find(|(_, service)| matches!(service, Service::Static(files) if files.serves(path)))
+            .map(|(_, service)| service)
     }
 }
 
@@ -183,6 +196,7 @@ async fn answer(
             let requester = requester();
             path.handle(req, requester).await
         }
+        Service::Static(path) => path.handle(req).await,
     };
     Ok(response)
 }

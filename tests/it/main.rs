@@ -33,6 +33,7 @@ mod readme_poller_example;
 mod readme_store_example;
 mod serializer_vectors;
 mod shutdown;
+mod static_path;
 mod store;
 mod store_open;
 mod time_patterns;

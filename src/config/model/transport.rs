@@ -168,6 +168,27 @@ pub enum PathService {
     Webhook(WebhookService),
     /// `"type": "topics-api"` (Junction): create, read, patch and delete http-poller topics.
     TopicsApi(TopicsApiService),
+    /// `"type": "static"`: files from a directory (the browser app beside `/ws`).
+    Static(StaticService),
+}
+
+/// `{"type": "static", "directory", "options": {"enable_directory_listing", "mime_types",
+/// "cache_timeout", "default_file", "allow_cross_origin"}}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StaticService {
+    /// The directory served, made absolute against the config file's folder (as Crossbar
+    /// resolves it against its `.crossbar` folder).
+    pub directory: PathBuf,
+    /// `enable_directory_listing` (default false): a directory without `index.html` is listed.
+    pub directory_listing: bool,
+    /// `mime_types`: extension (with its dot) -> content type, over the built-in table.
+    pub mime_types: BTreeMap<String, String>,
+    /// `cache_timeout` in seconds (Crossbar's default 12 hours; `null` or 0: no caching headers).
+    pub cache_timeout: Option<u64>,
+    /// `default_file`: served for any path that names no file (single-page apps).
+    pub default_file: Option<String>,
+    /// `allow_cross_origin` (default true, as Crossbar): CORS headers on every answer.
+    pub allow_cross_origin: bool,
 }
 
 /// `{"type": "topics-api", "realm", "options": {"bearer_token", "require_ip",

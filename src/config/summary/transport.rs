@@ -127,7 +127,7 @@ fn paths_summary(out: &mut String, depth: usize, paths: &BTreeMap<String, PathSe
             PathService::Caller(caller) => {
                 bridge_summary(out, depth + 1, &caller.options, Some(caller.timeout))
             }
-            PathService::TopicsApi(_) => {}
+            PathService::TopicsApi(_) | PathService::Static(_) => {}
             PathService::Webhook(webhook) => webhook_summary(out, depth + 1, webhook),
         }
     }
@@ -165,6 +165,24 @@ pub fn path_headline(path: &str, service: &PathService) -> String {
             "{path}: webhook (realm {}, role {})",
             webhook.realm, webhook.role
         ),
+        PathService::Static(files) => {
+            let mut notes = Vec::new();
+            if files.directory_listing {
+                notes.push("directory listing".to_string());
+            }
+            if let Some(file) = &files.default_file {
+                notes.push(format!("default file {file}"));
+            }
+            match files.cache_timeout {
+                Some(seconds) => notes.push(format!("cache {seconds} s")),
+                None => notes.push("no caching".to_string()),
+            }
+            format!(
+                "{path}: static files from {} ({})",
+                files.directory.display(),
+                notes.join(", ")
+            )
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::Full;
+
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Request, Response, StatusCode};
@@ -15,6 +15,7 @@ use tokio_tungstenite::tungstenite::protocol::Role;
 use tracing::debug;
 
 use crate::config::{WebSocketOptions, WebSocketService};
+use crate::http::response::{self, HttpResponse};
 use crate::router::Router;
 use crate::router::auth::Authenticator;
 use crate::transport::websocket::handshake::{self, Refused};
@@ -28,7 +29,7 @@ pub fn wamp(
     authenticator: &Arc<Authenticator>,
     peer: SocketAddr,
     mut req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Refused> {
+) -> Result<HttpResponse, Refused> {
     let accept = handshake::accept_key(&req)?;
     handshake::check_origin(req.headers(), &service.options)?;
     let offered = handshake::choose_subprotocol(req.headers(), &service.serializers)?;
@@ -65,7 +66,7 @@ pub fn wamp(
 pub fn testee(
     options: &WebSocketOptions,
     mut req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Refused> {
+) -> Result<HttpResponse, Refused> {
     let accept = handshake::accept_key(&req)?;
     handshake::check_origin(req.headers(), options)?;
     let on_upgrade = hyper::upgrade::on(&mut req);
@@ -84,8 +85,8 @@ pub fn testee(
     Ok(switching_protocols(&accept, None))
 }
 
-fn switching_protocols(accept: &str, subprotocol: Option<&'static str>) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::new()));
+fn switching_protocols(accept: &str, subprotocol: Option<&'static str>) -> HttpResponse {
+    let mut response = Response::new(response::full(Bytes::new()));
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let headers = response.headers_mut();
     headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));

@@ -1,0 +1,195 @@
+//! A `static` path: files from a directory, as Crossbar's `static` web service serves the
+//! browser app beside `/ws`. `directory` is resolved against the config file's folder and must
+//! be a directory now; `package`/`resource` (Python package data) cannot be served by a Rust
+//! binary, so they are refused with the directory form to write instead.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::config::loader::Loader;
+use crate::config::model::{PathService, StaticService};
+use crate::config::node::{Node, Obj, Result};
+
+/// Crossbar's default `cache_timeout`: 12 hours.
+pub const DEFAULT_CACHE_TIMEOUT: u64 = 12 * 60 * 60;
+
+/// The `static` path at `obj` (its `type` checked by the caller).
+pub(super) fn load_static_path(obj: &Obj, cx: &mut Loader) -> Result<PathService> {
+    if obj.has("package") || obj.has("resource") {
+        let key = if obj.has("package") {
+            "package"
+        } else {
+            "resource"
+        };
+        return Err(obj.key_error(
+            key,
+            "Python package data (package/resource) cannot be served by Junction: copy the \
+             files to a folder and write \"directory\": \"<that folder, relative to this \
+             config file>\"",
+        ));
+    }
+    obj.keys(
+        &["type", "directory", "options"],
+        &["debug"],
+        &mut cx.ignored,
+    )?;
+    let node = obj.required("directory")?;
+    let written = node.non_empty_str()?;
+    let directory = cx.folder.join(written);
+    if !directory.is_dir() {
+        return Err(node.error(format!(
+            "\"{written}\" is not a directory (resolved against the config file's folder: {})",
+            directory.display()
+        )));
+    }
+    // Absolute and without `..`, so the served root is fixed whatever the working directory.
+    let directory = directory.canonicalize().map_err(|e| {
+        node.error(format!(
+            "cannot open directory {}: {e}",
+            directory.display()
+        ))
+    })?;
+    let mut service = StaticService {
+        directory,
+        directory_listing: false,
+        mime_types: BTreeMap::new(),
+        cache_timeout: Some(DEFAULT_CACHE_TIMEOUT),
+        default_file: None,
+        allow_cross_origin: true,
+    };
+    if let Some(options) = obj.get("options") {
+        load_options(&options, &mut service, cx)?;
+    }
+    Ok(PathService::Static(service))
+}
+
+fn load_options(node: &Node, service: &mut StaticService, cx: &mut Loader) -> Result<()> {
+    let options = node.object()?;
+    options.keys(
+        &[
+            "enable_directory_listing",
+            "mime_types",
+            "cache_timeout",
+            "default_file",
+            "allow_cross_origin",
+        ],
+        &[],
+        &mut cx.ignored,
+    )?;
+    if let Some(listing) = options.opt_bool("enable_directory_listing")? {
+        service.directory_listing = listing;
+    }
+    if let Some(allow) = options.opt_bool("allow_cross_origin")? {
+        service.allow_cross_origin = allow;
+    }
+    if let Some(timeout) = options.get("cache_timeout") {
+        service.cache_timeout = if timeout.value.is_null() {
+            None
+        } else {
+            Some(timeout.u64()?).filter(|seconds| *seconds > 0)
+        };
+    }
+    if let Some(file) = options.get("default_file") {
+        let name = file.non_empty_str()?;
+        if Path::new(name)
+            .components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
+            return Err(file.error(format!(
+                "\"{name}\" must name a file inside the directory (no \"..\", no absolute path)"
+            )));
+        }
+        service.default_file = Some(name.to_string());
+    }
+    if let Some(types) = options.get("mime_types") {
+        for (extension, content_type) in types.object()?.entries() {
+            if !extension.starts_with('.') || extension.len() < 2 {
+                return Err(content_type.error(format!(
+                    "\"{extension}\" is not a file extension (write it with its dot: \".svg\")"
+                )));
+            }
+            let value = content_type.non_empty_str()?;
+            if value.parse::<mime::Mime>().is_err() {
+                return Err(content_type.error(format!("\"{value}\" is not a content type")));
+            }
+            service
+                .mime_types
+                .insert(extension.to_ascii_lowercase(), value.to_string());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::load::{load_str_with_env, testing::*};
+    use crate::config::model::{PathService, TransportKind};
+
+    fn static_path(fields: &str) -> String {
+        web_worker(REALM1, &format!(r#""/": {{"type": "static"{fields}}}"#))
+    }
+
+    fn load(json: &str) -> Result<crate::config::Config, String> {
+        load_str_with_env(json, &|_| None).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_directory_is_resolved_and_options_are_read() {
+        let folder = tempfile::tempdir().unwrap();
+        std::fs::create_dir(folder.path().join("web")).unwrap();
+        let json = static_path(&format!(
+            r#", "directory": "{}", "options": {{"enable_directory_listing": true,
+                "mime_types": {{".JGZ": "text/javascript"}}, "cache_timeout": null,
+                "default_file": "index.html"}}"#,
+            folder.path().join("web").display()
+        ));
+        let config = load(&json).unwrap();
+        let TransportKind::Web { paths, .. } = &config.workers[0].transports[0].kind else {
+            panic!("a web transport");
+        };
+        let PathService::Static(files) = &paths["/"] else {
+            panic!("a static path");
+        };
+        assert!(files.directory.is_absolute());
+        assert!(files.directory_listing);
+        assert_eq!(files.mime_types[".jgz"], "text/javascript");
+        assert_eq!(files.cache_timeout, None);
+        assert_eq!(files.default_file.as_deref(), Some("index.html"));
+        assert!(files.allow_cross_origin);
+    }
+
+    #[test]
+    fn errors_name_the_key_and_say_what_to_write() {
+        let p = "workers[0].transports[0].paths./";
+        let package = load(&static_path(r#", "package": "app", "resource": "web""#)).unwrap_err();
+        assert!(
+            package.starts_with(&format!("{p}.package: Python package data")),
+            "{package}"
+        );
+        assert!(package.contains("\"directory\""), "{package}");
+        let missing = load(&static_path(r#", "directory": "no/such/folder""#)).unwrap_err();
+        assert!(
+            missing.starts_with(&format!(
+                "{p}.directory: \"no/such/folder\" is not a directory"
+            )),
+            "{missing}"
+        );
+        let folder = tempfile::tempdir().unwrap();
+        let dir = folder.path().display();
+        let bad_type = load(&static_path(&format!(
+            r#", "directory": "{dir}", "options": {{"mime_types": {{"svg": "image/svg+xml"}}}}"#
+        )))
+        .unwrap_err();
+        assert!(bad_type.contains("write it with its dot"), "{bad_type}");
+        let escape = load(&static_path(&format!(
+            r#", "directory": "{dir}", "options": {{"default_file": "../x.html"}}"#
+        )))
+        .unwrap_err();
+        assert!(escape.contains("no \"..\""), "{escape}");
+        let unknown = load(&static_path(&format!(
+            r#", "directory": "{dir}", "options": {{"listing": true}}"#
+        )))
+        .unwrap_err();
+        assert!(unknown.contains("unknown key"), "{unknown}");
+    }
+}
