@@ -22,6 +22,7 @@ mod transport;
 mod universal;
 mod warnings;
 mod web_paths;
+mod web_services;
 mod websocket;
 
 pub use error::ConfigError;

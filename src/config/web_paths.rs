@@ -11,22 +11,20 @@ use crate::config::loader::Loader;
 use crate::config::model::{PathService, WebOptions};
 use crate::config::node::{Node, Obj, Result};
 use crate::config::static_path::load_static_path;
+use crate::config::web_services::load_web_service;
 use crate::config::websocket::{COOKIE, load_websocket_options, load_websocket_service};
 
 /// Crossbar web path types Junction does not serve (yet); anything else is a typo.
 const CROSSBAR_PATH_TYPES: &[&str] = &[
     "wsgi",
     "resource",
-    "redirect",
     "reverseproxy",
     "reverseproxy-websocket",
-    "json",
     "cgi",
     "longpoll",
     "schemadoc",
     "path",
     "upload",
-    "nodeinfo",
     "rawsocket",
     "mqtt",
     "archive",
@@ -102,11 +100,14 @@ pub(super) fn load_path_service(node: &Node, cx: &mut Loader) -> Result<PathServ
             if let Some(service) = bridge::load_bridge_path(other, &obj, cx) {
                 return service;
             }
+            if let Some(service) = load_web_service(other, &obj, cx) {
+                return service;
+            }
             if CROSSBAR_PATH_TYPES.contains(&other) {
                 return Err(kind.error(format!("path type \"{other}\" is not supported yet")));
             }
             Err(kind.error(format!(
-                "unknown path type \"{other}\" (expected websocket, websocket-testee, static, publisher (or its alias pusher), caller, webhook or topics-api)"
+                "unknown path type \"{other}\" (expected websocket, websocket-testee, static, redirect, json, nodeinfo, none, publisher (or its alias pusher), caller, webhook or topics-api)"
             )))
         }
     }

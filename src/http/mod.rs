@@ -12,4 +12,5 @@ pub mod response;
 pub mod signature;
 pub mod static_files;
 pub mod topics_api;
+pub mod web_services;
 pub mod webhook;

@@ -79,6 +79,13 @@ impl Router {
         }
     }
 
+    /// The names of the realms, sorted.
+    pub fn realm_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.realms.keys().cloned().collect();
+        names.sort();
+        names
+    }
+
     pub fn realm(&self, name: &str) -> Option<Arc<Realm>> {
         self.realms.get(name).cloned()
     }

@@ -6,14 +6,16 @@ use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hyper::body::Incoming;
 use hyper::header;
 use hyper::{Request, StatusCode};
 use ipnet::IpNet;
 
-use crate::config::{PathService, TransportKind, WebOptions, WebSocketOptions, WebSocketService};
+use crate::config::{
+    JsonService, PathService, TransportKind, WebOptions, WebSocketOptions, WebSocketService,
+};
 use crate::http::bridge::BODY_DEADLINE;
 use crate::http::caller::CallerPath;
 use crate::http::publisher::PublisherPath;
@@ -21,6 +23,7 @@ use crate::http::requester::Requester;
 use crate::http::response::{self, HttpResponse};
 use crate::http::static_files::StaticPath;
 use crate::http::topics_api::TopicsApiPath;
+use crate::http::web_services;
 use crate::http::webhook::WebhookPath;
 use crate::poller::supervisor::Pollers;
 use crate::router::Router;
@@ -39,6 +42,14 @@ enum Service {
     Webhook(WebhookPath),
     TopicsApi(TopicsApiPath),
     Static(StaticPath),
+    Redirect {
+        url: String,
+        status: u16,
+    },
+    Json(JsonService),
+    /// When the path table was made (the node's start).
+    NodeInfo(Instant),
+    Nothing,
 }
 
 /// Everything a listener needs to answer requests.
@@ -98,6 +109,13 @@ impl Services {
                             Service::TopicsApi(TopicsApiPath::new(path, s, pollers))
                         }
                         PathService::Static(s) => Service::Static(StaticPath::new(path, s)),
+                        PathService::Redirect { url, status } => Service::Redirect {
+                            url: url.clone(),
+                            status: *status,
+                        },
+                        PathService::Json(s) => Service::Json(s.clone()),
+                        PathService::NodeInfo => Service::NodeInfo(Instant::now()),
+                        PathService::Nothing => Service::Nothing,
                     };
                     table.insert(path.clone(), service);
                 }
@@ -138,11 +156,21 @@ impl Services {
         {
             return Some(api);
         }
-        // A static path serves everything below it; the longest one that covers `path`.
+        // A static or redirect path serves everything below it; the longest one that covers
+        // `path` (in the table's order, a longer key that starts with a shorter one comes later).
         self.paths
             .iter()
             .rev()
-            .find(|(_, service)| matches!(service, Service::Static(files) if files.serves(path)))
+            .find(|(key, service)| match service {
+                Service::Static(files) => files.serves(path),
+                Service::Redirect { .. } => {
+                    key.as_str() == "/"
+                        || path
+                            .strip_prefix(key.as_str())
+                            .is_some_and(|rest| rest.starts_with('/'))
+                }
+                _ => false,
+            })
             .map(|(_, service)| service)
     }
 }
@@ -197,6 +225,16 @@ async fn answer(
             path.handle(req, requester).await
         }
         Service::Static(path) => path.handle(req).await,
+        Service::Redirect { url, status } => {
+            web_services::only_get(&req).unwrap_or_else(|| web_services::redirect(url, *status))
+        }
+        Service::Json(json) => {
+            web_services::only_get(&req).unwrap_or_else(|| web_services::json(json))
+        }
+        Service::NodeInfo(started) => web_services::only_get(&req).unwrap_or_else(|| {
+            web_services::node_info(&services.router.realm_names(), *started, &peer.to_string())
+        }),
+        Service::Nothing => web_services::nothing(req.uri().path()),
     };
     Ok(response)
 }

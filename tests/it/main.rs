@@ -38,4 +38,5 @@ mod store;
 mod store_open;
 mod time_patterns;
 mod wamp_protocol;
+mod web_services;
 mod websocket_transport;

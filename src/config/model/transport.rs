@@ -170,6 +170,24 @@ pub enum PathService {
     TopicsApi(TopicsApiService),
     /// `"type": "static"`: files from a directory (the browser app beside `/ws`).
     Static(StaticService),
+    /// `"type": "redirect"`: this path and everything below it redirect to `url`.
+    Redirect { url: String, status: u16 },
+    /// `"type": "json"`: a fixed JSON document.
+    Json(JsonService),
+    /// `"type": "nodeinfo"`: a page saying what this node is.
+    NodeInfo,
+    /// `"type": "none"`: nothing here (404), e.g. to keep `/` empty.
+    Nothing,
+}
+
+/// `{"type": "json", "value", "options": {"prettify", "allow_cross_origin",
+/// "discourage_caching"}}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonService {
+    /// The document, already written out (compact, or indented with `prettify`).
+    pub body: String,
+    pub allow_cross_origin: bool,
+    pub discourage_caching: bool,
 }
 
 /// `{"type": "static", "directory", "options": {"enable_directory_listing", "mime_types",

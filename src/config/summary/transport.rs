@@ -127,7 +127,12 @@ fn paths_summary(out: &mut String, depth: usize, paths: &BTreeMap<String, PathSe
             PathService::Caller(caller) => {
                 bridge_summary(out, depth + 1, &caller.options, Some(caller.timeout))
             }
-            PathService::TopicsApi(_) | PathService::Static(_) => {}
+            PathService::TopicsApi(_)
+            | PathService::Static(_)
+            | PathService::Redirect { .. }
+            | PathService::Json(_)
+            | PathService::NodeInfo
+            | PathService::Nothing => {}
             PathService::Webhook(webhook) => webhook_summary(out, depth + 1, webhook),
         }
     }
@@ -165,6 +170,10 @@ pub fn path_headline(path: &str, service: &PathService) -> String {
             "{path}: webhook (realm {}, role {})",
             webhook.realm, webhook.role
         ),
+        PathService::Redirect { url, status } => format!("{path}: redirect ({status}) to {url}"),
+        PathService::Json(_) => format!("{path}: json (a fixed document)"),
+        PathService::NodeInfo => format!("{path}: nodeinfo (this node's version, realms, uptime)"),
+        PathService::Nothing => format!("{path}: none (404)"),
         PathService::Static(files) => {
             let mut notes = Vec::new();
             if files.directory_listing {
