@@ -1,6 +1,6 @@
 //! A `static` path: files from one directory, for the browser app a Crossbar config serves
 //! beside its `/ws` (files by tower-http's `ServeDir`: content types, `index.html` for
-//! directories, Range, conditional requests, HEAD).
+//! directories, Range, `If-Modified-Since`, HEAD; it makes no ETag).
 //!
 //! Around it, what Crossbar's static service adds or what a router must add: the request is
 //! resolved here first and refused (404) when it names `..`, or a file or link that leads out
@@ -72,11 +72,9 @@ impl StaticPath {
                 .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
             return self.finish(refused, None);
         }
-        let below = req.uri().path()[self.prefix.len()..].to_string();
-        let below = if below.is_empty() {
-            "/".to_string()
-        } else {
-            below
+        let below = match req.uri().path().get(self.prefix.len()..) {
+            Some(rest) if !rest.is_empty() => rest.to_string(),
+            _ => "/".to_string(),
         };
         let Some(target) = resolve(&self.service.directory, &below) else {
             return self.not_found(&below);
