@@ -1,6 +1,6 @@
 //! A `static` path: files from one directory, for the browser app a Crossbar config serves
 //! beside its `/ws` (files by tower-http's `ServeDir`: content types, `index.html` for
-//! directories, Range, `If-Modified-Since`, HEAD; it makes no ETag).
+//! directories, Range, `If-Modified-Since`, HEAD).
 //!
 //! Around it, what Crossbar's static service adds or what a router must add: the request is
 //! resolved here first and refused (404) when it names `..`, or a file or link that leads out
@@ -12,7 +12,7 @@
 
 use std::convert::Infallible;
 use std::path::{Component, Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
@@ -88,19 +88,43 @@ impl StaticPath {
         if !target.exists() {
             return self.default_or_not_found(req, &below).await;
         }
-        let served = self.serve(req, &below).await;
-        self.finish(served, Some(&target))
+        self.serve_file(req, &below, &target).await
     }
 
     async fn default_or_not_found(&self, req: Request<Incoming>, below: &str) -> HttpResponse {
         match &self.service.default_file {
             Some(file) => {
                 let file = self.service.directory.join(file);
-                let served = self.serve(req, below).await;
-                self.finish(served, Some(&file))
+                self.serve_file(req, below, &file).await
             }
             None => self.not_found(below),
         }
+    }
+
+    /// `file` (a directory: its index.html) as ServeDir answers `below`, with an ETag (weak:
+    /// size and modification time), and 304 when `If-None-Match` already has it.
+    async fn serve_file(&self, req: Request<Incoming>, below: &str, file: &Path) -> HttpResponse {
+        let file = if file.is_dir() {
+            file.join("index.html")
+        } else {
+            file.to_path_buf()
+        };
+        let tag = etag(&file);
+        if let Some(tag) = &tag
+            && if_none_match(req.headers(), tag)
+        {
+            let mut unchanged = Response::new(response::full(Bytes::new()));
+            *unchanged.status_mut() = StatusCode::NOT_MODIFIED;
+            unchanged.headers_mut().insert(header::ETAG, tag.clone());
+            return self.finish(unchanged, None);
+        }
+        let mut served = self.serve(req, below).await;
+        if let Some(tag) = tag
+            && served.status().is_success()
+        {
+            served.headers_mut().insert(header::ETAG, tag);
+        }
+        self.finish(served, Some(&file))
     }
 
     fn not_found(&self, below: &str) -> HttpResponse {
@@ -184,6 +208,32 @@ fn resolve(root: &Path, below: &str) -> Option<PathBuf> {
         Ok(real) => real.starts_with(root).then_some(path),
         Err(_) => Some(path),
     }
+}
+
+/// A weak validator of `file`: its size and modification time.
+fn etag(file: &Path) -> Option<HeaderValue> {
+    let metadata = std::fs::metadata(file).ok()?;
+    let modified = metadata.modified().ok()?.duration_since(UNIX_EPOCH).ok()?;
+    HeaderValue::from_str(&format!(
+        "W/\"{:x}-{:x}\"",
+        metadata.len(),
+        modified.as_nanos()
+    ))
+    .ok()
+}
+
+/// Whether `If-None-Match` names `tag` (weak comparison, RFC 9110 13.1.2) or is `*`.
+fn if_none_match(headers: &hyper::HeaderMap, tag: &HeaderValue) -> bool {
+    let weak = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    let Ok(ours) = tag.to_str() else {
+        return false;
+    };
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|candidate| candidate.trim() == "*" || weak(candidate) == weak(ours))
 }
 
 /// `Cache-Control: max-age=N, public` and the matching `Expires`, as Crossbar sends them.

@@ -113,6 +113,15 @@ async fn range_conditional_requests_and_head() {
     assert_eq!(again.status, 304);
     assert!(again.body.is_empty());
 
+    let tag = whole.header("etag").expect("ETag").to_string();
+    let same = get(addr, "/data.wasm2", &[&format!("If-None-Match: {tag}")]).await;
+    assert_eq!(same.status, 304);
+    assert_eq!(same.header("etag"), Some(tag.as_str()));
+    assert!(same.body.is_empty());
+    let other = get(addr, "/data.wasm2", &["If-None-Match: W/\"other\""]).await;
+    assert_eq!(other.status, 200);
+    assert_eq!(other.body, b"0123456789");
+
     let head = request(addr, "HEAD", "/js/app.js", &[], b"").await;
     assert_eq!(head.status, 200);
     assert_eq!(head.header("content-length"), Some("15"));
