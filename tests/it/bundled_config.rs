@@ -38,6 +38,7 @@ fn bundled_config_names_the_missing_secret() {
 }
 
 use crate::common;
+use crate::common::Door;
 
 /// Issue 12, item 10: the bundled config lets anonymous clients do everything but end other
 /// sessions (`wamp.session.kill*`), and `check` has nothing to warn about in it.

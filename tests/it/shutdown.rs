@@ -2,6 +2,7 @@
 //! and a close frame, and the process exits cleanly.
 
 use crate::common;
+use crate::common::Door;
 
 use std::time::Duration;
 

@@ -13,8 +13,6 @@ use junction::poller::supervisor::Pollers;
 use junction::router::Router;
 use junction::transport::listener;
 
-use super::Client;
-
 /// A router started in this process; stopped when dropped.
 pub struct InProcess {
     runtime: Option<tokio::runtime::Runtime>,
@@ -61,37 +59,6 @@ impl InProcess {
             addrs,
         }
     }
-
-    /// The first transport's address.
-    pub fn addr(&self) -> SocketAddr {
-        self.addrs[0]
-    }
-
-    /// `ws://ADDR{path}` on the first transport.
-    pub fn url(&self, path: &str) -> String {
-        format!("ws://{}{path}", self.addr())
-    }
-
-    /// A JSON client on `/ws` of the first transport, not joined.
-    pub async fn json(&self) -> Client {
-        Client::connect(&self.url("/ws"), &["wamp.2.json"], None)
-            .await
-            .expect("connect wamp.2.json")
-    }
-
-    /// A MessagePack client on `/ws` of the first transport, not joined.
-    pub async fn msgpack(&self) -> Client {
-        Client::connect(&self.url("/ws"), &["wamp.2.msgpack"], None)
-            .await
-            .expect("connect wamp.2.msgpack")
-    }
-
-    /// A JSON client joined to `realm` anonymously, with its session id.
-    pub async fn joined(&self, realm: &str) -> (Client, u64) {
-        let mut client = self.json().await;
-        let session = client.join(realm).await;
-        (client, session)
-    }
 }
 
 impl Drop for InProcess {
@@ -101,5 +68,11 @@ impl Drop for InProcess {
             // Allowed inside an async context, unlike dropping the runtime.
             runtime.shutdown_background();
         }
+    }
+}
+
+impl super::Door for InProcess {
+    fn addr(&self) -> SocketAddr {
+        self.addrs[0]
     }
 }

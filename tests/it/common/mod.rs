@@ -189,16 +189,6 @@ impl Router {
             .expect("VmRSS in /proc status")
     }
 
-    /// The first transport's address.
-    pub fn addr(&self) -> SocketAddr {
-        self.addrs[0]
-    }
-
-    /// `ws://ADDR{path}` on the first transport.
-    pub fn url(&self, path: &str) -> String {
-        format!("ws://{}{path}", self.addr())
-    }
-
     /// Everything the router logged so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
@@ -217,23 +207,42 @@ impl Router {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+impl Door for Router {
+    fn addr(&self) -> SocketAddr {
+        self.addrs[0]
+    }
+}
+
+/// A router the tests open WAMP clients to: the real binary ([`Router`]) or one in the test's
+/// process ([`in_process::InProcess`]).
+#[allow(async_fn_in_trait)] // test code: the futures are awaited where they are made
+pub trait Door {
+    /// The first transport's address.
+    fn addr(&self) -> SocketAddr;
+
+    /// `ws://ADDR{path}` on the first transport.
+    fn url(&self, path: &str) -> String {
+        format!("ws://{}{path}", self.addr())
+    }
 
     /// A JSON client on `/ws`, not joined.
-    pub async fn json(&self) -> Client {
+    async fn json(&self) -> Client {
         Client::connect(&self.url("/ws"), &["wamp.2.json"], None)
             .await
             .expect("connect wamp.2.json")
     }
 
     /// A MessagePack client on `/ws`, not joined.
-    pub async fn msgpack(&self) -> Client {
+    async fn msgpack(&self) -> Client {
         Client::connect(&self.url("/ws"), &["wamp.2.msgpack"], None)
             .await
             .expect("connect wamp.2.msgpack")
     }
 
-    /// A JSON client joined to `realm`, with its session id.
-    pub async fn joined(&self, realm: &str) -> (Client, u64) {
+    /// A JSON client joined to `realm` anonymously, with its session id.
+    async fn joined(&self, realm: &str) -> (Client, u64) {
         let mut client = self.json().await;
         let session = client.join(realm).await;
         (client, session)
