@@ -23,7 +23,6 @@ const CROSSBAR_PATH_TYPES: &[&str] = &[
     "cgi",
     "longpoll",
     "schemadoc",
-    "path",
     "upload",
     "rawsocket",
     "mqtt",
@@ -57,6 +56,20 @@ impl PathTable {
         cx: &mut Loader,
         service: fn(&Node, &mut Loader) -> Result<PathService>,
     ) -> Result<()> {
+        self.load_below("", "", node, cx, service)
+    }
+
+    /// Adds the entries of a path table nested at `prefix` (`""` at the top); `written` is how
+    /// the nesting keys were written, for messages. A `"type": "path"` entry is a nested table:
+    /// its `"/"` is the entry's own path, its other keys lie below it (Crossbar's nested paths).
+    fn load_below(
+        &mut self,
+        prefix: &str,
+        written: &str,
+        node: &Node,
+        cx: &mut Loader,
+        service: fn(&Node, &mut Loader) -> Result<PathService>,
+    ) -> Result<()> {
         for (key, entry) in node.object()?.entries() {
             if key
                 .chars()
@@ -64,15 +77,41 @@ impl PathTable {
             {
                 return Err(entry.error(format!("\"{key}\" is not a valid URL path")));
             }
-            let path = normalise_path(key);
-            if let Some(first) = self.written.insert(path.clone(), key.to_string()) {
+            let path = match (prefix, normalise_path(key).as_str()) {
+                (_, "/") if !prefix.is_empty() => prefix.to_string(),
+                (_, below) => format!("{prefix}{below}"),
+            };
+            let as_written = if written.is_empty() {
+                format!("\"{key}\"")
+            } else {
+                format!("{written} > \"{key}\"")
+            };
+            if let Some(nested) = nested_paths(&entry, cx)? {
+                self.load_below(&path, &as_written, &nested, cx, service)?;
+                continue;
+            }
+            if let Some(first) = self.written.insert(path.clone(), as_written.clone()) {
                 return Err(entry.error(format!(
-                    "path \"{path}\" is defined twice (as \"{first}\" and \"{key}\")"
+                    "path \"{path}\" is defined twice (as {first} and {as_written})"
                 )));
             }
             self.paths.insert(path, service(&entry, cx)?);
         }
         Ok(())
+    }
+}
+
+/// The `paths` of a `"type": "path"` entry, or `None` for any other entry.
+fn nested_paths<'a>(entry: &Node<'a>, cx: &mut Loader) -> Result<Option<Node<'a>>> {
+    let Ok(obj) = entry.object() else {
+        return Ok(None);
+    };
+    match obj.get("type") {
+        Some(kind) if kind.str().ok() == Some("path") => {
+            obj.keys(&["type", "paths"], &["id"], &mut cx.ignored)?;
+            Ok(Some(obj.required("paths")?))
+        }
+        _ => Ok(None),
     }
 }
 

@@ -114,4 +114,31 @@ mod tests {
                 .starts_with(&format!("{p}.extra: unknown key"))
         );
     }
+
+    #[test]
+    fn nested_paths_are_checked_and_named() {
+        let p = "workers[0].transports[0].paths.app";
+        assert_eq!(
+            error(r#""app": {"type": "path"}"#),
+            format!("{p}.paths: required key is missing")
+        );
+        assert!(
+            error(r#""app": {"type": "path", "paths": {"x": {"type": "jsn"}}}"#)
+                .starts_with(&format!("{p}.paths.x.type: unknown path type \"jsn\""))
+        );
+        assert_eq!(
+            error(
+                r#""app/x": {"type": "none"}, "app": {"type": "path", "paths": {"x": {"type": "none"}}}"#
+            ),
+            "workers[0].transports[0].paths.app/x: path \"/app/x\" is defined twice (as \"app\" > \"x\" and \"app/x\")"
+        );
+        let config = load_str_with_env(
+            &web_worker(REALM1, r#""app": {"type": "path", "paths": {"/": {"type": "none"}, "a": {"type": "path", "paths": {"b": {"type": "nodeinfo"}}}}}"#),
+            &|_| None,
+        )
+        .unwrap();
+        let paths = config.workers[0].transports[0].kind.paths().unwrap();
+        let keys: Vec<&str> = paths.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["/app", "/app/a/b"]);
+    }
 }

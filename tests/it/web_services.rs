@@ -81,3 +81,49 @@ async fn redirects_json_nodeinfo_and_nothing() {
     let body: Value = serde_json::from_slice(&nothing.body).unwrap();
     assert_eq!(body["error"], "no service at /");
 }
+
+/// A `path` entry is a nested path table: `/` in it is the entry's own path, other keys are
+/// below it, and nesting goes on (Crossbar's `"type": "path"`).
+#[tokio::test]
+async fn nested_path_tables() {
+    let paths = json!({
+        "ws": {"type": "websocket"},
+        "app": {"type": "path", "paths": {
+            "/": {"type": "json", "value": "app root"},
+            "config": {"type": "json", "value": {"level": 1}},
+            "deeper": {"type": "path", "paths": {
+                "info": {"type": "nodeinfo"},
+                "old": {"type": "redirect", "url": "/app"}
+            }}
+        }}
+    });
+    let router = InProcess::start(&common::config(
+        vec![json!({"name": "realm1", "roles": [full_access_role("anonymous")]})],
+        vec![web(paths, Value::Null)],
+    ));
+    let addr = router.addrs[0];
+    let root = get(addr, "/app").await;
+    assert_eq!(root.status, 200);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&root.body).unwrap(),
+        "app root"
+    );
+    assert_eq!(get(addr, "/app/").await.status, 200);
+    let config = get(addr, "/app/config").await;
+    assert_eq!(
+        serde_json::from_slice::<Value>(&config.body).unwrap(),
+        json!({"level": 1})
+    );
+    let info = get(addr, "/app/deeper/info").await;
+    assert_eq!(info.status, 200);
+    assert!(String::from_utf8_lossy(&info.body).contains("realm1"));
+    let old = get(addr, "/app/deeper/old/x").await;
+    assert_eq!(old.status, 302);
+    assert_eq!(old.header("location"), Some("/app"));
+    assert_eq!(
+        get(addr, "/app/deeper").await.status,
+        404,
+        "no \"/\" in deeper"
+    );
+    assert_eq!(get(addr, "/config").await.status, 404);
+}
