@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::config::auth::env_reference;
 use crate::config::loader::Loader;
 use crate::config::model::{Endpoint, TcpEndpoint, TlsFiles, UnixEndpoint};
-use crate::config::node::{Node, Obj, Result};
+use crate::config::node::{Node, Obj, Result, key_path};
 use crate::config::websocket::size;
 
 /// Default `max_connections_per_ip` of a TCP endpoint.
@@ -122,26 +122,39 @@ fn load_tcp_endpoint(obj: &Obj, cx: &mut Loader) -> Result<TcpEndpoint> {
     })
 }
 
-/// `endpoint.tls`: `{"certificate": path, "key": path}`. The files must be readable now (their
-/// PEM content is parsed when the listener starts); relative paths are resolved against the
-/// config file's folder.
+/// `endpoint.tls`: `{"certificate": path, "key": path, "chain_certificates": [path, ...]}`.
+/// The files must be readable now (their PEM content is parsed when the listener starts);
+/// relative paths are resolved against the config file's folder.
 fn load_tls(node: &Node, cx: &mut Loader) -> Result<TlsFiles> {
     let obj = node.object()?;
-    obj.reject(&[
-        ("dhparam", "TLS dhparam is not supported yet"),
-        ("ciphers", "TLS cipher selection is not supported yet"),
-        (
-            "ca_certificates",
-            "TLS client certificates (ca_certificates) are not supported yet",
-        ),
-        (
+    obj.reject(&[(
+        "ca_certificates",
+        "TLS client certificates (ca_certificates) are not supported yet",
+    )])?;
+    obj.keys(
+        &[
+            "certificate",
+            "key",
             "chain_certificates",
-            "TLS chain_certificates is not supported yet (put the chain in the certificate file, leaf first)",
-        ),
-    ])?;
-    obj.keys(&["certificate", "key"], &[], &mut cx.ignored)?;
-    let file = |key: &str| -> Result<PathBuf> {
-        let node = obj.required(key)?;
+            "dhparam",
+            "ciphers",
+        ],
+        &[],
+        &mut cx.ignored,
+    )?;
+    // OpenSSL settings rustls has no use for: it offers only ECDHE key exchange (no
+    // finite-field DH, so no DH parameters) and only AEAD suites with forward secrecy, the
+    // modern subset of what Crossbar's cipher strings allow.
+    for (key, why) in [
+        ("dhparam", "rustls uses ECDHE only, no DH parameters"),
+        ("ciphers", "rustls offers only forward-secret AEAD suites"),
+    ] {
+        if obj.has(key) {
+            cx.ignored
+                .push(format!("{} ({why})", key_path(&node.path, key)));
+        }
+    }
+    let file = |node: &Node| -> Result<PathBuf> {
         let written = node.str()?;
         if written.is_empty() {
             return Err(node.error("expected a file name, found an empty string"));
@@ -150,9 +163,14 @@ fn load_tls(node: &Node, cx: &mut Loader) -> Result<TlsFiles> {
         check_readable(&path).map_err(|why| node.error(why))?;
         Ok(path)
     };
+    let chain = match obj.get("chain_certificates") {
+        Some(list) => list.array()?.iter().map(&file).collect::<Result<_>>()?,
+        None => Vec::new(),
+    };
     Ok(TlsFiles {
-        certificate: file("certificate")?,
-        key: file("key")?,
+        certificate: file(&obj.required("certificate")?)?,
+        key: file(&obj.required("key")?)?,
+        chain,
     })
 }
 

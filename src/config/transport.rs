@@ -579,6 +579,7 @@ mod tests {
         let expected = TlsFiles {
             certificate: crt.clone(),
             key: key.clone(),
+            chain: Vec::new(),
         };
         let config = load(&web_on(&tls_endpoint(&crt, &key)));
         assert_eq!(tls_of(&config), expected);
@@ -634,6 +635,28 @@ mod tests {
             "{}",
             error(&text)
         );
+    }
+
+    #[test]
+    fn tls_dhparam_and_ciphers_are_listed_with_why_they_do_nothing() {
+        let dir = pem_folder();
+        let tls = serde_json::json!({
+            "certificate": dir.path().join("server.crt"), "key": dir.path().join("server.key"),
+            "chain_certificates": [dir.path().join("server.crt")],
+            "dhparam": "dh.pem", "ciphers": "ECDH+AESGCM"
+        });
+        let config = load(&web_on(&format!(
+            r#"{{"type": "tcp", "port": 1, "tls": {tls}}}"#
+        )));
+        let at = "workers[0].transports[0].endpoint.tls";
+        assert_eq!(
+            config.ignored,
+            [
+                format!("{at}.dhparam (rustls uses ECDHE only, no DH parameters)"),
+                format!("{at}.ciphers (rustls offers only forward-secret AEAD suites)"),
+            ]
+        );
+        assert_eq!(tls_of(&config).chain, [dir.path().join("server.crt")]);
     }
 
     #[test]
@@ -697,12 +720,10 @@ mod tests {
             format!("{at}: expected an object, found a boolean")
         );
         assert_eq!(
-            with(r#"{"dhparam": "dh.pem"}"#),
-            format!("{at}.dhparam: TLS dhparam is not supported yet")
-        );
-        assert_eq!(
-            with(r#"{"ciphers": "ECDHE"}"#),
-            format!("{at}.ciphers: TLS cipher selection is not supported yet")
+            with(r#"{"chain_certificates": ["missing.pem"]}"#)
+                .split(':')
+                .next(),
+            Some(format!("{at}.chain_certificates[0]").as_str())
         );
         assert_eq!(
             with(r#"{"ca_certificates": ["ca.pem"]}"#),
@@ -710,14 +731,11 @@ mod tests {
                 "{at}.ca_certificates: TLS client certificates (ca_certificates) are not supported yet"
             )
         );
-        assert!(
-            with(r#"{"chain_certificates": ["chain.pem"]}"#).starts_with(&format!(
-                "{at}.chain_certificates: TLS chain_certificates is not supported yet"
-            ))
-        );
         assert_eq!(
             with(r#"{"cert": "x"}"#),
-            format!("{at}.cert: unknown key (allowed here: certificate, key)")
+            format!(
+                "{at}.cert: unknown key (allowed here: certificate, key, chain_certificates, dhparam, ciphers)"
+            )
         );
     }
 

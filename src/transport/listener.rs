@@ -58,9 +58,13 @@ pub fn tls_acceptor(files: &TlsFiles, http: bool) -> io::Result<TlsAcceptor> {
             format!("TLS {what} {}: {e}", path.display()),
         )
     };
-    let certs = CertificateDer::pem_file_iter(&files.certificate)
-        .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| invalid("certificate", &files.certificate, &e))?;
+    let mut certs = Vec::new();
+    for file in std::iter::once(&files.certificate).chain(&files.chain) {
+        let pems = CertificateDer::pem_file_iter(file)
+            .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| invalid("certificate", file, &e))?;
+        certs.extend(pems);
+    }
     let key =
         PrivateKeyDer::from_pem_file(&files.key).map_err(|e| invalid("key", &files.key, &e))?;
     let mut config = rustls::ServerConfig::builder()

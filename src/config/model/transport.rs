@@ -81,6 +81,8 @@ pub struct TlsFiles {
     pub certificate: PathBuf,
     /// Private key (PKCS#8, PKCS#1 or SEC1).
     pub key: PathBuf,
+    /// `chain_certificates`: intermediate CA certificates sent after those of `certificate`.
+    pub chain: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone)]

@@ -83,3 +83,35 @@ def test_plain_websocket_on_the_tls_port_fails(router):
             with pytest.raises((ConnectFailed, ConnectionError, asyncio.TimeoutError)):
                 await s.connect("json")
     run(main())
+
+
+def test_chain_certificates_dhparam_and_ciphers_of_a_crossbar_tls_endpoint(request, tls_ca, tmp_path):
+    """Crossbar's TLS keys: the leaf alone in `certificate`, its intermediate CA in
+    `chain_certificates` (sent to the client, which trusts only the root); `dhparam` and
+    `ciphers` are accepted and listed as having no effect (rustls offers only ECDHE, AEAD
+    suites)."""
+    intermediate = tls_ca.create_child_ca()
+    server_cert = intermediate.issue_cert("127.0.0.1", "localhost")
+    leaf, chain = server_cert.cert_chain_pems[0], server_cert.cert_chain_pems[1]
+    leaf.write_to_path(tmp_path / "leaf.pem")
+    chain.write_to_path(tmp_path / "intermediate.pem")
+    server_cert.private_key_pem.write_to_path(tmp_path / "key.pem")
+    (tmp_path / "dhparam.pem").write_text("not read\n")
+    tls = {
+        "certificate": str(tmp_path / "leaf.pem"),
+        "key": str(tmp_path / "key.pem"),
+        "chain_certificates": [str(tmp_path / "intermediate.pem")],
+        "dhparam": str(tmp_path / "dhparam.pem"),
+        "ciphers": "ECDH+AESGCM:DH+AESGCM:!aNULL",
+    }
+    transports = [web_transport({"ws": ws_path(("json",))}, tls=tls)]
+    config = make_config(realms=[realm()], transports=transports)
+    router = start_router(request, config, name="tls-chain")
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    tls_ca.configure_trust(ctx)
+
+    async def main():
+        async with Sessions(wss(router), ssl_context=ctx) as s:
+            session = await s.connect("json")
+            assert session.session_id
+    run(main())
