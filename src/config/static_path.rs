@@ -36,19 +36,13 @@ pub(super) fn load_static_path(obj: &Obj, cx: &mut Loader) -> Result<PathService
     let node = obj.required("directory")?;
     let written = node.non_empty_str()?;
     let directory = cx.folder.join(written);
-    if !directory.is_dir() {
-        return Err(node.error(format!(
-            "\"{written}\" is not a directory (resolved against the config file's folder: {})",
-            directory.display()
-        )));
-    }
-    // Absolute and without `..`, so the served root is fixed whatever the working directory.
-    let directory = directory.canonicalize().map_err(|e| {
-        node.error(format!(
-            "cannot open directory {}: {e}",
-            directory.display()
-        ))
-    })?;
+    // A missing folder is not an error: Crossbar starts with it and answers 404, and so does
+    // Junction (`junction check` warns). Absolute and without `..` when it exists, so the
+    // served root is fixed whatever the working directory.
+    let directory = match directory.canonicalize() {
+        Ok(real) if real.is_dir() => real,
+        _ => std::path::absolute(&directory).unwrap_or(directory),
+    };
     let mut service = StaticService {
         directory,
         directory_listing: false,
@@ -167,13 +161,6 @@ mod tests {
             "{package}"
         );
         assert!(package.contains("\"directory\""), "{package}");
-        let missing = load(&static_path(r#", "directory": "no/such/folder""#)).unwrap_err();
-        assert!(
-            missing.starts_with(&format!(
-                "{p}.directory: \"no/such/folder\" is not a directory"
-            )),
-            "{missing}"
-        );
         let folder = tempfile::tempdir().unwrap();
         let dir = folder.path().display();
         let bad_type = load(&static_path(&format!(

@@ -23,14 +23,21 @@ pub fn warnings(config: &Config) -> Vec<String> {
         }
         for transport in &worker.transports {
             for (path, service) in transport.kind.paths().into_iter().flatten() {
+                let key = path
+                    .strip_prefix('/')
+                    .filter(|k| !k.is_empty())
+                    .unwrap_or(path);
+                let at = format!("{}.paths.{key}", transport.path);
                 if let Some(text) = open_origin_warning(service) {
-                    let key = path
-                        .strip_prefix('/')
-                        .filter(|k| !k.is_empty())
-                        .unwrap_or(path);
+                    out.push(format!("{at}.options.allowed_origins: {text}"));
+                }
+                if let PathService::Static(files) = service
+                    && !files.directory.is_dir()
+                {
                     out.push(format!(
-                        "{}.paths.{key}.options.allowed_origins: {text}",
-                        transport.path
+                        "{at}.directory: {} is not a directory: this path answers 404 until it \
+                         is one (and Junction is restarted)",
+                        files.directory.display()
                     ));
                 }
             }
@@ -140,6 +147,21 @@ mod tests {
             ),
             "{}",
             warnings[1]
+        );
+    }
+
+    #[test]
+    fn a_static_directory_that_does_not_exist_loads_with_a_warning() {
+        let json = r#"{"version": 2, "workers": [{"type": "router",
+            "transports": [{"type": "web", "endpoint": {"type": "tcp", "port": 8080},
+                "paths": {"/": {"type": "static", "directory": "no/such/folder"}}}]}]}"#;
+        let config = load_str(json).unwrap();
+        let all = warnings(&config);
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert!(
+            all[0].starts_with("workers[0].transports[0].paths./.directory: /")
+                && all[0].contains("no/such/folder is not a directory: this path answers 404"),
+            "{all:?}"
         );
     }
 }

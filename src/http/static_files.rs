@@ -93,11 +93,11 @@ impl StaticPath {
 
     async fn default_or_not_found(&self, req: Request<Incoming>, below: &str) -> HttpResponse {
         match &self.service.default_file {
-            Some(file) => {
+            Some(file) if self.service.directory.join(file).is_file() => {
                 let file = self.service.directory.join(file);
                 self.serve_file(req, below, &file).await
             }
-            None => self.not_found(below),
+            _ => self.not_found(below),
         }
     }
 

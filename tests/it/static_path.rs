@@ -193,3 +193,26 @@ async fn options_default_file_mime_types_listing_and_a_sub_path() {
     assert!(html.contains("a &lt;b&gt;.txt"), "{html}");
     assert!(!html.contains("<b>"), "names are escaped: {html}");
 }
+
+/// A `directory` that does not exist loads (as in Crossbar; `junction check` warns) and the
+/// path answers 404 with a JSON body, also for a `default_file`.
+#[tokio::test]
+async fn a_missing_directory_answers_404() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("not-yet").join("..").join("gone");
+    let paths = json!({
+        "ws": {"type": "websocket"},
+        "/": {"type": "static", "directory": missing.to_str().unwrap(),
+              "options": {"default_file": "index.html"}}
+    });
+    let router = InProcess::start(&common::config(
+        vec![json!({"name": "realm1", "roles": [full_access_role("anonymous")]})],
+        vec![web(paths, Value::Null)],
+    ));
+    for target in ["/", "/index.html", "/a/b.js"] {
+        let answer = get(router.addrs[0], target, &[]).await;
+        assert_eq!(answer.status, 404, "{target}");
+        let body: Value = serde_json::from_slice(&answer.body).unwrap();
+        assert!(body["error"].is_string(), "{target}: {body}");
+    }
+}
