@@ -26,19 +26,20 @@ const WEBSOCKET_OPTIONS: &[&str] = &[
     "max_outbound_bytes",
     "join_timeout",
     "max_failed_logins",
+    "require_websocket_subprotocol",
+    "enable_webstatus",
+    "compression",
 ];
 
 /// WebSocket options of autobahn/Crossbar that tune behaviour Junction fixes (or lacks
 /// harmlessly); accepted so real Crossbar configs load, and listed by `check`.
 const IGNORED_WEBSOCKET_OPTIONS: &[&str] = &[
-    "enable_webstatus",
     "utf8validation",
     "validate_utf8",
     "echo_close_codereason",
     "fail_by_drop",
     "close_handshake_timeout",
     "tcp_nodelay",
-    "require_websocket_subprotocol",
     "enable_hybi10",
     "enable_rfc6455",
     "mask_server_frames",
@@ -76,6 +77,8 @@ pub fn default_websocket_options() -> WebSocketOptions {
         max_outbound_bytes: DEFAULT_MAX_OUTBOUND_BYTES,
         join_timeout: DEFAULT_JOIN_TIMEOUT,
         max_failed_logins: DEFAULT_MAX_FAILED_LOGINS,
+        require_subprotocol: true,
+        status_page: true,
     }
 }
 
@@ -128,15 +131,26 @@ pub(super) fn load_websocket_options(
         return Ok(options);
     };
     let obj = node.object()?;
-    obj.reject(&[(
-        "compression",
-        "permessage-deflate compression is not supported yet",
-    )])?;
     obj.keys(
         WEBSOCKET_OPTIONS,
         IGNORED_WEBSOCKET_OPTIONS,
         &mut cx.ignored,
     )?;
+    if let Some(compression) = obj.get("compression") {
+        compression.object()?;
+        // tungstenite has no permessage-deflate; RFC 7692 lets a server decline the offer,
+        // and clients then send uncompressed frames.
+        cx.ignored.push(format!(
+            "{} (permessage-deflate is not negotiated: clients send uncompressed frames)",
+            compression.path
+        ));
+    }
+    if let Some(require) = obj.opt_bool("require_websocket_subprotocol")? {
+        options.require_subprotocol = require;
+    }
+    if let Some(status_page) = obj.opt_bool("enable_webstatus")? {
+        options.status_page = status_page;
+    }
 
     if let Some(max) = size(&obj, "max_message_size")? {
         options.max_message_size = max;

@@ -276,8 +276,8 @@ fn http_bridge_errors_name_the_json_path() {
             "error: workers[0].transports[1].endpoint.tls.certificate: cannot read",
         ),
         (
-            BRIDGE.replace(r#""tls": {"#, r#""tls": {"dhparam": "dh.pem", "#),
-            "error: workers[0].transports[1].endpoint.tls.dhparam: TLS dhparam is not supported yet",
+            BRIDGE.replace(r#""tls": {"#, r#""tls": {"ca_certificates": ["ca.pem"], "#),
+            "error: workers[0].transports[1].endpoint.tls.ca_certificates: TLS client certificates (ca_certificates) are not supported yet",
         ),
         (
             BRIDGE.replace("192.168.1.1/255.255.255.0", "192.168.1.1/255.255.0.255"),

@@ -136,9 +136,29 @@ async fn subprotocol_not_served_is_refused_with_400_json() {
     }
 }
 
+/// Crossbar's `require_websocket_subprotocol` (default true): a client that offers no
+/// subprotocol is refused with 400; with `false` it speaks JSON.
 #[tokio::test]
-async fn no_subprotocol_offered_speaks_json() {
+async fn no_subprotocol_offered_is_refused_unless_not_required() {
     let router = Router::start(&default_config());
+    match ws_connect(&router.url("/ws"), &[], None).await {
+        Err(WsError::Http(response)) => {
+            assert_eq!(response.status(), 400);
+            let body =
+                String::from_utf8_lossy(response.body().as_deref().unwrap_or_default()).to_string();
+            assert!(body.contains("wamp.2.json"), "names what to offer: {body}");
+        }
+        Err(e) => panic!("expected HTTP 400, got {e}"),
+        Ok(_) => panic!("expected HTTP 400, the upgrade was accepted"),
+    }
+
+    let lenient = config(
+        vec![open_realm("realm1", "loose")],
+        vec![web_transport(
+            json!({"require_websocket_subprotocol": false}),
+        )],
+    );
+    let router = Router::start(&lenient);
     let mut client = Client::connect(&router.url("/ws"), &[], None)
         .await
         .expect("upgrade accepted");
@@ -160,13 +180,70 @@ async fn no_subprotocol_offered_speaks_json() {
     }
 }
 
+/// Crossbar's `compression` (permessage-deflate) is accepted, and no extension is negotiated
+/// (RFC 7692 lets a server decline): the client gets an uncompressed session.
 #[tokio::test]
-async fn plain_get_on_websocket_path_is_426_and_unknown_path_404() {
+async fn compression_is_accepted_and_declined() {
+    let deflate = config(
+        vec![open_realm("realm1", "loose")],
+        vec![web_transport(
+            json!({"compression": {"deflate": {"request_no_context_takeover": false}}}),
+        )],
+    );
+    let router = Router::start(&deflate);
+    let mut request = ws_request(&router.url("/ws"), &["wamp.2.json"], None);
+    request.headers_mut().insert(
+        "Sec-WebSocket-Extensions",
+        "permessage-deflate; client_max_window_bits"
+            .parse()
+            .unwrap(),
+    );
+    let (ws, response) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("upgrade accepted");
+    assert_eq!(response.status(), 101);
+    assert_eq!(
+        response.headers().get("sec-websocket-extensions"),
+        None,
+        "no extension negotiated"
+    );
+    let mut client = Client::from_ws(ws, &response);
+    client
+        .send_frame(WsMessage::text(
+            r#"[1,"realm1",{"roles":{"subscriber":{}}}]"#,
+        ))
+        .await;
+    assert!(matches!(
+        client.recv_frame().await,
+        Some(Ok(WsMessage::Text(_)))
+    ));
+}
+
+/// A plain GET on a WebSocket path shows a small status page (Crossbar's `enable_webstatus`,
+/// default true); with `enable_webstatus: false` it is a 426 JSON error. Unknown paths: 404.
+#[tokio::test]
+async fn plain_get_on_websocket_path_is_a_status_page_or_426_and_unknown_path_404() {
     let router = Router::start(&default_config());
     let addr = router.addr();
 
     let response = raw_http(
         addr,
+        &format!("GET /ws HTTP/1.1\r\nHost: {addr}\r\nConnection: close"),
+    )
+    .await;
+    assert_eq!(response.status, 200, "{response:?}");
+    let page = String::from_utf8_lossy(&response.body).to_string();
+    assert!(
+        page.contains("WAMP") && page.contains("wamp.2.json"),
+        "{page}"
+    );
+    let no_status = config(
+        vec![open_realm("realm1", "loose")],
+        vec![web_transport(json!({"enable_webstatus": false}))],
+    );
+    let quiet = Router::start(&no_status);
+    let response = raw_http(
+        quiet.addr(),
         &format!("GET /ws HTTP/1.1\r\nHost: {addr}\r\nConnection: close"),
     )
     .await;

@@ -303,6 +303,12 @@ pub struct WebSocketOptions {
     /// in a burst (counted over all transports) before this service refuses its HELLOs; one
     /// is forgiven each second. 0: no limit.
     pub max_failed_logins: u32,
+    /// `require_websocket_subprotocol` (default true, as Crossbar): a client that offers no
+    /// WAMP subprotocol is refused with 400; false: it speaks `wamp.2.json`.
+    pub require_subprotocol: bool,
+    /// `enable_webstatus` (default true, as Crossbar): a plain GET (no upgrade) gets a small
+    /// status page; false: a 426 JSON error.
+    pub status_page: bool,
 }
 
 /// A WAMP-over-RawSocket service (a `rawsocket` transport, or the `rawsocket` part of a

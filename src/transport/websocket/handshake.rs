@@ -76,10 +76,12 @@ pub fn check_origin(headers: &HeaderMap, options: &WebSocketOptions) -> Result<(
 }
 
 /// The first subprotocol in the client's offer that this path serves. A client that offers
-/// none gets `wamp.2.json`, as Crossbar does.
+/// none is refused when `required` (Crossbar's `require_websocket_subprotocol`), else it gets
+/// `None` (and speaks `wamp.2.json`).
 pub fn choose_subprotocol(
     headers: &HeaderMap,
     serializers: &[SerializerName],
+    required: bool,
 ) -> Result<Option<Subprotocol>, Refused> {
     let served = |sp: &Subprotocol| {
         serializers
@@ -94,6 +96,20 @@ pub fn choose_subprotocol(
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .collect();
+    if offered.is_empty() && required {
+        let names: Vec<String> = serializers
+            .iter()
+            .map(|s| format!("wamp.2.{}", s.as_str()))
+            .collect();
+        return Err(refused(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "offer a WAMP subprotocol in Sec-WebSocket-Protocol ({}); this path has \
+                 require_websocket_subprotocol",
+                names.join(", ")
+            ),
+        ));
+    }
     if offered.is_empty() {
         return Ok(None);
     }
@@ -131,35 +147,39 @@ mod tests {
             "sec-websocket-protocol",
             "wamp.2.cbor.batched, wamp.2.cbor, wamp.2.msgpack.batched, wamp.2.json",
         )]);
-        let sp = choose_subprotocol(&h, &[SerializerName::Json, SerializerName::MsgPack])
+        let sp = choose_subprotocol(&h, &[SerializerName::Json, SerializerName::MsgPack], true)
             .unwrap()
             .unwrap();
         assert_eq!(sp.name(), "wamp.2.msgpack.batched");
-        let sp = choose_subprotocol(&h, &[SerializerName::Json])
+        let sp = choose_subprotocol(&h, &[SerializerName::Json], true)
             .unwrap()
             .unwrap();
         assert_eq!(sp.name(), "wamp.2.json");
         // A service that lists cbor serves both CBOR subprotocols.
-        let sp = choose_subprotocol(&h, &SerializerName::ALL)
+        let sp = choose_subprotocol(&h, &SerializerName::ALL, true)
             .unwrap()
             .unwrap();
         assert_eq!(sp.name(), "wamp.2.cbor.batched");
-        let sp = choose_subprotocol(&h, &[SerializerName::Json, SerializerName::Cbor])
+        let sp = choose_subprotocol(&h, &[SerializerName::Json, SerializerName::Cbor], true)
             .unwrap()
             .unwrap();
         assert_eq!(sp.name(), "wamp.2.cbor.batched");
         let plain = headers(&[("sec-websocket-protocol", "wamp.2.cbor, wamp.2.json")]);
-        let sp = choose_subprotocol(&plain, &[SerializerName::Cbor])
+        let sp = choose_subprotocol(&plain, &[SerializerName::Cbor], true)
             .unwrap()
             .unwrap();
         assert_eq!(sp.name(), "wamp.2.cbor");
         let h = headers(&[("sec-websocket-protocol", "wamp.2.cbor")]);
-        assert!(choose_subprotocol(&h, &[SerializerName::Json]).is_err());
-        assert!(choose_subprotocol(&h, &[SerializerName::Json, SerializerName::MsgPack]).is_err());
+        assert!(choose_subprotocol(&h, &[SerializerName::Json], true).is_err());
+        assert!(
+            choose_subprotocol(&h, &[SerializerName::Json, SerializerName::MsgPack], true).is_err()
+        );
         assert_eq!(
-            choose_subprotocol(&HeaderMap::new(), &[SerializerName::Json]),
+            choose_subprotocol(&HeaderMap::new(), &[SerializerName::Json], false),
             Ok(None)
         );
+        let refused = choose_subprotocol(&HeaderMap::new(), &[SerializerName::Json], true);
+        assert_eq!(refused.unwrap_err().status, StatusCode::BAD_REQUEST);
     }
 
     #[test]

@@ -30,9 +30,19 @@ pub fn wamp(
     peer: SocketAddr,
     mut req: Request<Incoming>,
 ) -> Result<HttpResponse, Refused> {
-    let accept = handshake::accept_key(&req)?;
+    let accept = match handshake::accept_key(&req) {
+        Ok(accept) => accept,
+        Err(_) if service.options.status_page && is_plain_get(&req) => {
+            return Ok(status_page(service));
+        }
+        Err(refused) => return Err(refused),
+    };
     handshake::check_origin(req.headers(), &service.options)?;
-    let offered = handshake::choose_subprotocol(req.headers(), &service.serializers)?;
+    let offered = handshake::choose_subprotocol(
+        req.headers(),
+        &service.serializers,
+        service.options.require_subprotocol,
+    )?;
     let subprotocol = offered.unwrap_or(Subprotocol {
         serialization: Serialization::Json,
         batched: false,
@@ -83,6 +93,35 @@ pub fn testee(
         }
     });
     Ok(switching_protocols(&accept, None))
+}
+
+/// A GET or HEAD without `Upgrade`: a browser or a curl looking at the WebSocket URL.
+fn is_plain_get<B>(req: &Request<B>) -> bool {
+    (req.method() == hyper::Method::GET || req.method() == hyper::Method::HEAD)
+        && !req.headers().contains_key(header::UPGRADE)
+}
+
+/// Crossbar's `enable_webstatus`: a page saying this is a WAMP WebSocket endpoint and which
+/// subprotocols it speaks (no version, no realm names: it is public).
+fn status_page(service: &WebSocketService) -> HttpResponse {
+    let subprotocols: Vec<String> = service
+        .serializers
+        .iter()
+        .map(|s| format!("wamp.2.{}", s.as_str()))
+        .collect();
+    let page = format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>WAMP WebSocket endpoint\
+         </title></head><body><h1>WAMP WebSocket endpoint</h1><p>This is a WAMP router's \
+         WebSocket endpoint (Junction). Connect with a WAMP client, such as autobahn.js, \
+         using one of the subprotocols: {}.</p></body></html>\n",
+        subprotocols.join(", ")
+    );
+    let mut response = Response::new(response::full(Bytes::from(page)));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
 }
 
 fn switching_protocols(accept: &str, subprotocol: Option<&'static str>) -> HttpResponse {

@@ -524,7 +524,7 @@ impl Client {
         Client::from_ws(ws, &response)
     }
 
-    fn from_ws(ws: Ws, response: &Response<Option<Vec<u8>>>) -> Client {
+    pub fn from_ws(ws: Ws, response: &Response<Option<Vec<u8>>>) -> Client {
         let protocol = response
             .headers()
             .get("sec-websocket-protocol")
