@@ -437,7 +437,8 @@ mod tests {
             r#"{"max_message_size": 2000, "auto_ping_interval": 10000, "auto_ping_size": 12,
                 "allowed_origins": ["https://*.example.com"], "allow_null_origin": false,
                 "open_handshake_timeout": 2500, "max_outbound_queue": 10,
-                "max_outbound_bytes": 4096, "join_timeout": 3000, "max_failed_logins": 0}"#,
+                "max_outbound_bytes": 4096, "join_timeout": 3000, "max_failed_logins": 0,
+                "require_websocket_subprotocol": false, "enable_webstatus": false}"#,
         );
         assert_eq!(
             o,
@@ -454,6 +455,8 @@ mod tests {
                 max_outbound_bytes: 4096,
                 join_timeout: Duration::from_secs(3),
                 max_failed_logins: 0,
+                require_subprotocol: false,
+                status_page: false,
             }
         );
         let o = options(
@@ -473,7 +476,6 @@ mod tests {
         assert_eq!(
             config.ignored,
             [
-                format!("{T}.options.enable_webstatus"),
                 format!("{T}.options.utf8validation"),
                 format!("{T}.options.fail_by_drop"),
             ]
@@ -481,8 +483,12 @@ mod tests {
         let e = |json: &str| error(&websocket(&format!(r#""options": {json}"#)));
         let at = format!("{T}.options");
         assert_eq!(
-            e(r#"{"compression": {"deflate": {}}}"#),
-            format!("{at}.compression: permessage-deflate compression is not supported yet")
+            e(r#"{"compression": true}"#),
+            format!("{at}.compression: expected an object, found a boolean")
+        );
+        assert_eq!(
+            e(r#"{"enable_webstatus": 1}"#),
+            format!("{at}.enable_webstatus: expected true or false, found a number")
         );
         assert!(e(r#"{"max_mesage_size": 1}"#).starts_with(&format!(
             "{at}.max_mesage_size: unknown key (allowed here: max_message_size"

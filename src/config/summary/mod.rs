@@ -197,7 +197,7 @@ mod tests {
                                "auth": {"anonymous": {"type": "static"},
                                         "ticket": {"type": "static", "principals": {"joe": {"ticket": "tkt-secret", "role": "backend"}}},
                                         "wampcra": {"type": "static", "users": {"alice": {"secret": "cra-secret", "role": "backend", "salt": "na"}}}},
-                               "options": {"auto_ping_interval": 5000, "max_message_size": 65536, "enable_webstatus": false}},
+                               "options": {"auto_ping_interval": 5000, "max_message_size": 65536, "fail_by_drop": false}},
                         "echo": {"type": "websocket-testee"}
                      }},
                     {"type": "websocket", "endpoint": {"type": "tcp", "port": 9000, "version": 6}}
@@ -222,7 +222,7 @@ mod tests {
   transport workers[0].transports[1]: websocket on [::]:9000
     serializers: json, msgpack, cbor
     auth anonymous: role anonymous
-ignored (no effect in Junction): controller, workers[0].options, workers[0].realms[0].roles[0].permissions[0].cache, workers[0].transports[0].paths.ws.options.enable_webstatus
+ignored (no effect in Junction): controller, workers[0].options, workers[0].realms[0].roles[0].permissions[0].cache, workers[0].transports[0].paths.ws.options.fail_by_drop
 "#;
         assert_eq!(text, expected, "\n{text}");
         assert!(
