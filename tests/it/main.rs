@@ -18,6 +18,7 @@ mod bundled_config;
 mod config_check;
 mod connection_deadlines;
 mod connection_limits;
+mod crossbar_fixtures;
 mod decode_fuzz;
 mod event_store;
 mod fuzz_corpora;
