@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::config::auth;
 use crate::config::loader::Loader;
 use crate::config::model::{RawSocketOptions, RawSocketService};
-use crate::config::node::{Obj, Result};
+use crate::config::node::{Node, Obj, Result};
 use crate::config::websocket::{
     DEFAULT_JOIN_TIMEOUT, DEFAULT_MAX_FAILED_LOGINS, DEFAULT_MAX_OUTBOUND_BYTES, load_serializers,
     load_shared_options, size,
@@ -48,8 +48,23 @@ pub fn default_rawsocket_options() -> RawSocketOptions {
 /// `serializers`, `auth`, `max_message_size` and `options` of a RawSocket service (the
 /// caller checked the other keys).
 pub(super) fn load_rawsocket_service(obj: &Obj, cx: &mut Loader) -> Result<RawSocketService> {
+    // Crossbar's older RawSocket transports name one `serializer` (a string).
+    let serializers = match obj.get("serializer") {
+        Some(_) if obj.has("serializers") => {
+            return Err(obj.key_error(
+                "serializer",
+                "write either serializer or serializers, not both",
+            ));
+        }
+        Some(one) => {
+            one.str()?;
+            let list = serde_json::Value::Array(vec![one.value.clone()]);
+            load_serializers(Some(&Node::new(&list, &one.path)))?
+        }
+        None => load_serializers(obj.get("serializers").as_ref())?,
+    };
     Ok(RawSocketService {
-        serializers: load_serializers(obj.get("serializers").as_ref())?,
+        serializers,
         auth: auth::load_auth(obj.get("auth").as_ref(), cx)?,
         options: load_rawsocket_options(obj, cx)?,
     })
@@ -200,6 +215,15 @@ mod tests {
             [SerializerName::MsgPack, SerializerName::Json]
         );
         assert_eq!(config.ignored, [format!("{T}.debug")]);
+        // Crossbar's older single `serializer` (still in its Erlang and C++ examples).
+        let config = load(&rawsocket(r#""serializer": "msgpack""#));
+        assert_eq!(service(&config).serializers, [SerializerName::MsgPack]);
+        assert_eq!(
+            error(&rawsocket(
+                r#""serializer": "msgpack", "serializers": ["json"]"#
+            )),
+            format!("{T}.serializer: write either serializer or serializers, not both")
+        );
     }
 
     #[test]
@@ -230,7 +254,7 @@ mod tests {
         );
         assert!(
             e(r#""url": "rs://x""#).starts_with(&format!(
-                "{T}.url: unknown key (allowed here: type, endpoint, serializers, auth, max_message_size, options, id, debug)"
+                "{T}.url: unknown key (allowed here: type, endpoint, serializers, serializer, auth, max_message_size, options, id, debug)"
             ))
         );
         assert_eq!(

@@ -52,6 +52,7 @@ pub(crate) fn load_transport(node: &Node, cx: &mut Loader) -> Result<TransportCo
                     "type",
                     "endpoint",
                     "serializers",
+                    "serializer",
                     "auth",
                     "max_message_size",
                     "options",
