@@ -9,16 +9,13 @@ use std::os::unix::fs::FileTypeExt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpSocket, UnixListener, UnixSocket};
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
 use crate::config::{
-    Config, Endpoint, PathService, TcpEndpoint, TlsFiles, TransportConfig, TransportKind,
-    UnixEndpoint,
+    Config, Endpoint, PathService, TcpEndpoint, TransportConfig, TransportKind, UnixEndpoint,
 };
 use crate::poller::supervisor::Pollers;
 use crate::router::Router;
@@ -27,6 +24,7 @@ use crate::transport::http_connection;
 use crate::transport::path_table::Services;
 use crate::transport::rawsocket::{self, Acceptor, handshake};
 use crate::transport::sniff;
+use crate::transport::tls;
 
 /// Binds `endpoint`; errors name the address.
 pub fn bind(endpoint: &TcpEndpoint) -> io::Result<TcpListener> {
@@ -47,34 +45,6 @@ pub fn bind(endpoint: &TcpEndpoint) -> io::Result<TcpListener> {
         .bind(addr)
         .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
     socket.listen(endpoint.backlog)
-}
-
-/// A TLS acceptor from PEM files; errors name the file. `http` announces HTTP/1.1 by ALPN
-/// (not on RawSocket-only transports).
-pub fn tls_acceptor(files: &TlsFiles, http: bool) -> io::Result<TlsAcceptor> {
-    let invalid = |what: &str, path: &std::path::Path, e: &dyn std::fmt::Display| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("TLS {what} {}: {e}", path.display()),
-        )
-    };
-    let mut certs = Vec::new();
-    for file in std::iter::once(&files.certificate).chain(&files.chain) {
-        let pems = CertificateDer::pem_file_iter(file)
-            .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| invalid("certificate", file, &e))?;
-        certs.extend(pems);
-    }
-    let key =
-        PrivateKeyDer::from_pem_file(&files.key).map_err(|e| invalid("key", &files.key, &e))?;
-    let mut config = rustls::ServerConfig::builder()
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|e| invalid("certificate/key pair", &files.certificate, &e))?;
-    if http {
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    }
-    Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
 /// The longest time a client may take to send its request head or RawSocket handshake
@@ -313,7 +283,7 @@ pub async fn start(
                 let tls = endpoint
                     .tls
                     .as_ref()
-                    .map(|files| tls_acceptor(files, http))
+                    .map(|files| tls::acceptor(files, http))
                     .transpose()?;
                 let door = Door::new(&router, &pollers, transport, tls.is_some())?;
                 let listener = bind(endpoint)?;

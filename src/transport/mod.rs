@@ -10,4 +10,5 @@ pub mod listener;
 pub mod path_table;
 pub mod rawsocket;
 pub mod sniff;
+pub mod tls;
 pub mod websocket;

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import subprocess
 
 import pytest
 import trustme
@@ -14,6 +15,7 @@ from junction_harness import (
     SERIALIZER_IDS,
     Collector,
     ConnectFailed,
+    RouterStartError,
     Sessions,
     make_config,
     realm,
@@ -115,3 +117,37 @@ def test_chain_certificates_dhparam_and_ciphers_of_a_crossbar_tls_endpoint(reque
             session = await s.connect("json")
             assert session.session_id
     run(main())
+
+
+def test_an_x509_v1_certificate_as_crossbar_examples_ship_is_served(request, tmp_path):
+    """Old self-signed test certificates (X.509 version 1, as `openssl x509 -req` without
+    extensions makes and several Crossbar examples ship) are served as OpenSSL serves them; a
+    key that does not match its certificate is still refused at start."""
+    key, csr, cert = tmp_path / "key.pem", tmp_path / "req.csr", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+                    "-out", str(csr), "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+    subprocess.run(["openssl", "x509", "-req", "-in", str(csr), "-signkey", str(key), "-days", "3650",
+                    "-out", str(cert)], check=True, capture_output=True)
+    text = subprocess.run(["openssl", "x509", "-in", str(cert), "-noout", "-text"], check=True,
+                          capture_output=True, text=True).stdout
+    assert "Version: 1 (0x0)" in text, text
+    tls = {"certificate": str(cert), "key": str(key)}
+    config = make_config(realms=[realm()], transports=[web_transport({"ws": ws_path(("json",))}, tls=tls)])
+    router = start_router(request, config, name="tls-v1")
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    ctx.load_verify_locations(cafile=str(cert))
+    ctx.check_hostname = False  # a version 1 certificate has no subjectAltName; the chain is still verified
+
+    async def main():
+        async with Sessions(wss(router), ssl_context=ctx) as s:
+            session = await s.connect("json")
+            assert session.session_id
+    run(main())
+
+    other_key = tmp_path / "other.pem"
+    subprocess.run(["openssl", "genrsa", "-out", str(other_key), "2048"], check=True, capture_output=True)
+    mismatched = make_config(realms=[realm()], transports=[web_transport(
+        {"ws": ws_path(("json",))}, tls={"certificate": str(cert), "key": str(other_key)})])
+    with pytest.raises(RouterStartError) as refused:
+        start_router(request, mismatched, name="tls-v1-mismatch")
+    assert "do not match" in str(refused.value), refused.value
