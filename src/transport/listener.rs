@@ -20,6 +20,7 @@ use crate::config::{
     Config, Endpoint, PathService, TcpEndpoint, TlsFiles, TransportConfig, TransportKind,
     UnixEndpoint,
 };
+use crate::http::archive_download;
 use crate::poller::supervisor::Pollers;
 use crate::router::Router;
 use crate::transport::admission::{self, Admission, Admitted, Speaks};
@@ -301,6 +302,9 @@ pub async fn start(
     router: Arc<Router>,
     pollers: Arc<Pollers>,
 ) -> io::Result<Vec<SocketAddr>> {
+    archive_download::download_missing(config)
+        .await
+        .map_err(|e| io::Error::new(io::ErrorKind::NotFound, e))?;
     let mut bound = Vec::new();
     for transport in config.workers.iter().flat_map(|w| &w.transports) {
         match &transport.endpoint {
