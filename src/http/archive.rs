@@ -184,3 +184,18 @@ fn content_type(
         .and_then(|value| HeaderValue::from_str(&value).ok())
         .unwrap_or(HeaderValue::from_static("application/octet-stream"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::safe_name;
+
+    #[test]
+    fn members_that_leave_the_archive_are_not_safe() {
+        for name in ["index.html", "js/app.js", "a..b/c", ".well-known/x"] {
+            assert!(safe_name(name), "{name}");
+        }
+        for name in ["../x", "a/../../x", "/etc/passwd", "a\\..\\x", "a/.."] {
+            assert!(!safe_name(name), "{name}");
+        }
+    }
+}

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::{Config, MAX_ARCHIVE_BYTES, PathService, open_archive};
+use crate::poller::fetch_error::error_chain;
 
 /// The longest a download may take.
 const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(120);
@@ -47,12 +48,12 @@ async fn download(url: &str, file: &Path, hashes: &[String]) -> Result<(), Strin
         .user_agent(concat!("junction/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| format!("cannot create an HTTP client: {e}"))?;
-    let mut response = client.get(url).send().await.map_err(|e| e.to_string())?;
+    let mut response = client.get(url).send().await.map_err(|e| error_chain(&e))?;
     if !response.status().is_success() {
         return Err(format!("the server answered {}", response.status()));
     }
     let mut bytes = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+    while let Some(chunk) = response.chunk().await.map_err(|e| error_chain(&e))? {
         if (bytes.len() + chunk.len()) as u64 > MAX_ARCHIVE_BYTES {
             return Err(format!("larger than {MAX_ARCHIVE_BYTES} bytes"));
         }

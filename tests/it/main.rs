@@ -7,6 +7,7 @@
 mod common;
 mod upstream;
 
+mod archive_path;
 mod auth_methods;
 mod bignum;
 mod bridge_caller;
