@@ -161,3 +161,158 @@ pub fn open_archive(
     ZipArchive::new(Cursor::new(bytes))
         .map_err(|e| format!("{} is not a ZIP archive: {e}", file.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use sha2::{Digest, Sha256};
+
+    use crate::config::load::{load_str_with_env, testing::*};
+    use crate::config::model::{PathService, TransportKind};
+    use crate::config::path_headline;
+
+    const P: &str = "workers[0].transports[0].paths.x";
+
+    fn load(fields: &str) -> Result<crate::config::Config, String> {
+        let json = web_worker(REALM1, &format!(r#""x": {{"type": "archive"{fields}}}"#));
+        load_str_with_env(&json, &|_| None).map_err(|e| e.to_string())
+    }
+
+    fn zip_file(dir: &std::path::Path) -> (String, String) {
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        writer
+            .start_file("a.txt", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        writer.write_all(b"a").unwrap();
+        let bytes = writer.finish().unwrap().into_inner();
+        let file = dir.join("site.zip");
+        std::fs::write(&file, &bytes).unwrap();
+        let hash = hex::encode(Sha256::digest(&bytes));
+        (file.display().to_string(), hash)
+    }
+
+    fn archive(config: &crate::config::Config) -> &crate::config::ArchiveService {
+        let TransportKind::Web { paths, .. } = &config.workers[0].transports[0].kind else {
+            panic!("a web transport");
+        };
+        let PathService::Archive(archive) = &paths["/x"] else {
+            panic!("an archive path");
+        };
+        archive
+    }
+
+    #[test]
+    fn options_are_read_and_summarised() {
+        let dir = tempfile::tempdir().unwrap();
+        let (file, hash) = zip_file(dir.path());
+        let config = load(&format!(
+            r#", "archive": "{file}", "cache": true, "object_prefix": "/pkg/",
+                "default_object": "index.html", "mime_types": {{".MIN.js": "text/javascript"}},
+                "hashes": ["{}"], "options": {{"default_file": "app.html"}}, "id": "a""#,
+            hash.to_uppercase()
+        ))
+        .unwrap();
+        let service = archive(&config);
+        assert!(service.cache);
+        assert_eq!(service.object_prefix, "pkg");
+        assert_eq!(service.default_object.as_deref(), Some("index.html"));
+        assert_eq!(service.default_file.as_deref(), Some("app.html"));
+        assert_eq!(service.mime_types[".min.js"], "text/javascript");
+        assert_eq!(service.hashes, vec![hash]);
+        assert_eq!(service.download_from, None);
+        assert_eq!(
+            path_headline("/x", &PathService::Archive(service.clone())),
+            format!(
+                "/x: files from ZIP archive {file} (prefix pkg/, default object index.html, \
+                 default file app.html, SHA-256 one of 1, cache 43200 s)"
+            )
+        );
+
+        let missing = dir.path().join("later.zip").display().to_string();
+        let config = load(&format!(
+            r#", "archive": "{missing}", "origin": "https://example.com/a.zip", "download": true"#
+        ))
+        .unwrap();
+        let service = archive(&config);
+        assert_eq!(
+            service.download_from.as_deref(),
+            Some("https://example.com/a.zip")
+        );
+        assert!(
+            path_headline("/x", &PathService::Archive(service.clone())).contains(
+                "missing: downloaded from https://example.com/a.zip at start, no caching"
+            )
+        );
+    }
+
+    #[test]
+    fn errors_name_the_key_and_say_what_to_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let (file, _) = zip_file(dir.path());
+        let not_zip = dir.path().join("not.zip");
+        std::fs::write(&not_zip, "plain text").unwrap();
+        let missing = dir.path().join("missing.zip").display().to_string();
+        let cases = [
+            (
+                String::new(),
+                format!("{P}.archive: required key is missing"),
+            ),
+            (
+                format!(r#", "archive": "{}""#, not_zip.display()),
+                format!("{P}.archive: {} is not a ZIP archive", not_zip.display()),
+            ),
+            (
+                format!(r#", "archive": "{}""#, dir.path().display()),
+                format!("{P}.archive: {} is not a file", dir.path().display()),
+            ),
+            (
+                format!(r#", "archive": "{missing}""#),
+                format!("{P}.archive: no file at {missing} (resolved against"),
+            ),
+            (
+                format!(r#", "archive": "{missing}", "origin": "https://example.com/a.zip""#),
+                format!("{P}.archive: no file at {missing} (set \"download\": true"),
+            ),
+            (
+                format!(r#", "archive": "{missing}", "origin": "ftp://x/a.zip", "download": true"#),
+                format!("{P}.origin: \"ftp://x/a.zip\" is not an http or https URL"),
+            ),
+            (
+                format!(r#", "archive": "{file}", "hashes": ["{}"]"#, "0".repeat(64)),
+                format!("{P}.archive: {file}: its SHA-256 is"),
+            ),
+            (
+                format!(r#", "archive": "{file}", "hashes": ["abc"]"#),
+                format!("{P}.hashes[0]: a SHA-256 digest is 64 hexadecimal digits"),
+            ),
+            (
+                format!(r#", "archive": "{file}", "default_object": "../x.html""#),
+                format!("{P}.default_object: \"../x.html\" must name a file inside"),
+            ),
+            (
+                format!(r#", "archive": "{file}", "object_prefix": "a/../.." "#),
+                format!("{P}.object_prefix: \"a/../..\" must name a folder inside"),
+            ),
+            (
+                format!(r#", "archive": "{file}", "mime_types": {{"js": "text/javascript"}}"#),
+                format!("{P}.mime_types.js: \"js\" is not a file extension"),
+            ),
+            (
+                format!(r#", "archive": "{file}", "options": {{"listing": true}}"#),
+                format!("{P}.options.listing: unknown key"),
+            ),
+            (
+                format!(r#", "archive": "{file}", "compress": true"#),
+                format!("{P}.compress: unknown key"),
+            ),
+        ];
+        for (fields, expected) in cases {
+            let error = load(&fields).unwrap_err();
+            assert!(
+                error.starts_with(&expected),
+                "{error}\nexpected: {expected}"
+            );
+        }
+    }
+}

@@ -77,3 +77,103 @@ pub(super) fn load_cgi_path(obj: &Obj, cx: &mut Loader) -> Result<PathService> {
         post_body_limit,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::config::load::{load_str_with_env, testing::*};
+    use crate::config::model::{PathService, TransportKind};
+    use crate::config::path_headline;
+
+    const P: &str = "workers[0].transports[0].paths.x";
+
+    fn load(fields: &str) -> Result<crate::config::Config, String> {
+        let json = web_worker(REALM1, &format!(r#""x": {{"type": "cgi"{fields}}}"#));
+        load_str_with_env(&json, &|_| None).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn options_defaults_and_summary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().display();
+        let config = load(&format!(
+            r#", "directory": "{path}", "processor": "/bin/sh""#
+        ))
+        .unwrap();
+        let TransportKind::Web { paths, .. } = &config.workers[0].transports[0].kind else {
+            panic!("a web transport");
+        };
+        let PathService::Cgi(cgi) = &paths["/x"] else {
+            panic!("a cgi path");
+        };
+        assert_eq!(cgi.directory, dir.path().canonicalize().unwrap());
+        assert_eq!(
+            cgi.processor.as_deref(),
+            Some(std::path::Path::new("/bin/sh"))
+        );
+        assert_eq!(cgi.timeout, Duration::from_secs(30));
+        assert_eq!(cgi.post_body_limit, 1024 * 1024);
+        assert_eq!(
+            path_headline("/x", &paths["/x"]),
+            format!(
+                "/x: cgi scripts from {} (run by /bin/sh, timeout 30000 ms, body up to \
+                 1048576 bytes)",
+                cgi.directory.display()
+            )
+        );
+        let config = load(&format!(
+            r#", "directory": "{path}", "timeout": 1500, "post_body_limit": 10"#
+        ))
+        .unwrap();
+        let TransportKind::Web { paths, .. } = &config.workers[0].transports[0].kind else {
+            panic!("a web transport");
+        };
+        assert!(
+            path_headline("/x", &paths["/x"])
+                .contains("(run as programs, timeout 1500 ms, body up to 10 bytes)")
+        );
+    }
+
+    #[test]
+    fn errors_name_the_key_and_say_what_to_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().display();
+        let cases = [
+            (
+                String::new(),
+                format!("{P}.directory: required key is missing"),
+            ),
+            (
+                r#", "directory": "no/such/folder""#.to_string(),
+                format!("{P}.directory: \"no/such/folder\" is not a directory"),
+            ),
+            (
+                format!(r#", "directory": "{path}", "processor": "python3""#),
+                format!(
+                    "{P}.processor: \"python3\" is not a path: write the program's full path \
+                     (e.g. \"/usr/bin/python3\")"
+                ),
+            ),
+            (
+                format!(r#", "directory": "{path}", "processor": "/no/such/python""#),
+                format!("{P}.processor: no program at /no/such/python"),
+            ),
+            (
+                format!(r#", "directory": "{path}", "timeout": 0"#),
+                format!("{P}.timeout:"),
+            ),
+            (
+                format!(r#", "directory": "{path}", "env": {{}}"#),
+                format!("{P}.env: unknown key"),
+            ),
+        ];
+        for (fields, expected) in cases {
+            let error = load(&fields).unwrap_err();
+            assert!(
+                error.starts_with(&expected),
+                "{error}\nexpected: {expected}"
+            );
+        }
+    }
+}

@@ -58,3 +58,67 @@ pub(super) fn refusal(kind: &str, obj: &Obj) -> Option<String> {
     };
     Some(message.replace("{app}", &app))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::load::{load_str_with_env, testing::*};
+
+    fn error(path: &str) -> String {
+        load_str_with_env(&web_worker(REALM1, path), &|_| None)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn each_refusal_names_the_key_and_what_to_run_instead() {
+        let p = "workers[0].transports[0].paths.x.type";
+        let wsgi = error(r#""x": {"type": "wsgi", "module": "myapp.wsgi", "object": "app"}"#);
+        assert!(
+            wsgi.starts_with(&format!("{p}: a \"wsgi\" path runs a Python WSGI app")),
+            "{wsgi}"
+        );
+        assert!(
+            wsgi.contains("gunicorn --bind 127.0.0.1:8000 myapp.wsgi:app"),
+            "{wsgi}"
+        );
+        assert!(wsgi.contains("\"reverseproxy\""), "{wsgi}");
+        let bare = error(r#""x": {"type": "wsgi"}"#);
+        assert!(
+            bare.contains("gunicorn --bind 127.0.0.1:8000 <module>:<object>"),
+            "{bare}"
+        );
+
+        let cases = [
+            (
+                r#""x": {"type": "resource", "classname": "a.B"}"#,
+                "a \"resource\" path runs a Twisted Web resource",
+                "\"static\"",
+            ),
+            (
+                r#""x": {"type": "wap", "templates": "t", "routes": []}"#,
+                "a \"wap\" path renders Jinja2 templates",
+                "\"caller\"",
+            ),
+            (
+                r#""x": {"type": "schemadoc"}"#,
+                "a \"schemadoc\" path",
+                "\"static\"",
+            ),
+            (
+                r#""x": {"type": "rawsocket"}"#,
+                "\"rawsocket\" is a transport type, not a path type",
+                "\"universal\"",
+            ),
+            (
+                r#""x": {"type": "mqtt"}"#,
+                "\"mqtt\" is a transport type in Crossbar",
+                "\"webhook\"",
+            ),
+        ];
+        for (path, start, names) in cases {
+            let message = error(path);
+            assert!(message.starts_with(&format!("{p}: {start}")), "{message}");
+            assert!(message.contains(names), "{message}");
+        }
+    }
+}

@@ -98,7 +98,12 @@ mod tests {
 
     #[test]
     fn output_that_is_not_a_cgi_response() {
-        assert!(parse(b"hello world").unwrap_err().contains("ends before"));
+        assert!(
+            parse(b"Content-Type: text/plain\n")
+                .unwrap_err()
+                .contains("ends before")
+        );
+        assert!(parse(b"hello world").unwrap_err().contains("do not parse"));
         assert!(
             parse(b"X-Only: 1\n\n")
                 .unwrap_err()
