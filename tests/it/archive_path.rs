@@ -242,3 +242,62 @@ async fn a_missing_archive_is_downloaded_from_origin_at_start() {
         );
     }
 }
+
+/// `junction check` as a real process: relative paths resolved against the config's folder,
+/// a summary line per path, and a `wsgi` path refused with what to run instead.
+#[test]
+fn check_summarises_archive_and_cgi_paths_and_refuses_wsgi() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("site.zip"), zip_bytes(MEMBERS)).unwrap();
+    std::fs::create_dir(dir.path().join("cgi")).unwrap();
+    let check = |paths: Value| {
+        let config = common::config(
+            vec![json!({"name": "realm1", "roles": [full_access_role("anonymous")]})],
+            vec![web(paths, Value::Null)],
+        );
+        let file = dir.path().join("config.json");
+        std::fs::write(&file, config.to_string()).unwrap();
+        std::process::Command::new(env!("CARGO_BIN_EXE_junction"))
+            .args(["check", "--config"])
+            .arg(&file)
+            .output()
+            .unwrap()
+    };
+    let good = check(json!({
+        "/": {"type": "archive", "archive": "site.zip", "default_object": "index.html"},
+        "cgi-bin": {"type": "cgi", "directory": "cgi", "processor": "/bin/sh"},
+    }));
+    let stdout = String::from_utf8_lossy(&good.stdout);
+    assert!(
+        good.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+    let folder = dir.path().canonicalize().unwrap();
+    assert!(
+        stdout.contains(&format!(
+            "/: files from ZIP archive {}/site.zip (default object index.html, no caching)",
+            dir.path().display()
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "/cgi-bin: cgi scripts from {}/cgi (run by /bin/sh, timeout 30000 ms",
+            folder.display()
+        )),
+        "{stdout}"
+    );
+
+    let wsgi = check(json!({"/": {"type": "wsgi", "module": "app.wsgi", "object": "application"}}));
+    assert_eq!(wsgi.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&wsgi.stderr);
+    assert!(
+        stderr.contains("workers[0].transports[0].paths./.type: a \"wsgi\" path runs a Python"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("gunicorn --bind 127.0.0.1:8000 app.wsgi:application"),
+        "{stderr}"
+    );
+}
