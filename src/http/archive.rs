@@ -79,16 +79,12 @@ impl ArchivePath {
             };
             members.insert(name, member);
         }
+        tracing::debug!("{file}: {} members to serve", members.len());
         Ok(ArchivePath {
             prefix: prefix.trim_end_matches('/').to_string(),
             service: service.clone(),
             members,
         })
-    }
-
-    /// How many members can be served.
-    pub fn len(&self) -> usize {
-        self.members.len()
     }
 
     /// Whether a request for `path` is this path's: the path itself or anything below it.
