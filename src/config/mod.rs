@@ -3,8 +3,10 @@
 //! [`load_file`] / [`load_str`] parse and validate (errors name the JSON path, see
 //! [`ConfigError`]); [`summary`] is what `junction check` prints.
 
+mod archive_path;
 pub(crate) mod auth;
 mod bridge;
+mod cgi_path;
 mod endpoint;
 mod error;
 mod load;
@@ -13,6 +15,7 @@ pub mod model;
 pub(crate) mod node;
 mod rawsocket;
 mod realm;
+mod refused_paths;
 pub mod secret;
 mod static_path;
 mod store;
@@ -25,10 +28,12 @@ mod web_paths;
 mod web_services;
 mod websocket;
 
+pub use archive_path::{MAX_ARCHIVE_BYTES, open_archive};
 pub use error::ConfigError;
 pub use load::{load_file, load_str, load_str_with_env};
 pub use model::*;
 pub use rawsocket::{announceable, default_rawsocket_options};
+pub use static_path::DEFAULT_CACHE_TIMEOUT;
 pub use summary::{path_headline, summary};
 pub use warnings::warnings;
 pub use websocket::{DEFAULT_JOIN_TIMEOUT, DEFAULT_MAX_OUTBOUND_BYTES, default_websocket_options};

@@ -96,22 +96,28 @@ fn load_options(node: &Node, service: &mut StaticService, cx: &mut Loader) -> Re
         service.default_file = Some(name.to_string());
     }
     if let Some(types) = options.get("mime_types") {
-        for (extension, content_type) in types.object()?.entries() {
-            if !extension.starts_with('.') || extension.len() < 2 {
-                return Err(content_type.error(format!(
-                    "\"{extension}\" is not a file extension (write it with its dot: \".svg\")"
-                )));
-            }
-            let value = content_type.non_empty_str()?;
-            if value.parse::<mime::Mime>().is_err() {
-                return Err(content_type.error(format!("\"{value}\" is not a content type")));
-            }
-            service
-                .mime_types
-                .insert(extension.to_ascii_lowercase(), value.to_string());
-        }
+        service.mime_types = load_mime_types(&types)?;
     }
     Ok(())
+}
+
+/// `mime_types`: extension (with its dot, e.g. `".svg"` or `".min.js"`) -> content type; the
+/// keys lowercased (shared with `archive` paths).
+pub(super) fn load_mime_types(node: &Node) -> Result<BTreeMap<String, String>> {
+    let mut types = BTreeMap::new();
+    for (extension, content_type) in node.object()?.entries() {
+        if !extension.starts_with('.') || extension.len() < 2 {
+            return Err(content_type.error(format!(
+                "\"{extension}\" is not a file extension (write it with its dot: \".svg\")"
+            )));
+        }
+        let value = content_type.non_empty_str()?;
+        if value.parse::<mime::Mime>().is_err() {
+            return Err(content_type.error(format!("\"{value}\" is not a content type")));
+        }
+        types.insert(extension.to_ascii_lowercase(), value.to_string());
+    }
+    Ok(types)
 }
 
 #[cfg(test)]

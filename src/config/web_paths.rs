@@ -6,27 +6,23 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::config::archive_path::load_archive_path;
 use crate::config::bridge;
+use crate::config::cgi_path::load_cgi_path;
 use crate::config::loader::Loader;
 use crate::config::model::{PathService, WebOptions};
 use crate::config::node::{Node, Obj, Result};
+use crate::config::refused_paths::refusal;
 use crate::config::static_path::load_static_path;
 use crate::config::web_services::load_web_service;
 use crate::config::websocket::{COOKIE, load_websocket_options, load_websocket_service};
 
 /// Crossbar web path types Junction does not serve (yet); anything else is a typo.
 const CROSSBAR_PATH_TYPES: &[&str] = &[
-    "wsgi",
-    "resource",
     "reverseproxy",
     "reverseproxy-websocket",
-    "cgi",
     "longpoll",
-    "schemadoc",
     "upload",
-    "rawsocket",
-    "mqtt",
-    "archive",
     "fileupload",
     "websocket-reverseproxy",
 ];
@@ -130,6 +126,8 @@ pub(super) fn load_path_service(node: &Node, cx: &mut Loader) -> Result<PathServ
     match kind.str()? {
         "websocket" => load_websocket_path(&obj, cx),
         "static" => load_static_path(&obj, cx),
+        "archive" => load_archive_path(&obj, cx),
+        "cgi" => load_cgi_path(&obj, cx),
         "websocket-testee" => {
             obj.keys(&["type", "options"], &["debug"], &mut cx.ignored)?;
             let options = load_websocket_options(obj.get("options").as_ref(), cx)?;
@@ -142,11 +140,14 @@ pub(super) fn load_path_service(node: &Node, cx: &mut Loader) -> Result<PathServ
             if let Some(service) = load_web_service(other, &obj, cx) {
                 return service;
             }
+            if let Some(message) = refusal(other, &obj) {
+                return Err(kind.error(message));
+            }
             if CROSSBAR_PATH_TYPES.contains(&other) {
                 return Err(kind.error(format!("path type \"{other}\" is not supported yet")));
             }
             Err(kind.error(format!(
-                "unknown path type \"{other}\" (expected websocket, websocket-testee, static, redirect, json, nodeinfo, none, publisher (or its alias pusher), caller, webhook or topics-api)"
+                "unknown path type \"{other}\" (expected websocket, websocket-testee, static, archive, cgi, redirect, json, nodeinfo, none, publisher (or its alias pusher), caller, webhook or topics-api)"
             )))
         }
     }

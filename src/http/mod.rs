@@ -2,8 +2,12 @@
 //! the topics API, each answering one request. The web transport's path table
 //! (`transport::path_table`) routes requests to them.
 
+pub mod archive;
+pub mod archive_download;
 pub mod bridge;
 pub mod caller;
+pub mod cgi;
+pub mod cgi_response;
 pub mod cors;
 pub mod publisher;
 pub mod push_client;

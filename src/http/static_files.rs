@@ -174,19 +174,26 @@ impl StaticPath {
 
     /// What `mime_types` (or Crossbar's additions) say for `file`; `None`: ServeDir's guess.
     fn content_type(&self, file: &Path) -> Option<String> {
-        let name = file.file_name()?.to_str()?.to_ascii_lowercase();
-        let extension = format!(".{}", name.rsplit_once('.')?.1);
-        self.service
-            .mime_types
-            .get(&extension)
-            .cloned()
-            .or_else(|| {
-                EXTRA_MIME_TYPES
-                    .iter()
-                    .find(|(known, _)| *known == extension)
-                    .map(|(_, content_type)| content_type.to_string())
-            })
+        configured_content_type(&self.service.mime_types, file.file_name()?.to_str()?)
     }
+}
+
+/// What `mime_types` (or Crossbar's additions) say for a file called `name`: the longest
+/// suffix that has an entry wins (`.min.js` before `.js`). `None`: nothing configured.
+pub(crate) fn configured_content_type(
+    mime_types: &std::collections::BTreeMap<String, String>,
+    name: &str,
+) -> Option<String> {
+    let name = name.to_ascii_lowercase();
+    name.match_indices('.').find_map(|(at, _)| {
+        let suffix = &name[at..];
+        mime_types.get(suffix).cloned().or_else(|| {
+            EXTRA_MIME_TYPES
+                .iter()
+                .find(|(known, _)| *known == suffix)
+                .map(|(_, content_type)| content_type.to_string())
+        })
+    })
 }
 
 /// The file or directory `below` names inside `root`, or `None` when it would leave it: a
@@ -223,7 +230,7 @@ fn etag(file: &Path) -> Option<HeaderValue> {
 }
 
 /// Whether `If-None-Match` names `tag` (weak comparison, RFC 9110 13.1.2) or is `*`.
-fn if_none_match(headers: &hyper::HeaderMap, tag: &HeaderValue) -> bool {
+pub(crate) fn if_none_match(headers: &hyper::HeaderMap, tag: &HeaderValue) -> bool {
     let weak = |t: &str| t.trim().trim_start_matches("W/").to_string();
     let Ok(ours) = tag.to_str() else {
         return false;
@@ -237,7 +244,7 @@ fn if_none_match(headers: &hyper::HeaderMap, tag: &HeaderValue) -> bool {
 }
 
 /// `Cache-Control: max-age=N, public` and the matching `Expires`, as Crossbar sends them.
-fn cache_headers(headers: &mut hyper::HeaderMap, seconds: u64) {
+pub(crate) fn cache_headers(headers: &mut hyper::HeaderMap, seconds: u64) {
     if let Ok(value) = HeaderValue::from_str(&format!("max-age={seconds}, public")) {
         headers.insert(header::CACHE_CONTROL, value);
     }

@@ -17,6 +17,7 @@ use tracing::{debug, info, warn};
 use crate::config::{
     Config, Endpoint, PathService, TcpEndpoint, TransportConfig, TransportKind, UnixEndpoint,
 };
+use crate::http::archive_download;
 use crate::poller::supervisor::Pollers;
 use crate::router::Router;
 use crate::transport::admission::{self, Admission, Admitted, Speaks};
@@ -275,6 +276,9 @@ pub async fn start(
     router: Arc<Router>,
     pollers: Arc<Pollers>,
 ) -> io::Result<Vec<SocketAddr>> {
+    archive_download::download_missing(config)
+        .await
+        .map_err(|e| io::Error::new(io::ErrorKind::NotFound, e))?;
     let mut bound = Vec::new();
     for transport in config.workers.iter().flat_map(|w| &w.transports) {
         match &transport.endpoint {

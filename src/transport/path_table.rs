@@ -16,8 +16,10 @@ use ipnet::IpNet;
 use crate::config::{
     JsonService, PathService, TransportKind, WebOptions, WebSocketOptions, WebSocketService,
 };
+use crate::http::archive::ArchivePath;
 use crate::http::bridge::BODY_DEADLINE;
 use crate::http::caller::CallerPath;
+use crate::http::cgi::{self, CgiPath};
 use crate::http::publisher::PublisherPath;
 use crate::http::requester::Requester;
 use crate::http::response::{self, HttpResponse};
@@ -50,6 +52,8 @@ enum Service {
     /// When the path table was made (the node's start).
     NodeInfo(Instant),
     Nothing,
+    Archive(ArchivePath),
+    Cgi(CgiPath),
 }
 
 /// Everything a listener needs to answer requests.
@@ -116,6 +120,10 @@ impl Services {
                         PathService::Json(s) => Service::Json(s.clone()),
                         PathService::NodeInfo => Service::NodeInfo(Instant::now()),
                         PathService::Nothing => Service::Nothing,
+                        PathService::Archive(s) => Service::Archive(
+                            ArchivePath::open(path, s).map_err(|e| format!("path {path}: {e}"))?,
+                        ),
+                        PathService::Cgi(s) => Service::Cgi(CgiPath::new(path, s)),
                     };
                     table.insert(path.clone(), service);
                 }
@@ -156,13 +164,15 @@ impl Services {
         {
             return Some(api);
         }
-        // A static or redirect path serves everything below it; the longest one that covers
+        // A static, archive, cgi or redirect path serves everything below it; the longest one that covers
         // `path` (in the table's order, a longer key that starts with a shorter one comes later).
         self.paths
             .iter()
             .rev()
             .find(|(key, service)| match service {
                 Service::Static(files) => files.serves(path),
+                Service::Archive(archive) => archive.serves(path),
+                Service::Cgi(cgi) => cgi.serves(path),
                 Service::Redirect { .. } => {
                     key.as_str() == "/"
                         || path
@@ -235,6 +245,11 @@ async fn answer(
             web_services::node_info(&services.router.realm_names(), *started, &peer.to_string())
         }),
         Service::Nothing => web_services::nothing(req.uri().path()),
+        Service::Archive(archive) => archive.handle(&req),
+        Service::Cgi(cgi) => {
+            let requester = requester();
+            cgi.handle(req, cgi::Caller { peer, requester }).await
+        }
     };
     Ok(response)
 }

@@ -7,6 +7,7 @@
 mod common;
 mod upstream;
 
+mod archive_path;
 mod auth_methods;
 mod bignum;
 mod bridge_caller;
@@ -15,6 +16,7 @@ mod bridge_publisher_contract;
 mod bridge_transport;
 mod bridge_webhook;
 mod bundled_config;
+mod cgi_path;
 mod config_check;
 mod connection_deadlines;
 mod connection_limits;

@@ -8,13 +8,17 @@
 //! [`transport`] (transports, endpoints, path tables, WebSocket and RawSocket services),
 //! [`bridge`] (publisher, caller and webhook paths), [`auth`] (authentication methods).
 
+mod archive;
 mod auth;
 mod bridge;
+mod cgi;
 mod realm;
 mod transport;
 
+pub use archive::*;
 pub use auth::*;
 pub use bridge::*;
+pub use cgi::*;
 pub use realm::*;
 pub use transport::*;
 

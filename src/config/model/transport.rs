@@ -180,6 +180,10 @@ pub enum PathService {
     NodeInfo,
     /// `"type": "none"`: nothing here (404), e.g. to keep `/` empty.
     Nothing,
+    /// `"type": "archive"`: files from a ZIP archive.
+    Archive(ArchiveService),
+    /// `"type": "cgi"`: scripts of a directory run as CGI programs.
+    Cgi(CgiService),
 }
 
 /// `{"type": "json", "value", "options": {"prettify", "allow_cross_origin",

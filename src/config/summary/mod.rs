@@ -6,6 +6,7 @@
 
 mod auth;
 mod transport;
+mod web_files;
 
 pub use transport::path_headline;
 use transport::transport_summary;
