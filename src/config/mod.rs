@@ -9,6 +9,7 @@ mod endpoint;
 mod error;
 mod load;
 mod loader;
+mod longpoll;
 pub mod model;
 pub(crate) mod node;
 mod rawsocket;
@@ -27,6 +28,7 @@ mod websocket;
 
 pub use error::ConfigError;
 pub use load::{load_file, load_str, load_str_with_env};
+pub use longpoll::{LongPollOptions, LongPollService};
 pub use model::*;
 pub use rawsocket::{announceable, default_rawsocket_options};
 pub use summary::{path_headline, summary};

@@ -28,6 +28,7 @@ use crate::http::webhook::WebhookPath;
 use crate::poller::supervisor::Pollers;
 use crate::router::Router;
 use crate::router::auth::Authenticator;
+use crate::transport::longpoll::LongPollPath;
 use crate::transport::websocket::upgrade;
 
 /// A path's service, prepared once at start.
@@ -50,6 +51,7 @@ enum Service {
     /// When the path table was made (the node's start).
     NodeInfo(Instant),
     Nothing,
+    LongPoll(LongPollPath),
 }
 
 /// Everything a listener needs to answer requests.
@@ -116,6 +118,9 @@ impl Services {
                         PathService::Json(s) => Service::Json(s.clone()),
                         PathService::NodeInfo => Service::NodeInfo(Instant::now()),
                         PathService::Nothing => Service::Nothing,
+                        PathService::LongPoll(s) => {
+                            Service::LongPoll(LongPollPath::new(path, s, &router))
+                        }
                     };
                     table.insert(path.clone(), service);
                 }
@@ -163,6 +168,7 @@ impl Services {
             .rev()
             .find(|(key, service)| match service {
                 Service::Static(files) => files.serves(path),
+                Service::LongPoll(lp) => lp.serves(path),
                 Service::Redirect { .. } => {
                     key.as_str() == "/"
                         || path
@@ -235,6 +241,7 @@ async fn answer(
             web_services::node_info(&services.router.realm_names(), *started, &peer.to_string())
         }),
         Service::Nothing => web_services::nothing(req.uri().path()),
+        Service::LongPoll(path) => path.handle(req, peer).await,
     };
     Ok(response)
 }

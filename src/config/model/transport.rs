@@ -178,6 +178,8 @@ pub enum PathService {
     NodeInfo,
     /// `"type": "none"`: nothing here (404), e.g. to keep `/` empty.
     Nothing,
+    /// `"type": "longpoll"`: WAMP over HTTP long-poll (`config/longpoll.rs`).
+    LongPoll(crate::config::LongPollService),
 }
 
 /// `{"type": "json", "value", "options": {"prettify", "allow_cross_origin",
