@@ -152,6 +152,25 @@ mod tests {
     }
 
     #[test]
+    fn check_summarises_the_path() {
+        let config = load(
+            r#""lp": {"type": "longpoll", "serializers": ["json"],
+               "auth": {"anonymous": {"type": "static", "role": "anonymous"}},
+               "options": {"session_timeout": 60}}"#,
+        )
+        .unwrap();
+        let summary = crate::config::summary(&config);
+        assert!(
+            summary.contains(
+                "/lp: longpoll (json; request_timeout 10 s, session_timeout 60 s, queue limits \
+                 100 messages, 131072 bytes)\n"
+            ),
+            "{summary}"
+        );
+        assert!(summary.contains("auth anonymous: role anonymous"), "{summary}");
+    }
+
+    #[test]
     fn bad_options_name_the_key() {
         let p = "workers[0].transports[0].paths.lp";
         let error = |options: &str| {
