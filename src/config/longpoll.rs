@@ -102,7 +102,10 @@ pub(super) fn load_longpoll_path(obj: &Obj, cx: &mut Loader) -> Result<PathServi
         }
         if let Some(node) = o.get("debug_transport_id") {
             let id = node.non_empty_str()?;
-            if !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            if !id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
                 return Err(node.error("a transport id is letters, digits, '-' and '_'"));
             }
             options.debug_transport_id = Some(id.to_string());
@@ -167,7 +170,10 @@ mod tests {
             ),
             "{summary}"
         );
-        assert!(summary.contains("auth anonymous: role anonymous"), "{summary}");
+        assert!(
+            summary.contains("auth anonymous: role anonymous"),
+            "{summary}"
+        );
     }
 
     #[test]

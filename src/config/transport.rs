@@ -337,7 +337,7 @@ mod tests {
             )),
             format!("{T}.paths: required key is missing")
         );
-        for kind in ["wsgi", "reverseproxy", "longpoll", "schemadoc", "rawsocket"] {
+        for kind in ["wsgi", "reverseproxy", "archive", "schemadoc", "rawsocket"] {
             assert_eq!(
                 error(&web(&format!(
                     r#""/": {{"type": "{kind}", "directory": ".."}}"#
@@ -348,7 +348,7 @@ mod tests {
         assert_eq!(
             error(&web(r#""ws": {"type": "websocet"}"#)),
             format!(
-                "{T}.paths.ws.type: unknown path type \"websocet\" (expected websocket, websocket-testee, static, redirect, json, nodeinfo, none, publisher (or its alias pusher), caller, webhook or topics-api)"
+                "{T}.paths.ws.type: unknown path type \"websocet\" (expected websocket, websocket-testee, longpoll, static, redirect, json, nodeinfo, none, publisher (or its alias pusher), caller, webhook or topics-api)"
             )
         );
         assert!(

@@ -97,9 +97,15 @@ impl LongPollPath {
         };
         let transport = self.transports.lock().get(id).cloned();
         let Some(transport) = transport.filter(|_| !id.is_empty()) else {
-            let message = format!("no long-poll transport \"{}\"", crate::log_text::peer_text(id));
-            return bridge::refuse(body, response::error(StatusCode::NOT_FOUND, &message, origin))
-                .await;
+            let message = format!(
+                "no long-poll transport \"{}\"",
+                crate::log_text::peer_text(id)
+            );
+            return bridge::refuse(
+                body,
+                response::error(StatusCode::NOT_FOUND, &message, origin),
+            )
+            .await;
         };
         match operation {
             "send" => self.send(&transport, body, origin).await,
@@ -114,7 +120,11 @@ impl LongPollPath {
             _ => {
                 let message = "expected open, <transport>/send, <transport>/receive or \
                                <transport>/close";
-                bridge::refuse(body, response::error(StatusCode::NOT_FOUND, message, origin)).await
+                bridge::refuse(
+                    body,
+                    response::error(StatusCode::NOT_FOUND, message, origin),
+                )
+                .await
             }
         }
     }
@@ -230,10 +240,9 @@ async fn receive(
                 Serialization::MsgPack => "application/x-msgpack",
                 Serialization::Cbor => "application/cbor",
             };
-            response.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(content_type),
-            );
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
             let (parts, _) = response.into_parts();
             Response::from_parts(parts, response::full(body))
         }

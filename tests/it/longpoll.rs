@@ -38,7 +38,10 @@ impl LongPoll {
         assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
         let answer = res.json();
         let id = answer["transport"].as_str().expect("transport id");
-        assert!(id.len() >= 16, "a transport id that cannot be guessed: {id}");
+        assert!(
+            id.len() >= 16,
+            "a transport id that cannot be guessed: {id}"
+        );
         LongPoll {
             addr,
             base: format!("/lp/{id}"),
@@ -66,8 +69,10 @@ impl LongPoll {
 
     /// HELLO, then WELCOME; the session id.
     async fn join(&self) -> u64 {
-        self.send(json!([1, "realm1", {"roles": {"subscriber": {}, "publisher": {}, "caller": {}}}]))
-            .await;
+        self.send(
+            json!([1, "realm1", {"roles": {"subscriber": {}, "publisher": {}, "caller": {}}}]),
+        )
+        .await;
         let welcome = self.receive().await;
         assert_eq!(welcome[0], 2, "expected WELCOME, got {welcome}");
         welcome[1].as_u64().unwrap()
@@ -78,7 +83,10 @@ impl LongPoll {
 async fn a_long_poll_session_meets_websocket_sessions() {
     let router = router(json!({"request_timeout": 3}));
     let lp = LongPoll::open(router.addrs[0], &["wamp.2.cbor.x", "wamp.2.json"]).await;
-    assert_eq!(lp.protocol, "wamp.2.json", "the first protocol offered that is served");
+    assert_eq!(
+        lp.protocol, "wamp.2.json",
+        "the first protocol offered that is served"
+    );
     let session = lp.join().await;
 
     let (mut ws, _) = router.joined("realm1").await;
@@ -129,7 +137,8 @@ async fn a_long_poll_session_meets_websocket_sessions() {
 
     // Unbatched: several queued messages come one per receive, in order.
     for n in 0..3 {
-        ws.publish_ack("com.example.news", json!({}), json!([n])).await;
+        ws.publish_ack("com.example.news", json!({}), json!([n]))
+            .await;
     }
     for n in 0..3 {
         assert_eq!(lp.receive().await[4], json!([n]));
@@ -139,7 +148,11 @@ async fn a_long_poll_session_meets_websocket_sessions() {
     lp.send(json!([6, {}, "wamp.close.close_realm"])).await;
     assert_eq!(lp.receive().await[0], 6);
     assert_eq!(lp.post("close", b"").await.status, 204);
-    assert_eq!(lp.post("close", b"").await.status, 204, "a late close succeeds");
+    assert_eq!(
+        lp.post("close", b"").await.status,
+        204,
+        "a late close succeeds"
+    );
     let gone = lp.post("receive", b"").await;
     assert_eq!(gone.status, 404);
     let sessions = call(&mut ws, "wamp.session.count", json!([])).await;
@@ -202,7 +215,9 @@ async fn unknown_transports_and_bad_opens_are_refused_with_json() {
             .contains("nosuchtransport")
     );
     assert_eq!(
-        request(addr, "POST", "/lp/x/receive", &[], b"").await.status,
+        request(addr, "POST", "/lp/x/receive", &[], b"")
+            .await
+            .status,
         404
     );
 
@@ -214,8 +229,14 @@ async fn unknown_transports_and_bad_opens_are_refused_with_json() {
             .unwrap()
             .contains("no common protocol")
     );
-    assert_eq!(request(addr, "POST", "/lp/open", &[], b"{").await.status, 400);
-    assert_eq!(post_json(addr, "/lp/open", &[], &json!({})).await.status, 400);
+    assert_eq!(
+        request(addr, "POST", "/lp/open", &[], b"{").await.status,
+        400
+    );
+    assert_eq!(
+        post_json(addr, "/lp/open", &[], &json!({})).await.status,
+        400
+    );
     assert_eq!(request(addr, "GET", "/lp/open", &[], b"").await.status, 405);
     let preflight = request(
         addr,
@@ -278,7 +299,11 @@ async fn msgpack_unbatched_and_batched() {
         }
     }
     kinds.sort();
-    assert_eq!(kinds, vec![2, 17, 33, 36], "WELCOME, PUBLISHED, SUBSCRIBED, EVENT");
+    assert_eq!(
+        kinds,
+        vec![2, 17, 33, 36],
+        "WELCOME, PUBLISHED, SUBSCRIBED, EVENT"
+    );
 }
 
 #[tokio::test]
