@@ -114,6 +114,7 @@ impl Transport {
             activity: Arc::clone(&transport.activity),
             session_timeout: options.session_timeout,
             gone: CancellationToken::new(),
+            peer,
         };
         let writer = Writer {
             inbox,
@@ -209,6 +210,7 @@ struct Reader {
     /// Cancelled when the client is gone (closed the transport, or went silent): the writer
     /// stops without waiting for a `receive` that will not come.
     gone: CancellationToken,
+    peer: SocketAddr,
 }
 
 enum Next {
@@ -248,6 +250,7 @@ impl Reader {
                 Next::Idle => {
                     if let Some(timeout) = self.session_timeout {
                         info!(
+                            peer = %self.peer,
                             "closing long-poll transport: no request within session_timeout ({} s)",
                             timeout.as_secs()
                         );
