@@ -323,3 +323,25 @@ async fn json_batched_answers_with_the_clients_separator() {
     }
     assert_eq!(messages, vec![json!(2), json!(33)]);
 }
+
+#[tokio::test]
+async fn a_client_that_stops_polling_is_closed_as_a_slow_consumer() {
+    let router = router(json!({"queue_limit_messages": 3, "request_timeout": 1}));
+    let (mut ws, _) = router.joined("realm1").await;
+    let on_leave = ws.subscribe("wamp.session.on_leave", json!({})).await;
+    let lp = LongPoll::open(router.addrs[0], &["wamp.2.json"]).await;
+    let session = lp.join().await;
+    lp.send(json!([32, 1, {}, "com.example.flood"])).await;
+    assert_eq!(lp.receive().await[0], 33);
+
+    // Events pile up past queue_limit_messages while nobody receives.
+    let (mut publisher, _) = router.joined("realm1").await;
+    for n in 0..5 {
+        publisher
+            .send(json!([16, n + 1, {}, "com.example.flood", [n]]))
+            .await;
+    }
+    let (args, _) = event_on(&mut ws, on_leave).await;
+    assert_eq!(args[0], session, "{args}");
+    assert_eq!(lp.post("receive", b"").await.status, 404);
+}
