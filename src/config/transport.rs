@@ -338,7 +338,7 @@ mod tests {
             )),
             format!("{T}.paths: required key is missing")
         );
-        for kind in ["reverseproxy", "longpoll"] {
+        for kind in ["reverseproxy", "upload"] {
             assert_eq!(
                 error(&web(&format!(
                     r#""/": {{"type": "{kind}", "directory": ".."}}"#
@@ -346,11 +346,10 @@ mod tests {
                 format!("{T}.paths./.type: path type \"{kind}\" is not supported yet")
             );
         }
-        assert_eq!(
-            error(&web(r#""ws": {"type": "websocet"}"#)),
-            format!(
-                "{T}.paths.ws.type: unknown path type \"websocet\" (expected websocket, websocket-testee, static, archive, cgi, redirect, json, nodeinfo, none, publisher (or its alias pusher), caller, webhook or topics-api)"
-            )
+        assert!(
+            error(&web(r#""ws": {"type": "websocet"}"#)).starts_with(&format!(
+                "{T}.paths.ws.type: unknown path type \"websocet\" (expected websocket, websocket-testee, longpoll, static"
+            ))
         );
         assert!(
             error(&web(r#""ws": {"type": "websocket", "directory": "."}"#))

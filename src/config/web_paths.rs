@@ -10,6 +10,7 @@ use crate::config::archive_path::load_archive_path;
 use crate::config::bridge;
 use crate::config::cgi_path::load_cgi_path;
 use crate::config::loader::Loader;
+use crate::config::longpoll::load_longpoll_path;
 use crate::config::model::{PathService, WebOptions};
 use crate::config::node::{Node, Obj, Result};
 use crate::config::refused_paths::refusal;
@@ -17,11 +18,29 @@ use crate::config::static_path::load_static_path;
 use crate::config::web_services::load_web_service;
 use crate::config::websocket::{COOKIE, load_websocket_options, load_websocket_service};
 
+/// The path types Junction serves, for the message on a typo.
+const SERVED_PATH_TYPES: &[&str] = &[
+    "websocket",
+    "websocket-testee",
+    "longpoll",
+    "static",
+    "archive",
+    "cgi",
+    "path",
+    "redirect",
+    "json",
+    "nodeinfo",
+    "none",
+    "publisher (or its alias pusher)",
+    "caller",
+    "webhook",
+    "topics-api",
+];
+
 /// Crossbar web path types Junction does not serve (yet); anything else is a typo.
 const CROSSBAR_PATH_TYPES: &[&str] = &[
     "reverseproxy",
     "reverseproxy-websocket",
-    "longpoll",
     "upload",
     "fileupload",
     "websocket-reverseproxy",
@@ -128,6 +147,7 @@ pub(super) fn load_path_service(node: &Node, cx: &mut Loader) -> Result<PathServ
         "static" => load_static_path(&obj, cx),
         "archive" => load_archive_path(&obj, cx),
         "cgi" => load_cgi_path(&obj, cx),
+        "longpoll" => load_longpoll_path(&obj, cx),
         "websocket-testee" => {
             obj.keys(&["type", "options"], &["debug"], &mut cx.ignored)?;
             let options = load_websocket_options(obj.get("options").as_ref(), cx)?;
@@ -147,7 +167,8 @@ pub(super) fn load_path_service(node: &Node, cx: &mut Loader) -> Result<PathServ
                 return Err(kind.error(format!("path type \"{other}\" is not supported yet")));
             }
             Err(kind.error(format!(
-                "unknown path type \"{other}\" (expected websocket, websocket-testee, static, archive, cgi, redirect, json, nodeinfo, none, publisher (or its alias pusher), caller, webhook or topics-api)"
+                "unknown path type \"{other}\" (expected {})",
+                SERVED_PATH_TYPES.join(", ")
             )))
         }
     }

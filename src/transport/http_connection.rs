@@ -61,9 +61,10 @@ where
     }
 }
 
-/// Requests in flight on one HTTP connection and when the last one ended.
+/// Requests in flight on one HTTP connection (or one long-poll transport) and when the last
+/// one ended.
 #[derive(Debug)]
-struct Activity {
+pub struct Activity {
     in_flight: AtomicUsize,
     last_done: parking_lot::Mutex<Instant>,
 }
@@ -78,16 +79,16 @@ impl Default for Activity {
 }
 
 /// A request in flight; dropping it marks the connection idle from then.
-struct InFlight(Arc<Activity>);
+pub struct InFlight(Arc<Activity>);
 
 impl Activity {
-    fn begin(self: &Arc<Self>) -> InFlight {
+    pub fn begin(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         InFlight(Arc::clone(self))
     }
 
     /// Returns once no request has been in flight for `limit`.
-    async fn idle_for(&self, limit: Duration) {
+    pub async fn idle_for(&self, limit: Duration) {
         loop {
             let wake = if self.in_flight.load(Ordering::Relaxed) == 0 {
                 let due = *self.last_done.lock() + limit;

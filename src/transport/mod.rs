@@ -7,6 +7,7 @@ pub mod admission;
 pub mod connection;
 pub mod http_connection;
 pub mod listener;
+pub mod longpoll;
 pub mod path_table;
 pub mod rawsocket;
 pub mod sniff;

@@ -30,6 +30,7 @@ use crate::http::webhook::WebhookPath;
 use crate::poller::supervisor::Pollers;
 use crate::router::Router;
 use crate::router::auth::Authenticator;
+use crate::transport::longpoll::LongPollPath;
 use crate::transport::websocket::upgrade;
 
 /// A path's service, prepared once at start.
@@ -54,6 +55,7 @@ enum Service {
     Nothing,
     Archive(ArchivePath),
     Cgi(CgiPath),
+    LongPoll(LongPollPath),
 }
 
 /// Everything a listener needs to answer requests.
@@ -124,6 +126,9 @@ impl Services {
                             ArchivePath::open(path, s).map_err(|e| format!("path {path}: {e}"))?,
                         ),
                         PathService::Cgi(s) => Service::Cgi(CgiPath::new(path, s)),
+                        PathService::LongPoll(s) => {
+                            Service::LongPoll(LongPollPath::new(path, s, &router))
+                        }
                     };
                     table.insert(path.clone(), service);
                 }
@@ -173,6 +178,7 @@ impl Services {
                 Service::Static(files) => files.serves(path),
                 Service::Archive(archive) => archive.serves(path),
                 Service::Cgi(cgi) => cgi.serves(path),
+                Service::LongPoll(lp) => lp.serves(path),
                 Service::Redirect { .. } => {
                     key.as_str() == "/"
                         || path
@@ -250,6 +256,7 @@ async fn answer(
             let requester = requester();
             cgi.handle(req, cgi::Caller { peer, requester }).await
         }
+        Service::LongPoll(path) => path.handle(req, peer).await,
     };
     Ok(response)
 }

@@ -125,8 +125,12 @@ async fn members_types_default_object_and_caching() {
     let body: Value = serde_json::from_slice(&missing.body).unwrap();
     assert_eq!(body["error"], "no file at /nothing.html");
 
-    // The WebSocket path is still the WebSocket path.
-    assert_ne!(get(addr, "/ws", &[]).await.status, 200);
+    // The WebSocket path is still the WebSocket path (a plain GET gets its status page).
+    let ws = get(addr, "/ws", &[]).await;
+    assert!(
+        String::from_utf8_lossy(&ws.body).contains("WAMP WebSocket endpoint"),
+        "{ws:?}"
+    );
 
     let lib = get(addr, "/lib", &[]).await;
     assert_eq!(lib.status, 200);

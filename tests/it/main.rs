@@ -25,6 +25,7 @@ mod decode_fuzz;
 mod event_store;
 mod fuzz_corpora;
 mod layering;
+mod longpoll;
 mod meta_api;
 mod poller_change;
 mod poller_config;

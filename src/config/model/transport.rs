@@ -184,6 +184,8 @@ pub enum PathService {
     Archive(ArchiveService),
     /// `"type": "cgi"`: scripts of a directory run as CGI programs.
     Cgi(CgiService),
+    /// `"type": "longpoll"`: WAMP over HTTP long-poll (`config/longpoll.rs`).
+    LongPoll(crate::config::LongPollService),
 }
 
 /// `{"type": "json", "value", "options": {"prettify", "allow_cross_origin",

@@ -136,6 +136,7 @@ fn paths_summary(out: &mut String, depth: usize, paths: &BTreeMap<String, PathSe
             | PathService::Archive(_)
             | PathService::Cgi(_) => {}
             PathService::Webhook(webhook) => webhook_summary(out, depth + 1, webhook),
+            PathService::LongPoll(lp) => auth_summary(out, depth + 1, &lp.auth),
         }
     }
 }
@@ -178,6 +179,7 @@ pub fn path_headline(path: &str, service: &PathService) -> String {
         PathService::Nothing => format!("{path}: none (404)"),
         PathService::Archive(archive) => super::web_files::archive_headline(path, archive),
         PathService::Cgi(cgi) => super::web_files::cgi_headline(path, cgi),
+        PathService::LongPoll(lp) => longpoll_headline(path, lp),
         PathService::Static(files) => {
             let mut notes = Vec::new();
             if files.directory_listing {
@@ -197,6 +199,28 @@ pub fn path_headline(path: &str, service: &PathService) -> String {
             )
         }
     }
+}
+
+/// `/lp: longpoll (json, msgpack; request_timeout 10 s, session_timeout 30 s, queue limits
+/// 100 messages, 131072 bytes)`.
+fn longpoll_headline(path: &str, lp: &crate::config::LongPollService) -> String {
+    let serializers: Vec<&str> = lp.serializers.iter().map(|s| s.as_str()).collect();
+    let o = &lp.options;
+    let session = o
+        .session_timeout
+        .map_or("never".to_string(), |t| format!("{} s", t.as_secs()));
+    let mut text = format!(
+        "{path}: longpoll ({}; request_timeout {} s, session_timeout {session}, queue limits \
+         {} messages, {} bytes",
+        serializers.join(", "),
+        o.request_timeout.as_secs(),
+        o.queue_limit_messages,
+        o.queue_limit_bytes
+    );
+    if let Some(id) = &o.debug_transport_id {
+        text.push_str(&format!(", debug_transport_id {id}"));
+    }
+    text + ")"
 }
 
 /// Serializers, auth, and the options: the announced maximum message length always (the
