@@ -13,6 +13,7 @@ pub mod model;
 pub(crate) mod node;
 mod rawsocket;
 mod realm;
+mod reverse_proxy;
 pub mod secret;
 mod static_path;
 mod store;

@@ -10,6 +10,7 @@ use crate::config::bridge;
 use crate::config::loader::Loader;
 use crate::config::model::{PathService, WebOptions};
 use crate::config::node::{Node, Obj, Result};
+use crate::config::reverse_proxy::load_proxy_path;
 use crate::config::static_path::load_static_path;
 use crate::config::web_services::load_web_service;
 use crate::config::websocket::{COOKIE, load_websocket_options, load_websocket_service};
@@ -18,7 +19,6 @@ use crate::config::websocket::{COOKIE, load_websocket_options, load_websocket_se
 const CROSSBAR_PATH_TYPES: &[&str] = &[
     "wsgi",
     "resource",
-    "reverseproxy",
     "reverseproxy-websocket",
     "cgi",
     "longpoll",
@@ -29,7 +29,6 @@ const CROSSBAR_PATH_TYPES: &[&str] = &[
     "mqtt",
     "archive",
     "fileupload",
-    "websocket-reverseproxy",
 ];
 
 pub(super) fn load_paths(node: &Node, cx: &mut Loader) -> Result<BTreeMap<String, PathService>> {
@@ -103,11 +102,14 @@ pub(super) fn load_path_service(node: &Node, cx: &mut Loader) -> Result<PathServ
             if let Some(service) = load_web_service(other, &obj, cx) {
                 return service;
             }
+            if let Some(service) = load_proxy_path(other, &obj, cx) {
+                return service;
+            }
             if CROSSBAR_PATH_TYPES.contains(&other) {
                 return Err(kind.error(format!("path type \"{other}\" is not supported yet")));
             }
             Err(kind.error(format!(
-                "unknown path type \"{other}\" (expected websocket, websocket-testee, static, redirect, json, nodeinfo, none, publisher (or its alias pusher), caller, webhook or topics-api)"
+                "unknown path type \"{other}\" (expected websocket, websocket-testee, static, redirect, json, nodeinfo, none, reverseproxy, websocket-reverseproxy, publisher (or its alias pusher), caller, webhook or topics-api)"
             )))
         }
     }

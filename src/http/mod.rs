@@ -5,10 +5,12 @@
 pub mod bridge;
 pub mod caller;
 pub mod cors;
+pub mod forwarded;
 pub mod publisher;
 pub mod push_client;
 pub mod requester;
 pub mod response;
+pub mod reverse_proxy;
 pub mod signature;
 pub mod static_files;
 pub mod topics_api;

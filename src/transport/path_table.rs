@@ -14,13 +14,16 @@ use hyper::{Request, StatusCode};
 use ipnet::IpNet;
 
 use crate::config::{
-    JsonService, PathService, TransportKind, WebOptions, WebSocketOptions, WebSocketService,
+    JsonService, PathService, TransportKind, WebOptions, WebSocketOptions, WebSocketProxyService,
+    WebSocketService,
 };
 use crate::http::bridge::BODY_DEADLINE;
 use crate::http::caller::CallerPath;
+use crate::http::forwarded::Forwarding;
 use crate::http::publisher::PublisherPath;
 use crate::http::requester::Requester;
 use crate::http::response::{self, HttpResponse};
+use crate::http::reverse_proxy::ReverseProxyPath;
 use crate::http::static_files::StaticPath;
 use crate::http::topics_api::TopicsApiPath;
 use crate::http::web_services;
@@ -28,7 +31,7 @@ use crate::http::webhook::WebhookPath;
 use crate::poller::supervisor::Pollers;
 use crate::router::Router;
 use crate::router::auth::Authenticator;
-use crate::transport::websocket::upgrade;
+use crate::transport::websocket::{proxy, upgrade};
 
 /// A path's service, prepared once at start.
 enum Service {
@@ -50,6 +53,8 @@ enum Service {
     /// When the path table was made (the node's start).
     NodeInfo(Instant),
     Nothing,
+    ReverseProxy(ReverseProxyPath),
+    WebSocketProxy(WebSocketProxyService),
 }
 
 /// Everything a listener needs to answer requests.
@@ -116,6 +121,10 @@ impl Services {
                         PathService::Json(s) => Service::Json(s.clone()),
                         PathService::NodeInfo => Service::NodeInfo(Instant::now()),
                         PathService::Nothing => Service::Nothing,
+                        PathService::ReverseProxy(s) => {
+                            Service::ReverseProxy(ReverseProxyPath::new(path, s))
+                        }
+                        PathService::WebSocketProxy(s) => Service::WebSocketProxy(s.clone()),
                     };
                     table.insert(path.clone(), service);
                 }
@@ -156,14 +165,16 @@ impl Services {
         {
             return Some(api);
         }
-        // A static or redirect path serves everything below it; the longest one that covers
+        // A static, redirect or proxy path serves everything below it; the longest one that covers
         // `path` (in the table's order, a longer key that starts with a shorter one comes later).
         self.paths
             .iter()
             .rev()
             .find(|(key, service)| match service {
                 Service::Static(files) => files.serves(path),
-                Service::Redirect { .. } => {
+                Service::Redirect { .. }
+                | Service::ReverseProxy(_)
+                | Service::WebSocketProxy(_) => {
                     key.as_str() == "/"
                         || path
                             .strip_prefix(key.as_str())
@@ -235,6 +246,24 @@ async fn answer(
             web_services::node_info(&services.router.realm_names(), *started, &peer.to_string())
         }),
         Service::Nothing => web_services::nothing(req.uri().path()),
+        Service::ReverseProxy(path) => {
+            let from = forwarding(&services, peer, &req);
+            path.handle(req, from).await
+        }
+        Service::WebSocketProxy(service) => {
+            let from = forwarding(&services, peer, &req);
+            proxy::serve(service, from, req)
+                .await
+                .unwrap_or_else(|refused| response::error(refused.status, &refused.message, None))
+        }
     };
     Ok(response)
+}
+
+fn forwarding<'a>(
+    services: &Services,
+    peer: SocketAddr,
+    req: &Request<Incoming>,
+) -> Forwarding<'a> {
+    Forwarding::new(peer, services.tls, req.headers(), &services.trusted_proxies)
 }

@@ -6,15 +6,18 @@
 //!
 //! One file per part of `config.json`: [`realm`] (realms, roles, permissions, stores, topics),
 //! [`transport`] (transports, endpoints, path tables, WebSocket and RawSocket services),
-//! [`bridge`] (publisher, caller and webhook paths), [`auth`] (authentication methods).
+//! [`bridge`] (publisher, caller and webhook paths), [`proxy`] (reverse proxy paths), [`auth`]
+//! (authentication methods).
 
 mod auth;
 mod bridge;
+mod proxy;
 mod realm;
 mod transport;
 
 pub use auth::*;
 pub use bridge::*;
+pub use proxy::*;
 pub use realm::*;
 pub use transport::*;
 

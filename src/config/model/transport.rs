@@ -178,6 +178,10 @@ pub enum PathService {
     NodeInfo,
     /// `"type": "none"`: nothing here (404), e.g. to keep `/` empty.
     Nothing,
+    /// `"type": "reverseproxy"`: this path and everything below it forwarded to a web server.
+    ReverseProxy(ReverseProxyService),
+    /// `"type": "websocket-reverseproxy"`: WebSocket connections relayed to a backend.
+    WebSocketProxy(WebSocketProxyService),
 }
 
 /// `{"type": "json", "value", "options": {"prettify", "allow_cross_origin",

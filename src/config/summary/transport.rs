@@ -132,7 +132,9 @@ fn paths_summary(out: &mut String, depth: usize, paths: &BTreeMap<String, PathSe
             | PathService::Redirect { .. }
             | PathService::Json(_)
             | PathService::NodeInfo
-            | PathService::Nothing => {}
+            | PathService::Nothing
+            | PathService::ReverseProxy(_)
+            | PathService::WebSocketProxy(_) => {}
             PathService::Webhook(webhook) => webhook_summary(out, depth + 1, webhook),
         }
     }
@@ -174,6 +176,8 @@ pub fn path_headline(path: &str, service: &PathService) -> String {
         PathService::Json(_) => format!("{path}: json (a fixed document)"),
         PathService::NodeInfo => format!("{path}: nodeinfo (this node's version, realms, uptime)"),
         PathService::Nothing => format!("{path}: none (404)"),
+        PathService::ReverseProxy(proxy) => super::proxy::reverse_proxy_headline(path, proxy),
+        PathService::WebSocketProxy(proxy) => super::proxy::websocket_proxy_headline(path, proxy),
         PathService::Static(files) => {
             let mut notes = Vec::new();
             if files.directory_listing {
