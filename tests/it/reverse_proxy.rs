@@ -230,6 +230,8 @@ enum Seen {
 
 /// A WebSocket server that picks the last subprotocol offered, echoes text and binary,
 /// answers `"close please"` with a close 4001 "later", and reports what it saw.
+// tungstenite's handshake callback returns its own large error type.
+#[allow(clippy::result_large_err)]
 async fn echo_backend() -> (u16, mpsc::UnboundedReceiver<Seen>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
