@@ -14,15 +14,17 @@ use std::io;
 use std::time::Duration;
 
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
-use hyper::header::{self, HeaderValue};
+use hyper::body::{Body, Incoming};
+use hyper::header;
 use hyper::{Request, Response, StatusCode, Uri, Version};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use percent_encoding::percent_decode_str;
 use tracing::warn;
 
 use crate::config::ReverseProxyService;
+use crate::http::bridge::keep_alive;
 use crate::http::forwarded::{Forwarding, remove_hop_by_hop};
 use crate::http::response::{self, HttpResponse};
 use crate::log_throttle::{Throttle, and_more};
@@ -59,10 +61,12 @@ impl ReverseProxyPath {
     /// Forwards `req` and answers with the backend's response, its body streamed.
     pub async fn handle(&self, req: Request<Incoming>, mut from: Forwarding<'_>) -> HttpResponse {
         let (mut parts, body) = req.into_parts();
-        let Some(target) = self.target(&parts.uri) else {
-            let message = format!("cannot map {} to the backend", parts.uri.path());
-            return response::error(StatusCode::BAD_REQUEST, &message, None);
+        let target = match self.target(&parts.uri) {
+            Ok(target) => target,
+            Err(message) => return response::error(StatusCode::BAD_REQUEST, &message, None),
         };
+        // A body the backend never reads leaves this connection unusable for another request.
+        let has_body = !body.is_end_stream();
         from.proto = self.service.forwarded_proto.as_deref();
         from.port = self.service.forwarded_port;
         from.apply(&mut parts.headers);
@@ -77,8 +81,9 @@ impl ReverseProxyPath {
                 remove_hop_by_hop(&mut parts.headers);
                 Response::from_parts(parts, body.map_err(io::Error::other).boxed_unsync())
             }
-            Ok(Err(e)) => self.failed(&e),
+            Ok(Err(e)) => self.failed(&e, has_body),
             Err(_) => self.refuse(
+                has_body,
                 StatusCode::GATEWAY_TIMEOUT,
                 format!(
                     "backend {} did not answer within response_timeout ({} ms)",
@@ -90,8 +95,18 @@ impl ReverseProxyPath {
     }
 
     /// `http://host:port` + the backend path + the request's path below the prefix + query.
-    fn target(&self, uri: &Uri) -> Option<Uri> {
-        let below = uri.path().get(self.prefix.len()..)?;
+    /// A `.` or `..` segment (written or percent-encoded) is refused: the backend would
+    /// resolve it, and `/api/../admin` reach outside the backend `path`. Browsers resolve them
+    /// before sending, so only a hand-made request has one.
+    fn target(&self, uri: &Uri) -> Result<Uri, String> {
+        let below = uri.path().get(self.prefix.len()..).unwrap_or_default();
+        let dot_segment = below.split('/').any(|segment| {
+            let decoded = percent_decode_str(segment).collect::<Vec<u8>>();
+            decoded == b"." || decoded == b".."
+        });
+        if dot_segment {
+            return Err("a path with a . or .. segment is not forwarded".to_string());
+        }
         let mut path = format!("{}{below}", self.service.path);
         if path.is_empty() {
             path.push('/');
@@ -105,11 +120,11 @@ impl ReverseProxyPath {
             .authority(self.service.authority())
             .path_and_query(path)
             .build()
-            .ok()
+            .map_err(|e| format!("cannot forward this path: {e}"))
     }
 
     /// 504 for a connect timeout, 502 for anything else that kept the backend from answering.
-    fn failed(&self, e: &hyper_util::client::legacy::Error) -> HttpResponse {
+    fn failed(&self, e: &hyper_util::client::legacy::Error, has_body: bool) -> HttpResponse {
         let authority = self.service.authority();
         let cause = innermost(e);
         let timed_out = cause
@@ -117,6 +132,7 @@ impl ReverseProxyPath {
             .is_some_and(|io| io.kind() == io::ErrorKind::TimedOut);
         if e.is_connect() && timed_out {
             self.refuse(
+                has_body,
                 StatusCode::GATEWAY_TIMEOUT,
                 format!(
                     "backend {authority} did not accept a connection within connect_timeout ({} ms)",
@@ -125,27 +141,24 @@ impl ReverseProxyPath {
             )
         } else if e.is_connect() {
             self.refuse(
+                has_body,
                 StatusCode::BAD_GATEWAY,
                 format!("backend {authority} is not reachable: {cause}"),
             )
         } else {
             self.refuse(
+                has_body,
                 StatusCode::BAD_GATEWAY,
                 format!("backend {authority} failed to answer: {cause}"),
             )
         }
     }
 
-    fn refuse(&self, status: StatusCode, message: String) -> HttpResponse {
+    fn refuse(&self, has_body: bool, status: StatusCode, message: String) -> HttpResponse {
         if let Some(suppressed) = BACKEND_FAILED.admit() {
             warn!(path = %self.prefix, "reverseproxy: {message}{}", and_more(suppressed));
         }
-        let mut answer = response::error(status, &message, None);
-        // The request body may be unread: this connection cannot carry another request.
-        answer
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        answer
+        keep_alive(response::error(status, &message, None), !has_body)
     }
 }
 

@@ -100,6 +100,12 @@ async fn requests_reach_the_backend_and_answers_come_back() {
         "/apix is not below /api: the root proxy takes it"
     );
     assert_eq!(backend.uris_at("/apix"), ["/apix"]);
+    // Dot segments would take the request outside the backend path: refused here.
+    for sneaky in ["/api/../admin", "/api/%2E%2e/admin", "/api/./items"] {
+        let res = request(addr, "GET", sneaky, &[], b"").await;
+        assert_http_error(&res, 400);
+    }
+    assert!(backend.seen_at("/admin").is_empty() && backend.seen_at("/base/../admin").is_empty());
 
     // Method, headers and body; hop-by-hop headers (and those Connection names) stay here.
     let body: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
@@ -444,4 +450,73 @@ async fn wamp_goes_through_to_a_junction_behind() {
         .send(json!([16, published, {"acknowledge": true}, "com.example.x", [1]]))
         .await;
     assert_eq!(client.recv().await[0], 17, "PUBLISHED");
+}
+
+/// Reads from `stream` into `seen` until it holds `needle`.
+async fn read_until(stream: &mut tokio::net::TcpStream, seen: &mut Vec<u8>, needle: &str) {
+    use tokio::io::AsyncReadExt;
+    let found = |seen: &[u8]| String::from_utf8_lossy(seen).contains(needle);
+    tokio::time::timeout(RECV_TIMEOUT, async {
+        while !found(seen) {
+            let mut chunk = [0u8; 4096];
+            let n = stream.read(&mut chunk).await.unwrap();
+            assert!(
+                n > 0,
+                "closed before {needle:?}: {:?}",
+                String::from_utf8_lossy(seen)
+            );
+            seen.extend_from_slice(&chunk[..n]);
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {needle:?} within the timeout"));
+}
+
+/// Neither body is held back until it is whole: the backend sees the start of the request
+/// body while the client is still sending it, and the client the start of the answer while
+/// the backend is still writing it.
+#[tokio::test]
+async fn bodies_stream_through_both_ways() {
+    use tokio::io::AsyncWriteExt;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (saw_start, mut backend_saw_start) = mpsc::unbounded_channel();
+    let (finish, mut finish_answer) = mpsc::unbounded_channel::<()>();
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut seen = Vec::new();
+        read_until(&mut stream, &mut seen, "first-part").await;
+        saw_start.send(()).unwrap();
+        read_until(&mut stream, &mut seen, "0\r\n\r\n").await;
+        let head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+        stream
+            .write_all(format!("{head}5\r\nearly\r\n").as_bytes())
+            .await
+            .unwrap();
+        finish_answer.recv().await;
+        stream.write_all(b"4\r\nlate\r\n0\r\n\r\n").await.unwrap();
+        let _ = finish_answer.recv().await;
+    });
+    let router = router(vec![web(
+        json!({"stream": proxy_to(port, json!({}))}),
+        Value::Null,
+    )]);
+
+    let mut client = tokio::net::TcpStream::connect(router.addrs[0])
+        .await
+        .unwrap();
+    let head = "POST /stream/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+    client
+        .write_all(format!("{head}a\r\nfirst-part\r\n").as_bytes())
+        .await
+        .unwrap();
+    tokio::time::timeout(RECV_TIMEOUT, backend_saw_start.recv())
+        .await
+        .expect("the backend did not see the start of the body before its end");
+    client.write_all(b"0\r\n\r\n").await.unwrap();
+    let mut seen = Vec::new();
+    read_until(&mut client, &mut seen, "early").await;
+    assert!(!String::from_utf8_lossy(&seen).contains("late"));
+    finish.send(()).unwrap();
+    read_until(&mut client, &mut seen, "late").await;
 }
