@@ -61,12 +61,15 @@ impl ReverseProxyPath {
     /// Forwards `req` and answers with the backend's response, its body streamed.
     pub async fn handle(&self, req: Request<Incoming>, mut from: Forwarding<'_>) -> HttpResponse {
         let (mut parts, body) = req.into_parts();
-        let target = match self.target(&parts.uri) {
-            Ok(target) => target,
-            Err(message) => return response::error(StatusCode::BAD_REQUEST, &message, None),
-        };
         // A body the backend never reads leaves this connection unusable for another request.
         let has_body = !body.is_end_stream();
+        let target = match self.target(&parts.uri) {
+            Ok(target) => target,
+            Err(message) => {
+                let refused = response::error(StatusCode::BAD_REQUEST, &message, None);
+                return keep_alive(refused, !has_body);
+            }
+        };
         from.proto = self.service.forwarded_proto.as_deref();
         from.port = self.service.forwarded_port;
         from.apply(&mut parts.headers);
