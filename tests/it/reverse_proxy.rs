@@ -193,14 +193,38 @@ async fn a_backend_down_or_slow_is_a_json_error() {
             held.push(stream);
         }
     });
+    // A listener whose accept queue is full and never drained: Linux drops further SYNs, so a
+    // connection to it is neither accepted nor refused.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let full = socket.listen(0).unwrap();
+    let stuck = full.local_addr().unwrap();
+    let mut queued = Vec::new();
+    for _ in 0..4 {
+        let connect = tokio::net::TcpStream::connect(stuck);
+        if let Ok(Ok(stream)) = tokio::time::timeout(Duration::from_millis(200), connect).await {
+            queued.push(stream);
+        }
+    }
     let router = router(vec![web(
         json!({
             "down": proxy_to(down, json!({})),
-            "slow": proxy_to(slow, json!({"options": {"response_timeout": 300}}))
+            "slow": proxy_to(slow, json!({"options": {"response_timeout": 300}})),
+            "stuck": proxy_to(stuck.port(), json!({"options": {"connect_timeout": 300}}))
         }),
         Value::Null,
     )]);
     let addr = router.addrs[0];
+
+    let started = Instant::now();
+    let res = request(addr, "GET", "/stuck", &[], b"").await;
+    let error = assert_http_error(&res, 504);
+    assert_eq!(
+        error,
+        format!("backend {stuck} did not accept a connection within connect_timeout (300 ms)")
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+    drop((full, queued));
 
     let res = request(addr, "GET", "/down/secret-path?token=abc", &[], b"").await;
     let error = assert_http_error(&res, 502);
@@ -403,11 +427,11 @@ async fn websocket_messages_and_closes_go_both_ways() {
 #[tokio::test]
 async fn a_websocket_backend_down_is_a_502_before_the_upgrade() {
     let down = closed_port().await;
-    let router = router(vec![web(
+    let down_router = router(vec![web(
         json!({"relay": ws_proxy_to(down, "/")}),
         Value::Null,
     )]);
-    let url = format!("ws://{}/relay", router.addrs[0]);
+    let url = format!("ws://{}/relay", down_router.addrs[0]);
     match ws_connect(&url, &["wamp.2.json"], None).await {
         Err(tungstenite::Error::Http(response)) => {
             assert_eq!(response.status(), 502);
@@ -423,8 +447,36 @@ async fn a_websocket_backend_down_is_a_502_before_the_upgrade() {
         other => panic!("expected a 502, got {other:?}"),
     }
     // A plain GET is no upgrade.
-    let res = request(router.addrs[0], "GET", "/relay", &[], b"").await;
+    let res = request(down_router.addrs[0], "GET", "/relay", &[], b"").await;
     assert_eq!(res.status, 426);
+
+    // A backend that takes the connection and never answers the handshake: 504 after the
+    // endpoint's timeout.
+    let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = silent.accept().await {
+            held.push(stream);
+        }
+    });
+    let mut path = ws_proxy_to(port, "/");
+    path["backend"]["endpoint"]["timeout"] = json!(1);
+    let silent_router = router(vec![web(json!({"relay": path}), Value::Null)]);
+    let url = format!("ws://{}/relay", silent_router.addrs[0]);
+    match ws_connect(&url, &[], None).await {
+        Err(tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 504);
+            let body: Value = serde_json::from_slice(response.body().as_deref().unwrap()).unwrap();
+            assert_eq!(
+                body["error"],
+                format!(
+                    "WebSocket backend 127.0.0.1:{port} gave no WebSocket within the endpoint's timeout (1 s)"
+                )
+            );
+        }
+        other => panic!("expected a 504, got {other:?}"),
+    }
 }
 
 #[tokio::test]
