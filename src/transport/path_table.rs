@@ -165,8 +165,9 @@ impl Services {
         {
             return Some(api);
         }
-        // A static, redirect or proxy path serves everything below it; the longest one that covers
-        // `path` (in the table's order, a longer key that starts with a shorter one comes later).
+        // A static, redirect or proxy path serves everything below it; the longest one that
+        // covers `path` (in the table's order, a longer key that starts with a shorter one comes
+        // later).
         self.paths
             .iter()
             .rev()
