@@ -17,6 +17,7 @@ pub(crate) mod node;
 mod rawsocket;
 mod realm;
 mod refused_paths;
+mod reverse_proxy;
 pub mod secret;
 mod static_path;
 mod store;

@@ -14,6 +14,7 @@ use crate::config::longpoll::load_longpoll_path;
 use crate::config::model::{PathService, WebOptions};
 use crate::config::node::{Node, Obj, Result};
 use crate::config::refused_paths::refusal;
+use crate::config::reverse_proxy::load_proxy_path;
 use crate::config::static_path::load_static_path;
 use crate::config::web_services::load_web_service;
 use crate::config::websocket::{COOKIE, load_websocket_options, load_websocket_service};
@@ -31,6 +32,8 @@ const SERVED_PATH_TYPES: &[&str] = &[
     "json",
     "nodeinfo",
     "none",
+    "reverseproxy",
+    "websocket-reverseproxy",
     "publisher (or its alias pusher)",
     "caller",
     "webhook",
@@ -38,13 +41,7 @@ const SERVED_PATH_TYPES: &[&str] = &[
 ];
 
 /// Crossbar web path types Junction does not serve (yet); anything else is a typo.
-const CROSSBAR_PATH_TYPES: &[&str] = &[
-    "reverseproxy",
-    "reverseproxy-websocket",
-    "upload",
-    "fileupload",
-    "websocket-reverseproxy",
-];
+const CROSSBAR_PATH_TYPES: &[&str] = &["reverseproxy-websocket", "upload", "fileupload"];
 
 pub(super) fn load_paths(node: &Node, cx: &mut Loader) -> Result<BTreeMap<String, PathService>> {
     let mut table = PathTable::default();
@@ -162,6 +159,9 @@ pub(super) fn load_path_service(node: &Node, cx: &mut Loader) -> Result<PathServ
             }
             if let Some(message) = refusal(other, &obj) {
                 return Err(kind.error(message));
+            }
+            if let Some(service) = load_proxy_path(other, &obj, cx) {
+                return service;
             }
             if CROSSBAR_PATH_TYPES.contains(&other) {
                 return Err(kind.error(format!("path type \"{other}\" is not supported yet")));

@@ -33,7 +33,7 @@ const WEBSOCKET_OPTIONS: &[&str] = &[
 
 /// WebSocket options of autobahn/Crossbar that tune behaviour Junction fixes (or lacks
 /// harmlessly); accepted so real Crossbar configs load, and listed by `check`.
-const IGNORED_WEBSOCKET_OPTIONS: &[&str] = &[
+pub(super) const IGNORED_WEBSOCKET_OPTIONS: &[&str] = &[
     "utf8validation",
     "validate_utf8",
     "echo_close_codereason",
@@ -160,18 +160,7 @@ pub(super) fn load_websocket_options(
     options.auto_ping_interval = shared.auto_ping_interval;
     options.auto_ping_timeout = shared.auto_ping_timeout;
     options.auto_ping_size = shared.auto_ping_size.unwrap_or(options.auto_ping_size);
-    if let Some(node) = obj.get("allowed_origins") {
-        let origins = node.array()?;
-        options.allowed_origins = Some(
-            origins
-                .iter()
-                .map(|origin| origin.str().map(str::to_string))
-                .collect::<Result<_>>()?,
-        );
-    }
-    if let Some(allow) = obj.opt_bool("allow_null_origin")? {
-        options.allow_null_origin = allow;
-    }
+    load_origins(&obj, &mut options)?;
     if let Some(timeout) = shared.open_handshake_timeout {
         options.open_handshake_timeout = timeout;
     }
@@ -188,6 +177,23 @@ pub(super) fn load_websocket_options(
         options.max_failed_logins = max;
     }
     Ok(options)
+}
+
+/// `allowed_origins` and `allow_null_origin` of an `options` object whose keys the caller checked.
+pub(super) fn load_origins(obj: &Obj, options: &mut WebSocketOptions) -> Result<()> {
+    if let Some(node) = obj.get("allowed_origins") {
+        let origins = node.array()?;
+        options.allowed_origins = Some(
+            origins
+                .iter()
+                .map(|origin| origin.str().map(str::to_string))
+                .collect::<Result<_>>()?,
+        );
+    }
+    if let Some(allow) = obj.opt_bool("allow_null_origin")? {
+        options.allow_null_origin = allow;
+    }
+    Ok(())
 }
 
 /// A byte or item count of at least 1.

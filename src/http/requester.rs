@@ -96,6 +96,13 @@ impl Requester {
     }
 }
 
+/// Whether `peer` (the socket's address) is one of `trusted_proxies`: its forwarded headers
+/// are believed.
+pub fn is_trusted_proxy(peer: IpAddr, trusted_proxies: &[IpNet]) -> bool {
+    let ip = canonical(peer);
+    trusted_proxies.iter().any(|net| net.contains(&ip))
+}
+
 /// Every comma-separated entry of every `name` header line, in order, trimmed. A line that
 /// is not text counts as one entry that parses as nothing.
 fn entries(headers: &HeaderMap, name: &str) -> Vec<String> {
@@ -110,7 +117,7 @@ fn entries(headers: &HeaderMap, name: &str) -> Vec<String> {
 }
 
 /// IPv4-mapped IPv6 addresses (`::ffff:127.0.0.1`) compare as the IPv4 address.
-fn canonical(ip: IpAddr) -> IpAddr {
+pub fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
         v4 => v4,

@@ -14,15 +14,18 @@ use hyper::{Request, StatusCode};
 use ipnet::IpNet;
 
 use crate::config::{
-    JsonService, PathService, TransportKind, WebOptions, WebSocketOptions, WebSocketService,
+    JsonService, PathService, TransportKind, WebOptions, WebSocketOptions, WebSocketProxyService,
+    WebSocketService,
 };
 use crate::http::archive::ArchivePath;
 use crate::http::bridge::BODY_DEADLINE;
 use crate::http::caller::CallerPath;
 use crate::http::cgi::{self, CgiPath};
+use crate::http::forwarded::Forwarding;
 use crate::http::publisher::PublisherPath;
 use crate::http::requester::Requester;
 use crate::http::response::{self, HttpResponse};
+use crate::http::reverse_proxy::ReverseProxyPath;
 use crate::http::static_files::StaticPath;
 use crate::http::topics_api::TopicsApiPath;
 use crate::http::web_services;
@@ -31,7 +34,7 @@ use crate::poller::supervisor::Pollers;
 use crate::router::Router;
 use crate::router::auth::Authenticator;
 use crate::transport::longpoll::LongPollPath;
-use crate::transport::websocket::upgrade;
+use crate::transport::websocket::{proxy, upgrade};
 
 /// A path's service, prepared once at start.
 enum Service {
@@ -56,6 +59,8 @@ enum Service {
     Archive(ArchivePath),
     Cgi(CgiPath),
     LongPoll(LongPollPath),
+    ReverseProxy(ReverseProxyPath),
+    WebSocketProxy(WebSocketProxyService),
 }
 
 /// Everything a listener needs to answer requests.
@@ -129,6 +134,10 @@ impl Services {
                         PathService::LongPoll(s) => {
                             Service::LongPoll(LongPollPath::new(path, s, &router))
                         }
+                        PathService::ReverseProxy(s) => {
+                            Service::ReverseProxy(ReverseProxyPath::new(path, s))
+                        }
+                        PathService::WebSocketProxy(s) => Service::WebSocketProxy(s.clone()),
                     };
                     table.insert(path.clone(), service);
                 }
@@ -169,8 +178,9 @@ impl Services {
         {
             return Some(api);
         }
-        // A static, archive, cgi or redirect path serves everything below it; the longest one that covers
-        // `path` (in the table's order, a longer key that starts with a shorter one comes later).
+        // A static, archive, cgi, redirect or proxy path serves everything below it; the longest
+        // one that covers `path` (in the table's order, a longer key that starts with a shorter
+        // one comes later).
         self.paths
             .iter()
             .rev()
@@ -179,7 +189,9 @@ impl Services {
                 Service::Archive(archive) => archive.serves(path),
                 Service::Cgi(cgi) => cgi.serves(path),
                 Service::LongPoll(lp) => lp.serves(path),
-                Service::Redirect { .. } => {
+                Service::Redirect { .. }
+                | Service::ReverseProxy(_)
+                | Service::WebSocketProxy(_) => {
                     key.as_str() == "/"
                         || path
                             .strip_prefix(key.as_str())
@@ -257,6 +269,24 @@ async fn answer(
             cgi.handle(req, cgi::Caller { peer, requester }).await
         }
         Service::LongPoll(path) => path.handle(req, peer).await,
+        Service::ReverseProxy(path) => {
+            let from = forwarding(&services, peer, &req);
+            path.handle(req, from).await
+        }
+        Service::WebSocketProxy(service) => {
+            let from = forwarding(&services, peer, &req);
+            proxy::serve(service, from, req)
+                .await
+                .unwrap_or_else(|refused| response::error(refused.status, &refused.message, None))
+        }
     };
     Ok(response)
+}
+
+fn forwarding<'a>(
+    services: &Services,
+    peer: SocketAddr,
+    req: &Request<Incoming>,
+) -> Forwarding<'a> {
+    Forwarding::new(peer, services.tls, req.headers(), &services.trusted_proxies)
 }

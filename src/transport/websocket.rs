@@ -4,9 +4,12 @@
 //! writer's drain, auto-ping, ending together) is in [`connection`].
 //!
 //! Before that: the opening handshake ([`handshake`]) and the upgrade of an HTTP request
-//! ([`upgrade`]); [`testee`] echoes messages for WebSocket conformance suites.
+//! ([`upgrade`]); [`testee`] echoes messages for WebSocket conformance suites; [`proxy`] and
+//! [`relay`] serve `websocket-reverseproxy` paths.
 
 pub mod handshake;
+pub mod proxy;
+pub mod relay;
 pub mod testee;
 pub mod upgrade;
 

@@ -35,6 +35,7 @@ mod poller_pure;
 mod rawsocket_transport;
 mod readme_poller_example;
 mod readme_store_example;
+mod reverse_proxy;
 mod serializer_vectors;
 mod shutdown;
 mod static_path;

@@ -6,12 +6,14 @@
 //!
 //! One file per part of `config.json`: [`realm`] (realms, roles, permissions, stores, topics),
 //! [`transport`] (transports, endpoints, path tables, WebSocket and RawSocket services),
-//! [`bridge`] (publisher, caller and webhook paths), [`auth`] (authentication methods).
+//! [`bridge`] (publisher, caller and webhook paths), [`proxy`] (reverse proxy paths), [`auth`]
+//! (authentication methods).
 
 mod archive;
 mod auth;
 mod bridge;
 mod cgi;
+mod proxy;
 mod realm;
 mod transport;
 
@@ -19,6 +21,7 @@ pub use archive::*;
 pub use auth::*;
 pub use bridge::*;
 pub use cgi::*;
+pub use proxy::*;
 pub use realm::*;
 pub use transport::*;
 

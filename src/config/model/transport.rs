@@ -186,6 +186,10 @@ pub enum PathService {
     Cgi(CgiService),
     /// `"type": "longpoll"`: WAMP over HTTP long-poll (`config/longpoll.rs`).
     LongPoll(crate::config::LongPollService),
+    /// `"type": "reverseproxy"`: this path and everything below it forwarded to a web server.
+    ReverseProxy(ReverseProxyService),
+    /// `"type": "websocket-reverseproxy"`: WebSocket connections relayed to a backend.
+    WebSocketProxy(WebSocketProxyService),
 }
 
 /// `{"type": "json", "value", "options": {"prettify", "allow_cross_origin",

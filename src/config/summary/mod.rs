@@ -2,9 +2,10 @@
 //! and which keys it accepted without effect. Secrets are never shown (only authids and roles).
 //!
 //! This file writes the whole and the realms; [`transport`] the transports, their paths and
-//! options, [`auth`] the authentication methods of a service.
+//! options, [`auth`] the authentication methods of a service, [`proxy`] the reverse proxy paths.
 
 mod auth;
+mod proxy;
 mod transport;
 mod web_files;
 

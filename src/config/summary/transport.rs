@@ -135,6 +135,7 @@ fn paths_summary(out: &mut String, depth: usize, paths: &BTreeMap<String, PathSe
             | PathService::Nothing
             | PathService::Archive(_)
             | PathService::Cgi(_) => {}
+            PathService::ReverseProxy(_) | PathService::WebSocketProxy(_) => {}
             PathService::Webhook(webhook) => webhook_summary(out, depth + 1, webhook),
             PathService::LongPoll(lp) => auth_summary(out, depth + 1, &lp.auth),
         }
@@ -180,6 +181,8 @@ pub fn path_headline(path: &str, service: &PathService) -> String {
         PathService::Archive(archive) => super::web_files::archive_headline(path, archive),
         PathService::Cgi(cgi) => super::web_files::cgi_headline(path, cgi),
         PathService::LongPoll(lp) => longpoll_headline(path, lp),
+        PathService::ReverseProxy(proxy) => super::proxy::reverse_proxy_headline(path, proxy),
+        PathService::WebSocketProxy(proxy) => super::proxy::websocket_proxy_headline(path, proxy),
         PathService::Static(files) => {
             let mut notes = Vec::new();
             if files.directory_listing {

@@ -1,5 +1,5 @@
 //! Turning an HTTP request into a WebSocket: checks, the 101 answer, and handing the upgraded
-//! connection to a WAMP session or to the testee echo.
+//! connection to a WAMP session or to the testee echo (and the 101 of a relayed one).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -69,7 +69,10 @@ pub fn wamp(
             Err(e) => debug!(%peer, "WebSocket upgrade failed: {e}"),
         }
     });
-    Ok(switching_protocols(&accept, offered.map(Subprotocol::name)))
+    Ok(switching_protocols(
+        &accept,
+        offered.map(|s| HeaderValue::from_static(s.name())),
+    ))
 }
 
 /// Answers an upgrade to the `websocket-testee` echo.
@@ -124,7 +127,8 @@ fn status_page(service: &WebSocketService) -> HttpResponse {
     response
 }
 
-fn switching_protocols(accept: &str, subprotocol: Option<&'static str>) -> HttpResponse {
+/// The 101 answer, with the subprotocol chosen (if any).
+pub(super) fn switching_protocols(accept: &str, subprotocol: Option<HeaderValue>) -> HttpResponse {
     let mut response = Response::new(response::full(Bytes::new()));
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let headers = response.headers_mut();
@@ -134,10 +138,7 @@ fn switching_protocols(accept: &str, subprotocol: Option<&'static str>) -> HttpR
         headers.insert(header::SEC_WEBSOCKET_ACCEPT, value);
     }
     if let Some(name) = subprotocol {
-        headers.insert(
-            header::SEC_WEBSOCKET_PROTOCOL,
-            HeaderValue::from_static(name),
-        );
+        headers.insert(header::SEC_WEBSOCKET_PROTOCOL, name);
     }
     response
 }
