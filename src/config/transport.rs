@@ -338,7 +338,7 @@ mod tests {
             )),
             format!("{T}.paths: required key is missing")
         );
-        for kind in ["upload"] {
+        for kind in ["reverseproxy-websocket", "upload"] {
             assert_eq!(
                 error(&web(&format!(
                     r#""/": {{"type": "{kind}", "directory": ".."}}"#
