@@ -6,24 +6,31 @@
 //!
 //! One file per part of `config.json`: [`realm`] (realms, roles, permissions, stores, topics),
 //! [`transport`] (transports, endpoints, path tables, WebSocket and RawSocket services),
-//! [`bridge`] (publisher, caller and webhook paths), [`auth`] (authentication methods).
+//! [`bridge`] (publisher, caller and webhook paths), [`auth`] (authentication methods),
+//! [`worker`] (guest workers, and the parts Junction does not run).
 
 mod auth;
 mod bridge;
 mod realm;
 mod transport;
+mod worker;
 
 pub use auth::*;
 pub use bridge::*;
 pub use realm::*;
 pub use transport::*;
+pub use worker::*;
 
 use std::path::PathBuf;
 
-/// The whole node: every router worker's realms and transports.
+/// The whole node: every router worker's realms and transports, the guest workers.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub workers: Vec<Worker>,
+    /// `guest` workers, in config order.
+    pub guests: Vec<GuestWorker>,
+    /// Parts accepted but not run (container workers, router components, ...), in config order.
+    pub not_run: Vec<NotRun>,
     /// The folder of the config file (relative data paths are resolved against it).
     pub folder: PathBuf,
     /// JSON paths of keys that were accepted but have no effect in Junction

@@ -6,6 +6,7 @@
 
 mod auth;
 mod transport;
+mod worker;
 
 pub use transport::path_headline;
 use transport::transport_summary;
@@ -35,6 +36,8 @@ pub fn summary(config: &Config) -> String {
             transport_summary(&mut out, transport);
         }
     }
+    worker::guests_summary(&mut out, config);
+    worker::not_run_summary(&mut out, config);
     let ignored = if config.ignored.is_empty() {
         "none".to_string()
     } else {

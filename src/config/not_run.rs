@@ -1,0 +1,264 @@
+//! Crossbar parts that Junction accepts but does not run: workers that host Python code or
+//! belong to Crossbar's process model (`container`, `proxy`, `websocket-testee`,
+//! `stream-testee`), router `components` and `connections`, `manhole`, a non-empty
+//! `controller`, realm `rlinks`, `stats` and `trace`. Their shape is checked (errors name the
+//! JSON path), then each becomes a [`NotRun`] saying what to run instead, so the rest of a
+//! real Crossbar config runs.
+
+use crate::config::loader::Loader;
+use crate::config::model::{Endpoint, NotRun, PathService, TransportConfig, TransportKind};
+use crate::config::node::{Node, Obj, Result};
+
+const GUEST_HINT: &str = "e.g. as a guest worker";
+
+fn not_run(cx: &mut Loader, path: &str, what: impl Into<String>, instead: impl Into<String>) {
+    cx.not_run.push(NotRun {
+        path: path.to_string(),
+        what: what.into(),
+        instead: instead.into(),
+    });
+}
+
+/// A `container` worker: components in a Crossbar-managed Python process.
+pub(crate) fn container(obj: &Obj, cx: &mut Loader) -> Result<()> {
+    obj.only(&[
+        "type",
+        "id",
+        "options",
+        "manhole",
+        "components",
+        "connections",
+    ])?;
+    let names = components(obj)?
+        .into_iter()
+        .map(|(_, name)| name)
+        .collect::<Vec<_>>()
+        .join("; ");
+    let what = if names.is_empty() {
+        "container worker (no components)".to_string()
+    } else {
+        format!("container worker ({names})")
+    };
+    not_run(
+        cx,
+        &obj.path,
+        what,
+        format!(
+            "run each component as an autobahn Component connected to this node's router \
+             transport, {GUEST_HINT}"
+        ),
+    );
+    Ok(())
+}
+
+/// The router worker's `components`, `connections` and `manhole`; `transports` give the URL
+/// a component would connect to.
+pub(crate) fn router_parts(
+    obj: &Obj,
+    transports: &[TransportConfig],
+    cx: &mut Loader,
+) -> Result<()> {
+    let url = transport_url(transports);
+    for (path, name) in components(obj)? {
+        not_run(
+            cx,
+            &path,
+            format!("router component ({name})"),
+            format!("run it as an autobahn Component connected to {url}, {GUEST_HINT}"),
+        );
+    }
+    if let Some(connections) = obj.get("connections") {
+        if !matches!(
+            connections.value,
+            serde_json::Value::Array(_) | serde_json::Value::Object(_)
+        ) {
+            return Err(connections.error("expected an array or an object"));
+        }
+        if !is_empty(&connections) {
+            not_run(
+                cx,
+                &connections.path,
+                "router connections (to other routers)",
+                "router-to-router connections are not available yet",
+            );
+        }
+    }
+    manhole(obj, cx)
+}
+
+/// `manhole` of a router or container worker: Crossbar's Python debug shell over SSH.
+fn manhole(obj: &Obj, cx: &mut Loader) -> Result<()> {
+    if let Some(node) = obj.get("manhole") {
+        node.object()?;
+        not_run(
+            cx,
+            &node.path,
+            "manhole (Python debug shell)",
+            "none needed: `junction check` shows the config in force, JUNCTION_LOG=debug logs more",
+        );
+    }
+    Ok(())
+}
+
+/// A `proxy` worker: Crossbar's front-end processes that forward sessions to router workers.
+pub(crate) fn proxy(obj: &Obj, cx: &mut Loader) -> Result<()> {
+    obj.only(&[
+        "type",
+        "id",
+        "options",
+        "transports",
+        "routes",
+        "connections",
+    ])?;
+    not_run(
+        cx,
+        &obj.path,
+        "proxy worker",
+        "move its transports into the router worker: Junction's listeners use every core",
+    );
+    Ok(())
+}
+
+/// A `websocket-testee` or `stream-testee` worker: Crossbar's conformance-test echo servers.
+pub(crate) fn testee(obj: &Obj, kind: &str, cx: &mut Loader) -> Result<()> {
+    obj.only(&["type", "id", "options", "transport"])?;
+    obj.required("transport")?.object()?;
+    let instead = if kind == "websocket-testee" {
+        "add a path {\"type\": \"websocket-testee\"} to a web transport of the router worker"
+    } else {
+        "run a TCP echo server beside Junction"
+    };
+    not_run(cx, &obj.path, format!("{kind} worker"), instead);
+    Ok(())
+}
+
+/// A `controller` with anything in it (an empty one asks for nothing and is only ignored).
+pub(crate) fn controller(node: &Node, cx: &mut Loader) -> Result<()> {
+    if node.object()?.is_empty() {
+        cx.ignored.push(node.path.clone());
+    } else {
+        not_run(
+            cx,
+            &node.path,
+            "node controller (management API, node options)",
+            "none: Junction is one process; run it under your service manager (systemd, a container)",
+        );
+    }
+    Ok(())
+}
+
+/// Realm `rlinks`, `stats` and `trace`.
+pub(crate) fn realm_parts(obj: &Obj, cx: &mut Loader) -> Result<()> {
+    if let Some(node) = obj.get("rlinks") {
+        node.array()?;
+        if !is_empty(&node) {
+            not_run(
+                cx,
+                &node.path,
+                "router links (rlinks)",
+                "clustering is not available yet: run one node per realm",
+            );
+        }
+    }
+    if let Some(node) = obj.get("stats") {
+        node.object()?;
+        not_run(
+            cx,
+            &node.path,
+            "realm statistics events (stats)",
+            "use the meta API (wamp.session.count, wamp.session.on_join, wamp.session.on_leave)",
+        );
+    }
+    if let Some(node) = obj.get("trace") {
+        node.object()?;
+        not_run(
+            cx,
+            &node.path,
+            "message tracing (trace)",
+            "run with JUNCTION_LOG=debug, or subscribe to the meta events",
+        );
+    }
+    Ok(())
+}
+
+fn is_empty(node: &Node) -> bool {
+    match node.value {
+        serde_json::Value::Array(items) => items.is_empty(),
+        serde_json::Value::Object(map) => map.is_empty(),
+        _ => false,
+    }
+}
+
+/// `components[]`: each checked (`type` class or function, `realm`, `classname` for a class),
+/// returned as (path, description).
+fn components(obj: &Obj) -> Result<Vec<(String, String)>> {
+    let Some(list) = obj.get("components") else {
+        return Ok(Vec::new());
+    };
+    let mut found = Vec::new();
+    for item in list.array()? {
+        let component = item.object()?;
+        let realm = component.required("realm")?.str()?;
+        let name = match component.required("type")?.one_of(&["class", "function"])? {
+            "class" => {
+                component.only(&[
+                    "type",
+                    "id",
+                    "realm",
+                    "role",
+                    "references",
+                    "classname",
+                    "extra",
+                    "transport",
+                ])?;
+                format!("class {}", component.required("classname")?.str()?)
+            }
+            _ => {
+                component.only(&[
+                    "type",
+                    "id",
+                    "realm",
+                    "role",
+                    "callbacks",
+                    "extra",
+                    "transport",
+                ])?;
+                match component.opt_str("id")? {
+                    Some(id) => format!("function component {id}"),
+                    None => "function component".to_string(),
+                }
+            }
+        };
+        found.push((item.path.clone(), format!("{name}, realm {realm}")));
+    }
+    Ok(found)
+}
+
+/// Where a client of this router worker connects: its first WebSocket (or RawSocket over
+/// TCP) service, as a URL.
+fn transport_url(transports: &[TransportConfig]) -> String {
+    for transport in transports {
+        let Endpoint::Tcp(tcp) = &transport.endpoint else {
+            continue;
+        };
+        let host = match tcp.interface.as_str() {
+            "0.0.0.0" | "::" | "" => "localhost",
+            other => other,
+        };
+        let secure = if tcp.tls.is_some() { "s" } else { "" };
+        let base = format!("{host}:{}", tcp.port);
+        match &transport.kind {
+            TransportKind::WebSocket(_) => return format!("ws{secure}://{base}"),
+            TransportKind::RawSocket(_) => return format!("rs{secure}://{base}"),
+            TransportKind::Web { paths, .. } | TransportKind::Universal { paths, .. } => {
+                let ws = paths
+                    .iter()
+                    .find(|(_, service)| matches!(service, PathService::WebSocket(_)));
+                if let Some((path, _)) = ws {
+                    return format!("ws{secure}://{base}{path}");
+                }
+            }
+        }
+    }
+    "one of this router's transports".to_string()
+}
