@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::config::loader::Loader;
 use crate::config::model::{GuestEnv, GuestOutput, GuestStdin, GuestWorker, Inherit};
 use crate::config::node::{Node, Obj, Result};
+use crate::config::secret::Secret;
 
 /// Why `options.watch` has no effect (listed by `junction check` with the key).
 const WATCH_IGNORED: &str = "restarting on file changes is not supported; \
@@ -108,7 +109,7 @@ fn load_env(obj: &Obj) -> Result<GuestEnv> {
             if value.contains('\0') {
                 return Err(obj.key_error("vars", format!("{name}: a value must not hold NUL")));
             }
-            vars.insert(name.to_string(), value.to_string());
+            vars.insert(name.to_string(), Secret::new(value));
         }
     }
     Ok(GuestEnv { inherit, vars })
@@ -125,4 +126,159 @@ fn load_stdin(node: &Node) -> Result<GuestStdin> {
     let value = obj.required("value")?.value.to_string();
     let close = obj.opt_bool("close")?.unwrap_or(true);
     Ok(GuestStdin::Json { value, close })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load::testing::*;
+
+    fn guest_config(guest: &str) -> String {
+        format!(r#"{{"version": 2, "workers": [{{"type": "router"}}, {guest}]}}"#)
+    }
+
+    #[test]
+    fn a_guest_with_every_option_loads() {
+        let config = load(&guest_config(
+            r#"{"type": "guest", "id": "backend", "executable": "python3",
+                "arguments": ["-u", "app.py"],
+                "options": {"workdir": "/srv/app", "stdin": {"type": "json", "value": {"a": [1]}, "close": false},
+                            "stdout": "drop", "stderr": "close",
+                            "env": {"inherit": ["PATH", "HOME"], "vars": {"WS": "ws://localhost:8080/ws"}},
+                            "watch": {"directories": ["."], "action": "restart"}}}"#,
+        ));
+        assert_eq!(config.workers.len(), 1);
+        let guest = &config.guests[0];
+        assert_eq!(guest.path, "workers[1]");
+        assert_eq!(guest.id, "backend");
+        assert_eq!(guest.executable, "python3");
+        assert_eq!(guest.arguments, ["-u", "app.py"]);
+        assert_eq!(guest.workdir, PathBuf::from("/srv/app"));
+        assert_eq!(
+            guest.stdin,
+            GuestStdin::Json {
+                value: r#"{"a":[1]}"#.into(),
+                close: false
+            }
+        );
+        assert_eq!(
+            (guest.stdout, guest.stderr),
+            (GuestOutput::Discard, GuestOutput::Discard)
+        );
+        assert_eq!(
+            guest.env.inherit,
+            Inherit::Only(vec!["PATH".into(), "HOME".into()])
+        );
+        assert_eq!(guest.env.vars["WS"].expose(), "ws://localhost:8080/ws");
+        assert_eq!(
+            config.ignored,
+            [
+                "workers[1].options.watch (restarting on file changes is not supported; \
+              Junction restarts a guest whenever it exits)"
+            ]
+        );
+    }
+
+    #[test]
+    fn defaults_follow_crossbar() {
+        let config = load(&guest_config(
+            r#"{"type": "guest", "executable": "node", "arguments": ["hello.js"]},
+               {"type": "guest", "executable": "./run", "options": {"workdir": "../node", "stdin": "close",
+                "env": {"inherit": false}}}"#,
+        ));
+        let (first, second) = (&config.guests[0], &config.guests[1]);
+        // Workers without `id` are numbered in config order, the router included.
+        assert_eq!(
+            (first.id.as_str(), second.id.as_str()),
+            ("worker002", "worker003")
+        );
+        assert_eq!(first.workdir, std::path::absolute(".").unwrap());
+        assert_eq!(first.env.inherit, Inherit::All);
+        assert_eq!(first.stdin, GuestStdin::Open);
+        assert_eq!(
+            (first.stdout, first.stderr),
+            (GuestOutput::Log, GuestOutput::Log)
+        );
+        assert_eq!(second.workdir, std::path::absolute("../node").unwrap());
+        assert_eq!(second.stdin, GuestStdin::Close);
+        assert_eq!(second.env.inherit, Inherit::Nothing);
+    }
+
+    #[test]
+    fn bad_options_name_their_path() {
+        let cases = [
+            (
+                r#"{"type": "guest"}"#,
+                "workers[1].executable: required key is missing",
+            ),
+            (
+                r#"{"type": "guest", "executable": ""}"#,
+                "workers[1].executable: must not be empty",
+            ),
+            (
+                r#"{"type": "guest", "executable": "x", "arguments": "a b"}"#,
+                "workers[1].arguments: expected an array, found a string",
+            ),
+            (
+                r#"{"type": "guest", "executable": "x", "arguments": [1]}"#,
+                "workers[1].arguments[0]: expected a string, found a number",
+            ),
+            (
+                r#"{"type": "guest", "executable": "x", "realms": []}"#,
+                "workers[1].realms: unknown key (allowed here: type, id, executable, arguments, options)",
+            ),
+            (
+                r#"{"type": "guest", "executable": "x", "options": {"restart": true}}"#,
+                "workers[1].options.restart: unknown key (allowed here: env, workdir, stdin, stdout, stderr, watch)",
+            ),
+            (
+                r#"{"type": "guest", "executable": "x", "options": {"stdout": "file"}}"#,
+                "workers[1].options.stdout: expected one of log, drop, close",
+            ),
+            (
+                r#"{"type": "guest", "executable": "x", "options": {"stdin": "open"}}"#,
+                "workers[1].options.stdin: expected one of close",
+            ),
+            (
+                r#"{"type": "guest", "executable": "x", "options": {"stdin": {"type": "yaml", "value": 1}}}"#,
+                "workers[1].options.stdin.type: expected one of json",
+            ),
+            (
+                r#"{"type": "guest", "executable": "x", "options": {"stdin": {"type": "json"}}}"#,
+                "workers[1].options.stdin.value: required key is missing",
+            ),
+            (
+                r#"{"type": "guest", "executable": "x", "options": {"env": {"inherit": "yes"}}}"#,
+                "workers[1].options.env.inherit: expected true, false or a list of variable names",
+            ),
+            (
+                r#"{"type": "guest", "executable": "x", "options": {"env": {"inherit": [1]}}}"#,
+                "workers[1].options.env.inherit[0]: expected a string, found a number",
+            ),
+            (
+                r#"{"type": "guest", "executable": "x", "options": {"env": {"vars": {"A": 1}}}}"#,
+                "workers[1].options.env.vars.A: expected a string, found a number",
+            ),
+            (
+                r#"{"type": "guest", "executable": "x", "options": {"env": {"vars": {"A=B": "1"}}}}"#,
+                "workers[1].options.env.vars.A=B: not a valid environment variable name",
+            ),
+            (
+                r#"{"type": "guest", "executable": "x", "options": {"env": {"path": []}}}"#,
+                "workers[1].options.env.path: unknown key (allowed here: inherit, vars)",
+            ),
+            (
+                r#"{"type": "guest", "executable": "x", "options": {"watch": []}}"#,
+                "workers[1].options.watch: expected an object, found an array",
+            ),
+            (
+                r#"{"type": "guest", "executable": "x", "options": {"workdir": 1}}"#,
+                "workers[1].options.workdir: expected a string, found a number",
+            ),
+        ];
+        for (guest, expected) in cases {
+            let message = error(&guest_config(guest));
+            assert!(message.starts_with(expected), "{guest}\n{message}");
+        }
+    }
 }

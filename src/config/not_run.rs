@@ -262,3 +262,167 @@ fn transport_url(transports: &[TransportConfig]) -> String {
     }
     "one of this router's transports".to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::load::testing::*;
+
+    /// (path, what) of every part not run.
+    fn listed(json: &str) -> Vec<(String, String)> {
+        load(json)
+            .not_run
+            .into_iter()
+            .map(|part| (part.path, part.what))
+            .collect()
+    }
+
+    fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+        items
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn every_kind_loads_and_is_listed() {
+        let json = r#"{"version": 2, "controller": {"id": "node1", "options": {"shutdown": ["shutdown_on_worker_exit"]}},
+            "workers": [
+                {"type": "router", "manhole": {"endpoint": {"type": "tcp", "port": 6022}, "users": []},
+                 "realms": [{"name": "realm1", "roles": [],
+                             "rlinks": [{"id": "node2", "realm": "realm1"}],
+                             "stats": {"rated_message_size": 256}, "trace": {}}],
+                 "transports": [{"type": "web", "endpoint": {"type": "tcp", "port": 8080},
+                                 "paths": {"ws": {"type": "websocket"}}}],
+                 "components": [{"type": "class", "classname": "hello.AppSession", "realm": "realm1", "role": "anonymous"},
+                                {"type": "function", "id": "f1", "realm": "realm1", "callbacks": {"join": "app.on_join"}}],
+                 "connections": [{"id": "conn1", "transport": {}}]},
+                {"type": "container", "id": "c1", "options": {"pythonpath": [".."]},
+                 "components": [{"type": "class", "classname": "app.Backend", "realm": "realm1",
+                                 "transport": {"type": "websocket", "endpoint": {"type": "tcp", "host": "127.0.0.1", "port": 8080}, "url": "ws://127.0.0.1:8080/ws"}}]},
+                {"type": "proxy", "transports": [], "routes": {}, "connections": {}},
+                {"type": "websocket-testee", "options": {"cpu_affinity": [0]},
+                 "transport": {"type": "websocket", "endpoint": {"type": "tcp", "port": 9001}}},
+                {"type": "stream-testee", "transport": {"type": "stream", "endpoint": {"type": "tcp", "port": 9002}}}
+            ]}"#;
+        assert_eq!(
+            listed(json),
+            pairs(&[
+                (
+                    "controller",
+                    "node controller (management API, node options)"
+                ),
+                ("workers[0].realms[0].rlinks", "router links (rlinks)"),
+                (
+                    "workers[0].realms[0].stats",
+                    "realm statistics events (stats)"
+                ),
+                ("workers[0].realms[0].trace", "message tracing (trace)"),
+                (
+                    "workers[0].components[0]",
+                    "router component (class hello.AppSession, realm realm1)"
+                ),
+                (
+                    "workers[0].components[1]",
+                    "router component (function component f1, realm realm1)"
+                ),
+                (
+                    "workers[0].connections",
+                    "router connections (to other routers)"
+                ),
+                ("workers[0].manhole", "manhole (Python debug shell)"),
+                (
+                    "workers[1]",
+                    "container worker (class app.Backend, realm realm1)"
+                ),
+                ("workers[2]", "proxy worker"),
+                ("workers[3]", "websocket-testee worker"),
+                ("workers[4]", "stream-testee worker"),
+            ])
+        );
+        let config = load(json);
+        assert_eq!(
+            config.not_run[4].instead,
+            "run it as an autobahn Component connected to ws://localhost:8080/ws, e.g. as a guest worker"
+        );
+        assert!(
+            config.not_run[1]
+                .instead
+                .contains("clustering is not available yet")
+        );
+        // The router still runs.
+        assert_eq!(config.workers.len(), 1);
+        assert_eq!(config.workers[0].realms[0].name, "realm1");
+    }
+
+    #[test]
+    fn empty_parts_ask_for_nothing() {
+        let config = load(
+            r#"{"controller": {}, "workers": [{"type": "router", "components": [], "connections": [],
+                "realms": [{"name": "realm1", "rlinks": []}]}]}"#,
+        );
+        assert!(config.not_run.is_empty(), "{:?}", config.not_run);
+        assert_eq!(config.ignored, ["controller"]);
+    }
+
+    #[test]
+    fn bad_shapes_name_their_path() {
+        let cases = [
+            (
+                r#"{"workers": [{"type": "router", "components": [{"type": "class", "realm": "realm1"}]}]}"#,
+                "workers[0].components[0].classname: required key is missing",
+            ),
+            (
+                r#"{"workers": [{"type": "router", "components": [{"type": "wsgi", "realm": "realm1"}]}]}"#,
+                "workers[0].components[0].type: expected one of class, function",
+            ),
+            (
+                r#"{"workers": [{"type": "router", "components": [{"type": "class", "classname": "a.B"}]}]}"#,
+                "workers[0].components[0].realm: required key is missing",
+            ),
+            (
+                r#"{"workers": [{"type": "router", "components": [{"type": "function", "realm": "r", "classname": "a.B"}]}]}"#,
+                "workers[0].components[0].classname: unknown key",
+            ),
+            (
+                r#"{"workers": [{"type": "router", "components": {}}]}"#,
+                "workers[0].components: expected an array, found an object",
+            ),
+            (
+                r#"{"workers": [{"type": "router", "connections": 1}]}"#,
+                "workers[0].connections: expected an array or an object",
+            ),
+            (
+                r#"{"workers": [{"type": "router", "manhole": []}]}"#,
+                "workers[0].manhole: expected an object, found an array",
+            ),
+            (
+                r#"{"workers": [{"type": "container", "realms": []}]}"#,
+                "workers[0].realms: unknown key (allowed here: type, id, options, manhole, components, connections)",
+            ),
+            (
+                r#"{"workers": [{"type": "websocket-testee"}]}"#,
+                "workers[0].transport: required key is missing",
+            ),
+            (
+                r#"{"workers": [{"type": "proxy", "paths": {}}]}"#,
+                "workers[0].paths: unknown key",
+            ),
+            (
+                r#"{"workers": [{"type": "router", "realms": [{"name": "realm1", "rlinks": {}}]}]}"#,
+                "workers[0].realms[0].rlinks: expected an array, found an object",
+            ),
+            (
+                r#"{"workers": [{"type": "router", "realms": [{"name": "realm1", "stats": true}]}]}"#,
+                "workers[0].realms[0].stats: expected an object, found a boolean",
+            ),
+            (
+                r#"{"controller": [], "workers": []}"#,
+                "controller: expected an object, found an array",
+            ),
+        ];
+        for (json, expected) in cases {
+            let message = error(json);
+            assert!(message.starts_with(expected), "{json}\n{message}");
+        }
+    }
+}

@@ -83,7 +83,7 @@ fn environment(
     };
     for (name, value) in &guest.env.vars {
         env.retain(|(n, _)| *n != OsString::from(name));
-        env.push((name.into(), value.into()));
+        env.push((name.into(), value.expose().into()));
     }
     if !env.iter().any(|(name, _)| name == "PYTHONUNBUFFERED") {
         env.push(("PYTHONUNBUFFERED".into(), "1".into()));
@@ -95,6 +95,7 @@ fn environment(
 mod tests {
     use super::*;
     use crate::config::model::GuestEnv;
+    use crate::config::secret::Secret;
     use std::collections::BTreeMap;
 
     fn guest(inherit: Inherit, vars: &[(&str, &str)]) -> GuestWorker {
@@ -108,7 +109,7 @@ mod tests {
                 inherit,
                 vars: vars
                     .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .map(|(k, v)| (k.to_string(), Secret::new(*v)))
                     .collect::<BTreeMap<_, _>>(),
             },
             stdin: GuestStdin::Open,

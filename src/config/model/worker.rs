@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::config::secret::Secret;
+
 /// A `workers[]` entry of type `guest`: a program started after the listeners are up,
 /// restarted when it exits, stopped on shutdown.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,8 +31,9 @@ pub struct GuestWorker {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GuestEnv {
     pub inherit: Inherit,
-    /// `vars`: set on top of what is inherited.
-    pub vars: BTreeMap<String, String>,
+    /// `vars`: set on top of what is inherited. Values may be credentials (a token for the
+    /// component to log in with): they never print.
+    pub vars: BTreeMap<String, Secret>,
 }
 
 /// `options.env.inherit`: `true` (the default), `false`, or a list of variable names.

@@ -63,3 +63,46 @@ pub fn not_run_summary(out: &mut String, config: &Config) {
         line(out, 2, format!("instead: {}", part.instead));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::load::testing::*;
+    use crate::config::summary;
+
+    #[test]
+    fn guests_and_parts_not_run_are_listed() {
+        let json = r#"{"version": 2, "workers": [
+            {"type": "router", "id": "router1",
+             "realms": [{"name": "realm1", "roles": [], "rlinks": [{"id": "node2"}]}],
+             "transports": [{"type": "websocket", "endpoint": {"type": "tcp", "port": 9000, "interface": "127.0.0.1"}}],
+             "components": [{"type": "class", "classname": "hello.AppSession", "realm": "realm1"}]},
+            {"type": "guest", "executable": "/usr/bin/node", "arguments": ["hello.js", "--port", "9000"],
+             "options": {"workdir": "/srv/node", "stdout": "drop",
+                         "env": {"inherit": ["PATH"], "vars": {"TOKEN": "s3cr3t-value"}}}},
+            {"type": "container", "components": []}
+        ]}"#;
+        let text = summary(&load(json));
+        let expected = r#"workers[0] (router)
+  realm realm1 (uri_check loose)
+    no roles
+  transport workers[0].transports[0]: websocket on 127.0.0.1:9000
+    serializers: json, msgpack, cbor
+    auth anonymous: role anonymous
+workers[1] (guest worker001): /usr/bin/node hello.js --port 9000
+  workdir /srv/node
+  env: inherits PATH; sets TOKEN
+  stdin open, stdout discarded, stderr logged; restarted when it exits
+not run by Junction:
+  workers[0].realms[0].rlinks: router links (rlinks)
+    instead: clustering is not available yet: run one node per realm
+  workers[0].components[0]: router component (class hello.AppSession, realm realm1)
+    instead: run it as an autobahn Component connected to ws://127.0.0.1:9000, e.g. as a guest worker
+  workers[2]: container worker (no components)
+    instead: run each component as an autobahn Component connected to this node's router transport, e.g. as a guest worker
+ignored (no effect in Junction): workers[0].id
+"#;
+        assert_eq!(text, expected, "\n{text}");
+        assert!(!text.contains("s3cr3t"));
+        assert!(!format!("{:?}", load(json)).contains("s3cr3t"));
+    }
+}
