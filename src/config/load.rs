@@ -155,7 +155,11 @@ fn load_router(obj: &Obj, cx: &mut Loader) -> Result<Worker> {
     // Embedded components, connections to other routers and the manhole are accepted and
     // listed as not run (after the transports: a component's hint names their URL).
     not_run::router_parts(obj, &transports, cx)?;
-    Ok(Worker { realms, transports })
+    Ok(Worker {
+        path: obj.path.clone(),
+        realms,
+        transports,
+    })
 }
 
 /// Test helpers shared by the config modules' unit tests.

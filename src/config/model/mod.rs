@@ -41,6 +41,8 @@ pub struct Config {
 /// A `workers[]` entry of type `router`.
 #[derive(Debug, Clone)]
 pub struct Worker {
+    /// JSON path of the worker, e.g. `workers[0]` (guests and other workers count too).
+    pub path: String,
     pub realms: Vec<RealmConfig>,
     pub transports: Vec<TransportConfig>,
 }

@@ -21,8 +21,8 @@ pub fn summary(config: &Config) -> String {
     if config.workers.is_empty() {
         out.push_str("no router workers\n");
     }
-    for (i, worker) in config.workers.iter().enumerate() {
-        line(&mut out, 0, format!("workers[{i}] (router)"));
+    for worker in &config.workers {
+        line(&mut out, 0, format!("{} (router)", worker.path));
         if worker.realms.is_empty() {
             line(&mut out, 1, "no realms");
         }

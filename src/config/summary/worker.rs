@@ -106,3 +106,30 @@ ignored (no effect in Junction): workers[0].id
         assert!(!format!("{:?}", load(json)).contains("s3cr3t"));
     }
 }
+
+#[cfg(test)]
+mod path_tests {
+    use crate::config::load::testing::*;
+    use crate::config::{summary, warnings};
+
+    #[test]
+    fn a_router_after_a_guest_keeps_its_own_path() {
+        let json = r#"{"workers": [
+            {"type": "guest", "executable": "true"},
+            {"type": "router", "realms": [{"name": "realm1", "roles": [{"name": "app",
+                "permissions": [{"uri": "com.app", "match": "prefix", "allow": {"call": true}}]}]}]}
+        ]}"#;
+        let config = load(json);
+        let text = summary(&config);
+        assert!(text.starts_with("workers[1] (router)\n"), "{text}");
+        assert!(
+            text.contains("workers[0] (guest worker001): true\n"),
+            "{text}"
+        );
+        let found = warnings(&config);
+        assert!(
+            found[0].starts_with("workers[1].realms[0].roles[0].permissions[0].uri: "),
+            "{found:?}"
+        );
+    }
+}
