@@ -15,7 +15,7 @@ use crate::config::error::ConfigError;
 use crate::config::loader::Loader;
 use crate::config::model::{Config, GuestWorker, Worker};
 use crate::config::node::{Node, Obj, Result};
-use crate::config::{guest, not_run, realm, transport};
+use crate::config::{guest, not_run, realm, testee, transport};
 
 /// Reads and loads a config file; `$NAME` secrets come from the process environment.
 /// Relative file names in the config (TLS certificate and key) are resolved against the
@@ -104,7 +104,12 @@ fn load_root(node: &Node, cx: &mut Loader) -> Result<(Vec<Worker>, Vec<GuestWork
             "guest" => guests.push(guest::load_guest(&obj, id, cx)?),
             "container" => not_run::container(&obj, cx)?,
             "proxy" => not_run::proxy(&obj, cx)?,
-            name @ ("websocket-testee" | "stream-testee") => not_run::testee(&obj, name, cx)?,
+            "websocket-testee" => {
+                if let Some(worker) = testee::load_testee(&obj, &routers, cx)? {
+                    routers.push(worker);
+                }
+            }
+            "stream-testee" => not_run::stream_testee(&obj, cx)?,
             name => {
                 return Err(kind.error(format!(
                     "worker type \"{name}\" is not supported (Junction runs \"router\" and \"guest\" \

@@ -19,6 +19,7 @@ pub mod secret;
 mod static_path;
 mod store;
 mod summary;
+mod testee;
 pub mod topic;
 mod transport;
 mod universal;

@@ -1,7 +1,7 @@
 //! Crossbar parts that Junction accepts but does not run: workers that host Python code or
-//! belong to Crossbar's process model (`container`, `proxy`, `websocket-testee`,
-//! `stream-testee`), router `components` and `connections`, `manhole`, a non-empty
-//! `controller`, realm `rlinks`, `stats` and `trace`. Their shape is checked (errors name the
+//! belong to Crossbar's process model (`container`, `proxy`, `stream-testee`), router
+//! `components` and `connections`, `manhole`, a non-empty `controller`, realm `rlinks`, `stats`
+//! and `trace`. Their shape is checked (errors name the
 //! JSON path), then each becomes a [`NotRun`] saying what to run instead, so the rest of a
 //! real Crossbar config runs.
 
@@ -119,16 +119,16 @@ pub(crate) fn proxy(obj: &Obj, cx: &mut Loader) -> Result<()> {
     Ok(())
 }
 
-/// A `websocket-testee` or `stream-testee` worker: Crossbar's conformance-test echo servers.
-pub(crate) fn testee(obj: &Obj, kind: &str, cx: &mut Loader) -> Result<()> {
+/// A `stream-testee` worker: Crossbar's TCP echo server for conformance tests.
+pub(crate) fn stream_testee(obj: &Obj, cx: &mut Loader) -> Result<()> {
     obj.only(&["type", "id", "options", "transport"])?;
     obj.required("transport")?.object()?;
-    let instead = if kind == "websocket-testee" {
-        "add a path {\"type\": \"websocket-testee\"} to a web transport of the router worker"
-    } else {
-        "run a TCP echo server beside Junction"
-    };
-    not_run(cx, &obj.path, format!("{kind} worker"), instead);
+    not_run(
+        cx,
+        &obj.path,
+        "stream-testee worker",
+        "run a TCP echo server beside Junction",
+    );
     Ok(())
 }
 
@@ -335,7 +335,6 @@ mod tests {
                     "container worker (class app.Backend, realm realm1)"
                 ),
                 ("workers[2]", "proxy worker"),
-                ("workers[3]", "websocket-testee worker"),
                 ("workers[4]", "stream-testee worker"),
             ])
         );
@@ -349,8 +348,8 @@ mod tests {
                 .instead
                 .contains("clustering is not available yet")
         );
-        // The router still runs.
-        assert_eq!(config.workers.len(), 1);
+        // The router still runs (and the websocket-testee worker, see `config::testee`).
+        assert_eq!(config.workers.len(), 2);
         assert_eq!(config.workers[0].realms[0].name, "realm1");
     }
 

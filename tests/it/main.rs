@@ -40,3 +40,4 @@ mod time_patterns;
 mod wamp_protocol;
 mod web_services;
 mod websocket_transport;
+mod workers;

@@ -1,0 +1,84 @@
+//! Workers other than routers, against the real binary: a `websocket-testee` worker serves
+//! its echo on its own endpoint, the parts Junction does not run are listed by `check` and
+//! warned about once each by `start` (guest workers are tested end to end in
+//! tests/interop/python/test_guest_worker.py).
+
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+use crate::common::*;
+
+fn config_with_workers() -> serde_json::Value {
+    json!({"version": 2, "workers": [
+        {"type": "websocket-testee", "options": {"cpu_affinity": [0]},
+         "transport": {"type": "websocket", "url": "ws://localhost:9001",
+                       "endpoint": {"type": "tcp", "interface": "127.0.0.1", "port": 0}}},
+        {"type": "container", "components": [{"type": "class", "classname": "app.Backend",
+                                             "realm": "realm1", "transport": {}}]},
+        {"type": "router", "realms": [open_realm("realm1", "loose")], "transports": []}
+    ]})
+}
+
+#[tokio::test]
+async fn a_websocket_testee_worker_echoes_and_parts_not_run_are_warned() {
+    let router = Router::start(&config_with_workers());
+    assert!(
+        router
+            .wait_for_log("(workers[0].transport)", Duration::from_secs(10))
+            .await,
+        "{}",
+        router.log()
+    );
+    let log = router.log();
+    let port: u16 = log
+        .split("listening on 127.0.0.1:")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("no listening line: {log}"));
+    let (mut ws, response) = ws_connect(&format!("ws://127.0.0.1:{port}/"), &[], None)
+        .await
+        .expect("testee upgrade");
+    assert_eq!(response.status(), 101);
+    use futures_util::{SinkExt, StreamExt};
+    ws.send(WsMessage::text("hello, testee")).await.unwrap();
+    match ws.next().await {
+        Some(Ok(WsMessage::Text(t))) => assert_eq!(t.as_str(), "hello, testee"),
+        other => panic!("expected the text echoed, got {other:?}"),
+    }
+    assert_eq!(
+        log.matches("not run by Junction: workers[1]: container worker (class app.Backend, realm realm1); instead: ")
+            .count(),
+        1,
+        "{log}"
+    );
+}
+
+#[test]
+fn check_lists_what_is_not_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.json");
+    std::fs::write(&path, config_with_workers().to_string()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_junction"))
+        .args(["check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(
+            "workers[0] (router)\n  no realms\n  transport workers[0].transport: web on 127.0.0.1:0\n    /: websocket-testee (echo)\n"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "not run by Junction:\n  workers[1]: container worker (class app.Backend, realm realm1)\n    instead: run each component as an autobahn Component"
+        ),
+        "{stdout}"
+    );
+}
