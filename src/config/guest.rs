@@ -72,15 +72,28 @@ fn load_options(obj: &Obj, guest: &mut GuestWorker, cx: &mut Loader) -> Result<(
     Ok(())
 }
 
-/// `path` made absolute against the current directory (Crossbar's `abspath`), so the summary
-/// and the log say where the guest runs even for `--config config.json`.
+/// `path` made absolute against the current directory with `..` folded in (Crossbar's
+/// `abspath`), so the summary and the log say where the guest runs even for
+/// `--config config.json`.
 fn absolute(path: &Path) -> PathBuf {
+    use std::path::Component;
     let path = if path.as_os_str().is_empty() {
         Path::new(".")
     } else {
         path
     };
-    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut folded = PathBuf::new();
+    for component in absolute.components() {
+        match component {
+            Component::ParentDir => {
+                folded.pop();
+            }
+            Component::CurDir => {}
+            other => folded.push(other),
+        }
+    }
+    folded
 }
 
 fn load_env(obj: &Obj) -> Result<GuestEnv> {
@@ -199,7 +212,9 @@ mod tests {
             (first.stdout, first.stderr),
             (GuestOutput::Log, GuestOutput::Log)
         );
-        assert_eq!(second.workdir, std::path::absolute("../node").unwrap());
+        let parent = std::env::current_dir().unwrap();
+        let parent = parent.parent().unwrap();
+        assert_eq!(second.workdir, parent.join("node"));
         assert_eq!(second.stdin, GuestStdin::Close);
         assert_eq!(second.env.inherit, Inherit::Nothing);
     }
