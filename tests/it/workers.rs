@@ -82,3 +82,87 @@ fn check_lists_what_is_not_run() {
         "{stdout}"
     );
 }
+
+fn alive(pid: u32) -> bool {
+    // `kill -0` succeeds while the process exists (and is not a reaped zombie's pid).
+    Command::new("kill")
+        .args(["-0", &pid.to_string()])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A guest that started a process of its own (in the background) and one that ignores
+/// SIGTERM: on shutdown both are gone, the second after SIGKILL, and Junction exits 0.
+#[tokio::test]
+async fn shutdown_leaves_no_process_of_a_guest_behind() {
+    let config = json!({"workers": [
+        {"type": "router", "realms": [open_realm("realm1", "loose")],
+         "transports": [web_transport(json!({}))]},
+        {"type": "guest", "id": "spawner", "executable": "sh",
+         "arguments": ["-c", "sleep 300 & echo \"background $!\"; wait"]},
+        {"type": "guest", "id": "stubborn", "executable": "sh",
+         "arguments": ["-c", "trap '' TERM; echo \"stubborn $$\"; while true; do sleep 1; done"]}
+    ]});
+    let mut router = Router::start(&config);
+    for needle in [
+        "guest spawner stdout: background ",
+        "guest stubborn stdout: stubborn ",
+    ] {
+        assert!(
+            router.wait_for_log(needle, Duration::from_secs(10)).await,
+            "{}",
+            router.log()
+        );
+    }
+    let pid_after = |needle: &str| -> u32 {
+        let log = router.log();
+        let rest = log.split(needle).nth(1).unwrap();
+        rest.lines().next().unwrap().trim().parse().unwrap()
+    };
+    let background = pid_after("guest spawner stdout: background ");
+    let stubborn = pid_after("guest stubborn stdout: stubborn ");
+    assert!(alive(background) && alive(stubborn));
+
+    router.terminate();
+    let status = router
+        .wait_exit(Duration::from_secs(15))
+        .expect("junction exits after its guests");
+    assert!(status.success(), "{status:?}\n{}", router.log());
+    assert!(
+        !alive(background),
+        "the guest's background process outlived it"
+    );
+    assert!(
+        !alive(stubborn),
+        "a guest ignoring SIGTERM outlived Junction"
+    );
+    let log = router.log();
+    assert!(
+        log.contains("guest stubborn: still running 5 s after SIGTERM, sending SIGKILL"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_missing_executable_stops_start_with_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.json");
+    let config = json!({"workers": [
+        {"type": "router", "realms": [], "transports": []},
+        {"type": "guest", "executable": "no-such-program-here"}
+    ]});
+    std::fs::write(&path, config.to_string()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_junction"))
+        .args(["start", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr
+            .contains("workers[1].executable: cannot find an executable \"no-such-program-here\""),
+        "{stderr}"
+    );
+}
