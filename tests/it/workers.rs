@@ -166,3 +166,40 @@ fn a_missing_executable_stops_start_with_its_path() {
         "{stderr}"
     );
 }
+
+/// `options.stdin` with a JSON value reaches the program; `stdout: drop` keeps its output out
+/// of the log; a restart follows an exit.
+#[tokio::test]
+async fn stdin_json_output_options_and_restart() {
+    let config = json!({"workers": [
+        {"type": "router", "realms": [open_realm("realm1", "loose")],
+         "transports": [web_transport(json!({}))]},
+        {"type": "guest", "id": "reader", "executable": "cat",
+         "options": {"stdin": {"type": "json", "value": {"realm": "realm1", "n": [1, 2]}}}},
+        {"type": "guest", "id": "quiet", "executable": "sh",
+         "arguments": ["-c", "echo should-not-appear; sleep 300"],
+         "options": {"stdout": "drop"}}
+    ]});
+    let router = Router::start(&config);
+    for needle in [
+        r#"guest reader stdout: {"n":[1,2],"realm":"realm1"}"#,
+        "guest reader exited (exit status: 0)",
+        "guest reader: restarting in 1 s",
+        "guest quiet started",
+    ] {
+        assert!(
+            router.wait_for_log(needle, Duration::from_secs(10)).await,
+            "{needle}\n{}",
+            router.log()
+        );
+    }
+    // The second run reads the value again.
+    assert!(
+        router
+            .wait_for_log("guest reader: restarting in 2 s", Duration::from_secs(10))
+            .await,
+        "{}",
+        router.log()
+    );
+    assert!(!router.log().contains("should-not-appear"));
+}
