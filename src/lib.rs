@@ -2,6 +2,7 @@
 //!
 //! Layers, each importing only the ones below it (`tests/it/layering.rs` checks it; the map
 //! is ARCHITECTURE.md):
+//! - `guest`: guest workers, the programs `junction start` runs beside the router.
 //! - `transport`: the doors. Listeners, admission, the web path table, WAMP over WebSocket
 //!   and RawSocket.
 //! - `http`: the HTTP services a path can hold (pusher, caller, webhook, topics API).
@@ -16,6 +17,7 @@
 pub mod config;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod guest;
 pub mod http;
 pub mod log_text;
 pub mod log_throttle;

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use junction::config;
+use junction::guest::Guests;
 use junction::poller::supervisor::Pollers;
 use junction::router::Router;
 use junction::transport::{admission, listener};
@@ -118,6 +119,14 @@ fn main() -> ExitCode {
             for warning in warnings(&config) {
                 tracing::warn!("config: {warning}");
             }
+            for part in &config.not_run {
+                tracing::warn!(
+                    "not run by Junction: {}: {}; instead: {}",
+                    part.path,
+                    part.what,
+                    part.instead
+                );
+            }
             start(config)
         }
     }
@@ -219,7 +228,17 @@ fn start(config: config::Config) -> ExitCode {
             tracing::error!("{e}");
             return ExitCode::FAILURE;
         }
+        // Guests start once every listener is up: they usually connect to one.
+        let guests = match Guests::start(&config) {
+            Ok(guests) => guests,
+            Err(e) => {
+                tracing::error!("{e}");
+                return ExitCode::FAILURE;
+            }
+        };
         wait_for_shutdown().await;
+        // Guests leave first, while the router still answers their GOODBYE.
+        guests.stop().await;
         tracing::info!(
             "shutting down: saying GOODBYE to {} connection(s)",
             router.open_connections()

@@ -3,7 +3,8 @@
 //! The text is parsed to a `serde_json::Value` once and then walked by hand (see
 //! [`node`](super::node)), so each error names its JSON path, Crossbar features Junction lacks
 //! say "not supported" instead of "unknown key", and accepted-but-ignored keys are collected
-//! for `junction check`. Realms live in [`realm`](super::realm), transports in
+//! for `junction check`. Guest workers live in [`guest`](super::guest), the parts accepted but
+//! not run in [`not_run`](super::not_run). Realms live in [`realm`](super::realm), transports in
 //! [`transport`](super::transport), auth blocks in [`auth`](super::auth), the HTTP bridge
 //! paths (publisher, caller, webhook) in [`bridge`](super::bridge).
 
@@ -12,9 +13,9 @@ use std::path::Path;
 
 use crate::config::error::ConfigError;
 use crate::config::loader::Loader;
-use crate::config::model::{Config, Worker};
-use crate::config::node::{Node, Result};
-use crate::config::{realm, transport};
+use crate::config::model::{Config, GuestWorker, Worker};
+use crate::config::node::{Node, Obj, Result};
+use crate::config::{guest, not_run, realm, testee, transport};
 
 /// Reads and loads a config file; `$NAME` secrets come from the process environment.
 /// Relative file names in the config (TLS certificate and key) are resolved against the
@@ -53,24 +54,30 @@ pub(crate) fn load_text(
         realm_paths: BTreeMap::new(),
         worker_roles: BTreeSet::new(),
         worker_realms: Vec::new(),
+        not_run: Vec::new(),
     };
-    let workers = load_root(&Node::root(&value), &mut loader)?;
+    let (workers, guests) = load_root(&Node::root(&value), &mut loader)?;
     Ok(Config {
         workers,
+        guests,
+        not_run: loader.not_run,
         folder: folder.to_path_buf(),
         ignored: loader.ignored,
     })
 }
 
-fn load_root(node: &Node, cx: &mut Loader) -> Result<Vec<Worker>> {
+fn load_root(node: &Node, cx: &mut Loader) -> Result<(Vec<Worker>, Vec<GuestWorker>)> {
     let root = node
         .object()
         .map_err(|_| ConfigError::new("(top level)", "expected a JSON object"))?;
     root.keys(
-        &["version", "workers"],
-        &["$schema", "controller"],
+        &["version", "workers", "controller"],
+        &["$schema"],
         &mut cx.ignored,
     )?;
+    if let Some(controller) = root.get("controller") {
+        not_run::controller(&controller, cx)?;
+    }
     if let Some(version) = root.get("version") {
         // Configs without `version` are Crossbar's older format, which loads the same way.
         let n = version.u64()?;
@@ -78,34 +85,53 @@ fn load_root(node: &Node, cx: &mut Loader) -> Result<Vec<Worker>> {
             return Err(version.error(format!("config version {n} is not supported (expected 2)")));
         }
     }
-    root.required("workers")?
-        .array()?
-        .iter()
-        .map(|worker| load_worker(worker, cx))
-        .collect()
-}
-
-fn load_worker(node: &Node, cx: &mut Loader) -> Result<Worker> {
-    let obj = node.object()?;
-    let kind = obj.required("type")?;
-    let name = kind.str()?;
-    if name != "router" {
-        return Err(kind.error(format!(
-            "worker type \"{name}\" is not supported (Junction runs \"router\" workers only)"
-        )));
-    }
-    // Embedded components and router-to-router connections are Crossbar process features;
-    // an empty list asks for nothing, so it passes.
-    for key in ["components", "connections"] {
-        if let Some(list) = obj.get(key)
-            && !list.array()?.is_empty()
-        {
-            return Err(list.error(format!("worker {key} are not supported")));
+    let mut routers = Vec::new();
+    let mut guests = Vec::new();
+    // Crossbar names a worker without `id` `worker001`, `worker002`, ... in config order.
+    let mut unnamed = 0;
+    for node in root.required("workers")?.array()? {
+        let obj = node.object()?;
+        let kind = obj.required("type")?;
+        let id = match obj.opt_str("id")? {
+            Some(id) => id.to_string(),
+            None => {
+                unnamed += 1;
+                format!("worker{unnamed:03}")
+            }
+        };
+        match kind.str()? {
+            "router" => routers.push(load_router(&obj, cx)?),
+            "guest" => guests.push(guest::load_guest(&obj, id, cx)?),
+            "container" => not_run::container(&obj, cx)?,
+            "proxy" => not_run::proxy(&obj, cx)?,
+            "websocket-testee" => {
+                if let Some(worker) = testee::load_testee(&obj, &routers, cx)? {
+                    routers.push(worker);
+                }
+            }
+            "stream-testee" => not_run::stream_testee(&obj, cx)?,
+            name => {
+                return Err(kind.error(format!(
+                    "worker type \"{name}\" is not supported (Junction runs \"router\" and \"guest\" \
+                     workers, and accepts \"container\", \"proxy\", \"websocket-testee\" and \
+                     \"stream-testee\" workers without running them)"
+                )));
+            }
         }
     }
-    obj.reject(&[("manhole", "the manhole (debug shell) is not supported")])?;
+    Ok((routers, guests))
+}
+
+fn load_router(obj: &Obj, cx: &mut Loader) -> Result<Worker> {
     obj.keys(
-        &["type", "realms", "transports", "components", "connections"],
+        &[
+            "type",
+            "realms",
+            "transports",
+            "components",
+            "connections",
+            "manhole",
+        ],
         &["options", "id"],
         &mut cx.ignored,
     )?;
@@ -131,7 +157,14 @@ fn load_worker(node: &Node, cx: &mut Loader) -> Result<Worker> {
             .collect::<Result<Vec<_>>>()?,
         None => Vec::new(),
     };
-    Ok(Worker { realms, transports })
+    // Embedded components, connections to other routers and the manhole are accepted and
+    // listed as not run (after the transports: a component's hint names their URL).
+    not_run::router_parts(obj, &transports, cx)?;
+    Ok(Worker {
+        path: obj.path.clone(),
+        realms,
+        transports,
+    })
 }
 
 /// Test helpers shared by the config modules' unit tests.
@@ -258,7 +291,7 @@ mod tests {
         assert_eq!(error("{}"), "workers: required key is missing");
         assert_eq!(
             error(r#"{"workers": [], "wrokers": []}"#),
-            "wrokers: unknown key (allowed here: version, workers, $schema, controller)"
+            "wrokers: unknown key (allowed here: version, workers, controller, $schema)"
         );
         assert_eq!(
             error(r#"{"version": 1, "workers": []}"#),
@@ -276,19 +309,11 @@ mod tests {
 
     #[test]
     fn worker_errors() {
-        for kind in [
-            "container",
-            "guest",
-            "proxy",
-            "websocket-testee",
-            "xbrmm",
-            "marketplace",
-            "hub",
-        ] {
+        for kind in ["xbrmm", "marketplace", "hub", "Router"] {
             let json = format!(r#"{{"workers": [{{"type": "router"}}, {{"type": "{kind}"}}]}}"#);
             assert!(
                 error(&json).starts_with(&format!(
-                    "workers[1].type: worker type \"{kind}\" is not supported"
+                    "workers[1].type: worker type \"{kind}\" is not supported (Junction runs \"router\" and \"guest\""
                 )),
                 "{kind}"
             );
@@ -298,16 +323,8 @@ mod tests {
             "workers[0].type: required key is missing"
         );
         assert_eq!(
-            error(r#"{"workers": [{"type": "router", "components": [{"type": "class"}]}]}"#),
-            "workers[0].components: worker components are not supported"
-        );
-        assert_eq!(
-            error(r#"{"workers": [{"type": "router", "connections": [{}]}]}"#),
-            "workers[0].connections: worker connections are not supported"
-        );
-        assert!(
-            error(r#"{"workers": [{"type": "router", "manhole": {}}]}"#)
-                .starts_with("workers[0].manhole: the manhole (debug shell) is not supported")
+            error(r#"{"workers": [{"type": "router", "id": 1}]}"#),
+            "workers[0].id: expected a string, found a number"
         );
         assert!(
             error(r#"{"workers": [{"type": "router", "realm": []}]}"#).starts_with(
@@ -319,6 +336,7 @@ mod tests {
             r#"{"workers": [{"type": "router", "id": "w1", "components": [], "connections": [], "options": {}}]}"#,
         );
         assert_eq!(config.ignored, ["workers[0].options", "workers[0].id"]);
+        assert!(config.not_run.is_empty());
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use crate::config::model::RealmConfig;
+use crate::config::model::{NotRun, RealmConfig};
 
 /// What one load carries along while walking the document.
 pub(crate) struct Loader<'e> {
@@ -22,4 +22,6 @@ pub(crate) struct Loader<'e> {
     pub worker_roles: BTreeSet<String>,
     /// The realms of the worker being loaded; bridge paths name one of these, and a role in it.
     pub worker_realms: Vec<RealmConfig>,
+    /// Parts accepted but not run (container workers, router components, rlinks, ...).
+    pub not_run: Vec<NotRun>,
 }

@@ -19,10 +19,13 @@ const ACTIONS: [&str; 4] = ["call", "register", "publish", "subscribe"];
 pub(crate) fn load_realm(node: &Node, cx: &mut Loader) -> Result<RealmConfig> {
     let obj = node.object()?;
     obj.keys(
-        &["name", "roles", "options", "topics", "store"],
+        &[
+            "name", "roles", "options", "topics", "store", "rlinks", "stats", "trace",
+        ],
         &["id"],
         &mut cx.ignored,
     )?;
+    crate::config::not_run::realm_parts(&obj, cx)?;
 
     let name_node = obj.required("name")?;
     let name = name_node.str()?;

@@ -7,7 +7,8 @@ use crate::wamp::uri::MatchPolicy;
 /// Every warning for `config`, in config order.
 pub fn warnings(config: &Config) -> Vec<String> {
     let mut out = Vec::new();
-    for (w, worker) in config.workers.iter().enumerate() {
+    for worker in &config.workers {
+        let w = &worker.path;
         for (r, realm) in worker.realms.iter().enumerate() {
             for (o, role) in realm.roles.iter().enumerate() {
                 for (p, permission) in role.permissions.iter().enumerate() {
@@ -15,7 +16,7 @@ pub fn warnings(config: &Config) -> Vec<String> {
                         permission_pattern(&permission.uri, permission.match_policy);
                     if let Some(text) = prefix_permission_warning(&pattern, policy) {
                         out.push(format!(
-                            "workers[{w}].realms[{r}].roles[{o}].permissions[{p}].uri: {text}"
+                            "{w}.realms[{r}].roles[{o}].permissions[{p}].uri: {text}"
                         ));
                     }
                 }

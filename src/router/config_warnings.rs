@@ -19,7 +19,8 @@ pub const DESTRUCTIVE_META_PROCEDURES: [&str; 4] = [
 /// One warning per (realm, anonymous role) that may call a destructive meta procedure.
 pub fn warnings(config: &Config) -> Vec<String> {
     let mut out = Vec::new();
-    for (w, worker) in config.workers.iter().enumerate() {
+    for worker in &config.workers {
+        let w = &worker.path;
         let anonymous = anonymous_roles(&worker.transports);
         for (r, realm) in worker.realms.iter().enumerate() {
             let authorizer = Authorizer::new(&realm.roles);
@@ -33,7 +34,7 @@ pub fn warnings(config: &Config) -> Vec<String> {
                     .collect();
                 if !granted.is_empty() {
                     out.push(format!(
-                        "workers[{w}].realms[{r}].roles[{o}]: anonymous sessions get role \
+                        "{w}.realms[{r}].roles[{o}]: anonymous sessions get role \
                          \"{}\", which may call {}: any client could disconnect the others; \
                          deny them with exact permissions (allow nothing)",
                         role.name,

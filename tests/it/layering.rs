@@ -18,6 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["poller"],
     &["http"],
     &["transport"],
+    &["guest"],
     &["fuzzing"],
 ];
 

@@ -45,3 +45,4 @@ mod time_patterns;
 mod wamp_protocol;
 mod web_services;
 mod websocket_transport;
+mod workers;

@@ -7,7 +7,7 @@
 //! One file per part of `config.json`: [`realm`] (realms, roles, permissions, stores, topics),
 //! [`transport`] (transports, endpoints, path tables, WebSocket and RawSocket services),
 //! [`bridge`] (publisher, caller and webhook paths), [`proxy`] (reverse proxy paths), [`auth`]
-//! (authentication methods).
+//! (authentication methods), [`worker`] (guest workers, and the parts Junction does not run).
 
 mod archive;
 mod auth;
@@ -16,6 +16,7 @@ mod cgi;
 mod proxy;
 mod realm;
 mod transport;
+mod worker;
 
 pub use archive::*;
 pub use auth::*;
@@ -24,13 +25,18 @@ pub use cgi::*;
 pub use proxy::*;
 pub use realm::*;
 pub use transport::*;
+pub use worker::*;
 
 use std::path::PathBuf;
 
-/// The whole node: every router worker's realms and transports.
+/// The whole node: every router worker's realms and transports, the guest workers.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub workers: Vec<Worker>,
+    /// `guest` workers, in config order.
+    pub guests: Vec<GuestWorker>,
+    /// Parts accepted but not run (container workers, router components, ...), in config order.
+    pub not_run: Vec<NotRun>,
     /// The folder of the config file (relative data paths are resolved against it).
     pub folder: PathBuf,
     /// JSON paths of keys that were accepted but have no effect in Junction
@@ -41,6 +47,8 @@ pub struct Config {
 /// A `workers[]` entry of type `router`.
 #[derive(Debug, Clone)]
 pub struct Worker {
+    /// JSON path of the worker, e.g. `workers[0]` (guests and other workers count too).
+    pub path: String,
     pub realms: Vec<RealmConfig>,
     pub transports: Vec<TransportConfig>,
 }

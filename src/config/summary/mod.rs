@@ -8,6 +8,7 @@ mod auth;
 mod proxy;
 mod transport;
 mod web_files;
+mod worker;
 
 pub use transport::path_headline;
 use transport::transport_summary;
@@ -22,8 +23,8 @@ pub fn summary(config: &Config) -> String {
     if config.workers.is_empty() {
         out.push_str("no router workers\n");
     }
-    for (i, worker) in config.workers.iter().enumerate() {
-        line(&mut out, 0, format!("workers[{i}] (router)"));
+    for worker in &config.workers {
+        line(&mut out, 0, format!("{} (router)", worker.path));
         if worker.realms.is_empty() {
             line(&mut out, 1, "no realms");
         }
@@ -37,6 +38,8 @@ pub fn summary(config: &Config) -> String {
             transport_summary(&mut out, transport);
         }
     }
+    worker::guests_summary(&mut out, config);
+    worker::not_run_summary(&mut out, config);
     let ignored = if config.ignored.is_empty() {
         "none".to_string()
     } else {
