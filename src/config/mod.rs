@@ -20,6 +20,7 @@ mod summary;
 pub mod topic;
 mod transport;
 mod universal;
+mod upload;
 mod warnings;
 mod web_paths;
 mod web_services;

@@ -11,6 +11,7 @@ use crate::config::loader::Loader;
 use crate::config::model::{PathService, WebOptions};
 use crate::config::node::{Node, Obj, Result};
 use crate::config::static_path::load_static_path;
+use crate::config::upload::load_upload_path;
 use crate::config::web_services::load_web_service;
 use crate::config::websocket::{COOKIE, load_websocket_options, load_websocket_service};
 
@@ -24,7 +25,6 @@ const CROSSBAR_PATH_TYPES: &[&str] = &[
     "longpoll",
     "schemadoc",
     "path",
-    "upload",
     "rawsocket",
     "mqtt",
     "archive",
@@ -91,6 +91,7 @@ pub(super) fn load_path_service(node: &Node, cx: &mut Loader) -> Result<PathServ
     match kind.str()? {
         "websocket" => load_websocket_path(&obj, cx),
         "static" => load_static_path(&obj, cx),
+        "upload" => load_upload_path(&obj, cx),
         "websocket-testee" => {
             obj.keys(&["type", "options"], &["debug"], &mut cx.ignored)?;
             let options = load_websocket_options(obj.get("options").as_ref(), cx)?;
@@ -107,7 +108,7 @@ pub(super) fn load_path_service(node: &Node, cx: &mut Loader) -> Result<PathServ
                 return Err(kind.error(format!("path type \"{other}\" is not supported yet")));
             }
             Err(kind.error(format!(
-                "unknown path type \"{other}\" (expected websocket, websocket-testee, static, redirect, json, nodeinfo, none, publisher (or its alias pusher), caller, webhook or topics-api)"
+                "unknown path type \"{other}\" (expected websocket, websocket-testee, static, redirect, json, nodeinfo, none, upload, publisher (or its alias pusher), caller, webhook or topics-api)"
             )))
         }
     }

@@ -23,6 +23,7 @@ use crate::http::requester::Requester;
 use crate::http::response::{self, HttpResponse};
 use crate::http::static_files::StaticPath;
 use crate::http::topics_api::TopicsApiPath;
+use crate::http::upload::UploadPath;
 use crate::http::web_services;
 use crate::http::webhook::WebhookPath;
 use crate::poller::supervisor::Pollers;
@@ -50,6 +51,7 @@ enum Service {
     /// When the path table was made (the node's start).
     NodeInfo(Instant),
     Nothing,
+    Upload(Box<UploadPath>),
 }
 
 /// Everything a listener needs to answer requests.
@@ -116,6 +118,10 @@ impl Services {
                         PathService::Json(s) => Service::Json(s.clone()),
                         PathService::NodeInfo => Service::NodeInfo(Instant::now()),
                         PathService::Nothing => Service::Nothing,
+                        PathService::Upload(s) => Service::Upload(Box::new(
+                            UploadPath::new(path, s, &router)
+                                .map_err(|e| format!("path {path}: {e}"))?,
+                        )),
                     };
                     table.insert(path.clone(), service);
                 }
@@ -235,6 +241,7 @@ async fn answer(
             web_services::node_info(&services.router.realm_names(), *started, &peer.to_string())
         }),
         Service::Nothing => web_services::nothing(req.uri().path()),
+        Service::Upload(path) => path.handle(req).await,
     };
     Ok(response)
 }

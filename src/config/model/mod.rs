@@ -12,11 +12,13 @@ mod auth;
 mod bridge;
 mod realm;
 mod transport;
+mod upload;
 
 pub use auth::*;
 pub use bridge::*;
 pub use realm::*;
 pub use transport::*;
+pub use upload::*;
 
 use std::path::PathBuf;
 

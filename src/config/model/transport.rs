@@ -178,6 +178,8 @@ pub enum PathService {
     NodeInfo,
     /// `"type": "none"`: nothing here (404), e.g. to keep `/` empty.
     Nothing,
+    /// `"type": "upload"`: chunked file uploads (resumable.js) into a directory.
+    Upload(UploadService),
 }
 
 /// `{"type": "json", "value", "options": {"prettify", "allow_cross_origin",
