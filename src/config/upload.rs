@@ -1,7 +1,7 @@
 //! An `upload` path: Crossbar's file upload service (chunked multipart POSTs from resumable.js,
 //! progress events to a topic). `directory` and `temp_directory` are resolved against the config
-//! file's folder and must exist; `form_fields` names the fields by meaning; the options bound
-//! what may be uploaded.
+//! file's folder; `directory` must exist, `temp_directory` is made at start if its parent
+//! exists; `form_fields` names the fields by meaning; the options bound what may be uploaded.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -31,7 +31,7 @@ pub(super) fn load_upload_path(obj: &Obj, cx: &mut Loader) -> Result<PathService
     )?;
     let (realm, role) = realm_and_role(obj, cx)?;
     let directory = folder(&obj.required("directory")?, cx)?;
-    let temp_directory = obj.opt("temp_directory", |node| folder(node, cx))?;
+    let temp_directory = obj.opt("temp_directory", |node| scratch_folder(node, cx))?;
     if temp_directory.as_ref() == Some(&directory) {
         return Err(obj.key_error(
             "temp_directory",
@@ -74,6 +74,26 @@ fn folder(node: &Node, cx: &Loader) -> Result<PathBuf> {
     }
     path.canonicalize()
         .map_err(|e| node.error(format!("cannot open directory {}: {e}", path.display())))
+}
+
+/// A folder that exists, or whose parent exists: it holds only scratch files, so it is made at
+/// start (Crossbar's fileupload example names one that its repository does not have).
+fn scratch_folder(node: &Node, cx: &Loader) -> Result<PathBuf> {
+    let written = node.non_empty_str()?;
+    let path = cx.folder.join(written);
+    if path.exists() {
+        return folder(node, cx);
+    }
+    // Made absolute through its parent, without `..`: the folder start makes is the one shown.
+    let parent = path.parent().and_then(|p| p.canonicalize().ok());
+    match (parent, path.file_name()) {
+        (Some(parent), Some(name)) => Ok(parent.join(name)),
+        _ => Err(node.error(format!(
+            "\"{written}\" is not a directory, nor in one (resolved against the config file's \
+             folder: {})",
+            path.display()
+        ))),
+    }
 }
 
 fn load_form_fields(node: &Node) -> Result<UploadFormFields> {
@@ -202,6 +222,22 @@ mod tests {
         assert_eq!(service.file_types, Some(vec![".csv".into(), ".txt".into()]));
         assert_eq!(service.file_permissions, Some(0o640));
 
+        let later = load(&upload(&format!(
+            r#", "directory": "{}", "temp_directory": "{}", {FIELDS}"#,
+            dir.display(),
+            dir.join("tmp").display()
+        )))
+        .unwrap();
+        assert_eq!(later.temp_directory, Some(dir.join("tmp")), "made at start");
+        let headline = crate::config::path_headline("/upload", &PathService::Upload(later));
+        assert!(
+            headline.starts_with(&format!(
+                "/upload: upload to {} (realm realm1",
+                dir.display()
+            )),
+            "{headline}"
+        );
+
         let defaults = load(&upload(&format!(
             r#", "directory": "{}", {FIELDS}"#,
             dir.display()
@@ -228,6 +264,10 @@ mod tests {
             (
                 format!(r#", "directory": "no/such", {FIELDS}"#),
                 format!("{p}.directory: \"no/such\" is not a directory"),
+            ),
+            (
+                format!(r#", "directory": "{dir}", "temp_directory": "no/such", {FIELDS}"#),
+                format!("{p}.temp_directory: \"no/such\" is not a directory, nor in one"),
             ),
             (
                 format!(r#", "directory": "{dir}", "temp_directory": "{dir}", {FIELDS}"#),
