@@ -348,7 +348,7 @@ mod tests {
         assert_eq!(
             error(&web(r#""ws": {"type": "websocet"}"#)),
             format!(
-                "{T}.paths.ws.type: unknown path type \"websocet\" (expected websocket, websocket-testee, static, redirect, json, nodeinfo, none, publisher (or its alias pusher), caller, webhook or topics-api)"
+                "{T}.paths.ws.type: unknown path type \"websocet\" (expected websocket, websocket-testee, static, redirect, json, nodeinfo, none, upload, publisher (or its alias pusher), caller, webhook or topics-api)"
             )
         );
         assert!(
