@@ -26,7 +26,7 @@ use crate::router::internal::InternalPublisher;
 use crate::wamp::uri::{self, MatchPolicy};
 use crate::wamp::value::{Dict, Value};
 
-const ALLOW: &str = "GET, POST, OPTIONS";
+const ALLOW: &str = "GET, POST";
 /// The largest text field (file name, numbers, extras).
 const TEXT_FIELD_LIMIT: u64 = 64 * 1024;
 /// Room for the fields and multipart framing around a chunk of `max_file_size` bytes.
@@ -82,19 +82,18 @@ impl UploadPath {
         })
     }
 
+    /// Answers without CORS headers, as Crossbar's: only pages of the node's own origin read
+    /// the answers (a page elsewhere can still post a form, as to any server).
     pub async fn handle(&self, req: Request<Body>) -> HttpResponse {
-        let origin = req.headers().get(header::ORIGIN).cloned();
-        let origin = origin.as_ref();
         let answer = match *req.method() {
-            Method::OPTIONS => return response::options(ALLOW, origin),
             Method::GET => self.check_chunk(req.uri().query().unwrap_or("")).await,
             Method::POST => self.receive_within_deadline(req).await,
-            _ => return response::method_not_allowed(ALLOW, origin),
+            _ => return response::without_cors(response::method_not_allowed(ALLOW, None)),
         };
-        match answer {
-            Ok(body) => response::json(StatusCode::OK, &body, origin),
-            Err((status, message)) => response::error(status, &message, origin),
-        }
+        response::without_cors(match answer {
+            Ok(body) => response::json(StatusCode::OK, &body, None),
+            Err((status, message)) => response::error(status, &message, None),
+        })
     }
 
     /// GET: is chunk `chunk_number` of `file_name` here?

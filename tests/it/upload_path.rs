@@ -113,6 +113,26 @@ async fn has_chunk(addr: std::net::SocketAddr, name: &str, number: u64) -> HttpR
     request(addr, "GET", &format!("/upload?{query}"), &[], b"").await
 }
 
+/// A refusal: `status`, a JSON `{"error", "args", "kwargs"}` body, and no CORS headers (as
+/// Crossbar's upload service: pages of other origins may not read the answers). Returns the
+/// message.
+#[track_caller]
+fn assert_refused(res: &HttpResponse, status: u16) -> String {
+    assert_eq!(
+        res.status,
+        status,
+        "{res:?} {}",
+        String::from_utf8_lossy(&res.body)
+    );
+    assert_eq!(res.header("access-control-allow-origin"), None, "{res:?}");
+    let body = res.json();
+    assert_eq!(body["args"], json!([]), "{body}");
+    assert_eq!(body["kwargs"], json!({}), "{body}");
+    let message = body["error"].as_str().unwrap_or_default().to_owned();
+    assert!(!message.is_empty(), "error message: {body}");
+    message
+}
+
 /// The progress event payload (a dict, the only positional argument) of the next EVENT.
 async fn next_progress(client: &mut Client) -> Value {
     let (_, _, args, _) = next_event(client).await;
@@ -149,6 +169,7 @@ async fn a_file_in_three_chunks_resumes_assembles_and_reports_progress() {
     assert_eq!(has_chunk(addr, "data.bin", 1).await.status, 404);
 
     let first = post(addr, &send(1)).await;
+    assert_eq!(first.header("access-control-allow-origin"), None);
     assert_eq!(
         first.status,
         200,
@@ -178,7 +199,7 @@ async fn a_file_in_three_chunks_resumes_assembles_and_reports_progress() {
         "{}",
         String::from_utf8_lossy(&there.body)
     );
-    assert_http_error(&has_chunk(addr, "data.bin", 2).await, 404);
+    assert_refused(&has_chunk(addr, "data.bin", 2).await, 404);
 
     // The last chunk first, then the middle one: the file is whole after the middle one.
     assert_eq!(post(addr, &send(3)).await.status, 200);
@@ -251,10 +272,10 @@ async fn names_that_leave_the_folder_are_refused() {
     ] {
         let body = multipart(&chunk_fields(name, 1, 100, 4, 1), Some(b"evil"));
         let res = post(addr, &body).await;
-        let message = assert_http_error(&res, 400);
+        let message = assert_refused(&res, 400);
         assert!(message.contains("file name"), "{name:?}: {message}");
         let res = has_chunk(addr, name, 1).await;
-        assert_http_error(&res, 400);
+        assert_refused(&res, 400);
     }
     assert!(!dir.path().join("evil.txt").exists());
     let uploaded: Vec<_> = std::fs::read_dir(dir.path().join("uploaded"))
@@ -278,28 +299,29 @@ async fn too_large_other_types_and_malformed_requests_are_refused() {
 
     // max_file_size is 1000: the announced size decides, before anything is kept.
     let big = multipart(&chunk_fields("big.bin", 1, 1001, 1001, 1), Some(&[0; 10]));
-    let message = assert_http_error(&post(addr, &big).await, 413);
+    let message = assert_refused(&post(addr, &big).await, 413);
     assert!(message.contains("1000"), "{message}");
     // A chunk larger than the whole file it belongs to.
     let lying = multipart(&chunk_fields("lie.bin", 1, 10, 10, 1), Some(&[0; 1200]));
-    assert_http_error(&post(addr, &lying).await, 413);
+    assert_refused(&post(addr, &lying).await, 413);
 
     let other = multipart(&chunk_fields("run.exe", 1, 4, 4, 1), Some(b"MZ.."));
-    let message = assert_http_error(&post(addr, &other).await, 415);
+    let message = assert_refused(&post(addr, &other).await, 415);
     assert!(message.contains(".exe"), "{message}");
 
     let no_content = multipart(&chunk_fields("a.txt", 1, 4, 4, 1), None);
-    let message = assert_http_error(&post(addr, &no_content).await, 400);
+    let message = assert_refused(&post(addr, &no_content).await, 400);
     assert!(message.contains("file"), "{message}");
     let mut fields = chunk_fields("a.txt", 4, 4, 4, 3);
-    let message = assert_http_error(&post(addr, &multipart(&fields, Some(b"abcd"))).await, 400);
+    let message = assert_refused(&post(addr, &multipart(&fields, Some(b"abcd"))).await, 400);
     assert!(message.contains("resumableChunkNumber"), "{message}");
     fields[0].1 = "one".to_string();
-    let message = assert_http_error(&post(addr, &multipart(&fields, Some(b"abcd"))).await, 400);
+    let message = assert_refused(&post(addr, &multipart(&fields, Some(b"abcd"))).await, 400);
     assert!(message.contains("resumableChunkNumber"), "{message}");
     let json_body = request(addr, "POST", "/upload", &[], b"{}").await;
-    assert_http_error(&json_body, 415);
-    assert_http_error(&request(addr, "DELETE", "/upload", &[], b"").await, 405);
+    assert_refused(&json_body, 415);
+    assert_refused(&request(addr, "DELETE", "/upload", &[], b"").await, 405);
+    assert_refused(&request(addr, "OPTIONS", "/upload", &[], b"").await, 405);
 
     let uploaded: Vec<_> = std::fs::read_dir(dir.path().join("uploaded"))
         .unwrap()
