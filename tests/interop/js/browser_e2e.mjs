@@ -74,11 +74,13 @@ export function curlPublish(url, event) {
 }
 
 /**
- * The whole scenario for one transport. `query(router)` gives the page's query string (without
- * `?`); `screenshot` names the PNG in target/browser-artifacts. Browser and router are closed
- * whatever happens; a failure message carries the page's status, console and the router log.
+ * Starts Junction with `config` and headless Chromium with one page, runs
+ * `body({router, base, page, waitFor, explain, screenshot})`, and closes both whatever happens.
+ * `waitFor(locator, what)` waits (bounded) for an element; `explain(what)` makes a failure
+ * message with the page's #status and #events, the browser console and the router log;
+ * `screenshot(name)` saves target/browser-artifacts/<name>.png.
  */
-export async function runPageScenario({ extraPaths = {}, query = () => '', screenshot }) {
+export async function withBrowserPage(config, body) {
   assert.ok(existsSync(CHROMIUM),
     `${CHROMIUM} is missing: apt-get install chromium (./test.sh does), or set CHROMIUM_BIN`);
   assert.ok(existsSync(path.join(AUTOBAHN_BROWSER_DIR, 'autobahn.min.js')),
@@ -88,7 +90,7 @@ export async function runPageScenario({ extraPaths = {}, query = () => '', scree
   let router;
   let browser;
   try {
-    router = await startRouter(pageConfig(extraPaths));
+    router = await startRouter(config);
     const base = `http://127.0.0.1:${router.ports[0]}`;
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, timeout: LAUNCH_MS });
     const page = await browser.newPage({ viewport: { width: 800, height: 400 } });
@@ -108,15 +110,40 @@ export async function runPageScenario({ extraPaths = {}, query = () => '', scree
         assert.fail(await explain(`timed out after ${PAGE_MS} ms waiting for ${what} (${e.message.split('\n')[0]})`));
       }
     };
+    const screenshot = async (name) => {
+      mkdirSync(ARTIFACTS_DIR, { recursive: true });
+      await page.screenshot({ path: path.join(ARTIFACTS_DIR, `${name}.png`), fullPage: true });
+    };
+    await body({ router, base, page, waitFor, explain, screenshot });
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    if (router) await router.stop();
+  }
+}
 
+/**
+ * Opens `url` and waits until #status says `ready` (data-state; `closed` fails at once).
+ */
+export async function openReadyPage({ page, waitFor, explain }, url, ready) {
+  const response = await page.goto(url, { timeout: PAGE_MS });
+  assert.equal(response?.status(), 200, await explain(`${url} did not load with 200`));
+  // Ready, or closed: a refused connection fails now, not after the timeout.
+  await waitFor(page.locator(`#status[data-state="${ready}"], #status[data-state="closed"]`),
+    `the page to be ${ready}`);
+  const state = await page.locator('#status').getAttribute('data-state');
+  assert.equal(state, ready, await explain(`the page is not ${ready}`));
+}
+
+/**
+ * The whole scenario for one transport. `query(router)` gives the page's query string (without
+ * `?`); `screenshot` names the PNG in target/browser-artifacts. Browser and router are closed
+ * whatever happens; a failure message carries the page's status, console and the router log.
+ */
+export async function runPageScenario({ extraPaths = {}, query = () => '', screenshot }) {
+  await withBrowserPage(pageConfig(extraPaths), async (cx) => {
+    const { router, base, page, waitFor, explain } = cx;
     const q = query(router);
-    const response = await page.goto(`${base}/${q ? `?${q}` : ''}`, { timeout: PAGE_MS });
-    assert.equal(response?.status(), 200, await explain('the page did not load with 200'));
-    // Subscribed, or closed: a refused connection fails now, not after the timeout.
-    await waitFor(page.locator('#status[data-state="subscribed"], #status[data-state="closed"]'),
-      'the page to join realm1 and subscribe');
-    const state = await page.locator('#status').getAttribute('data-state');
-    assert.equal(state, 'subscribed', await explain('the page did not join and subscribe'));
+    await openReadyPage(cx, `${base}/${q ? `?${q}` : ''}`, 'subscribed');
 
     const topic = 'com.example.browser';
     const kwargs = { note: 'through curl, the pusher and the browser', n: 42 };
@@ -131,10 +158,6 @@ export async function runPageScenario({ extraPaths = {}, query = () => '', scree
     assert.deepEqual(JSON.parse(shown[0]), { args: ['hello browser', 7], kwargs },
       await explain('the page shows another payload'));
 
-    mkdirSync(ARTIFACTS_DIR, { recursive: true });
-    await page.screenshot({ path: path.join(ARTIFACTS_DIR, `${screenshot}.png`), fullPage: true });
-  } finally {
-    if (browser) await browser.close().catch(() => {});
-    if (router) await router.stop();
-  }
+    await cx.screenshot(screenshot);
+  });
 }
