@@ -4,8 +4,8 @@
 
 import { test } from 'node:test';
 
-import { runPageScenario } from './browser_e2e.mjs';
+import { TEST_MS, runPageScenario } from './browser_e2e.mjs';
 
-test('a page from a static path joins over WebSocket and shows an event pushed with curl', async () => {
+test('a page from a static path joins over WebSocket and shows an event pushed with curl', { timeout: TEST_MS }, async () => {
   await runPageScenario({ screenshot: 'static-websocket' });
 });

@@ -26,6 +26,8 @@ const LAUNCH_MS = 60000;
 /** Page load, join, subscribe, an event's arrival. */
 const PAGE_MS = 15000;
 const CURL_MS = 10000;
+/** A whole browser test, start to end: the bound over all the waits above. */
+export const TEST_MS = 150000;
 
 /**
  * A Crossbar-shaped config: one router worker with realm1 and one web transport holding the

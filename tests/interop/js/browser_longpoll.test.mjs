@@ -4,9 +4,9 @@
 
 import { test } from 'node:test';
 
-import { runPageScenario } from './browser_e2e.mjs';
+import { TEST_MS, runPageScenario } from './browser_e2e.mjs';
 
-test('a page from a static path joins over long-poll and shows an event pushed with curl', async () => {
+test('a page from a static path joins over long-poll and shows an event pushed with curl', { timeout: TEST_MS }, async () => {
   await runPageScenario({
     extraPaths: { lp: { type: 'longpoll' } },
     query: (router) => `transport=longpoll&url=${encodeURIComponent(`http://127.0.0.1:${router.ports[0]}/lp`)}`,

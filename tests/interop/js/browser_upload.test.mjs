@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { openReadyPage, pageConfig, withBrowserPage } from './browser_e2e.mjs';
+import { TEST_MS, openReadyPage, pageConfig, withBrowserPage } from './browser_e2e.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
-test('resumable.js in a page uploads a file in three chunks and shows the progress events', async () => {
+test('resumable.js in a page uploads a file in three chunks and shows the progress events', { timeout: TEST_MS }, async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'junction-upload-'));
   try {
     const uploaded = path.join(dir, 'uploaded');
