@@ -87,7 +87,7 @@ impl UploadPath {
     pub async fn handle(&self, req: Request<Body>) -> HttpResponse {
         let answer = match *req.method() {
             Method::GET => self.check_chunk(req.uri().query().unwrap_or("")).await,
-            Method::POST => self.receive_within_deadline(req).await,
+            Method::POST => self.receive(req).await,
             _ => return response::without_cors(response::method_not_allowed(ALLOW, None)),
         };
         response::without_cors(match answer {
@@ -115,13 +115,11 @@ impl UploadPath {
         }
     }
 
-    /// The body must arrive within the transport's `body_timeout`, as every request body.
-    async fn receive_within_deadline(
-        &self,
-        req: Request<Body>,
-    ) -> Result<serde_json::Value, Refusal> {
-        match BODY_DEADLINE.try_with(|deadline| *deadline) {
-            Ok((at, timeout)) => tokio::time::timeout_at(at, self.receive(req))
+    /// POST: one chunk, whose body must arrive within the transport's `body_timeout` (as every
+    /// request body); storing it is not bounded by that.
+    async fn receive(&self, req: Request<Body>) -> Result<serde_json::Value, Refusal> {
+        let read = match BODY_DEADLINE.try_with(|deadline| *deadline) {
+            Ok((at, timeout)) => tokio::time::timeout_at(at, self.read(req))
                 .await
                 .unwrap_or_else(|_| {
                     Err((
@@ -132,12 +130,14 @@ impl UploadPath {
                         ),
                     ))
                 }),
-            Err(_) => self.receive(req).await,
-        }
+            Err(_) => self.read(req).await,
+        };
+        let (chunk, incoming) = read?;
+        self.store(&chunk, incoming).await
     }
 
-    /// POST: one chunk.
-    async fn receive(&self, req: Request<Body>) -> Result<serde_json::Value, Refusal> {
+    /// Reads one chunk's fields and bytes (the bytes into the temp directory) and checks them.
+    async fn read(&self, req: Request<Body>) -> Result<(Chunk, Incoming), Refusal> {
         let fields = &self.service.form_fields;
         let content_type = req
             .headers()
@@ -196,7 +196,7 @@ impl UploadPath {
                 ),
             ));
         }
-        self.store(&chunk, incoming).await
+        Ok((chunk, incoming))
     }
 
     /// Keeps the chunk, reports progress, and assembles the file when every chunk is in.

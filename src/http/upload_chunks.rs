@@ -16,6 +16,21 @@ use crate::wamp::id::random_id;
 /// request's fields are all known (the content may come before them) and checked.
 const INCOMING_PREFIX: &str = ".incoming-";
 
+/// A whole file being written in the upload directory, before its rename to its name.
+const PART_PREFIX: &str = ".junction-upload-";
+
+/// Removes the files of `folder` whose names start with `prefix` (left by a run that stopped
+/// while writing them).
+fn remove_files_starting(folder: &Path, prefix: &str) -> io::Result<()> {
+    for entry in std::fs::read_dir(folder)? {
+        let entry = entry?;
+        if entry.file_name().to_string_lossy().starts_with(prefix) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    Ok(())
+}
+
 /// Whether `name` may name a file in the upload directory: one plain name, never a path.
 /// A leading dot is refused too: no hidden files, and no clash with [`INCOMING_PREFIX`].
 pub fn check_file_name(name: &str) -> Result<(), String> {
@@ -74,6 +89,18 @@ impl Drop for Incoming {
     }
 }
 
+/// A file being assembled, released when dropped.
+struct Claim<'a> {
+    set: &'a Mutex<HashSet<String>>,
+    name: &'a str,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        self.set.lock().remove(self.name);
+    }
+}
+
 /// Why a file could not be assembled.
 pub enum AssembleError {
     /// The chunks add up to another size than the client announced (the chunks are dropped).
@@ -91,20 +118,13 @@ impl From<io::Error> for AssembleError {
 }
 
 impl ChunkStore {
-    /// The store over `temp` (made if missing) for files that end in `directory`. Bodies left
-    /// half-written by a previous run are removed; chunks are kept, to be resumed.
+    /// The store over `temp` (made if missing) for files that end in `directory`. Bodies and
+    /// whole files left half-written by a previous run are removed; chunks are kept, to be
+    /// resumed.
     pub fn open(temp: PathBuf, directory: PathBuf, permissions: Option<u32>) -> io::Result<Self> {
         std::fs::create_dir_all(&temp)?;
-        for entry in std::fs::read_dir(&temp)? {
-            let entry = entry?;
-            if entry
-                .file_name()
-                .to_string_lossy()
-                .starts_with(INCOMING_PREFIX)
-            {
-                let _ = std::fs::remove_file(entry.path());
-            }
-        }
+        remove_files_starting(&temp, INCOMING_PREFIX)?;
+        remove_files_starting(&directory, PART_PREFIX)?;
         Ok(ChunkStore {
             temp,
             directory,
@@ -189,9 +209,14 @@ impl ChunkStore {
         if !self.assembling.lock().insert(name.to_owned()) {
             return Ok(false);
         }
-        let result = self.assemble_claimed(name, total_chunks, total_size).await;
-        self.assembling.lock().remove(name);
-        result.map(|()| true)
+        // Released however this ends, a request dropped halfway (its client gone) included.
+        let _claim = Claim {
+            set: &self.assembling,
+            name,
+        };
+        self.assemble_claimed(name, total_chunks, total_size)
+            .await
+            .map(|()| true)
     }
 
     async fn assemble_claimed(
@@ -205,7 +230,7 @@ impl ChunkStore {
         // half a file.
         let part = self
             .directory
-            .join(format!(".junction-upload-{:016x}", random_id()));
+            .join(format!("{PART_PREFIX}{:016x}", random_id()));
         let written = self.join_chunks(&folder, total_chunks, &part).await;
         let received = match written {
             Ok(received) => received,
