@@ -1,6 +1,7 @@
 //! `upload` paths against the real binary: a file sent as three multipart chunks (resumable.js's
 //! field names) with GET telling which chunks are there (resume), the file assembled in
-//! `directory` with its bytes and `file_permissions`, progress events to a WAMP subscriber in
+//! `directory` with its bytes and `file_permissions`, chunks kept across a restart, progress
+//! events to a WAMP subscriber in
 //! Crossbar's shape, and refusals as JSON errors: names that would leave the folder, files too
 //! large or of other types, malformed requests.
 
@@ -35,8 +36,8 @@ fn form_fields() -> Value {
 /// A router with `/ws` and an `upload` path at `/upload` writing to `<dir>/uploaded`, with
 /// chunks in `<dir>/temp`.
 fn router(dir: &Path) -> Router {
-    std::fs::create_dir(dir.join("uploaded")).unwrap();
-    std::fs::create_dir(dir.join("temp")).unwrap();
+    std::fs::create_dir_all(dir.join("uploaded")).unwrap();
+    std::fs::create_dir_all(dir.join("temp")).unwrap();
     let paths = json!({
         "ws": {"type": "websocket"},
         "upload": {
@@ -253,6 +254,32 @@ async fn a_one_chunk_file_without_progress_topic() {
     assert_eq!(
         std::fs::read(dir.path().join("uploaded/note.txt")).unwrap(),
         b"hello"
+    );
+}
+
+#[tokio::test]
+async fn an_upload_resumes_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = b"first half|second half".to_vec();
+    let fields = |n: u64| chunk_fields("log.txt", n, 11, file.len(), 2);
+    let first = router(dir.path());
+    let body = multipart(&fields(1), Some(&file[..11]));
+    assert_eq!(post(first.addrs[0], &body).await.status, 200);
+    drop(first);
+
+    let second = router(dir.path());
+    let addr = second.addrs[0];
+    assert_eq!(
+        has_chunk(addr, "log.txt", 1).await.status,
+        200,
+        "chunk 1 survived"
+    );
+    assert_refused(&has_chunk(addr, "log.txt", 2).await, 404);
+    let res = post(addr, &multipart(&fields(2), Some(&file[11..]))).await;
+    assert_eq!(res.json()["finished"], json!(true), "{}", res.json());
+    assert_eq!(
+        std::fs::read(dir.path().join("uploaded/log.txt")).unwrap(),
+        file
     );
 }
 
