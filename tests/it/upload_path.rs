@@ -1,9 +1,8 @@
 //! `upload` paths against the real binary: a file sent as three multipart chunks (resumable.js's
 //! field names) with GET telling which chunks are there (resume), the file assembled in
 //! `directory` with its bytes and `file_permissions`, chunks kept across a restart, progress
-//! events to a WAMP subscriber in
-//! Crossbar's shape, and refusals as JSON errors: names that would leave the folder, files too
-//! large or of other types, malformed requests.
+//! events to a WAMP subscriber in Crossbar's shape, and refusals as JSON errors: names that
+//! would leave the folder, files too large or of other types, malformed requests.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
