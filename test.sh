@@ -7,8 +7,9 @@
 #   ./test.sh         everything, what CI runs: the above plus cargo clippy, the load
 #                     generator's tests in bench/, autobahn-python interop (venv in .venv),
 #                     autobahn.js and wampy.js interop (npm packages in
-#                     tests/interop/js/node_modules), the HTTP bridge and examples tests (Debian
-#                     packages curl, openssl, php-cli, php-curl via apt-get when missing).
+#                     tests/interop/js/node_modules), the HTTP bridge and examples tests, a
+#                     browser app in headless Chromium (Debian packages curl, openssl, php-cli,
+#                     php-curl, chromium via apt-get when missing).
 #
 # A fresh machine works: the full tier installs what it needs first.
 set -euo pipefail
@@ -34,11 +35,13 @@ if [ "$tier" = quick ]; then
     exit 0
 fi
 
-step "system packages the tests use (curl, openssl, php-cli with curl for examples/push.php)"
+step "system packages the tests use (curl, openssl, php-cli with curl for examples/push.php, chromium)"
 need=()
 command -v curl >/dev/null || need+=(curl)
 command -v openssl >/dev/null || need+=(openssl)
 { command -v php >/dev/null && php -r 'exit(function_exists("curl_init") ? 0 : 1);'; } || need+=(php-cli php-curl)
+# browser*.test.mjs drive Debian's Chromium through playwright-core (which downloads no browser).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq

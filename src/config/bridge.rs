@@ -108,7 +108,7 @@ fn load_caller(obj: &Obj, cx: &mut Loader) -> Result<CallerService> {
 
 /// `realm` and `role` (both required): the realm must be one of this worker's, the role one
 /// of that realm's.
-fn realm_and_role(obj: &Obj, cx: &Loader) -> Result<(RealmConfig, String)> {
+pub(crate) fn realm_and_role(obj: &Obj, cx: &Loader) -> Result<(RealmConfig, String)> {
     let realm_node = obj.required("realm")?;
     let name = realm_node.str()?;
     let Some(realm) = cx.worker_realms.iter().find(|r| r.name == name) else {

@@ -28,6 +28,7 @@ mod testee;
 pub mod topic;
 mod transport;
 mod universal;
+mod upload;
 mod warnings;
 mod web_paths;
 mod web_services;

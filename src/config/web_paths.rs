@@ -16,6 +16,7 @@ use crate::config::node::{Node, Obj, Result};
 use crate::config::refused_paths::refusal;
 use crate::config::reverse_proxy::load_proxy_path;
 use crate::config::static_path::load_static_path;
+use crate::config::upload::load_upload_path;
 use crate::config::web_services::load_web_service;
 use crate::config::websocket::{COOKIE, load_websocket_options, load_websocket_service};
 
@@ -27,6 +28,7 @@ const SERVED_PATH_TYPES: &[&str] = &[
     "static",
     "archive",
     "cgi",
+    "upload",
     "path",
     "redirect",
     "json",
@@ -40,8 +42,9 @@ const SERVED_PATH_TYPES: &[&str] = &[
     "topics-api",
 ];
 
-/// Crossbar web path types Junction does not serve (yet); anything else is a typo.
-const CROSSBAR_PATH_TYPES: &[&str] = &["reverseproxy-websocket", "upload", "fileupload"];
+/// Crossbar web path types Junction does not serve (yet); anything else is a typo. (`catalog`
+/// serves XBR data-market catalogs.)
+const CROSSBAR_PATH_TYPES: &[&str] = &["catalog"];
 
 pub(super) fn load_paths(node: &Node, cx: &mut Loader) -> Result<BTreeMap<String, PathService>> {
     let mut table = PathTable::default();
@@ -145,6 +148,7 @@ pub(super) fn load_path_service(node: &Node, cx: &mut Loader) -> Result<PathServ
         "archive" => load_archive_path(&obj, cx),
         "cgi" => load_cgi_path(&obj, cx),
         "longpoll" => load_longpoll_path(&obj, cx),
+        "upload" => load_upload_path(&obj, cx),
         "websocket-testee" => {
             obj.keys(&["type", "options"], &["debug"], &mut cx.ignored)?;
             let options = load_websocket_options(obj.get("options").as_ref(), cx)?;

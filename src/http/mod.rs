@@ -18,5 +18,7 @@ pub mod reverse_proxy;
 pub mod signature;
 pub mod static_files;
 pub mod topics_api;
+pub mod upload;
+pub mod upload_chunks;
 pub mod web_services;
 pub mod webhook;

@@ -28,6 +28,7 @@ use crate::http::response::{self, HttpResponse};
 use crate::http::reverse_proxy::ReverseProxyPath;
 use crate::http::static_files::StaticPath;
 use crate::http::topics_api::TopicsApiPath;
+use crate::http::upload::UploadPath;
 use crate::http::web_services;
 use crate::http::webhook::WebhookPath;
 use crate::poller::supervisor::Pollers;
@@ -61,6 +62,7 @@ enum Service {
     LongPoll(LongPollPath),
     ReverseProxy(ReverseProxyPath),
     WebSocketProxy(WebSocketProxyService),
+    Upload(Box<UploadPath>),
 }
 
 /// Everything a listener needs to answer requests.
@@ -138,6 +140,10 @@ impl Services {
                             Service::ReverseProxy(ReverseProxyPath::new(path, s))
                         }
                         PathService::WebSocketProxy(s) => Service::WebSocketProxy(s.clone()),
+                        PathService::Upload(s) => Service::Upload(Box::new(
+                            UploadPath::new(path, s, &router)
+                                .map_err(|e| format!("path {path}: {e}"))?,
+                        )),
                     };
                     table.insert(path.clone(), service);
                 }
@@ -279,6 +285,7 @@ async fn answer(
                 .await
                 .unwrap_or_else(|refused| response::error(refused.status, &refused.message, None))
         }
+        Service::Upload(path) => path.handle(req).await,
     };
     Ok(response)
 }

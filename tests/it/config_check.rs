@@ -147,8 +147,8 @@ fn unsupported_feature_and_bad_role_are_errors() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
         (
-            GOOD.replace(r#""type": "websocket","#, r#""type": "upload","#),
-            r#"workers[0].transports[0].paths.ws.type: path type "upload" is not supported yet"#,
+            GOOD.replace(r#""type": "websocket","#, r#""type": "catalog","#),
+            r#"workers[0].transports[0].paths.ws.type: path type "catalog" is not supported yet"#,
         ),
         (
             GOOD.replace(r#""role": "frontend""#, r#""role": "backend""#),

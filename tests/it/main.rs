@@ -42,6 +42,7 @@ mod static_path;
 mod store;
 mod store_open;
 mod time_patterns;
+mod upload_path;
 mod wamp_protocol;
 mod web_services;
 mod websocket_transport;

@@ -16,6 +16,7 @@ mod cgi;
 mod proxy;
 mod realm;
 mod transport;
+mod upload;
 mod worker;
 
 pub use archive::*;
@@ -25,6 +26,7 @@ pub use cgi::*;
 pub use proxy::*;
 pub use realm::*;
 pub use transport::*;
+pub use upload::*;
 pub use worker::*;
 
 use std::path::PathBuf;

@@ -190,6 +190,8 @@ pub enum PathService {
     ReverseProxy(ReverseProxyService),
     /// `"type": "websocket-reverseproxy"`: WebSocket connections relayed to a backend.
     WebSocketProxy(WebSocketProxyService),
+    /// `"type": "upload"`: chunked file uploads (resumable.js) into a directory.
+    Upload(UploadService),
 }
 
 /// `{"type": "json", "value", "options": {"prettify", "allow_cross_origin",

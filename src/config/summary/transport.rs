@@ -134,7 +134,8 @@ fn paths_summary(out: &mut String, depth: usize, paths: &BTreeMap<String, PathSe
             | PathService::NodeInfo
             | PathService::Nothing
             | PathService::Archive(_)
-            | PathService::Cgi(_) => {}
+            | PathService::Cgi(_)
+            | PathService::Upload(_) => {}
             PathService::ReverseProxy(_) | PathService::WebSocketProxy(_) => {}
             PathService::Webhook(webhook) => webhook_summary(out, depth + 1, webhook),
             PathService::LongPoll(lp) => auth_summary(out, depth + 1, &lp.auth),
@@ -183,6 +184,7 @@ pub fn path_headline(path: &str, service: &PathService) -> String {
         PathService::LongPoll(lp) => longpoll_headline(path, lp),
         PathService::ReverseProxy(proxy) => super::proxy::reverse_proxy_headline(path, proxy),
         PathService::WebSocketProxy(proxy) => super::proxy::websocket_proxy_headline(path, proxy),
+        PathService::Upload(upload) => upload_headline(path, upload),
         PathService::Static(files) => {
             let mut notes = Vec::new();
             if files.directory_listing {
@@ -460,4 +462,28 @@ fn shared_summary(notable: &mut Vec<String>, options: &Shared, defaults: &Shared
     if options.max_failed_logins != defaults.max_failed_logins {
         notable.push(format!("max_failed_logins {}", options.max_failed_logins));
     }
+}
+
+/// `/upload: upload to DIR (realm R, role X; at most N bytes, .csv .txt, mode 0644)`.
+fn upload_headline(path: &str, upload: &crate::config::UploadService) -> String {
+    let mut notes = vec![
+        format!("realm {}, role {}", upload.realm, upload.role),
+        format!("at most {} bytes", upload.max_file_size),
+    ];
+    if let Some(types) = &upload.file_types {
+        notes.push(types.join(" "));
+    }
+    if let Some(mode) = upload.file_permissions {
+        notes.push(format!("mode {mode:04o}"));
+    }
+    let temp = match &upload.temp_directory {
+        Some(dir) => format!("chunks in {}", dir.display()),
+        None => "chunks in the system's temporary folder".to_string(),
+    };
+    notes.push(temp);
+    format!(
+        "{path}: upload to {} ({})",
+        upload.directory.display(),
+        notes.join("; ")
+    )
 }
