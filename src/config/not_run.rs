@@ -169,8 +169,13 @@ pub(crate) fn realm_parts(obj: &Obj, cx: &mut Loader) -> Result<()> {
             "use the meta API (wamp.session.count, wamp.session.on_join, wamp.session.on_leave)",
         );
     }
-    if let Some(node) = obj.get("trace") {
-        node.object()?;
+    // `trace` is an object in Crossbar's docs, a boolean in older configs (false: no tracing).
+    if let Some(node) = obj.get("trace")
+        && node.value != &serde_json::Value::Bool(false)
+    {
+        if !node.value.is_boolean() {
+            node.object()?;
+        }
         not_run(
             cx,
             &node.path,
@@ -423,5 +428,19 @@ mod tests {
             let message = error(json);
             assert!(message.starts_with(expected), "{json}\n{message}");
         }
+    }
+
+    #[test]
+    fn trace_may_be_a_boolean_as_in_older_configs() {
+        let realm = |trace: &str| {
+            format!(
+                r#"{{"version": 2, "workers": [{{"type": "router", "realms": [{{"name": "realm1", "roles": [], "trace": {trace}}}]}}]}}"#
+            )
+        };
+        assert_eq!(
+            listed(&realm("true")),
+            pairs(&[("workers[0].realms[0].trace", "message tracing (trace)")])
+        );
+        assert!(listed(&realm("false")).is_empty());
     }
 }

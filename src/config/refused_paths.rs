@@ -1,10 +1,16 @@
-//! Crossbar path types Junction refuses for good, each with what to run instead: the ones that
+//! Crossbar path types Junction does not serve, each with what to run instead. The ones that
 //! host Python code inside Crossbar's process (`wsgi`, `resource`, `wap`), which a Rust binary
-//! cannot run, and the names of transports written as paths (`rawsocket`, `mqtt`) or of a
-//! service Crossbar itself dropped (`schemadoc`). One table, so every message is written (and
-//! tested) in one place.
+//! cannot run, are accepted and listed as not run (their path answers 501), so the rest of the
+//! config runs; the names of transports written as paths (`rawsocket`, `mqtt`) and a service
+//! Crossbar itself dropped (`schemadoc`) are errors. One table, so every message is written
+//! (and tested) in one place.
 
+use crate::config::loader::Loader;
+use crate::config::model::{NotRun, PathService};
 use crate::config::node::Obj;
+
+/// The path types that run Python code inside Crossbar.
+const PYTHON_HOSTING: &[&str] = &["wsgi", "resource", "wap"];
 
 /// Path type -> why it is refused and what to write instead. `{app}` is replaced by the
 /// `module:object` of a `wsgi` path.
@@ -49,6 +55,21 @@ const REFUSED: &[(&str, &str)] = &[
     ),
 ];
 
+/// A path of type `kind` that runs Python code in Crossbar: listed as not run, and served as a
+/// 501 naming what to run instead. `None` when `kind` is not one of these.
+pub(super) fn not_run_path(kind: &str, obj: &Obj, cx: &mut Loader) -> Option<PathService> {
+    if !PYTHON_HOSTING.contains(&kind) {
+        return None;
+    }
+    let instead = refusal(kind, obj)?;
+    cx.not_run.push(NotRun {
+        path: obj.path.clone(),
+        what: format!("\"{kind}\" path (Python code inside Crossbar)"),
+        instead: instead.clone(),
+    });
+    Some(PathService::NotRun(instead))
+}
+
 /// Why a path of type `kind` is refused, or `None` when it is not one of these.
 pub(super) fn refusal(kind: &str, obj: &Obj) -> Option<String> {
     let (_, message) = REFUSED.iter().find(|(refused, _)| *refused == kind)?;
@@ -70,11 +91,20 @@ mod tests {
     }
 
     #[test]
-    fn each_refusal_names_the_key_and_what_to_run_instead() {
-        let p = "workers[0].transports[0].paths.x.type";
-        let wsgi = error(r#""x": {"type": "wsgi", "module": "myapp.wsgi", "object": "app"}"#);
+    fn python_paths_are_listed_as_not_run_with_what_to_run_instead() {
+        let p = "workers[0].transports[0].paths.x";
+        let listed = |path: &str| {
+            let config = load_str_with_env(&web_worker(REALM1, path), &|_| None).unwrap();
+            assert_eq!(config.not_run.len(), 1, "{path}");
+            let part = &config.not_run[0];
+            assert_eq!(part.path, p);
+            let paths = config.workers[0].transports[0].kind.paths().unwrap();
+            assert!(matches!(paths["/x"], crate::config::PathService::NotRun(_)));
+            format!("{}: {}", part.what, part.instead)
+        };
+        let wsgi = listed(r#""x": {"type": "wsgi", "module": "myapp.wsgi", "object": "app"}"#);
         assert!(
-            wsgi.starts_with(&format!("{p}: a \"wsgi\" path runs a Python WSGI app")),
+            wsgi.contains("a \"wsgi\" path runs a Python WSGI app"),
             "{wsgi}"
         );
         assert!(
@@ -82,23 +112,23 @@ mod tests {
             "{wsgi}"
         );
         assert!(wsgi.contains("\"reverseproxy\""), "{wsgi}");
-        let bare = error(r#""x": {"type": "wsgi"}"#);
+        let bare = listed(r#""x": {"type": "wsgi"}"#);
         assert!(
             bare.contains("gunicorn --bind 127.0.0.1:8000 <module>:<object>"),
             "{bare}"
         );
 
+        let resource = listed(r#""x": {"type": "resource", "classname": "a.B"}"#);
+        assert!(resource.contains("a \"resource\" path runs a Twisted Web resource"));
+        let wap = listed(r#""x": {"type": "wap", "templates": "t", "routes": []}"#);
+        assert!(wap.contains("a \"wap\" path renders Jinja2 templates"));
+        assert!(wap.contains("\"caller\""));
+    }
+
+    #[test]
+    fn other_refusals_name_the_key_and_what_to_write_instead() {
+        let p = "workers[0].transports[0].paths.x.type";
         let cases = [
-            (
-                r#""x": {"type": "resource", "classname": "a.B"}"#,
-                "a \"resource\" path runs a Twisted Web resource",
-                "\"static\"",
-            ),
-            (
-                r#""x": {"type": "wap", "templates": "t", "routes": []}"#,
-                "a \"wap\" path renders Jinja2 templates",
-                "\"caller\"",
-            ),
             (
                 r#""x": {"type": "schemadoc"}"#,
                 "a \"schemadoc\" path",

@@ -13,7 +13,7 @@ use crate::config::loader::Loader;
 use crate::config::longpoll::load_longpoll_path;
 use crate::config::model::{PathService, WebOptions};
 use crate::config::node::{Node, Obj, Result};
-use crate::config::refused_paths::refusal;
+use crate::config::refused_paths::{not_run_path, refusal};
 use crate::config::reverse_proxy::load_proxy_path;
 use crate::config::static_path::load_static_path;
 use crate::config::upload::load_upload_path;
@@ -160,6 +160,9 @@ pub(super) fn load_path_service(node: &Node, cx: &mut Loader) -> Result<PathServ
             }
             if let Some(service) = load_web_service(other, &obj, cx) {
                 return service;
+            }
+            if let Some(service) = not_run_path(other, &obj, cx) {
+                return Ok(service);
             }
             if let Some(message) = refusal(other, &obj) {
                 return Err(kind.error(message));

@@ -100,6 +100,16 @@ pub fn nothing(path: &str) -> HttpResponse {
     )
 }
 
+/// A path Junction accepts but does not run (Python code inside Crossbar): 501, saying what
+/// to run instead.
+pub fn not_run(instead: &str) -> HttpResponse {
+    response::error(
+        StatusCode::NOT_IMPLEMENTED,
+        &format!("this path is not run by Junction: {instead}"),
+        None,
+    )
+}
+
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")

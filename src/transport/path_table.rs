@@ -63,6 +63,8 @@ enum Service {
     ReverseProxy(ReverseProxyPath),
     WebSocketProxy(WebSocketProxyService),
     Upload(Box<UploadPath>),
+    /// A Crossbar path Junction does not run (`wsgi`, `resource`, `wap`): what to run instead.
+    NotRun(String),
 }
 
 /// Everything a listener needs to answer requests.
@@ -129,6 +131,7 @@ impl Services {
                         PathService::Json(s) => Service::Json(s.clone()),
                         PathService::NodeInfo => Service::NodeInfo(Instant::now()),
                         PathService::Nothing => Service::Nothing,
+                        PathService::NotRun(instead) => Service::NotRun(instead.clone()),
                         PathService::Archive(s) => Service::Archive(
                             ArchivePath::open(path, s).map_err(|e| format!("path {path}: {e}"))?,
                         ),
@@ -269,6 +272,7 @@ async fn answer(
             web_services::node_info(&services.router.realm_names(), *started, &peer.to_string())
         }),
         Service::Nothing => web_services::nothing(req.uri().path()),
+        Service::NotRun(instead) => web_services::not_run(instead),
         Service::Archive(archive) => archive.handle(&req),
         Service::Cgi(cgi) => {
             let requester = requester();

@@ -127,3 +127,28 @@ async fn nested_path_tables() {
     );
     assert_eq!(get(addr, "/config").await.status, 404);
 }
+
+/// Paths that run Python code inside Crossbar (`wsgi`, `resource`, `wap`) load, listed as not
+/// run, and answer 501 with what to run instead; the rest of the table is served.
+#[tokio::test]
+async fn python_paths_answer_501_with_what_to_run_instead() {
+    let paths = json!({
+        "ws": {"type": "websocket"},
+        "app": {"type": "wsgi", "module": "myapp.wsgi", "object": "application"},
+        "info": {"type": "nodeinfo"}
+    });
+    let router = InProcess::start(&common::config(
+        vec![json!({"name": "realm1", "roles": [full_access_role("anonymous")]})],
+        vec![web(paths, Value::Null)],
+    ));
+    let addr = router.addrs[0];
+    let app = get(addr, "/app").await;
+    assert_eq!(app.status, 501);
+    let body: Value = serde_json::from_slice(&app.body).unwrap();
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.contains("not run by Junction") && error.contains("myapp.wsgi:application"),
+        "{body}"
+    );
+    assert_eq!(get(addr, "/info").await.status, 200);
+}

@@ -192,6 +192,9 @@ pub enum PathService {
     WebSocketProxy(WebSocketProxyService),
     /// `"type": "upload"`: chunked file uploads (resumable.js) into a directory.
     Upload(UploadService),
+    /// A path Junction accepts but does not run (Python code inside Crossbar: `wsgi`,
+    /// `resource`, `wap`): answered with 501 and this text, what to run instead.
+    NotRun(String),
 }
 
 /// `{"type": "json", "value", "options": {"prettify", "allow_cross_origin",

@@ -135,7 +135,8 @@ fn paths_summary(out: &mut String, depth: usize, paths: &BTreeMap<String, PathSe
             | PathService::Nothing
             | PathService::Archive(_)
             | PathService::Cgi(_)
-            | PathService::Upload(_) => {}
+            | PathService::Upload(_)
+            | PathService::NotRun(_) => {}
             PathService::ReverseProxy(_) | PathService::WebSocketProxy(_) => {}
             PathService::Webhook(webhook) => webhook_summary(out, depth + 1, webhook),
             PathService::LongPoll(lp) => auth_summary(out, depth + 1, &lp.auth),
@@ -179,6 +180,7 @@ pub fn path_headline(path: &str, service: &PathService) -> String {
         PathService::Json(_) => format!("{path}: json (a fixed document)"),
         PathService::NodeInfo => format!("{path}: nodeinfo (this node's version, realms, uptime)"),
         PathService::Nothing => format!("{path}: none (404)"),
+        PathService::NotRun(_) => format!("{path}: not run by Junction (501; see below)"),
         PathService::Archive(archive) => super::web_files::archive_headline(path, archive),
         PathService::Cgi(cgi) => super::web_files::cgi_headline(path, cgi),
         PathService::LongPoll(lp) => longpoll_headline(path, lp),
