@@ -149,14 +149,16 @@ fn load_router(obj: &Obj, cx: &mut Loader) -> Result<Worker> {
         .flat_map(|r| r.roles.iter().map(|role| role.name.clone()))
         .collect();
     cx.worker_realms = realms.clone();
-    let transports = match obj.get("transports") {
-        Some(list) => list
-            .array()?
-            .iter()
-            .map(|t| transport::load_transport(t, cx))
-            .collect::<Result<Vec<_>>>()?,
-        None => Vec::new(),
-    };
+    let mut transports = Vec::new();
+    if let Some(list) = obj.get("transports") {
+        for node in list.array()? {
+            // A Flash socket policy server serves a plugin no browser has any more.
+            if not_run::flash_policy_transport(&node, cx)? {
+                continue;
+            }
+            transports.push(transport::load_transport(&node, cx)?);
+        }
+    }
     // Embedded components, connections to other routers and the manhole are accepted and
     // listed as not run (after the transports: a component's hint names their URL).
     not_run::router_parts(obj, &transports, cx)?;

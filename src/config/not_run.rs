@@ -147,6 +147,42 @@ pub(crate) fn controller(node: &Node, cx: &mut Loader) -> Result<()> {
     Ok(())
 }
 
+/// A `flashpolicy` transport (the socket policy file Adobe Flash asked for): listed as not run.
+/// Returns whether `node` was one.
+pub(crate) fn flash_policy_transport(node: &Node, cx: &mut Loader) -> Result<bool> {
+    let Ok(obj) = node.object() else {
+        return Ok(false);
+    };
+    if obj
+        .get("type")
+        .and_then(|kind| kind.str().ok().map(str::to_string))
+        != Some("flashpolicy".into())
+    {
+        return Ok(false);
+    }
+    obj.only(&[
+        "type",
+        "id",
+        "endpoint",
+        "allowed_domain",
+        "allowed_ports",
+        "debug",
+    ])?;
+    let port = obj
+        .required("endpoint")?
+        .object()?
+        .get("port")
+        .map(|port| port.value.to_string())
+        .unwrap_or_else(|| "?".to_string());
+    not_run(
+        cx,
+        &obj.path,
+        format!("Flash socket policy server (port {port})"),
+        "nothing: Adobe Flash is gone from every browser",
+    );
+    Ok(true)
+}
+
 /// Realm `rlinks`, `stats` and `trace`.
 pub(crate) fn realm_parts(obj: &Obj, cx: &mut Loader) -> Result<()> {
     if let Some(node) = obj.get("rlinks") {
@@ -442,5 +478,31 @@ mod tests {
             pairs(&[("workers[0].realms[0].trace", "message tracing (trace)")])
         );
         assert!(listed(&realm("false")).is_empty());
+    }
+
+    #[test]
+    fn a_flash_policy_transport_is_listed_and_the_others_run() {
+        let json = r#"{"version": 2, "workers": [{"type": "router", "realms": [],
+            "transports": [
+                {"type": "web", "endpoint": {"type": "tcp", "port": 8080}, "paths": {"ws": {"type": "websocket"}}},
+                {"type": "flashpolicy", "allowed_domain": "*", "allowed_ports": [8080],
+                 "endpoint": {"type": "tcp", "port": 843}}]}]}"#;
+        assert_eq!(
+            listed(json),
+            pairs(&[(
+                "workers[0].transports[1]",
+                "Flash socket policy server (port 843)"
+            )])
+        );
+        let config = crate::config::load_str(json).unwrap();
+        assert_eq!(config.workers[0].transports.len(), 1);
+        let bad = r#"{"version": 2, "workers": [{"type": "router", "realms": [],
+            "transports": [{"type": "flashpolicy", "allowed_domains": "*", "endpoint": {"type": "tcp", "port": 843}}]}]}"#;
+        assert!(
+            crate::config::load_str(bad)
+                .unwrap_err()
+                .to_string()
+                .starts_with("workers[0].transports[0].allowed_domains: unknown key")
+        );
     }
 }

@@ -14,13 +14,8 @@ use crate::config::websocket::{COOKIE, load_websocket_service};
 use crate::config::{rawsocket, universal};
 
 /// Crossbar transport types Junction does not serve (yet); anything else is a typo.
-const CROSSBAR_TRANSPORTS: &[&str] = &[
-    "mqtt",
-    "flashpolicy",
-    "websocket.testee",
-    "stream_testee",
-    "stream.testee",
-];
+const CROSSBAR_TRANSPORTS: &[&str] =
+    &["mqtt", "websocket.testee", "stream_testee", "stream.testee"];
 
 pub(crate) fn load_transport(node: &Node, cx: &mut Loader) -> Result<TransportConfig> {
     let obj = node.object()?;
@@ -277,7 +272,7 @@ mod tests {
 
     #[test]
     fn transport_types() {
-        for kind in ["mqtt", "flashpolicy", "websocket.testee", "stream_testee"] {
+        for kind in ["mqtt", "websocket.testee", "stream_testee"] {
             assert_eq!(
                 error(&worker(
                     REALM1,
