@@ -87,15 +87,6 @@ impl ArchivePath {
         })
     }
 
-    /// Whether a request for `path` is this path's: the path itself or anything below it.
-    pub fn serves(&self, path: &str) -> bool {
-        self.prefix.is_empty()
-            || path == self.prefix
-            || path
-                .strip_prefix(&self.prefix)
-                .is_some_and(|rest| rest.starts_with('/'))
-    }
-
     pub fn handle<B>(&self, req: &Request<B>) -> HttpResponse {
         if let Some(refused) = only_get(req) {
             return refused;

@@ -66,15 +66,6 @@ impl CgiPath {
         }
     }
 
-    /// Whether a request for `path` is this path's: the path itself or anything below it.
-    pub fn serves(&self, path: &str) -> bool {
-        self.prefix.is_empty()
-            || path == self.prefix
-            || path
-                .strip_prefix(&self.prefix)
-                .is_some_and(|rest| rest.starts_with('/'))
-    }
-
     pub async fn handle(&self, req: Request<Incoming>, caller: Caller) -> HttpResponse {
         let below = req.uri().path().get(self.prefix.len()..).unwrap_or("");
         let Some(script) = self.script(below) else {

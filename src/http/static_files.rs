@@ -51,15 +51,6 @@ impl StaticPath {
         }
     }
 
-    /// Whether a request for `path` is this path's: the path itself or anything below it.
-    pub fn serves(&self, path: &str) -> bool {
-        self.prefix.is_empty()
-            || path == self.prefix
-            || path
-                .strip_prefix(&self.prefix)
-                .is_some_and(|rest| rest.starts_with('/'))
-    }
-
     pub async fn handle(&self, req: Request<Incoming>) -> HttpResponse {
         if req.method() != Method::GET && req.method() != Method::HEAD {
             let mut refused = response::error(

@@ -48,13 +48,6 @@ impl TopicsApiPath {
         }
     }
 
-    /// Whether `request_path` is this API's (the path itself or below it).
-    pub fn serves(&self, request_path: &str) -> bool {
-        request_path
-            .strip_prefix(&self.path)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-    }
-
     pub async fn handle(&self, req: Request<Incoming>, requester: Requester) -> HttpResponse {
         let (head, body) = req.into_parts();
         if let Some(allowed) = &self.service.require_ip

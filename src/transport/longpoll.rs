@@ -72,12 +72,6 @@ impl LongPollPath {
         }
     }
 
-    /// Whether `path` is this path or below it.
-    pub fn serves(&self, path: &str) -> bool {
-        path.strip_prefix(self.prefix.as_str())
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-    }
-
     pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> HttpResponse {
         let (head, body) = req.into_parts();
         // Any origin, as Crossbar: the transport id is what gives access to a session.

@@ -67,6 +67,33 @@ enum Service {
     NotRun(String),
 }
 
+impl Service {
+    /// Whether this service answers the paths below its own too.
+    fn serves_below(&self) -> bool {
+        matches!(
+            self,
+            Service::Static(_)
+                | Service::Archive(_)
+                | Service::Cgi(_)
+                | Service::LongPoll(_)
+                | Service::Redirect { .. }
+                | Service::ReverseProxy(_)
+                | Service::WebSocketProxy(_)
+                | Service::TopicsApi(_)
+        )
+    }
+}
+
+/// Whether `path` is `key` or below it: `/app` covers `/app` and `/app/x`, not `/apps`; `/`
+/// covers every path.
+fn covers(key: &str, path: &str) -> bool {
+    let key = key.trim_end_matches('/');
+    key.is_empty()
+        || path
+            .strip_prefix(key)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
 /// Everything a listener needs to answer requests.
 pub struct Services {
     router: Arc<Router>,
@@ -179,35 +206,13 @@ impl Services {
         if let Some(service) = self.paths.get(trimmed) {
             return Some(service);
         }
-        // A topics API also answers below its path (`/topics/{name}/polls`).
-        if let Some(api) = self
-            .paths
-            .values()
-            .find(|service| matches!(service, Service::TopicsApi(api) if api.serves(path)))
-        {
-            return Some(api);
-        }
-        // A static, archive, cgi, redirect or proxy path serves everything below it; the longest
-        // one that covers `path` (in the table's order, a longer key that starts with a shorter
-        // one comes later).
+        // Paths that serve everything below them (files, archives, scripts, long-poll
+        // transports, redirects, proxies, the topics API): the longest key that covers `path`
+        // (in the table's order, a longer key that starts with a shorter one comes later).
         self.paths
             .iter()
             .rev()
-            .find(|(key, service)| match service {
-                Service::Static(files) => files.serves(path),
-                Service::Archive(archive) => archive.serves(path),
-                Service::Cgi(cgi) => cgi.serves(path),
-                Service::LongPoll(lp) => lp.serves(path),
-                Service::Redirect { .. }
-                | Service::ReverseProxy(_)
-                | Service::WebSocketProxy(_) => {
-                    key.as_str() == "/"
-                        || path
-                            .strip_prefix(key.as_str())
-                            .is_some_and(|rest| rest.starts_with('/'))
-                }
-                _ => false,
-            })
+            .find(|(key, service)| service.serves_below() && covers(key, path))
             .map(|(_, service)| service)
     }
 }
@@ -300,4 +305,22 @@ fn forwarding<'a>(
     req: &Request<Incoming>,
 ) -> Forwarding<'a> {
     Forwarding::new(peer, services.tls, req.headers(), &services.trusted_proxies)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::covers;
+
+    #[test]
+    fn a_key_covers_itself_and_what_lies_below_it() {
+        assert!(covers("/", "/"));
+        assert!(covers("/", "/anything/below"));
+        assert!(covers("/app", "/app"));
+        assert!(covers("/app", "/app/"));
+        assert!(covers("/app", "/app/x/y"));
+        assert!(covers("/app/", "/app/x"));
+        assert!(!covers("/app", "/apps"));
+        assert!(!covers("/app", "/"));
+        assert!(!covers("/app/x", "/app"));
+    }
 }
