@@ -47,6 +47,11 @@ pub struct LongPollOptions {
     pub join_timeout: Duration,
     /// Junction: `max_failed_logins` (default 20), as on a WebSocket path.
     pub max_failed_logins: u32,
+    /// Junction: `max_transports` (default 10000): transports open on this path at once.
+    pub max_transports: usize,
+    /// Junction: `max_transports_per_ip` (default 1000, a WebSocket endpoint's
+    /// `max_connections_per_ip`): transports one client address may have open.
+    pub max_transports_per_ip: usize,
 }
 
 impl Default for LongPollOptions {
@@ -60,6 +65,8 @@ impl Default for LongPollOptions {
             max_message_size: 1024 * 1024,
             join_timeout: DEFAULT_JOIN_TIMEOUT,
             max_failed_logins: DEFAULT_MAX_FAILED_LOGINS,
+            max_transports: 10_000,
+            max_transports_per_ip: 1000,
         }
     }
 }
@@ -84,6 +91,8 @@ pub(super) fn load_longpoll_path(obj: &Obj, cx: &mut Loader) -> Result<PathServi
                 "max_message_size",
                 "join_timeout",
                 "max_failed_logins",
+                "max_transports",
+                "max_transports_per_ip",
             ],
             &["debug"],
             &mut cx.ignored,
@@ -118,6 +127,12 @@ pub(super) fn load_longpoll_path(obj: &Obj, cx: &mut Loader) -> Result<PathServi
         }
         if let Some(n) = o.opt_u64("max_failed_logins")? {
             options.max_failed_logins = u32::try_from(n).unwrap_or(u32::MAX);
+        }
+        if let Some(n) = size(&o, "max_transports")? {
+            options.max_transports = n;
+        }
+        if let Some(n) = size(&o, "max_transports_per_ip")? {
+            options.max_transports_per_ip = n;
         }
     }
     Ok(PathService::LongPoll(LongPollService {

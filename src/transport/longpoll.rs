@@ -17,7 +17,7 @@
 pub mod transport;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,7 +30,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use parking_lot::Mutex;
 use serde_json::json;
 
-use crate::config::LongPollService;
+use crate::config::{LongPollOptions, LongPollService};
 use crate::http::bridge::{self, BodyRead};
 use crate::http::response::{self, HttpResponse};
 use crate::router::Router;
@@ -56,6 +56,48 @@ pub struct LongPollPath {
     router: Arc<Router>,
     authenticator: Arc<Authenticator>,
     transports: Table,
+    places: Arc<Mutex<Places>>,
+}
+
+/// Open transports in all and by client address: one client must not fill the node with
+/// transports (each holds a session until `join_timeout` or `session_timeout`).
+#[derive(Default)]
+struct Places {
+    total: usize,
+    by_client: HashMap<IpAddr, usize>,
+}
+
+impl Places {
+    /// Takes a place for a new transport of `client`, or says which limit is reached.
+    fn take(&mut self, client: IpAddr, options: &LongPollOptions) -> Result<(), String> {
+        let mine = self.by_client.get(&client).copied().unwrap_or(0);
+        if self.total >= options.max_transports {
+            return Err(format!(
+                "this long-poll path has max_transports ({}) transports open; try again later",
+                options.max_transports
+            ));
+        }
+        if mine >= options.max_transports_per_ip {
+            return Err(format!(
+                "{client} has max_transports_per_ip ({}) long-poll transports open; close one first",
+                options.max_transports_per_ip
+            ));
+        }
+        self.total += 1;
+        *self.by_client.entry(client).or_default() += 1;
+        Ok(())
+    }
+
+    /// A transport of `client` has ended.
+    fn give_back(&mut self, client: IpAddr) {
+        self.total = self.total.saturating_sub(1);
+        if let Some(count) = self.by_client.get_mut(&client) {
+            *count -= 1;
+            if *count == 0 {
+                self.by_client.remove(&client);
+            }
+        }
+    }
 }
 
 impl LongPollPath {
@@ -69,10 +111,18 @@ impl LongPollPath {
                     .with_failed_login_limit(service.options.max_failed_logins),
             ),
             transports: Arc::default(),
+            places: Arc::default(),
         }
     }
 
-    pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> HttpResponse {
+    /// Answers a request below this path; `client` is the address `max_transports_per_ip`
+    /// counts (the socket's, or the one a trusted proxy forwarded).
+    pub async fn handle(
+        &self,
+        req: Request<Incoming>,
+        peer: SocketAddr,
+        client: IpAddr,
+    ) -> HttpResponse {
         let (head, body) = req.into_parts();
         // Any origin, as Crossbar: the transport id is what gives access to a session.
         let origin = head.headers.get(header::ORIGIN).cloned();
@@ -86,7 +136,7 @@ impl LongPollPath {
         let rest = head.uri.path()[self.prefix.len()..].trim_matches('/');
         let (id, operation) = match rest.split_once('/') {
             Some((id, operation)) => (id, operation),
-            None if rest == "open" => return self.open(body, peer, origin).await,
+            None if rest == "open" => return self.open(body, peer, client, origin).await,
             None => ("", rest),
         };
         let transport = self.transports.lock().get(id).cloned();
@@ -127,6 +177,7 @@ impl LongPollPath {
         &self,
         body: Incoming,
         peer: SocketAddr,
+        client: IpAddr,
         origin: Option<&HeaderValue>,
     ) -> HttpResponse {
         let body = match read(body, OPEN_BODY_LIMIT, origin).await {
@@ -137,6 +188,9 @@ impl LongPollPath {
             Ok(subprotocol) => subprotocol,
             Err(message) => return response::error(StatusCode::BAD_REQUEST, &message, origin),
         };
+        if let Err(message) = self.places.lock().take(client, &self.service.options) {
+            return response::error(StatusCode::SERVICE_UNAVAILABLE, &message, origin);
+        }
         let id = match &self.service.options.debug_transport_id {
             Some(id) => id.clone(),
             None => new_transport_id(),
@@ -149,8 +203,10 @@ impl LongPollPath {
             peer,
         };
         let table = Arc::clone(&self.transports);
+        let places = Arc::clone(&self.places);
         let key = id.clone();
         let transport = Transport::open(setup, move || {
+            places.lock().give_back(client);
             // Kept a while so a late `close` succeeds, then forgotten (unless the id was
             // opened again meanwhile).
             tokio::spawn(async move {

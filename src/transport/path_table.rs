@@ -23,7 +23,7 @@ use crate::http::caller::CallerPath;
 use crate::http::cgi::{self, CgiPath};
 use crate::http::forwarded::Forwarding;
 use crate::http::publisher::PublisherPath;
-use crate::http::requester::Requester;
+use crate::http::requester::{ClientIp, Requester};
 use crate::http::response::{self, HttpResponse};
 use crate::http::reverse_proxy::ReverseProxyPath;
 use crate::http::static_files::StaticPath;
@@ -283,7 +283,13 @@ async fn answer(
             let requester = requester();
             cgi.handle(req, cgi::Caller { peer, requester }).await
         }
-        Service::LongPoll(path) => path.handle(req, peer).await,
+        Service::LongPoll(path) => {
+            let client = match requester().ip {
+                ClientIp::Known(ip) => ip,
+                ClientIp::Unknown => peer.ip(),
+            };
+            path.handle(req, peer, client).await
+        }
         Service::ReverseProxy(path) => {
             let from = forwarding(&services, peer, &req);
             path.handle(req, from).await

@@ -345,3 +345,73 @@ async fn a_client_that_stops_polling_is_closed_as_a_slow_consumer() {
     assert_eq!(args[0], session, "{args}");
     assert_eq!(lp.post("receive", b"").await.status, 404);
 }
+
+/// One client cannot fill the node with transports: `max_transports_per_ip` open transports
+/// per client address, `max_transports` on the path; more are refused with 503 JSON, and a
+/// place is free again once a transport has ended.
+#[tokio::test]
+async fn open_transports_are_bounded_per_address_and_per_path() {
+    let per_ip = router(json!({"max_transports_per_ip": 3, "max_transports": 5}));
+    let addr = per_ip.addrs[0];
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        open.push(LongPoll::open(addr, &["wamp.2.json"]).await);
+    }
+    let refused = post_json(
+        addr,
+        "/lp/open",
+        &[],
+        &json!({"protocols": ["wamp.2.json"]}),
+    )
+    .await;
+    assert_eq!(
+        refused.status,
+        503,
+        "{}",
+        String::from_utf8_lossy(&refused.body)
+    );
+    assert!(
+        refused.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("max_transports_per_ip"),
+        "{:?}",
+        refused.json()
+    );
+    // A closed transport gives its place back.
+    assert_eq!(open.pop().unwrap().post("close", b"").await.status, 204);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let again = post_json(
+            addr,
+            "/lp/open",
+            &[],
+            &json!({"protocols": ["wamp.2.json"]}),
+        )
+        .await;
+        if again.status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the place never came back");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let per_path = router(json!({"max_transports_per_ip": 100, "max_transports": 2}));
+    let addr = per_path.addrs[0];
+    let _a = LongPoll::open(addr, &["wamp.2.json"]).await;
+    let _b = LongPoll::open(addr, &["wamp.2.json"]).await;
+    let refused = post_json(
+        addr,
+        "/lp/open",
+        &[],
+        &json!({"protocols": ["wamp.2.json"]}),
+    )
+    .await;
+    assert_eq!(refused.status, 503);
+    assert!(
+        refused.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("max_transports")
+    );
+}
