@@ -8,6 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
+use nix::sys::signal::Signal;
 use tokio::process::Command;
 
 use crate::config::model::{GuestOutput, GuestStdin, GuestWorker, Inherit};
@@ -43,8 +44,10 @@ fn is_executable(path: &Path) -> bool {
 
 /// The command that starts `guest` once (`executable` from [`resolve`]). The child leads a
 /// process group of its own, so stopping it reaches the processes it starts too, and a
-/// Ctrl-C on Junction's terminal reaches Junction alone (which then stops the guest).
+/// Ctrl-C on Junction's terminal reaches Junction alone (which then stops the guest). Should
+/// Junction die without stopping it (SIGKILL, a crash), the kernel sends the guest SIGTERM.
 pub fn command(guest: &GuestWorker, executable: &Path) -> Command {
+    let parent = std::process::id();
     let mut command = Command::new(executable);
     command
         .args(&guest.arguments)
@@ -59,6 +62,20 @@ pub fn command(guest: &GuestWorker, executable: &Path) -> Command {
         .stderr(stdio(guest.stderr))
         .process_group(0)
         .kill_on_drop(true);
+    // SAFETY: runs in the forked child before exec; prctl, getppid and kill are
+    // async-signal-safe system calls, and nothing is allocated.
+    unsafe {
+        command.pre_exec(move || {
+            // Delivered when the thread that forked exits: a tokio worker thread, which lives
+            // as long as Junction's runtime.
+            nix::sys::prctl::set_pdeathsig(Signal::SIGTERM)?;
+            // Junction died before the line above: nobody would stop this guest.
+            if nix::unistd::getppid().as_raw() as u32 != parent {
+                let _ = nix::sys::signal::raise(Signal::SIGTERM);
+            }
+            Ok(())
+        });
+    }
     command
 }
 

@@ -203,3 +203,42 @@ async fn stdin_json_output_options_and_restart() {
     );
     assert!(!router.log().contains("should-not-appear"));
 }
+
+/// Whether `pid` is a running process (gone, or a zombie nobody reaped yet, is not running).
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z'))
+    })
+}
+
+/// Junction killed with SIGKILL (no chance to stop its guests): the guest is told by the
+/// kernel (SIGTERM as its parent dies) and does not run on as an orphan.
+#[tokio::test]
+async fn a_guest_does_not_outlive_a_killed_junction() {
+    let config = json!({"workers": [
+        {"type": "router", "realms": [open_realm("realm1", "loose")],
+         "transports": [web_transport(json!({}))]},
+        {"type": "guest", "id": "sleeper", "executable": "sleep", "arguments": ["600"]}
+    ]});
+    let mut router = Router::start(&config);
+    let needle = "guest sleeper started (pid ";
+    assert!(
+        router.wait_for_log(needle, Duration::from_secs(10)).await,
+        "{}",
+        router.log()
+    );
+    let log = router.log();
+    let rest = log.split(needle).nth(1).unwrap();
+    let pid: u32 = rest[..rest.find(')').unwrap()].parse().unwrap();
+    assert!(running(pid));
+    router.kill();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while running(pid) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the guest (pid {pid}) outlived a killed Junction"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

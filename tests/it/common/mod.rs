@@ -259,6 +259,12 @@ impl Router {
         assert!(status.success(), "kill -TERM failed");
     }
 
+    /// Sends SIGKILL (a crash, or the OOM killer) and waits for the process to be gone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Waits for the process to exit; `None` if it is still running after `timeout`.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
         let deadline = std::time::Instant::now() + timeout;
