@@ -86,6 +86,7 @@ fn load_root(node: &Node, cx: &mut Loader) -> Result<(Vec<Worker>, Vec<GuestWork
         }
     }
     let mut routers = Vec::new();
+    let mut router_values = Vec::new();
     let mut guests = Vec::new();
     // Crossbar names a worker without `id` `worker001`, `worker002`, ... in config order.
     let mut unnamed = 0;
@@ -100,7 +101,13 @@ fn load_root(node: &Node, cx: &mut Loader) -> Result<(Vec<Worker>, Vec<GuestWork
             }
         };
         match kind.str()? {
-            "router" => routers.push(load_router(&obj, cx)?),
+            "router" => {
+                if not_run::router_copy(&node, &router_values, cx) {
+                    continue;
+                }
+                routers.push(load_router(&obj, cx)?);
+                router_values.push((node.path.clone(), node.value));
+            }
             "guest" => guests.push(guest::load_guest(&obj, id, cx)?),
             "container" => not_run::container(&obj, cx)?,
             "proxy" => not_run::proxy(&obj, cx)?,

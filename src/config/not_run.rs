@@ -183,6 +183,70 @@ pub(crate) fn flash_policy_transport(node: &Node, cx: &mut Loader) -> Result<boo
     Ok(true)
 }
 
+/// A router worker that copies an earlier one (`earlier`: the router workers' JSON paths and
+/// values so far) for Crossbar's one-process-per-core scaling: every TCP transport of it is
+/// `"shared": true` and the same as one of the earlier worker's, and every realm it defines
+/// the earlier one defines too. Listed as not run (Junction's one router uses every core);
+/// returns whether `worker` was one.
+pub(crate) fn router_copy(
+    worker: &Node,
+    earlier: &[(String, &serde_json::Value)],
+    cx: &mut Loader,
+) -> bool {
+    use serde_json::Value;
+    let list = |value: &Value, key: &str| -> Vec<Value> {
+        value
+            .get(key)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let tcp = |transport: &Value| {
+        transport.pointer("/endpoint/type").and_then(Value::as_str) != Some("unix")
+    };
+    let realm_names = |value: &Value| -> Vec<String> {
+        list(value, "realms")
+            .iter()
+            .filter_map(|realm| realm.get("name")?.as_str().map(str::to_string))
+            .collect()
+    };
+    let shared: Vec<Value> = list(worker.value, "transports")
+        .into_iter()
+        .filter(|t| tcp(t))
+        .collect();
+    if shared.is_empty()
+        || !shared
+            .iter()
+            .all(|t| t.pointer("/endpoint/shared") == Some(&Value::Bool(true)))
+    {
+        return false;
+    }
+    let Some((original, _)) = earlier.iter().find(|(_, first)| {
+        let theirs = list(first, "transports");
+        let their_realms = realm_names(first);
+        shared.iter().all(|t| theirs.contains(t))
+            && realm_names(worker.value)
+                .iter()
+                .all(|name| their_realms.contains(name))
+    }) else {
+        return false;
+    };
+    let ports: Vec<String> = shared
+        .iter()
+        .filter_map(|t| t.pointer("/endpoint/port").map(Value::to_string))
+        .collect();
+    not_run(
+        cx,
+        &worker.path,
+        format!(
+            "router worker, a copy of {original} sharing port {} (Crossbar's one process per core)",
+            ports.join(", ")
+        ),
+        format!("none: {original} runs it, and Junction's one router uses every core"),
+    );
+    true
+}
+
 /// Realm `rlinks`, `stats` and `trace`.
 pub(crate) fn realm_parts(obj: &Obj, cx: &mut Loader) -> Result<()> {
     if let Some(node) = obj.get("rlinks") {
@@ -504,5 +568,45 @@ mod tests {
                 .to_string()
                 .starts_with("workers[0].transports[0].allowed_domains: unknown key")
         );
+    }
+
+    #[test]
+    fn router_workers_that_copy_an_earlier_one_on_a_shared_port_are_listed() {
+        let web = r#"{"type": "web", "endpoint": {"type": "tcp", "port": 8080, "shared": true},
+                      "paths": {"ws": {"type": "websocket"}}}"#;
+        let router = |sock: &str, rlink: &str| {
+            format!(
+                r#"{{"type": "router", "options": {{"cpu_affinity": [0]}},
+                    "realms": [{{"name": "realm1", "roles": [], "rlinks": [{rlink}]}}],
+                    "transports": [{{"type": "rawsocket", "endpoint": {{"type": "unix", "path": "{sock}"}}}}, {web}]}}"#
+            )
+        };
+        let json = format!(
+            r#"{{"version": 2, "workers": [{}, {}, {}]}}"#,
+            router("edge1.sock", ""),
+            router("edge2.sock", r#"{"id": "to-edge1", "realm": "realm1"}"#),
+            router("edge3.sock", "")
+        );
+        let config = crate::config::load_str(&json).unwrap();
+        assert_eq!(config.workers.len(), 1);
+        let copies: Vec<_> = config
+            .not_run
+            .iter()
+            .filter(|p| p.path.ends_with(']'))
+            .collect();
+        assert_eq!(copies.len(), 2, "{:?}", config.not_run);
+        assert_eq!(copies[0].path, "workers[1]");
+        assert!(
+            copies[0].what.contains("copy of workers[0]") && copies[0].what.contains("8080"),
+            "{:?}",
+            copies[0]
+        );
+        // Another router on the port with other paths is not a copy: its realm clashes.
+        let other = json.replacen(
+            r#""ws": {"type": "websocket"}"#,
+            r#""wss": {"type": "websocket"}"#,
+            2,
+        );
+        assert!(crate::config::load_str(&other).is_err());
     }
 }
