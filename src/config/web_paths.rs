@@ -1,7 +1,7 @@
 //! The path table of a `web` transport (or a `universal` transport's `web` part): path keys as
-//! Crossbar writes them (`"ws"`, `"/"`), normalised and checked for clashes, each loaded by its
-//! `type` (`websocket`, `websocket-testee`, the HTTP bridge paths of [`bridge`](super::bridge)),
-//! and the web transport's own `options` (proxies, client and body timeouts).
+//! Crossbar writes them (`"ws"`, `"/"`), normalised and checked for clashes, nested `path`
+//! tables flattened into it, each entry loaded by its `type` (the loaders of the other files
+//! of `config/`), and the web transport's own `options` (proxies, client and body timeouts).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
