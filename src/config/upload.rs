@@ -48,10 +48,24 @@ pub(super) fn load_upload_path(obj: &Obj, cx: &mut Loader) -> Result<PathService
         max_file_size: DEFAULT_MAX_FILE_SIZE,
         file_types: None,
         file_permissions: None,
+        max_pending_uploads: 100,
+        pending_upload_timeout: std::time::Duration::from_secs(86_400),
     };
     if let Some(options) = obj.get("options") {
         let options = options.object()?;
-        options.only(&["max_file_size", "file_types", "file_permissions"])?;
+        options.only(&[
+            "max_file_size",
+            "file_types",
+            "file_permissions",
+            "max_pending_uploads",
+            "pending_upload_timeout",
+        ])?;
+        if let Some(n) = options.opt("max_pending_uploads", |n| n.u64_min(1))? {
+            service.max_pending_uploads = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        if let Some(s) = options.opt("pending_upload_timeout", |n| n.u64_min(1))? {
+            service.pending_upload_timeout = std::time::Duration::from_secs(s);
+        }
         if let Some(size) = options.opt_u64("max_file_size")? {
             service.max_file_size = size;
         }

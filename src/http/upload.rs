@@ -18,7 +18,9 @@ use serde_json::json;
 use crate::config::{UploadFormFields, UploadService};
 use crate::http::bridge::BODY_DEADLINE;
 use crate::http::response::{self, HttpResponse};
-use crate::http::upload_chunks::{AssembleError, ChunkStore, Incoming, check_file_name};
+use crate::http::upload_chunks::{
+    AssembleError, ChunkStore, Incoming, Pending, PutError, check_file_name,
+};
 use crate::log_text::peer_text;
 use crate::log_throttle::{Throttle, and_more};
 use crate::router::Router;
@@ -73,6 +75,10 @@ impl UploadPath {
             temp.clone(),
             service.directory.clone(),
             service.file_permissions,
+            Pending {
+                max: service.max_pending_uploads,
+                timeout: service.pending_upload_timeout,
+            },
         )
         .map_err(|e| format!("temp_directory {}: {e}", temp.display()))?;
         Ok(UploadPath {
@@ -201,11 +207,19 @@ impl UploadPath {
 
     /// Keeps the chunk, reports progress, and assembles the file when every chunk is in.
     async fn store(&self, chunk: &Chunk, incoming: Incoming) -> Result<serde_json::Value, Refusal> {
-        let first = self
-            .chunks
-            .put(&chunk.name, chunk.number, incoming)
-            .await
-            .map_err(store_failed)?;
+        let first = match self.chunks.put(&chunk.name, chunk.number, incoming).await {
+            Ok(first) => first,
+            Err(PutError::TooManyPending(max)) => {
+                return Err((
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!(
+                        "{max} uploads are unfinished (max_pending_uploads); finish one or try \
+                         again later"
+                    ),
+                ));
+            }
+            Err(PutError::Io(e)) => return Err(store_failed(e)),
+        };
         if first {
             self.publish(chunk, "started", chunk.total_size, 0.0);
         }

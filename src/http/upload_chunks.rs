@@ -6,6 +6,7 @@
 use std::collections::HashSet;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use parking_lot::Mutex;
 use tokio::io::AsyncWriteExt;
@@ -52,9 +53,31 @@ pub fn check_file_name(name: &str) -> Result<(), String> {
     ))
 }
 
+/// The bound on unfinished uploads: how many at once, and how long one may wait for its next
+/// chunk.
+pub struct Pending {
+    pub max: usize,
+    pub timeout: Duration,
+}
+
+/// Why a chunk was not kept.
+#[derive(Debug)]
+pub enum PutError {
+    /// A new upload past `max_pending_uploads` (the number).
+    TooManyPending(usize),
+    Io(io::Error),
+}
+
+impl From<io::Error> for PutError {
+    fn from(e: io::Error) -> Self {
+        PutError::Io(e)
+    }
+}
+
 /// The chunk folders of one `upload` path.
 pub struct ChunkStore {
     temp: PathBuf,
+    pending: Pending,
     directory: PathBuf,
     permissions: Option<u32>,
     /// Files being assembled now: two requests completing the same file at once assemble it
@@ -121,7 +144,12 @@ impl ChunkStore {
     /// The store over `temp` (made if missing) for files that end in `directory`. Bodies and
     /// whole files left half-written by a previous run are removed; chunks are kept, to be
     /// resumed.
-    pub fn open(temp: PathBuf, directory: PathBuf, permissions: Option<u32>) -> io::Result<Self> {
+    pub fn open(
+        temp: PathBuf,
+        directory: PathBuf,
+        permissions: Option<u32>,
+        pending: Pending,
+    ) -> io::Result<Self> {
         std::fs::create_dir_all(&temp)?;
         remove_files_starting(&temp, INCOMING_PREFIX)?;
         remove_files_starting(&directory, PART_PREFIX)?;
@@ -129,6 +157,7 @@ impl ChunkStore {
             temp,
             directory,
             permissions,
+            pending,
             assembling: Mutex::new(HashSet::new()),
         })
     }
@@ -163,21 +192,58 @@ impl ChunkStore {
     }
 
     /// Keeps `incoming` as chunk `number` of `name` (replacing one sent before). True when it
-    /// is the first chunk of this upload.
-    pub async fn put(&self, name: &str, number: u64, mut incoming: Incoming) -> io::Result<bool> {
+    /// is the first chunk of this upload. A new upload first drops the abandoned ones, then
+    /// needs a place under `max_pending_uploads`.
+    pub async fn put(
+        &self,
+        name: &str,
+        number: u64,
+        mut incoming: Incoming,
+    ) -> Result<bool, PutError> {
         if let Some(mut file) = incoming.file.take() {
             file.flush().await?;
         }
         let folder = self.folder(name);
+        if !tokio::fs::try_exists(&folder).await? {
+            let pending = self.drop_abandoned().await?;
+            if pending >= self.pending.max {
+                return Err(PutError::TooManyPending(self.pending.max));
+            }
+        }
         let first = match tokio::fs::create_dir(&folder).await {
             Ok(()) => true,
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
         // Within the temp directory: a rename, so a chunk is there whole or not at all.
         tokio::fs::rename(&incoming.path, Self::chunk_path(&folder, number)).await?;
         incoming.path = PathBuf::new();
         Ok(first)
+    }
+
+    /// Removes the chunk folders that got no chunk for `pending.timeout`; returns how many
+    /// are left. (Two new uploads at the same moment may both pass the count: the bound is
+    /// kept up to the requests in flight.)
+    async fn drop_abandoned(&self) -> io::Result<usize> {
+        let mut left = 0;
+        let mut entries = tokio::fs::read_dir(&self.temp).await?;
+        while let Some(entry) = entries.next_entry().await? {
+            let meta = entry.metadata().await?;
+            if !meta.is_dir() {
+                continue;
+            }
+            let idle = meta
+                .modified()
+                .ok()
+                .and_then(|at| at.elapsed().ok())
+                .unwrap_or_default();
+            if idle >= self.pending.timeout {
+                let _ = tokio::fs::remove_dir_all(entry.path()).await;
+            } else {
+                left += 1;
+            }
+        }
+        Ok(left)
     }
 
     /// How many of chunks 1..=`total_chunks` of `name` are here, and their bytes.

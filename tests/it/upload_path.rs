@@ -35,6 +35,11 @@ fn form_fields() -> Value {
 /// A router with `/ws` and an `upload` path at `/upload` writing to `<dir>/uploaded`, with
 /// chunks in `<dir>/temp`.
 fn router(dir: &Path) -> Router {
+    router_with(dir, json!({}))
+}
+
+/// [`router`] with more `options`.
+fn router_with(dir: &Path, more: Value) -> Router {
     std::fs::create_dir_all(dir.join("uploaded")).unwrap();
     std::fs::create_dir_all(dir.join("temp")).unwrap();
     let paths = json!({
@@ -48,6 +53,10 @@ fn router(dir: &Path) -> Router {
                         "file_permissions": "0640"}
         }
     });
+    let mut paths = paths;
+    for (key, value) in more.as_object().unwrap() {
+        paths["upload"]["options"][key] = value.clone();
+    }
     Router::start(&common::config(
         vec![json!({"name": "realm1", "roles": [full_access_role("anonymous")]})],
         vec![web(paths, Value::Null)],
@@ -357,4 +366,36 @@ async fn too_large_other_types_and_malformed_requests_are_refused() {
         .unwrap()
         .collect();
     assert!(temp.is_empty(), "{temp:?}");
+}
+
+/// Unfinished uploads are bounded: at most `max_pending_uploads` at once (a new one past it
+/// gets 503, a chunk of one already started is still taken), and one left alone for
+/// `pending_upload_timeout` seconds is dropped, so clients that start uploads and walk away
+/// cannot fill the temp directory.
+#[tokio::test]
+async fn unfinished_uploads_are_bounded_and_abandoned_ones_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let router = router_with(
+        dir.path(),
+        json!({"max_pending_uploads": 2, "pending_upload_timeout": 2}),
+    );
+    let addr = router.addrs[0];
+    let half = |name: &str, n: u64| multipart(&chunk_fields(name, n, 3, 6, 2), Some(b"abc"));
+    assert_eq!(post(addr, &half("a.txt", 1)).await.status, 200);
+    assert_eq!(post(addr, &half("b.txt", 1)).await.status, 200);
+    let message = assert_refused(&post(addr, &half("c.txt", 1)).await, 503);
+    assert!(message.contains("max_pending_uploads"), "{message}");
+    // A started upload goes on, and once finished it frees its place.
+    let done = post(addr, &half("a.txt", 2)).await;
+    assert_eq!(done.json()["finished"], json!(true), "{}", done.json());
+    assert_eq!(post(addr, &half("c.txt", 1)).await.status, 200);
+    assert_refused(&post(addr, &half("d.txt", 1)).await, 503);
+    // b.txt and c.txt are left alone: past the timeout they are dropped.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(post(addr, &half("d.txt", 1)).await.status, 200);
+    assert!(
+        !dir.path().join("temp/b.txt").exists(),
+        "b.txt's chunks were dropped"
+    );
+    assert_refused(&has_chunk(addr, "b.txt", 1).await, 404);
 }

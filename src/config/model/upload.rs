@@ -22,6 +22,12 @@ pub struct UploadService {
     pub file_types: Option<Vec<String>>,
     /// `file_permissions` (`"0644"` in the file): the mode of each whole file.
     pub file_permissions: Option<u32>,
+    /// Junction: `max_pending_uploads` (default 100): unfinished uploads (chunk folders) at
+    /// once; a new one past it is refused with 503.
+    pub max_pending_uploads: usize,
+    /// Junction: `pending_upload_timeout` (s, default 86400): an unfinished upload that got no
+    /// chunk for this long is dropped.
+    pub pending_upload_timeout: std::time::Duration,
 }
 
 /// The names of the multipart fields (and GET query parameters) a client sends, by meaning.
