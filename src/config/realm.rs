@@ -92,6 +92,7 @@ fn load_topics(list: &Node, roles: &[RoleConfig], cx: &Loader) -> Result<Vec<Top
         }
         if let Some(role) = &topic.role {
             let message = match roles.iter().find(|r| &r.name == role) {
+                None if role == crate::config::TRUSTED_ROLE => String::new(),
                 None => format!("role \"{role}\" is not defined in this realm"),
                 Some(r) if r.authorizer.is_some() => format!(
                     "role \"{role}\" is dynamically authorized (authorizer); a poller needs a role with permissions"
@@ -138,7 +139,7 @@ fn load_realm_options(obj: &Obj, cx: &mut Loader) -> Result<(UriCheck, bool)> {
 fn load_role(node: &Node, cx: &mut Loader) -> Result<RoleConfig> {
     let obj = node.object()?;
     obj.keys(
-        &["name", "permissions", "authorizer"],
+        &["name", "permissions", "authorizer", "allow-by-default"],
         &["id"],
         &mut cx.ignored,
     )?;
@@ -173,9 +174,17 @@ fn load_role(node: &Node, cx: &mut Loader) -> Result<RoleConfig> {
         }
         None => None,
     };
+    let allow_by_default = obj.opt_bool("allow-by-default")?.unwrap_or(false);
+    if allow_by_default && authorizer.is_some() {
+        return Err(obj.key_error(
+            "allow-by-default",
+            "a role with an authorizer lets the authorizer decide everything",
+        ));
+    }
     Ok(RoleConfig {
         name: name.to_string(),
         permissions,
+        allow_by_default,
         authorizer,
     })
 }
@@ -692,6 +701,34 @@ mod topic_and_store_tests {
         assert!(
             error(&web_worker(REALM1, r#""api": {"type": "topics-api", "realm": "nope", "options": {"bearer_token": "t"}}"#))
                 .starts_with("workers[0].transports[0].paths.api.realm: realm \"nope\"")
+        );
+    }
+
+    #[test]
+    fn allow_by_default_and_the_builtin_trusted_role() {
+        let json = r#"{"workers": [{"type": "router", "realms": [{"name": "realm1", "roles": [
+            {"name": "user", "allow-by-default": true, "permissions": []}]}],
+            "transports": [{"type": "web", "endpoint": {"type": "tcp", "port": 8080}, "paths": {
+                "ws": {"type": "websocket", "auth": {"ticket": {"type": "static",
+                    "principals": {"backend": {"ticket": "t", "role": "trusted"}}}}},
+                "push": {"type": "publisher", "realm": "realm1", "role": "trusted"}}}]}]}"#;
+        let config = crate::config::load_str(json).unwrap();
+        assert!(config.workers[0].realms[0].roles[0].allow_by_default);
+        let both = r#"{"workers": [{"type": "router", "realms": [{"name": "realm1", "roles": [
+            {"name": "user", "allow-by-default": true, "authorizer": "com.example.authorize"}]}]}]}"#;
+        assert_eq!(
+            crate::config::load_str(both).unwrap_err().to_string(),
+            "workers[0].realms[0].roles[0].allow-by-default: a role with an authorizer lets the authorizer decide everything"
+        );
+        let typo = r#"{"workers": [{"type": "router", "realms": [{"name": "realm1", "roles": [
+            {"name": "user", "allow-by-default": "yes"}]}]}]}"#;
+        assert!(
+            crate::config::load_str(typo)
+                .unwrap_err()
+                .to_string()
+                .starts_with(
+                    "workers[0].realms[0].roles[0].allow-by-default: expected true or false"
+                )
         );
     }
 }

@@ -45,10 +45,9 @@ const DENY: Decision = Decision {
     disclose: None,
 };
 
-/// The role of internal sessions that were given none (pollers without `publisher.role`):
-/// allowed everything, unless the realm defines a role of that name, whose permissions then
-/// apply as written.
-pub const TRUSTED_ROLE: &str = "trusted";
+/// Crossbar's built-in role (see [`crate::config::TRUSTED_ROLE`]); also the role of internal
+/// sessions that were given none (pollers without `publisher.role`).
+pub use crate::config::TRUSTED_ROLE;
 
 const TRUSTED: Decision = Decision {
     allowed: true,
@@ -76,6 +75,8 @@ impl Permission {
 #[derive(Debug, Default)]
 struct Role {
     permissions: UriIndex<Permission>,
+    /// `allow-by-default`: what no permission matches is allowed.
+    allow_by_default: bool,
     /// Dynamic authorization: this procedure decides (see `router::dynamic_authorization`).
     authorizer: Option<String>,
 }
@@ -91,6 +92,7 @@ impl Authorizer {
         for role in roles {
             let entry = authorizer.roles.entry(role.name.clone()).or_default();
             entry.authorizer = role.authorizer.clone();
+            entry.allow_by_default = role.allow_by_default;
             for p in &role.permissions {
                 let (pattern, policy) = permission_pattern(&p.uri, p.match_policy);
                 let permission = Permission {
@@ -103,8 +105,10 @@ impl Authorizer {
         authorizer
     }
 
+    /// Whether a session may have `role` here: one the realm defines, or the built-in
+    /// `trusted`.
     pub fn has_role(&self, role: &str) -> bool {
-        self.roles.contains_key(role)
+        role == TRUSTED_ROLE || self.roles.contains_key(role)
     }
 
     /// The authorizer procedure of a dynamically authorized role.
@@ -114,8 +118,7 @@ impl Authorizer {
 
     pub fn authorize(&self, role: &str, uri: &str, action: Action) -> Decision {
         let Some(role) = self.roles.get(role) else {
-            // Junction's own sessions (pollers) use the built-in trusted role unless the realm
-            // defines one. No client can join with it: a session's role must be defined.
+            // The built-in trusted role, unless the realm defines one.
             return if role == TRUSTED_ROLE { TRUSTED } else { DENY };
         };
         let index = &role.permissions;
@@ -130,7 +133,11 @@ impl Authorizer {
                     .last()
                     .map(|(_, p)| p)
             });
-        permission.map_or(DENY, |p| p.decide(action))
+        match permission {
+            Some(permission) => permission.decide(action),
+            None if role.allow_by_default => TRUSTED,
+            None => DENY,
+        }
     }
 }
 
@@ -171,6 +178,7 @@ mod tests {
     fn authorizer(perms: Vec<PermissionConfig>) -> Authorizer {
         Authorizer::new(&[RoleConfig {
             authorizer: None,
+            allow_by_default: false,
             name: "r".into(),
             permissions: perms,
         }])

@@ -15,6 +15,7 @@ mod bridge_publisher;
 mod bridge_publisher_contract;
 mod bridge_transport;
 mod bridge_webhook;
+mod builtin_roles;
 mod bundled_config;
 mod cgi_path;
 mod config_check;

@@ -163,7 +163,7 @@ pub(crate) fn role(obj: &Obj, default: Option<&str>, cx: &Loader) -> Result<Stri
         (None, Some(default)) => (default, " (the default)"),
         (None, None) => return Err(obj.key_error("role", "required key is missing")),
     };
-    if !cx.worker_roles.contains(role) {
+    if role != crate::config::TRUSTED_ROLE && !cx.worker_roles.contains(role) {
         return Err(obj.key_error(
             "role",
             format!("role \"{role}\"{note} is not defined in any realm"),

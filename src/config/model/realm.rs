@@ -73,10 +73,17 @@ pub enum UriCheck {
     Strict,
 }
 
+/// Crossbar's built-in role: every realm has it, allowed everything (unless the realm
+/// defines a role of that name, whose permissions then apply as written). Auth methods and
+/// bridge paths may name it without defining it.
+pub const TRUSTED_ROLE: &str = "trusted";
+
 #[derive(Debug, Clone)]
 pub struct RoleConfig {
     pub name: String,
     pub permissions: Vec<PermissionConfig>,
+    /// `allow-by-default` (Crossbar's key): an action no permission matches is allowed.
+    pub allow_by_default: bool,
     /// `authorizer`: the procedure that decides for this role (dynamic authorization);
     /// such a role has no `permissions`.
     pub authorizer: Option<String>,

@@ -67,11 +67,21 @@ fn realm_summary(out: &mut String, realm: &RealmConfig) {
         line(out, 2, "no roles");
     }
     for role in &realm.roles {
+        let by_default = if role.allow_by_default {
+            " (allow-by-default: what no permission matches is allowed)"
+        } else {
+            ""
+        };
         if role.permissions.is_empty() {
-            line(out, 2, format!("role {}: no permissions", role.name));
+            let none = if role.allow_by_default {
+                by_default
+            } else {
+                ": no permissions"
+            };
+            line(out, 2, format!("role {}{none}", role.name));
             continue;
         }
-        line(out, 2, format!("role {}", role.name));
+        line(out, 2, format!("role {}{by_default}", role.name));
         for permission in &role.permissions {
             line(out, 3, permission_summary(permission));
         }
