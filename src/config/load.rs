@@ -55,12 +55,14 @@ pub(crate) fn load_text(
         worker_roles: BTreeSet::new(),
         worker_realms: Vec::new(),
         not_run: Vec::new(),
+        warnings: Vec::new(),
     };
     let (workers, guests) = load_root(&Node::root(&value), &mut loader)?;
     Ok(Config {
         workers,
         guests,
         not_run: loader.not_run,
+        load_warnings: loader.warnings,
         folder: folder.to_path_buf(),
         ignored: loader.ignored,
     })

@@ -24,4 +24,6 @@ pub(crate) struct Loader<'e> {
     pub worker_realms: Vec<RealmConfig>,
     /// Parts accepted but not run (container workers, router components, rlinks, ...).
     pub not_run: Vec<NotRun>,
+    /// Warnings found while loading (each starts with its JSON path).
+    pub warnings: Vec<String>,
 }

@@ -6,7 +6,7 @@ use crate::wamp::uri::MatchPolicy;
 
 /// Every warning for `config`, in config order.
 pub fn warnings(config: &Config) -> Vec<String> {
-    let mut out = Vec::new();
+    let mut out = config.load_warnings.clone();
     for worker in &config.workers {
         let w = &worker.path;
         for (r, realm) in worker.realms.iter().enumerate() {

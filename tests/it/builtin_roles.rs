@@ -92,3 +92,36 @@ async fn allow_by_default_allows_what_no_permission_matches() {
     assert_eq!(reply[0], 8, "denied by its permission: {reply}");
     assert_eq!(reply[4], "wamp.error.not_authorized", "{reply}");
 }
+
+/// A role that auth names but no realm defines (Crossbar lets such a config run): the session
+/// joins with that role and every action is denied; `check` warns instead of refusing.
+#[tokio::test]
+async fn a_role_no_realm_defines_joins_and_is_denied_everything() {
+    let config = common::config(
+        vec![json!({"name": "realm1", "roles": [full_access_role("user")]})],
+        vec![web(
+            json!({"anonymous": {"type": "static", "role": "guest"}}),
+        )],
+    );
+    let loaded = junction::config::load_str(&config.to_string()).expect("the config loads");
+    let warnings = junction::config::warnings(&loaded);
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("role \"guest\"") && w.contains("no realm")),
+        "{warnings:?}"
+    );
+    let router = InProcess::start(&config);
+    let mut client = router.json().await;
+    let welcome = client
+        .request(json!([1, "realm1", {"roles": {"publisher": {}, "subscriber": {}}}]))
+        .await;
+    assert_eq!(welcome[0], 2, "{welcome}");
+    assert_eq!(welcome[2]["authrole"], "guest", "{welcome}");
+    let (reply, _) = client
+        .publish_ack("com.example.anything", json!({}), json!([1]))
+        .await;
+    assert_eq!(reply[4], "wamp.error.not_authorized", "{reply}");
+    let reply = client.try_register("com.example.proc", json!({})).await;
+    assert_eq!(reply[4], "wamp.error.not_authorized", "{reply}");
+}

@@ -48,7 +48,7 @@ pub(crate) fn load_cryptosign(node: &Node, cx: &mut Loader) -> Result<Cryptosign
 
 /// A principal's optional `realm` and its `role`: with a realm, the role must be defined in
 /// that realm; without one, in any realm of the worker.
-fn realm_and_role(principal: &Obj, cx: &Loader) -> Result<(Option<String>, String)> {
+fn realm_and_role(principal: &Obj, cx: &mut Loader) -> Result<(Option<String>, String)> {
     let Some(realm_node) = principal.get("realm") else {
         return Ok((None, role(principal, None, cx)?));
     };
@@ -59,9 +59,11 @@ fn realm_and_role(principal: &Obj, cx: &Loader) -> Result<(Option<String>, Strin
     let role_node = principal.required("role")?;
     let role = role_node.str()?;
     if role != crate::config::TRUSTED_ROLE && !realm.roles.iter().any(|r| r.name == role) {
-        return Err(role_node.error(format!(
-            "role \"{role}\" is not defined in realm \"{name}\""
-        )));
+        cx.warnings.push(format!(
+            "{}: role \"{role}\" is not defined in realm \"{name}\": its sessions join and every \
+             action is denied (as in Crossbar)",
+            role_node.path
+        ));
     }
     Ok((Some(name.to_string()), role.to_string()))
 }
@@ -232,11 +234,15 @@ mod tests {
             principal(&format!(r#"{{"authorized_keys": ["{KEY1}"]}}"#)),
             format!("{at}.principals.alice.role: required key is missing")
         );
-        assert_eq!(
-            principal(&format!(
-                r#"{{"role": "nobody", "authorized_keys": ["{KEY1}"]}}"#
+        let undefined = load(&config_with_auth(&cryptosign(&format!(
+            r#"{{"alice": {{"role": "nobody", "authorized_keys": ["{KEY1}"]}}}}"#
+        ))));
+        assert!(
+            undefined.load_warnings[0].starts_with(&format!(
+                "{at}.principals.alice.role: role \"nobody\" is defined in no realm"
             )),
-            format!("{at}.principals.alice.role: role \"nobody\" is not defined in any realm")
+            "{:?}",
+            undefined.load_warnings
         );
         assert_eq!(
             principal(&format!(
@@ -270,12 +276,9 @@ mod tests {
                         "alice": {{"realm": "realm1", "role": "frontend", "authorized_keys": ["{KEY1}"]}}}}}}}}}}"#
             ),
         );
-        assert_eq!(
-            error(&json),
-            format!(
-                "{T}.auth.cryptosign.principals.alice.role: role \"frontend\" is not defined in realm \"realm1\""
-            )
-        );
+        assert!(load(&json).load_warnings[0].starts_with(&format!(
+            "{T}.auth.cryptosign.principals.alice.role: role \"frontend\" is not defined in realm \"realm1\": its sessions join and every action is denied"
+        )));
         let config = load(&json.replace(r#""realm": "realm1""#, r#""realm": "realm2""#));
         let TransportKind::WebSocket(service) = &config.workers[0].transports[0].kind else {
             panic!("expected websocket")

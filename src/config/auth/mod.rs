@@ -14,7 +14,7 @@ use crate::config::loader::Loader;
 use crate::config::model::{
     AnonymousAuth, AuthConfig, TicketAuth, TicketPrincipal, WampcraAuth, WampcraUser,
 };
-use crate::config::node::{Node, Obj, Result};
+use crate::config::node::{Node, Obj, Result, key_path};
 use crate::config::secret::Secret;
 
 pub(crate) fn load_auth(node: Option<&Node>, cx: &mut Loader) -> Result<AuthConfig> {
@@ -155,18 +155,19 @@ pub(crate) fn static_method<'a>(
     Ok(obj)
 }
 
-/// The `role` of a method or principal; it must be defined by a realm of the same worker,
-/// or every login with it would fail at join.
-pub(crate) fn role(obj: &Obj, default: Option<&str>, cx: &Loader) -> Result<String> {
+/// The `role` of a method or principal. One that no realm of the worker defines loads, as in
+/// Crossbar (its sessions join and every action is denied), with a warning.
+pub(crate) fn role(obj: &Obj, default: Option<&str>, cx: &mut Loader) -> Result<String> {
     let (role, note) = match (obj.get("role"), default) {
         (Some(node), _) => (node.str()?, ""),
         (None, Some(default)) => (default, " (the default)"),
         (None, None) => return Err(obj.key_error("role", "required key is missing")),
     };
     if role != crate::config::TRUSTED_ROLE && !cx.worker_roles.contains(role) {
-        return Err(obj.key_error(
-            "role",
-            format!("role \"{role}\"{note} is not defined in any realm"),
+        cx.warnings.push(format!(
+            "{}: role \"{role}\"{note} is defined in no realm: its sessions join and every \
+             action is denied (as in Crossbar); define the role, or name one that exists",
+            key_path(&obj.path, "role")
         ));
     }
     Ok(role.to_string())
@@ -362,8 +363,15 @@ pub(crate) mod tests {
         assert!(shown.contains("alice") && shown.contains("joe"));
 
         // Errors about secrets (wrong type, bad role next to a secret) do not carry it.
+        let undefined = json.replace(r#""role": "frontend""#, r#""role": "nobody""#);
+        let warned = load_str_with_env(&undefined, &env)
+            .unwrap()
+            .load_warnings
+            .join("\n");
+        for secret in ["hunter2-ticket", "s3cr3t-alice", "env-secret-value"] {
+            assert!(!warned.contains(secret), "{secret} leaked:\n{warned}");
+        }
         for bad in [
-            json.replace(r#""role": "frontend""#, r#""role": "nobody""#),
             json.replace(r#""hunter2-ticket""#, r#"["hunter2-ticket"]"#),
             json.replace(r#""s3cr3t-alice", "role""#, r#""s3cr3t-alice", "rol""#),
         ] {
@@ -433,9 +441,14 @@ pub(crate) mod tests {
             auth_error(r#"{"ticket": {"type": "static"}}"#),
             format!("{at}.ticket.principals: required key is missing")
         );
-        assert_eq!(
-            auth_error(&TICKET.replace("frontend", "nobody")),
-            format!("{at}.ticket.principals.joe.role: role \"nobody\" is not defined in any realm")
+        let undefined = load(&config_with_auth(&TICKET.replace("frontend", "nobody")));
+        assert!(
+            undefined.load_warnings[0].starts_with(&format!(
+                "{at}.ticket.principals.joe.role: role \"nobody\" is defined in no realm: its \
+                 sessions join and every action is denied"
+            )),
+            "{:?}",
+            undefined.load_warnings
         );
         assert_eq!(
             auth_error(r#"{"ticket": {"type": "static", "principals": {"joe": {"ticket": "x"}}}}"#),
@@ -472,12 +485,9 @@ pub(crate) mod tests {
             r#"{"name": "realm1", "roles": [{"name": "public"}]}"#,
             r#"{"type": "websocket", "endpoint": {"type": "tcp", "port": 1}, "auth": {"anonymous": {"type": "static"}}}"#,
         );
-        assert_eq!(
-            error(&json),
-            format!(
-                "{T}.auth.anonymous.role: role \"anonymous\" (the default) is not defined in any realm"
-            )
-        );
+        assert!(load(&json).load_warnings[0].starts_with(&format!(
+            "{T}.auth.anonymous.role: role \"anonymous\" (the default) is defined in no realm"
+        )));
     }
 
     #[test]
@@ -487,10 +497,9 @@ pub(crate) mod tests {
             {"type": "router", "realms": [{"name": "b", "roles": [{"name": "other"}]}],
              "transports": [{"type": "websocket", "endpoint": {"type": "tcp", "port": 1},
                              "auth": {"anonymous": {"type": "static", "role": "frontend"}}}]}]}"#;
-        assert_eq!(
-            error(json),
-            "workers[1].transports[0].auth.anonymous.role: role \"frontend\" is not defined in any realm"
-        );
+        assert!(load(json).load_warnings[0].starts_with(
+            "workers[1].transports[0].auth.anonymous.role: role \"frontend\" is defined in no realm"
+        ));
     }
 
     #[test]

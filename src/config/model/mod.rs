@@ -39,6 +39,8 @@ pub struct Config {
     pub guests: Vec<GuestWorker>,
     /// Parts accepted but not run (container workers, router components, ...), in config order.
     pub not_run: Vec<NotRun>,
+    /// Warnings found while loading, each starting with its JSON path (see `config::warnings`).
+    pub load_warnings: Vec<String>,
     /// The folder of the config file (relative data paths are resolved against it).
     pub folder: PathBuf,
     /// JSON paths of keys that were accepted but have no effect in Junction
