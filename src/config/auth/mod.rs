@@ -145,7 +145,18 @@ pub(crate) fn static_method<'a>(
             return Err(kind.error("dynamic authentication (authenticator) is not supported yet"));
         }
         "function" => {
-            return Err(kind.error("function authenticators are not supported yet"));
+            // Crossbar names the callable in `create` (older configs: `callbacks`).
+            let callable = obj
+                .opt_str("create")
+                .ok()
+                .flatten()
+                .unwrap_or("a Python callable");
+            return Err(kind.error(format!(
+                "a \"function\" authenticator ({callable}) is Python called inside Crossbar, \
+                 which Junction cannot run: register it as a WAMP procedure from a backend \
+                 session (e.g. a guest worker) and write {{\"type\": \"dynamic\", \
+                 \"authenticator\": \"<that procedure's URI>\"}}"
+            )));
         }
         other => {
             return Err(kind.error(format!("unknown auth type \"{other}\" (expected static)")));
@@ -419,7 +430,12 @@ pub(crate) mod tests {
         );
         assert_eq!(
             auth_error(r#"{"wampcra": {"type": "function", "create": "x.y"}}"#),
-            format!("{at}.wampcra.type: function authenticators are not supported yet")
+            format!(
+                "{at}.wampcra.type: a \"function\" authenticator (x.y) is Python called inside \
+                 Crossbar, which Junction cannot run: register it as a WAMP procedure from a \
+                 backend session (e.g. a guest worker) and write {{\"type\": \"dynamic\", \
+                 \"authenticator\": \"<that procedure's URI>\"}}"
+            )
         );
         assert_eq!(
             auth_error(r#"{"anonymous": {"type": "stat1c"}}"#),
