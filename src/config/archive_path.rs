@@ -11,6 +11,7 @@ use std::path::{Component, Path};
 use sha2::{Digest, Sha256};
 use zip::ZipArchive;
 
+use crate::config::endpoint::path_text;
 use crate::config::loader::Loader;
 use crate::config::model::{ArchiveService, PathService};
 use crate::config::node::{Node, Obj, Result};
@@ -38,9 +39,12 @@ pub(super) fn load_archive_path(obj: &Obj, cx: &mut Loader) -> Result<PathServic
         &mut cx.ignored,
     )?;
     let archive = obj.required("archive")?;
-    let written = archive.non_empty_str()?;
+    let written = path_text(&archive, cx)?;
+    if written.is_empty() {
+        return Err(archive.error("expected a file name, found an empty string"));
+    }
     let mut service = ArchiveService {
-        file: cx.folder.join(written),
+        file: cx.folder.join(&written),
         download_from: None,
         cache: obj.opt_bool("cache")?.unwrap_or(false),
         object_prefix: String::new(),

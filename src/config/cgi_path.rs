@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::config::endpoint::path_text;
 use crate::config::loader::Loader;
 use crate::config::model::{CgiService, PathService};
 use crate::config::node::{Obj, Result};
@@ -29,8 +30,11 @@ pub(super) fn load_cgi_path(obj: &Obj, cx: &mut Loader) -> Result<PathService> {
         &mut cx.ignored,
     )?;
     let node = obj.required("directory")?;
-    let written = node.non_empty_str()?;
-    let directory = cx.folder.join(written);
+    let written = path_text(&node, cx)?;
+    if written.is_empty() {
+        return Err(node.error("expected a folder, found an empty string"));
+    }
+    let directory = cx.folder.join(&written);
     if !directory.is_dir() {
         return Err(node.error(format!(
             "\"{written}\" is not a directory (resolved against the config file's folder: {})",

@@ -39,11 +39,11 @@ const MAX_UNIX_PATH: usize = 107;
 fn load_unix_endpoint(obj: &Obj, cx: &mut Loader) -> Result<UnixEndpoint> {
     obj.keys(&["type", "path", "backlog"], &[], &mut cx.ignored)?;
     let node = obj.required("path")?;
-    let written = node.str()?;
+    let written = path_text(&node, cx)?;
     if written.is_empty() {
         return Err(node.error("expected a socket file name, found an empty string"));
     }
-    let path = resolve(&cx.folder, written);
+    let path = resolve(&cx.folder, &written);
     let length = path.as_os_str().len();
     if length > MAX_UNIX_PATH {
         return Err(node.error(format!(
@@ -155,11 +155,11 @@ fn load_tls(node: &Node, cx: &mut Loader) -> Result<TlsFiles> {
         }
     }
     let file = |node: &Node| -> Result<PathBuf> {
-        let written = node.str()?;
+        let written = path_text(node, cx)?;
         if written.is_empty() {
             return Err(node.error("expected a file name, found an empty string"));
         }
-        let path = resolve(&cx.folder, written);
+        let path = resolve(&cx.folder, &written);
         check_readable(&path).map_err(|why| node.error(why))?;
         Ok(path)
     };
@@ -189,6 +189,17 @@ fn check_readable(path: &Path) -> std::result::Result<(), String> {
         Ok(meta) if meta.is_file() => Ok(()),
         Ok(_) => Err(format!("\"{}\" is not a file", path.display())),
         Err(e) => Err(format!("cannot read \"{}\": {e}", path.display())),
+    }
+}
+
+/// A path-like string: as written, or (as in Crossbar) `"$NAME"` / `"${NAME}"` (the whole
+/// string) naming an environment variable that holds it. An unset variable names the key.
+pub(crate) fn path_text(node: &Node, cx: &Loader) -> Result<String> {
+    let text = node.str()?;
+    match env_reference(text) {
+        Some(name) => (cx.env)(name)
+            .ok_or_else(|| node.error(format!("environment variable {name} is not set"))),
+        None => Ok(text.to_string()),
     }
 }
 

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::config::endpoint::path_text;
 use crate::config::loader::Loader;
 use crate::config::model::{PathService, StaticService};
 use crate::config::node::{Node, Obj, Result};
@@ -34,7 +35,10 @@ pub(super) fn load_static_path(obj: &Obj, cx: &mut Loader) -> Result<PathService
         &mut cx.ignored,
     )?;
     let node = obj.required("directory")?;
-    let written = node.non_empty_str()?;
+    let written = path_text(&node, cx)?;
+    if written.is_empty() {
+        return Err(node.error("expected a folder, found an empty string"));
+    }
     let directory = cx.folder.join(written);
     // A missing folder is not an error: Crossbar starts with it and answers 404, and so does
     // Junction (`junction check` warns). Absolute and without `..` when it exists, so the
@@ -184,5 +188,60 @@ mod tests {
         )))
         .unwrap_err();
         assert!(unknown.contains("unknown key"), "{unknown}");
+    }
+
+    /// `$VAR` and `${VAR}` (the whole string, as Crossbar reads them) in path-like strings:
+    /// a static directory, TLS files, a Unix socket path.
+    #[test]
+    fn environment_variables_in_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let web = dir.path().join("web");
+        std::fs::create_dir(&web).unwrap();
+        let certificate = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/it/fixtures/tls/server.crt");
+        let key = certificate.with_file_name("server.key");
+        let socket = dir.path().join("junction.sock");
+        let vars = [
+            ("WEB_DIR", web.display().to_string()),
+            ("CERT", certificate.display().to_string()),
+            ("KEY", key.display().to_string()),
+            ("SOCK", socket.display().to_string()),
+        ];
+        let env = |name: &str| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.clone())
+        };
+        let json = worker(
+            REALM1,
+            r#"{"type": "web", "endpoint": {"type": "tcp", "port": 8443,
+                   "tls": {"certificate": "$CERT", "key": "${KEY}"}},
+                "paths": {"/": {"type": "static", "directory": "${WEB_DIR}"}}},
+               {"type": "rawsocket", "endpoint": {"type": "unix", "path": "$SOCK"}}"#,
+        );
+        let config = load_str_with_env(&json, &env).unwrap();
+        let transports = &config.workers[0].transports;
+        let TransportKind::Web { paths, .. } = &transports[0].kind else {
+            panic!("a web transport");
+        };
+        let PathService::Static(files) = &paths["/"] else {
+            panic!("a static path");
+        };
+        assert_eq!(files.directory, web.canonicalize().unwrap());
+        assert_eq!(
+            transports[0].endpoint.tls().unwrap().certificate,
+            certificate
+        );
+        assert_eq!(transports[0].endpoint.tls().unwrap().key, key);
+        let crate::config::Endpoint::Unix(unix) = &transports[1].endpoint else {
+            panic!("a unix endpoint");
+        };
+        assert_eq!(unix.path, socket);
+
+        let unset = load_str_with_env(&json, &|_| None).unwrap_err().to_string();
+        assert_eq!(
+            unset,
+            "workers[0].transports[0].paths./.directory: environment variable WEB_DIR is not set"
+        );
     }
 }

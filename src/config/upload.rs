@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::config::bridge::realm_and_role;
+use crate::config::endpoint::path_text;
 use crate::config::loader::Loader;
 use crate::config::model::{PathService, UploadFormFields, UploadService};
 use crate::config::node::{Node, Obj, Result};
@@ -78,8 +79,11 @@ pub(super) fn load_upload_path(obj: &Obj, cx: &mut Loader) -> Result<PathService
 /// A folder that exists, made absolute (so the running node does not depend on its working
 /// directory).
 fn folder(node: &Node, cx: &Loader) -> Result<PathBuf> {
-    let written = node.non_empty_str()?;
-    let path = cx.folder.join(written);
+    let written = path_text(node, cx)?;
+    if written.is_empty() {
+        return Err(node.error("expected a folder, found an empty string"));
+    }
+    let path = cx.folder.join(&written);
     if !path.is_dir() {
         return Err(node.error(format!(
             "\"{written}\" is not a directory (resolved against the config file's folder: {})",
