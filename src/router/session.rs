@@ -18,7 +18,9 @@ use tracing::{debug, info, warn};
 use crate::log_text::peer_text;
 use crate::log_throttle::{Throttle, and_more};
 use crate::router::Router;
-use crate::router::auth::{AuthStep, Authenticator, FailedLogins, Identity, Pending, Refusal};
+use crate::router::auth::{
+    AuthStep, Authenticator, FailedLogins, Identity, Pending, Refusal, dynamic,
+};
 use crate::router::dynamic_authorization::{self, DecisionCache};
 use crate::router::error::{WampError, error_message};
 use crate::router::peer::{ClientFeatures, Outbound, Outgoing, Peer};
@@ -267,7 +269,14 @@ impl Session {
                 .protocol_violation(&format!("{} while waiting for AUTHENTICATE", name(&msg)))
                 .await;
         };
-        match pending.authenticate(&signature) {
+        let outcome = match pending {
+            Pending::Dynamic(pending) => {
+                dynamic::authenticate(&self.router, *pending, &signature, session, &self.transport)
+                    .await
+            }
+            pending => pending.authenticate(&signature),
+        };
+        match outcome {
             Ok(identity) => self.welcome(realm, session, identity, features).await,
             Err(refusal) => self.refuse(refusal).await,
         }
@@ -280,13 +289,13 @@ impl Session {
         if let Some(suppressed) = REFUSED_LOGINS.admit() {
             info!(
                 peer = %self.transport.peer,
-                reason = refusal.reason,
+                reason = %refusal.reason,
                 "authentication refused: {}{}",
                 peer_text(&refusal.message),
                 and_more(suppressed)
             );
         }
-        self.abort(refusal.reason, &refusal.message).await
+        self.abort(&refusal.reason, &refusal.message).await
     }
 
     async fn welcome(
@@ -562,7 +571,7 @@ fn welcome_details(realm: &str, identity: &Identity) -> Dict {
     details.insert("authrole".into(), Value::from(identity.authrole.as_str()));
     details.insert("authmethod".into(), Value::from(identity.authmethod));
     details.insert("authprovider".into(), Value::from(identity.authprovider));
-    details.insert("authextra".into(), Value::Dict(Dict::new()));
+    details.insert("authextra".into(), Value::Dict(identity.authextra.clone()));
     details.insert("roles".into(), Value::Dict(roles));
     details
 }

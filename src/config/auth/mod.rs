@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use crate::config::auth::cryptosign::load_cryptosign;
 use crate::config::loader::Loader;
 use crate::config::model::{
-    AnonymousAuth, AuthConfig, TicketAuth, TicketPrincipal, WampcraAuth, WampcraUser,
+    AnonymousAuth, AuthConfig, DynamicAuth, TicketAuth, TicketPrincipal, WampcraAuth, WampcraUser,
 };
 use crate::config::node::{Node, Obj, Result, key_path};
 use crate::config::secret::Secret;
@@ -79,6 +79,12 @@ fn load_anonymous(node: &Node, cx: &mut Loader) -> Result<AnonymousAuth> {
 }
 
 fn load_ticket(node: &Node, cx: &mut Loader) -> Result<TicketAuth> {
+    if let Some(dynamic) = dynamic_method(node, cx)? {
+        return Ok(TicketAuth {
+            principals: BTreeMap::new(),
+            dynamic: Some(dynamic),
+        });
+    }
     let obj = static_method(node, &["type", "principals"], cx)?;
     let principals = obj.required("principals")?.object()?;
     let mut loaded = BTreeMap::new();
@@ -89,7 +95,10 @@ fn load_ticket(node: &Node, cx: &mut Loader) -> Result<TicketAuth> {
         let role = role(&principal, None, cx)?;
         loaded.insert(authid.to_string(), TicketPrincipal { ticket, role });
     }
-    Ok(TicketAuth { principals: loaded })
+    Ok(TicketAuth {
+        principals: loaded,
+        dynamic: None,
+    })
 }
 
 fn load_wampcra(node: &Node, cx: &mut Loader) -> Result<WampcraAuth> {
@@ -165,6 +174,53 @@ pub(crate) fn static_method<'a>(
     obj.keys(keys, &[], &mut cx.ignored)?;
     Ok(obj)
 }
+
+/// A method of `"type": "dynamic"` (`None` for any other type): the authenticator procedure,
+/// its realm (one of this worker's) and Junction's `timeout` (ms).
+fn dynamic_method(node: &Node, cx: &mut Loader) -> Result<Option<DynamicAuth>> {
+    let obj = node.object()?;
+    if obj
+        .get("type")
+        .and_then(|t| t.str().ok().map(str::to_string))
+        != Some("dynamic".into())
+    {
+        return Ok(None);
+    }
+    obj.keys(
+        &["type", "authenticator", "authenticator-realm", "timeout"],
+        &[],
+        &mut cx.ignored,
+    )?;
+    let procedure_node = obj.required("authenticator")?;
+    let procedure = procedure_node.str()?;
+    if !crate::wamp::uri::is_valid(procedure, false, crate::wamp::uri::MatchPolicy::Exact) {
+        return Err(procedure_node.error(format!(
+            "authenticator \"{procedure}\" is not a valid procedure URI"
+        )));
+    }
+    let realm = match obj.get("authenticator-realm") {
+        Some(node) => {
+            let name = node.str()?;
+            if !cx.worker_realms.iter().any(|r| r.name == name) {
+                return Err(node.error(format!("realm \"{name}\" is not defined in this worker")));
+            }
+            Some(name.to_string())
+        }
+        None => None,
+    };
+    let timeout = obj.opt("timeout", |n| n.u64_min(1))?.map_or(
+        DEFAULT_AUTHENTICATOR_TIMEOUT,
+        std::time::Duration::from_millis,
+    );
+    Ok(Some(DynamicAuth {
+        authenticator: procedure.to_string(),
+        realm,
+        timeout,
+    }))
+}
+
+/// How long a dynamic authenticator may take by default.
+const DEFAULT_AUTHENTICATOR_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The `role` of a method or principal. One that no realm of the worker defines loads, as in
 /// Crossbar (its sessions join and every action is denied), with a warning.
@@ -422,10 +478,39 @@ pub(crate) mod tests {
         assert!(auth_error(r#"{"tickets": {}}"#).starts_with(&format!(
             "{at}.tickets: unknown key (allowed here: anonymous, ticket, wampcra, cryptosign)"
         )));
+        // Dynamic ticket authentication: the procedure, its realm, the timeout.
+        let dynamic = load(&config_with_auth(
+            r#"{"ticket": {"type": "dynamic", "authenticator": "com.auth", "authenticator-realm": "realm1", "timeout": 500}}"#,
+        ));
+        let ticket = auth_of(&dynamic).ticket.unwrap();
+        let found = ticket.dynamic.unwrap();
+        assert_eq!(found.authenticator, "com.auth");
+        assert_eq!(found.realm.as_deref(), Some("realm1"));
+        assert_eq!(found.timeout.as_millis(), 500);
+        assert!(ticket.principals.is_empty());
         assert_eq!(
-            auth_error(r#"{"ticket": {"type": "dynamic", "authenticator": "com.auth"}}"#),
+            auth_error(r#"{"ticket": {"type": "dynamic"}}"#),
+            format!("{at}.ticket.authenticator: required key is missing")
+        );
+        assert_eq!(
+            auth_error(r#"{"ticket": {"type": "dynamic", "authenticator": "com..auth"}}"#),
             format!(
-                "{at}.ticket.type: dynamic authentication (authenticator) is not supported yet"
+                "{at}.ticket.authenticator: authenticator \"com..auth\" is not a valid procedure URI"
+            )
+        );
+        assert_eq!(
+            auth_error(
+                r#"{"ticket": {"type": "dynamic", "authenticator": "com.auth", "authenticator-realm": "nowhere"}}"#
+            ),
+            format!(
+                "{at}.ticket.authenticator-realm: realm \"nowhere\" is not defined in this worker"
+            )
+        );
+        // The other methods are not dynamic yet.
+        assert_eq!(
+            auth_error(r#"{"wampcra": {"type": "dynamic", "authenticator": "com.auth"}}"#),
+            format!(
+                "{at}.wampcra.type: dynamic authentication (authenticator) is not supported yet"
             )
         );
         assert_eq!(

@@ -26,6 +26,19 @@ pub struct AnonymousAuth {
 #[derive(Debug, Clone)]
 pub struct TicketAuth {
     pub principals: BTreeMap<String, TicketPrincipal>,
+    /// `"type": "dynamic"`: the authenticator decides (then `principals` is empty).
+    pub dynamic: Option<DynamicAuth>,
+}
+
+/// `{"type": "dynamic", "authenticator": URI, "authenticator-realm": realm, "timeout": ms}`:
+/// a procedure, registered by a backend session, that decides who may join.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DynamicAuth {
+    pub authenticator: String,
+    /// The realm the procedure is registered on (`None`: the realm the client joins).
+    pub realm: Option<String>,
+    /// Junction: how long the authenticator may take (default 10 s); then the login fails.
+    pub timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone)]

@@ -13,7 +13,18 @@ pub(super) fn auth_summary(out: &mut String, depth: usize, auth: &AuthConfig) {
             format!("auth anonymous: role {}", anonymous.role),
         );
     }
-    if let Some(ticket) = &auth.ticket {
+    if let Some(dynamic) = auth.ticket.as_ref().and_then(|t| t.dynamic.as_ref()) {
+        let realm = dynamic.realm.as_deref().unwrap_or("the realm joined");
+        line(
+            out,
+            depth,
+            format!(
+                "auth ticket: dynamic, decided by {} on {realm} (timeout {} ms)",
+                dynamic.authenticator,
+                dynamic.timeout.as_millis()
+            ),
+        );
+    } else if let Some(ticket) = &auth.ticket {
         let principals: Vec<String> = ticket
             .principals
             .iter()

@@ -1,5 +1,6 @@
 //! `anonymous`: anyone joins with the configured role and a random authid.
 
+use crate::wamp::value::Dict;
 use rand::RngExt;
 
 use crate::config::AnonymousAuth;
@@ -11,11 +12,12 @@ pub fn welcome(config: &AnonymousAuth) -> Identity {
         authrole: config.role.clone(),
         authmethod: "anonymous",
         authprovider: "static",
+        authextra: Dict::new(),
     }
 }
 
 /// Crossbar-style authid: six groups of four letters and digits.
-fn random_authid() -> String {
+pub(super) fn random_authid() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rng();
     let groups: Vec<String> = (0..6)

@@ -184,6 +184,7 @@ impl Pending {
             authrole: self.role,
             authmethod: "cryptosign",
             authprovider: "static",
+            authextra: Dict::new(),
         })
     }
 }

@@ -6,6 +6,7 @@
 
 mod anonymous;
 mod cryptosign;
+pub mod dynamic;
 mod failed_logins;
 mod ticket;
 mod wampcra;
@@ -19,25 +20,28 @@ pub use failed_logins::FailedLogins;
 pub use wampcra::{derive_key, sign};
 
 /// Who a session is once authenticated.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Identity {
     pub authid: String,
     pub authrole: String,
     pub authmethod: &'static str,
     pub authprovider: &'static str,
+    /// `authextra` of the WELCOME (what a dynamic authenticator answered as `extra`).
+    pub authextra: Dict,
 }
 
 /// A refusal: ABORT reason URI and a human message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
-    pub reason: &'static str,
+    /// Mostly one of `wamp.error.*`; a dynamic authenticator's own error URI passes through.
+    pub reason: std::borrow::Cow<'static, str>,
     pub message: String,
 }
 
 impl Refusal {
     fn not_authorized(message: impl Into<String>) -> Self {
         Refusal {
-            reason: uri_error::NOT_AUTHORIZED,
+            reason: std::borrow::Cow::Borrowed(uri_error::NOT_AUTHORIZED),
             message: message.into(),
         }
     }
@@ -62,6 +66,8 @@ pub enum Pending {
     Wampcra(wampcra::Pending),
     /// Boxed: a parsed Ed25519 key is large, and pending states live in every session's state.
     Cryptosign(Box<cryptosign::Pending>),
+    /// Decided by a dynamic authenticator: the session calls [`dynamic::authenticate`].
+    Dynamic(Box<dynamic::Pending>),
 }
 
 impl Pending {
@@ -70,7 +76,36 @@ impl Pending {
             Pending::Ticket(p) => p.authenticate(signature),
             Pending::Wampcra(p) => p.authenticate(signature),
             Pending::Cryptosign(p) => p.authenticate(signature),
+            // Needs a call to the authenticator: the session awaits `dynamic::authenticate`.
+            Pending::Dynamic(_) => Err(Refusal {
+                reason: std::borrow::Cow::Borrowed(uri_error::AUTHENTICATION_FAILED),
+                message: "a dynamic login is decided by its authenticator".into(),
+            }),
         }
+    }
+}
+
+/// A ticket CHALLENGE whose answer the dynamic authenticator will judge.
+fn dynamic_challenge(
+    config: &crate::config::DynamicAuth,
+    realm: &str,
+    authid: Option<&str>,
+    details: &Dict,
+) -> AuthStep {
+    let authextra = match details.get("authextra") {
+        Some(Value::Dict(extra)) => extra.clone(),
+        _ => Dict::new(),
+    };
+    AuthStep::Challenge {
+        authmethod: "ticket",
+        extra: Dict::new(),
+        pending: Pending::Dynamic(Box::new(dynamic::Pending {
+            config: config.clone(),
+            realm: realm.to_string(),
+            authid: authid.map(str::to_string),
+            authmethod: "ticket",
+            authextra,
+        })),
     }
 }
 
@@ -138,6 +173,9 @@ impl Authenticator {
                 }
                 "ticket" => {
                     if let Some(t) = &self.config.ticket {
+                        if let Some(dynamic) = &t.dynamic {
+                            return dynamic_challenge(dynamic, realm, authid, details);
+                        }
                         return ticket::challenge(t, authid);
                     }
                 }
@@ -155,7 +193,7 @@ impl Authenticator {
             }
         }
         AuthStep::Abort(Refusal {
-            reason: uri_error::NO_AUTH_METHOD,
+            reason: std::borrow::Cow::Borrowed(uri_error::NO_AUTH_METHOD),
             message: format!(
                 "no acceptable authmethod: client offered {requested:?}, this transport accepts {:?}",
                 self.methods()

@@ -46,6 +46,7 @@ impl Pending {
                 authrole: self.role,
                 authmethod: "ticket",
                 authprovider: "static",
+                authextra: Dict::new(),
             })
         } else {
             Err(Refusal::not_authorized(format!(
@@ -70,7 +71,10 @@ mod tests {
                 role: "frontend".into(),
             },
         );
-        TicketAuth { principals }
+        TicketAuth {
+            principals,
+            dynamic: None,
+        }
     }
 
     fn pending(authid: Option<&str>) -> Pending {

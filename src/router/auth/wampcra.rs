@@ -106,6 +106,7 @@ impl Pending {
             authrole: self.role,
             authmethod: "wampcra",
             authprovider: "static",
+            authextra: Dict::new(),
         })
     }
 }

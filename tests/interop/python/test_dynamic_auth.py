@@ -1,0 +1,83 @@
+"""Dynamic authenticators (Crossbar's ``{"type": "dynamic", "authenticator": URI}``) with
+autobahn-python: a backend session registers the authenticator on its realm; a client's
+ticket login is decided by it (role, authid and extra from its answer, or a plain role
+string), a refusal or error of the authenticator ABORTs with its error URI, and one that does
+not answer in time ABORTs with ``wamp.error.authentication_failed`` instead of hanging."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from autobahn.wamp.exception import ApplicationError
+
+from junction_harness import Sessions, anonymous_role, make_config, realm, run, start_router, transport
+
+AUTHENTICATOR = "com.example.authenticate"
+
+
+@pytest.fixture(scope="module")
+def router(request):
+    auth = {
+        # The backend joins the authenticator realm anonymously.
+        "anonymous": {"type": "static", "role": "anonymous"},
+        "ticket": {"type": "dynamic", "authenticator": AUTHENTICATOR,
+                   "authenticator-realm": "auth", "timeout": 1000},
+    }
+    config = make_config(
+        realms=[realm("realm1", roles=[anonymous_role("frontend")]),
+                realm("auth", roles=[anonymous_role("anonymous")])],
+        transports=[transport(auth=auth)],
+    )
+    return start_router(request, config, name="dynamic-auth")
+
+
+async def authenticate(realm, authid, details):
+    """What a Crossbar dynamic ticket authenticator does."""
+    assert details["authmethod"] == "ticket"
+    assert details["transport"]["type"] == "websocket"
+    ticket = details["ticket"]
+    if authid == "slow":
+        await asyncio.sleep(5)
+    if authid == "plain" and ticket == "plain-ticket":
+        return "frontend"
+    if ticket == f"secret-{authid}":
+        return {"role": "frontend", "authid": f"user:{authid}", "extra": {"greeting": f"hi {authid}", "realm": realm}}
+    raise ApplicationError("com.example.invalid_ticket", f"wrong ticket for {authid}")
+
+
+def ticket(value):
+    return lambda challenge: value
+
+
+def test_a_dynamic_authenticator_decides_ticket_logins(router):
+    async def main():
+        async with Sessions(router.url(0)) as s:
+            backend = await s.connect("json", realm="auth")
+            await backend.register(authenticate, AUTHENTICATOR)
+
+            c = await s.connect("json", authmethods=["ticket"], authid="joe", on_challenge=ticket("secret-joe"))
+            assert (c.details.authid, c.details.authrole, c.details.authmethod) == ("user:joe", "frontend", "ticket")
+            assert c.details.authextra.get("greeting") == "hi joe", c.details.authextra
+            assert c.details.authprovider == "dynamic"
+
+            plain = await s.connect("msgpack", authmethods=["ticket"], authid="plain", on_challenge=ticket("plain-ticket"))
+            assert (plain.details.authid, plain.details.authrole) == ("plain", "frontend")
+
+            close = await s.expect_abort("json", authmethods=["ticket"], authid="joe", on_challenge=ticket("wrong"))
+            assert close.reason == "com.example.invalid_ticket", close
+            assert "secret-joe" not in (close.message or "")
+
+            started = asyncio.get_running_loop().time()
+            close = await s.expect_abort("json", authmethods=["ticket"], authid="slow", on_challenge=ticket("x"))
+            assert close.reason == "wamp.error.authentication_failed", close
+            assert asyncio.get_running_loop().time() - started < 4, "the timeout (1 s) bounds the wait"
+    run(main())
+
+
+def test_no_authenticator_registered_fails_the_login(router):
+    async def main():
+        async with Sessions(router.url(0)) as s:
+            close = await s.expect_abort("json", authmethods=["ticket"], authid="joe", on_challenge=ticket("secret-joe"))
+            assert close.reason == "wamp.error.authentication_failed", close
+    run(main())
