@@ -253,6 +253,15 @@ impl Session {
                 Flow::Continue
             }
             AuthStep::Abort(refusal) => self.refuse(refusal).await,
+            AuthStep::Decide(pending) => {
+                let decided =
+                    dynamic::authenticate(&self.router, *pending, None, session, &self.transport)
+                        .await;
+                match decided {
+                    Ok(identity) => self.welcome(realm, session, identity, features).await,
+                    Err(refusal) => self.refuse(refusal).await,
+                }
+            }
         }
     }
 
@@ -271,7 +280,8 @@ impl Session {
         };
         let outcome = match pending {
             Pending::Dynamic(pending) => {
-                dynamic::authenticate(&self.router, *pending, &signature, session, &self.transport)
+                let ticket = Some(signature.as_str());
+                dynamic::authenticate(&self.router, *pending, ticket, session, &self.transport)
                     .await
             }
             pending => pending.authenticate(&signature),

@@ -22,6 +22,7 @@ pub(crate) fn load_auth(node: Option<&Node>, cx: &mut Loader) -> Result<AuthConf
         // Crossbar's behaviour without an auth block: anonymous, role "anonymous".
         return Ok(AuthConfig {
             anonymous: Some(AnonymousAuth {
+                dynamic: None,
                 role: "anonymous".to_string(),
             }),
             ..AuthConfig::default()
@@ -72,9 +73,16 @@ fn load_anonymous(node: &Node, cx: &mut Loader) -> Result<AnonymousAuth> {
             "restricting anonymous to a realm is not supported yet",
         ),
     ])?;
+    if let Some(dynamic) = dynamic_method(node, cx)? {
+        return Ok(AnonymousAuth {
+            role: String::new(),
+            dynamic: Some(dynamic),
+        });
+    }
     let obj = static_method(node, &["type", "role"], cx)?;
     Ok(AnonymousAuth {
         role: role(&obj, Some("anonymous"), cx)?,
+        dynamic: None,
     })
 }
 

@@ -19,7 +19,10 @@ pub struct AuthConfig {
 /// `"anonymous": {"type": "static", "role": "..."}`
 #[derive(Debug, Clone)]
 pub struct AnonymousAuth {
+    /// The role of a static anonymous login (empty for a dynamic one).
     pub role: String,
+    /// `"type": "dynamic"`: the authenticator decides.
+    pub dynamic: Option<DynamicAuth>,
 }
 
 /// `"ticket": {"type": "static", "principals": {"authid": {"ticket": "...", "role": "..."}}}`

@@ -10,7 +10,15 @@ pub(super) fn auth_summary(out: &mut String, depth: usize, auth: &AuthConfig) {
         line(
             out,
             depth,
-            format!("auth anonymous: role {}", anonymous.role),
+            match &anonymous.dynamic {
+                Some(dynamic) => format!(
+                    "auth anonymous: dynamic, decided by {} on {} (timeout {} ms)",
+                    dynamic.authenticator,
+                    dynamic.realm.as_deref().unwrap_or("the realm joined"),
+                    dynamic.timeout.as_millis()
+                ),
+                None => format!("auth anonymous: role {}", anonymous.role),
+            },
         );
     }
     if let Some(dynamic) = auth.ticket.as_ref().and_then(|t| t.dynamic.as_ref()) {

@@ -38,11 +38,12 @@ fn failed(message: impl Into<String>) -> Refusal {
     }
 }
 
-/// Asks the authenticator about `signature` (the ticket); the identity it gives, or why not.
+/// Asks the authenticator about `signature` (the ticket; none for an anonymous login); the
+/// identity it gives, or why not.
 pub async fn authenticate(
     router: &Router,
     pending: Pending,
-    signature: &str,
+    signature: Option<&str>,
     session: Id,
     transport: &TransportInfo,
 ) -> Result<Identity, Refusal> {
@@ -54,7 +55,9 @@ pub async fn authenticate(
         )));
     };
     let mut details = Dict::new();
-    details.insert(pending.authmethod.into(), Value::from(signature));
+    if let Some(signature) = signature {
+        details.insert(pending.authmethod.into(), Value::from(signature));
+    }
     details.insert("authmethod".into(), Value::from(pending.authmethod));
     details.insert("session".into(), Value::from(session));
     details.insert("authextra".into(), Value::Dict(pending.authextra.clone()));

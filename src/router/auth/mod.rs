@@ -57,6 +57,8 @@ pub enum AuthStep {
         pending: Pending,
     },
     Abort(Refusal),
+    /// A dynamic anonymous login: the session asks the authenticator at once.
+    Decide(Box<dynamic::Pending>),
 }
 
 /// A challenge sent, waiting for the client's AUTHENTICATE.
@@ -92,20 +94,33 @@ fn dynamic_challenge(
     authid: Option<&str>,
     details: &Dict,
 ) -> AuthStep {
+    AuthStep::Challenge {
+        authmethod: "ticket",
+        extra: Dict::new(),
+        pending: Pending::Dynamic(Box::new(dynamic_pending(
+            config, "ticket", realm, authid, details,
+        ))),
+    }
+}
+
+/// What the authenticator will be asked about a HELLO with `details`.
+fn dynamic_pending(
+    config: &crate::config::DynamicAuth,
+    authmethod: &'static str,
+    realm: &str,
+    authid: Option<&str>,
+    details: &Dict,
+) -> dynamic::Pending {
     let authextra = match details.get("authextra") {
         Some(Value::Dict(extra)) => extra.clone(),
         _ => Dict::new(),
     };
-    AuthStep::Challenge {
-        authmethod: "ticket",
-        extra: Dict::new(),
-        pending: Pending::Dynamic(Box::new(dynamic::Pending {
-            config: config.clone(),
-            realm: realm.to_string(),
-            authid: authid.map(str::to_string),
-            authmethod: "ticket",
-            authextra,
-        })),
+    dynamic::Pending {
+        config: config.clone(),
+        realm: realm.to_string(),
+        authid: authid.map(str::to_string),
+        authmethod,
+        authextra,
     }
 }
 
@@ -168,6 +183,15 @@ impl Authenticator {
             match *method {
                 "anonymous" => {
                     if let Some(a) = &self.config.anonymous {
+                        if let Some(dynamic) = &a.dynamic {
+                            return AuthStep::Decide(Box::new(dynamic_pending(
+                                dynamic,
+                                "anonymous",
+                                realm,
+                                authid,
+                                details,
+                            )));
+                        }
                         return AuthStep::Welcome(anonymous::welcome(a));
                     }
                 }

@@ -81,3 +81,30 @@ def test_no_authenticator_registered_fails_the_login(router):
             close = await s.expect_abort("json", authmethods=["ticket"], authid="joe", on_challenge=ticket("secret-joe"))
             assert close.reason == "wamp.error.authentication_failed", close
     run(main())
+
+
+def test_a_dynamic_authenticator_decides_anonymous_logins(request):
+    auth = {"anonymous": {"type": "dynamic", "authenticator": AUTHENTICATOR}}
+    backend_auth = {"anonymous": {"type": "static", "role": "backend"}}
+    config = make_config(
+        realms=[realm("realm1", roles=[anonymous_role("frontend"), anonymous_role("backend")])],
+        transports=[transport(auth=auth), transport(auth=backend_auth)],
+    )
+    router = start_router(request, config, name="dynamic-anonymous")
+
+    async def decide(realm, authid, details):
+        assert details["authmethod"] == "anonymous"
+        if details["authextra"].get("invite") == "yes":
+            return {"role": "frontend", "authid": "visitor-1"}
+        raise ApplicationError("wamp.error.not_authorized", "no invitation")
+
+    async def main():
+        async with Sessions(router.url(1)) as backend_side:
+            backend = await backend_side.connect("json")
+            await backend.register(decide, AUTHENTICATOR)
+            async with Sessions(router.url(0)) as s:
+                c = await s.connect("json", authextra={"invite": "yes"})
+                assert (c.details.authid, c.details.authrole, c.details.authmethod) == ("visitor-1", "frontend", "anonymous")
+                close = await s.expect_abort("json")
+                assert close.reason == "wamp.error.not_authorized", close
+    run(main())
