@@ -195,7 +195,13 @@ fn dynamic_method(node: &Node, cx: &mut Loader) -> Result<Option<DynamicAuth>> {
         return Ok(None);
     }
     obj.keys(
-        &["type", "authenticator", "authenticator-realm", "timeout"],
+        &[
+            "type",
+            "authenticator",
+            "authenticator-realm",
+            "authenticator-role",
+            "timeout",
+        ],
         &[],
         &mut cx.ignored,
     )?;
@@ -216,6 +222,20 @@ fn dynamic_method(node: &Node, cx: &mut Loader) -> Result<Option<DynamicAuth>> {
         }
         None => None,
     };
+    let role = match obj.get("authenticator-role") {
+        Some(node) => {
+            let role = node.str()?;
+            if role != crate::config::TRUSTED_ROLE && !cx.worker_roles.contains(role) {
+                cx.warnings.push(format!(
+                    "{}: role \"{role}\" is defined in no realm: calls to the authenticator \
+                     with it are denied, so every login fails",
+                    node.path
+                ));
+            }
+            role.to_string()
+        }
+        None => crate::config::TRUSTED_ROLE.to_string(),
+    };
     let timeout = obj.opt("timeout", |n| n.u64_min(1))?.map_or(
         DEFAULT_AUTHENTICATOR_TIMEOUT,
         std::time::Duration::from_millis,
@@ -223,6 +243,7 @@ fn dynamic_method(node: &Node, cx: &mut Loader) -> Result<Option<DynamicAuth>> {
     Ok(Some(DynamicAuth {
         authenticator: procedure.to_string(),
         realm,
+        role,
         timeout,
     }))
 }
@@ -495,6 +516,7 @@ pub(crate) mod tests {
         assert_eq!(found.authenticator, "com.auth");
         assert_eq!(found.realm.as_deref(), Some("realm1"));
         assert_eq!(found.timeout.as_millis(), 500);
+        assert_eq!(found.role, "trusted", "the default authenticator-role");
         assert!(ticket.principals.is_empty());
         assert_eq!(
             auth_error(r#"{"ticket": {"type": "dynamic"}}"#),

@@ -40,6 +40,9 @@ pub struct DynamicAuth {
     pub authenticator: String,
     /// The realm the procedure is registered on (`None`: the realm the client joins).
     pub realm: Option<String>,
+    /// `authenticator-role`: the role the router calls it with (default the built-in
+    /// `trusted`); that role's permissions apply to the call.
+    pub role: String,
     /// Junction: how long the authenticator may take (default 10 s); then the login fails.
     pub timeout: std::time::Duration,
 }

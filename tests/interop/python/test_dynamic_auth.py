@@ -84,7 +84,8 @@ def test_no_authenticator_registered_fails_the_login(router):
 
 
 def test_a_dynamic_authenticator_decides_anonymous_logins(request):
-    auth = {"anonymous": {"type": "dynamic", "authenticator": AUTHENTICATOR}}
+    auth = {"anonymous": {"type": "dynamic", "authenticator": AUTHENTICATOR,
+                          "authenticator-role": "backend"}}
     backend_auth = {"anonymous": {"type": "static", "role": "backend"}}
     config = make_config(
         realms=[realm("realm1", roles=[anonymous_role("frontend"), anonymous_role("backend")])],
@@ -94,6 +95,8 @@ def test_a_dynamic_authenticator_decides_anonymous_logins(request):
 
     async def decide(realm, authid, details):
         assert details["authmethod"] == "anonymous"
+        caller = details["transport"]["peer"]
+        assert caller.startswith("tcp4:127.0.0.1:"), caller
         if details["authextra"].get("invite") == "yes":
             return {"role": "frontend", "authid": "visitor-1"}
         raise ApplicationError("wamp.error.not_authorized", "no invitation")
