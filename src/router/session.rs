@@ -232,7 +232,11 @@ impl Session {
         }
         let session = id::random_id();
         let features = ClientFeatures::from_hello(&details);
-        match self.authenticator.hello(&realm.name, session, &details) {
+        let mut step = self.authenticator.hello(&realm.name, session, &details);
+        if let AuthStep::Decide(pending) = step {
+            step = dynamic::decide(&self.router, *pending, session, &self.transport).await;
+        }
+        match step {
             AuthStep::Welcome(identity) => self.welcome(realm, session, identity, features).await,
             AuthStep::Challenge {
                 authmethod,
@@ -253,14 +257,13 @@ impl Session {
                 Flow::Continue
             }
             AuthStep::Abort(refusal) => self.refuse(refusal).await,
-            AuthStep::Decide(pending) => {
-                let decided =
-                    dynamic::authenticate(&self.router, *pending, None, session, &self.transport)
-                        .await;
-                match decided {
-                    Ok(identity) => self.welcome(realm, session, identity, features).await,
-                    Err(refusal) => self.refuse(refusal).await,
-                }
+            // `dynamic::decide` answers with one of the others.
+            AuthStep::Decide(_) => {
+                let refusal = Refusal {
+                    reason: uri_error::AUTHENTICATION_FAILED.into(),
+                    message: "the authenticator did not decide".into(),
+                };
+                self.refuse(refusal).await
             }
         }
     }

@@ -110,6 +110,12 @@ fn load_ticket(node: &Node, cx: &mut Loader) -> Result<TicketAuth> {
 }
 
 fn load_wampcra(node: &Node, cx: &mut Loader) -> Result<WampcraAuth> {
+    if let Some(dynamic) = dynamic_method(node, cx)? {
+        return Ok(WampcraAuth {
+            users: BTreeMap::new(),
+            dynamic: Some(dynamic),
+        });
+    }
     let obj = static_method(node, &["type", "users"], cx)?;
     let users = obj.required("users")?.object()?;
     let mut loaded = BTreeMap::new();
@@ -144,7 +150,10 @@ fn load_wampcra(node: &Node, cx: &mut Loader) -> Result<WampcraAuth> {
             },
         );
     }
-    Ok(WampcraAuth { users: loaded })
+    Ok(WampcraAuth {
+        users: loaded,
+        dynamic: None,
+    })
 }
 
 /// Opens a method block whose `type` must be `static`; `dynamic` (an authenticator
@@ -536,13 +545,10 @@ pub(crate) mod tests {
                 "{at}.ticket.authenticator-realm: realm \"nowhere\" is not defined in this worker"
             )
         );
-        // The other methods are not dynamic yet.
-        assert_eq!(
-            auth_error(r#"{"wampcra": {"type": "dynamic", "authenticator": "com.auth"}}"#),
-            format!(
-                "{at}.wampcra.type: dynamic authentication (authenticator) is not supported yet"
-            )
-        );
+        let wampcra = load(&config_with_auth(
+            r#"{"wampcra": {"type": "dynamic", "authenticator": "com.auth"}}"#,
+        ));
+        assert!(auth_of(&wampcra).wampcra.unwrap().dynamic.is_some());
         assert_eq!(
             auth_error(r#"{"wampcra": {"type": "function", "create": "x.y"}}"#),
             format!(

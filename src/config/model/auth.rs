@@ -57,6 +57,8 @@ pub struct TicketPrincipal {
 #[derive(Debug, Clone)]
 pub struct WampcraAuth {
     pub users: BTreeMap<String, WampcraUser>,
+    /// `"type": "dynamic"`: the authenticator gives the secret (then `users` is empty).
+    pub dynamic: Option<DynamicAuth>,
 }
 
 #[derive(Debug, Clone)]

@@ -40,7 +40,13 @@ pub(super) fn auth_summary(out: &mut String, depth: usize, auth: &AuthConfig) {
             .collect();
         line(out, depth, format!("auth ticket: {}", or_none(principals)));
     }
-    if let Some(wampcra) = &auth.wampcra {
+    if let Some(dynamic) = auth.wampcra.as_ref().and_then(|w| w.dynamic.as_ref()) {
+        line(
+            out,
+            depth,
+            format!("auth wampcra: {}", dynamic_summary(dynamic)),
+        );
+    } else if let Some(wampcra) = &auth.wampcra {
         let users: Vec<String> = wampcra
             .users
             .iter()
@@ -72,4 +78,14 @@ pub(super) fn auth_summary(out: &mut String, depth: usize, auth: &AuthConfig) {
             format!("auth cryptosign: {}", or_none(principals)),
         );
     }
+}
+
+/// `dynamic, decided by PROCEDURE on REALM (timeout N ms)`.
+fn dynamic_summary(dynamic: &crate::config::DynamicAuth) -> String {
+    format!(
+        "dynamic, decided by {} on {} (timeout {} ms)",
+        dynamic.authenticator,
+        dynamic.realm.as_deref().unwrap_or("the realm joined"),
+        dynamic.timeout.as_millis()
+    )
 }

@@ -9,9 +9,10 @@
 
 use std::borrow::Cow;
 
-use crate::config::{DynamicAuth, TRUSTED_ROLE};
+use crate::config::secret::Secret;
+use crate::config::{DynamicAuth, WampcraUser};
 use crate::router::Router;
-use crate::router::auth::{Identity, Refusal};
+use crate::router::auth::{AuthStep, Identity, Refusal, wampcra};
 use crate::router::internal::{self, CallOutcome};
 use crate::router::session_table::TransportInfo;
 use crate::wamp::error as uri_error;
@@ -47,6 +48,49 @@ pub async fn authenticate(
     session: Id,
     transport: &TransportInfo,
 ) -> Result<Identity, Refusal> {
+    let answer = ask(router, &pending, signature, session, transport).await?;
+    identity(&pending, answer)
+}
+
+/// Decides a HELLO at once (anonymous: the identity; wampcra: the CHALLENGE made with the
+/// secret the authenticator gave).
+pub async fn decide(
+    router: &Router,
+    pending: Pending,
+    session: Id,
+    transport: &TransportInfo,
+) -> AuthStep {
+    let answer = match ask(router, &pending, None, session, transport).await {
+        Ok(answer) => answer,
+        Err(refusal) => return AuthStep::Abort(refusal),
+    };
+    if pending.authmethod == "wampcra" {
+        return match wampcra_user(&pending, answer) {
+            Ok((user, authid, authextra)) => wampcra::challenge_user(
+                &user,
+                &authid,
+                &pending.realm,
+                session,
+                "dynamic",
+                authextra,
+            ),
+            Err(refusal) => AuthStep::Abort(refusal),
+        };
+    }
+    match identity(&pending, answer) {
+        Ok(identity) => AuthStep::Welcome(identity),
+        Err(refusal) => AuthStep::Abort(refusal),
+    }
+}
+
+/// Calls the authenticator with Crossbar's `(realm, authid, details)`; its first result.
+async fn ask(
+    router: &Router,
+    pending: &Pending,
+    signature: Option<&str>,
+    session: Id,
+    transport: &TransportInfo,
+) -> Result<Value, Refusal> {
     let procedure = &pending.config.authenticator;
     let realm_name = pending.config.realm.as_deref().unwrap_or(&pending.realm);
     let Some(realm) = router.realm(realm_name) else {
@@ -73,7 +117,7 @@ pub async fn authenticate(
     ];
     let outcome = internal::call(
         &realm,
-        TRUSTED_ROLE,
+        &pending.config.role,
         "junction-authenticator",
         procedure,
         Payload::new(args, Dict::new()),
@@ -81,8 +125,67 @@ pub async fn authenticate(
     )
     .await;
     match outcome {
-        CallOutcome::Result(payload) => identity(&pending, payload),
+        CallOutcome::Result(payload) => Ok(payload
+            .args
+            .and_then(|args| args.into_iter().next())
+            .unwrap_or(Value::Null)),
         CallOutcome::Error { error, .. } => Err(refusal_for(&error, procedure)),
+    }
+}
+
+/// A wampcra user from the authenticator's `{"secret", "role", "salt"?, "iterations"?,
+/// "keylen"?, "authid"?, "extra"?}`, with the authid and authextra to use.
+fn wampcra_user(pending: &Pending, answer: Value) -> Result<(WampcraUser, String, Dict), Refusal> {
+    let Value::Dict(mut fields) = answer else {
+        return Err(failed(
+            "the authenticator's answer for wampcra is not {\"secret\", \"role\", ...}",
+        ));
+    };
+    check_realm(pending, &fields)?;
+    let Some(Value::String(secret)) = fields.remove("secret") else {
+        return Err(failed(
+            "the authenticator's answer for wampcra has no \"secret\"",
+        ));
+    };
+    let Some(Value::String(role)) = fields.remove("role") else {
+        return Err(failed("the authenticator's answer has no \"role\""));
+    };
+    let number = |key: &str, default: u32| match fields.get(key).and_then(Value::as_u64) {
+        Some(n) => u32::try_from(n).unwrap_or(default),
+        None => default,
+    };
+    let user = WampcraUser {
+        secret: Secret::new(secret),
+        role,
+        salt: fields
+            .get("salt")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        iterations: number("iterations", 1000),
+        keylen: number("keylen", 32),
+    };
+    let authid = fields
+        .get("authid")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| pending.authid.clone())
+        .unwrap_or_default();
+    let authextra = match fields.remove("extra") {
+        Some(Value::Dict(extra)) => extra,
+        _ => Dict::new(),
+    };
+    Ok((user, authid, authextra))
+}
+
+/// An answer may name the realm only as the one the client asked for (moving a session to
+/// another realm is not supported).
+fn check_realm(pending: &Pending, fields: &Dict) -> Result<(), Refusal> {
+    match fields.get("realm").and_then(Value::as_str) {
+        Some(realm) if realm != pending.realm => Err(failed(format!(
+            "the authenticator put the session in realm {realm}, not the one it asked for: \
+             not supported"
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -107,24 +210,13 @@ fn refusal_for(error: &str, procedure: &str) -> Refusal {
 }
 
 /// The identity from the authenticator's answer: a role, or `{"role", "authid", "extra"}`.
-fn identity(pending: &Pending, payload: Payload) -> Result<Identity, Refusal> {
-    let answer = payload
-        .args
-        .and_then(|args| args.into_iter().next())
-        .unwrap_or(Value::Null);
+fn identity(pending: &Pending, answer: Value) -> Result<Identity, Refusal> {
     let mut authid = pending.authid.clone();
     let mut authextra = Dict::new();
     let role = match answer {
         Value::String(role) => role,
         Value::Dict(mut fields) => {
-            if let Some(realm) = fields.get("realm").and_then(Value::as_str)
-                && realm != pending.realm
-            {
-                return Err(failed(format!(
-                    "the authenticator put the session in realm {realm}, not the one it asked \
-                     for: not supported"
-                )));
-            }
+            check_realm(pending, &fields)?;
             if let Some(id) = fields.get("authid").and_then(Value::as_str) {
                 authid = Some(id.to_string());
             }

@@ -9,7 +9,7 @@ mod cryptosign;
 pub mod dynamic;
 mod failed_logins;
 mod ticket;
-mod wampcra;
+pub mod wampcra;
 
 use crate::config::AuthConfig;
 use crate::wamp::error as uri_error;
@@ -205,6 +205,11 @@ impl Authenticator {
                 }
                 "wampcra" => {
                     if let Some(w) = &self.config.wampcra {
+                        if let Some(dynamic) = &w.dynamic {
+                            return AuthStep::Decide(Box::new(dynamic_pending(
+                                dynamic, "wampcra", realm, authid, details,
+                            )));
+                        }
                         return wampcra::challenge(w, authid, realm, session);
                     }
                 }

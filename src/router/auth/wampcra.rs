@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::config::WampcraAuth;
+use crate::config::{WampcraAuth, WampcraUser};
 use crate::router::auth::{AuthStep, Identity, Pending as AnyPending, Refusal};
 use crate::wamp::id::Id;
 use crate::wamp::value::{Dict, Value};
@@ -23,6 +23,8 @@ pub struct Pending {
     role: String,
     challenge: String,
     key: Vec<u8>,
+    provider: &'static str,
+    authextra: Dict,
 }
 
 /// autobahn's `derive_key`: base64 text of the PBKDF2-HMAC-SHA256 key.
@@ -56,12 +58,24 @@ pub fn challenge(config: &WampcraAuth, authid: Option<&str>, realm: &str, sessio
     let Some(user) = config.users.get(authid) else {
         return AuthStep::Abort(Refusal::not_authorized(format!("no user \"{authid}\"")));
     };
+    challenge_user(user, authid, realm, session, "static", Dict::new())
+}
+
+/// The CHALLENGE for `user` (of the config, or from a dynamic authenticator: `provider`).
+pub fn challenge_user(
+    user: &WampcraUser,
+    authid: &str,
+    realm: &str,
+    session: Id,
+    provider: &'static str,
+    authextra: Dict,
+) -> AuthStep {
     let nonce: [u8; 16] = rand::random();
     let challenge = serde_json::json!({
         "authid": authid,
         "authrole": user.role,
         "authmethod": "wampcra",
-        "authprovider": "static",
+        "authprovider": provider,
         "nonce": BASE64.encode(nonce),
         "timestamp": jiff::Timestamp::now().to_string(),
         "session": session,
@@ -87,6 +101,8 @@ pub fn challenge(config: &WampcraAuth, authid: Option<&str>, realm: &str, sessio
             role: user.role.clone(),
             challenge,
             key,
+            provider,
+            authextra,
         }),
     }
 }
@@ -105,8 +121,8 @@ impl Pending {
             authid: self.authid,
             authrole: self.role,
             authmethod: "wampcra",
-            authprovider: "static",
-            authextra: Dict::new(),
+            authprovider: self.provider,
+            authextra: self.authextra,
         })
     }
 }
@@ -129,7 +145,10 @@ mod tests {
                 keylen: 16,
             },
         );
-        WampcraAuth { users }
+        WampcraAuth {
+            users,
+            dynamic: None,
+        }
     }
 
     fn challenge_for(config: &WampcraAuth) -> (Dict, Pending) {

@@ -1,6 +1,6 @@
 """Dynamic authenticators (Crossbar's ``{"type": "dynamic", "authenticator": URI}``) with
-autobahn-python: a backend session registers the authenticator on its realm; a client's
-ticket login is decided by it (role, authid and extra from its answer, or a plain role
+autobahn-python, for ticket, anonymous and wampcra logins: a backend session registers the
+authenticator on its realm; a client's ticket login is decided by it (role, authid and extra from its answer, or a plain role
 string), a refusal or error of the authenticator ABORTs with its error URI, and one that does
 not answer in time ABORTs with ``wamp.error.authentication_failed`` instead of hanging."""
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from autobahn.wamp.auth import compute_wcs, derive_key
 from autobahn.wamp.exception import ApplicationError
 
 from junction_harness import Sessions, anonymous_role, make_config, realm, run, start_router, transport
@@ -109,5 +110,54 @@ def test_a_dynamic_authenticator_decides_anonymous_logins(request):
                 c = await s.connect("json", authextra={"invite": "yes"})
                 assert (c.details.authid, c.details.authrole, c.details.authmethod) == ("visitor-1", "frontend", "anonymous")
                 close = await s.expect_abort("json")
+                assert close.reason == "wamp.error.not_authorized", close
+    run(main())
+
+
+def test_a_dynamic_authenticator_gives_the_wampcra_secret(request):
+    """Crossbar's dynamic wampcra: the authenticator is asked at HELLO and answers the
+    secret (salted or not) and the role; the client's AUTHENTICATE is checked against it."""
+    auth = {"wampcra": {"type": "dynamic", "authenticator": AUTHENTICATOR}}
+    backend_auth = {"anonymous": {"type": "static", "role": "backend"}}
+    config = make_config(
+        realms=[realm("realm1", roles=[anonymous_role("frontend"), anonymous_role("backend")])],
+        transports=[transport(auth=auth), transport(auth=backend_auth)],
+    )
+    router = start_router(request, config, name="dynamic-wampcra")
+    users = {
+        "alice": {"secret": "alice-secret", "role": "frontend"},
+        "bob": {"secret": "bob-secret", "role": "frontend", "salt": "pepper", "iterations": 100, "keylen": 16},
+    }
+
+    async def lookup(realm, authid, details):
+        assert details["authmethod"] == "wampcra" and "wampcra" not in details
+        if authid not in users:
+            raise ApplicationError("wamp.error.not_authorized", f"no user {authid}")
+        return users[authid]
+
+    def answer(secret):
+        def on_challenge(challenge):
+            assert challenge.method == "wampcra"
+            key = secret
+            if "salt" in challenge.extra:
+                key = derive_key(secret, challenge.extra["salt"], challenge.extra["iterations"],
+                                 challenge.extra["keylen"])
+            return compute_wcs(key, challenge.extra["challenge"])
+        return on_challenge
+
+    async def main():
+        async with Sessions(router.url(1)) as backend_side:
+            backend = await backend_side.connect("json")
+            await backend.register(lookup, AUTHENTICATOR)
+            async with Sessions(router.url(0)) as s:
+                for authid in ("alice", "bob"):
+                    c = await s.connect("json", authmethods=["wampcra"], authid=authid,
+                                        on_challenge=answer(users[authid]["secret"]))
+                    assert (c.details.authid, c.details.authrole, c.details.authprovider) == (authid, "frontend", "dynamic")
+                close = await s.expect_abort("json", authmethods=["wampcra"], authid="alice",
+                                             on_challenge=answer("wrong"))
+                assert close.reason == "wamp.error.not_authorized", close
+                close = await s.expect_abort("json", authmethods=["wampcra"], authid="mallory",
+                                             on_challenge=answer("x"))
                 assert close.reason == "wamp.error.not_authorized", close
     run(main())
