@@ -9,12 +9,18 @@ use std::collections::BTreeMap;
 
 use ed25519_dalek::VerifyingKey;
 
-use crate::config::auth::{env_reference, role, static_method};
+use crate::config::auth::{dynamic_method, env_reference, role, static_method};
 use crate::config::loader::Loader;
 use crate::config::model::{CryptosignAuth, CryptosignPrincipal};
 use crate::config::node::{Node, Obj, Result};
 
 pub(crate) fn load_cryptosign(node: &Node, cx: &mut Loader) -> Result<CryptosignAuth> {
+    if let Some(dynamic) = dynamic_method(node, cx)? {
+        return Ok(CryptosignAuth {
+            principals: BTreeMap::new(),
+            dynamic: Some(dynamic),
+        });
+    }
     let obj = static_method(node, &["type", "principals"], cx)?;
     let principals = obj.required("principals")?.object()?;
     let mut loaded = BTreeMap::new();
@@ -43,7 +49,10 @@ pub(crate) fn load_cryptosign(node: &Node, cx: &mut Loader) -> Result<Cryptosign
             },
         );
     }
-    Ok(CryptosignAuth { principals: loaded })
+    Ok(CryptosignAuth {
+        principals: loaded,
+        dynamic: None,
+    })
 }
 
 /// A principal's optional `realm` and its `role`: with a realm, the role must be defined in
@@ -261,8 +270,8 @@ mod tests {
             format!("{at}.principals: required key is missing")
         );
         assert_eq!(
-            auth_error(r#"{"cryptosign": {"type": "dynamic", "authenticator": "com.auth"}}"#),
-            format!("{at}.type: dynamic authentication (authenticator) is not supported yet")
+            auth_error(r#"{"cryptosign": {"type": "dynamic"}}"#),
+            format!("{at}.authenticator: required key is missing")
         );
     }
 

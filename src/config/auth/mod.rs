@@ -194,7 +194,7 @@ pub(crate) fn static_method<'a>(
 
 /// A method of `"type": "dynamic"` (`None` for any other type): the authenticator procedure,
 /// its realm (one of this worker's) and Junction's `timeout` (ms).
-fn dynamic_method(node: &Node, cx: &mut Loader) -> Result<Option<DynamicAuth>> {
+pub(crate) fn dynamic_method(node: &Node, cx: &mut Loader) -> Result<Option<DynamicAuth>> {
     let obj = node.object()?;
     if obj
         .get("type")

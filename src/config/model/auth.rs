@@ -75,6 +75,8 @@ pub struct WampcraUser {
 #[derive(Debug, Clone)]
 pub struct CryptosignAuth {
     pub principals: BTreeMap<String, CryptosignPrincipal>,
+    /// `"type": "dynamic"`: the authenticator decides about the client's key.
+    pub dynamic: Option<DynamicAuth>,
 }
 
 #[derive(Debug, Clone)]

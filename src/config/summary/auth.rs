@@ -57,7 +57,13 @@ pub(super) fn auth_summary(out: &mut String, depth: usize, auth: &AuthConfig) {
             .collect();
         line(out, depth, format!("auth wampcra: {}", or_none(users)));
     }
-    if let Some(cryptosign) = &auth.cryptosign {
+    if let Some(dynamic) = auth.cryptosign.as_ref().and_then(|c| c.dynamic.as_ref()) {
+        line(
+            out,
+            depth,
+            format!("auth cryptosign: {}", dynamic_summary(dynamic)),
+        );
+    } else if let Some(cryptosign) = &auth.cryptosign {
         let principals: Vec<String> = cryptosign
             .principals
             .iter()

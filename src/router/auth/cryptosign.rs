@@ -24,6 +24,8 @@ pub struct Pending {
     role: String,
     key: VerifyingKey,
     challenge: [u8; CHALLENGE_LEN],
+    provider: &'static str,
+    authextra: Dict,
 }
 
 pub fn challenge(
@@ -33,20 +35,49 @@ pub fn challenge(
     authextra: Option<&Value>,
 ) -> AuthStep {
     match prepare(config, realm, authid, authextra) {
-        Ok(pending) => {
-            let mut extra = Dict::new();
-            extra.insert(
-                "challenge".into(),
-                Value::from(hex::encode(pending.challenge)),
-            );
-            extra.insert("channel_binding".into(), Value::Null);
-            AuthStep::Challenge {
-                authmethod: "cryptosign",
-                extra,
-                pending: AnyPending::Cryptosign(Box::new(pending)),
-            }
-        }
+        Ok(pending) => challenge_for(pending),
         Err(refusal) => AuthStep::Abort(refusal),
+    }
+}
+
+fn challenge_for(pending: Pending) -> AuthStep {
+    let mut extra = Dict::new();
+    extra.insert(
+        "challenge".into(),
+        Value::from(hex::encode(pending.challenge)),
+    );
+    extra.insert("channel_binding".into(), Value::Null);
+    AuthStep::Challenge {
+        authmethod: "cryptosign",
+        extra,
+        pending: AnyPending::Cryptosign(Box::new(pending)),
+    }
+}
+
+/// The CHALLENGE for a key a dynamic authenticator accepted for `authid` with `role`.
+pub fn challenge_key(key: VerifyingKey, authid: String, role: String, authextra: Dict) -> AuthStep {
+    challenge_for(Pending {
+        authid,
+        role,
+        key,
+        challenge: rand::random(),
+        provider: "dynamic",
+        authextra,
+    })
+}
+
+/// The client's public key from its HELLO `authextra` (checked for what Junction cannot do).
+pub fn client_key(authextra: &Dict) -> Result<VerifyingKey, Refusal> {
+    check_unsupported(authextra)?;
+    match authextra.get("pubkey") {
+        Some(Value::String(text)) => parse_public_key(text)
+            .map_err(|why| Refusal::not_authorized(format!("authextra.pubkey in HELLO: {why}"))),
+        Some(_) => Err(Refusal::not_authorized(
+            "authextra.pubkey in HELLO must be a string of 64 hex characters",
+        )),
+        None => Err(Refusal::not_authorized(
+            "cryptosign authentication needs the client's public key in HELLO authextra.pubkey",
+        )),
     }
 }
 
@@ -62,21 +93,7 @@ fn prepare(
         Some(Value::Dict(d)) => d,
         Some(_) => return Err(Refusal::not_authorized("HELLO authextra must be a dict")),
     };
-    check_unsupported(authextra)?;
-    let key = match authextra.get("pubkey") {
-        Some(Value::String(text)) => parse_public_key(text)
-            .map_err(|why| Refusal::not_authorized(format!("authextra.pubkey in HELLO: {why}")))?,
-        Some(_) => {
-            return Err(Refusal::not_authorized(
-                "authextra.pubkey in HELLO must be a string of 64 hex characters",
-            ));
-        }
-        None => {
-            return Err(Refusal::not_authorized(
-                "cryptosign authentication needs the client's public key in HELLO authextra.pubkey",
-            ));
-        }
-    };
+    let key = client_key(authextra)?;
     let authid = match authid {
         Some(authid) => authid.to_owned(),
         None => principal_of(config, &key)?,
@@ -103,6 +120,8 @@ fn prepare(
         role: principal.role.clone(),
         key,
         challenge: rand::random(),
+        provider: "static",
+        authextra: Dict::new(),
     })
 }
 
@@ -183,8 +202,8 @@ impl Pending {
             authid: self.authid,
             authrole: self.role,
             authmethod: "cryptosign",
-            authprovider: "static",
-            authextra: Dict::new(),
+            authprovider: self.provider,
+            authextra: self.authextra,
         })
     }
 }
@@ -224,7 +243,10 @@ mod tests {
         principals.insert("bob".to_owned(), principal(&[3], None));
         principals.insert("carol".to_owned(), principal(&[4], None));
         principals.insert("dave".to_owned(), principal(&[4], None));
-        CryptosignAuth { principals }
+        CryptosignAuth {
+            principals,
+            dynamic: None,
+        }
     }
 
     fn authextra(pairs: &[(&str, Value)]) -> Value {

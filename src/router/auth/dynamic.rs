@@ -9,10 +9,12 @@
 
 use std::borrow::Cow;
 
+use ed25519_dalek::VerifyingKey;
+
 use crate::config::secret::Secret;
 use crate::config::{DynamicAuth, WampcraUser};
 use crate::router::Router;
-use crate::router::auth::{AuthStep, Identity, Refusal, wampcra};
+use crate::router::auth::{AuthStep, Identity, Refusal, cryptosign, wampcra};
 use crate::router::internal::{self, CallOutcome};
 use crate::router::session_table::TransportInfo;
 use crate::wamp::error as uri_error;
@@ -64,6 +66,14 @@ pub async fn decide(
         Ok(answer) => answer,
         Err(refusal) => return AuthStep::Abort(refusal),
     };
+    if pending.authmethod == "cryptosign" {
+        return match cryptosign_principal(&pending, answer) {
+            Ok((key, authid, role, authextra)) => {
+                cryptosign::challenge_key(key, authid, role, authextra)
+            }
+            Err(refusal) => AuthStep::Abort(refusal),
+        };
+    }
     if pending.authmethod == "wampcra" {
         return match wampcra_user(&pending, answer) {
             Ok((user, authid, authextra)) => wampcra::challenge_user(
@@ -175,6 +185,26 @@ fn wampcra_user(pending: &Pending, answer: Value) -> Result<(WampcraUser, String
         _ => Dict::new(),
     };
     Ok((user, authid, authextra))
+}
+
+/// The key to challenge (the client's, which the answer's `pubkey`, when given, must match),
+/// the authid, the role and the authextra from the authenticator's `{"role", "pubkey"?,
+/// "authid"?, "extra"?}` (or a role string).
+fn cryptosign_principal(
+    pending: &Pending,
+    answer: Value,
+) -> Result<(VerifyingKey, String, String, Dict), Refusal> {
+    let key = cryptosign::client_key(&pending.authextra)?;
+    if let Value::Dict(fields) = &answer
+        && let Some(pubkey) = fields.get("pubkey").and_then(Value::as_str)
+        && !pubkey.eq_ignore_ascii_case(&hex::encode(key.as_bytes()))
+    {
+        return Err(failed(
+            "the authenticator named another key than the client's",
+        ));
+    }
+    let identity = identity(pending, answer)?;
+    Ok((key, identity.authid, identity.authrole, identity.authextra))
 }
 
 /// An answer may name the realm only as the one the client asked for (moving a session to

@@ -5,7 +5,7 @@
 //! first one this path is configured for is used. Failures never say anything about secrets.
 
 mod anonymous;
-mod cryptosign;
+pub mod cryptosign;
 pub mod dynamic;
 mod failed_logins;
 mod ticket;
@@ -215,6 +215,15 @@ impl Authenticator {
                 }
                 "cryptosign" => {
                     if let Some(c) = &self.config.cryptosign {
+                        if let Some(dynamic) = &c.dynamic {
+                            return AuthStep::Decide(Box::new(dynamic_pending(
+                                dynamic,
+                                "cryptosign",
+                                realm,
+                                authid,
+                                details,
+                            )));
+                        }
                         return cryptosign::challenge(c, realm, authid, details.get("authextra"));
                     }
                 }

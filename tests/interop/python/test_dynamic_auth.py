@@ -1,5 +1,5 @@
 """Dynamic authenticators (Crossbar's ``{"type": "dynamic", "authenticator": URI}``) with
-autobahn-python, for ticket, anonymous and wampcra logins: a backend session registers the
+autobahn-python, for ticket, anonymous, wampcra and cryptosign logins: a backend session registers the
 authenticator on its realm; a client's ticket login is decided by it (role, authid and extra from its answer, or a plain role
 string), a refusal or error of the authenticator ABORTs with its error URI, and one that does
 not answer in time ABORTs with ``wamp.error.authentication_failed`` instead of hanging."""
@@ -7,9 +7,11 @@ not answer in time ABORTs with ``wamp.error.authentication_failed`` instead of h
 from __future__ import annotations
 
 import asyncio
+import os
 
 import pytest
 from autobahn.wamp.auth import compute_wcs, derive_key
+from autobahn.wamp.cryptosign import CryptosignKey
 from autobahn.wamp.exception import ApplicationError
 
 from junction_harness import Sessions, anonymous_role, make_config, realm, run, start_router, transport
@@ -159,5 +161,43 @@ def test_a_dynamic_authenticator_gives_the_wampcra_secret(request):
                 assert close.reason == "wamp.error.not_authorized", close
                 close = await s.expect_abort("json", authmethods=["wampcra"], authid="mallory",
                                              on_challenge=answer("x"))
+                assert close.reason == "wamp.error.not_authorized", close
+    run(main())
+
+
+def test_a_dynamic_authenticator_decides_about_a_cryptosign_key(request):
+    """Dynamic cryptosign: the authenticator sees the client's public key (HELLO authextra)
+    and answers the role; the client must then prove it holds the key."""
+    known = CryptosignKey.from_bytes(os.urandom(32))
+    stranger = CryptosignKey.from_bytes(os.urandom(32))
+    auth = {"cryptosign": {"type": "dynamic", "authenticator": AUTHENTICATOR}}
+    backend_auth = {"anonymous": {"type": "static", "role": "backend"}}
+    config = make_config(
+        realms=[realm("realm1", roles=[anonymous_role("frontend"), anonymous_role("backend")])],
+        transports=[transport(auth=auth), transport(auth=backend_auth)],
+    )
+    router = start_router(request, config, name="dynamic-cryptosign")
+
+    async def decide(realm, authid, details):
+        assert details["authmethod"] == "cryptosign"
+        if details["authextra"]["pubkey"] == known.public_key():
+            return {"role": "frontend", "authid": "device-1", "pubkey": known.public_key()}
+        raise ApplicationError("wamp.error.not_authorized", "unknown key")
+
+    def login(key, signer):
+        return dict(authmethods=["cryptosign"], authextra={"pubkey": key.public_key()},
+                    on_challenge=lambda challenge: signer.sign_challenge(challenge))
+
+    async def main():
+        async with Sessions(router.url(1)) as backend_side:
+            backend = await backend_side.connect("json")
+            await backend.register(decide, AUTHENTICATOR)
+            async with Sessions(router.url(0)) as s:
+                c = await s.connect("json", **login(known, known))
+                assert (c.details.authid, c.details.authrole, c.details.authprovider) == ("device-1", "frontend", "dynamic")
+                close = await s.expect_abort("json", **login(stranger, stranger))
+                assert close.reason == "wamp.error.not_authorized", close
+                # The known key announced, but signed by another: the signature fails.
+                close = await s.expect_abort("json", **login(known, stranger))
                 assert close.reason == "wamp.error.not_authorized", close
     run(main())
