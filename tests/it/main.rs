@@ -21,6 +21,7 @@ mod cgi_path;
 mod config_check;
 mod connection_deadlines;
 mod connection_limits;
+mod cookie_auth;
 mod crossbar_fixtures;
 mod decode_fuzz;
 mod event_store;
