@@ -135,9 +135,17 @@ pub(super) fn load_longpoll_path(obj: &Obj, cx: &mut Loader) -> Result<PathServi
             options.max_transports_per_ip = n;
         }
     }
+    let auth = auth::load_auth(obj.get("auth").as_ref(), cx)?;
+    if auth.cookie {
+        return Err(auth::cookie_auth_error(
+            &obj,
+            "cookie auth is served on websocket paths (with their \"cookie\" option), not on \
+             long-poll paths",
+        ));
+    }
     Ok(PathService::LongPoll(LongPollService {
         serializers: load_serializers(obj.get("serializers").as_ref())?,
-        auth: auth::load_auth(obj.get("auth").as_ref(), cx)?,
+        auth,
         options,
     }))
 }

@@ -63,9 +63,16 @@ pub(super) fn load_rawsocket_service(obj: &Obj, cx: &mut Loader) -> Result<RawSo
         }
         None => load_serializers(obj.get("serializers").as_ref())?,
     };
+    let auth = auth::load_auth(obj.get("auth").as_ref(), cx)?;
+    if auth.cookie {
+        return Err(auth::cookie_auth_error(
+            obj,
+            "cookie auth needs HTTP cookies, which a RawSocket connection does not have",
+        ));
+    }
     Ok(RawSocketService {
         serializers,
-        auth: auth::load_auth(obj.get("auth").as_ref(), cx)?,
+        auth,
         options: load_rawsocket_options(obj, cx)?,
     })
 }

@@ -10,7 +10,7 @@ use crate::config::loader::Loader;
 use crate::config::model::{TransportConfig, TransportKind};
 use crate::config::node::{Node, Result};
 use crate::config::web_paths::{load_paths, load_web_options};
-use crate::config::websocket::{COOKIE, load_websocket_service};
+use crate::config::websocket::load_websocket_service;
 use crate::config::{rawsocket, universal};
 
 /// Crossbar transport types Junction does not serve (yet); anything else is a typo.
@@ -22,9 +22,15 @@ pub(crate) fn load_transport(node: &Node, cx: &mut Loader) -> Result<TransportCo
     let kind_node = obj.required("type")?;
     let kind = match kind_node.str()? {
         "websocket" => {
-            obj.reject(&[COOKIE])?;
             obj.keys(
-                &["type", "endpoint", "serializers", "auth", "options"],
+                &[
+                    "type",
+                    "endpoint",
+                    "serializers",
+                    "auth",
+                    "options",
+                    "cookie",
+                ],
                 &["url", "debug", "id"],
                 &mut cx.ignored,
             )?;
@@ -257,12 +263,14 @@ mod tests {
     #[test]
     fn cookie_tracking_and_bad_path_keys() {
         assert_eq!(
-            error(&websocket(r#""cookie": {}"#)),
-            format!("{T}.cookie: cookie tracking is not supported yet")
+            error(&websocket(r#""cookie": {"length": 65}"#)),
+            format!("{T}.cookie.length: 65 is out of range (6..=64)")
         );
         assert_eq!(
-            error(&web(r#""ws": {"type": "websocket", "cookie": {}}"#)),
-            format!("{T}.paths.ws.cookie: cookie tracking is not supported yet")
+            error(&web(
+                r#""ws": {"type": "websocket", "cookie": {"max_age": 0}}"#
+            )),
+            format!("{T}.paths.ws.cookie.max_age: 0 is out of range (1..=315360000)")
         );
         assert_eq!(
             error(&web(r#""w s": {"type": "websocket"}"#)),

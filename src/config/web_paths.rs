@@ -18,7 +18,7 @@ use crate::config::reverse_proxy::load_proxy_path;
 use crate::config::static_path::load_static_path;
 use crate::config::upload::load_upload_path;
 use crate::config::web_services::load_web_service;
-use crate::config::websocket::{COOKIE, load_websocket_options, load_websocket_service};
+use crate::config::websocket::{load_websocket_options, load_websocket_service};
 
 /// The path types Junction serves, for the message on a typo.
 const SERVED_PATH_TYPES: &[&str] = &[
@@ -183,9 +183,8 @@ pub(super) fn load_path_service(node: &Node, cx: &mut Loader) -> Result<PathServ
 
 /// A `websocket` path (its `type` checked by the caller).
 pub(super) fn load_websocket_path(obj: &Obj, cx: &mut Loader) -> Result<PathService> {
-    obj.reject(&[COOKIE])?;
     obj.keys(
-        &["type", "serializers", "auth", "options"],
+        &["type", "serializers", "auth", "options", "cookie"],
         &["url", "debug", "id"],
         &mut cx.ignored,
     )?;

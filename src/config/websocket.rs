@@ -5,12 +5,10 @@
 use std::time::Duration;
 
 use crate::config::auth;
+use crate::config::cookie::load_cookie;
 use crate::config::loader::Loader;
 use crate::config::model::{SerializerName, WebSocketOptions, WebSocketService};
 use crate::config::node::{Node, Obj, Result};
-
-/// Crossbar's cookie tracking of WebSocket sessions (the basis of cookie auth).
-pub(super) const COOKIE: (&str, &str) = ("cookie", "cookie tracking is not supported yet");
 
 /// WebSocket options Junction reads.
 const WEBSOCKET_OPTIONS: &[&str] = &[
@@ -82,12 +80,26 @@ pub fn default_websocket_options() -> WebSocketOptions {
     }
 }
 
-/// `serializers`, `auth` and `options` of a `websocket` transport or path (keys checked by the caller).
+/// `serializers`, `auth`, `options` and `cookie` of a `websocket` transport or path (keys
+/// checked by the caller).
 pub(super) fn load_websocket_service(obj: &Obj, cx: &mut Loader) -> Result<WebSocketService> {
+    let auth = auth::load_auth(obj.get("auth").as_ref(), cx)?;
+    let cookie = obj
+        .get("cookie")
+        .map(|node| load_cookie(&node, cx).map(Box::new))
+        .transpose()?;
+    if auth.cookie && cookie.is_none() {
+        return Err(auth::cookie_auth_error(
+            obj,
+            "cookie auth needs cookie tracking: add a \"cookie\" option (e.g. \"cookie\": {}) \
+             beside \"auth\"",
+        ));
+    }
     Ok(WebSocketService {
         serializers: load_serializers(obj.get("serializers").as_ref())?,
-        auth: auth::load_auth(obj.get("auth").as_ref(), cx)?,
+        auth,
         options: load_websocket_options(obj.get("options").as_ref(), cx)?,
+        cookie,
     })
 }
 

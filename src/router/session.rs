@@ -163,7 +163,28 @@ impl Session {
     /// Leaves the realm, if joined. Called when the transport goes away.
     pub fn detach(&mut self) {
         if let State::Joined(joined) = std::mem::replace(&mut self.state, State::Closed) {
+            // The transport is the session's again: a HELLO after GOODBYE is from it too.
+            self.transport = joined.entry.transport.clone();
+            if let Some(cookie) = &self.transport.cookie {
+                cookie.detach(joined.peer.session);
+            }
             leave(joined);
+        }
+    }
+
+    /// GOODBYE `wamp.close.logout` on a cookie-tracked path: the cookie's login is forgotten
+    /// and its other sessions are closed, as in Crossbar.
+    fn log_out(&self, session: Id) {
+        let Some(cookie) = &self.transport.cookie else {
+            return;
+        };
+        for (realm, other) in cookie.forget() {
+            if other == session {
+                continue;
+            }
+            if let Some(realm) = self.router.realm(&realm) {
+                realm.kill(other, uri_error::CLOSE_LOGOUT, Some("logged out"));
+            }
         }
     }
 
@@ -232,6 +253,9 @@ impl Session {
         }
         let session = id::random_id();
         let features = ClientFeatures::from_hello(&details);
+        if let Some(identity) = self.cookie_login(&realm.name, &details) {
+            return self.welcome(realm, session, identity, features).await;
+        }
         let mut step = self.authenticator.hello(&realm.name, session, &details);
         if let AuthStep::Decide(pending) = step {
             step = dynamic::decide(&self.router, *pending, session, &self.transport).await;
@@ -311,13 +335,52 @@ impl Session {
         self.abort(&refusal.reason, &refusal.message).await
     }
 
+    /// Cookie auth: the login this connection's cookie remembers for `realm`, when the client
+    /// offers `cookie`. A client that no longer offers it logs in afresh, and the cookie's
+    /// login is forgotten until then (Crossbar's behaviour).
+    fn cookie_login(&self, realm: &str, details: &Dict) -> Option<Identity> {
+        let cookie = self.transport.cookie.as_ref()?;
+        if !self.authenticator.cookie_auth() {
+            return None;
+        }
+        let offered = match details.get("authmethods") {
+            Some(Value::List(methods)) => methods.iter().any(|m| m.as_str() == Some("cookie")),
+            _ => false,
+        };
+        if !offered {
+            if cookie.has_login() {
+                cookie.forget();
+            }
+            return None;
+        }
+        cookie.login(realm)
+    }
+
     async fn welcome(
         &mut self,
         realm: Arc<Realm>,
         session: Id,
-        identity: Identity,
+        mut identity: Identity,
         features: ClientFeatures,
     ) -> Flow {
+        if let Some(cookie) = &self.transport.cookie {
+            // Anonymous clients keep one authid per cookie (see `anonymous_authid`).
+            if identity.authmethod == "anonymous" && identity.authprovider == "static" {
+                identity.authid = cookie.anonymous_authid();
+            }
+            // An anonymous login is not remembered: it proves nothing, and remembered it would
+            // answer a later `["cookie", "ticket"]` HELLO as anonymous instead of asking for the
+            // ticket.
+            if self.authenticator.cookie_auth()
+                && identity.authprovider != "cookie"
+                && identity.authmethod != "anonymous"
+            {
+                cookie.remember(&realm.name, &identity);
+            }
+            cookie.attach(&realm.name, session);
+        }
+        // Headers and the cookie's value were for the authenticator only.
+        self.transport.http = None;
         // A role the realm does not define joins, as in Crossbar: it is denied every action
         // (`junction check` warns about such configs).
         let peer = Arc::new(Peer {
@@ -506,6 +569,9 @@ impl Session {
             Message::Goodbye { reason, .. } => {
                 self.detach();
                 self.state = State::Idle;
+                if reason == uri_error::CLOSE_LOGOUT {
+                    self.log_out(peer.session);
+                }
                 if reason != uri_error::CLOSE_GOODBYE_AND_OUT {
                     let goodbye = Message::Goodbye {
                         details: Dict::new(),

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::{Mutex, RwLock};
 
+use crate::router::auth::cookie::TrackedCookie;
 use crate::router::authorize::{Action, Decision};
 use crate::router::peer::Peer;
 use crate::wamp::id::Id;
@@ -55,6 +56,29 @@ pub struct TransportInfo {
     pub peer: String,
     /// The client's IP address (none for a Unix socket peer): what failed logins count by.
     pub ip: Option<std::net::IpAddr>,
+    /// The connection's tracking cookie, on a cookie-tracked WebSocket path.
+    pub cookie: Option<TrackedCookie>,
+    /// What the HTTP upgrade said, for dynamic authenticators; dropped when the session joins
+    /// (it holds the client's cookies and credentials headers, and memory per session counts).
+    pub http: Option<Box<HttpDetails>>,
+}
+
+/// The HTTP request a WebSocket was opened with.
+#[derive(Clone, Default)]
+pub struct HttpDetails {
+    /// Header names in lower case; a header sent several times has its values joined by ", ".
+    pub headers: Dict,
+    /// The value of the tracking cookie (Crossbar's `http_cbtid`).
+    pub cbtid: Option<String>,
+}
+
+impl std::fmt::Debug for HttpDetails {
+    // Names only: values hold cookies and credentials.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpDetails")
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
 }
 
 impl TransportInfo {
@@ -63,6 +87,22 @@ impl TransportInfo {
         details.insert("type".into(), Value::from(self.kind));
         details.insert("protocol".into(), Value::from(self.protocol));
         details.insert("peer".into(), Value::from(self.peer.as_str()));
+        details
+    }
+
+    /// What a dynamic authenticator is given as `details.transport`: the meta API's fields,
+    /// plus Crossbar's `http_headers_received` and `http_cbtid` of a WebSocket.
+    pub fn authenticator_dict(&self) -> Dict {
+        let mut details = self.to_dict();
+        if let Some(http) = &self.http {
+            details.insert(
+                "http_headers_received".into(),
+                Value::Dict(http.headers.clone()),
+            );
+            if let Some(cbtid) = &http.cbtid {
+                details.insert("http_cbtid".into(), Value::from(cbtid.as_str()));
+            }
+        }
         details
     }
 }

@@ -12,6 +12,7 @@
 //! wrap them in `spawn_blocking`, and the publish path hands its writes to an [`EventWriter`]
 //! thread instead of waiting.
 
+pub mod cookies;
 mod embedded;
 mod events;
 mod memory;

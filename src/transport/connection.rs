@@ -47,6 +47,8 @@ pub fn transport_details(
         protocol,
         peer,
         ip: addr.map(|addr| addr.ip()),
+        cookie: None,
+        http: None,
     }
 }
 

@@ -34,6 +34,7 @@ use crate::http::webhook::WebhookPath;
 use crate::poller::supervisor::Pollers;
 use crate::router::Router;
 use crate::router::auth::Authenticator;
+use crate::router::auth::cookie::CookieJar;
 use crate::transport::longpoll::LongPollPath;
 use crate::transport::websocket::{proxy, upgrade};
 
@@ -108,14 +109,16 @@ pub struct Services {
     body_timeout: Duration,
 }
 
-fn wamp(service: &WebSocketService) -> Service {
-    Service::Wamp {
-        service: service.clone(),
-        authenticator: Arc::new(
-            Authenticator::new(&service.auth)
-                .with_failed_login_limit(service.options.max_failed_logins),
-        ),
+fn wamp(service: &WebSocketService) -> Result<Service, String> {
+    let mut authenticator = Authenticator::new(&service.auth)
+        .with_failed_login_limit(service.options.max_failed_logins);
+    if let Some(cookie) = &service.cookie {
+        authenticator = authenticator.with_cookie_jar(CookieJar::open(cookie)?);
     }
+    Ok(Service::Wamp {
+        service: service.clone(),
+        authenticator: Arc::new(authenticator),
+    })
 }
 
 impl Services {
@@ -129,14 +132,14 @@ impl Services {
     ) -> Result<Services, String> {
         let defaults = WebOptions::default();
         let (any_path, paths, options) = match kind {
-            TransportKind::WebSocket(service) => (Some(wamp(service)), BTreeMap::new(), &defaults),
+            TransportKind::WebSocket(service) => (Some(wamp(service)?), BTreeMap::new(), &defaults),
             TransportKind::Web { paths, options }
             | TransportKind::Universal { paths, options, .. } => {
                 let mut table = BTreeMap::new();
                 for (path, service) in paths {
                     let missing = || format!("path {path}: no such realm");
                     let service = match service {
-                        PathService::WebSocket(s) => wamp(s),
+                        PathService::WebSocket(s) => wamp(s)?,
                         PathService::WebSocketTestee(options) => Service::Testee(options.clone()),
                         PathService::Publisher(s) => Service::Publisher(
                             PublisherPath::new(path, s, &router).ok_or_else(missing)?,

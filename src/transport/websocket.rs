@@ -66,6 +66,15 @@ pub fn ws_config(options: &WebSocketOptions) -> WebSocketConfig {
         .max_frame_size(Some(options.max_frame_size))
 }
 
+/// How a WebSocket was opened: the client's address and what its HTTP upgrade carried.
+pub struct Opened {
+    pub peer: std::net::SocketAddr,
+    /// Its tracking cookie, on a cookie-tracked path.
+    pub cookie: Option<crate::router::auth::cookie::TrackedCookie>,
+    /// The upgrade request's headers, for a dynamic authenticator.
+    pub http: Option<Box<crate::router::session_table::HttpDetails>>,
+}
+
 /// Runs one WAMP session over `ws` until it ends (or the router shuts down).
 ///
 /// Not an `async fn`: every connection's task pays for the size of this future (idle memory
@@ -78,7 +87,7 @@ pub fn serve<S>(
     router: Arc<Router>,
     authenticator: Arc<Authenticator>,
     options: WebSocketOptions,
-    peer_addr: std::net::SocketAddr,
+    opened: Opened,
 ) -> impl Future<Output = ()> + Send
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -94,11 +103,11 @@ where
         subprotocol.serialization,
         Arc::clone(&outbound),
     );
-    session.set_transport(connection::transport_details(
-        "websocket",
-        subprotocol.name(),
-        &peer_addr,
-    ));
+    let peer_addr = opened.peer;
+    let mut transport = connection::transport_details("websocket", subprotocol.name(), &peer_addr);
+    transport.cookie = opened.cookie;
+    transport.http = opened.http;
+    session.set_transport(transport);
     let link = Arc::new(Link::new(outbound, options.join_timeout));
     // Batched JSON: answer with the separator the client uses (see wamp::serializer).
     let separator = Arc::new(AtomicU8::new(JSON_SEPARATOR));

@@ -20,6 +20,8 @@ pub const FEATURE_NOT_SUPPORTED: &str = "wamp.error.feature_not_supported";
 pub const CLOSE_SYSTEM_SHUTDOWN: &str = "wamp.close.system_shutdown";
 pub const CLOSE_GOODBYE_AND_OUT: &str = "wamp.close.goodbye_and_out";
 pub const CLOSE_NORMAL: &str = "wamp.close.normal";
+/// GOODBYE reason of a client logging out: its tracking cookie forgets the login.
+pub const CLOSE_LOGOUT: &str = "wamp.close.logout";
 pub const TIMEOUT: &str = "wamp.error.timeout";
 pub const PROCEDURE_EXISTS_WITH_DIFFERENT_INVOCATION_POLICY: &str =
     "wamp.error.procedure_exists_with_different_invocation_policy";

@@ -45,9 +45,9 @@ fn start(cookie: Value, auth: Value) -> InProcess {
 
 /// A JSON client on `/ws` sending `cookie` (a `Cookie` header value); the `Set-Cookie` of the
 /// 101 answer, if any.
-async fn connect(router: &InProcess, cookie: Option<&str>) -> (Client, Option<String>) {
+async fn connect(router: &impl Door, cookie: Option<&str>) -> (Client, Option<String>) {
     let mut request = ws_request(
-        &format!("ws://{}/ws", router.addrs[0]),
+        &format!("ws://{}/ws", router.addr()),
         &["wamp.2.json"],
         None,
     );
@@ -86,7 +86,7 @@ fn assert_abort(msg: &Value, uri: &str) {
 }
 
 /// Logs joe in by ticket on a fresh connection; the cookie (`name=value`) it was given.
-async fn login(router: &InProcess) -> String {
+async fn login(router: &impl Door) -> String {
     let (mut client, set_cookie) = connect(router, None).await;
     let cookie = pair(&set_cookie.expect("a new client is given a cookie"));
     let welcome = ticket_login(&mut client, "realm1", "joe", TICKET).await;
@@ -151,7 +151,7 @@ async fn a_login_is_remembered_for_the_cookie() {
     // The session works as joe's.
     let session = welcome[1].as_u64().unwrap();
     let me = call(&mut client, "wamp.session.get", json!([session])).await;
-    assert_eq!(me[0]["authid"], "joe", "{me}");
+    assert_eq!(me["authid"], "joe", "{me}");
 }
 
 #[tokio::test]
@@ -227,10 +227,16 @@ async fn a_file_store_keeps_logins_across_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("cookies.dat");
     let cookie_config = json!({"store": {"type": "file", "filename": file.to_str().unwrap()}});
-    let router = start(cookie_config.clone(), ticket_and_cookie());
+    let config = common::config(
+        vec![json!({"name": "realm1", "roles": [full_access_role("frontend")]})],
+        vec![path(cookie_config, ticket_and_cookie())],
+    );
+    // The real binary, stopped and started again.
+    let mut router = Router::start(&config);
     let cookie = login(&router).await;
-    drop(router);
-    let router = start(cookie_config, ticket_and_cookie());
+    router.terminate();
+    router.wait_exit(Duration::from_secs(10)).expect("stopped");
+    let router = Router::start(&config);
     let (mut client, set_cookie) = connect(&router, Some(&cookie)).await;
     assert_eq!(set_cookie, None, "the cookie is known after the restart");
     let welcome = hello(&mut client, "realm1", &["cookie"]).await;
@@ -292,7 +298,10 @@ fn config_errors_name_the_json_path() {
         error(json!({"store": {"type": "file"}}), anonymous.clone())
             .contains(&format!("{p}.cookie.store"))
     );
-    assert!(error(json!({"same_site": "Sometimes"}), anonymous).contains(&format!("{p}.cookie.same_site")));
+    assert!(
+        error(json!({"same_site": "Sometimes"}), anonymous)
+            .contains(&format!("{p}.cookie.same_site"))
+    );
     // Cookie auth needs cookie tracking on its path.
     let config = common::config(
         vec![json!({"name": "realm1", "roles": [full_access_role("frontend")]})],

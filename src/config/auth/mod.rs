@@ -32,16 +32,21 @@ pub(crate) fn load_auth(node: Option<&Node>, cx: &mut Loader) -> Result<AuthConf
     obj.reject(&[
         ("scram", "auth method scram is not supported yet"),
         ("tls", "auth method tls is not supported yet"),
-        ("cookie", "auth method cookie is not supported yet"),
     ])?;
     obj.keys(
-        &["anonymous", "ticket", "wampcra", "cryptosign"],
+        &["anonymous", "ticket", "wampcra", "cryptosign", "cookie"],
         &[],
         &mut cx.ignored,
     )?;
     if obj.is_empty() {
         return Err(node.error(
             "no authentication method configured (expected anonymous, ticket, wampcra or cryptosign)",
+        ));
+    }
+    if obj.has("cookie") && obj.entries().count() == 1 {
+        return Err(obj.key_error(
+            "cookie",
+            "cookie auth welcomes back who logged in by another method: configure one beside it",
         ));
     }
     Ok(AuthConfig {
@@ -58,7 +63,28 @@ pub(crate) fn load_auth(node: Option<&Node>, cx: &mut Loader) -> Result<AuthConf
             .get("cryptosign")
             .map(|n| load_cryptosign(&n, cx).map(Box::new))
             .transpose()?,
+        cookie: obj
+            .get("cookie")
+            .map(|n| load_cookie(&n))
+            .transpose()?
+            .is_some(),
     })
+}
+
+/// `"cookie": {}` (Crossbar takes no settings; `"type": "static"` is accepted). Cookie auth
+/// only welcomes back who logged in by another method: it cannot be the only one.
+fn load_cookie(node: &Node) -> Result<()> {
+    let obj = node.object()?;
+    obj.only(&["type"])?;
+    if let Some(kind) = obj.get("type") {
+        kind.one_of(&["static"])?;
+    }
+    Ok(())
+}
+
+/// An error at `<obj>.auth.cookie`.
+pub(crate) fn cookie_auth_error(obj: &Obj, message: &str) -> crate::config::ConfigError {
+    crate::config::ConfigError::new(key_path(&key_path(&obj.path, "auth"), "cookie"), message)
 }
 
 fn load_anonymous(node: &Node, cx: &mut Loader) -> Result<AnonymousAuth> {
@@ -507,14 +533,21 @@ pub(crate) mod tests {
                 "{at}: no authentication method configured (expected anonymous, ticket, wampcra or cryptosign)"
             )
         );
-        for method in ["scram", "tls", "cookie"] {
+        for method in ["scram", "tls"] {
             assert_eq!(
                 auth_error(&format!(r#"{{"{method}": {{"type": "static"}}}}"#)),
                 format!("{at}.{method}: auth method {method} is not supported yet")
             );
         }
+        assert_eq!(
+            auth_error(r#"{"cookie": {}}"#),
+            format!(
+                "{at}.cookie: cookie auth welcomes back who logged in by another method: \
+                 configure one beside it"
+            )
+        );
         assert!(auth_error(r#"{"tickets": {}}"#).starts_with(&format!(
-            "{at}.tickets: unknown key (allowed here: anonymous, ticket, wampcra, cryptosign)"
+            "{at}.tickets: unknown key (allowed here: anonymous, ticket, wampcra, cryptosign, cookie)"
         )));
         // Dynamic ticket authentication: the procedure, its realm, the timeout.
         let dynamic = load(&config_with_auth(

@@ -14,6 +14,9 @@ pub struct AuthConfig {
     pub wampcra: Option<WampcraAuth>,
     /// Boxed so that a WebSocket service stays small next to the other transport kinds.
     pub cryptosign: Option<Box<CryptosignAuth>>,
+    /// `"cookie": {}`: a client whose tracking cookie logged in before (by another method) is
+    /// welcomed again without credentials. Needs cookie tracking on the path.
+    pub cookie: bool,
 }
 
 /// `"anonymous": {"type": "static", "role": "..."}`

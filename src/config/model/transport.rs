@@ -247,6 +247,8 @@ pub struct WebSocketService {
     pub serializers: Vec<SerializerName>,
     pub auth: AuthConfig,
     pub options: WebSocketOptions,
+    /// `cookie`: cookie tracking (and with it `cookie` auth). Boxed: most paths have none.
+    pub cookie: Option<Box<super::CookieTracking>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

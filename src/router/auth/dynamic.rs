@@ -115,7 +115,10 @@ async fn ask(
     details.insert("authmethod".into(), Value::from(pending.authmethod));
     details.insert("session".into(), Value::from(session));
     details.insert("authextra".into(), Value::Dict(pending.authextra.clone()));
-    details.insert("transport".into(), Value::Dict(transport.to_dict()));
+    details.insert(
+        "transport".into(),
+        Value::Dict(transport.authenticator_dict()),
+    );
     let authid = pending.authid.as_deref().map_or(Value::Null, Value::from);
     if let Some(id) = &pending.authid {
         details.insert("authid".into(), Value::from(id.as_str()));

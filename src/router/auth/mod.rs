@@ -5,11 +5,14 @@
 //! first one this path is configured for is used. Failures never say anything about secrets.
 
 mod anonymous;
+pub mod cookie;
 pub mod cryptosign;
 pub mod dynamic;
 mod failed_logins;
 mod ticket;
 pub mod wampcra;
+
+use std::sync::Arc;
 
 use crate::config::AuthConfig;
 use crate::wamp::error as uri_error;
@@ -130,6 +133,8 @@ pub struct Authenticator {
     config: AuthConfig,
     /// `max_failed_logins` of the service (0: no limit).
     max_failed_logins: u32,
+    /// The path's cookie tracking, if it has it.
+    cookie_jar: Option<Arc<cookie::CookieJar>>,
 }
 
 impl Authenticator {
@@ -137,7 +142,23 @@ impl Authenticator {
         Authenticator {
             config: config.clone(),
             max_failed_logins: 0,
+            cookie_jar: None,
         }
+    }
+
+    /// Tracks the path's clients with cookies (its `cookie` option).
+    pub fn with_cookie_jar(mut self, jar: Arc<cookie::CookieJar>) -> Authenticator {
+        self.cookie_jar = Some(jar);
+        self
+    }
+
+    pub fn cookie_jar(&self) -> Option<&Arc<cookie::CookieJar>> {
+        self.cookie_jar.as_ref()
+    }
+
+    /// Whether a tracking cookie that logged in before is welcomed back (`auth.cookie`).
+    pub fn cookie_auth(&self) -> bool {
+        self.config.cookie && self.cookie_jar.is_some()
     }
 
     /// Refuses HELLOs from an address with a burst of `max` failed logins (see [`FailedLogins`]).
@@ -152,6 +173,15 @@ impl Authenticator {
             return None;
         }
         FailedLogins::global().blocked(ip, self.max_failed_logins)
+    }
+
+    /// Whether a method is decided by a dynamic authenticator (which is given the HTTP headers).
+    pub fn has_dynamic(&self) -> bool {
+        let c = &self.config;
+        c.anonymous.as_ref().is_some_and(|a| a.dynamic.is_some())
+            || c.ticket.as_ref().is_some_and(|t| t.dynamic.is_some())
+            || c.wampcra.as_ref().is_some_and(|w| w.dynamic.is_some())
+            || c.cryptosign.as_ref().is_some_and(|s| s.dynamic.is_some())
     }
 
     /// The methods this path offers, for `check` and error messages.
@@ -169,6 +199,9 @@ impl Authenticator {
         }
         if c.cryptosign.is_some() {
             methods.push("cryptosign");
+        }
+        if c.cookie {
+            methods.push("cookie");
         }
         methods
     }

@@ -18,9 +18,12 @@ use crate::config::{WebSocketOptions, WebSocketService};
 use crate::http::response::{self, HttpResponse};
 use crate::router::Router;
 use crate::router::auth::Authenticator;
+use crate::router::auth::cookie::TrackedCookie;
+use crate::router::session_table::HttpDetails;
 use crate::transport::websocket::handshake::{self, Refused};
 use crate::transport::websocket::{self, testee};
 use crate::wamp::serializer::{Serialization, Subprotocol};
+use crate::wamp::value::{Dict, Value};
 
 /// Answers a WAMP-over-WebSocket upgrade and runs the session once upgraded.
 pub fn wamp(
@@ -47,6 +50,7 @@ pub fn wamp(
         serialization: Serialization::Json,
         batched: false,
     });
+    let (cookie, set_cookie, http) = http_details(&req, authenticator);
     let on_upgrade = hyper::upgrade::on(&mut req);
     let (router, authenticator, options) = (
         Arc::clone(router),
@@ -64,15 +68,59 @@ pub fn wamp(
                 )
                 .await;
                 debug!(%peer, subprotocol = subprotocol.name(), "WAMP WebSocket open");
-                websocket::serve(ws, subprotocol, router, authenticator, options, peer).await;
+                let opened = websocket::Opened { peer, cookie, http };
+                websocket::serve(ws, subprotocol, router, authenticator, options, opened).await;
             }
             Err(e) => debug!(%peer, "WebSocket upgrade failed: {e}"),
         }
     });
-    Ok(switching_protocols(
-        &accept,
-        offered.map(|s| HeaderValue::from_static(s.name())),
-    ))
+    let mut response =
+        switching_protocols(&accept, offered.map(|s| HeaderValue::from_static(s.name())));
+    if let Some(value) = set_cookie.and_then(|v| HeaderValue::from_str(&v).ok()) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+/// The connection's tracking cookie (and the `Set-Cookie` of a new one) on a cookie-tracked
+/// path, and the request's headers when a dynamic authenticator may ask for them.
+fn http_details(
+    req: &Request<Incoming>,
+    authenticator: &Authenticator,
+) -> (
+    Option<TrackedCookie>,
+    Option<String>,
+    Option<Box<HttpDetails>>,
+) {
+    let tracking = authenticator.cookie_jar().and_then(|jar| {
+        let cookies = req.headers().get_all(header::COOKIE).into_iter();
+        jar.track(cookies.filter_map(|v| v.to_str().ok()))
+    });
+    let (cookie, value, set_cookie) = match tracking {
+        Some(t) => (Some(t.cookie), Some(t.value), t.set_cookie),
+        None => (None, None, None),
+    };
+    // Built only for dynamic authenticators: every other connection skips the copy.
+    let http = authenticator.has_dynamic().then(|| {
+        let mut headers = Dict::new();
+        for (name, value) in req.headers() {
+            let value = String::from_utf8_lossy(value.as_bytes());
+            match headers.get_mut(name.as_str()) {
+                Some(Value::String(joined)) => {
+                    joined.push_str(", ");
+                    joined.push_str(&value);
+                }
+                _ => {
+                    headers.insert(name.as_str().into(), Value::from(value.as_ref()));
+                }
+            }
+        }
+        Box::new(HttpDetails {
+            headers,
+            cbtid: value,
+        })
+    });
+    (cookie, set_cookie, http)
 }
 
 /// Answers an upgrade to the `websocket-testee` echo.
