@@ -138,7 +138,7 @@ pub(super) fn load_longpoll_path(obj: &Obj, cx: &mut Loader) -> Result<PathServi
     let auth = auth::load_auth(obj.get("auth").as_ref(), cx)?;
     if auth.cookie {
         return Err(auth::cookie_auth_error(
-            &obj,
+            obj,
             "cookie auth is served on websocket paths (with their \"cookie\" option), not on \
              long-poll paths",
         ));
