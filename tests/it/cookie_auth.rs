@@ -316,3 +316,80 @@ fn config_errors_name_the_json_path() {
         .to_string();
     assert!(message.contains(&format!("{p}.auth.cookie")), "{message}");
 }
+
+#[tokio::test]
+async fn a_dynamic_authenticator_is_given_the_http_headers_and_the_cookie() {
+    let router = start(
+        json!({}),
+        json!({
+            "anonymous": {"type": "static", "role": "frontend"},
+            "ticket": {"type": "dynamic", "authenticator": "com.example.authenticate"},
+            "cookie": {}
+        }),
+    );
+    let (mut backend, _) = connect(&router, None).await;
+    assert_eq!(hello(&mut backend, "realm1", &["anonymous"]).await[0], 2);
+    let registered = backend
+        .request(json!([64, 1, {}, "com.example.authenticate"]))
+        .await;
+    assert_eq!(registered[0], 65, "{registered}");
+
+    let mut request = ws_request(
+        &format!("ws://{}/ws", router.addrs[0]),
+        &["wamp.2.json"],
+        None,
+    );
+    request
+        .headers_mut()
+        .insert("X-Api-Client", HeaderValue::from_static("demo-app"));
+    let (ws, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let set_cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let cookie_value = pair(&set_cookie).split_once('=').unwrap().1.to_owned();
+    let mut client = Client::from_ws(ws, &response);
+    let challenge = hello_with(
+        &mut client,
+        "realm1",
+        json!({"authmethods": ["cookie", "ticket"], "authid": "joe"}),
+    )
+    .await;
+    assert_eq!(challenge[0], 4, "{challenge}");
+    client.send(json!([5, "joe-secret", {}])).await;
+    let invocation = backend.recv().await;
+    assert_eq!(invocation[0], 68, "INVOCATION: {invocation}");
+    let transport = &invocation[4][2]["transport"];
+    assert_eq!(
+        transport["http_headers_received"]["x-api-client"], "demo-app",
+        "{transport}"
+    );
+    assert_eq!(
+        transport["http_cbtid"],
+        cookie_value.as_str(),
+        "{transport}"
+    );
+    assert_eq!(invocation[4][2]["ticket"], "joe-secret");
+    backend
+        .send(json!([70, invocation[1], {}, [{"role": "frontend", "authid": "joe"}]]))
+        .await;
+    let welcome = client.recv().await;
+    assert_eq!(welcome[0], 2, "{welcome}");
+    assert_eq!(welcome[2]["authprovider"], "dynamic");
+    // The session's meta API details do not carry the headers or the cookie.
+    let session = welcome[1].as_u64().unwrap();
+    let me = call(&mut client, "wamp.session.get", json!([session])).await;
+    assert!(
+        me["transport"].get("http_headers_received").is_none(),
+        "{me}"
+    );
+    assert!(!me.to_string().contains(&cookie_value), "{me}");
+    // The dynamic login is remembered for the cookie.
+    let (mut again, _) = connect(&router, Some(&pair(&set_cookie))).await;
+    let welcome = hello(&mut again, "realm1", &["cookie", "ticket"]).await;
+    assert_eq!(
+        (&welcome[2]["authid"], &welcome[2]["authprovider"]),
+        (&json!("joe"), &json!("cookie")),
+        "{welcome}"
+    );
+}
