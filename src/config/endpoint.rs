@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::config::auth::env_reference;
 use crate::config::loader::Loader;
 use crate::config::model::{Endpoint, TcpEndpoint, TlsFiles, UnixEndpoint};
-use crate::config::node::{Node, Obj, Result, key_path};
-use crate::config::websocket::size;
+use crate::config::node::{Node, Obj, Result, key_path, size};
 
 /// Default `max_connections_per_ip` of a TCP endpoint.
 pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 1000;

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use crate::config::auth;
+use crate::config::cookie::load_cookie;
 use crate::config::loader::Loader;
 use crate::config::model::{AuthConfig, PathService, SerializerName};
 use crate::config::node::{Obj, Result};
@@ -22,6 +23,8 @@ pub struct LongPollService {
     pub serializers: Vec<SerializerName>,
     pub auth: AuthConfig,
     pub options: LongPollOptions,
+    /// `cookie`: cookie tracking (and with it `cookie` auth), as on a `websocket` path.
+    pub cookie: Option<Box<crate::config::CookieTracking>>,
 }
 
 /// A `longpoll` path's `options` (Crossbar's names and units: seconds for its timeouts).
@@ -74,7 +77,7 @@ impl Default for LongPollOptions {
 /// The `longpoll` path at `obj` (its `type` checked by the caller).
 pub(super) fn load_longpoll_path(obj: &Obj, cx: &mut Loader) -> Result<PathService> {
     obj.keys(
-        &["type", "serializers", "auth", "options"],
+        &["type", "serializers", "auth", "options", "cookie"],
         &["id", "debug"],
         &mut cx.ignored,
     )?;
@@ -136,17 +139,24 @@ pub(super) fn load_longpoll_path(obj: &Obj, cx: &mut Loader) -> Result<PathServi
         }
     }
     let auth = auth::load_auth(obj.get("auth").as_ref(), cx)?;
-    if auth.cookie {
+    // Junction's: Crossbar tracks cookies on WebSocket paths only. The cookie is set on the
+    // answer to `open` and read from its request.
+    let cookie = obj
+        .get("cookie")
+        .map(|node| load_cookie(&node, cx).map(Box::new))
+        .transpose()?;
+    if auth.cookie && cookie.is_none() {
         return Err(auth::cookie_auth_error(
             obj,
-            "cookie auth is served on websocket paths (with their \"cookie\" option), not on \
-             long-poll paths",
+            "cookie auth needs cookie tracking: add a \"cookie\" option (e.g. \"cookie\": {}) \
+             beside \"auth\"",
         ));
     }
     Ok(PathService::LongPoll(LongPollService {
         serializers: load_serializers(obj.get("serializers").as_ref())?,
         auth,
         options,
+        cookie,
     }))
 }
 

@@ -258,6 +258,16 @@ fn kind(value: &Value) -> &'static str {
     }
 }
 
+/// `obj[key]`: a byte or item count of at least 1, if present.
+pub fn size(obj: &Obj, key: &str) -> Result<Option<usize>> {
+    obj.get(key)
+        .map(|n| {
+            n.u64_min(1)
+                .map(|v| usize::try_from(v).unwrap_or(usize::MAX))
+        })
+        .transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -208,15 +208,7 @@ pub(super) fn load_origins(obj: &Obj, options: &mut WebSocketOptions) -> Result<
     Ok(())
 }
 
-/// A byte or item count of at least 1.
-pub(super) fn size(obj: &Obj, key: &str) -> Result<Option<usize>> {
-    obj.get(key)
-        .map(|n| {
-            n.u64_min(1)
-                .map(|v| usize::try_from(v).unwrap_or(usize::MAX))
-        })
-        .transpose()
-}
+pub(super) use crate::config::node::size;
 
 /// The options WebSocket and RawSocket services share, as written (`None` when absent).
 pub(super) struct SharedOptions {

@@ -35,6 +35,7 @@ use crate::http::bridge::{self, BodyRead};
 use crate::http::response::{self, HttpResponse};
 use crate::router::Router;
 use crate::router::auth::Authenticator;
+use crate::router::auth::cookie::CookieJar;
 use crate::wamp::serializer::{Serialization, Subprotocol};
 use transport::{Sent, Setup, Transport};
 
@@ -101,18 +102,24 @@ impl Places {
 }
 
 impl LongPollPath {
-    pub fn new(path: &str, service: &LongPollService, router: &Arc<Router>) -> LongPollPath {
-        LongPollPath {
+    pub fn new(
+        path: &str,
+        service: &LongPollService,
+        router: &Arc<Router>,
+    ) -> Result<LongPollPath, String> {
+        let mut authenticator = Authenticator::new(&service.auth)
+            .with_failed_login_limit(service.options.max_failed_logins);
+        if let Some(cookie) = &service.cookie {
+            authenticator = authenticator.with_cookie_jar(CookieJar::open(cookie)?);
+        }
+        Ok(LongPollPath {
             prefix: path.trim_end_matches('/').to_string(),
             service: service.clone(),
             router: Arc::clone(router),
-            authenticator: Arc::new(
-                Authenticator::new(&service.auth)
-                    .with_failed_login_limit(service.options.max_failed_logins),
-            ),
+            authenticator: Arc::new(authenticator),
             transports: Arc::default(),
             places: Arc::default(),
-        }
+        })
     }
 
     /// Answers a request below this path; `client` is the address `max_transports_per_ip`
@@ -136,7 +143,9 @@ impl LongPollPath {
         let rest = head.uri.path()[self.prefix.len()..].trim_matches('/');
         let (id, operation) = match rest.split_once('/') {
             Some((id, operation)) => (id, operation),
-            None if rest == "open" => return self.open(body, peer, client, origin).await,
+            None if rest == "open" => {
+                return self.open(body, &head.headers, peer, client, origin).await;
+            }
             None => ("", rest),
         };
         let transport = self.transports.lock().get(id).cloned();
@@ -176,6 +185,7 @@ impl LongPollPath {
     async fn open(
         &self,
         body: Incoming,
+        headers: &hyper::HeaderMap,
         peer: SocketAddr,
         client: IpAddr,
         origin: Option<&HeaderValue>,
@@ -195,12 +205,22 @@ impl LongPollPath {
             Some(id) => id.clone(),
             None => new_transport_id(),
         };
+        // Cookie tracking: the cookie of the `open` request, or a new one set on its answer.
+        let tracking = self.authenticator.cookie_jar().and_then(|jar| {
+            let cookies = headers.get_all(header::COOKIE).into_iter();
+            jar.track(cookies.filter_map(|v| v.to_str().ok()))
+        });
+        let (cookie, set_cookie) = match tracking {
+            Some(t) => (Some(t.cookie), t.set_cookie),
+            None => (None, None),
+        };
         let setup = Setup {
             router: Arc::clone(&self.router),
             authenticator: Arc::clone(&self.authenticator),
             options: self.service.options.clone(),
             subprotocol,
             peer,
+            cookie,
         };
         let table = Arc::clone(&self.transports);
         let places = Arc::clone(&self.places);
@@ -221,7 +241,11 @@ impl LongPollPath {
             old.replace();
         }
         let answer = json!({"transport": id, "protocol": subprotocol.name()});
-        response::json(StatusCode::OK, &answer, origin)
+        let mut response = response::json(StatusCode::OK, &answer, origin);
+        if let Some(value) = set_cookie.and_then(|v| HeaderValue::from_str(&v).ok()) {
+            response.headers_mut().insert(header::SET_COOKIE, value);
+        }
+        response
     }
 
     /// The first protocol of the client's `protocols` this path serves.

@@ -167,7 +167,7 @@ impl Services {
                         ),
                         PathService::Cgi(s) => Service::Cgi(CgiPath::new(path, s)),
                         PathService::LongPoll(s) => {
-                            Service::LongPoll(LongPollPath::new(path, s, &router))
+                            Service::LongPoll(LongPollPath::new(path, s, &router)?)
                         }
                         PathService::ReverseProxy(s) => {
                             Service::ReverseProxy(ReverseProxyPath::new(path, s))

@@ -69,6 +69,8 @@ pub struct Setup {
     pub options: LongPollOptions,
     pub subprotocol: Subprotocol,
     pub peer: SocketAddr,
+    /// The tracking cookie of the `open` request, on a cookie-tracked path.
+    pub cookie: Option<crate::router::auth::cookie::TrackedCookie>,
 }
 
 impl Transport {
@@ -80,6 +82,7 @@ impl Transport {
             options,
             subprotocol,
             peer,
+            cookie,
         } = setup;
         let (outbound, inbox) =
             Outbound::bounded(options.queue_limit_messages, options.queue_limit_bytes);
@@ -99,11 +102,9 @@ impl Transport {
             subprotocol.serialization,
             Arc::clone(&outbound),
         );
-        session.set_transport(connection::transport_details(
-            "longpoll",
-            subprotocol.name(),
-            &peer,
-        ));
+        let mut details = connection::transport_details("longpoll", subprotocol.name(), &peer);
+        details.cookie = cookie;
+        session.set_transport(details);
         let link = Link::new(outbound, options.join_timeout);
         let reader = Reader {
             session,

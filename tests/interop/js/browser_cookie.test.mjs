@@ -1,7 +1,8 @@
 // Cookie auth in a real browser: headless Chromium logs in once by ticket on a page served by
 // Junction, reloads and is joined again as the same authid by its cookie alone (authprovider
 // `cookie`); with the cookie cleared it is refused; a logout ends the cookie's login. The WAMP
-// client is autobahn.js (browser build); the cookie is the one Junction set on the upgrade.
+// client is autobahn.js (browser build); the cookie is the one Junction set on the upgrade (or,
+// over long-poll, on the answer to `open`).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +11,16 @@ import { AUTOBAHN_BROWSER_DIR, PAGE_DIR, TEST_MS, openReadyPage, withBrowserPage
 import { ALLOW_ALL } from './harness.mjs';
 
 const TICKET = 'joe-secret-ticket';
+
+function cookieAuth() {
+  return {
+    cookie: { name: 'cbtid', max_age: 3600, store: { type: 'memory' } },
+    auth: {
+      ticket: { type: 'static', principals: { joe: { ticket: TICKET, role: 'user' } } },
+      cookie: {},
+    },
+  };
+}
 
 function loginConfig() {
   return {
@@ -23,14 +34,8 @@ function loginConfig() {
         paths: {
           '/': { type: 'static', directory: PAGE_DIR, options: { cache_timeout: 0 } },
           autobahn: { type: 'static', directory: AUTOBAHN_BROWSER_DIR },
-          ws: {
-            type: 'websocket',
-            cookie: { name: 'cbtid', max_age: 3600, store: { type: 'memory' } },
-            auth: {
-              ticket: { type: 'static', principals: { joe: { ticket: TICKET, role: 'user' } } },
-              cookie: {},
-            },
-          },
+          ws: { type: 'websocket', ...cookieAuth() },
+          lp: { type: 'longpoll', ...cookieAuth() },
         },
       }],
     }],
@@ -80,5 +85,19 @@ test('a logout ends the login of the cookie', { timeout: TEST_MS }, async () => 
     await openReadyPage(cx, `${base}/login.html`, 'closed');
     const reason = await page.locator('#status').textContent();
     assert.match(reason, /^wamp\.error\./, await explain('no login after the logout'));
+  });
+});
+
+test('over long-poll too: the cookie set on open logs the reloaded page in', { timeout: TEST_MS }, async () => {
+  await withBrowserPage(loginConfig(), async (cx) => {
+    const { base, page, explain } = cx;
+    await openReadyPage(cx, `${base}/login.html?transport=longpoll&authid=joe&ticket=${TICKET}`, 'joined');
+    assert.equal((await who(page)).authprovider, 'static', await explain('the first login is by ticket'));
+    await openReadyPage(cx, `${base}/login.html?transport=longpoll`, 'joined');
+    assert.deepEqual(await who(page),
+      { authid: 'joe', authrole: 'user', authmethod: 'ticket', authprovider: 'cookie' },
+      await explain('the reload over long-poll is logged in by the cookie'));
+    await page.context().clearCookies();
+    await openReadyPage(cx, `${base}/login.html?transport=longpoll`, 'closed');
   });
 });

@@ -2,6 +2,7 @@
 // its user to log in once. Query parameters (all optional):
 //   authid, ticket   the ticket login to make when the cookie does not log in
 //   logout          1: leave with GOODBYE wamp.close.logout once joined (then `left`)
+//   transport       websocket (default, on /ws) or longpoll (on /lp)
 //
 // #status carries data-state: connecting -> joined (or left, after a logout), or closed with
 // the ABORT/close reason as its text; #who is JSON of the WELCOME's authid, authrole,
@@ -23,8 +24,12 @@
   let loggingOut = false;
   const authid = params.get('authid') || undefined;
   const ticket = params.get('ticket') || '';
+  const longpoll = params.get('transport') === 'longpoll';
+  const url = longpoll
+    ? `${window.location.protocol}//${window.location.host}/lp`
+    : `${window.location.protocol === 'https:' ? 'wss:' : 'ws:'}//${window.location.host}/ws`;
   const connection = new autobahn.Connection({
-    url: `${window.location.protocol === 'https:' ? 'wss:' : 'ws:'}//${window.location.host}/ws`,
+    transports: [{ type: longpoll ? 'longpoll' : 'websocket', url }],
     realm: 'realm1',
     authmethods: ['cookie', 'ticket'],
     authid,
