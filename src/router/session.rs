@@ -365,7 +365,10 @@ impl Session {
     ) -> Flow {
         if let Some(cookie) = &self.transport.cookie {
             // Anonymous clients keep one authid per cookie (see `anonymous_authid`).
-            if identity.authmethod == "anonymous" && identity.authprovider == "static" {
+            if identity.authmethod == "anonymous"
+                && identity.authprovider == "static"
+                && !self.authenticator.fixed_anonymous_authid()
+            {
                 identity.authid = cookie.anonymous_authid();
             }
             // An anonymous login is not remembered: it proves nothing, and remembered it would

@@ -823,3 +823,27 @@ async fn an_authorizer_error_fails_authorization_of_every_action() {
         );
     }
 }
+
+/// Crossbar's static anonymous `authid` (every anonymous session gets it) and `realm` (Junction
+/// keeps anonymous to that realm: Crossbar accepts the key and ignores it).
+#[tokio::test]
+async fn anonymous_with_a_fixed_authid_and_realm() {
+    let roles = json!([role("frontend")]);
+    let config = common::config(
+        vec![
+            json!({"name": "realm1", "roles": roles}),
+            json!({"name": "realm2", "roles": roles}),
+        ],
+        vec![ws_transport(json!({
+            "anonymous": {"type": "static", "role": "frontend", "authid": "kiosk", "realm": "realm1"}
+        }))],
+    );
+    let router = InProcess::start(&config);
+    let mut c = client(&router, 0).await;
+    let welcome = hello_with(&mut c, "realm1", json!({"authmethods": ["anonymous"]})).await;
+    assert_welcome(&welcome, "kiosk", "frontend", "anonymous");
+    let mut other = client(&router, 0).await;
+    let abort = hello_with(&mut other, "realm2", json!({"authmethods": ["anonymous"]})).await;
+    assert_eq!(abort[0], 3, "{abort}");
+    assert_eq!(abort[2], "wamp.error.not_authorized", "{abort}");
+}

@@ -24,6 +24,8 @@ pub(crate) fn load_auth(node: Option<&Node>, cx: &mut Loader) -> Result<AuthConf
             anonymous: Some(AnonymousAuth {
                 dynamic: None,
                 role: "anonymous".to_string(),
+                authid: None,
+                realm: None,
             }),
             ..AuthConfig::default()
         });
@@ -87,28 +89,29 @@ pub(crate) fn cookie_auth_error(obj: &Obj, message: &str) -> crate::config::Conf
     crate::config::ConfigError::new(key_path(&key_path(&obj.path, "auth"), "cookie"), message)
 }
 
+/// `"anonymous": {"type": "static", "role", "authid"?, "realm"?}` or dynamic. A static
+/// `authid` is every anonymous session's (Crossbar's); `realm` keeps anonymous logins to that
+/// realm (Crossbar accepts the key and ignores it; Junction refuses other realms).
 fn load_anonymous(node: &Node, cx: &mut Loader) -> Result<AnonymousAuth> {
-    let obj = node.object()?;
-    obj.reject(&[
-        (
-            "authid",
-            "a fixed authid for anonymous is not supported yet",
-        ),
-        (
-            "realm",
-            "restricting anonymous to a realm is not supported yet",
-        ),
-    ])?;
     if let Some(dynamic) = dynamic_method(node, cx)? {
         return Ok(AnonymousAuth {
             role: String::new(),
             dynamic: Some(dynamic),
+            authid: None,
+            realm: None,
         });
     }
-    let obj = static_method(node, &["type", "role"], cx)?;
+    let obj = static_method(node, &["type", "role", "authid", "realm"], cx)?;
+    let text = |key: &str| -> Result<Option<String>> {
+        obj.get(key)
+            .map(|n| n.non_empty_str().map(str::to_string))
+            .transpose()
+    };
     Ok(AnonymousAuth {
         role: role(&obj, Some("anonymous"), cx)?,
         dynamic: None,
+        authid: text("authid")?,
+        realm: text("realm")?,
     })
 }
 
@@ -596,12 +599,17 @@ pub(crate) mod tests {
             format!("{at}.anonymous.type: unknown auth type \"stat1c\" (expected static)")
         );
         assert_eq!(
-            auth_error(r#"{"anonymous": {"type": "static", "authid": "guest"}}"#),
-            format!("{at}.anonymous.authid: a fixed authid for anonymous is not supported yet")
+            auth_error(r#"{"anonymous": {"type": "static", "authid": ""}}"#),
+            format!("{at}.anonymous.authid: must not be empty")
         );
         assert_eq!(
-            auth_error(r#"{"anonymous": {"type": "static", "realm": "realm1"}}"#),
-            format!("{at}.anonymous.realm: restricting anonymous to a realm is not supported yet")
+            auth_error(
+                r#"{"anonymous": {"type": "dynamic", "authenticator": "com.a", "realm": "realm1"}}"#
+            ),
+            format!(
+                "{at}.anonymous.realm: unknown key (allowed here: type, authenticator, \
+                 authenticator-realm, authenticator-role, timeout)"
+            )
         );
         assert_eq!(
             auth_error(r#"{"anonymous": {}}"#),

@@ -26,6 +26,10 @@ pub struct AnonymousAuth {
     pub role: String,
     /// `"type": "dynamic"`: the authenticator decides.
     pub dynamic: Option<DynamicAuth>,
+    /// `authid`: every anonymous session's authid (default a random one).
+    pub authid: Option<String>,
+    /// `realm`: the only realm anonymous sessions may join.
+    pub realm: Option<String>,
 }
 
 /// `"ticket": {"type": "static", "principals": {"authid": {"ticket": "...", "role": "..."}}}`

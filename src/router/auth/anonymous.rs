@@ -1,4 +1,4 @@
-//! `anonymous`: anyone joins with the configured role and a random authid.
+//! `anonymous`: anyone joins with the configured role and a random (or the configured) authid.
 
 use crate::wamp::value::Dict;
 use rand::RngExt;
@@ -8,7 +8,7 @@ use crate::router::auth::Identity;
 
 pub fn welcome(config: &AnonymousAuth) -> Identity {
     Identity {
-        authid: random_authid(),
+        authid: config.authid.clone().unwrap_or_else(random_authid),
         authrole: config.role.clone(),
         authmethod: "anonymous",
         authprovider: "static",

@@ -175,6 +175,14 @@ impl Authenticator {
         FailedLogins::global().blocked(ip, self.max_failed_logins)
     }
 
+    /// Whether static anonymous logins have a configured `authid` (kept over a cookie's one).
+    pub fn fixed_anonymous_authid(&self) -> bool {
+        self.config
+            .anonymous
+            .as_ref()
+            .is_some_and(|a| a.authid.is_some())
+    }
+
     /// Whether a method is decided by a dynamic authenticator (which is given the HTTP headers).
     pub fn has_dynamic(&self) -> bool {
         let c = &self.config;
@@ -223,6 +231,11 @@ impl Authenticator {
                                 realm,
                                 authid,
                                 details,
+                            )));
+                        }
+                        if let Some(only) = a.realm.as_deref().filter(|only| *only != realm) {
+                            return AuthStep::Abort(Refusal::not_authorized(format!(
+                                "anonymous logins may only join realm \"{only}\""
                             )));
                         }
                         return AuthStep::Welcome(anonymous::welcome(a));
