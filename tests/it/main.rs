@@ -16,6 +16,7 @@ mod bridge_publisher_contract;
 mod bridge_transport;
 mod bridge_webhook;
 mod builtin_roles;
+mod call_queue;
 mod bundled_config;
 mod cgi_path;
 mod config_check;
