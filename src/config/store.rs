@@ -100,7 +100,9 @@ impl RuleKind {
 
     fn reserved(self) -> &'static str {
         match self {
-            RuleKind::History => "wamp.* topics are reserved for the router and cannot have history",
+            RuleKind::History => {
+                "wamp.* topics are reserved for the router and cannot have history"
+            }
             RuleKind::CallQueue => {
                 "wamp.* procedures are reserved for the router and cannot be queued"
             }

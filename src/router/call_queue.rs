@@ -64,8 +64,11 @@ pub struct CallQueue {
     rules: Vec<Rule>,
     /// Rule pattern -> index in `rules`.
     index: UriIndex<usize>,
-    /// (caller session, caller request) -> index of the rule the call waits under.
+    /// (caller session, caller request) -> index of the rule the call waits under (a hint: a
+    /// client that reuses the request id of a waiting call has two calls under one key).
     by_caller: HashMap<(Id, Id), usize>,
+    /// Calls waiting under every rule.
+    len: usize,
     /// Arrival number of the next call: calls that become routable together go out in
     /// arrival order, across rules too.
     next_arrival: u64,
@@ -104,6 +107,7 @@ impl CallQueue {
             rules,
             index,
             by_caller: HashMap::new(),
+            len: 0,
             next_arrival: 0,
         })
     }
@@ -135,6 +139,7 @@ impl CallQueue {
         self.by_caller
             .insert((call.caller.session, call.request), place.0);
         self.rules[place.0].waiting.push_back((arrival, call));
+        self.len += 1;
     }
 
     /// Takes out, in arrival order, every waiting call whose procedure is `routable` now.
@@ -151,6 +156,7 @@ impl CallQueue {
             taken.extend(go);
         }
         taken.sort_by_key(|(arrival, _)| *arrival);
+        self.len -= taken.len();
         taken
             .into_iter()
             .map(|(_, call)| {
@@ -163,7 +169,12 @@ impl CallQueue {
     /// Takes out the call `request` of `caller` (CANCEL), only if its reserved invocation id
     /// is `invocation` when given (a call timeout, which must not end a later call that reuses
     /// the request id).
-    pub fn remove(&mut self, caller: Id, request: Id, invocation: Option<Id>) -> Option<QueuedCall> {
+    pub fn remove(
+        &mut self,
+        caller: Id,
+        request: Id,
+        invocation: Option<Id>,
+    ) -> Option<QueuedCall> {
         let rule = *self.by_caller.get(&(caller, request))?;
         let waiting = &mut self.rules[rule].waiting;
         let at = waiting.iter().position(|(_, c)| {
@@ -172,12 +183,13 @@ impl CallQueue {
                 && invocation.is_none_or(|id| id == c.invocation)
         })?;
         self.by_caller.remove(&(caller, request));
+        self.len -= 1;
         waiting.remove(at).map(|(_, call)| call)
     }
 
     /// Drops every call of a caller that left; returns how many.
     pub fn remove_caller(&mut self, caller: Id) -> usize {
-        if !self.by_caller.keys().any(|(session, _)| *session == caller) {
+        if self.len == 0 {
             return 0;
         }
         let mut removed = 0;
@@ -187,16 +199,17 @@ impl CallQueue {
             removed += before - rule.waiting.len();
         }
         self.by_caller.retain(|(session, _), _| *session != caller);
+        self.len -= removed;
         removed
     }
 
     /// How many calls wait, under every rule.
     pub fn len(&self) -> usize {
-        self.by_caller.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_caller.is_empty()
+        self.len == 0
     }
 }
 
@@ -280,9 +293,15 @@ mod tests {
         enqueue(&mut q, &p, 3, "a.c");
         enqueue(&mut q, &p, 4, "a.d");
         enqueue(&mut q, &p, 5, "a.b.c");
-        assert!(matches!(q.admit("a.e"), Err(Refusal::Full { limit: 3, .. })));
+        assert!(matches!(
+            q.admit("a.e"),
+            Err(Refusal::Full { limit: 3, .. })
+        ));
         enqueue(&mut q, &p, 6, "x.y.z");
-        assert!(matches!(q.admit("x.w.z"), Err(Refusal::Full { limit: 1, .. })));
+        assert!(matches!(
+            q.admit("x.w.z"),
+            Err(Refusal::Full { limit: 1, .. })
+        ));
         assert_eq!(q.admit("b.c").unwrap_err(), Refusal::NoRule);
         assert_eq!(q.admit("x.y").unwrap_err(), Refusal::NoRule);
         assert_eq!(q.len(), 6);
@@ -321,6 +340,21 @@ mod tests {
         assert_eq!(q.remove_caller(1), 2);
         assert_eq!(q.remove_caller(1), 0);
         assert_eq!(requests(&q.take_routable(|_| true)), [1]);
+    }
+
+    #[test]
+    fn a_reused_request_id_loses_no_call() {
+        let mut q = queue();
+        let p = peer(1);
+        enqueue(&mut q, &p, 7, "a.c");
+        enqueue(&mut q, &p, 7, "a.d");
+        assert!(q.remove(1, 7, None).is_some());
+        assert_eq!(q.len(), 1, "the other call still waits");
+        assert_eq!(requests(&q.take_routable(|_| true)), [7]);
+        enqueue(&mut q, &p, 7, "a.c");
+        enqueue(&mut q, &p, 7, "a.c");
+        assert_eq!(q.remove_caller(1), 2);
+        assert!(q.is_empty());
     }
 
     #[test]

@@ -146,8 +146,14 @@ async fn a_full_queue_refuses_the_call_with_no_such_procedure() {
         .await;
     let a = invocation(&mut callee).await;
     let b = invocation(&mut callee).await;
-    assert_eq!((&a[4], &a[3]["procedure"]), (&json!([1]), &json!("com.jobs.a")));
-    assert_eq!((&b[4], &b[3]["procedure"]), (&json!([2]), &json!("com.jobs.b")));
+    assert_eq!(
+        (&a[4], &a[3]["procedure"]),
+        (&json!([1]), &json!("com.jobs.a"))
+    );
+    assert_eq!(
+        (&b[4], &b[3]["procedure"]),
+        (&json!([2]), &json!("com.jobs.b"))
+    );
     callee.expect_silence(QUIET).await;
 }
 
@@ -193,7 +199,13 @@ async fn the_call_timeout_runs_while_the_call_waits() {
         json!(["late"]),
     )
     .await;
-    let kept = call(&mut caller, json!({}), "com.example.compute", json!(["kept"])).await;
+    let kept = call(
+        &mut caller,
+        json!({}),
+        "com.example.compute",
+        json!(["kept"]),
+    )
+    .await;
     let reply = caller
         .recv_within(Duration::from_secs(3))
         .await
@@ -232,9 +244,7 @@ async fn a_canceled_call_leaves_the_queue() {
     let canceled = call(&mut caller, json!({}), "com.jobs.x", json!([2])).await;
     for mode in ["kill", "skip"] {
         // `kill` has no callee to wait for: every mode answers at once.
-        caller
-            .send(json!([49, canceled, {"mode": mode}]))
-            .await;
+        caller.send(json!([49, canceled, {"mode": mode}])).await;
         if mode == "kill" {
             let reply = caller.recv().await;
             assert_error(&reply, 48, canceled, "wamp.error.canceled");

@@ -64,7 +64,9 @@ impl Realm {
             // Its later chunks would have no invocation to go to.
             return Err(WampError::new(
                 uri_error::NO_SUCH_PROCEDURE,
-                format!("{no_callee} (a progressive call invocation does not wait in a call queue)"),
+                format!(
+                    "{no_callee} (a progressive call invocation does not wait in a call queue)"
+                ),
             ));
         }
         let mut queue = queue.lock();

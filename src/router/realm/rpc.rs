@@ -175,7 +175,11 @@ impl Realm {
             match dealer.route(procedure) {
                 Some(routed) => start(&mut dealer, routed, &call, details, payload, None)?,
                 // No callee: the call waits when a call-queue rule takes it (call_queue.rs).
-                None => return self.queue_call(&mut dealer, &call, details, payload).map(Some),
+                None => {
+                    return self
+                        .queue_call(&mut dealer, &call, details, payload)
+                        .map(Some);
+                }
             }
         };
         push(&started.callee, &started.message);
