@@ -60,12 +60,12 @@ pub(crate) fn load_realm(node: &Node, cx: &mut Loader) -> Result<RealmConfig> {
         Some(list) => load_topics(&list, &roles, cx)?,
         None => Vec::new(),
     };
-    let (store, event_history) = match obj.get("store") {
+    let (store, event_history, call_queue) = match obj.get("store") {
         Some(node) => {
-            let (store, rules) = load_store(&node, name, uri_check, cx)?;
-            (Some(store), rules)
+            let loaded = load_store(&node, name, uri_check, cx)?;
+            (Some(loaded.store), loaded.event_history, loaded.call_queue)
         }
-        None => (None, Vec::new()),
+        None => (None, Vec::new(), Vec::new()),
     };
     Ok(RealmConfig {
         name: name.to_string(),
@@ -75,6 +75,7 @@ pub(crate) fn load_realm(node: &Node, cx: &mut Loader) -> Result<RealmConfig> {
         topics,
         store,
         event_history,
+        call_queue,
     })
 }
 

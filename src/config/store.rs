@@ -2,35 +2,44 @@
 //!
 //! ```json
 //! "store": {"type": "embedded", "path": "data/realm1.redb", "limit": 100,
-//!           "event-history": [{"uri": "com.example.oncounter", "match": "exact", "limit": 1000}]}
+//!           "event-history": [{"uri": "com.example.oncounter", "match": "exact", "limit": 1000}],
+//!           "call-queue": [{"uri": "com.example.compute", "match": "exact", "limit": 1000}]}
 //! ```
 //!
 //! `type` is `memory` (Crossbar's only open-source type) or `embedded` (Junction's redb file;
 //! `path` relative to the config file, default `.junction/<realm>.redb`). The top-level `limit`
-//! is what Crossbar makes of it: the history limit of every rule that does not set its own
-//! (default 100). Rule URIs follow the realm's `uri_check` and their match policy.
+//! is what Crossbar makes of it: the limit of every `event-history` and `call-queue` rule that
+//! does not set its own (default 100). Rule URIs follow the realm's `uri_check` and their match
+//! policy. Call queues live in memory whatever the store's type (see
+//! `router::call_queue`).
 
 use std::collections::HashMap;
 
 use crate::config::loader::Loader;
-use crate::config::model::{HistoryRule, StoreConfig, UriCheck, default_store};
+use crate::config::model::{CallQueueRule, HistoryRule, StoreConfig, UriCheck, default_store};
 use crate::config::node::{Node, Result};
 use crate::wamp::uri::{self, MatchPolicy};
 
-/// Crossbar's default history limit per rule.
-pub const DEFAULT_HISTORY_LIMIT: u64 = 100;
-/// The largest history limit a rule may have: events are kept in memory (and on disk).
-pub const MAX_HISTORY_LIMIT: u64 = 1_000_000;
+/// Crossbar's default limit per rule (events kept, or calls waiting).
+pub const DEFAULT_RULE_LIMIT: u64 = 100;
+/// The largest limit a rule may have: events and waiting calls are kept in memory.
+pub const MAX_RULE_LIMIT: u64 = 1_000_000;
+
+/// A realm's `store` as loaded: where it lives and its rules.
+pub(crate) struct LoadedStore {
+    pub store: StoreConfig,
+    pub event_history: Vec<HistoryRule>,
+    pub call_queue: Vec<CallQueueRule>,
+}
 
 pub(crate) fn load_store(
     node: &Node,
     realm: &str,
     uri_check: UriCheck,
     cx: &Loader,
-) -> Result<(StoreConfig, Vec<HistoryRule>)> {
+) -> Result<LoadedStore> {
     let obj = node.object()?;
-    obj.reject(&[("call-queue", "call queueing (call-queue) is not supported")])?;
-    obj.only(&["type", "path", "limit", "event-history"])?;
+    obj.only(&["type", "path", "limit", "event-history", "call-queue"])?;
     let store = match obj.required("type")?.one_of(&["memory", "embedded"])? {
         "memory" => {
             if obj.has("path") {
@@ -48,19 +57,68 @@ pub(crate) fn load_store(
             None => default_store(&cx.folder, realm),
         },
     };
+    // Crossbar: "global default for limit on call queues / event history".
     let default_limit = match obj.get("limit") {
-        Some(limit) => limit.u64_in(1, MAX_HISTORY_LIMIT)?,
-        None => DEFAULT_HISTORY_LIMIT,
+        Some(limit) => limit.u64_in(1, MAX_RULE_LIMIT)?,
+        None => DEFAULT_RULE_LIMIT,
     };
-    let rules = match obj.get("event-history") {
-        Some(list) => load_rules(&list, default_limit, uri_check)?,
+    let event_history = match obj.get("event-history") {
+        Some(list) => load_rules(&list, default_limit, uri_check, RuleKind::History)?
+            .into_iter()
+            .map(|(uri, policy, limit)| HistoryRule { uri, policy, limit })
+            .collect(),
         None => Vec::new(),
     };
-    Ok((store, rules))
+    let call_queue = match obj.get("call-queue") {
+        Some(list) => load_rules(&list, default_limit, uri_check, RuleKind::CallQueue)?
+            .into_iter()
+            .map(|(uri, policy, limit)| CallQueueRule { uri, policy, limit })
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(LoadedStore {
+        store,
+        event_history,
+        call_queue,
+    })
 }
 
-fn load_rules(list: &Node, default_limit: u64, uri_check: UriCheck) -> Result<Vec<HistoryRule>> {
-    let mut rules: Vec<HistoryRule> = Vec::new();
+/// The two lists of `{"uri", "match", "limit"}` rules a store has.
+#[derive(Clone, Copy)]
+enum RuleKind {
+    History,
+    CallQueue,
+}
+
+impl RuleKind {
+    fn name(self) -> &'static str {
+        match self {
+            RuleKind::History => "history",
+            RuleKind::CallQueue => "call-queue",
+        }
+    }
+
+    fn reserved(self) -> &'static str {
+        match self {
+            RuleKind::History => {
+                "wamp.* topics are reserved for the router and cannot have history"
+            }
+            RuleKind::CallQueue => {
+                "wamp.* procedures are reserved for the router and cannot be queued"
+            }
+        }
+    }
+}
+
+/// A rule list as (uri, match policy, limit): URIs valid under the realm's `uri_check` and their
+/// match, not `wamp.*`, each (uri, match) once.
+fn load_rules(
+    list: &Node,
+    default_limit: u64,
+    uri_check: UriCheck,
+    kind: RuleKind,
+) -> Result<Vec<(String, MatchPolicy, usize)>> {
+    let mut rules = Vec::new();
     // (uri, policy) -> path of the rule that first named it.
     let mut seen: HashMap<(String, MatchPolicy), String> = HashMap::new();
     for item in list.array()? {
@@ -85,26 +143,25 @@ fn load_rules(list: &Node, default_limit: u64, uri_check: UriCheck) -> Result<Ve
             )));
         }
         if uri::is_reserved(uri) {
-            return Err(uri_node.error(format!(
-                "\"{uri}\": wamp.* topics are reserved for the router and cannot have history"
-            )));
+            return Err(uri_node.error(format!("\"{uri}\": {}", kind.reserved())));
         }
         let limit = match obj.get("limit") {
-            Some(limit) => limit.u64_in(1, MAX_HISTORY_LIMIT)?,
+            Some(limit) => limit.u64_in(1, MAX_RULE_LIMIT)?,
             None => default_limit,
         };
         if let Some(first) = seen.get(&(uri.to_owned(), policy)) {
             return Err(uri_node.error(format!(
-                "a history rule for \"{uri}\" (match {}) is already defined at {first}",
+                "a {} rule for \"{uri}\" (match {}) is already defined at {first}",
+                kind.name(),
                 policy.name()
             )));
         }
         seen.insert((uri.to_owned(), policy), item.path.clone());
-        rules.push(HistoryRule {
-            uri: uri.to_owned(),
+        rules.push((
+            uri.to_owned(),
             policy,
-            limit: usize::try_from(limit).unwrap_or(usize::MAX),
-        });
+            usize::try_from(limit).unwrap_or(usize::MAX),
+        ));
     }
     Ok(rules)
 }
@@ -113,7 +170,7 @@ fn load_rules(list: &Node, default_limit: u64, uri_check: UriCheck) -> Result<Ve
 mod tests {
     use super::*;
     use crate::config::load::testing::*;
-    use crate::config::{RealmConfig, StoreConfig, default_store};
+    use crate::config::{CallQueueRule, RealmConfig, StoreConfig, default_store};
 
     const AT: &str = "workers[0].realms[0].store";
 
@@ -249,13 +306,109 @@ mod tests {
                 ),
             ),
             (
-                r#"{"type": "memory", "call-queue": []}"#,
-                format!("{AT}.call-queue: call queueing (call-queue) is not supported"),
-            ),
-            (
                 r#"{"type": "memory", "history": []}"#,
                 format!(
-                    "{AT}.history: unknown key (allowed here: type, path, limit, event-history)"
+                    "{AT}.history: unknown key (allowed here: type, path, limit, event-history, call-queue)"
+                ),
+            ),
+        ];
+        for (store, expected) in cases {
+            assert_eq!(store_error(store), expected, "{store}");
+        }
+    }
+
+    fn queue_rule(uri: &str, policy: MatchPolicy, limit: usize) -> CallQueueRule {
+        CallQueueRule {
+            uri: uri.into(),
+            policy,
+            limit,
+        }
+    }
+
+    #[test]
+    fn crossbar_call_queue_shape_loads() {
+        // crossbar-examples scaling-microservices/queued
+        let realm = realm(
+            r#"{"type": "memory", "call-queue": [{"uri": "com.example.compute", "match": "exact", "limit": 1000}]}"#,
+        );
+        assert_eq!(realm.store, Some(StoreConfig::Memory));
+        assert_eq!(
+            realm.call_queue,
+            [queue_rule("com.example.compute", MatchPolicy::Exact, 1000)]
+        );
+        assert!(realm.event_history.is_empty());
+    }
+
+    #[test]
+    fn call_queue_rules_take_their_match_and_the_top_level_limit() {
+        let configured = realm(
+            r#"{"type": "memory", "limit": 7,
+                "event-history": [{"uri": "com.example.a"}],
+                "call-queue": [
+                    {"uri": "com.example.a"},
+                    {"uri": "com.example.", "match": "prefix", "limit": 3},
+                    {"uri": "com..x", "match": "wildcard"}]}"#,
+        );
+        assert_eq!(
+            configured.call_queue,
+            [
+                queue_rule("com.example.a", MatchPolicy::Exact, 7),
+                queue_rule("com.example.", MatchPolicy::Prefix, 3),
+                queue_rule("com..x", MatchPolicy::Wildcard, 7),
+            ]
+        );
+        assert_eq!(
+            configured.event_history,
+            [rule("com.example.a", MatchPolicy::Exact, 7)]
+        );
+        let defaulted = realm(r#"{"type": "memory", "call-queue": [{"uri": "p"}]}"#);
+        assert_eq!(defaulted.call_queue[0].limit, 100);
+        assert!(realm_of_plain().call_queue.is_empty());
+    }
+
+    #[test]
+    fn call_queue_errors_name_the_json_path() {
+        let cases = [
+            (
+                r#"{"type": "memory", "call-queue": {}}"#,
+                format!("{AT}.call-queue: expected an array, found an object"),
+            ),
+            (
+                r#"{"type": "memory", "call-queue": [{"match": "exact"}]}"#,
+                format!("{AT}.call-queue[0].uri: required key is missing"),
+            ),
+            (
+                r#"{"type": "memory", "call-queue": [{"uri": "a", "limit": 0}]}"#,
+                format!("{AT}.call-queue[0].limit: 0 is out of range (1..=1000000)"),
+            ),
+            (
+                r#"{"type": "memory", "call-queue": [{"uri": "a", "match": "regex"}]}"#,
+                format!(
+                    "{AT}.call-queue[0].match: expected one of exact, prefix, wildcard, found \"regex\""
+                ),
+            ),
+            (
+                r#"{"type": "memory", "call-queue": [{"uri": "com..a"}]}"#,
+                format!(
+                    "{AT}.call-queue[0].uri: \"com..a\" is not a valid URI for match exact (loose URI check)"
+                ),
+            ),
+            (
+                r#"{"type": "memory", "call-queue": [{"uri": "wamp.session.get"}]}"#,
+                format!(
+                    "{AT}.call-queue[0].uri: \"wamp.session.get\": wamp.* procedures are reserved for the router and cannot be queued"
+                ),
+            ),
+            (
+                r#"{"type": "memory", "call-queue": [{"uri": "a"}, {"uri": "a.", "match": "prefix"}, {"uri": "a.", "match": "prefix"}]}"#,
+                format!(
+                    "{AT}.call-queue[2].uri: a call-queue rule for \"a.\" (match prefix) is already defined at {AT}.call-queue[1]"
+                ),
+            ),
+            (
+                r#"{"type": "memory", "call-queue": [{"uri": "a", "concurrency": 2}]}"#,
+                format!(
+                    "{AT}.call-queue[0].concurrency: unknown key (allowed here: uri, match, limit)"
                 ),
             ),
         ];

@@ -263,12 +263,22 @@ impl Dealer {
 
     /// Records a call in flight and returns its invocation id.
     pub fn start_invocation(&mut self, invocation: Invocation, callee: Arc<Peer>) -> Id {
-        let id = self.invocation_ids.next();
+        let id = self.reserve_invocation_id();
+        self.start_invocation_as(id, invocation, callee);
+        id
+    }
+
+    /// An invocation id for a call that waits for its callee (a call queue).
+    pub fn reserve_invocation_id(&mut self) -> Id {
+        self.invocation_ids.next()
+    }
+
+    /// Records a call in flight under the id reserved for it.
+    pub fn start_invocation_as(&mut self, id: Id, invocation: Invocation, callee: Arc<Peer>) {
         self.by_caller
             .insert((invocation.caller.session, invocation.caller_request), id);
         self.callees.insert(id, callee);
         self.invocations.insert(id, invocation);
-        id
     }
 
     /// The invocation `request` of `callee`, if it exists and belongs to that callee.

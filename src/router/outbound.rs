@@ -256,6 +256,12 @@ impl Awaited {
         if Arc::ptr_eq(caller, callee) {
             return Awaited(None);
         }
+        Awaited::waiting(caller)
+    }
+
+    /// A call of the session that owns `caller` waiting for a callee to register (a call
+    /// queue): it counts whoever the callee turns out to be.
+    pub fn waiting(caller: &Arc<Outbound>) -> Awaited {
         caller.awaited.fetch_add(1, Ordering::Relaxed);
         Awaited(Some(Arc::clone(caller)))
     }

@@ -17,6 +17,7 @@ mod bridge_transport;
 mod bridge_webhook;
 mod builtin_roles;
 mod bundled_config;
+mod call_queue;
 mod cgi_path;
 mod config_check;
 mod connection_deadlines;

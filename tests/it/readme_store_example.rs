@@ -1,6 +1,6 @@
 //! The store example of README.md loads as written and means what the README says of it.
 
-use junction::config::{self, HistoryRule, StoreConfig};
+use junction::config::{self, CallQueueRule, HistoryRule, StoreConfig};
 use junction::wamp::uri::MatchPolicy;
 
 /// The first ```json block of the README's "Store" section.
@@ -8,7 +8,7 @@ fn example_block() -> String {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
         .expect("README.md");
     let start = readme
-        .find("## Store: retained events and event history")
+        .find("## Store: retained events, event history, call queues")
         .expect("section");
     let section = &readme[start..];
     let block = section.split("```json\n").nth(1).expect("a json block");
@@ -39,5 +39,13 @@ fn readme_store_example_loads() {
             rule("com.example.sensors.", MatchPolicy::Prefix, 500),
             rule("com.example..alarm", MatchPolicy::Wildcard, 100),
         ]
+    );
+    assert_eq!(
+        realm.call_queue,
+        [CallQueueRule {
+            uri: "com.example.compute".into(),
+            policy: MatchPolicy::Exact,
+            limit: 1000,
+        }]
     );
 }

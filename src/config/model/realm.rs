@@ -19,6 +19,8 @@ pub struct RealmConfig {
     pub store: Option<StoreConfig>,
     /// `store.event-history`: the topics whose publications are recorded, with their bounds.
     pub event_history: Vec<HistoryRule>,
+    /// `store.call-queue`: the procedures whose calls wait for a callee, with their bounds.
+    pub call_queue: Vec<CallQueueRule>,
 }
 
 /// One `store.event-history[]` rule (Crossbar's shape): publications on topics that `uri`
@@ -30,7 +32,18 @@ pub struct HistoryRule {
     pub limit: usize,
 }
 
-/// A realm `store` (Crossbar's key; its `event-history` rules are [`RealmConfig::event_history`]).
+/// One `store.call-queue[]` rule (Crossbar's shape): a CALL to a procedure that `uri` matches
+/// under `policy` and that no callee has registered waits for one instead of failing, at most
+/// `limit` calls of the rule at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallQueueRule {
+    pub uri: String,
+    pub policy: MatchPolicy,
+    pub limit: usize,
+}
+
+/// A realm `store` (Crossbar's key; its `event-history` and `call-queue` rules are
+/// [`RealmConfig::event_history`] and [`RealmConfig::call_queue`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreConfig {
     /// `{"type": "memory"}`: nothing survives a restart.

@@ -119,6 +119,18 @@ fn realm_summary(out: &mut String, realm: &RealmConfig) {
             ),
         );
     }
+    for rule in &realm.call_queue {
+        line(
+            out,
+            2,
+            format!(
+                "call queue: {} ({}), up to {} calls waiting for a callee",
+                rule.uri,
+                policy_name(rule.policy),
+                rule.limit
+            ),
+        );
+    }
 }
 
 fn permission_summary(p: &PermissionConfig) -> String {

@@ -6,7 +6,7 @@
 //!   (URI rules, then permissions);
 //! - [`pubsub`]: SUBSCRIBE, UNSUBSCRIBE, PUBLISH and retained events (the broker's side);
 //! - [`rpc`]: REGISTER, UNREGISTER, CALL, YIELD, CANCEL, INTERRUPT and invocation errors (the
-//!   dealer's side);
+//!   dealer's side), with [`call_queue`]: calls that wait for a callee to register;
 //! - [`options`]: reading and checking the options dicts of those requests;
 //! - [`meta`] and [`meta_events`]: the meta procedures and meta events;
 //! - [`history`] answers `wamp.subscription.get_events`;
@@ -14,6 +14,7 @@
 //!
 //! Locks are held only while tables change or frames are queued; never across socket writes.
 
+mod call_queue;
 mod history;
 mod meta;
 mod meta_events;
@@ -30,6 +31,7 @@ use tokio::sync::watch;
 use crate::config::{RealmConfig, UriCheck};
 use crate::router::authorize::{Action, Authorizer, Decision};
 use crate::router::broker::Broker;
+use crate::router::call_queue::CallQueue;
 use crate::router::dealer::Dealer;
 use crate::router::delivery::push;
 use crate::router::error::WampError;
@@ -52,6 +54,9 @@ pub struct Realm {
     authorizer: Authorizer,
     pub(crate) broker: RwLock<Broker>,
     pub(crate) dealer: Mutex<Dealer>,
+    /// `store.call-queue`: calls waiting for a callee; `None` when the realm has no rules.
+    /// Locked only with `dealer` locked first.
+    pub(crate) call_queue: Option<Mutex<CallQueue>>,
     pub(crate) sessions: SessionTable,
     /// `store.event-history` buffers; `None` when the realm has no rules (see history.rs).
     pub(crate) history: Option<EventHistory>,
@@ -84,6 +89,7 @@ impl Realm {
             authorizer: Authorizer::new(&config.roles),
             broker: RwLock::new(Broker::with_retained_sink(storage.retained_sink())),
             dealer: Mutex::default(),
+            call_queue: CallQueue::new(&config.call_queue).map(Mutex::new),
             sessions: SessionTable::default(),
             history: EventHistory::new(&config.event_history),
             storage,

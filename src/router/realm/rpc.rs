@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::router::authorize::Action;
-use crate::router::dealer::{Invocation, RegisterRefusal, Unregistered};
+use crate::router::dealer::{Dealer, Invocation, RegisterRefusal, Routed, Unregistered};
 use crate::router::delivery::{answer_caller, check_receivable, push, reply};
 use crate::router::error::{WampError, error_message};
 use crate::router::peer::{Awaited, Peer};
@@ -76,7 +76,12 @@ impl Realm {
                 registration: registered.id,
             },
         );
+        // After REGISTERED, under the same lock: calls waiting for this procedure go first.
+        let dispatched = self.dispatch_queued(&mut dealer);
         drop(dealer);
+        for sending in dispatched {
+            sending.send();
+        }
         self.published_register(peer.session, registered);
         Ok(registered.id)
     }
@@ -158,65 +163,27 @@ impl Realm {
         if receive_progress {
             details.insert("receive_progress".into(), Value::Bool(true));
         }
-        let (callee, registration, invocation, details) = {
+        let call = Call {
+            caller,
+            request,
+            procedure,
+            receive_progress,
+            progress,
+        };
+        let started = {
             let mut dealer = self.dealer.lock();
-            let Some(routed) = dealer.route(procedure) else {
-                return Err(WampError::new(
-                    uri_error::NO_SUCH_PROCEDURE,
-                    format!("no callee registered for procedure \"{procedure}\""),
-                ));
-            };
-            check_receivable(&routed.callee, &payload, "the callee")?;
-            if progress && !routed.callee.features.callee_progressive_call_invocations {
-                return Err(WampError::new(
-                    uri_error::FEATURE_NOT_SUPPORTED,
-                    format!(
-                        "the callee of \"{procedure}\" did not announce progressive_call_invocations"
-                    ),
-                ));
+            match dealer.route(procedure) {
+                Some(routed) => start(&mut dealer, routed, &call, details, payload, None)?,
+                // No callee: the call waits when a call-queue rule takes it (call_queue.rs).
+                None => {
+                    return self
+                        .queue_call(&mut dealer, &call, details, payload)
+                        .map(Some);
+                }
             }
-            if routed.policy != MatchPolicy::Exact {
-                details.insert("procedure".into(), Value::from(procedure));
-            }
-            if routed.callee.internal && !details.contains_key("caller_authrole") {
-                details.insert("caller".into(), Value::from(caller.session));
-                details.insert("caller_authid".into(), Value::from(caller.authid.as_str()));
-                details.insert(
-                    "caller_authrole".into(),
-                    Value::from(caller.authrole.as_str()),
-                );
-            }
-            let invocation = dealer.start_invocation(
-                Invocation {
-                    caller: Arc::clone(caller),
-                    awaited: Awaited::new(&caller.outbound, &routed.callee.outbound),
-                    caller_request: request,
-                    callee: routed.callee.session,
-                    receive_progress,
-                    progressive: progress,
-                    registration: routed.registration,
-                    details: if progress {
-                        details.clone()
-                    } else {
-                        Dict::new()
-                    },
-                },
-                Arc::clone(&routed.callee),
-            );
-            (routed.callee, routed.registration, invocation, details)
         };
-        let mut details = details;
-        if progress {
-            details.insert("progress".into(), Value::Bool(true));
-        }
-        let message = Message::Invocation {
-            request: invocation,
-            registration,
-            details,
-            payload,
-        };
-        push(&callee, &message);
-        Ok(Some(invocation))
+        push(&started.callee, &started.message);
+        Ok(Some(started.invocation))
     }
 
     /// A callee's YIELD: a RESULT to the caller (progressive when `progress` and asked for).
@@ -316,6 +283,14 @@ impl Realm {
     ) {
         let mut dealer = self.dealer.lock();
         let Some((invocation_id, callee)) = dealer.find_call(caller, request) else {
+            // Not in flight: it may still wait for a callee (under the dealer's lock, so it
+            // cannot be invoked meanwhile).
+            let queued = self.take_queued(caller, request, expected);
+            drop(dealer);
+            if let Some(call) = queued {
+                let message = error_message(message::CALL, call.request, error, text);
+                reply(&call.caller, &message);
+            }
             return;
         };
         if expected.is_some_and(|id| id != invocation_id) {
@@ -358,7 +333,11 @@ impl Realm {
     /// the callees still receiving its progressive calls an INTERRUPT. Returns its removed
     /// registrations, for the meta events.
     pub(super) fn remove_from_dealer(&self, session: Id) -> Vec<Unregistered> {
-        let removal = self.dealer.lock().remove_session(session);
+        let removal = {
+            let mut dealer = self.dealer.lock();
+            self.forget_queued(session);
+            dealer.remove_session(session)
+        };
         for invocation in removal.orphaned {
             let error = error_message(
                 message::CALL,
@@ -378,6 +357,92 @@ impl Realm {
         }
         removal.unregistered
     }
+}
+
+/// A CALL checked and authorized, on its way to a callee: now, or once one registers.
+pub(super) struct Call<'a> {
+    pub caller: &'a Arc<Peer>,
+    pub request: Id,
+    pub procedure: &'a str,
+    pub receive_progress: bool,
+    /// A progressive call invocation: more chunks of it follow.
+    pub progress: bool,
+}
+
+/// An invocation recorded in the dealer, its INVOCATION to push once the dealer is unlocked.
+pub(super) struct Started {
+    pub callee: Arc<Peer>,
+    pub message: Message,
+    pub invocation: Id,
+}
+
+/// Starts `call` at the callee the dealer chose (`routed`), under the id `reserved` for it when
+/// it waited in a call queue. `details` are the INVOCATION.Details decided at CALL time.
+pub(super) fn start(
+    dealer: &mut Dealer,
+    routed: Routed,
+    call: &Call,
+    mut details: Dict,
+    payload: Payload,
+    reserved: Option<Id>,
+) -> Result<Started, WampError> {
+    check_receivable(&routed.callee, &payload, "the callee")?;
+    if call.progress && !routed.callee.features.callee_progressive_call_invocations {
+        return Err(WampError::new(
+            uri_error::FEATURE_NOT_SUPPORTED,
+            format!(
+                "the callee of \"{}\" did not announce progressive_call_invocations",
+                call.procedure
+            ),
+        ));
+    }
+    if routed.policy != MatchPolicy::Exact {
+        details.insert("procedure".into(), Value::from(call.procedure));
+    }
+    let caller = call.caller;
+    if routed.callee.internal && !details.contains_key("caller_authrole") {
+        details.insert("caller".into(), Value::from(caller.session));
+        details.insert("caller_authid".into(), Value::from(caller.authid.as_str()));
+        details.insert(
+            "caller_authrole".into(),
+            Value::from(caller.authrole.as_str()),
+        );
+    }
+    let invocation = Invocation {
+        caller: Arc::clone(caller),
+        awaited: Awaited::new(&caller.outbound, &routed.callee.outbound),
+        caller_request: call.request,
+        callee: routed.callee.session,
+        receive_progress: call.receive_progress,
+        progressive: call.progress,
+        registration: routed.registration,
+        details: if call.progress {
+            details.clone()
+        } else {
+            Dict::new()
+        },
+    };
+    let callee = Arc::clone(&routed.callee);
+    let id = match reserved {
+        Some(id) => {
+            dealer.start_invocation_as(id, invocation, callee);
+            id
+        }
+        None => dealer.start_invocation(invocation, callee),
+    };
+    if call.progress {
+        details.insert("progress".into(), Value::Bool(true));
+    }
+    Ok(Started {
+        callee: routed.callee,
+        message: Message::Invocation {
+            request: id,
+            registration: routed.registration,
+            details,
+            payload,
+        },
+        invocation: id,
+    })
 }
 
 /// An INTERRUPT for a callee's invocation.
