@@ -1,6 +1,7 @@
 //! A WebSocket path's `cookie` option (Crossbar's cookie tracking), checked as Crossbar checks
 //! it: `name` matching `^[a-z][a-z0-9_]+$`, `length` 6 to 64, `max_age` 1 s to 10 years, a
-//! `memory` or `file` store (`filename` relative to the config folder, `$VAR` expanded).
+//! `memory`, `file` or `database` store (`filename` or `path` relative to the config folder,
+//! `$VAR` expanded; `purge_on_startup`).
 
 use std::time::Duration;
 
@@ -66,21 +67,37 @@ pub(super) fn load_cookie(node: &Node, cx: &mut Loader) -> Result<CookieTracking
 
 fn load_store(node: &Node, cx: &mut Loader) -> Result<CookieStore> {
     let obj = node.object()?;
-    Ok(match obj.required("type")?.one_of(&["memory", "file"])? {
-        "memory" => {
-            obj.only(&["type"])?;
-            CookieStore::Memory
-        }
-        _ => {
-            obj.only(&["type", "filename"])?;
-            let file = obj.required("filename")?;
-            let written = path_text(&file, cx)?;
-            if written.is_empty() {
-                return Err(file.error("expected a file name, found an empty string"));
-            }
-            let joined = cx.folder.join(written);
-            CookieStore::File(std::path::absolute(&joined).unwrap_or(joined))
-        }
+    let kind = obj
+        .required("type")?
+        .one_of(&["memory", "file", "database"])?;
+    if kind == "memory" {
+        obj.only(&["type"])?;
+        return Ok(CookieStore::Memory);
+    }
+    let (key, in_folder) = if kind == "file" {
+        obj.only(&["type", "filename", "purge_on_startup"])?;
+        ("filename", None)
+    } else {
+        // LMDB tuning of Crossbar's database store: nothing to tune in a redb file.
+        obj.keys(
+            &["type", "path", "purge_on_startup"],
+            &["maxsize", "readonly", "sync"],
+            &mut cx.ignored,
+        )?;
+        ("path", Some("cookies.redb"))
+    };
+    let file = obj.required(key)?;
+    let written = path_text(&file, cx)?;
+    if written.is_empty() {
+        return Err(file.error("expected a file name, found an empty string"));
+    }
+    let mut joined = cx.folder.join(written);
+    if let Some(name) = in_folder {
+        joined.push(name);
+    }
+    Ok(CookieStore::File {
+        path: std::path::absolute(&joined).unwrap_or(joined),
+        purge: obj.opt_bool("purge_on_startup")?.unwrap_or(false),
     })
 }
 

@@ -108,6 +108,14 @@ impl CookieFile {
         })
     }
 
+    /// Forgets every login (`purge_on_startup`).
+    pub fn purge(&self) -> Result<(), String> {
+        self.write(|table| {
+            table.retain(|_, _| false)?;
+            Ok(())
+        })
+    }
+
     pub fn remove(&self, digest: &[u8; 32]) -> Result<(), String> {
         self.write(|table| {
             table.remove(digest.as_slice())?;

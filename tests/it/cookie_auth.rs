@@ -393,3 +393,34 @@ async fn a_dynamic_authenticator_is_given_the_http_headers_and_the_cookie() {
         "{welcome}"
     );
 }
+
+/// Crossbar's `purge_on_startup` forgets the stored logins at start; its `database` store
+/// (an LMDB folder there) is a redb file in that folder here, its LMDB tuning ignored.
+#[tokio::test]
+async fn purge_on_startup_and_the_database_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("cookies");
+    let config = |purge: bool| {
+        let store = json!({"type": "database", "path": folder.to_str().unwrap(),
+                           "maxsize": 1048576, "sync": true, "purge_on_startup": purge});
+        common::config(
+            vec![json!({"name": "realm1", "roles": [full_access_role("frontend")]})],
+            vec![path(json!({"store": store}), ticket_and_cookie())],
+        )
+    };
+    let mut router = Router::start(&config(false));
+    let cookie = login(&router).await;
+    router.terminate();
+    router.wait_exit(Duration::from_secs(10)).expect("stopped");
+    assert!(folder.join("cookies.redb").is_file());
+    let mut router = Router::start(&config(false));
+    let (mut client, _) = connect(&router, Some(&cookie)).await;
+    assert_eq!(hello(&mut client, "realm1", &["cookie"]).await[0], 2);
+    router.terminate();
+    router.wait_exit(Duration::from_secs(10)).expect("stopped");
+    let router = Router::start(&config(true));
+    let (mut client, set_cookie) = connect(&router, Some(&cookie)).await;
+    assert!(set_cookie.is_some(), "purged: the cookie is unknown");
+    let abort = hello(&mut client, "realm1", &["cookie"]).await;
+    assert_abort(&abort, "wamp.error.no_auth_method");
+}

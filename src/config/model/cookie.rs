@@ -22,10 +22,15 @@ pub struct CookieTracking {
     pub store: CookieStore,
 }
 
-/// `store`: `{"type": "memory"}` (the default) or `{"type": "file", "filename"}`.
+/// `store`: `{"type": "memory"}` (the default), `{"type": "file", "filename"}` or
+/// `{"type": "database", "path"}` (Crossbar's LMDB folder; Junction keeps a redb file in it).
 #[derive(Debug, Clone, PartialEq)]
 pub enum CookieStore {
     Memory,
     /// A redb file (relative paths from the config folder) keeping the logins across restarts.
-    File(PathBuf),
+    File {
+        path: PathBuf,
+        /// `purge_on_startup`: forget every stored login when the router starts.
+        purge: bool,
+    },
 }

@@ -95,8 +95,11 @@ impl CookieJar {
         let mut cookies = HashMap::new();
         let file = match &config.store {
             CookieStore::Memory => None,
-            CookieStore::File(path) => {
+            CookieStore::File { path, purge } => {
                 let file = CookieFile::open(path)?;
+                if *purge {
+                    file.purge()?;
+                }
                 for (digest, stored) in file.load(now())? {
                     cookies.insert(
                         digest,
