@@ -7,7 +7,9 @@
 //! ```
 //!
 //! `type` is `memory` (Crossbar's only open-source type) or `embedded` (Junction's redb file;
-//! `path` relative to the config file, default `.junction/<realm>.redb`). The top-level `limit`
+//! `path` relative to the config file, default `.junction/<realm>.redb`); CrossbarFX's `cfxdb`
+//! (an LMDB folder at `path`) is an embedded store `<path>/<realm>.redb`, its `maxsize` and
+//! `buffer-flush` accepted and listed as ignored. The top-level `limit`
 //! is what Crossbar makes of it: the limit of every `event-history` and `call-queue` rule that
 //! does not set its own (default 100). Rule URIs follow the realm's `uri_check` and their match
 //! policy. Call queues live in memory whatever the store's type (see
@@ -36,16 +38,34 @@ pub(crate) fn load_store(
     node: &Node,
     realm: &str,
     uri_check: UriCheck,
-    cx: &Loader,
+    cx: &mut Loader,
 ) -> Result<LoadedStore> {
     let obj = node.object()?;
-    obj.only(&["type", "path", "limit", "event-history", "call-queue"])?;
-    let store = match obj.required("type")?.one_of(&["memory", "embedded"])? {
+    // `maxsize` and `buffer-flush` tune the LMDB database of CrossbarFX's `cfxdb` store.
+    obj.keys(
+        &["type", "path", "limit", "event-history", "call-queue"],
+        &["maxsize", "buffer-flush"],
+        &mut cx.ignored,
+    )?;
+    let store = match obj
+        .required("type")?
+        .one_of(&["memory", "embedded", "cfxdb"])?
+    {
         "memory" => {
             if obj.has("path") {
                 return Err(obj.key_error("path", "a memory store has no path"));
             }
             StoreConfig::Memory
+        }
+        // CrossbarFX's store: an LMDB folder at `path`; Junction keeps its redb file there.
+        "cfxdb" => {
+            let joined = cx
+                .folder
+                .join(obj.required("path")?.non_empty_str()?)
+                .join(format!("{realm}.redb"));
+            StoreConfig::Embedded {
+                path: std::path::absolute(&joined).unwrap_or(joined),
+            }
         }
         _ => match obj.get("path") {
             Some(path) => {
@@ -210,6 +230,19 @@ mod tests {
     }
 
     #[test]
+    fn crossbarfx_cfxdb_store_is_an_embedded_file_in_its_folder() {
+        let realm = realm(
+            r#"{"type": "cfxdb", "path": "../.testdb", "maxsize": 1073741824, "buffer-flush": 250,
+                "event-history": [{"uri": "debug.", "match": "prefix"}]}"#,
+        );
+        let Some(StoreConfig::Embedded { path }) = realm.store else {
+            panic!("an embedded store: {:?}", realm.store);
+        };
+        assert!(path.ends_with(".testdb/realm1.redb"), "{}", path.display());
+        assert_eq!(realm.event_history.len(), 1);
+    }
+
+    #[test]
     fn rules_take_their_match_and_the_top_level_limit_as_default() {
         let configured = realm(
             r#"{"type": "embedded", "limit": 7, "event-history": [
@@ -308,7 +341,7 @@ mod tests {
             (
                 r#"{"type": "memory", "history": []}"#,
                 format!(
-                    "{AT}.history: unknown key (allowed here: type, path, limit, event-history, call-queue)"
+                    "{AT}.history: unknown key (allowed here: type, path, limit, event-history, call-queue, maxsize, buffer-flush)"
                 ),
             ),
         ];
