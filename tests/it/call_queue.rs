@@ -41,6 +41,13 @@ async fn call(client: &mut Client, options: Value, procedure: &str, args: Value)
     request
 }
 
+/// Returns once the router has handled what `client` sent so far: a session's requests are
+/// handled in order, so the answer to a meta call comes after.
+async fn handled(client: &mut Client) {
+    let count = common::calls::call(client, "wamp.session.count", json!([])).await;
+    assert!(count.is_u64(), "{count}");
+}
+
 /// Expects an INVOCATION; returns it.
 async fn invocation(callee: &mut Client) -> Value {
     let msg = callee.recv().await;
@@ -100,8 +107,11 @@ async fn waiting_calls_are_invoked_in_order() {
     let router = start();
     let (mut caller, _) = joined(&router).await;
     let (mut other, _) = joined(&router).await;
+    // Each CALL is known queued before the next is sent (two connections are not ordered).
     let first = call(&mut caller, json!({}), "com.example.compute", json!([0])).await;
+    handled(&mut caller).await;
     let second = call(&mut other, json!({}), "com.example.compute", json!([1])).await;
+    handled(&mut other).await;
     let third = call(&mut caller, json!({}), "com.example.compute", json!([2])).await;
     caller.expect_silence(QUIET).await;
 
