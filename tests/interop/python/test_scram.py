@@ -83,7 +83,7 @@ def scram_login(authid, password, **authextra):
 
 def assert_server_verified(scram, client):
     assert "scram_server_signature" in client.details.authextra, client.details.authextra
-    assert scram.on_welcome(None, client.details.authextra) is None, "server signature"
+    assert scram.on_welcome(client, client.details.authextra) is None, "server signature"
 
 
 @pytest.mark.parametrize("ser", ["json", "msgpack"])
