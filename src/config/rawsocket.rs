@@ -267,7 +267,7 @@ mod tests {
         assert_eq!(
             e(r#""auth": {}"#),
             format!(
-                "{T}.auth: no authentication method configured (expected anonymous, ticket, wampcra or cryptosign)"
+                "{T}.auth: no authentication method configured (expected anonymous, ticket, wampcra, cryptosign or scram)"
             )
         );
         assert_eq!(

@@ -1,5 +1,5 @@
 //! A secret read from config (tickets, wampcra secrets, pusher and webhook secrets, OAuth2
-//! client secrets of pollers): it never prints.
+//! client secrets of pollers, SCRAM keys): it never prints.
 //!
 //! `Debug` and `Display` show `<redacted>`, so a secret that ends up in a log line, an error or
 //! `check` output by accident still leaks nothing.
@@ -27,6 +27,26 @@ impl fmt::Debug for Secret {
 }
 
 impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Secret bytes (SCRAM's stored and server keys): like [`Secret`], never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretBytes(Vec<u8>);
+
+impl SecretBytes {
+    pub fn new(value: Vec<u8>) -> Self {
+        SecretBytes(value)
+    }
+
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretBytes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("<redacted>")
     }

@@ -143,6 +143,49 @@ fn bad_config_names_the_json_path() {
 }
 
 #[test]
+fn a_bad_scram_kdf_names_the_json_path_and_no_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let stored = "8dca7f3734b168aaf3c73ae96cb8e6605d6103bc919bc99f7a149936e2be78dc";
+    let scram = format!(
+        r#""scram": {{"type": "static", "principals": {{"alice": {{
+            "kdf": "scrypt", "iterations": 4096, "memory": 512,
+            "salt": "ff8d9819fc0e12bf0d24892e45987e24", "stored-key": "{stored}",
+            "server-key": "{stored}", "role": "frontend"}}}}}},
+        "anonymous""#
+    );
+    let json = GOOD.replacen(
+        r#""anonymous": {"type": "static""#,
+        &format!(r#"{scram}: {{"type": "static""#),
+        1,
+    );
+    assert!(json.contains("scrypt"));
+    let output = check(dir.path(), &json);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "stderr:\n{stderr}");
+    assert!(
+        stderr.contains(
+            r#"error: workers[0].transports[0].paths.ws.auth.scram.principals.alice.kdf: expected one of argon2id-13, pbkdf2, found "scrypt""#
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(stored), "{stderr}");
+
+    // The same principal with a known kdf loads and is summarised without its keys.
+    let output = check(dir.path(), &json.replace("scrypt", "argon2id-13"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("auth scram: alice (role frontend, argon2id-13)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(stored), "{stdout}");
+}
+
+#[test]
 fn an_unsupported_feature_is_an_error_and_an_undefined_role_a_warning() {
     let dir = tempfile::tempdir().unwrap();
     let json = GOOD.replace(r#""type": "websocket","#, r#""type": "catalog","#);

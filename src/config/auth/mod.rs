@@ -1,4 +1,4 @@
-//! The `auth` block of a WebSocket service: static anonymous, ticket, wampcra and cryptosign,
+//! The `auth` block of a WebSocket service: anonymous, ticket, wampcra, cryptosign and scram,
 //! and the secrets they hold (literal, or `$NAME` / `${NAME}` read from the environment at
 //! load; cryptosign public keys may be written the same way).
 //!
@@ -6,10 +6,12 @@
 //! environment secrets, the variable's name.
 
 pub(crate) mod cryptosign;
+mod scram;
 
 use std::collections::BTreeMap;
 
 use crate::config::auth::cryptosign::load_cryptosign;
+use crate::config::auth::scram::load_scram;
 use crate::config::loader::Loader;
 use crate::config::model::{
     AnonymousAuth, AuthConfig, DynamicAuth, TicketAuth, TicketPrincipal, WampcraAuth, WampcraUser,
@@ -31,18 +33,23 @@ pub(crate) fn load_auth(node: Option<&Node>, cx: &mut Loader) -> Result<AuthConf
         });
     };
     let obj = node.object()?;
-    obj.reject(&[
-        ("scram", "auth method scram is not supported yet"),
-        ("tls", "auth method tls is not supported yet"),
-    ])?;
+    obj.reject(&[("tls", "auth method tls is not supported yet")])?;
     obj.keys(
-        &["anonymous", "ticket", "wampcra", "cryptosign", "cookie"],
+        &[
+            "anonymous",
+            "ticket",
+            "wampcra",
+            "cryptosign",
+            "scram",
+            "cookie",
+        ],
         &[],
         &mut cx.ignored,
     )?;
     if obj.is_empty() {
         return Err(node.error(
-            "no authentication method configured (expected anonymous, ticket, wampcra or cryptosign)",
+            "no authentication method configured (expected anonymous, ticket, wampcra, cryptosign \
+             or scram)",
         ));
     }
     if obj.has("cookie") && obj.entries().count() == 1 {
@@ -65,6 +72,7 @@ pub(crate) fn load_auth(node: Option<&Node>, cx: &mut Loader) -> Result<AuthConf
             .get("cryptosign")
             .map(|n| load_cryptosign(&n, cx).map(Box::new))
             .transpose()?,
+        scram: obj.get("scram").map(|n| load_scram(&n, cx)).transpose()?,
         cookie: obj
             .get("cookie")
             .map(|n| load_cookie(&n))
@@ -533,15 +541,13 @@ pub(crate) mod tests {
         assert_eq!(
             auth_error("{}"),
             format!(
-                "{at}: no authentication method configured (expected anonymous, ticket, wampcra or cryptosign)"
+                "{at}: no authentication method configured (expected anonymous, ticket, wampcra, cryptosign or scram)"
             )
         );
-        for method in ["scram", "tls"] {
-            assert_eq!(
-                auth_error(&format!(r#"{{"{method}": {{"type": "static"}}}}"#)),
-                format!("{at}.{method}: auth method {method} is not supported yet")
-            );
-        }
+        assert_eq!(
+            auth_error(r#"{"tls": {"type": "static"}}"#),
+            format!("{at}.tls: auth method tls is not supported yet")
+        );
         assert_eq!(
             auth_error(r#"{"cookie": {}}"#),
             format!(
@@ -550,7 +556,7 @@ pub(crate) mod tests {
             )
         );
         assert!(auth_error(r#"{"tickets": {}}"#).starts_with(&format!(
-            "{at}.tickets: unknown key (allowed here: anonymous, ticket, wampcra, cryptosign, cookie)"
+            "{at}.tickets: unknown key (allowed here: anonymous, ticket, wampcra, cryptosign, scram, cookie)"
         )));
         // Dynamic ticket authentication: the procedure, its realm, the timeout.
         let dynamic = load(&config_with_auth(

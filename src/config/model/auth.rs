@@ -1,9 +1,9 @@
 //! Authentication as configured on a WebSocket or RawSocket service: anonymous, ticket,
-//! wampcra and cryptosign methods and their principals.
+//! wampcra, cryptosign and scram methods and their principals.
 
 use std::collections::BTreeMap;
 
-use crate::config::secret::Secret;
+use crate::config::secret::{Secret, SecretBytes};
 
 /// The `auth` block of a WebSocket or RawSocket service. Without an `auth` block, Crossbar (and Junction)
 /// allow anonymous with role `anonymous`, which `load` expresses as `anonymous: Some(..)`.
@@ -14,6 +14,7 @@ pub struct AuthConfig {
     pub wampcra: Option<WampcraAuth>,
     /// Boxed so that a WebSocket service stays small next to the other transport kinds.
     pub cryptosign: Option<Box<CryptosignAuth>>,
+    pub scram: Option<ScramAuth>,
     /// `"cookie": {}`: a client whose tracking cookie logged in before (by another method) is
     /// welcomed again without credentials. Needs cookie tracking on the path.
     pub cookie: bool,
@@ -95,4 +96,98 @@ pub struct CryptosignPrincipal {
     /// `realm`: the only realm this principal may join (Crossbar would move the session
     /// there instead; Junction refuses a HELLO for another realm).
     pub realm: Option<String>,
+}
+
+/// `"scram": {"type": "static", "principals": {"authid": {"kdf", "iterations", "memory"?,
+/// "salt", "stored-key", "server-key", "role"}}}` (salt and keys in hex, as Crossbar reads them
+/// and autobahn's `derive_scram_credential` prints them).
+#[derive(Debug, Clone)]
+pub struct ScramAuth {
+    pub principals: BTreeMap<String, ScramPrincipal>,
+    /// `"type": "dynamic"`: the authenticator gives the principal's fields at HELLO (then
+    /// `principals` is empty).
+    pub dynamic: Option<DynamicAuth>,
+}
+
+/// What the router keeps of a SCRAM user: never the password, only what the client's KDF
+/// parameters and the keys derived from it.
+#[derive(Debug, Clone)]
+pub struct ScramPrincipal {
+    pub kdf: ScramKdf,
+    pub iterations: u32,
+    /// Argon2's memory cost in KiB (argon2id-13 only).
+    pub memory: Option<u32>,
+    pub salt: Vec<u8>,
+    /// SHA-256(ClientKey): checks the client's proof.
+    pub stored_key: SecretBytes,
+    /// HMAC(SaltedPassword, "Server Key"): signs the WELCOME, proving the router to the client.
+    pub server_key: SecretBytes,
+    pub role: String,
+}
+
+impl ScramPrincipal {
+    /// What every principal must be, from the config or from a dynamic authenticator: `Err`
+    /// names the field and what is wrong (never its value).
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        if self.salt.is_empty() {
+            return Err(("salt", "the salt must not be empty".into()));
+        }
+        if self.kdf == ScramKdf::Argon2id13 {
+            // Argon2's own minimums: a client would fail on anything less.
+            if self.salt.len() < 8 {
+                return Err((
+                    "salt",
+                    "argon2id-13 needs a salt of at least 8 bytes".into(),
+                ));
+            }
+            match self.memory {
+                None => return Err(("memory", "argon2id-13 needs a memory cost (KiB)".into())),
+                Some(memory) if memory < 8 => {
+                    return Err((
+                        "memory",
+                        "argon2id-13 needs a memory cost of at least 8 KiB".into(),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        for (field, key) in [
+            ("stored-key", &self.stored_key),
+            ("server-key", &self.server_key),
+        ] {
+            if key.expose().len() != 32 {
+                return Err((field, "expected 32 bytes (64 hex characters)".into()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The key derivation function the client runs on its password (the router never does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScramKdf {
+    /// `argon2id-13`: Argon2id version 1.3, parallelism 1, 32 bytes.
+    Argon2id13,
+    /// `pbkdf2`: PBKDF2-HMAC-SHA256, 32 bytes.
+    Pbkdf2,
+}
+
+impl ScramKdf {
+    /// The names Crossbar and autobahn use, in `kdf` of the config and of the CHALLENGE.
+    pub const NAMES: [&str; 2] = ["argon2id-13", "pbkdf2"];
+
+    pub fn from_name(name: &str) -> Option<ScramKdf> {
+        match name {
+            "argon2id-13" => Some(ScramKdf::Argon2id13),
+            "pbkdf2" => Some(ScramKdf::Pbkdf2),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ScramKdf::Argon2id13 => "argon2id-13",
+            ScramKdf::Pbkdf2 => "pbkdf2",
+        }
+    }
 }

@@ -84,6 +84,20 @@ pub(super) fn auth_summary(out: &mut String, depth: usize, auth: &AuthConfig) {
             format!("auth cryptosign: {}", or_none(principals)),
         );
     }
+    if let Some(dynamic) = auth.scram.as_ref().and_then(|s| s.dynamic.as_ref()) {
+        line(
+            out,
+            depth,
+            format!("auth scram: {}", dynamic_summary(dynamic)),
+        );
+    } else if let Some(scram) = &auth.scram {
+        let principals: Vec<String> = scram
+            .principals
+            .iter()
+            .map(|(authid, p)| format!("{authid} (role {}, {})", p.role, p.kdf.name()))
+            .collect();
+        line(out, depth, format!("auth scram: {}", or_none(principals)));
+    }
 }
 
 /// `dynamic, decided by PROCEDURE on REALM (timeout N ms)`.

@@ -14,7 +14,7 @@ use ed25519_dalek::VerifyingKey;
 use crate::config::secret::Secret;
 use crate::config::{DynamicAuth, WampcraUser};
 use crate::router::Router;
-use crate::router::auth::{AuthStep, Identity, Refusal, cryptosign, wampcra};
+use crate::router::auth::{AuthStep, Identity, Refusal, cryptosign, scram, wampcra};
 use crate::router::internal::{self, CallOutcome};
 use crate::router::session_table::TransportInfo;
 use crate::wamp::error as uri_error;
@@ -73,6 +73,9 @@ pub async fn decide(
             }
             Err(refusal) => AuthStep::Abort(refusal),
         };
+    }
+    if pending.authmethod == "scram" {
+        return scram_challenge(&pending, answer);
     }
     if pending.authmethod == "wampcra" {
         return match wampcra_user(&pending, answer) {
@@ -188,6 +191,38 @@ fn wampcra_user(pending: &Pending, answer: Value) -> Result<(WampcraUser, String
         _ => Dict::new(),
     };
     Ok((user, authid, authextra))
+}
+
+/// The SCRAM CHALLENGE for the principal the authenticator answered (`{"kdf", "iterations",
+/// "memory"?, "salt", "stored-key", "server-key", "role", "authid"?, "extra"?}`).
+fn scram_challenge(pending: &Pending, answer: Value) -> AuthStep {
+    let Value::Dict(mut fields) = answer else {
+        return AuthStep::Abort(failed(
+            "the authenticator's answer for scram is not {\"kdf\", \"salt\", ...}",
+        ));
+    };
+    let checked = check_realm(pending, &fields)
+        .and_then(|()| scram::principal_from_answer(&fields))
+        .and_then(|principal| {
+            let first = scram::client_first(
+                pending.authid.as_deref(),
+                Some(&Value::Dict(pending.authextra.clone())),
+            )?;
+            Ok((principal, first))
+        });
+    let (principal, first) = match checked {
+        Ok(found) => found,
+        Err(refusal) => return AuthStep::Abort(refusal),
+    };
+    let authid = fields
+        .get("authid")
+        .and_then(Value::as_str)
+        .map_or_else(|| first.authid.clone(), str::to_string);
+    let authextra = match fields.remove("extra") {
+        Some(Value::Dict(extra)) => extra,
+        _ => Dict::new(),
+    };
+    scram::challenge_principal(&principal, first, authid, "dynamic", authextra)
 }
 
 /// The key to challenge (the client's, which the answer's `pubkey`, when given, must match),

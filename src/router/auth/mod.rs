@@ -9,6 +9,7 @@ pub mod cookie;
 pub mod cryptosign;
 pub mod dynamic;
 mod failed_logins;
+pub mod scram;
 mod ticket;
 pub mod wampcra;
 
@@ -71,6 +72,7 @@ pub enum Pending {
     Wampcra(wampcra::Pending),
     /// Boxed: a parsed Ed25519 key is large, and pending states live in every session's state.
     Cryptosign(Box<cryptosign::Pending>),
+    Scram(Box<scram::Pending>),
     /// Decided by a dynamic authenticator: the session calls [`dynamic::authenticate`].
     Dynamic(Box<dynamic::Pending>),
 }
@@ -81,6 +83,7 @@ impl Pending {
             Pending::Ticket(p) => p.authenticate(signature),
             Pending::Wampcra(p) => p.authenticate(signature),
             Pending::Cryptosign(p) => p.authenticate(signature),
+            Pending::Scram(p) => p.authenticate(signature),
             // Needs a call to the authenticator: the session awaits `dynamic::authenticate`.
             Pending::Dynamic(_) => Err(Refusal {
                 reason: std::borrow::Cow::Borrowed(uri_error::AUTHENTICATION_FAILED),
@@ -190,6 +193,7 @@ impl Authenticator {
             || c.ticket.as_ref().is_some_and(|t| t.dynamic.is_some())
             || c.wampcra.as_ref().is_some_and(|w| w.dynamic.is_some())
             || c.cryptosign.as_ref().is_some_and(|s| s.dynamic.is_some())
+            || c.scram.as_ref().is_some_and(|s| s.dynamic.is_some())
     }
 
     /// The methods this path offers, for `check` and error messages.
@@ -207,6 +211,9 @@ impl Authenticator {
         }
         if c.cryptosign.is_some() {
             methods.push("cryptosign");
+        }
+        if c.scram.is_some() {
+            methods.push("scram");
         }
         if c.cookie {
             methods.push("cookie");
@@ -271,6 +278,21 @@ impl Authenticator {
                             )));
                         }
                         return cryptosign::challenge(c, realm, authid, details.get("authextra"));
+                    }
+                }
+                "scram" => {
+                    if let Some(s) = &self.config.scram {
+                        // The HELLO is checked before any authenticator is asked (as Crossbar).
+                        let first = match scram::client_first(authid, details.get("authextra")) {
+                            Ok(first) => first,
+                            Err(refusal) => return AuthStep::Abort(refusal),
+                        };
+                        if let Some(dynamic) = &s.dynamic {
+                            return AuthStep::Decide(Box::new(dynamic_pending(
+                                dynamic, "scram", realm, authid, details,
+                            )));
+                        }
+                        return scram::challenge(s, first);
                     }
                 }
                 _ => {}
