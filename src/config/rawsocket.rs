@@ -260,7 +260,7 @@ mod tests {
         assert_eq!(
             e(r#""auth": {}"#),
             format!(
-                "{T}.auth: no authentication method configured (expected anonymous, ticket, wampcra or cryptosign)"
+                "{T}.auth: no authentication method configured (expected anonymous, ticket, wampcra, cryptosign or tls)"
             )
         );
         assert_eq!(

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod authorize;
 pub mod broker;
+pub mod client_cert;
 pub mod config_warnings;
 pub mod dealer;
 mod delivery;

@@ -232,7 +232,10 @@ impl Session {
         }
         let session = id::random_id();
         let features = ClientFeatures::from_hello(&details);
-        let mut step = self.authenticator.hello(&realm.name, session, &details);
+        let client_cert = self.transport.client_cert.as_deref();
+        let mut step = self
+            .authenticator
+            .hello(&realm.name, session, &details, client_cert);
         if let AuthStep::Decide(pending) = step {
             step = dynamic::decide(&self.router, *pending, session, &self.transport).await;
         }

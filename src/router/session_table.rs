@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use parking_lot::{Mutex, RwLock};
 
 use crate::router::authorize::{Action, Decision};
+use crate::router::client_cert::ClientCert;
 use crate::router::peer::Peer;
 use crate::wamp::id::Id;
 use crate::wamp::message::Payload;
@@ -55,6 +56,9 @@ pub struct TransportInfo {
     pub peer: String,
     /// The client's IP address (none for a Unix socket peer): what failed logins count by.
     pub ip: Option<std::net::IpAddr>,
+    /// The certificate the client presented in the TLS handshake (verified against the
+    /// endpoint's `ca_certificates`), shared by every request of the connection.
+    pub client_cert: Option<Arc<ClientCert>>,
 }
 
 impl TransportInfo {
@@ -63,6 +67,9 @@ impl TransportInfo {
         details.insert("type".into(), Value::from(self.kind));
         details.insert("protocol".into(), Value::from(self.protocol));
         details.insert("peer".into(), Value::from(self.peer.as_str()));
+        if let Some(cert) = &self.client_cert {
+            details.insert("peer_cert".into(), Value::Dict(cert.to_dict()));
+        }
         details
     }
 }

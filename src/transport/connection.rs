@@ -47,6 +47,7 @@ pub fn transport_details(
         protocol,
         peer,
         ip: addr.map(|addr| addr.ip()),
+        client_cert: None,
     }
 }
 

@@ -31,6 +31,7 @@ use tracing::{debug, info};
 use crate::config::WebSocketOptions;
 use crate::router::Router;
 use crate::router::auth::Authenticator;
+use crate::router::client_cert::ClientCert;
 use crate::router::peer::{Outbound, Outgoing};
 use crate::router::session::{Flow, Session};
 use crate::transport::connection::{
@@ -79,6 +80,7 @@ pub fn serve<S>(
     authenticator: Arc<Authenticator>,
     options: WebSocketOptions,
     peer_addr: std::net::SocketAddr,
+    client_cert: Option<Arc<ClientCert>>,
 ) -> impl Future<Output = ()> + Send
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -94,11 +96,9 @@ where
         subprotocol.serialization,
         Arc::clone(&outbound),
     );
-    session.set_transport(connection::transport_details(
-        "websocket",
-        subprotocol.name(),
-        &peer_addr,
-    ));
+    let mut transport = connection::transport_details("websocket", subprotocol.name(), &peer_addr);
+    transport.client_cert = client_cert;
+    session.set_transport(transport);
     let link = Arc::new(Link::new(outbound, options.join_timeout));
     // Batched JSON: answer with the separator the client uses (see wamp::serializer).
     let separator = Arc::new(AtomicU8::new(JSON_SEPARATOR));
@@ -321,7 +321,7 @@ mod tests {
     use hyper_util::rt::TokioIo;
 
     /// The size of what `f` returns, without calling it.
-    fn returned_size<A, B, C, D, E, F, R>(_: impl Fn(A, B, C, D, E, F) -> R) -> usize {
+    fn returned_size<A, B, C, D, E, F, G, R>(_: impl Fn(A, B, C, D, E, F, G) -> R) -> usize {
         std::mem::size_of::<R>()
     }
 

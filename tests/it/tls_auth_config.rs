@@ -90,7 +90,10 @@ fn ca_certificates_and_static_tls_principals_load_and_are_summarised() {
         ),
         "auth tls: client_0 (role backend), client_1 (role frontend)".to_string(),
     ] {
-        assert!(stdout.contains(&expected), "missing {expected:?} in:\n{stdout}");
+        assert!(
+            stdout.contains(&expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
     }
     assert!(!stderr.contains("warning"), "{stderr}");
 }
@@ -99,7 +102,11 @@ fn ca_certificates_and_static_tls_principals_load_and_are_summarised() {
 fn dynamic_tls_auth_loads() {
     let dir = folder();
     let auth = json!({"tls": {"type": "dynamic", "authenticator": "com.example.authenticate"}});
-    let output = check(dir.path(), &config(tls_with_ca(json!(["tls/ca.pem"])), auth), &[]);
+    let output = check(
+        dir.path(),
+        &config(tls_with_ca(json!(["tls/ca.pem"])), auth),
+        &[],
+    );
     let (stdout, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(
@@ -130,8 +137,10 @@ fn tls_auth_where_no_client_certificate_is_asked_for_is_a_warning() {
     plain["workers"][0]["transports"]
         .as_array_mut()
         .unwrap()
-        .push(json!({"type": "rawsocket", "endpoint": {"type": "tcp", "port": 9000},
-                     "auth": principals}));
+        .push(
+            json!({"type": "rawsocket", "endpoint": {"type": "tcp", "port": 9000},
+                     "auth": principals}),
+        );
     let output = check(dir.path(), &plain, &[]);
     let (stdout, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
@@ -155,23 +164,38 @@ fn errors_name_the_json_path() {
     let at_auth = format!("{T}.paths.ws.auth.tls");
     let cases: Vec<(Value, String)> = vec![
         (
-            config(tls_with_ca(json!(["tls/missing.pem"])), principal(json!({"certificate-sha1": SHA1, "role": "backend"}))),
+            config(
+                tls_with_ca(json!(["tls/missing.pem"])),
+                principal(json!({"certificate-sha1": SHA1, "role": "backend"})),
+            ),
             format!("{at_tls}.ca_certificates[0]: cannot read"),
         ),
         (
-            config(tls_with_ca(json!("tls/ca.pem")), principal(json!({"certificate-sha1": SHA1, "role": "backend"}))),
+            config(
+                tls_with_ca(json!("tls/ca.pem")),
+                principal(json!({"certificate-sha1": SHA1, "role": "backend"})),
+            ),
             format!("{at_tls}.ca_certificates: expected an array, found a string"),
         ),
         (
-            config(tls_with_ca(json!([])), principal(json!({"certificate-sha1": SHA1, "role": "backend"}))),
+            config(
+                tls_with_ca(json!([])),
+                principal(json!({"certificate-sha1": SHA1, "role": "backend"})),
+            ),
             format!("{at_tls}.ca_certificates: expected at least one CA certificate file"),
         ),
         (
-            config(tls_with_ca(json!(["$NO_SUCH_VAR"])), principal(json!({"certificate-sha1": SHA1, "role": "backend"}))),
+            config(
+                tls_with_ca(json!(["$NO_SUCH_VAR"])),
+                principal(json!({"certificate-sha1": SHA1, "role": "backend"})),
+            ),
             format!("{at_tls}.ca_certificates[0]: environment variable NO_SUCH_VAR is not set"),
         ),
         (
-            config(ok_tls(), principal(json!({"certificate-sha1": "B6:E5:E6", "role": "backend"}))),
+            config(
+                ok_tls(),
+                principal(json!({"certificate-sha1": "B6:E5:E6", "role": "backend"})),
+            ),
             format!(
                 "{at_auth}.principals.client_0.certificate-sha1: expected a SHA-1 fingerprint \
                  (40 hex digits, colons optional), found \"B6:E5:E6\""
@@ -186,14 +210,20 @@ fn errors_name_the_json_path() {
             format!("{at_auth}.principals.client_0.certificate-sha1: required key is missing"),
         ),
         (
-            config(ok_tls(), principal(json!({"certificate-sha1": SHA1, "role": "backend", "ticket": "x"}))),
+            config(
+                ok_tls(),
+                principal(json!({"certificate-sha1": SHA1, "role": "backend", "ticket": "x"})),
+            ),
             format!("{at_auth}.principals.client_0.ticket: unknown key"),
         ),
         (
-            config(ok_tls(), static_tls(json!({
-                "a": {"certificate-sha1": SHA1, "role": "backend"},
-                "b": {"certificate-sha1": SHA1.replace(':', "").to_lowercase(), "role": "frontend"}
-            }))),
+            config(
+                ok_tls(),
+                static_tls(json!({
+                    "a": {"certificate-sha1": SHA1, "role": "backend"},
+                    "b": {"certificate-sha1": SHA1.replace(':', "").to_lowercase(), "role": "frontend"}
+                })),
+            ),
             format!(
                 "{at_auth}.principals.b.certificate-sha1: the same certificate as principal \"a\""
             ),
@@ -210,7 +240,11 @@ fn errors_name_the_json_path() {
     for (json, expected) in cases {
         let output = check(dir.path(), &json, &[]);
         let (stdout, stderr) = text(&output);
-        assert_eq!(output.status.code(), Some(2), "{expected}\n{stdout}\n{stderr}");
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{expected}\n{stdout}\n{stderr}"
+        );
         assert!(
             stderr.starts_with(&format!("error: {expected}")),
             "expected {expected:?}, got:\n{stderr}"

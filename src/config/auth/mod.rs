@@ -1,15 +1,17 @@
-//! The `auth` block of a WebSocket service: static anonymous, ticket, wampcra and cryptosign,
-//! and the secrets they hold (literal, or `$NAME` / `${NAME}` read from the environment at
+//! The `auth` block of a WebSocket service: anonymous, ticket, wampcra, cryptosign and tls
+//! (static or dynamic), and the secrets they hold (literal, or `$NAME` / `${NAME}` read from the environment at
 //! load; cryptosign public keys may be written the same way).
 //!
 //! Secret values never reach an error message: errors name the JSON path and, for
 //! environment secrets, the variable's name.
 
 pub(crate) mod cryptosign;
+pub(crate) mod tls;
 
 use std::collections::BTreeMap;
 
 use crate::config::auth::cryptosign::load_cryptosign;
+use crate::config::auth::tls::load_tls_auth;
 use crate::config::loader::Loader;
 use crate::config::model::{
     AnonymousAuth, AuthConfig, DynamicAuth, TicketAuth, TicketPrincipal, WampcraAuth, WampcraUser,
@@ -31,17 +33,17 @@ pub(crate) fn load_auth(node: Option<&Node>, cx: &mut Loader) -> Result<AuthConf
     let obj = node.object()?;
     obj.reject(&[
         ("scram", "auth method scram is not supported yet"),
-        ("tls", "auth method tls is not supported yet"),
         ("cookie", "auth method cookie is not supported yet"),
     ])?;
     obj.keys(
-        &["anonymous", "ticket", "wampcra", "cryptosign"],
+        &["anonymous", "ticket", "wampcra", "cryptosign", "tls"],
         &[],
         &mut cx.ignored,
     )?;
     if obj.is_empty() {
         return Err(node.error(
-            "no authentication method configured (expected anonymous, ticket, wampcra or cryptosign)",
+            "no authentication method configured (expected anonymous, ticket, wampcra, \
+             cryptosign or tls)",
         ));
     }
     Ok(AuthConfig {
@@ -57,6 +59,10 @@ pub(crate) fn load_auth(node: Option<&Node>, cx: &mut Loader) -> Result<AuthConf
         cryptosign: obj
             .get("cryptosign")
             .map(|n| load_cryptosign(&n, cx).map(Box::new))
+            .transpose()?,
+        tls: obj
+            .get("tls")
+            .map(|n| load_tls_auth(&n, cx).map(Box::new))
             .transpose()?,
     })
 }
@@ -504,17 +510,18 @@ pub(crate) mod tests {
         assert_eq!(
             auth_error("{}"),
             format!(
-                "{at}: no authentication method configured (expected anonymous, ticket, wampcra or cryptosign)"
+                "{at}: no authentication method configured (expected anonymous, ticket, wampcra, \
+                 cryptosign or tls)"
             )
         );
-        for method in ["scram", "tls", "cookie"] {
+        for method in ["scram", "cookie"] {
             assert_eq!(
                 auth_error(&format!(r#"{{"{method}": {{"type": "static"}}}}"#)),
                 format!("{at}.{method}: auth method {method} is not supported yet")
             );
         }
         assert!(auth_error(r#"{"tickets": {}}"#).starts_with(&format!(
-            "{at}.tickets: unknown key (allowed here: anonymous, ticket, wampcra, cryptosign)"
+            "{at}.tickets: unknown key (allowed here: anonymous, ticket, wampcra, cryptosign, tls)"
         )));
         // Dynamic ticket authentication: the procedure, its realm, the timeout.
         let dynamic = load(&config_with_auth(

@@ -1,5 +1,5 @@
 //! Authentication as configured on a WebSocket or RawSocket service: anonymous, ticket,
-//! wampcra and cryptosign methods and their principals.
+//! wampcra, cryptosign and tls methods and their principals.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +14,8 @@ pub struct AuthConfig {
     pub wampcra: Option<WampcraAuth>,
     /// Boxed so that a WebSocket service stays small next to the other transport kinds.
     pub cryptosign: Option<Box<CryptosignAuth>>,
+    /// TLS client certificates (boxed for the same reason).
+    pub tls: Option<Box<TlsAuth>>,
 }
 
 /// `"anonymous": {"type": "static", "role": "..."}`
@@ -88,4 +90,21 @@ pub struct CryptosignPrincipal {
     /// `realm`: the only realm this principal may join (Crossbar would move the session
     /// there instead; Junction refuses a HELLO for another realm).
     pub realm: Option<String>,
+}
+
+/// `"tls": {"type": "static", "principals": {"authid": {"certificate-sha1": "AB:CD:...", "role"}}}`:
+/// the client's TLS certificate (asked for by the endpoint's `ca_certificates`) names the principal.
+#[derive(Debug, Clone)]
+pub struct TlsAuth {
+    pub principals: BTreeMap<String, TlsPrincipal>,
+    /// `"type": "dynamic"`: the authenticator decides, given the certificate (then
+    /// `principals` is empty).
+    pub dynamic: Option<DynamicAuth>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TlsPrincipal {
+    /// `certificate-sha1`: the SHA-1 fingerprint of the client's certificate (its DER bytes).
+    pub sha1: [u8; 20],
+    pub role: String,
 }

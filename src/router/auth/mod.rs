@@ -9,9 +9,11 @@ pub mod cryptosign;
 pub mod dynamic;
 mod failed_logins;
 mod ticket;
+mod tls;
 pub mod wampcra;
 
 use crate::config::AuthConfig;
+use crate::router::client_cert::ClientCert;
 use crate::wamp::error as uri_error;
 use crate::wamp::id::Id;
 use crate::wamp::value::{Dict, Value};
@@ -170,10 +172,21 @@ impl Authenticator {
         if c.cryptosign.is_some() {
             methods.push("cryptosign");
         }
+        if c.tls.is_some() {
+            methods.push("tls");
+        }
         methods
     }
 
-    pub fn hello(&self, realm: &str, session: Id, details: &Dict) -> AuthStep {
+    /// The answer to a HELLO with `details`; `client_cert` is the certificate the client
+    /// presented in the TLS handshake, if any.
+    pub fn hello(
+        &self,
+        realm: &str,
+        session: Id,
+        details: &Dict,
+        client_cert: Option<&ClientCert>,
+    ) -> AuthStep {
         let requested: Vec<&str> = match details.get("authmethods") {
             Some(Value::List(list)) => list.iter().filter_map(Value::as_str).collect(),
             _ => vec!["anonymous"],
@@ -225,6 +238,20 @@ impl Authenticator {
                             )));
                         }
                         return cryptosign::challenge(c, realm, authid, details.get("authextra"));
+                    }
+                }
+                "tls" => {
+                    if let Some(t) = &self.config.tls {
+                        let cert = match tls::require_certificate(client_cert) {
+                            Ok(cert) => cert,
+                            Err(refusal) => return refusal,
+                        };
+                        if let Some(dynamic) = &t.dynamic {
+                            return AuthStep::Decide(Box::new(dynamic_pending(
+                                dynamic, "tls", realm, authid, details,
+                            )));
+                        }
+                        return tls::welcome(t, cert);
                     }
                 }
                 _ => {}

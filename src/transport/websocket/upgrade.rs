@@ -18,6 +18,7 @@ use crate::config::{WebSocketOptions, WebSocketService};
 use crate::http::response::{self, HttpResponse};
 use crate::router::Router;
 use crate::router::auth::Authenticator;
+use crate::router::client_cert::ClientCert;
 use crate::transport::websocket::handshake::{self, Refused};
 use crate::transport::websocket::{self, testee};
 use crate::wamp::serializer::{Serialization, Subprotocol};
@@ -47,6 +48,7 @@ pub fn wamp(
         serialization: Serialization::Json,
         batched: false,
     });
+    let client_cert = req.extensions().get::<Arc<ClientCert>>().cloned();
     let on_upgrade = hyper::upgrade::on(&mut req);
     let (router, authenticator, options) = (
         Arc::clone(router),
@@ -64,7 +66,16 @@ pub fn wamp(
                 )
                 .await;
                 debug!(%peer, subprotocol = subprotocol.name(), "WAMP WebSocket open");
-                websocket::serve(ws, subprotocol, router, authenticator, options, peer).await;
+                let serving = websocket::serve(
+                    ws,
+                    subprotocol,
+                    router,
+                    authenticator,
+                    options,
+                    peer,
+                    client_cert,
+                );
+                serving.await;
             }
             Err(e) => debug!(%peer, "WebSocket upgrade failed: {e}"),
         }
