@@ -244,7 +244,7 @@ impl Authenticator {
                     if let Some(t) = &self.config.tls {
                         let cert = match tls::require_certificate(client_cert) {
                             Ok(cert) => cert,
-                            Err(refusal) => return refusal,
+                            Err(refusal) => return AuthStep::Abort(refusal),
                         };
                         if let Some(dynamic) = &t.dynamic {
                             return AuthStep::Decide(Box::new(dynamic_pending(

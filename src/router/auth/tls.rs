@@ -12,12 +12,9 @@ use crate::wamp::value::Dict;
 
 /// Whether a `tls` login can go on: a refusal when the client sent no certificate (the
 /// transport's endpoint asks for none).
-pub fn require_certificate(client_cert: Option<&ClientCert>) -> Result<&ClientCert, AuthStep> {
-    client_cert.ok_or_else(|| {
-        AuthStep::Abort(Refusal::not_authorized(
-            "client did not send a TLS client certificate",
-        ))
-    })
+pub fn require_certificate(client_cert: Option<&ClientCert>) -> Result<&ClientCert, Refusal> {
+    client_cert
+        .ok_or_else(|| Refusal::not_authorized("client did not send a TLS client certificate"))
 }
 
 /// A static login: the principal with the certificate's fingerprint.
@@ -92,8 +89,8 @@ mod tests {
         };
         assert_eq!(refusal.reason, "wamp.error.not_authorized");
         assert!(refusal.message.contains("03:00:00"), "{}", refusal.message);
-        let Err(AuthStep::Abort(refusal)) = require_certificate(None) else {
-            panic!("expected an abort");
+        let Err(refusal) = require_certificate(None) else {
+            panic!("expected a refusal");
         };
         assert_eq!(refusal.reason, "wamp.error.not_authorized");
         assert!(require_certificate(Some(&cert(1))).is_ok());

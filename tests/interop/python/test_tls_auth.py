@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives import hashes
 
 from junction_harness import (
     ConnectFailed,
+    RouterStartError,
     Sessions,
     anonymous_role,
     make_config,
@@ -268,3 +269,12 @@ def test_rawsocket_over_tls_carries_the_client_certificate(request, ca, certs, t
             close = await s.expect_abort("json", authmethods=["tls"])
             assert close.reason == "wamp.error.not_authorized", close
     run(main())
+
+
+def test_a_ca_file_without_a_certificate_stops_the_start(request, ca, tmp_path):
+    tls = tls_endpoint(ca, tmp_path)
+    (tmp_path / "ca.pem").write_text("not a certificate\n")
+    config = make_config(transports=[web_transport({"ws": ws_path(("json",))}, tls=tls)])
+    with pytest.raises(RouterStartError) as refused:
+        start_router(request, config, name="tls-auth-bad-ca")
+    assert f"TLS CA certificate {tmp_path / 'ca.pem'}: no certificate in the file" in str(refused.value)
