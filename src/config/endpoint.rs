@@ -121,20 +121,18 @@ fn load_tcp_endpoint(obj: &Obj, cx: &mut Loader) -> Result<TcpEndpoint> {
     })
 }
 
-/// `endpoint.tls`: `{"certificate": path, "key": path, "chain_certificates": [path, ...]}`.
-/// The files must be readable now (their PEM content is parsed when the listener starts);
-/// relative paths are resolved against the config file's folder.
+/// `endpoint.tls`: `{"certificate": path, "key": path, "chain_certificates": [path, ...],
+/// "ca_certificates": [path, ...]}`. The files must be readable now (their PEM content is
+/// parsed when the listener starts); relative paths are resolved against the config file's
+/// folder.
 fn load_tls(node: &Node, cx: &mut Loader) -> Result<TlsFiles> {
     let obj = node.object()?;
-    obj.reject(&[(
-        "ca_certificates",
-        "TLS client certificates (ca_certificates) are not supported yet",
-    )])?;
     obj.keys(
         &[
             "certificate",
             "key",
             "chain_certificates",
+            "ca_certificates",
             "dhparam",
             "ciphers",
         ],
@@ -166,10 +164,22 @@ fn load_tls(node: &Node, cx: &mut Loader) -> Result<TlsFiles> {
         Some(list) => list.array()?.iter().map(&file).collect::<Result<_>>()?,
         None => Vec::new(),
     };
+    // An empty list would ask for no client certificate while the config seems to: refused.
+    let ca_certificates = match obj.get("ca_certificates") {
+        Some(list) => {
+            let files = list.array()?;
+            if files.is_empty() {
+                return Err(list.error("expected at least one CA certificate file"));
+            }
+            files.iter().map(&file).collect::<Result<_>>()?
+        }
+        None => Vec::new(),
+    };
     Ok(TlsFiles {
         certificate: file(&obj.required("certificate")?)?,
         key: file(&obj.required("key")?)?,
         chain,
+        ca_certificates,
     })
 }
 

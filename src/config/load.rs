@@ -56,6 +56,7 @@ pub(crate) fn load_text(
         worker_realms: Vec::new(),
         not_run: Vec::new(),
         warnings: Vec::new(),
+        tls_auth_paths: Vec::new(),
     };
     let (workers, guests) = load_root(&Node::root(&value), &mut loader)?;
     Ok(Config {

@@ -26,4 +26,7 @@ pub(crate) struct Loader<'e> {
     pub not_run: Vec<NotRun>,
     /// Warnings found while loading (each starts with its JSON path).
     pub warnings: Vec<String>,
+    /// Paths of the `tls` auth blocks of the transport being loaded, for its endpoint to check
+    /// that it asks for client certificates (the endpoint is loaded after the services).
+    pub tls_auth_paths: Vec<String>,
 }

@@ -267,7 +267,7 @@ mod tests {
         assert_eq!(
             e(r#""auth": {}"#),
             format!(
-                "{T}.auth: no authentication method configured (expected anonymous, ticket, wampcra, cryptosign or scram)"
+                "{T}.auth: no authentication method configured (expected anonymous, ticket, wampcra, cryptosign, scram or tls)"
             )
         );
         assert_eq!(

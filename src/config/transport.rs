@@ -7,7 +7,7 @@
 
 use crate::config::endpoint::load_endpoint;
 use crate::config::loader::Loader;
-use crate::config::model::{TransportConfig, TransportKind};
+use crate::config::model::{Endpoint, TransportConfig, TransportKind};
 use crate::config::node::{Node, Result};
 use crate::config::web_paths::{load_paths, load_web_options};
 use crate::config::websocket::load_websocket_service;
@@ -74,11 +74,31 @@ pub(crate) fn load_transport(node: &Node, cx: &mut Loader) -> Result<TransportCo
         }
     };
     let unix_allowed = matches!(kind, TransportKind::RawSocket(_));
+    let endpoint = load_endpoint(&obj.required("endpoint")?, cx, unix_allowed)?;
+    warn_tls_auth_without_client_certificates(&endpoint, cx);
     Ok(TransportConfig {
         path: node.path.clone(),
-        endpoint: load_endpoint(&obj.required("endpoint")?, cx, unix_allowed)?,
+        endpoint,
         kind,
     })
+}
+
+/// `tls` auth on a transport whose endpoint asks for no client certificate loads, as in
+/// Crossbar, but can never log anyone in: a warning names each such block.
+fn warn_tls_auth_without_client_certificates(endpoint: &Endpoint, cx: &mut Loader) {
+    let paths = std::mem::take(&mut cx.tls_auth_paths);
+    if endpoint
+        .tls()
+        .is_some_and(|tls| !tls.ca_certificates.is_empty())
+    {
+        return;
+    }
+    for path in paths {
+        cx.warnings.push(format!(
+            "{path}: the endpoint has no tls.ca_certificates, so no client certificate is asked \
+             for and every tls login is refused"
+        ));
+    }
 }
 
 #[cfg(test)]
@@ -586,6 +606,7 @@ mod tests {
             certificate: crt.clone(),
             key: key.clone(),
             chain: Vec::new(),
+            ca_certificates: Vec::new(),
         };
         let config = load(&web_on(&tls_endpoint(&crt, &key)));
         assert_eq!(tls_of(&config), expected);
@@ -732,15 +753,16 @@ mod tests {
             Some(format!("{at}.chain_certificates[0]").as_str())
         );
         assert_eq!(
-            with(r#"{"ca_certificates": ["ca.pem"]}"#),
-            format!(
-                "{at}.ca_certificates: TLS client certificates (ca_certificates) are not supported yet"
-            )
+            with(r#"{"ca_certificates": ["missing-ca.pem"]}"#)
+                .split(':')
+                .next(),
+            Some(format!("{at}.ca_certificates[0]").as_str())
         );
         assert_eq!(
             with(r#"{"cert": "x"}"#),
             format!(
-                "{at}.cert: unknown key (allowed here: certificate, key, chain_certificates, dhparam, ciphers)"
+                "{at}.cert: unknown key (allowed here: certificate, key, chain_certificates, \
+                 ca_certificates, dhparam, ciphers)"
             )
         );
     }

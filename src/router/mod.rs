@@ -4,6 +4,7 @@ pub mod auth;
 pub mod authorize;
 pub mod broker;
 pub mod call_queue;
+pub mod client_cert;
 pub mod config_warnings;
 pub mod dealer;
 mod delivery;

@@ -256,7 +256,10 @@ impl Session {
         if let Some(identity) = self.cookie_login(&realm.name, &details) {
             return self.welcome(realm, session, identity, features).await;
         }
-        let mut step = self.authenticator.hello(&realm.name, session, &details);
+        let client_cert = self.transport.client_cert.as_deref();
+        let mut step = self
+            .authenticator
+            .hello(&realm.name, session, &details, client_cert);
         if let AuthStep::Decide(pending) = step {
             step = dynamic::decide(&self.router, *pending, session, &self.transport).await;
         }

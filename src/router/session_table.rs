@@ -12,6 +12,7 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::router::auth::cookie::TrackedCookie;
 use crate::router::authorize::{Action, Decision};
+use crate::router::client_cert::ClientCert;
 use crate::router::peer::Peer;
 use crate::wamp::id::Id;
 use crate::wamp::message::Payload;
@@ -61,6 +62,9 @@ pub struct TransportInfo {
     /// What the HTTP upgrade said, for dynamic authenticators; dropped when the session joins
     /// (it holds the client's cookies and credentials headers, and memory per session counts).
     pub http: Option<Box<HttpDetails>>,
+    /// The certificate the client presented in the TLS handshake (verified against the
+    /// endpoint's `ca_certificates`), shared by every request of the connection.
+    pub client_cert: Option<Arc<ClientCert>>,
 }
 
 /// The HTTP request a WebSocket was opened with.
@@ -87,6 +91,9 @@ impl TransportInfo {
         details.insert("type".into(), Value::from(self.kind));
         details.insert("protocol".into(), Value::from(self.protocol));
         details.insert("peer".into(), Value::from(self.peer.as_str()));
+        if let Some(cert) = &self.client_cert {
+            details.insert("peer_cert".into(), Value::Dict(cert.to_dict()));
+        }
         details
     }
 

@@ -49,6 +49,7 @@ pub fn transport_details(
         ip: addr.map(|addr| addr.ip()),
         cookie: None,
         http: None,
+        client_cert: None,
     }
 }
 

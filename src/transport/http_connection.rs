@@ -13,20 +13,30 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tracing::debug;
 
+use crate::router::client_cert::ClientCert;
 use crate::transport::path_table::{self, Services};
 
 /// Serves one accepted connection (plain or TLS) with HTTP/1.1 and upgrades. Headers must
 /// arrive within `timeout`; a keep-alive connection idle for `client_timeout` between requests
-/// is closed (hyper has no idle timeout of its own).
-pub async fn serve<S>(io: S, services: Arc<Services>, peer: SocketAddr, timeout: Duration)
-where
+/// is closed (hyper has no idle timeout of its own). The client's TLS certificate, if any,
+/// rides along in each request's extensions (for the WebSocket sessions it opens).
+pub async fn serve<S>(
+    io: S,
+    services: Arc<Services>,
+    peer: SocketAddr,
+    timeout: Duration,
+    client_cert: Option<Arc<ClientCert>>,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let idle_limit = services.client_timeout;
     let activity = Arc::new(Activity::default());
     let service = service_fn({
         let activity = Arc::clone(&activity);
-        move |req| {
+        move |mut req: hyper::Request<hyper::body::Incoming>| {
+            if let Some(cert) = &client_cert {
+                req.extensions_mut().insert(Arc::clone(cert));
+            }
             let request = activity.begin();
             let answer = path_table::handle(Arc::clone(&services), peer, req);
             async move {

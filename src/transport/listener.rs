@@ -20,6 +20,7 @@ use crate::config::{
 use crate::http::archive_download;
 use crate::poller::supervisor::Pollers;
 use crate::router::Router;
+use crate::router::client_cert::ClientCert;
 use crate::transport::admission::{self, Admission, Admitted, Speaks};
 use crate::transport::http_connection;
 use crate::transport::path_table::Services;
@@ -132,26 +133,36 @@ impl Door {
         }
     }
 
-    /// Serves one connection (after TLS, when the endpoint has it).
-    async fn serve<S>(&self, stream: S, peer: SocketAddr, timeout: Duration)
-    where
+    /// Serves one connection (after TLS, when the endpoint has it, with the client's
+    /// certificate when it asked for one).
+    async fn serve<S>(
+        &self,
+        stream: S,
+        peer: SocketAddr,
+        timeout: Duration,
+        client_cert: Option<Arc<ClientCert>>,
+    ) where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         match self {
             Door::Http(services) => {
-                http_connection::serve(stream, Arc::clone(services), peer, timeout).await
+                http_connection::serve(stream, Arc::clone(services), peer, timeout, client_cert)
+                    .await
             }
-            Door::RawSocket(acceptor) => rawsocket::serve(stream, Arc::clone(acceptor), peer).await,
+            Door::RawSocket(acceptor) => {
+                rawsocket::serve(stream, Arc::clone(acceptor), peer, client_cert).await
+            }
             Door::Universal { rawsocket, http } => {
                 let Some((first, stream)) = sniff::first_octet(stream, timeout).await else {
                     return debug!(%peer, "connection closed or silent before its first octet");
                 };
                 match (first == handshake::MAGIC, rawsocket, http) {
                     (true, Some(acceptor), _) => {
-                        rawsocket::serve(stream, Arc::clone(acceptor), peer).await
+                        rawsocket::serve(stream, Arc::clone(acceptor), peer, client_cert).await
                     }
                     (false, _, Some(services)) => {
-                        http_connection::serve(stream, Arc::clone(services), peer, timeout).await
+                        let services = Arc::clone(services);
+                        http_connection::serve(stream, services, peer, timeout, client_cert).await
                     }
                     (true, None, _) => debug!(%peer, "RawSocket is not served here: closing"),
                     (false, _, None) => debug!(%peer, "HTTP is not served here: closing"),
@@ -199,10 +210,13 @@ async fn serve_tcp(
         let tls = tls.clone();
         tokio::spawn(async move {
             match tls {
-                None => door.serve(stream, peer, timeout).await,
+                None => door.serve(stream, peer, timeout, None).await,
                 Some(acceptor) => {
                     match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
-                        Ok(Ok(stream)) => door.serve(stream, peer, timeout).await,
+                        Ok(Ok(stream)) => {
+                            let client_cert = tls::client_cert(&stream);
+                            door.serve(stream, peer, timeout, client_cert).await
+                        }
                         Ok(Err(e)) => debug!(%peer, "TLS handshake failed: {e}"),
                         Err(_) => debug!(%peer, "TLS handshake timed out"),
                     }
@@ -259,6 +273,7 @@ async fn serve_unix(
                     stream,
                     Arc::clone(&acceptor),
                     peer.clone(),
+                    None,
                 ));
             }
             Err(e) => {

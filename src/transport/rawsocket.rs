@@ -23,6 +23,7 @@ use tracing::{debug, info};
 use crate::config::RawSocketService;
 use crate::router::Router;
 use crate::router::auth::Authenticator;
+use crate::router::client_cert::ClientCert;
 use crate::router::peer::Outbound;
 use crate::router::session::{Flow, Session};
 use crate::transport::connection::{
@@ -62,8 +63,12 @@ impl Acceptor {
 
 /// Serves one connection: the handshake within `open_handshake_timeout`, then one WAMP
 /// session until it ends (or the router shuts down).
-pub async fn serve<S>(mut stream: S, acceptor: Arc<Acceptor>, peer: impl Display + Sync)
-where
+pub async fn serve<S>(
+    mut stream: S,
+    acceptor: Arc<Acceptor>,
+    peer: impl Display + Sync,
+    client_cert: Option<Arc<ClientCert>>,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let options = &acceptor.service.options;
@@ -111,6 +116,7 @@ where
         sink,
         accepted.client_max_length,
         &peer,
+        client_cert,
     )
     .await;
     debug!(%peer, "RawSocket connection ended");
@@ -137,6 +143,7 @@ async fn run_session<S>(
     sink: Sink<S>,
     client_max_length: usize,
     peer: &(dyn Display + Sync),
+    client_cert: Option<Arc<ClientCert>>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -156,11 +163,9 @@ async fn run_session<S>(
         serialization,
         batched: false,
     };
-    session.set_transport(connection::transport_details(
-        "rawsocket",
-        subprotocol.name(),
-        &peer,
-    ));
+    let mut transport = connection::transport_details("rawsocket", subprotocol.name(), &peer);
+    transport.client_cert = client_cert;
+    session.set_transport(transport);
     let link = Arc::new(Link::new(outbound, options.join_timeout));
     let reader = Reader {
         frames,

@@ -1,17 +1,24 @@
 //! The TLS side of a listener: a rustls acceptor from the PEM files of `endpoint.tls`
-//! (`certificate`, then `chain_certificates`, and `key`).
+//! (`certificate`, then `chain_certificates`, and `key`), which with `ca_certificates`
+//! requires a client certificate one of those CAs issued, and the client certificate of an
+//! accepted connection.
 
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rustls::server::ResolvesServerCert;
+use rustls::RootCertStore;
+use rustls::crypto::CryptoProvider;
+use rustls::server::danger::ClientCertVerifier;
+use rustls::server::{ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
 
 use crate::config::TlsFiles;
+use crate::router::client_cert::ClientCert;
 
 /// A TLS acceptor from PEM files; errors name the file. `http` announces HTTP/1.1 by ALPN
 /// (not on RawSocket-only transports).
@@ -38,7 +45,7 @@ pub fn acceptor(files: &TlsFiles, http: bool) -> io::Result<TlsAcceptor> {
     }
     let key =
         PrivateKeyDer::from_pem_file(&files.key).map_err(|e| invalid("key", &files.key, &e))?;
-    let provider = rustls::crypto::ring::default_provider();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let signing_key = provider
         .key_provider
         .load_private_key(key)
@@ -58,15 +65,58 @@ pub fn acceptor(files: &TlsFiles, http: bool) -> io::Result<TlsAcceptor> {
     // so refuses X.509 version 1 certificates: old self-signed test certificates (several
     // Crossbar examples ship them) that OpenSSL, and so Crossbar, serves.
     let resolver: Arc<dyn ResolvesServerCert> = Arc::new(SingleCertAndKey::from(certified));
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(provider))
+    let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
-        .map_err(|e| invalid("configuration for", &files.certificate, &e))?
-        .with_no_client_auth()
-        .with_cert_resolver(resolver);
+        .map_err(|e| invalid("configuration for", &files.certificate, &e))?;
+    let builder = if files.ca_certificates.is_empty() {
+        builder.with_no_client_auth()
+    } else {
+        builder.with_client_cert_verifier(client_verifier(&files.ca_certificates, provider)?)
+    };
+    let mut config = builder.with_cert_resolver(resolver);
     if http {
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
     }
     Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// Requires a client certificate issued by one of the CAs in `files` (PEM, any number of
+/// certificates each), as Crossbar does when `ca_certificates` is set (OpenSSL's VERIFY_PEER
+/// with FAIL_IF_NO_PEER_CERT): a client without one, or with another CA's, fails the handshake.
+fn client_verifier(
+    files: &[PathBuf],
+    provider: Arc<CryptoProvider>,
+) -> io::Result<Arc<dyn ClientCertVerifier>> {
+    let invalid = |path: &Path, e: &dyn std::fmt::Display| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("TLS CA certificate {}: {e}", path.display()),
+        )
+    };
+    let mut roots = RootCertStore::empty();
+    for file in files {
+        let certs = CertificateDer::pem_file_iter(file)
+            .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| invalid(file, &e))?;
+        if certs.is_empty() {
+            return Err(invalid(file, &"no certificate in the file"));
+        }
+        for cert in certs {
+            roots.add(cert).map_err(|e| invalid(file, &e))?;
+        }
+    }
+    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+        .build()
+        .map_err(|e| invalid(&files[0], &e))
+}
+
+/// The leaf certificate a client presented on `stream` (verified in the handshake), read once
+/// for the connection's sessions.
+pub fn client_cert<S>(stream: &TlsStream<S>) -> Option<Arc<ClientCert>> {
+    let (_, connection) = stream.get_ref();
+    let leaf = connection.peer_certificates()?.first()?;
+    let now = jiff::Timestamp::now().as_second();
+    Some(Arc::new(ClientCert::from_der(leaf.as_ref(), now)))
 }
 
 /// Whether the private key belongs to the leaf certificate: rustls compares the public keys

@@ -31,6 +31,7 @@ use tracing::{debug, info};
 use crate::config::WebSocketOptions;
 use crate::router::Router;
 use crate::router::auth::Authenticator;
+use crate::router::client_cert::ClientCert;
 use crate::router::peer::{Outbound, Outgoing};
 use crate::router::session::{Flow, Session};
 use crate::transport::connection::{
@@ -73,6 +74,8 @@ pub struct Opened {
     pub cookie: Option<crate::router::auth::cookie::TrackedCookie>,
     /// The upgrade request's headers, for a dynamic authenticator.
     pub http: Option<Box<crate::router::session_table::HttpDetails>>,
+    /// The certificate the client presented in the TLS handshake.
+    pub client_cert: Option<Arc<ClientCert>>,
 }
 
 /// Runs one WAMP session over `ws` until it ends (or the router shuts down).
@@ -107,6 +110,7 @@ where
     let mut transport = connection::transport_details("websocket", subprotocol.name(), &peer_addr);
     transport.cookie = opened.cookie;
     transport.http = opened.http;
+    transport.client_cert = opened.client_cert;
     session.set_transport(transport);
     let link = Arc::new(Link::new(outbound, options.join_timeout));
     // Batched JSON: answer with the separator the client uses (see wamp::serializer).

@@ -323,7 +323,7 @@ fn http_bridge_errors_name_the_json_path() {
         ),
         (
             BRIDGE.replace(r#""tls": {"#, r#""tls": {"ca_certificates": ["ca.pem"], "#),
-            "error: workers[0].transports[1].endpoint.tls.ca_certificates: TLS client certificates (ca_certificates) are not supported yet",
+            "error: workers[0].transports[1].endpoint.tls.ca_certificates[0]: cannot read",
         ),
         (
             BRIDGE.replace("192.168.1.1/255.255.255.0", "192.168.1.1/255.255.0.255"),

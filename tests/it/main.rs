@@ -45,6 +45,7 @@ mod static_path;
 mod store;
 mod store_open;
 mod time_patterns;
+mod tls_auth_config;
 mod upload_path;
 mod wamp_protocol;
 mod web_services;

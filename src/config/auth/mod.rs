@@ -1,5 +1,5 @@
-//! The `auth` block of a WebSocket service: anonymous, ticket, wampcra, cryptosign and scram,
-//! and the secrets they hold (literal, or `$NAME` / `${NAME}` read from the environment at
+//! The `auth` block of a WebSocket service: anonymous, ticket, wampcra, cryptosign, scram,
+//! tls and cookie (static or dynamic), and the secrets they hold (literal, or `$NAME` / `${NAME}` read from the environment at
 //! load; cryptosign public keys may be written the same way).
 //!
 //! Secret values never reach an error message: errors name the JSON path and, for
@@ -7,11 +7,13 @@
 
 pub(crate) mod cryptosign;
 mod scram;
+pub(crate) mod tls;
 
 use std::collections::BTreeMap;
 
 use crate::config::auth::cryptosign::load_cryptosign;
 use crate::config::auth::scram::load_scram;
+use crate::config::auth::tls::load_tls_auth;
 use crate::config::loader::Loader;
 use crate::config::model::{
     AnonymousAuth, AuthConfig, DynamicAuth, TicketAuth, TicketPrincipal, WampcraAuth, WampcraUser,
@@ -33,7 +35,6 @@ pub(crate) fn load_auth(node: Option<&Node>, cx: &mut Loader) -> Result<AuthConf
         });
     };
     let obj = node.object()?;
-    obj.reject(&[("tls", "auth method tls is not supported yet")])?;
     obj.keys(
         &[
             "anonymous",
@@ -41,6 +42,7 @@ pub(crate) fn load_auth(node: Option<&Node>, cx: &mut Loader) -> Result<AuthConf
             "wampcra",
             "cryptosign",
             "scram",
+            "tls",
             "cookie",
         ],
         &[],
@@ -48,8 +50,8 @@ pub(crate) fn load_auth(node: Option<&Node>, cx: &mut Loader) -> Result<AuthConf
     )?;
     if obj.is_empty() {
         return Err(node.error(
-            "no authentication method configured (expected anonymous, ticket, wampcra, cryptosign \
-             or scram)",
+            "no authentication method configured (expected anonymous, ticket, wampcra, cryptosign, \
+             scram or tls)",
         ));
     }
     if obj.has("cookie") && obj.entries().count() == 1 {
@@ -78,6 +80,10 @@ pub(crate) fn load_auth(node: Option<&Node>, cx: &mut Loader) -> Result<AuthConf
             .map(|n| load_cookie(&n))
             .transpose()?
             .is_some(),
+        tls: obj
+            .get("tls")
+            .map(|n| load_tls_auth(&n, cx).map(Box::new))
+            .transpose()?,
     })
 }
 
@@ -541,12 +547,8 @@ pub(crate) mod tests {
         assert_eq!(
             auth_error("{}"),
             format!(
-                "{at}: no authentication method configured (expected anonymous, ticket, wampcra, cryptosign or scram)"
+                "{at}: no authentication method configured (expected anonymous, ticket, wampcra, cryptosign, scram or tls)"
             )
-        );
-        assert_eq!(
-            auth_error(r#"{"tls": {"type": "static"}}"#),
-            format!("{at}.tls: auth method tls is not supported yet")
         );
         assert_eq!(
             auth_error(r#"{"cookie": {}}"#),
@@ -556,7 +558,7 @@ pub(crate) mod tests {
             )
         );
         assert!(auth_error(r#"{"tickets": {}}"#).starts_with(&format!(
-            "{at}.tickets: unknown key (allowed here: anonymous, ticket, wampcra, cryptosign, scram, cookie)"
+            "{at}.tickets: unknown key (allowed here: anonymous, ticket, wampcra, cryptosign, scram, tls, cookie)"
         )));
         // Dynamic ticket authentication: the procedure, its realm, the timeout.
         let dynamic = load(&config_with_auth(

@@ -1,5 +1,5 @@
 //! Authentication as configured on a WebSocket or RawSocket service: anonymous, ticket,
-//! wampcra, cryptosign and scram methods and their principals.
+//! wampcra, cryptosign, scram and tls methods and their principals.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +15,8 @@ pub struct AuthConfig {
     /// Boxed so that a WebSocket service stays small next to the other transport kinds.
     pub cryptosign: Option<Box<CryptosignAuth>>,
     pub scram: Option<ScramAuth>,
+    /// TLS client certificates (boxed for the same reason).
+    pub tls: Option<Box<TlsAuth>>,
     /// `"cookie": {}`: a client whose tracking cookie logged in before (by another method) is
     /// welcomed again without credentials. Needs cookie tracking on the path.
     pub cookie: bool,
@@ -109,6 +111,16 @@ pub struct ScramAuth {
     pub dynamic: Option<DynamicAuth>,
 }
 
+/// `"tls": {"type": "static", "principals": {"authid": {"certificate-sha1": "AB:CD:...", "role"}}}`:
+/// the client's TLS certificate (asked for by the endpoint's `ca_certificates`) names the principal.
+#[derive(Debug, Clone)]
+pub struct TlsAuth {
+    pub principals: BTreeMap<String, TlsPrincipal>,
+    /// `"type": "dynamic"`: the authenticator decides, given the certificate (then
+    /// `principals` is empty).
+    pub dynamic: Option<DynamicAuth>,
+}
+
 /// What the router keeps of a SCRAM user: never the password, only what the client's KDF
 /// parameters and the keys derived from it.
 #[derive(Debug, Clone)]
@@ -190,4 +202,11 @@ impl ScramKdf {
             ScramKdf::Pbkdf2 => "pbkdf2",
         }
     }
+}
+
+#[derive(Debug, Clone)]
+pub struct TlsPrincipal {
+    /// `certificate-sha1`: the SHA-1 fingerprint of the client's certificate (its DER bytes).
+    pub sha1: [u8; 20],
+    pub role: String,
 }

@@ -83,6 +83,10 @@ pub struct TlsFiles {
     pub key: PathBuf,
     /// `chain_certificates`: intermediate CA certificates sent after those of `certificate`.
     pub chain: Vec<PathBuf>,
+    /// `ca_certificates`: the CAs whose client certificates are accepted. When there are any,
+    /// every client must present a certificate one of them issued (as Crossbar: OpenSSL's
+    /// VERIFY_PEER with FAIL_IF_NO_PEER_CERT); `tls` auth maps it to a principal.
+    pub ca_certificates: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone)]

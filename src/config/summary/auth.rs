@@ -98,6 +98,20 @@ pub(super) fn auth_summary(out: &mut String, depth: usize, auth: &AuthConfig) {
             .collect();
         line(out, depth, format!("auth scram: {}", or_none(principals)));
     }
+    if let Some(dynamic) = auth.tls.as_ref().and_then(|t| t.dynamic.as_ref()) {
+        line(
+            out,
+            depth,
+            format!("auth tls: {}", dynamic_summary(dynamic)),
+        );
+    } else if let Some(tls) = &auth.tls {
+        let principals: Vec<String> = tls
+            .principals
+            .iter()
+            .map(|(authid, p)| format!("{authid} (role {})", p.role))
+            .collect();
+        line(out, depth, format!("auth tls: {}", or_none(principals)));
+    }
 }
 
 /// `dynamic, decided by PROCEDURE on REALM (timeout N ms)`.

@@ -20,6 +20,20 @@ pub(super) fn transport_summary(out: &mut String, transport: &TransportConfig) {
     let address = address(&transport.endpoint);
     // `https` / `wss` plus the certificate, so a missing `tls` block is easy to spot.
     let tls = |scheme: &str| match transport.endpoint.tls() {
+        Some(tls) if !tls.ca_certificates.is_empty() => {
+            let cas: Vec<String> = tls
+                .ca_certificates
+                .iter()
+                .map(|ca| ca.display().to_string())
+                .collect();
+            format!(
+                " ({scheme}, tls certificate {}, key {}; client certificates required, \
+                 issued by {})",
+                tls.certificate.display(),
+                tls.key.display(),
+                cas.join(", ")
+            )
+        }
         Some(tls) => format!(
             " ({scheme}, tls certificate {}, key {})",
             tls.certificate.display(),

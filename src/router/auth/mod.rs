@@ -11,11 +11,13 @@ pub mod dynamic;
 mod failed_logins;
 pub mod scram;
 mod ticket;
+mod tls;
 pub mod wampcra;
 
 use std::sync::Arc;
 
 use crate::config::AuthConfig;
+use crate::router::client_cert::ClientCert;
 use crate::wamp::error as uri_error;
 use crate::wamp::id::Id;
 use crate::wamp::value::{Dict, Value};
@@ -194,6 +196,7 @@ impl Authenticator {
             || c.wampcra.as_ref().is_some_and(|w| w.dynamic.is_some())
             || c.cryptosign.as_ref().is_some_and(|s| s.dynamic.is_some())
             || c.scram.as_ref().is_some_and(|s| s.dynamic.is_some())
+            || c.tls.as_ref().is_some_and(|t| t.dynamic.is_some())
     }
 
     /// The methods this path offers, for `check` and error messages.
@@ -218,10 +221,21 @@ impl Authenticator {
         if c.cookie {
             methods.push("cookie");
         }
+        if c.tls.is_some() {
+            methods.push("tls");
+        }
         methods
     }
 
-    pub fn hello(&self, realm: &str, session: Id, details: &Dict) -> AuthStep {
+    /// The answer to a HELLO with `details`; `client_cert` is the certificate the client
+    /// presented in the TLS handshake, if any.
+    pub fn hello(
+        &self,
+        realm: &str,
+        session: Id,
+        details: &Dict,
+        client_cert: Option<&ClientCert>,
+    ) -> AuthStep {
         let requested: Vec<&str> = match details.get("authmethods") {
             Some(Value::List(list)) => list.iter().filter_map(Value::as_str).collect(),
             _ => vec!["anonymous"],
@@ -293,6 +307,20 @@ impl Authenticator {
                             )));
                         }
                         return scram::challenge(s, first);
+                    }
+                }
+                "tls" => {
+                    if let Some(t) = &self.config.tls {
+                        let cert = match tls::require_certificate(client_cert) {
+                            Ok(cert) => cert,
+                            Err(refusal) => return AuthStep::Abort(refusal),
+                        };
+                        if let Some(dynamic) = &t.dynamic {
+                            return AuthStep::Decide(Box::new(dynamic_pending(
+                                dynamic, "tls", realm, authid, details,
+                            )));
+                        }
+                        return tls::welcome(t, cert);
                     }
                 }
                 _ => {}

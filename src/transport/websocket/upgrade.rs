@@ -19,6 +19,7 @@ use crate::http::response::{self, HttpResponse};
 use crate::router::Router;
 use crate::router::auth::Authenticator;
 use crate::router::auth::cookie::TrackedCookie;
+use crate::router::client_cert::ClientCert;
 use crate::router::session_table::HttpDetails;
 use crate::transport::websocket::handshake::{self, Refused};
 use crate::transport::websocket::{self, testee};
@@ -51,6 +52,7 @@ pub fn wamp(
         batched: false,
     });
     let (cookie, set_cookie, http) = http_details(&req, authenticator);
+    let client_cert = req.extensions().get::<Arc<ClientCert>>().cloned();
     let on_upgrade = hyper::upgrade::on(&mut req);
     let (router, authenticator, options) = (
         Arc::clone(router),
@@ -68,7 +70,12 @@ pub fn wamp(
                 )
                 .await;
                 debug!(%peer, subprotocol = subprotocol.name(), "WAMP WebSocket open");
-                let opened = websocket::Opened { peer, cookie, http };
+                let opened = websocket::Opened {
+                    peer,
+                    cookie,
+                    http,
+                    client_cert,
+                };
                 websocket::serve(ws, subprotocol, router, authenticator, options, opened).await;
             }
             Err(e) => debug!(%peer, "WebSocket upgrade failed: {e}"),
