@@ -12,7 +12,14 @@ use std::path::{Path, PathBuf};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
+use super::crossbar_cookies;
 use crate::wamp::value::{BigIntForm, Dict, with_bigint_form};
+
+/// The key a cookie is known by: the SHA-256 digest of its value.
+pub fn digest(value: &str) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(value.as_bytes()).into()
+}
 
 const LOGINS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("cookie_logins");
 
@@ -50,11 +57,29 @@ impl std::fmt::Debug for CookieFile {
 
 impl CookieFile {
     /// Opens (or creates) the file and its folder.
+    /// A file Crossbar wrote (JSON lines) is imported: see [`crossbar_cookies`].
     pub fn open(path: &Path) -> Result<CookieFile, String> {
         let fail = |e: &dyn std::fmt::Display| format!("cookie store {}: {e}", path.display());
         if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
         }
+        let imported = if crossbar_cookies::is_crossbar_file(path) {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let logins = crossbar_cookies::read_logins(path, now)?;
+            let aside = crossbar_cookies::moved_aside(path);
+            std::fs::rename(path, &aside).map_err(|e| fail(&e))?;
+            tracing::info!(
+                "cookie store {} was Crossbar's: {} logins imported, the file moved to {}",
+                path.display(),
+                logins.len(),
+                aside.display()
+            );
+            logins
+        } else {
+            Vec::new()
+        };
         let db = Database::builder()
             .set_check_integrity_on_open(true)
             .create(path)
@@ -65,6 +90,9 @@ impl CookieFile {
         };
         // Creates the table, so that a read never meets a missing one.
         file.write(|_| Ok(()))?;
+        for (digest, stored) in &imported {
+            file.put(digest, stored)?;
+        }
         Ok(file)
     }
 

@@ -13,6 +13,7 @@
 //! thread instead of waiting.
 
 pub mod cookies;
+mod crossbar_cookies;
 mod embedded;
 mod events;
 mod memory;

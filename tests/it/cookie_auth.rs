@@ -424,3 +424,44 @@ async fn purge_on_startup_and_the_database_store() {
     let abort = hello(&mut client, "realm1", &["cookie"]).await;
     assert_abort(&abort, "wamp.error.no_auth_method");
 }
+
+/// A `cookies.dat` Crossbar wrote (JSON lines, cookie values in clear): its live logins are
+/// imported, so browsers logged in under Crossbar stay logged in; the file is moved aside and a
+/// store keeping only digests takes its place.
+#[tokio::test]
+async fn crossbar_cookie_file_logins_are_imported() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cookies.dat");
+    let value = "CrossbarCookieValue123456";
+    let now = jiff::Timestamp::now();
+    std::fs::write(
+        &file,
+        format!(
+            "{}\n{}\n",
+            json!({"id": value, "created": now.to_string(), "max_age": 3600, "authid": null,
+                   "authrole": null, "authmethod": null, "authrealm": null, "authextra": null}),
+            json!({"id": value, "modified": now.to_string(), "max_age": 3600, "authid": "joe",
+                   "authrole": "frontend", "authmethod": "ticket", "authrealm": "realm1",
+                   "authextra": null})
+        ),
+    )
+    .unwrap();
+    let router = start(
+        json!({"store": {"type": "file", "filename": file.to_str().unwrap()}}),
+        ticket_and_cookie(),
+    );
+    let (mut client, set_cookie) = connect(&router, Some(&format!("cbtid={value}"))).await;
+    assert_eq!(set_cookie, None, "Crossbar's cookie is known");
+    let welcome = hello(&mut client, "realm1", &["cookie"]).await;
+    assert_eq!(welcome[0], 2, "{welcome}");
+    assert_eq!(welcome[2]["authid"], "joe", "{welcome}");
+    assert!(
+        dir.path().join("cookies.dat.crossbar").is_file(),
+        "moved aside"
+    );
+    let bytes = std::fs::read(&file).unwrap();
+    assert!(
+        !bytes.windows(value.len()).any(|w| w == value.as_bytes()),
+        "the new store keeps no cookie value"
+    );
+}

@@ -22,7 +22,7 @@ use tracing::warn;
 use crate::config::{CookieStore, CookieTracking};
 use crate::log_throttle::{Throttle, and_more};
 use crate::router::auth::Identity;
-use crate::store::cookies::{CookieFile, CookieLogin, StoredLogin};
+use crate::store::cookies::{CookieFile, CookieLogin, StoredLogin, digest};
 use crate::wamp::id::Id;
 
 /// Most cookies one path tracks; past it, expired cookies are dropped first, then cookies that
@@ -83,10 +83,6 @@ fn now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .unwrap_or(Duration::ZERO)
         .as_secs()
-}
-
-fn digest(value: &str) -> [u8; 32] {
-    Sha256::digest(value.as_bytes()).into()
 }
 
 impl CookieJar {
