@@ -18,6 +18,7 @@ mod bridge_webhook;
 mod builtin_roles;
 mod bundled_config;
 mod call_queue;
+mod concurrency;
 mod cgi_path;
 mod config_check;
 mod connection_deadlines;

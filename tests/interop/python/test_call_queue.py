@@ -5,6 +5,9 @@ until a callee registers, then runs (waiting calls in the order they came); a fu
 answers `wamp.error.no_such_procedure` (what the caller gets without a queue), the call's
 `timeout` runs while it waits (`wamp.error.timeout`), a canceled call leaves the queue
 (`wamp.error.canceled`), and a procedure without a rule fails at once.
+
+A callee's `RegisterOptions(concurrency=N)` caps the invocations it runs at once: a call beyond
+it fails with `crossbar.error.max_concurrency_reached`, or, under a rule, waits for a free slot.
 """
 
 from __future__ import annotations
@@ -167,4 +170,87 @@ def test_a_procedure_without_a_rule_fails_at_once(router, ser):
                     await asyncio.wait_for(caller.call(procedure), 5)
                 assert e.value.error == "wamp.error.no_such_procedure", procedure
                 assert loop.time() - started < 1, procedure
+    run(main())
+
+
+async def slow_callee(s, ser, procedure, **options):
+    """A callee that takes 0.3 s per call, registered with `options`; returns its call log."""
+    started = []
+    callee = await s.connect(ser)
+
+    async def slow(i):
+        started.append(i)
+        await asyncio.sleep(0.3)
+        return i * 10
+
+    await callee.register(slow, procedure, options=RegisterOptions(**options))
+    return started
+
+
+@pytest.mark.parametrize("ser", SERIALIZER_IDS)
+def test_a_busy_callee_without_a_rule_refuses_the_second_call(router, ser):
+    async def main():
+        async with Sessions(router.url()) as s:
+            started = await slow_callee(s, ser, "com.example.busy", concurrency=1)
+            caller = await s.connect(ser)
+            first = asyncio.ensure_future(caller.call("com.example.busy", 1))
+            await asyncio.sleep(0.05)
+            with pytest.raises(ApplicationError) as e:
+                await asyncio.wait_for(caller.call("com.example.busy", 2), 5)
+            assert e.value.error == "crossbar.error.max_concurrency_reached"
+            assert "1" in str(e.value.args[0]), e.value.args
+            assert await asyncio.wait_for(first, 5) == 10
+            # The slot is free again.
+            assert await asyncio.wait_for(caller.call("com.example.busy", 3), 5) == 30
+            assert started == [1, 3]
+    run(main())
+
+
+@pytest.mark.parametrize("ser", SERIALIZER_IDS)
+def test_a_busy_callee_under_a_rule_answers_the_second_call_after_the_first(router, ser):
+    async def main():
+        async with Sessions(router.url()) as s:
+            started = await slow_callee(s, ser, "com.example.jobs.busy", concurrency=1)
+            caller = await s.connect(ser)
+            first = asyncio.ensure_future(caller.call("com.example.jobs.busy", 1))
+            await asyncio.sleep(0.05)
+            second = asyncio.ensure_future(caller.call("com.example.jobs.busy", 2))
+            await asyncio.sleep(0.1)
+            assert started == [1], "the second call waits while the first runs"
+            assert await asyncio.wait_for(first, 5) == 10
+            assert not second.done()
+            assert await asyncio.wait_for(second, 5) == 20
+            assert started == [1, 2]
+    run(main())
+
+
+@pytest.mark.parametrize("ser", SERIALIZER_IDS)
+def test_roundrobin_callees_at_their_limit_refuse_the_third_call(router, ser):
+    async def main():
+        async with Sessions(router.url()) as s:
+            a = await slow_callee(s, ser, "com.example.pool", invoke="roundrobin", concurrency=1)
+            b = await slow_callee(s, ser, "com.example.pool", invoke="roundrobin", concurrency=1)
+            caller = await s.connect(ser)
+            calls = [asyncio.ensure_future(caller.call("com.example.pool", i)) for i in (1, 2)]
+            await asyncio.sleep(0.05)
+            with pytest.raises(ApplicationError) as e:
+                await asyncio.wait_for(caller.call("com.example.pool", 3), 5)
+            assert e.value.error == "crossbar.error.max_concurrency_reached"
+            assert await asyncio.wait_for(asyncio.gather(*calls), 5) == [10, 20]
+            assert sorted(a + b) == [1, 2] and len(a) == len(b) == 1
+    run(main())
+
+
+@pytest.mark.parametrize("ser", SERIALIZER_IDS)
+def test_an_invalid_concurrency_is_refused(router, ser):
+    async def main():
+        async with Sessions(router.url()) as s:
+            callee = await s.connect(ser)
+            # autobahn refuses a zero itself: set it past its check.
+            options = RegisterOptions(concurrency=1)
+            options.concurrency = 0
+            with pytest.raises(ApplicationError) as e:
+                await callee.register(lambda: None, "com.example.zero", options=options)
+            assert e.value.error == "wamp.error.invalid_argument"
+            assert "concurrency" in str(e.value.args[0]), e.value.args
     run(main())
