@@ -7,9 +7,10 @@
 //! whatever procedures under it they name, so the memory a realm's queues take is bounded by
 //! its config. Realms without rules have no [`CallQueue`].
 //!
-//! Crossbar reads the same rules but queues only the calls a callee's `concurrency` turns away
-//! (and never checks the limit); Junction has no `concurrency`, and queues the calls that have
-//! no callee yet, the case a client that starts before its backend meets.
+//! A call also waits when every callee of its registration runs as many invocations as its
+//! `concurrency` (REGISTER option) allows, until one ends: the only case Crossbar queues (it
+//! also never checks the limit). Junction queues the calls that have no callee yet too, the
+//! case a client that starts before its backend meets.
 //!
 //! This file keeps the table; `realm/call_queue.rs` decides when calls go in and come out.
 
@@ -142,28 +143,29 @@ impl CallQueue {
         self.len += 1;
     }
 
-    /// Takes out, in arrival order, every waiting call whose procedure is `routable` now.
-    pub fn take_routable(&mut self, routable: impl Fn(&str) -> bool) -> Vec<QueuedCall> {
-        let mut taken: Vec<(u64, QueuedCall)> = Vec::new();
-        for rule in &mut self.rules {
-            if rule.waiting.iter().all(|(_, c)| !routable(&c.procedure)) {
-                continue;
-            }
-            let (go, stay): (VecDeque<_>, VecDeque<_>) = std::mem::take(&mut rule.waiting)
-                .into_iter()
-                .partition(|(_, c)| routable(&c.procedure));
-            rule.waiting = stay;
-            taken.extend(go);
-        }
-        taken.sort_by_key(|(arrival, _)| *arrival);
-        self.len -= taken.len();
-        taken
-            .into_iter()
-            .map(|(_, call)| {
-                self.by_caller.remove(&(call.caller.session, call.request));
-                call
+    /// Takes out the oldest waiting call, across rules, whose procedure is `routable` now.
+    /// Called again after each call it gives is started, since starting one may make the
+    /// next unroutable (its callee's last `concurrency` slot).
+    pub fn take_first(&mut self, routable: impl Fn(&str) -> bool) -> Option<QueuedCall> {
+        // Within a rule calls are in arrival order: each rule's first routable call is its
+        // candidate, and the oldest candidate goes.
+        let (rule, at) = self
+            .rules
+            .iter()
+            .enumerate()
+            .filter_map(|(r, rule)| {
+                let at = rule
+                    .waiting
+                    .iter()
+                    .position(|(_, c)| routable(&c.procedure))?;
+                Some((rule.waiting[at].0, r, at))
             })
-            .collect()
+            .min_by_key(|(arrival, _, _)| *arrival)
+            .map(|(_, r, at)| (r, at))?;
+        let (_, call) = self.rules[rule].waiting.remove(at)?;
+        self.len -= 1;
+        self.by_caller.remove(&(call.caller.session, call.request));
+        Some(call)
     }
 
     /// Takes out the call `request` of `caller` (CANCEL), only if its reserved invocation id
@@ -272,6 +274,11 @@ mod tests {
         calls.iter().map(|c| c.request).collect()
     }
 
+    /// Every waiting call routable now, oldest first, as a dispatch takes them.
+    fn take_routable(q: &mut CallQueue, routable: impl Fn(&str) -> bool) -> Vec<QueuedCall> {
+        std::iter::from_fn(|| q.take_first(&routable)).collect()
+    }
+
     #[test]
     fn no_rules_no_queue() {
         assert!(CallQueue::new(&[]).is_none());
@@ -315,12 +322,12 @@ mod tests {
         enqueue(&mut q, &r, 1, "a.b");
         enqueue(&mut q, &p, 2, "a.d");
         enqueue(&mut q, &p, 3, "a.c");
-        let taken = q.take_routable(|procedure| procedure != "a.d");
+        let taken = take_routable(&mut q, |procedure| procedure != "a.d");
         assert_eq!(requests(&taken), [1, 1, 3]);
         assert_eq!(taken[1].caller.session, 2);
         assert_eq!(q.len(), 1);
-        assert!(q.take_routable(|_| false).is_empty());
-        assert_eq!(requests(&q.take_routable(|_| true)), [2]);
+        assert!(take_routable(&mut q, |_| false).is_empty());
+        assert_eq!(requests(&take_routable(&mut q, |_| true)), [2]);
         assert!(q.is_empty());
     }
 
@@ -339,7 +346,7 @@ mod tests {
         enqueue(&mut q, &p, 3, "a.c");
         assert_eq!(q.remove_caller(1), 2);
         assert_eq!(q.remove_caller(1), 0);
-        assert_eq!(requests(&q.take_routable(|_| true)), [1]);
+        assert_eq!(requests(&take_routable(&mut q, |_| true)), [1]);
     }
 
     #[test]
@@ -350,7 +357,7 @@ mod tests {
         enqueue(&mut q, &p, 7, "a.d");
         assert!(q.remove(1, 7, None).is_some());
         assert_eq!(q.len(), 1, "the other call still waits");
-        assert_eq!(requests(&q.take_routable(|_| true)), [7]);
+        assert_eq!(requests(&take_routable(&mut q, |_| true)), [7]);
         enqueue(&mut q, &p, 7, "a.c");
         enqueue(&mut q, &p, 7, "a.c");
         assert_eq!(q.remove_caller(1), 2);

@@ -7,8 +7,14 @@
 //! the chosen callee's queue; its YIELD or ERROR comes back through `invocations`, keyed by
 //! the dealer-chosen invocation id. A CANCEL or a call timeout finds the invocation by the
 //! caller's (session, request).
+//!
+//! A callee may cap the invocations it runs at once (REGISTER.Options.concurrency, Crossbar's):
+//! the dealer then counts its invocations in flight per registration and routes only to
+//! callees below their limit, keeping the policy among them. Registrations without any limit
+//! skip the counting, so calls to them cost what they did before.
 
 use std::collections::HashMap;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use crate::router::peer::{Awaited, Peer};
@@ -57,28 +63,85 @@ pub struct Registration {
     pub policy: MatchPolicy,
     pub invoke: InvokePolicy,
     /// In registration order; never empty (the registration goes with its last callee).
-    pub callees: Vec<Arc<Peer>>,
+    pub callees: Vec<Callee>,
+    /// Some callee has a `concurrency` limit: only then are invocations counted.
+    limited: bool,
     /// The next round-robin position.
     next: usize,
     /// When its first callee created it (registration meta API).
     pub created: jiff::Timestamp,
 }
 
+/// One callee of a registration.
+#[derive(Debug)]
+pub struct Callee {
+    pub peer: Arc<Peer>,
+    /// REGISTER.Options.concurrency: the most invocations it runs at once.
+    pub concurrency: Option<NonZeroU32>,
+    /// Its invocations of this registration in flight, counted only under a limit.
+    running: u32,
+}
+
+impl Callee {
+    fn is_free(&self) -> bool {
+        self.concurrency.is_none_or(|n| self.running < n.get())
+    }
+}
+
 impl Registration {
-    /// The callee for the next call under the invocation policy.
-    fn pick(&mut self) -> Arc<Peer> {
+    /// The callee for the next call under the invocation policy, among those below their
+    /// `concurrency` (whose count it takes); `None` when every callee is at its limit.
+    fn pick(&mut self) -> Option<&Callee> {
         let n = self.callees.len();
+        if !self.limited {
+            let index = match self.invoke {
+                InvokePolicy::Single | InvokePolicy::First => 0,
+                InvokePolicy::Last => n - 1,
+                InvokePolicy::Random => rand::random_range(0..n),
+                InvokePolicy::RoundRobin => {
+                    let i = self.next % n;
+                    self.next = (i + 1) % n;
+                    i
+                }
+            };
+            return Some(&self.callees[index]);
+        }
         let index = match self.invoke {
-            InvokePolicy::Single | InvokePolicy::First => 0,
-            InvokePolicy::Last => n - 1,
-            InvokePolicy::Random => rand::random_range(0..n),
+            InvokePolicy::Single | InvokePolicy::First => {
+                self.callees.iter().position(Callee::is_free)?
+            }
+            InvokePolicy::Last => self.callees.iter().rposition(Callee::is_free)?,
+            InvokePolicy::Random => {
+                let free = self.callees.iter().filter(|c| c.is_free()).count();
+                if free == 0 {
+                    return None;
+                }
+                let nth = rand::random_range(0..free);
+                self.callees
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.is_free())
+                    .nth(nth)?
+                    .0
+            }
             InvokePolicy::RoundRobin => {
-                let i = self.next % n;
+                let start = self.next % n;
+                let i = (0..n)
+                    .map(|k| (start + k) % n)
+                    .find(|&i| self.callees[i].is_free())?;
                 self.next = (i + 1) % n;
                 i
             }
         };
-        Arc::clone(&self.callees[index])
+        let callee = &mut self.callees[index];
+        if callee.concurrency.is_some() {
+            callee.running += 1;
+        }
+        Some(callee)
+    }
+
+    fn has_free_callee(&self) -> bool {
+        !self.limited || self.callees.iter().any(Callee::is_free)
     }
 }
 
@@ -107,6 +170,16 @@ pub enum RegisterRefusal {
     DifferentPolicy(InvokePolicy),
 }
 
+/// Why a call cannot be routed now.
+#[derive(Debug, PartialEq, Eq)]
+pub enum NoRoute {
+    /// No registration matches the procedure.
+    NoRegistration,
+    /// Every callee of the registration runs as many invocations as its `concurrency` allows;
+    /// `limit` is the highest of their limits.
+    Busy { callees: usize, limit: u32 },
+}
+
 /// A call waiting for its callee's answer.
 #[derive(Debug)]
 pub struct Invocation {
@@ -124,6 +197,8 @@ pub struct Invocation {
     /// made: later chunks of a progressive call reuse both.
     pub registration: Id,
     pub details: crate::wamp::value::Dict,
+    /// It holds one of its callee's `concurrency` slots until it ends.
+    pub limited: bool,
 }
 
 /// Where a later chunk of a progressive call invocation goes: the same invocation, callee and
@@ -144,6 +219,8 @@ pub struct SessionRemoval {
     pub orphaned: Vec<Invocation>,
     /// Calls the session made, by invocation id, with their callees.
     pub abandoned: Vec<(Id, Invocation, Arc<Peer>)>,
+    /// Some abandoned call freed a callee's `concurrency` slot: waiting calls may go now.
+    pub freed: bool,
 }
 
 /// A call in flight as CANCEL and call timeouts see it.
@@ -153,6 +230,8 @@ pub struct Routed {
     pub callee: Arc<Peer>,
     pub procedure_uri: String,
     pub policy: MatchPolicy,
+    /// The callee has a `concurrency` limit: the call took one of its slots.
+    pub limited: bool,
 }
 
 #[derive(Debug, Default)]
@@ -169,15 +248,22 @@ pub struct Dealer {
 }
 
 impl Dealer {
-    /// Registers `callee` for (uri, policy) with `invoke`: a new registration, or one more
-    /// callee of a shared one (same id).
+    /// Registers `callee` for (uri, policy) with `invoke`, running at most `concurrency`
+    /// invocations at once when given: a new registration, or one more callee of a shared one
+    /// (same id).
     pub fn register(
         &mut self,
         callee: &Arc<Peer>,
         uri: &str,
         policy: MatchPolicy,
         invoke: InvokePolicy,
+        concurrency: Option<NonZeroU32>,
     ) -> Result<Registered, RegisterRefusal> {
+        let entry = Callee {
+            peer: Arc::clone(callee),
+            concurrency,
+            running: 0,
+        };
         if let Some(id) = self.index.get(uri, policy).copied() {
             let Some(existing) = self.registrations.get_mut(&id) else {
                 return Err(RegisterRefusal::AlreadyExists);
@@ -186,11 +272,15 @@ impl Dealer {
                 return Err(RegisterRefusal::DifferentPolicy(existing.invoke));
             }
             if invoke == InvokePolicy::Single
-                || existing.callees.iter().any(|c| c.session == callee.session)
+                || existing
+                    .callees
+                    .iter()
+                    .any(|c| c.peer.session == callee.session)
             {
                 return Err(RegisterRefusal::AlreadyExists);
             }
-            existing.callees.push(Arc::clone(callee));
+            existing.limited |= concurrency.is_some();
+            existing.callees.push(entry);
             return Ok(Registered { id, created: false });
         }
         let id = self.registration_ids.next();
@@ -200,7 +290,8 @@ impl Dealer {
             uri: uri.to_owned(),
             policy,
             invoke,
-            callees: vec![Arc::clone(callee)],
+            callees: vec![entry],
+            limited: concurrency.is_some(),
             next: 0,
             created: jiff::Timestamp::now(),
         };
@@ -213,10 +304,11 @@ impl Dealer {
     pub fn unregister(&mut self, session: Id, registration: Id) -> Option<bool> {
         let r = self.registrations.get_mut(&registration)?;
         let before = r.callees.len();
-        r.callees.retain(|c| c.session != session);
+        r.callees.retain(|c| c.peer.session != session);
         if r.callees.len() == before {
             return None;
         }
+        r.limited = r.callees.iter().any(|c| c.concurrency.is_some());
         if r.callees.is_empty() {
             self.index.remove(&r.uri, r.policy);
             self.registrations.remove(&registration);
@@ -249,16 +341,50 @@ impl Dealer {
         self.registrations.values()
     }
 
-    /// The registration a call to `procedure` goes to and the callee chosen for this call.
-    pub fn route(&mut self, procedure: &str) -> Option<Routed> {
-        let id = self.best_match(procedure)?;
-        let registration = self.registrations.get_mut(&id)?;
-        Some(Routed {
+    /// The registration a call to `procedure` goes to and the callee chosen for this call
+    /// (which takes one of its `concurrency` slots, if it has a limit).
+    pub fn route(&mut self, procedure: &str) -> Result<Routed, NoRoute> {
+        let registration = self
+            .best_match(procedure)
+            .and_then(|id| self.registrations.get_mut(&id))
+            .ok_or(NoRoute::NoRegistration)?;
+        let (id, uri, policy) = (registration.id, &registration.uri, registration.policy);
+        let procedure_uri = uri.clone();
+        let Some(callee) = registration.pick() else {
+            let limit = registration
+                .callees
+                .iter()
+                .filter_map(|c| c.concurrency.map(NonZeroU32::get))
+                .max()
+                .unwrap_or(0);
+            let callees = registration.callees.len();
+            return Err(NoRoute::Busy { callees, limit });
+        };
+        Ok(Routed {
             registration: id,
-            callee: registration.pick(),
-            procedure_uri: registration.uri.clone(),
-            policy: registration.policy,
+            callee: Arc::clone(&callee.peer),
+            procedure_uri,
+            policy,
+            limited: callee.concurrency.is_some(),
         })
+    }
+
+    /// Whether [`route`](Self::route) would find a callee for `procedure` now.
+    pub fn can_route(&self, procedure: &str) -> bool {
+        self.best_match(procedure)
+            .and_then(|id| self.registrations.get(&id))
+            .is_some_and(Registration::has_free_callee)
+    }
+
+    /// Gives back the `concurrency` slot a routed call took at `callee` (its invocation ended,
+    /// or never started); nothing when the callee has left the registration.
+    pub fn release(&mut self, registration: Id, callee: Id) {
+        let Some(r) = self.registrations.get_mut(&registration) else {
+            return;
+        };
+        if let Some(c) = r.callees.iter_mut().find(|c| c.peer.session == callee) {
+            c.running = c.running.saturating_sub(1);
+        }
     }
 
     /// Records a call in flight and returns its invocation id.
@@ -306,6 +432,9 @@ impl Dealer {
         self.by_caller
             .remove(&(invocation.caller.session, invocation.caller_request));
         self.callees.remove(&id);
+        if invocation.limited {
+            self.release(invocation.registration, invocation.callee);
+        }
         Some(invocation)
     }
 
@@ -347,7 +476,7 @@ impl Dealer {
         let owned: Vec<Id> = self
             .registrations
             .values()
-            .filter(|r| r.callees.iter().any(|c| c.session == session))
+            .filter(|r| r.callees.iter().any(|c| c.peer.session == session))
             .map(|r| r.id)
             .collect();
         let mut removal = SessionRemoval::default();
@@ -372,6 +501,7 @@ impl Dealer {
                     removal.orphaned.push(invocation);
                 }
             } else if let Some(callee) = callee {
+                removal.freed |= invocation.limited;
                 removal.abandoned.push((id, invocation, callee));
             }
         }
@@ -409,19 +539,19 @@ mod tests {
         let p = peer(1);
         let single = InvokePolicy::Single;
         let w = d
-            .register(&p, "com..f", MatchPolicy::Wildcard, single)
+            .register(&p, "com..f", MatchPolicy::Wildcard, single, None)
             .unwrap()
             .id;
         let short = d
-            .register(&p, "com", MatchPolicy::Prefix, single)
+            .register(&p, "com", MatchPolicy::Prefix, single, None)
             .unwrap()
             .id;
         let long = d
-            .register(&p, "com.a", MatchPolicy::Prefix, single)
+            .register(&p, "com.a", MatchPolicy::Prefix, single, None)
             .unwrap()
             .id;
         let exact = d
-            .register(&p, "com.a.f", MatchPolicy::Exact, single)
+            .register(&p, "com.a.f", MatchPolicy::Exact, single, None)
             .unwrap()
             .id;
         assert_eq!(d.best_match("com.a.f"), Some(exact));
@@ -430,7 +560,7 @@ mod tests {
         assert_eq!(d.route("com.b.f").unwrap().registration, short);
         d.unregister(1, short);
         assert_eq!(d.route("com.b.f").unwrap().registration, w);
-        assert!(d.route("org.x").is_none());
+        assert_eq!(d.route("org.x").unwrap_err(), NoRoute::NoRegistration);
     }
 
     #[test]
@@ -438,7 +568,7 @@ mod tests {
         let mut d = Dealer::default();
         let p = peer(1);
         let single = InvokePolicy::Single;
-        let mut register = |uri, policy| d.register(&p, uri, policy, single).unwrap().id;
+        let mut register = |uri, policy| d.register(&p, uri, policy, single, None).unwrap().id;
         let app = register("com.myapp", MatchPolicy::Prefix);
         let emergency = register("com.myapp.topic.emergency", MatchPolicy::Prefix);
         let wildcard = register("com.myapp2.", MatchPolicy::Wildcard);
@@ -462,19 +592,25 @@ mod tests {
         let mut d = Dealer::default();
         let single = InvokePolicy::Single;
         assert!(
-            d.register(&peer(1), "p", MatchPolicy::Exact, single)
+            d.register(&peer(1), "p", MatchPolicy::Exact, single, None)
                 .is_ok()
         );
         assert_eq!(
-            d.register(&peer(2), "p", MatchPolicy::Exact, single),
+            d.register(&peer(2), "p", MatchPolicy::Exact, single, None),
             Err(RegisterRefusal::AlreadyExists)
         );
         assert_eq!(
-            d.register(&peer(2), "p", MatchPolicy::Exact, InvokePolicy::RoundRobin),
+            d.register(
+                &peer(2),
+                "p",
+                MatchPolicy::Exact,
+                InvokePolicy::RoundRobin,
+                None
+            ),
             Err(RegisterRefusal::DifferentPolicy(single))
         );
         assert!(
-            d.register(&peer(2), "p", MatchPolicy::Prefix, single)
+            d.register(&peer(2), "p", MatchPolicy::Prefix, single, None)
                 .is_ok()
         );
     }
@@ -483,7 +619,13 @@ mod tests {
     fn only_the_owner_unregisters() {
         let mut d = Dealer::default();
         let id = d
-            .register(&peer(1), "p", MatchPolicy::Exact, InvokePolicy::Single)
+            .register(
+                &peer(1),
+                "p",
+                MatchPolicy::Exact,
+                InvokePolicy::Single,
+                None,
+            )
             .unwrap()
             .id;
         assert_eq!(d.unregister(2, id), None);
@@ -496,7 +638,7 @@ mod tests {
         let mut d = Dealer::default();
         let caller = peer(1);
         let callee = peer(2);
-        d.register(&callee, "p", MatchPolicy::Exact, InvokePolicy::Single)
+        d.register(&callee, "p", MatchPolicy::Exact, InvokePolicy::Single, None)
             .unwrap();
         let inv = d.start_invocation(
             Invocation {
@@ -508,6 +650,7 @@ mod tests {
                 progressive: false,
                 registration: 1,
                 details: Default::default(),
+                limited: false,
             },
             callee,
         );
@@ -538,14 +681,22 @@ mod tests {
             InvokePolicy::Last,
         ] {
             let uri = policy.name();
-            let first = d.register(&a, uri, MatchPolicy::Exact, policy).unwrap();
+            let first = d
+                .register(&a, uri, MatchPolicy::Exact, policy, None)
+                .unwrap();
             assert!(first.created);
             let id = first.id;
             let shared = Ok(Registered { id, created: false });
-            assert_eq!(d.register(&b, uri, MatchPolicy::Exact, policy), shared);
-            assert_eq!(d.register(&c, uri, MatchPolicy::Exact, policy), shared);
             assert_eq!(
-                d.register(&c, uri, MatchPolicy::Exact, policy),
+                d.register(&b, uri, MatchPolicy::Exact, policy, None),
+                shared
+            );
+            assert_eq!(
+                d.register(&c, uri, MatchPolicy::Exact, policy, None),
+                shared
+            );
+            assert_eq!(
+                d.register(&c, uri, MatchPolicy::Exact, policy, None),
                 Err(RegisterRefusal::AlreadyExists),
                 "one session registers once"
             );
@@ -570,5 +721,51 @@ mod tests {
         d.remove_session(2);
         d.remove_session(3);
         assert_eq!(d.registration_count(), 0);
+    }
+
+    #[test]
+    fn callees_at_their_concurrency_are_skipped() {
+        let mut d = Dealer::default();
+        let (a, b, c) = (peer(1), peer(2), peer(3));
+        let one = NonZeroU32::new(1);
+        let rr = InvokePolicy::RoundRobin;
+        let id = d.register(&a, "p", MatchPolicy::Exact, rr, one).unwrap().id;
+        d.register(&b, "p", MatchPolicy::Exact, rr, one).unwrap();
+        let pick = |d: &mut Dealer| d.route("p").map(|r| (r.callee.session, r.limited));
+        assert_eq!(pick(&mut d), Ok((1, true)));
+        assert_eq!(pick(&mut d), Ok((2, true)));
+        assert!(!d.can_route("p"));
+        assert_eq!(
+            pick(&mut d),
+            Err(NoRoute::Busy {
+                callees: 2,
+                limit: 1
+            })
+        );
+        d.release(id, 2);
+        assert!(d.can_route("p"));
+        assert_eq!(
+            pick(&mut d),
+            Ok((2, true)),
+            "the free one, whatever the turn"
+        );
+        // A callee without a limit is always free; the others stay counted.
+        d.register(&c, "p", MatchPolicy::Exact, rr, None).unwrap();
+        assert_eq!(pick(&mut d), Ok((3, false)));
+        assert_eq!(pick(&mut d), Ok((3, false)));
+        d.unregister(3, id);
+        assert_eq!(
+            pick(&mut d),
+            Err(NoRoute::Busy {
+                callees: 2,
+                limit: 1
+            })
+        );
+        // `last` keeps its order among the free callees.
+        let last = InvokePolicy::Last;
+        d.register(&a, "q", MatchPolicy::Exact, last, None).unwrap();
+        d.register(&b, "q", MatchPolicy::Exact, last, one).unwrap();
+        let q = |d: &mut Dealer| d.route("q").unwrap().callee.session;
+        assert_eq!((q(&mut d), q(&mut d), q(&mut d)), (2, 1, 1));
     }
 }

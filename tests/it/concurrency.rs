@@ -72,9 +72,7 @@ async fn refused(caller: &mut Client, request: u64, uri: &str) -> String {
 async fn a_single_callee_at_its_limit_refuses_the_call() {
     let router = start();
     let mut callee = joined(&router).await;
-    callee
-        .register("com.slow", json!({"concurrency": 1}))
-        .await;
+    callee.register("com.slow", json!({"concurrency": 1})).await;
     let mut caller = joined(&router).await;
     let first = call(&mut caller, json!({}), "com.slow", json!([1])).await;
     let running = invocation(&mut callee).await;
@@ -93,9 +91,7 @@ async fn a_single_callee_at_its_limit_refuses_the_call() {
     assert_eq!(result(&mut caller, third).await, json!(["three"]));
 
     // A limit of 2 takes two at once.
-    callee
-        .register("com.two", json!({"concurrency": 2}))
-        .await;
+    callee.register("com.two", json!({"concurrency": 2})).await;
     call(&mut caller, json!({}), "com.two", json!([1])).await;
     call(&mut caller, json!({}), "com.two", json!([2])).await;
     invocation(&mut callee).await;

@@ -155,9 +155,13 @@ impl Realm {
                 })?;
                 one(match procedure {
                     "wamp.registration.get" => registration_details(registration),
-                    "wamp.registration.list_callees" => {
-                        ids_of(registration.callees.iter().map(|c| c.session).collect())
-                    }
+                    "wamp.registration.list_callees" => ids_of(
+                        registration
+                            .callees
+                            .iter()
+                            .map(|c| c.peer.session)
+                            .collect(),
+                    ),
                     _ => Value::from(registration.callees.len() as u64),
                 })
             }

@@ -6,6 +6,8 @@
 //! The readers are `#[inline]`: PUBLISH and CALL are hot paths, and these sat in the same
 //! module as them before the realm was split by role, so they stay available for inlining.
 
+use std::num::NonZeroU32;
+
 use crate::router::authorize::Decision;
 use crate::router::broker::Audience;
 use crate::router::dealer::InvokePolicy;
@@ -139,6 +141,26 @@ pub(super) fn invoke_policy(options: &Dict) -> Result<InvokePolicy, WampError> {
             "REGISTER.Options.invoke must be a string",
         )),
     }
+}
+
+/// REGISTER.Options.concurrency (Crossbar's): the most invocations the callee runs at once, a
+/// positive integer; anything else is `wamp.error.invalid_argument` (as Crossbar answers).
+pub(super) fn concurrency(options: &Dict) -> Result<Option<NonZeroU32>, WampError> {
+    let limit = match options.get("concurrency") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Int(n)) => u32::try_from(*n).ok(),
+        Some(Value::UInt(n)) => u32::try_from(*n).ok(),
+        Some(_) => None,
+    };
+    limit.and_then(NonZeroU32::new).map(Some).ok_or_else(|| {
+        WampError::new(
+            uri_error::INVALID_ARGUMENT,
+            format!(
+                "REGISTER.Options.concurrency must be a positive integer (at most {})",
+                u32::MAX
+            ),
+        )
+    })
 }
 
 /// How a canceled call ends (CANCEL's `mode`; a call timeout is `KillNoWait`).

@@ -6,13 +6,13 @@
 use std::sync::Arc;
 
 use crate::router::authorize::Action;
-use crate::router::dealer::{Dealer, Invocation, RegisterRefusal, Routed, Unregistered};
+use crate::router::dealer::{Dealer, Invocation, NoRoute, RegisterRefusal, Routed, Unregistered};
 use crate::router::delivery::{answer_caller, check_receivable, push, reply};
 use crate::router::error::{WampError, error_message};
 use crate::router::peer::{Awaited, Peer};
 use crate::router::realm::Realm;
 use crate::router::realm::options::{
-    CancelMode, bool_option, cancel_mode, disclose, invoke_policy, match_policy,
+    CancelMode, bool_option, cancel_mode, concurrency, disclose, invoke_policy, match_policy,
 };
 use crate::wamp::error as uri_error;
 use crate::wamp::id::Id;
@@ -45,9 +45,10 @@ impl Realm {
             ));
         }
         let invoke = invoke_policy(options)?;
+        let concurrency = concurrency(options)?;
         self.authorize(peer, procedure, Action::Register)?;
         let mut dealer = self.dealer.lock();
-        let registered = match dealer.register(peer, procedure, policy, invoke) {
+        let registered = match dealer.register(peer, procedure, policy, invoke, concurrency) {
             Ok(registered) => registered,
             Err(RegisterRefusal::AlreadyExists) => {
                 return Err(WampError::new(
@@ -173,11 +174,13 @@ impl Realm {
         let started = {
             let mut dealer = self.dealer.lock();
             match dealer.route(procedure) {
-                Some(routed) => start(&mut dealer, routed, &call, details, payload, None)?,
-                // No callee: the call waits when a call-queue rule takes it (call_queue.rs).
-                None => {
+                Ok(routed) => start(&mut dealer, routed, &call, details, payload, None)?,
+                // No callee, or every one at its `concurrency`: the call waits when a
+                // call-queue rule takes it (call_queue.rs).
+                Err(no_route) => {
+                    let refusal = no_route_error(&no_route, procedure);
                     return self
-                        .queue_call(&mut dealer, &call, details, payload)
+                        .queue_call(&mut dealer, &call, details, payload, refusal)
                         .map(Some);
                 }
             }
@@ -195,6 +198,7 @@ impl Realm {
         payload: Payload,
     ) -> Result<(), WampError> {
         let progress = bool_option(options, "progress")?.unwrap_or(false);
+        let mut dispatched = Vec::new();
         let (caller, caller_request, receivable) = {
             let mut dealer = self.dealer.lock();
             // The spec: a YIELD for an unknown invocation (caller gone) is ignored.
@@ -217,9 +221,13 @@ impl Realm {
                 let Some(finished) = dealer.finish_invocation(callee, request) else {
                     return Ok(());
                 };
+                dispatched = self.freed(&mut dealer, &finished);
                 (finished.caller, finished.caller_request, receivable)
             }
         };
+        for sending in dispatched {
+            sending.send();
+        }
         let message = match receivable {
             Ok(()) => {
                 let mut details = Dict::new();
@@ -308,7 +316,11 @@ impl Realm {
             return; // the callee's ERROR (or YIELD) ends the call
         }
         if let Some(invocation) = dealer.remove_invocation(invocation_id) {
+            let dispatched = self.freed(&mut dealer, &invocation);
             drop(dealer);
+            for sending in dispatched {
+                sending.send();
+            }
             let message = error_message(message::CALL, invocation.caller_request, error, text);
             reply(&invocation.caller, &message);
         }
@@ -316,9 +328,17 @@ impl Realm {
 
     /// A callee's ERROR for an INVOCATION, forwarded to the caller with its args and kwargs.
     pub fn invocation_error(&self, callee: Id, request: Id, error: String, payload: Payload) {
-        let Some(invocation) = self.dealer.lock().finish_invocation(callee, request) else {
-            return;
+        let (invocation, dispatched) = {
+            let mut dealer = self.dealer.lock();
+            let Some(invocation) = dealer.finish_invocation(callee, request) else {
+                return;
+            };
+            let dispatched = self.freed(&mut dealer, &invocation);
+            (invocation, dispatched)
         };
+        for sending in dispatched {
+            sending.send();
+        }
         let message = Message::Error {
             request_type: message::CALL,
             request: invocation.caller_request,
@@ -333,11 +353,21 @@ impl Realm {
     /// the callees still receiving its progressive calls an INTERRUPT. Returns its removed
     /// registrations, for the meta events.
     pub(super) fn remove_from_dealer(&self, session: Id) -> Vec<Unregistered> {
-        let removal = {
+        let (removal, dispatched) = {
             let mut dealer = self.dealer.lock();
             self.forget_queued(session);
-            dealer.remove_session(session)
+            let removal = dealer.remove_session(session);
+            // Its calls in flight freed their callees' `concurrency` slots.
+            let dispatched = if removal.freed {
+                self.dispatch_queued(&mut dealer)
+            } else {
+                Vec::new()
+            };
+            (removal, dispatched)
         };
+        for sending in dispatched {
+            sending.send();
+        }
         for invocation in removal.orphaned {
             let error = error_message(
                 message::CALL,
@@ -376,9 +406,49 @@ pub(super) struct Started {
     pub invocation: Id,
 }
 
+/// What a call that cannot be routed gets when no call queue takes it.
+pub(super) fn no_route_error(no_route: &NoRoute, procedure: &str) -> WampError {
+    match no_route {
+        NoRoute::NoRegistration => WampError::new(
+            uri_error::NO_SUCH_PROCEDURE,
+            format!("no callee registered for procedure \"{procedure}\""),
+        ),
+        NoRoute::Busy { callees: 1, limit } => WampError::new(
+            uri_error::MAX_CONCURRENCY_REACHED,
+            format!(
+                "the callee of procedure \"{procedure}\" runs its maximum concurrency of {limit} calls"
+            ),
+        ),
+        NoRoute::Busy { callees, limit } => WampError::new(
+            uri_error::MAX_CONCURRENCY_REACHED,
+            format!(
+                "all {callees} callees of procedure \"{procedure}\" run their maximum concurrency (at most {limit} calls each)"
+            ),
+        ),
+    }
+}
+
 /// Starts `call` at the callee the dealer chose (`routed`), under the id `reserved` for it when
 /// it waited in a call queue. `details` are the INVOCATION.Details decided at CALL time.
 pub(super) fn start(
+    dealer: &mut Dealer,
+    routed: Routed,
+    call: &Call,
+    details: Dict,
+    payload: Payload,
+    reserved: Option<Id>,
+) -> Result<Started, WampError> {
+    let (registration, callee, limited) =
+        (routed.registration, routed.callee.session, routed.limited);
+    let started = start_routed(dealer, routed, call, details, payload, reserved);
+    if started.is_err() && limited {
+        // Never invoked: the slot the routing took goes back.
+        dealer.release(registration, callee);
+    }
+    started
+}
+
+fn start_routed(
     dealer: &mut Dealer,
     routed: Routed,
     call: &Call,
@@ -421,6 +491,7 @@ pub(super) fn start(
         } else {
             Dict::new()
         },
+        limited: routed.limited,
     };
     let callee = Arc::clone(&routed.callee);
     let id = match reserved {
