@@ -8,6 +8,7 @@ answers `wamp.error.no_such_procedure` (what the caller gets without a queue), t
 
 A callee's `RegisterOptions(concurrency=N)` caps the invocations it runs at once: a call beyond
 it fails with `crossbar.error.max_concurrency_reached`, or, under a rule, waits for a free slot.
+(autobahn sends no invalid `concurrency`: tests/it/concurrency.rs checks the router's answer.)
 """
 
 from __future__ import annotations
@@ -238,19 +239,4 @@ def test_roundrobin_callees_at_their_limit_refuse_the_third_call(router, ser):
             assert e.value.error == "crossbar.error.max_concurrency_reached"
             assert await asyncio.wait_for(asyncio.gather(*calls), 5) == [10, 20]
             assert sorted(a + b) == [1, 2] and len(a) == len(b) == 1
-    run(main())
-
-
-@pytest.mark.parametrize("ser", SERIALIZER_IDS)
-def test_an_invalid_concurrency_is_refused(router, ser):
-    async def main():
-        async with Sessions(router.url()) as s:
-            callee = await s.connect(ser)
-            # autobahn refuses a zero itself: set it past its check.
-            options = RegisterOptions(concurrency=1)
-            options.concurrency = 0
-            with pytest.raises(ApplicationError) as e:
-                await callee.register(lambda: None, "com.example.zero", options=options)
-            assert e.value.error == "wamp.error.invalid_argument"
-            assert "concurrency" in str(e.value.args[0]), e.value.args
     run(main())
