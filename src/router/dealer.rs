@@ -259,7 +259,7 @@ impl Dealer {
         invoke: InvokePolicy,
         concurrency: Option<NonZeroU32>,
     ) -> Result<Registered, RegisterRefusal> {
-        let entry = Callee {
+        let mut entry = Callee {
             peer: Arc::clone(callee),
             concurrency,
             running: 0,
@@ -279,7 +279,18 @@ impl Dealer {
             {
                 return Err(RegisterRefusal::AlreadyExists);
             }
-            existing.limited |= concurrency.is_some();
+            if concurrency.is_some() {
+                // A callee back in a shared registration it left may still run invocations
+                // from before: they count, as their end gives a slot back.
+                entry.running = self
+                    .invocations
+                    .values()
+                    .filter(|i| i.limited && i.registration == id && i.callee == callee.session)
+                    .count()
+                    .try_into()
+                    .unwrap_or(u32::MAX);
+                existing.limited = true;
+            }
             existing.callees.push(entry);
             return Ok(Registered { id, created: false });
         }
@@ -767,5 +778,37 @@ mod tests {
         d.register(&b, "q", MatchPolicy::Exact, last, one).unwrap();
         let q = |d: &mut Dealer| d.route("q").unwrap().callee.session;
         assert_eq!((q(&mut d), q(&mut d), q(&mut d)), (2, 1, 1));
+    }
+
+    #[test]
+    fn a_callee_back_in_a_shared_registration_counts_its_earlier_invocations() {
+        let mut d = Dealer::default();
+        let (caller, a, b) = (peer(9), peer(1), peer(2));
+        let one = NonZeroU32::new(1);
+        let rr = InvokePolicy::RoundRobin;
+        let id = d.register(&a, "p", MatchPolicy::Exact, rr, one).unwrap().id;
+        d.register(&b, "p", MatchPolicy::Exact, rr, None).unwrap();
+        let routed = d.route("p").unwrap();
+        assert_eq!((routed.callee.session, routed.limited), (1, true));
+        let invocation = Invocation {
+            awaited: Awaited::new(&caller.outbound, &a.outbound),
+            caller: Arc::clone(&caller),
+            caller_request: 1,
+            callee: 1,
+            receive_progress: false,
+            progressive: false,
+            registration: id,
+            details: Default::default(),
+            limited: true,
+        };
+        let inv = d.start_invocation(invocation, Arc::clone(&a));
+        assert_eq!(d.unregister(1, id), Some(false));
+        d.register(&a, "p", MatchPolicy::Exact, rr, one).unwrap();
+        let picks: Vec<Id> = (0..3)
+            .map(|_| d.route("p").unwrap().callee.session)
+            .collect();
+        assert_eq!(picks, [2, 2, 2], "a still runs its earlier invocation");
+        d.finish_invocation(1, inv).unwrap();
+        assert_eq!(d.route("p").unwrap().callee.session, 1);
     }
 }
