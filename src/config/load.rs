@@ -176,6 +176,7 @@ fn load_router(obj: &Obj, cx: &mut Loader) -> Result<Worker> {
         path: obj.path.clone(),
         realms,
         transports,
+        cluster: None,
     })
 }
 

@@ -64,6 +64,7 @@ pub(crate) fn load_testee(
                 options: WebOptions::default(),
             },
         }],
+        cluster: None,
     }))
 }
 

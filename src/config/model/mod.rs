@@ -13,6 +13,7 @@ mod archive;
 mod auth;
 mod bridge;
 mod cgi;
+mod cluster;
 mod cookie;
 mod proxy;
 mod realm;
@@ -24,6 +25,7 @@ pub use archive::*;
 pub use auth::*;
 pub use bridge::*;
 pub use cgi::*;
+pub use cluster::*;
 pub use cookie::*;
 pub use proxy::*;
 pub use realm::*;
@@ -57,6 +59,8 @@ pub struct Worker {
     pub path: String,
     pub realms: Vec<RealmConfig>,
     pub transports: Vec<TransportConfig>,
+    /// `cluster`: the NATS backplane shared with other nodes; `None` runs single-node.
+    pub cluster: Option<ClusterConfig>,
 }
 
 impl Config {
