@@ -209,6 +209,14 @@ impl Broker {
         delivered
     }
 
+    /// Sends EVENTs for `publication` to the admitted subscribers of one subscription (a
+    /// publication from another node arrives once per subscription it is sent for).
+    pub fn publish_to(&self, subscription: Id, publication: &Publication<'_>) -> usize {
+        self.subscriptions
+            .get(&subscription)
+            .map_or(0, |s| deliver(s, s.policy, publication))
+    }
+
     /// Whether a session that `publication` would be delivered to satisfies `pred`.
     pub fn reaches(&self, publication: &Publication<'_>, pred: impl Fn(&Peer) -> bool) -> bool {
         let mut found = false;
@@ -373,6 +381,7 @@ mod tests {
             outbound,
             internal: false,
             features: Default::default(),
+            node: None,
         };
         (Arc::new(peer), rx)
     }

@@ -232,6 +232,7 @@ mod tests {
             outbound,
             internal: false,
             features: Default::default(),
+            node: None,
         })
     }
 

@@ -380,6 +380,56 @@ impl Dealer {
         })
     }
 
+    /// Like [`route`](Self::route), to the callee `session` of the registration `procedure`
+    /// goes to: a call another node routed here, to the callee its dealer chose.
+    pub fn route_to(&mut self, procedure: &str, session: Id) -> Result<Routed, NoRoute> {
+        let registration = self
+            .best_match(procedure)
+            .and_then(|id| self.registrations.get_mut(&id))
+            .ok_or(NoRoute::NoRegistration)?;
+        let (id, policy, procedure_uri) = (
+            registration.id,
+            registration.policy,
+            registration.uri.clone(),
+        );
+        let callee = registration
+            .callees
+            .iter_mut()
+            .find(|c| c.peer.session == session)
+            .ok_or(NoRoute::NoRegistration)?;
+        if !callee.is_free() {
+            let limit = callee.concurrency.map_or(0, NonZeroU32::get);
+            return Err(NoRoute::Busy { callees: 1, limit });
+        }
+        if callee.concurrency.is_some() {
+            callee.running += 1;
+        }
+        Ok(Routed {
+            registration: id,
+            callee: Arc::clone(&callee.peer),
+            procedure_uri,
+            policy,
+            limited: callee.concurrency.is_some(),
+        })
+    }
+
+    /// Puts the callees of (uri, policy) in the order of `sessions` (the cluster registry's
+    /// order, the same on every node, so `first` and `last` agree); callees not listed keep
+    /// their places after them.
+    pub fn order_callees(&mut self, uri: &str, policy: MatchPolicy, sessions: &[Id]) {
+        let Some(id) = self.index.get(uri, policy).copied() else {
+            return;
+        };
+        if let Some(r) = self.registrations.get_mut(&id) {
+            r.callees.sort_by_key(|c| {
+                sessions
+                    .iter()
+                    .position(|s| *s == c.peer.session)
+                    .unwrap_or(usize::MAX)
+            });
+        }
+    }
+
     /// Whether [`route`](Self::route) would find a callee for `procedure` now.
     pub fn can_route(&self, procedure: &str) -> bool {
         self.best_match(procedure)
@@ -541,6 +591,7 @@ mod tests {
             outbound,
             internal: false,
             features: Default::default(),
+            node: None,
         })
     }
 

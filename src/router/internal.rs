@@ -60,6 +60,7 @@ fn internal_peer(role: &str, authid: &str, outbound: Arc<Outbound>) -> Peer {
         outbound,
         internal: true,
         features: Default::default(),
+        node: None,
     }
 }
 

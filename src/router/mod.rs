@@ -2,9 +2,11 @@
 
 pub mod auth;
 pub mod authorize;
+pub mod backplane;
 pub mod broker;
 pub mod call_queue;
 pub mod client_cert;
+mod cluster_step;
 pub mod config_warnings;
 pub mod dealer;
 mod delivery;

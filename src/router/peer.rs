@@ -25,6 +25,9 @@ pub struct Peer {
     pub internal: bool,
     /// What the client announced in HELLO that routing depends on.
     pub features: ClientFeatures,
+    /// The node of a session joined on another node of the cluster, stood for here by this
+    /// peer (a callee in the registry); `None` for a session of this node.
+    pub node: Option<Arc<str>>,
 }
 
 /// Client features the router must respect (HELLO.Details.roles.<role>.features).

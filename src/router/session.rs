@@ -21,10 +21,11 @@ use crate::router::Router;
 use crate::router::auth::{
     AuthStep, Authenticator, FailedLogins, Identity, Pending, Refusal, dynamic,
 };
+use crate::router::cluster_step;
 use crate::router::dynamic_authorization::{self, DecisionCache};
 use crate::router::error::{WampError, error_message};
 use crate::router::peer::{ClientFeatures, Outbound, Outgoing, Peer};
-use crate::router::realm::Realm;
+use crate::router::realm::{Realm, call_timeout};
 use crate::router::session_table::{JoinedSession, TransportInfo};
 use crate::wamp::error as uri_error;
 use crate::wamp::id::{self, Id};
@@ -397,6 +398,7 @@ impl Session {
             outbound: Arc::clone(&self.outbound),
             internal: false,
             features,
+            node: None,
         });
         debug!(
             session,
@@ -450,6 +452,17 @@ impl Session {
         }
         let realm = Arc::clone(&joined.realm);
         let peer = Arc::clone(&joined.peer);
+        if let Some(backplane) = realm.backplane()
+            && let Err((request_type, request, e)) =
+                cluster_step::before(&realm, backplane, &peer, &msg).await
+        {
+            self.reply(&error_message(request_type, request, e.uri, &e.message))
+                .await;
+            return Flow::Continue;
+        }
+        let State::Joined(joined) = &mut self.state else {
+            return Flow::Close;
+        };
         let (request_type, request, outcome) = match msg {
             Message::Publish {
                 request,
@@ -490,6 +503,9 @@ impl Session {
                             joined.subscriptions.insert(subscription);
                             None
                         });
+                if outcome.is_err() {
+                    cluster_step::subscribe_failed(&realm, &topic, &options);
+                }
                 (message::SUBSCRIBE, request, outcome)
             }
             Message::Unsubscribe {
@@ -537,6 +553,9 @@ impl Session {
                 let outcome = realm
                     .register(&peer, request, &procedure, &options)
                     .map(|_| None);
+                if outcome.is_err() {
+                    cluster_step::register_failed(&realm, &peer, &procedure, &options);
+                }
                 (message::REGISTER, request, outcome)
             }
             Message::Unregister {
@@ -686,13 +705,3 @@ pub const DEALER_FEATURES: &[&str] = &[
     "registration_meta_api",
     "testament_meta_api",
 ];
-
-/// CALL.Options.timeout in ms; absent, 0 or not a positive integer: no timeout.
-fn call_timeout(options: &Dict) -> Option<u64> {
-    match options.get("timeout") {
-        Some(Value::UInt(ms)) if *ms > 0 => Some(*ms),
-        Some(Value::Int(ms)) if *ms > 0 => Some(*ms as u64),
-        Some(Value::Float(ms)) if *ms >= 1.0 && ms.is_finite() => Some(*ms as u64),
-        _ => None,
-    }
-}

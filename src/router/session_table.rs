@@ -253,6 +253,7 @@ mod tests {
             outbound,
             internal: false,
             features: Default::default(),
+            node: None,
         });
         Arc::new(JoinedSession::new(
             peer,

@@ -7,6 +7,8 @@ pub const NO_SUCH_REGISTRATION: &str = "wamp.error.no_such_registration";
 pub const NO_SUCH_SUBSCRIPTION: &str = "wamp.error.no_such_subscription";
 pub const INVALID_ARGUMENT: &str = "wamp.error.invalid_argument";
 pub const CANCELED: &str = "wamp.error.canceled";
+/// The cluster (NATS) could not be reached for what the request needs.
+pub const NETWORK_FAILURE: &str = "wamp.error.network_failure";
 /// Crossbar's: every callee of the registration runs as many calls as its `concurrency` allows.
 pub const MAX_CONCURRENCY_REACHED: &str = "crossbar.error.max_concurrency_reached";
 pub const PROTOCOL_VIOLATION: &str = "wamp.error.protocol_violation";

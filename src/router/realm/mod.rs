@@ -10,11 +10,14 @@
 //! - [`options`]: reading and checking the options dicts of those requests;
 //! - [`meta`] and [`meta_events`]: the meta procedures and meta events;
 //! - [`history`] answers `wamp.subscription.get_events`;
-//! - [`storage`] loads what the realm's store kept and closes it at shutdown.
+//! - [`storage`] loads what the realm's store kept and closes it at shutdown;
+//! - [`cluster`]: what the other nodes of a cluster hand this realm (their publications,
+//!   calls, registrations), through its [`Backplane`].
 //!
 //! Locks are held only while tables change or frames are queued; never across socket writes.
 
 mod call_queue;
+mod cluster;
 mod history;
 mod meta;
 mod meta_events;
@@ -23,13 +26,16 @@ mod pubsub;
 mod rpc;
 mod storage;
 
-use std::sync::Arc;
+pub use options::{call_timeout, invoke_policy, match_policy};
+
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::watch;
 
 use crate::config::{RealmConfig, UriCheck};
 use crate::router::authorize::{Action, Authorizer, Decision};
+use crate::router::backplane::Backplane;
 use crate::router::broker::Broker;
 use crate::router::call_queue::CallQueue;
 use crate::router::dealer::Dealer;
@@ -65,6 +71,8 @@ pub struct Realm {
     /// Bumped on every subscribe, so an idle poller (not `alwaysOn`) wakes up when its first
     /// subscriber arrives instead of checking on a timer.
     subscribed: watch::Sender<u64>,
+    /// The same realm on the other nodes of a cluster; unset on a single node.
+    backplane: OnceLock<Arc<dyn Backplane>>,
 }
 
 impl Realm {
@@ -94,7 +102,18 @@ impl Realm {
             history: EventHistory::new(&config.event_history),
             storage,
             subscribed: watch::Sender::new(0),
+            backplane: OnceLock::new(),
         }
+    }
+
+    /// Links the realm to the same realm on other nodes (once, at start).
+    pub fn attach_backplane(&self, backplane: Arc<dyn Backplane>) {
+        let _ = self.backplane.set(backplane);
+    }
+
+    /// The realm's link to the other nodes, when it runs in a cluster.
+    pub fn backplane(&self) -> Option<&Arc<dyn Backplane>> {
+        self.backplane.get()
     }
 
     pub fn has_role(&self, role: &str) -> bool {
@@ -125,6 +144,9 @@ impl Realm {
     /// are published. Leaving twice (a killed session's transport closing) does nothing more.
     pub fn leave(&self, session: Id, subscriptions: impl IntoIterator<Item = Id>) {
         let joined = self.sessions.remove(session);
+        if let Some(backplane) = self.backplane.get() {
+            backplane.session_left(session);
+        }
         let unsubscribed = self.remove_subscriber(session, subscriptions);
         let unregistered = self.remove_from_dealer(session);
         for (subscription, deleted) in unsubscribed {

@@ -19,7 +19,7 @@ use crate::wamp::uri::MatchPolicy;
 use crate::wamp::value::{Dict, Value};
 
 #[inline]
-pub(super) fn match_policy(options: &Dict) -> Result<MatchPolicy, WampError> {
+pub fn match_policy(options: &Dict) -> Result<MatchPolicy, WampError> {
     MatchPolicy::from_options(options).ok_or_else(|| {
         protocol_violation(
             "option \"match\" must be one of \"exact\", \"prefix\", \"wildcard\"".to_owned(),
@@ -125,7 +125,7 @@ pub(super) fn audience(publisher: &Peer, options: &Dict) -> Result<Audience, Wam
 
 /// REGISTER's `invoke`: how calls are shared among the callees of one registration.
 #[inline]
-pub(super) fn invoke_policy(options: &Dict) -> Result<InvokePolicy, WampError> {
+pub fn invoke_policy(options: &Dict) -> Result<InvokePolicy, WampError> {
     match options.get("invoke") {
         None | Some(Value::Null) => Ok(InvokePolicy::Single),
         Some(Value::String(name)) => InvokePolicy::parse(name).ok_or_else(|| {
@@ -235,5 +235,15 @@ mod tests {
             )
         );
         assert!(with(Value::from(1u64)).is_err());
+    }
+}
+
+/// CALL.Options.timeout in ms (a positive number; anything else means none).
+pub fn call_timeout(options: &Dict) -> Option<u64> {
+    match options.get("timeout") {
+        Some(Value::UInt(ms)) if *ms > 0 => Some(*ms),
+        Some(Value::Int(ms)) if *ms > 0 => Some(*ms as u64),
+        Some(Value::Float(ms)) if *ms >= 1.0 && ms.is_finite() => Some(*ms as u64),
+        _ => None,
     }
 }

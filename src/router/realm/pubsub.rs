@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use crate::router::authorize::{Action, Decision};
-use crate::router::broker::{Audience, Publication};
+use crate::router::broker::{Audience, Broker, Publication};
 use crate::router::delivery::{reply, unreceivable};
 use crate::router::error::WampError;
 use crate::router::peer::Peer;
@@ -70,6 +70,9 @@ impl Realm {
         let get_retained = bool_option(options, "get_retained")?.unwrap_or(false);
         forward_for(options)?;
         self.check_uri(topic, policy)?;
+        if let Some(backplane) = self.backplane() {
+            backplane.check_uri(topic, policy)?;
+        }
         self.authorize(peer, topic, Action::Subscribe)?;
         let mut broker = self.broker.write();
         let subscribed = broker.subscribe(peer, topic, policy);
@@ -91,7 +94,15 @@ impl Realm {
     }
 
     pub fn unsubscribe(&self, session: Id, subscription: Id) -> Result<(), WampError> {
-        let removed = self.broker.write().unsubscribe(session, subscription);
+        let removed = {
+            let mut broker = self.broker.write();
+            let pattern = self.pattern_of(&broker, subscription);
+            let removed = broker.unsubscribe(session, subscription);
+            if let (Some(true), Some((uri, policy))) = (removed, pattern) {
+                self.unsubscribed_everywhere(&uri, policy);
+            }
+            removed
+        };
         match removed {
             Some(deleted) => {
                 self.published_unsubscribe(session, subscription, deleted);
@@ -178,6 +189,9 @@ impl Realm {
         // the live event or the retained one.
         let broker = self.broker.read();
         broker.publish(&publication);
+        if let Some(backplane) = self.backplane() {
+            backplane.publish(&publication, retain && retained.is_none());
+        }
         if let Some(retained) = retained {
             broker.retain(&Publication {
                 payload: retained,
@@ -201,6 +215,9 @@ impl Realm {
                 format!("\"{topic}\" is reserved for the router"),
             ));
         }
+        if let Some(backplane) = self.backplane() {
+            backplane.check_uri(topic, MatchPolicy::Exact)?;
+        }
         self.authorize(peer, topic, Action::Publish)
     }
 
@@ -214,10 +231,29 @@ impl Realm {
         let mut unsubscribed = Vec::new();
         let mut broker = self.broker.write();
         for subscription in subscriptions {
+            let pattern = self.pattern_of(&broker, subscription);
             if let Some(deleted) = broker.unsubscribe(session, subscription) {
                 unsubscribed.push((subscription, deleted));
+                if let (true, Some((uri, policy))) = (deleted, pattern) {
+                    self.unsubscribed_everywhere(&uri, policy);
+                }
             }
         }
         unsubscribed
+    }
+
+    /// The (uri, policy) of a subscription, read only when a cluster needs it.
+    fn pattern_of(&self, broker: &Broker, subscription: Id) -> Option<(String, MatchPolicy)> {
+        self.backplane()?;
+        let s = broker.subscription(subscription)?;
+        Some((s.uri.clone(), s.policy))
+    }
+
+    /// The last local subscriber of (uri, policy) left: the other nodes need not send its
+    /// publications here any more.
+    fn unsubscribed_everywhere(&self, uri: &str, policy: MatchPolicy) {
+        if let Some(backplane) = self.backplane() {
+            backplane.unsubscribed(uri, policy);
+        }
     }
 }

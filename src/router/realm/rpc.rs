@@ -6,13 +6,15 @@
 use std::sync::Arc;
 
 use crate::router::authorize::Action;
+use crate::router::backplane::ForwardedCall;
 use crate::router::dealer::{Dealer, Invocation, NoRoute, RegisterRefusal, Routed, Unregistered};
 use crate::router::delivery::{answer_caller, check_receivable, push, reply};
 use crate::router::error::{WampError, error_message};
 use crate::router::peer::{Awaited, Peer};
 use crate::router::realm::Realm;
 use crate::router::realm::options::{
-    CancelMode, bool_option, cancel_mode, concurrency, disclose, invoke_policy, match_policy,
+    CancelMode, bool_option, call_timeout, cancel_mode, concurrency, disclose, invoke_policy,
+    match_policy,
 };
 use crate::wamp::error as uri_error;
 use crate::wamp::id::Id;
@@ -25,6 +27,11 @@ impl Realm {
     /// authorized when it began).
     pub fn continues_progressive_call(&self, caller: Id, request: Id) -> bool {
         self.dealer.lock().is_progressive_open(caller, request)
+    }
+
+    /// Whether some registration (local, or a remote callee's stand-in) matches `procedure`.
+    pub fn has_registration(&self, procedure: &str) -> bool {
+        self.dealer.lock().best_match(procedure).is_some()
     }
 
     /// Registers `peer` and queues REGISTERED while the dealer is locked, so no INVOCATION can
@@ -88,7 +95,18 @@ impl Realm {
     }
 
     pub fn unregister(&self, session: Id, registration: Id) -> Result<(), WampError> {
-        let removed = self.dealer.lock().unregister(session, registration);
+        let (removed, pattern) = {
+            let mut dealer = self.dealer.lock();
+            let pattern = dealer
+                .registration(registration)
+                .map(|r| (r.uri.clone(), r.policy));
+            (dealer.unregister(session, registration), pattern)
+        };
+        if let (Some(backplane), Some(_), Some((uri, policy))) =
+            (self.backplane(), removed, pattern)
+        {
+            backplane.unregister(session, &uri, policy);
+        }
         match removed {
             Some(deleted) => {
                 self.published_unregister(session, registration, deleted);
@@ -118,6 +136,16 @@ impl Realm {
             .dealer
             .lock()
             .continue_progressive(caller.session, request, progress);
+        let payload = match (&chunk, self.backplane()) {
+            // A later chunk of a call forwarded to another node goes there.
+            (None, Some(backplane)) => {
+                match backplane.forward_chunk(caller.session, request, progress, payload) {
+                    None => return Ok(None),
+                    Some(payload) => payload,
+                }
+            }
+            _ => payload,
+        };
         if let Some(chunk) = chunk {
             let mut details = chunk.details;
             if progress {
@@ -174,6 +202,11 @@ impl Realm {
         let started = {
             let mut dealer = self.dealer.lock();
             match dealer.route(procedure) {
+                Ok(routed) if routed.callee.node.is_some() => {
+                    drop(dealer);
+                    self.forward(routed, &call, options, details, payload)?;
+                    return Ok(None);
+                }
                 Ok(routed) => start(&mut dealer, routed, &call, details, payload, None)?,
                 // No callee, or every one at its `concurrency`: the call waits when a
                 // call-queue rule takes it (call_queue.rs).
@@ -258,6 +291,11 @@ impl Realm {
     /// callee that did not announce `call_canceling` gets no INTERRUPT: every mode is `skip`.
     pub fn cancel(&self, caller: Id, request: Id, options: &Dict) -> Result<(), WampError> {
         let mode = cancel_mode(options)?;
+        if let Some(backplane) = self.backplane()
+            && backplane.forward_cancel(caller, request, options)
+        {
+            return Ok(());
+        }
         let text = "call canceled by the caller";
         self.end_call(caller, request, None, mode, uri_error::CANCELED, text);
         Ok(())
@@ -386,6 +424,38 @@ impl Realm {
             }
         }
         removal.unregistered
+    }
+}
+
+impl Realm {
+    /// Sends a call the dealer routed to a callee on another node to that node; its RESULT or
+    /// ERROR comes back through the backplane.
+    fn forward(
+        &self,
+        routed: Routed,
+        call: &Call,
+        options: &Dict,
+        details: Dict,
+        payload: Payload,
+    ) -> Result<(), WampError> {
+        let (Some(backplane), Some(node)) = (self.backplane(), routed.callee.node.clone()) else {
+            return Err(WampError::new(
+                uri_error::NETWORK_FAILURE,
+                "the callee is on another node and this node is not in a cluster",
+            ));
+        };
+        backplane.forward_call(ForwardedCall {
+            caller: Arc::clone(call.caller),
+            request: call.request,
+            procedure: call.procedure.to_owned(),
+            details,
+            payload,
+            receive_progress: call.receive_progress,
+            progress: call.progress,
+            timeout_ms: call_timeout(options),
+            node,
+            callee: routed.callee.session,
+        })
     }
 }
 

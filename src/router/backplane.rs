@@ -1,0 +1,97 @@
+//! What a realm asks of the other nodes when it runs in a cluster, as a trait the realm calls:
+//! the router stays free of network I/O, and `src/cluster/` implements it over NATS. A realm
+//! without a backplane (single-node mode, the default) never calls any of this.
+//!
+//! The methods the realm calls while it holds a table lock or on the publish path never wait:
+//! they hand work over. What must be settled before a reply can go out (a subscription's NATS
+//! interest before SUBSCRIBED, a registration's claim before REGISTERED) is awaited by the
+//! session before it calls the realm.
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+
+use crate::router::broker::Publication;
+use crate::router::dealer::InvokePolicy;
+use crate::router::error::WampError;
+use crate::router::peer::Peer;
+use crate::wamp::id::Id;
+use crate::wamp::message::Payload;
+use crate::wamp::uri::MatchPolicy;
+use crate::wamp::value::Dict;
+
+/// A realm's link to the same realm on the other nodes.
+pub trait Backplane: Send + Sync + std::fmt::Debug {
+    /// Refuses a topic or pattern the cluster cannot carry (its subject is too long).
+    fn check_uri(&self, uri: &str, policy: MatchPolicy) -> Result<(), WampError>;
+
+    /// Hands a publication, already delivered on this node, to the other nodes (`retain`:
+    /// they keep it as the topic's retained event too).
+    fn publish(&self, publication: &Publication<'_>, retain: bool);
+
+    /// Makes sure publications for (uri, policy) from other nodes reach this node, before the
+    /// first local SUBSCRIBED for it goes out.
+    fn subscribe(&self, uri: &str, policy: MatchPolicy) -> BoxFuture<'_, Result<(), WampError>>;
+
+    /// The last local subscriber of (uri, policy) is gone.
+    fn unsubscribed(&self, uri: &str, policy: MatchPolicy);
+
+    /// Claims a registration cluster-wide before REGISTERED goes out (`single` is exclusive).
+    fn register(&self, claim: Claim) -> BoxFuture<'_, Result<(), WampError>>;
+
+    /// Gives back a claim: the local registration failed after all, was unregistered, or its
+    /// session left.
+    fn unregister(&self, session: Id, uri: &str, policy: MatchPolicy);
+
+    /// Waits until this node has seen every registration made on the others so far (before
+    /// answering `no_such_procedure`).
+    fn sync_registrations(&self) -> BoxFuture<'_, ()>;
+
+    /// Sends a CALL routed to a callee on another node there.
+    fn forward_call(&self, call: ForwardedCall) -> Result<(), WampError>;
+
+    /// Sends a later chunk of a forwarded progressive call; gives the payload back when
+    /// `(caller, request)` is not a forwarded call still open for chunks.
+    fn forward_chunk(
+        &self,
+        caller: Id,
+        request: Id,
+        progress: bool,
+        payload: Payload,
+    ) -> Option<Payload>;
+
+    /// Sends a caller's CANCEL of a forwarded call; false when it is not one.
+    fn forward_cancel(&self, caller: Id, request: Id, options: &Dict) -> bool;
+
+    /// A local session left: its calls forwarded elsewhere end there too.
+    fn session_left(&self, session: Id);
+}
+
+/// A registration as the cluster registry records it.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub session: Id,
+    pub authid: String,
+    pub authrole: String,
+    pub uri: String,
+    pub policy: MatchPolicy,
+    pub invoke: InvokePolicy,
+}
+
+/// A CALL on its way to the node of the callee the dealer chose.
+#[derive(Debug)]
+pub struct ForwardedCall {
+    pub caller: Arc<Peer>,
+    pub request: Id,
+    pub procedure: String,
+    /// INVOCATION.Details decided here (caller disclosure, `receive_progress`).
+    pub details: Dict,
+    pub payload: Payload,
+    pub receive_progress: bool,
+    pub progress: bool,
+    /// CALL.Options.timeout in ms: the callee's node runs the timer.
+    pub timeout_ms: Option<u64>,
+    /// The node and session of the callee.
+    pub node: Arc<str>,
+    pub callee: Id,
+}
