@@ -6,6 +6,7 @@
 //! - `transport`: the doors. Listeners, admission, the web path table, WAMP over WebSocket
 //!   and RawSocket.
 //! - `http`: the HTTP services a path can hold (pusher, caller, webhook, topics API).
+//! - `cluster`: several nodes as one router over NATS (a realm's `Backplane`).
 //! - `poller`: http-poller topics, publishing through the router like a session.
 //! - `router`: realms, sessions, broker, dealer, authentication and authorization, meta API,
 //!   event history.
@@ -14,6 +15,7 @@
 //! - `wamp` (messages, serializers, URIs, values), `log_text`, `log_throttle`: vocabulary
 //!   every layer uses.
 
+pub mod cluster;
 pub mod config;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use junction::config;
+use junction::cluster::Cluster;
 use junction::guest::Guests;
 use junction::poller::supervisor::Pollers;
 use junction::router::Router;
@@ -216,6 +217,17 @@ fn start(config: config::Config) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        // In a cluster, the realms are linked to the other nodes before anyone can join.
+        let cluster = match config.workers.iter().find_map(|w| w.cluster.as_ref()) {
+            Some(settings) => match Cluster::start(settings, &router).await {
+                Ok(cluster) => Some(cluster),
+                Err(e) => {
+                    tracing::error!("{}: {e}", settings.path);
+                    return ExitCode::FAILURE;
+                }
+            },
+            None => None,
+        };
         let pollers = match Pollers::start(&config, &router, &config.topics_api_realms()) {
             Ok(pollers) => Arc::new(pollers),
             Err(e) => {
@@ -249,6 +261,9 @@ fn start(config: config::Config) -> ExitCode {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(3);
         while router.open_connections() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        if let Some(cluster) = &cluster {
+            cluster.leave().await;
         }
         // Retained events and history entries still queued reach the disk.
         router.close_stores();

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::router::broker::Publication;
 use crate::router::dealer::InvokePolicy;
-use crate::router::delivery::{check_receivable, push};
+use crate::router::delivery::{answer_caller, check_receivable, push};
 use crate::router::error::WampError;
 use crate::router::peer::Peer;
 use crate::router::realm::Realm;
@@ -113,6 +113,21 @@ impl Realm {
         };
         push(&chunk.callee, &message);
         Ok(())
+    }
+
+    /// The RESULT or ERROR of a call this node forwarded, for its caller here (`progress`: a
+    /// progressive result, more follow).
+    pub fn answer_forwarded(&self, caller: &Peer, message: Message, progress: bool) {
+        if progress {
+            push(caller, &message);
+        } else {
+            answer_caller(caller, message);
+        }
+    }
+
+    /// Puts the callees of (uri, policy) in the registry's order.
+    pub fn order_callees(&self, uri: &str, policy: MatchPolicy, order: &[Id]) {
+        self.dealer.lock().order_callees(uri, policy, order);
     }
 
     /// Adds a callee of another node (its stand-in `peer`) to the registration (uri, policy),

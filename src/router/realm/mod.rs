@@ -26,6 +26,7 @@ mod pubsub;
 mod rpc;
 mod storage;
 
+pub use cluster::ForwardedInvocation;
 pub use options::{call_timeout, invoke_policy, match_policy};
 
 use std::sync::{Arc, OnceLock};

@@ -1,0 +1,241 @@
+//! Several Junction nodes as one router, over NATS (core + JetStream) as the backplane:
+//! `issues` 16 and `../shared/reference/cluster.md` give the design this follows.
+//!
+//! - [`node`]: this node's one NATS connection and the queue everything it sends takes;
+//! - [`subject`]: WAMP URIs as NATS subjects (escaping, the length bound);
+//! - [`wire`]: what travels between nodes (headers and CBOR-encoded WAMP messages);
+//! - [`interest`]: NATS subscriptions for the local subscriptions, and the ordered delivery
+//!   of what they receive;
+//! - [`registry`]: registrations cluster-wide (JetStream key-value), mirrored into every
+//!   node's dealer;
+//! - [`calls`]: calls to a callee on another node, run there;
+//! - [`membership`]: heartbeats, and what happens when a node dies;
+//! - [`link`]: one realm's [`Backplane`](crate::router::backplane::Backplane), tying these
+//!   together.
+//!
+//! The router calls this only through the `Backplane` trait; single-node mode never starts it.
+
+mod calls;
+mod interest;
+mod link;
+mod membership;
+mod node;
+mod registry;
+pub mod subject;
+mod wire;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::ConnectOptions;
+use futures_util::FutureExt;
+use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
+
+use crate::config::{ClusterAuth, ClusterConfig};
+use crate::router::Router;
+use crate::router::backplane::Backplane;
+use link::RealmLink;
+use membership::{Departures, Membership};
+use node::Node;
+use registry::Registry;
+
+/// This node's membership of the cluster, while it runs.
+pub struct Cluster {
+    state: Arc<State>,
+    membership: Arc<Membership>,
+}
+
+struct State {
+    links: HashMap<String, Arc<RealmLink>>,
+    registry: Arc<Registry>,
+}
+
+impl Departures for State {
+    fn node_dead(&self, node: &str) -> BoxFuture<'_, ()> {
+        let node = node.to_owned();
+        async move {
+            for link in self.links.values() {
+                link.calls.node_dead(&node);
+            }
+            self.registry.node_dead(&node).await;
+        }
+        .boxed()
+    }
+
+    fn isolated(&self) {
+        tracing::warn!("cluster: NATS unreachable; calls in flight on other nodes fail");
+        for link in self.links.values() {
+            link.calls.fail(
+                |_, _| true,
+                crate::wamp::error::NETWORK_FAILURE,
+                "this node lost the cluster (NATS) during the call",
+            );
+        }
+    }
+}
+
+/// The node's name: configured, or the host name and a random suffix.
+fn node_name(config: &ClusterConfig) -> String {
+    if let Some(name) = &config.node {
+        return name.clone();
+    }
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "junction".into());
+    let host: String = crate::cluster::subject::token(host.trim())
+        .chars()
+        .filter(|c| *c != '=')
+        .take(40)
+        .collect();
+    format!("{host}-{:06x}", rand::random::<u32>() & 0xff_ffff)
+}
+
+async fn connect(config: &ClusterConfig, name: &str) -> Result<async_nats::Client, String> {
+    let mut options = ConnectOptions::new()
+        .name(format!("junction {name}"))
+        .no_echo()
+        .ping_interval(Duration::from_secs(2))
+        .subscription_capacity(1 << 18)
+        .connection_timeout(Duration::from_millis(config.request_timeout_ms.max(1000)))
+        .reconnect_delay_callback(|attempts| {
+            Duration::from_millis((attempts as u64 * 100).min(1000))
+        })
+        .max_reconnects(None)
+        .event_callback(|event| async move {
+            match event {
+                async_nats::Event::Connected => tracing::info!("cluster: reconnected to NATS"),
+                async_nats::Event::Disconnected => {
+                    tracing::warn!("cluster: lost NATS; serving local sessions only")
+                }
+                async_nats::Event::SlowConsumer(_) => {
+                    tracing::warn!("cluster: NATS messages dropped: this node reads too slowly")
+                }
+                other => tracing::debug!("cluster: NATS {other}"),
+            }
+        });
+    options = match &config.auth {
+        ClusterAuth::None => options,
+        ClusterAuth::Token(token) => options.token(token.expose().to_owned()),
+        ClusterAuth::UserPassword { user, password } => {
+            options.user_and_password(user.clone(), password.expose().to_owned())
+        }
+        ClusterAuth::CredentialsFile(path) => options
+            .credentials_file(path)
+            .await
+            .map_err(|e| format!("NATS credentials file {}: {e}", path.display()))?,
+    };
+    if let Some(tls) = &config.tls {
+        options = options.require_tls(true);
+        for ca in &tls.ca_certificates {
+            options = options.add_root_certificates(ca.clone());
+        }
+        if let (Some(cert), Some(key)) = (&tls.certificate, &tls.key) {
+            options = options.add_client_certificate(cert.clone(), key.clone());
+        }
+    }
+    options
+        .connect(config.servers.clone())
+        .await
+        .map_err(|e| format!("cannot connect to NATS ({}): {e}", config.servers.join(", ")))
+}
+
+impl Cluster {
+    /// Joins the cluster: connects to NATS, links every realm of `router`, and returns once
+    /// this node knows every registration made so far.
+    pub async fn start(config: &ClusterConfig, router: &Router) -> Result<Cluster, String> {
+        let name = node_name(config);
+        let client = connect(config, &name).await?;
+        let node = Node::new(
+            client.clone(),
+            Arc::from(name.as_str()),
+            config.prefix.clone(),
+            Duration::from_millis(config.request_timeout_ms),
+        );
+        let membership = Membership::new(
+            Arc::clone(&node),
+            Duration::from_millis(config.heartbeat_ms),
+            Duration::from_millis(config.dead_after_ms),
+        );
+        let realms: Vec<_> = router
+            .realm_names()
+            .iter()
+            .filter_map(|n| router.realm(n))
+            .collect();
+        let js = async_nats::jetstream::new(client.clone());
+        let registry =
+            Registry::start(js, Arc::clone(&node), Arc::clone(&membership), &realms).await?;
+        let mut links = HashMap::new();
+        for realm in &realms {
+            let link = Arc::new(RealmLink::new(
+                realm,
+                &node,
+                &registry,
+                config.max_subject_bytes,
+            ));
+            realm.attach_backplane(Arc::clone(&link) as Arc<dyn Backplane>);
+            links.insert(subject::token(&realm.name), link);
+        }
+        let state = Arc::new(State { links, registry });
+        let departures: Arc<dyn Departures> = Arc::clone(&state) as Arc<dyn Departures>;
+        membership.start(Arc::downgrade(&departures)).await?;
+        start_inbox(&node, &state).await?;
+        let info = client.server_info();
+        tracing::info!(
+            "cluster: node \"{name}\" joined NATS at {}:{} (server {} {}), subject prefix {}",
+            info.host,
+            info.port,
+            info.server_name,
+            info.version,
+            config.prefix
+        );
+        // Keep the Arc<dyn Departures> alive as long as the state.
+        std::mem::forget(departures);
+        Ok(Cluster { state, membership })
+    }
+
+    /// Tells the other nodes this one is leaving (at shutdown, after the sessions left).
+    pub async fn leave(&self) {
+        let _ = &self.state;
+        self.membership.leave().await;
+    }
+}
+
+/// Messages addressed to this node (forwarded calls and their answers), on one NATS
+/// subscription so they keep the order their node sent them in.
+async fn start_inbox(node: &Arc<Node>, state: &Arc<State>) -> Result<(), String> {
+    let mut inbox = node
+        .client
+        .subscribe(node.inbox_of(&node.name))
+        .await
+        .map_err(|e| format!("subscribing to the node's inbox: {e}"))?;
+    node.client
+        .flush()
+        .await
+        .map_err(|e| format!("NATS flush: {e}"))?;
+    let state = Arc::downgrade(state);
+    tokio::spawn(async move {
+        while let Some(message) = inbox.next().await {
+            let Some(state) = state.upgrade() else { return };
+            let headers = message.headers.as_ref();
+            let (Some(realm), Some(from), Some(session)) = (
+                wire::header(headers, wire::REALM),
+                wire::header(headers, wire::ORIGIN),
+                wire::header_id(headers, wire::SESSION),
+            ) else {
+                continue;
+            };
+            let Some(link) = state.links.get(realm) else {
+                continue;
+            };
+            let target = wire::header_id(headers, wire::TARGET);
+            if let Some(decoded) = wire::decode(&message.payload) {
+                link.calls.on_message(from, session, target, decoded);
+            }
+        }
+    });
+    Ok(())
+}
+
