@@ -49,6 +49,8 @@ pub struct Broker {
     /// Retained events by topic. A mutex of its own, so publishing (under the broker's read
     /// lock) can retain.
     retained: Mutex<HashMap<String, RetainedEvent>>,
+    /// Subscription ids derived from (uri, policy), the same on every node (in a cluster).
+    derived_ids: bool,
     /// Told of every change to `retained`, under its lock, so changes reach it in the order
     /// they were made (the realm's event store).
     retained_sink: Option<Arc<dyn RetainedSink>>,
@@ -131,12 +133,27 @@ impl Broker {
         self.retained.lock().insert(topic, event);
     }
 
+    /// From now on, new subscriptions get ids derived from their (uri, policy).
+    pub fn derive_ids(&mut self) {
+        self.derived_ids = true;
+    }
+
+    fn new_id(&self, uri: &str, policy: MatchPolicy) -> Id {
+        if self.derived_ids {
+            let id = crate::wamp::id::derived_id("subscription", policy.name(), uri);
+            if !self.subscriptions.contains_key(&id) {
+                return id;
+            }
+        }
+        self.ids.next()
+    }
+
     /// Adds `peer` to the subscription for (uri, policy), creating it if needed.
     pub fn subscribe(&mut self, peer: &Arc<Peer>, uri: &str, policy: MatchPolicy) -> Subscribed {
         let (id, created) = match self.index.get(uri, policy) {
             Some(id) => (*id, false),
             None => {
-                let id = self.ids.next();
+                let id = self.new_id(uri, policy);
                 self.index.insert(uri, policy, id);
                 let subscription = Subscription {
                     id,

@@ -245,9 +245,26 @@ pub struct Dealer {
     callees: HashMap<Id, Arc<Peer>>,
     registration_ids: IdCounter,
     invocation_ids: IdCounter,
+    /// Registration ids derived from (uri, policy), the same on every node (in a cluster).
+    derived_ids: bool,
 }
 
 impl Dealer {
+    /// From now on, new registrations get ids derived from their (uri, policy).
+    pub fn derive_ids(&mut self) {
+        self.derived_ids = true;
+    }
+
+    fn new_id(&self, uri: &str, policy: MatchPolicy) -> Id {
+        if self.derived_ids {
+            let id = crate::wamp::id::derived_id("registration", policy.name(), uri);
+            if !self.registrations.contains_key(&id) {
+                return id;
+            }
+        }
+        self.registration_ids.next()
+    }
+
     /// Registers `callee` for (uri, policy) with `invoke`, running at most `concurrency`
     /// invocations at once when given: a new registration, or one more callee of a shared one
     /// (same id).
@@ -294,7 +311,7 @@ impl Dealer {
             existing.callees.push(entry);
             return Ok(Registered { id, created: false });
         }
-        let id = self.registration_ids.next();
+        let id = self.new_id(uri, policy);
         self.index.insert(uri, policy, id);
         let registration = Registration {
             id,

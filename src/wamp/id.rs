@@ -17,6 +17,22 @@ pub fn random_id() -> Id {
     rand::random_range(1..=MAX_ID)
 }
 
+/// A router-scope id derived from what it names, the same on every node of a cluster (so a
+/// subscription or registration has one id cluster-wide, for the meta API).
+pub fn derived_id(kind: &str, policy: &str, uri: &str) -> Id {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(kind)
+        .chain_update([0])
+        .chain_update(policy)
+        .chain_update([0])
+        .chain_update(uri)
+        .finalize();
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(bytes) % MAX_ID + 1
+}
+
 /// Router-scope ids: sequential from 1, wrapping back to 1 after 2^53.
 #[derive(Debug, Default)]
 pub struct IdCounter(AtomicU64);

@@ -2,7 +2,8 @@
 //! `wamp.subscription.on_*` and `wamp.registration.on_*`, with the spec's payloads.
 //!
 //! They go through the broker like any publication, from the router itself (no publisher
-//! identity), and cost one index lookup when nobody subscribed to them.
+//! identity), and cost one index lookup when nobody subscribed to them (on a single node; in
+//! a cluster they always go to the other nodes, whose subscribers this node cannot see).
 
 use crate::router::broker::{Audience, Publication, Subscribed, Subscription};
 use crate::router::dealer::{Registered, Registration};
@@ -43,8 +44,10 @@ pub fn registration_details(registration: &Registration) -> Value {
 impl Realm {
     /// Publishes a meta event when someone listens; `args` is only built then, with no lock
     /// held (it may take the broker's or the dealer's).
+    /// In a cluster, the other nodes' subscribers hear of this node's sessions too.
     fn publish_meta(&self, topic: &str, args: impl FnOnce() -> Option<Vec<Value>>) {
-        if !self.meta_api || !self.broker.read().has_subscribers(topic) {
+        let clustered = self.backplane().is_some();
+        if !self.meta_api || !(clustered || self.broker.read().has_subscribers(topic)) {
             return;
         }
         let Some(args) = args() else {
@@ -54,13 +57,17 @@ impl Realm {
             args: Some(args),
             kwargs: None,
         };
-        self.broker.read().publish(&Publication {
+        let publication = Publication {
             id: id::random_id(),
             topic,
             details: Dict::new(),
             payload: &payload,
             audience: Audience::default(),
-        });
+        };
+        self.broker.read().publish(&publication);
+        if let Some(backplane) = self.backplane() {
+            backplane.publish(&publication, false);
+        }
     }
 
     pub(crate) fn published_join(&self, joined: &JoinedSession) {

@@ -109,6 +109,9 @@ impl Realm {
 
     /// Links the realm to the same realm on other nodes (once, at start).
     pub fn attach_backplane(&self, backplane: Arc<dyn Backplane>) {
+        // Subscriptions and registrations get the same id on every node.
+        self.broker.write().derive_ids();
+        self.dealer.lock().derive_ids();
         let _ = self.backplane.set(backplane);
     }
 
