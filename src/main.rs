@@ -8,8 +8,8 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use junction::config;
 use junction::cluster::Cluster;
+use junction::config;
 use junction::guest::Guests;
 use junction::poller::supervisor::Pollers;
 use junction::router::Router;

@@ -20,8 +20,8 @@ use crate::cluster::wire;
 use crate::router::backplane::ForwardedCall;
 use crate::router::error::{WampError, error_message};
 use crate::router::peer::{Awaited, Outbound, Outgoing, Peer};
-use crate::router::realm::Realm;
 use crate::router::realm::ForwardedInvocation;
+use crate::router::realm::Realm;
 use crate::wamp::error as uri_error;
 use crate::wamp::id::Id;
 use crate::wamp::message::{self, Message, Payload};
@@ -86,7 +86,10 @@ impl Calls {
         let mut options = Dict::new();
         options.insert("details".into(), Value::Dict(call.details));
         options.insert("authid".into(), Value::from(call.caller.authid.as_str()));
-        options.insert("authrole".into(), Value::from(call.caller.authrole.as_str()));
+        options.insert(
+            "authrole".into(),
+            Value::from(call.caller.authrole.as_str()),
+        );
         if call.receive_progress {
             options.insert("receive_progress".into(), Value::Bool(true));
         }
@@ -166,7 +169,11 @@ impl Calls {
             options: options.clone(),
         };
         if !self.send(&node, self.headers(caller), &message) {
-            self.fail(|k, _| *k == (caller, request), uri_error::NETWORK_FAILURE, "the cluster (NATS) cannot be reached");
+            self.fail(
+                |k, _| *k == (caller, request),
+                uri_error::NETWORK_FAILURE,
+                "the cluster (NATS) cannot be reached",
+            );
         }
         true
     }
@@ -332,7 +339,12 @@ impl Calls {
             Some(Value::String(s)) => s,
             _ => String::new(),
         };
-        let caller = self.stand_in(from, session, text(options.remove("authid")), text(options.remove("authrole")));
+        let caller = self.stand_in(
+            from,
+            session,
+            text(options.remove("authid")),
+            text(options.remove("authrole")),
+        );
         let details = match options.remove("details") {
             Some(Value::Dict(d)) => d,
             _ => Dict::new(),

@@ -9,6 +9,8 @@ use futures_util::future::BoxFuture;
 
 use crate::cluster::calls::Calls;
 use crate::cluster::interest::Interests;
+use crate::cluster::membership::Membership;
+use crate::cluster::meta::{self, Meta};
 use crate::cluster::node::Node;
 use crate::cluster::registry::Registry;
 use crate::cluster::subject::RealmSubjects;
@@ -30,6 +32,7 @@ pub struct RealmLink {
     interests: Arc<Interests>,
     pub calls: Calls,
     registry: Arc<Registry>,
+    meta: Meta,
 }
 
 impl std::fmt::Debug for RealmLink {
@@ -39,16 +42,20 @@ impl std::fmt::Debug for RealmLink {
 }
 
 impl RealmLink {
-    pub fn new(
+    pub async fn new(
         realm: &Arc<Realm>,
         node: &Arc<Node>,
         registry: &Arc<Registry>,
+        membership: &Arc<Membership>,
         max_subject_bytes: usize,
-    ) -> RealmLink {
+    ) -> Result<RealmLink, String> {
         let subjects = RealmSubjects::new(&node.prefix, &realm.name);
         let weak = Arc::downgrade(realm);
         let token = crate::cluster::subject::token(&realm.name);
-        RealmLink {
+        let meta_subject = format!("{}.{token}.m", node.prefix);
+        let meta = Meta::start(node, membership, meta_subject, weak.clone()).await?;
+        Ok(RealmLink {
+            meta,
             name: realm.name.clone(),
             interests: Interests::start(
                 node.client.clone(),
@@ -62,7 +69,7 @@ impl RealmLink {
             node: Arc::clone(node),
             subjects,
             registry: Arc::clone(registry),
-        }
+        })
     }
 }
 
@@ -90,8 +97,7 @@ impl Backplane for RealmLink {
     }
 
     fn unsubscribed(&self, uri: &str, policy: MatchPolicy) {
-        self.interests
-            .unsubscribed(uri, policy, self.realm.clone());
+        self.interests.unsubscribed(uri, policy, self.realm.clone());
     }
 
     fn register(&self, claim: Claim) -> BoxFuture<'_, Result<(), WampError>> {
@@ -127,5 +133,18 @@ impl Backplane for RealmLink {
     fn session_left(&self, session: Id) {
         self.calls.session_left(session);
         self.registry.release_session(&self.name, session);
+    }
+
+    fn meta_call<'a>(
+        &'a self,
+        caller: Id,
+        procedure: &'a str,
+        payload: &'a Payload,
+    ) -> Option<BoxFuture<'a, Result<Payload, WampError>>> {
+        if !meta::is_scattered(procedure) {
+            return None;
+        }
+        let realm = self.realm.upgrade()?;
+        Some(async move { self.meta.call(&realm, caller, procedure, payload).await }.boxed())
     }
 }

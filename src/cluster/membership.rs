@@ -52,15 +52,17 @@ impl Membership {
             .or_insert_with(Instant::now);
     }
 
+    /// How many other nodes are alive (or not yet known dead).
+    pub fn live_count(&self) -> usize {
+        self.members.lock().len()
+    }
+
     fn subject(&self, node: &str) -> String {
         format!("{}.hb.{node}", self.node.prefix)
     }
 
     /// Starts heartbeats and watching the others'.
-    pub async fn start(
-        self: &Arc<Self>,
-        departures: Weak<dyn Departures>,
-    ) -> Result<(), String> {
+    pub async fn start(self: &Arc<Self>, departures: Weak<dyn Departures>) -> Result<(), String> {
         let mut beats = self
             .node
             .client

@@ -10,6 +10,7 @@
 //!   node's dealer;
 //! - [`calls`]: calls to a callee on another node, run there;
 //! - [`membership`]: heartbeats, and what happens when a node dies;
+//! - [`meta`]: the session and subscription meta procedures, asked of every node;
 //! - [`link`]: one realm's [`Backplane`](crate::router::backplane::Backplane), tying these
 //!   together.
 //!
@@ -19,6 +20,7 @@ mod calls;
 mod interest;
 mod link;
 mod membership;
+mod meta;
 mod node;
 mod registry;
 pub mod subject;
@@ -136,10 +138,12 @@ async fn connect(config: &ClusterConfig, name: &str) -> Result<async_nats::Clien
             options = options.add_client_certificate(cert.clone(), key.clone());
         }
     }
-    options
-        .connect(config.servers.clone())
-        .await
-        .map_err(|e| format!("cannot connect to NATS ({}): {e}", config.servers.join(", ")))
+    options.connect(config.servers.clone()).await.map_err(|e| {
+        format!(
+            "cannot connect to NATS ({}): {e}",
+            config.servers.join(", ")
+        )
+    })
 }
 
 impl Cluster {
@@ -169,12 +173,16 @@ impl Cluster {
             Registry::start(js, Arc::clone(&node), Arc::clone(&membership), &realms).await?;
         let mut links = HashMap::new();
         for realm in &realms {
-            let link = Arc::new(RealmLink::new(
-                realm,
-                &node,
-                &registry,
-                config.max_subject_bytes,
-            ));
+            let link = Arc::new(
+                RealmLink::new(
+                    realm,
+                    &node,
+                    &registry,
+                    &membership,
+                    config.max_subject_bytes,
+                )
+                .await?,
+            );
             realm.attach_backplane(Arc::clone(&link) as Arc<dyn Backplane>);
             links.insert(subject::token(&realm.name), link);
         }
@@ -238,4 +246,3 @@ async fn start_inbox(node: &Arc<Node>, state: &Arc<State>) -> Result<(), String>
     });
     Ok(())
 }
-

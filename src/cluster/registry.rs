@@ -162,7 +162,8 @@ impl Registry {
                 let Some(registry) = watcher.upgrade() else {
                     return;
                 };
-                let (revision, seen_current) = (entry.revision, entry.seen_current || entry.delta == 0);
+                let (revision, seen_current) =
+                    (entry.revision, entry.seen_current || entry.delta == 0);
                 registry.apply(entry);
                 registry.applied.send_replace(revision);
                 if seen_current && let Some(tx) = current.take() {
@@ -260,11 +261,15 @@ impl Registry {
                     ),
                 ));
             }
-            if invoke == InvokePolicy::Single || entry.callees.iter().any(|c| c.session == me.session)
+            if invoke == InvokePolicy::Single
+                || entry.callees.iter().any(|c| c.session == me.session)
             {
                 return Err(WampError::new(
                     uri_error::PROCEDURE_ALREADY_EXISTS,
-                    format!("procedure \"{}\" ({}) is already registered", entry.uri, entry.policy),
+                    format!(
+                        "procedure \"{}\" ({}) is already registered",
+                        entry.uri, entry.policy
+                    ),
                 ));
             }
             entry.callees.push(me.clone());
@@ -427,9 +432,10 @@ impl Registry {
             }
         }
         realm.order_callees(&uri, policy, &order);
-        mirror
-            .mirrored
-            .insert(change.key.clone(), remote.iter().map(|c| c.session).collect());
+        mirror.mirrored.insert(
+            change.key.clone(),
+            remote.iter().map(|c| c.session).collect(),
+        );
         mirror.entries.insert(change.key, entry);
     }
 }

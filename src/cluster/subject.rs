@@ -162,7 +162,10 @@ mod tests {
             s.publication("a.*.ü.=2A"),
             "J.com=2Eexample.e.n.a.=2A.=C3=BC.=3D2A.="
         );
-        assert_eq!(s.topic_of(&s.publication("a.*.ü.=2A")).unwrap(), "a.*.ü.=2A");
+        assert_eq!(
+            s.topic_of(&s.publication("a.*.ü.=2A")).unwrap(),
+            "a.*.ü.=2A"
+        );
         assert_eq!(s.topic_of("J.com=2Eexample.e.n.x.="), Some("x".into()));
         assert_eq!(s.topic_of("J.other.e.n.x.="), None);
     }
@@ -173,11 +176,20 @@ mod tests {
         let sub = |uri, policy| s.subscription(uri, policy);
         assert_eq!(sub("a.b", MatchPolicy::Exact), "J.com=2Eexample.e.*.a.b.=");
         assert_eq!(sub("a.b", MatchPolicy::Prefix), "J.com=2Eexample.e.*.a.>");
-        assert_eq!(sub("a.b.", MatchPolicy::Prefix), "J.com=2Eexample.e.*.a.b.>");
+        assert_eq!(
+            sub("a.b.", MatchPolicy::Prefix),
+            "J.com=2Eexample.e.*.a.b.>"
+        );
         assert_eq!(sub("ab", MatchPolicy::Prefix), "J.com=2Eexample.e.*.>");
         assert_eq!(sub("", MatchPolicy::Prefix), "J.com=2Eexample.e.*.>");
-        assert_eq!(sub("a..c", MatchPolicy::Wildcard), "J.com=2Eexample.e.*.a.*.c.=");
-        assert_eq!(sub(".b.", MatchPolicy::Wildcard), "J.com=2Eexample.e.*.*.b.*.=");
+        assert_eq!(
+            sub("a..c", MatchPolicy::Wildcard),
+            "J.com=2Eexample.e.*.a.*.c.="
+        );
+        assert_eq!(
+            sub(".b.", MatchPolicy::Wildcard),
+            "J.com=2Eexample.e.*.*.b.*.="
+        );
     }
 
     /// Every publication the broker's matcher sends to a subscription reaches it through

@@ -55,7 +55,8 @@ pub fn publication(publication: &Publication<'_>, retain: bool) -> Option<Bytes>
     }
     let a = &publication.audience;
     let ids = |ids: &[Id]| Value::List(ids.iter().map(|id| Value::from(*id)).collect());
-    let names = |names: &[String]| Value::List(names.iter().map(|n| Value::from(n.as_str())).collect());
+    let names =
+        |names: &[String]| Value::List(names.iter().map(|n| Value::from(n.as_str())).collect());
     if !a.exclude.is_empty() {
         options.insert("exclude".into(), ids(&a.exclude));
     }

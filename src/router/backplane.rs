@@ -65,6 +65,15 @@ pub trait Backplane: Send + Sync + std::fmt::Debug {
 
     /// A local session left: its calls forwarded elsewhere end there too.
     fn session_left(&self, session: Id);
+
+    /// A meta procedure that needs every node's answer, merged; `None` for the others
+    /// (answered by this node alone).
+    fn meta_call<'a>(
+        &'a self,
+        caller: Id,
+        procedure: &'a str,
+        payload: &'a Payload,
+    ) -> Option<BoxFuture<'a, Result<Payload, WampError>>>;
 }
 
 /// A registration as the cluster registry records it.

@@ -14,14 +14,32 @@ use crate::wamp::id::Id;
 use crate::wamp::message::{self, Message};
 use crate::wamp::value::Dict;
 
-/// The cluster's part of `msg`, awaited before the realm handles it; an error answers the
-/// request (request type, request id, error).
+/// The cluster's part of `msg`, awaited before the realm handles it: `Some` is the whole
+/// answer (a meta procedure the cluster answered), an error answers the request (request
+/// type, request id, error).
 pub(super) async fn before(
     realm: &Realm,
     backplane: &Arc<dyn Backplane>,
     peer: &Peer,
     msg: &Message,
-) -> Result<(), (u64, Id, WampError)> {
+) -> Result<Option<Message>, (u64, Id, WampError)> {
+    if let Message::Call {
+        request,
+        procedure,
+        payload,
+        ..
+    } = msg
+        && let Some(answer) = backplane.meta_call(peer.session, procedure, payload)
+    {
+        let error = |e| (message::CALL, *request, e);
+        realm.check_meta_call(peer, procedure).map_err(error)?;
+        let payload = answer.await.map_err(error)?;
+        return Ok(Some(Message::Result {
+            request: *request,
+            details: Dict::new(),
+            payload,
+        }));
+    }
     match msg {
         Message::Subscribe {
             request,
@@ -30,11 +48,12 @@ pub(super) async fn before(
         } => {
             // Bad options are the realm's to answer.
             let Ok(policy) = match_policy(options) else {
-                return Ok(());
+                return Ok(None);
             };
             backplane
                 .subscribe(topic, policy)
                 .await
+                .map(|()| None)
                 .map_err(|e| (message::SUBSCRIBE, *request, e))
         }
         Message::Register {
@@ -43,7 +62,7 @@ pub(super) async fn before(
             procedure,
         } => {
             let (Ok(policy), Ok(invoke)) = (match_policy(options), invoke_policy(options)) else {
-                return Ok(());
+                return Ok(None);
             };
             let claim = Claim {
                 session: peer.session,
@@ -56,13 +75,14 @@ pub(super) async fn before(
             backplane
                 .register(claim)
                 .await
+                .map(|()| None)
                 .map_err(|e| (message::REGISTER, *request, e))
         }
         Message::Call { procedure, .. } if !realm.has_registration(procedure) => {
             backplane.sync_registrations().await;
-            Ok(())
+            Ok(None)
         }
-        _ => Ok(()),
+        _ => Ok(None),
     }
 }
 

@@ -452,13 +452,19 @@ impl Session {
         }
         let realm = Arc::clone(&joined.realm);
         let peer = Arc::clone(&joined.peer);
-        if let Some(backplane) = realm.backplane()
-            && let Err((request_type, request, e)) =
-                cluster_step::before(&realm, backplane, &peer, &msg).await
-        {
-            self.reply(&error_message(request_type, request, e.uri, &e.message))
-                .await;
-            return Flow::Continue;
+        if let Some(backplane) = realm.backplane() {
+            match cluster_step::before(&realm, backplane, &peer, &msg).await {
+                Ok(None) => {}
+                Ok(Some(answer)) => {
+                    self.reply(&answer).await;
+                    return Flow::Continue;
+                }
+                Err((request_type, request, e)) => {
+                    self.reply(&error_message(request_type, request, e.uri, &e.message))
+                        .await;
+                    return Flow::Continue;
+                }
+            }
         }
         let State::Joined(joined) = &mut self.state else {
             return Flow::Close;

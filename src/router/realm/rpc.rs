@@ -29,6 +29,20 @@ impl Realm {
         self.dealer.lock().is_progressive_open(caller, request)
     }
 
+    /// The checks of a CALL to a meta procedure answered by the whole cluster (the same as
+    /// [`Realm::call`] makes before answering one itself).
+    pub(crate) fn check_meta_call(&self, peer: &Peer, procedure: &str) -> Result<(), WampError> {
+        self.check_uri(procedure, MatchPolicy::Exact)?;
+        self.authorize(peer, procedure, Action::Call)?;
+        if !self.meta_api {
+            return Err(WampError::new(
+                uri_error::NO_SUCH_PROCEDURE,
+                format!("the meta API is off in realm \"{}\"", self.name),
+            ));
+        }
+        Ok(())
+    }
+
     /// Whether some registration (local, or a remote callee's stand-in) matches `procedure`.
     pub fn has_registration(&self, procedure: &str) -> bool {
         self.dealer.lock().best_match(procedure).is_some()
