@@ -13,9 +13,10 @@ use crate::cluster::membership::Membership;
 use crate::cluster::meta::{self, Meta};
 use crate::cluster::node::Node;
 use crate::cluster::registry::Registry;
+use crate::cluster::sessions::Sessions;
 use crate::cluster::subject::RealmSubjects;
 use crate::cluster::wire;
-use crate::router::backplane::{Backplane, Claim, ForwardedCall};
+use crate::router::backplane::{Backplane, Claim, ForwardedCall, SessionRecord};
 use crate::router::broker::Publication;
 use crate::router::error::WampError;
 use crate::router::realm::Realm;
@@ -32,6 +33,7 @@ pub struct RealmLink {
     interests: Arc<Interests>,
     pub calls: Calls,
     registry: Arc<Registry>,
+    sessions: Arc<Sessions>,
     meta: Meta,
 }
 
@@ -46,6 +48,7 @@ impl RealmLink {
         realm: &Arc<Realm>,
         node: &Arc<Node>,
         registry: &Arc<Registry>,
+        sessions: &Arc<Sessions>,
         membership: &Arc<Membership>,
         max_subject_bytes: usize,
     ) -> Result<RealmLink, String> {
@@ -69,6 +72,7 @@ impl RealmLink {
             node: Arc::clone(node),
             subjects,
             registry: Arc::clone(registry),
+            sessions: Arc::clone(sessions),
         })
     }
 }
@@ -133,6 +137,11 @@ impl Backplane for RealmLink {
     fn session_left(&self, session: Id) {
         self.calls.session_left(session);
         self.registry.release_session(&self.name, session);
+        self.sessions.forget(&self.name, session);
+    }
+
+    fn session_record(&self, session: Id, record: SessionRecord) {
+        self.sessions.record(&self.name, session, record);
     }
 
     fn meta_call<'a>(

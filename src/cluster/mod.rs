@@ -9,6 +9,7 @@
 //! - [`registry`]: registrations cluster-wide (JetStream key-value), mirrored into every
 //!   node's dealer;
 //! - [`calls`]: calls to a callee on another node, run there;
+//! - [`sessions`]: what survivors need to end a dead node's sessions (testaments, `on_leave`);
 //! - [`membership`]: heartbeats, and what happens when a node dies;
 //! - [`meta`]: the session and subscription meta procedures, asked of every node;
 //! - [`link`]: one realm's [`Backplane`](crate::router::backplane::Backplane), tying these
@@ -23,6 +24,7 @@ mod membership;
 mod meta;
 mod node;
 mod registry;
+mod sessions;
 pub mod subject;
 mod wire;
 
@@ -42,6 +44,7 @@ use link::RealmLink;
 use membership::{Departures, Membership};
 use node::Node;
 use registry::Registry;
+use sessions::Sessions;
 
 /// This node's membership of the cluster, while it runs.
 pub struct Cluster {
@@ -52,6 +55,7 @@ pub struct Cluster {
 struct State {
     links: HashMap<String, Arc<RealmLink>>,
     registry: Arc<Registry>,
+    sessions: Arc<Sessions>,
 }
 
 impl Departures for State {
@@ -62,6 +66,7 @@ impl Departures for State {
                 link.calls.node_dead(&node);
             }
             self.registry.node_dead(&node).await;
+            self.sessions.node_dead(&node).await;
         }
         .boxed()
     }
@@ -169,6 +174,7 @@ impl Cluster {
             .filter_map(|n| router.realm(n))
             .collect();
         let js = async_nats::jetstream::new(client.clone());
+        let sessions = Sessions::start(&js, &node, &realms).await?;
         let registry =
             Registry::start(js, Arc::clone(&node), Arc::clone(&membership), &realms).await?;
         let mut links = HashMap::new();
@@ -178,6 +184,7 @@ impl Cluster {
                     realm,
                     &node,
                     &registry,
+                    &sessions,
                     &membership,
                     config.max_subject_bytes,
                 )
@@ -186,7 +193,11 @@ impl Cluster {
             realm.attach_backplane(Arc::clone(&link) as Arc<dyn Backplane>);
             links.insert(subject::token(&realm.name), link);
         }
-        let state = Arc::new(State { links, registry });
+        let state = Arc::new(State {
+            links,
+            registry,
+            sessions,
+        });
         let departures: Arc<dyn Departures> = Arc::clone(&state) as Arc<dyn Departures>;
         membership.start(Arc::downgrade(&departures)).await?;
         start_inbox(&node, &state).await?;
@@ -206,7 +217,7 @@ impl Cluster {
 
     /// Tells the other nodes this one is leaving (at shutdown, after the sessions left).
     pub async fn leave(&self) {
-        let _ = &self.state;
+        self.state.sessions.flush().await;
         self.membership.leave().await;
     }
 }

@@ -15,6 +15,7 @@ use crate::router::broker::Publication;
 use crate::router::dealer::InvokePolicy;
 use crate::router::error::WampError;
 use crate::router::peer::Peer;
+use crate::router::session_table::Testament;
 use crate::wamp::id::Id;
 use crate::wamp::message::Payload;
 use crate::wamp::uri::MatchPolicy;
@@ -66,6 +67,10 @@ pub trait Backplane: Send + Sync + std::fmt::Debug {
     /// A local session left: its calls forwarded elsewhere end there too.
     fn session_left(&self, session: Id);
 
+    /// A local session joined, or its testaments changed: the other nodes keep its record,
+    /// to publish its testaments and `on_leave` should this node die.
+    fn session_record(&self, session: Id, record: SessionRecord);
+
     /// A meta procedure that needs every node's answer, merged; `None` for the others
     /// (answered by this node alone).
     fn meta_call<'a>(
@@ -85,6 +90,14 @@ pub struct Claim {
     pub uri: String,
     pub policy: MatchPolicy,
     pub invoke: InvokePolicy,
+}
+
+/// What the other nodes keep of a local session.
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub authid: String,
+    pub authrole: String,
+    pub testaments: Vec<Testament>,
 }
 
 /// A CALL on its way to the node of the callee the dealer chose.

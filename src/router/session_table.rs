@@ -197,6 +197,14 @@ impl JoinedSession {
         before - testaments.len()
     }
 
+    /// A copy of the testaments in publishing order (kept by the cluster, so the other nodes
+    /// can publish them if this node dies).
+    pub fn testaments(&self) -> Vec<Testament> {
+        let mut all = self.testaments.lock().clone();
+        all.sort_by_key(|(scope, _)| *scope == Scope::Destroyed);
+        all.into_iter().map(|(_, t)| t).collect()
+    }
+
     /// Every testament in publishing order: `detached` ones first, each scope in the order
     /// they were added.
     pub fn take_testaments(&self) -> Vec<Testament> {

@@ -13,6 +13,7 @@ use crate::router::error::WampError;
 use crate::router::peer::Peer;
 use crate::router::realm::Realm;
 use crate::router::realm::rpc::{Call, no_route_error, start};
+use crate::router::session_table::Testament;
 use crate::router::uri_index::pattern_matches;
 use crate::wamp::id::Id;
 use crate::wamp::message::{Message, Payload};
@@ -158,6 +159,29 @@ impl Realm {
         if let Some(id) = dealer.lookup(uri, policy) {
             dealer.unregister(session, id);
         }
+    }
+
+    /// A session of a node that died: the survivors publish its testaments and `on_leave`
+    /// (one of them: the one that removed its record).
+    pub fn remote_session_gone(&self, peer: &Peer, testaments: Vec<Testament>) {
+        for testament in testaments {
+            let outcome = self.publish_decided(
+                peer,
+                &testament.options,
+                &testament.topic,
+                &testament.payload,
+                None,
+                testament.decision,
+            );
+            if let Err(e) = outcome {
+                tracing::debug!(
+                    session = peer.session,
+                    "testament not published: {}",
+                    crate::log_text::peer_text(&e.message)
+                );
+            }
+        }
+        self.published_leave(peer);
     }
 
     /// A session of another node is gone (its node died, or its caller left): its stand-ins

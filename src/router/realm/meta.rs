@@ -90,6 +90,7 @@ impl Realm {
                     .get(caller.session)
                     .ok_or_else(|| no_session(caller.session))?;
                 joined.flush_testaments(scope);
+                self.record_session(&joined);
                 Ok(Payload::default())
             }
             "wamp.subscription.list" => {
@@ -215,6 +216,7 @@ impl Realm {
             decision,
         };
         joined.add_testament(scope, testament);
+        self.record_session(&joined);
         Ok(Payload::default())
     }
 }

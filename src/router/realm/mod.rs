@@ -36,7 +36,7 @@ use tokio::sync::watch;
 
 use crate::config::{RealmConfig, UriCheck};
 use crate::router::authorize::{Action, Authorizer, Decision};
-use crate::router::backplane::Backplane;
+use crate::router::backplane::{Backplane, SessionRecord};
 use crate::router::broker::Broker;
 use crate::router::call_queue::CallQueue;
 use crate::router::dealer::Dealer;
@@ -139,6 +139,7 @@ impl Realm {
     pub fn join(&self, joined: JoinedSession) -> Arc<JoinedSession> {
         let joined = Arc::new(joined);
         self.sessions.insert(Arc::clone(&joined));
+        self.record_session(&joined);
         self.published_join(&joined);
         joined
     }
@@ -178,6 +179,20 @@ impl Realm {
                 }
             }
             self.published_leave(&joined.peer);
+        }
+    }
+
+    /// Tells the other nodes of a cluster what to do should this node die with `joined` in it.
+    pub(crate) fn record_session(&self, joined: &JoinedSession) {
+        if let Some(backplane) = self.backplane() {
+            backplane.session_record(
+                joined.peer.session,
+                SessionRecord {
+                    authid: joined.peer.authid.clone(),
+                    authrole: joined.peer.authrole.clone(),
+                    testaments: joined.testaments(),
+                },
+            );
         }
     }
 
