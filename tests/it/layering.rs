@@ -15,7 +15,7 @@ const LAYERS: &[&[&str]] = &[
     &["config"],
     &["store"],
     &["router"],
-    &["poller"],
+    &["cluster", "poller"],
     &["http"],
     &["transport"],
     &["guest"],
