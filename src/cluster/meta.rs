@@ -108,9 +108,10 @@ impl Meta {
         procedure: &str,
         payload: &Payload,
     ) -> Result<Payload, WampError> {
-        let local = answer_locally(realm, caller, 0, procedure, payload);
+        let local = answer_locally(realm, caller, 1, procedure, payload);
         let mut answers = vec![local];
         let expected = self.membership.live_count();
+        tracing::debug!("cluster: {procedure}: asking {expected} other nodes");
         if expected > 0 {
             if !self.node.connected() {
                 return Err(unreachable());
@@ -134,7 +135,7 @@ impl Meta {
             .await
             .map_err(|_| unreachable())?;
         let request = Message::Call {
-            request: 0,
+            request: 1,
             options: Dict::new(),
             procedure: procedure.to_owned(),
             payload: payload.clone(),
@@ -158,6 +159,10 @@ impl Meta {
                 _ = &mut deadline => break,
             }
         }
+        tracing::debug!(
+            "cluster: {procedure} answered by {} of {expected} other nodes",
+            answers.len()
+        );
         Ok(answers)
     }
 }

@@ -30,6 +30,7 @@ mod wire;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_nats::ConnectOptions;
@@ -100,6 +101,9 @@ fn node_name(config: &ClusterConfig) -> String {
     format!("{host}-{:06x}", rand::random::<u32>() & 0xff_ffff)
 }
 
+/// NATS was lost since the last connection (one node per process).
+static LOST: AtomicBool = AtomicBool::new(false);
+
 async fn connect(config: &ClusterConfig, name: &str) -> Result<async_nats::Client, String> {
     let mut options = ConnectOptions::new()
         .name(format!("junction {name}"))
@@ -111,10 +115,15 @@ async fn connect(config: &ClusterConfig, name: &str) -> Result<async_nats::Clien
             Duration::from_millis((attempts as u64 * 100).min(1000))
         })
         .max_reconnects(None)
-        .event_callback(|event| async move {
+        .event_callback(move |event| async move {
             match event {
-                async_nats::Event::Connected => tracing::info!("cluster: reconnected to NATS"),
+                // The first connection is logged once the node joined (see `start`).
+                async_nats::Event::Connected if LOST.swap(false, Ordering::Relaxed) => {
+                    tracing::info!("cluster: reconnected to NATS")
+                }
+                async_nats::Event::Connected => {}
                 async_nats::Event::Disconnected => {
+                    LOST.store(true, Ordering::Relaxed);
                     tracing::warn!("cluster: lost NATS; serving local sessions only")
                 }
                 async_nats::Event::SlowConsumer(_) => {
@@ -157,9 +166,12 @@ impl Cluster {
     pub async fn start(config: &ClusterConfig, router: &Router) -> Result<Cluster, String> {
         let name = node_name(config);
         let client = connect(config, &name).await?;
+        // Each start is a new incarnation: a node restarted under the same name is not
+        // mistaken for the one that died (whose registrations and sessions are ended).
+        let incarnation = format!("{name}-{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff);
         let node = Node::new(
             client.clone(),
-            Arc::from(name.as_str()),
+            Arc::from(incarnation.as_str()),
             config.prefix.clone(),
             Duration::from_millis(config.request_timeout_ms),
         );
@@ -203,7 +215,8 @@ impl Cluster {
         start_inbox(&node, &state).await?;
         let info = client.server_info();
         tracing::info!(
-            "cluster: node \"{name}\" joined NATS at {}:{} (server {} {}), subject prefix {}",
+            "cluster: node \"{name}\" (incarnation {incarnation}) joined NATS at {}:{} \
+             (server {} {}), subject prefix {}",
             info.host,
             info.port,
             info.server_name,

@@ -20,6 +20,8 @@ const QUEUE: usize = 65_536;
 
 pub struct Node {
     pub client: async_nats::Client,
+    /// This incarnation of the node: its configured name and a random suffix chosen at
+    /// start. Subjects, registry entries and session records name it.
     pub name: Arc<str>,
     pub prefix: String,
     pub request_timeout: Duration,
