@@ -8,22 +8,27 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
 use crate::cluster::calls::Calls;
+use crate::cluster::events::StoredEvents;
 use crate::cluster::interest::Interests;
 use crate::cluster::membership::Membership;
 use crate::cluster::meta::{self, Meta};
 use crate::cluster::node::Node;
 use crate::cluster::registry::Registry;
 use crate::cluster::sessions::Sessions;
-use crate::cluster::subject::RealmSubjects;
+use crate::cluster::subject::{HISTORY, RETAINED, RealmSubjects};
 use crate::cluster::wire;
 use crate::router::backplane::{Backplane, Claim, ForwardedCall, SessionRecord};
-use crate::router::broker::Publication;
+use crate::router::broker::{Publication, RetainedEvent};
 use crate::router::error::WampError;
+use crate::router::history::{GET_EVENTS, Query};
+use crate::router::persist::audience_record;
 use crate::router::realm::Realm;
+use crate::router::uri_index::pattern_matches;
+use crate::store::EventRecord;
 use crate::wamp::id::Id;
 use crate::wamp::message::Payload;
 use crate::wamp::uri::MatchPolicy;
-use crate::wamp::value::Dict;
+use crate::wamp::value::{Dict, Value};
 
 pub struct RealmLink {
     pub name: String,
@@ -35,6 +40,7 @@ pub struct RealmLink {
     registry: Arc<Registry>,
     sessions: Arc<Sessions>,
     meta: Meta,
+    events: Arc<StoredEvents>,
 }
 
 impl std::fmt::Debug for RealmLink {
@@ -49,6 +55,7 @@ impl RealmLink {
         node: &Arc<Node>,
         registry: &Arc<Registry>,
         sessions: &Arc<Sessions>,
+        events: &Arc<StoredEvents>,
         membership: &Arc<Membership>,
         max_subject_bytes: usize,
     ) -> Result<RealmLink, String> {
@@ -73,8 +80,124 @@ impl RealmLink {
             subjects,
             registry: Arc::clone(registry),
             sessions: Arc::clone(sessions),
+            events: Arc::clone(events),
         })
     }
+}
+
+impl RealmLink {
+    /// Puts the cluster's retained events for (uri, policy) into the realm's broker, where the
+    /// SUBSCRIBE about to be handled replays them from (best effort, like retention itself).
+    async fn load_retained(&self, uri: &str, policy: MatchPolicy) {
+        let filter = self.subjects.pattern(RETAINED, uri, policy);
+        let messages = match self.events.retained(filter).await {
+            Ok(messages) => messages,
+            Err(e) => {
+                tracing::warn!("cluster: retained events not read: {}", e.message);
+                return;
+            }
+        };
+        let Some(realm) = self.realm.upgrade() else {
+            return;
+        };
+        let broker = realm.broker.read();
+        for message in messages {
+            let Some(event) = wire::received(&message.payload) else {
+                continue;
+            };
+            if pattern_matches(uri, policy, &event.topic) {
+                broker.restore_retained(
+                    event.topic,
+                    RetainedEvent {
+                        publication: event.id,
+                        details: event.details,
+                        payload: event.payload,
+                        audience: event.audience,
+                    },
+                );
+            }
+        }
+    }
+
+    /// `wamp.subscription.get_events` from the cluster's history stream.
+    async fn get_events(
+        &self,
+        realm: &Realm,
+        caller: Id,
+        payload: &Payload,
+    ) -> Result<Payload, WampError> {
+        let (subscription, query) = Query::parse(payload)?;
+        let (uri, policy) = match realm.subscription_pattern(subscription) {
+            Some(pattern) => pattern,
+            None => self.remote_pattern(realm, caller, subscription).await?,
+        };
+        let messages = self
+            .events
+            .history(self.subjects.pattern(HISTORY, &uri, policy))
+            .await?;
+        let events = messages.iter().filter_map(event_record).collect();
+        let peer = realm
+            .sessions
+            .get(caller)
+            .map(|joined| Arc::clone(&joined.peer))
+            .ok_or_else(|| WampError::new(crate::wamp::error::NO_SUCH_SESSION, "caller gone"))?;
+        realm.events_from_cluster(&peer, subscription, (&uri, policy), &query, events)
+    }
+
+    /// The (uri, policy) of a subscription another node has.
+    async fn remote_pattern(
+        &self,
+        realm: &Realm,
+        caller: Id,
+        subscription: Id,
+    ) -> Result<(String, MatchPolicy), WampError> {
+        let ask = Payload {
+            args: Some(vec![Value::from(subscription)]),
+            kwargs: None,
+        };
+        let details = self
+            .meta
+            .call(realm, caller, "wamp.subscription.get", &ask)
+            .await?;
+        let found = details
+            .args
+            .as_ref()
+            .and_then(|a| a.first())
+            .and_then(|d| match d {
+                Value::Dict(d) => Some(d.clone()),
+                _ => None,
+            });
+        let uri = found.as_ref().and_then(|d| match d.get("uri") {
+            Some(Value::String(s)) => Some(s.clone()),
+            _ => None,
+        });
+        let policy = found.as_ref().and_then(MatchPolicy::from_options);
+        match (uri, policy) {
+            (Some(uri), Some(policy)) => Ok((uri, policy)),
+            _ => Err(WampError::new(
+                crate::wamp::error::NO_SUCH_SUBSCRIPTION,
+                format!("no subscription with id {subscription} exists in this realm"),
+            )),
+        }
+    }
+}
+
+/// A history stream message as the realm's history keeps events (time: when JetStream
+/// stored it, the same for every reader).
+fn event_record(message: &async_nats::jetstream::Message) -> Option<Arc<EventRecord>> {
+    let event = wire::received(&message.payload)?;
+    let stored = message.info().ok()?.published;
+    let nanos = i128::try_from(stored.unix_timestamp_nanos()).ok()?;
+    let timestamp = jiff::Timestamp::from_nanosecond(nanos).ok()?;
+    Some(Arc::new(EventRecord {
+        publication: event.id,
+        topic: event.topic,
+        timestamp,
+        details: event.details,
+        args: event.payload.args,
+        kwargs: event.payload.kwargs,
+        audience: audience_record(&event.audience),
+    }))
 }
 
 impl Backplane for RealmLink {
@@ -82,7 +205,7 @@ impl Backplane for RealmLink {
         self.interests.check(uri, policy)
     }
 
-    fn publish(&self, publication: &Publication<'_>, retain: bool) {
+    fn publish(&self, publication: &Publication<'_>, retain: bool, history: bool) {
         let Some(bytes) = wire::publication(publication, retain) else {
             return;
         };
@@ -91,13 +214,35 @@ impl Backplane for RealmLink {
             wire::SEQUENCE,
             self.node.next_sequence().to_string().as_str(),
         );
+        // On the same ordered queue: a retained event or a history entry is stored in the
+        // order it was published.
+        if retain {
+            let subject = self.subjects.topic(RETAINED, publication.topic);
+            self.node.send(subject, headers.clone(), bytes.clone());
+        }
+        if history {
+            let subject = self.subjects.topic(HISTORY, publication.topic);
+            self.node.send(subject, headers.clone(), bytes.clone());
+        }
         self.node
             .send(self.subjects.publication(publication.topic), headers, bytes);
     }
 
-    fn subscribe(&self, uri: &str, policy: MatchPolicy) -> BoxFuture<'_, Result<(), WampError>> {
-        let (uri, interests) = (uri.to_owned(), Arc::clone(&self.interests));
-        async move { interests.subscribe(&uri, policy).await }.boxed()
+    fn subscribe(
+        &self,
+        uri: &str,
+        policy: MatchPolicy,
+        get_retained: bool,
+    ) -> BoxFuture<'_, Result<(), WampError>> {
+        let uri = uri.to_owned();
+        async move {
+            self.interests.subscribe(&uri, policy).await?;
+            if get_retained {
+                self.load_retained(&uri, policy).await;
+            }
+            Ok(())
+        }
+        .boxed()
     }
 
     fn unsubscribed(&self, uri: &str, policy: MatchPolicy) {
@@ -150,10 +295,13 @@ impl Backplane for RealmLink {
         procedure: &'a str,
         payload: &'a Payload,
     ) -> Option<BoxFuture<'a, Result<Payload, WampError>>> {
+        let realm = self.realm.upgrade()?;
+        if procedure == GET_EVENTS {
+            return Some(async move { self.get_events(&realm, caller, payload).await }.boxed());
+        }
         if !meta::is_scattered(procedure) {
             return None;
         }
-        let realm = self.realm.upgrade()?;
         Some(async move { self.meta.call(&realm, caller, procedure, payload).await }.boxed())
     }
 }

@@ -9,6 +9,7 @@
 //! - [`registry`]: registrations cluster-wide (JetStream key-value), mirrored into every
 //!   node's dealer;
 //! - [`calls`]: calls to a callee on another node, run there;
+//! - [`events`]: retained events and event history in JetStream;
 //! - [`sessions`]: what survivors need to end a dead node's sessions (testaments, `on_leave`);
 //! - [`membership`]: heartbeats, and what happens when a node dies;
 //! - [`meta`]: the session and subscription meta procedures, asked of every node;
@@ -18,6 +19,7 @@
 //! The router calls this only through the `Backplane` trait; single-node mode never starts it.
 
 mod calls;
+mod events;
 mod interest;
 mod link;
 mod membership;
@@ -41,6 +43,7 @@ use futures_util::future::BoxFuture;
 use crate::config::{ClusterAuth, ClusterConfig};
 use crate::router::Router;
 use crate::router::backplane::Backplane;
+use events::StoredEvents;
 use link::RealmLink;
 use membership::{Departures, Membership};
 use node::Node;
@@ -187,6 +190,14 @@ impl Cluster {
             .collect();
         let js = async_nats::jetstream::new(client.clone());
         let sessions = Sessions::start(&js, &node, &realms).await?;
+        let depth = realms
+            .iter()
+            .filter_map(|r| r.history.as_ref().map(|h| h.deepest()))
+            .max()
+            .unwrap_or(1);
+        let events = Arc::new(
+            StoredEvents::start(js.clone(), &config.prefix, depth, node.request_timeout).await?,
+        );
         let registry =
             Registry::start(js, Arc::clone(&node), Arc::clone(&membership), &realms).await?;
         let mut links = HashMap::new();
@@ -197,6 +208,7 @@ impl Cluster {
                     &node,
                     &registry,
                     &sessions,
+                    &events,
                     &membership,
                     config.max_subject_bytes,
                 )

@@ -57,22 +57,36 @@ pub fn untoken(token: &str) -> Option<String> {
 /// The subjects of one realm under one prefix.
 #[derive(Debug, Clone)]
 pub struct RealmSubjects {
-    /// `<prefix>.<realm token>.e`
-    events: String,
+    /// `<prefix>.<realm token>`
+    realm: String,
 }
+
+/// Live events: `.e.<kind>` (`n`: plain; stored kinds come later), matched with `.e.*`.
+const LIVE: &str = "e.n";
+const LIVE_ANY: &str = "e.*";
+/// Retained events, kept by a JetStream stream (never delivered live).
+pub const RETAINED: &str = "k";
+/// Event history, kept by a JetStream stream (never delivered live).
+pub const HISTORY: &str = "h";
 
 impl RealmSubjects {
     pub fn new(prefix: &str, realm: &str) -> RealmSubjects {
         RealmSubjects {
-            events: format!("{prefix}.{}.e", token(realm)),
+            realm: format!("{prefix}.{}", token(realm)),
         }
     }
 
     /// Where a publication to `topic` goes: `<prefix>.<R>.e.n.<components>.=`.
     pub fn publication(&self, topic: &str) -> String {
-        let mut subject = String::with_capacity(self.events.len() + topic.len() + 8);
-        subject.push_str(&self.events);
-        subject.push_str(".n");
+        self.topic(LIVE, topic)
+    }
+
+    /// The subject of `topic` under `part` (`e.n`, `k`, `h`).
+    pub fn topic(&self, part: &str, topic: &str) -> String {
+        let mut subject = String::with_capacity(self.realm.len() + topic.len() + 8);
+        subject.push_str(&self.realm);
+        subject.push('.');
+        subject.push_str(part);
         for component in topic.split('.') {
             subject.push('.');
             push_token(&mut subject, component);
@@ -84,9 +98,15 @@ impl RealmSubjects {
     /// The NATS subject that receives every publication the subscription (uri, policy) may
     /// match (a string prefix also receives some it does not: the receiver filters).
     pub fn subscription(&self, uri: &str, policy: MatchPolicy) -> String {
-        let mut subject = String::with_capacity(self.events.len() + uri.len() + 8);
-        subject.push_str(&self.events);
-        subject.push_str(".*");
+        self.pattern(LIVE_ANY, uri, policy)
+    }
+
+    /// The subject filter for (uri, policy) under `part`.
+    pub fn pattern(&self, part: &str, uri: &str, policy: MatchPolicy) -> String {
+        let mut subject = String::with_capacity(self.realm.len() + uri.len() + 8);
+        subject.push_str(&self.realm);
+        subject.push('.');
+        subject.push_str(part);
         match policy {
             MatchPolicy::Exact | MatchPolicy::Wildcard => {
                 for component in uri.split('.') {
@@ -114,10 +134,10 @@ impl RealmSubjects {
         subject
     }
 
-    /// The topic of a publication subject, or `None` for a subject no publication has.
+    /// The topic of a subject made by [`topic`](Self::topic) with a one-token `part`.
     pub fn topic_of(&self, subject: &str) -> Option<String> {
-        let rest = subject.strip_prefix(&self.events)?.strip_prefix('.')?;
-        let (_kind, rest) = rest.split_once('.')?;
+        let rest = subject.strip_prefix(&self.realm)?.strip_prefix('.')?;
+        let (_part, rest) = rest.split_once('.')?;
         let rest = rest.strip_suffix(".=")?;
         let mut topic = String::with_capacity(rest.len());
         for (i, token) in rest.split('.').enumerate() {
@@ -162,12 +182,11 @@ mod tests {
             s.publication("a.*.ü.=2A"),
             "J.com=2Eexample.e.n.a.=2A.=C3=BC.=3D2A.="
         );
-        assert_eq!(
-            s.topic_of(&s.publication("a.*.ü.=2A")).unwrap(),
-            "a.*.ü.=2A"
-        );
-        assert_eq!(s.topic_of("J.com=2Eexample.e.n.x.="), Some("x".into()));
-        assert_eq!(s.topic_of("J.other.e.n.x.="), None);
+        let stored = s.topic(RETAINED, "a.*.ü.=2A");
+        assert_eq!(stored, "J.com=2Eexample.k.a.=2A.=C3=BC.=3D2A.=");
+        assert_eq!(s.topic_of(&stored).unwrap(), "a.*.ü.=2A");
+        assert_eq!(s.topic_of("J.com=2Eexample.h.x.="), Some("x".into()));
+        assert_eq!(s.topic_of("J.other.k.x.="), None);
     }
 
     #[test]

@@ -26,13 +26,19 @@ pub trait Backplane: Send + Sync + std::fmt::Debug {
     /// Refuses a topic or pattern the cluster cannot carry (its subject is too long).
     fn check_uri(&self, uri: &str, policy: MatchPolicy) -> Result<(), WampError>;
 
-    /// Hands a publication, already delivered on this node, to the other nodes (`retain`:
-    /// they keep it as the topic's retained event too).
-    fn publish(&self, publication: &Publication<'_>, retain: bool);
+    /// Hands a publication, already delivered on this node, to the other nodes (`retain`: it
+    /// becomes the topic's retained event; `history`: a history rule keeps it).
+    fn publish(&self, publication: &Publication<'_>, retain: bool, history: bool);
 
     /// Makes sure publications for (uri, policy) from other nodes reach this node, before the
-    /// first local SUBSCRIBED for it goes out.
-    fn subscribe(&self, uri: &str, policy: MatchPolicy) -> BoxFuture<'_, Result<(), WampError>>;
+    /// first local SUBSCRIBED for it goes out; with `get_retained`, the cluster's retained
+    /// events for it are loaded into the broker first.
+    fn subscribe(
+        &self,
+        uri: &str,
+        policy: MatchPolicy,
+        get_retained: bool,
+    ) -> BoxFuture<'_, Result<(), WampError>>;
 
     /// The last local subscriber of (uri, policy) is gone.
     fn unsubscribed(&self, uri: &str, policy: MatchPolicy);

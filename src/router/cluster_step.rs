@@ -50,8 +50,12 @@ pub(super) async fn before(
             let Ok(policy) = match_policy(options) else {
                 return Ok(None);
             };
+            let get_retained = matches!(
+                options.get("get_retained"),
+                Some(crate::wamp::value::Value::Bool(true))
+            );
             backplane
-                .subscribe(topic, policy)
+                .subscribe(topic, policy, get_retained)
                 .await
                 .map(|()| None)
                 .map_err(|e| (message::SUBSCRIBE, *request, e))

@@ -142,9 +142,15 @@ impl EventHistory {
         Ok(loaded)
     }
 
-    /// Records `publication` in every rule whose pattern matches its topic.
-    pub fn record(&self, publication: &Publication<'_>, writer: Option<&EventWriter>) {
-        self.record_at(publication, Timestamp::now(), writer);
+    /// Records `publication` in every rule whose pattern matches its topic; false when no
+    /// rule keeps it.
+    pub fn record(&self, publication: &Publication<'_>, writer: Option<&EventWriter>) -> bool {
+        self.record_at(publication, Timestamp::now(), writer)
+    }
+
+    /// The most events any rule keeps.
+    pub fn deepest(&self) -> usize {
+        self.rules.iter().map(|r| r.limit).max().unwrap_or(0)
     }
 
     fn record_at(
@@ -152,16 +158,16 @@ impl EventHistory {
         publication: &Publication<'_>,
         now: Timestamp,
         writer: Option<&EventWriter>,
-    ) {
+    ) -> bool {
         let mut matched = Vec::new();
         self.index
             .for_each_match(publication.topic, |_, _, rule| matched.push(*rule));
         if matched.is_empty() {
-            return;
+            return false;
         }
         let audience = &publication.audience;
         if !audience.exclude.is_empty() || audience.eligible.is_some() {
-            return; // session ids mean nothing to a later reader (see the module comment)
+            return false; // session ids mean nothing to a later reader (see the module comment)
         }
         let (details, args, kwargs) = (
             publication.details.clone(),
@@ -200,6 +206,52 @@ impl EventHistory {
                 });
             }
         }
+        true
+    }
+
+    /// Like [`query`](Self::query), over `events` (oldest first) kept elsewhere (a cluster's
+    /// history stream): each rule keeps its newest `limit` of them, as its buffer would.
+    pub fn select(
+        &self,
+        events: Vec<Arc<EventRecord>>,
+        uri: &str,
+        policy: MatchPolicy,
+        query: &Query,
+        authid: &str,
+        authrole: &str,
+    ) -> Option<Vec<Arc<EventRecord>>> {
+        let feeding: Vec<usize> = (0..self.rules.len())
+            .filter(|&i| {
+                let rule = &self.rules[i];
+                patterns_overlap((&rule.uri, rule.policy), (uri, policy))
+            })
+            .collect();
+        if feeding.is_empty() {
+            return None;
+        }
+        let mut kept_by_rule = vec![0usize; self.rules.len()];
+        let mut kept: Vec<Arc<EventRecord>> = Vec::new();
+        for event in events.into_iter().rev() {
+            let mut keep = false;
+            self.index.for_each_match(&event.topic, |_, _, &rule| {
+                if kept_by_rule[rule] < self.rules[rule].limit {
+                    kept_by_rule[rule] += 1;
+                    keep |= feeding.contains(&rule);
+                }
+            });
+            if keep
+                && pattern_matches(uri, policy, &event.topic)
+                && query.admits(&event)
+                && admits_identity(&event.audience, authid, authrole)
+            {
+                kept.push(event);
+            }
+        }
+        if !query.reverse {
+            kept.reverse();
+        }
+        kept.truncate(query.limit);
+        Some(kept)
     }
 
     /// The events a subscription on (`uri`, `policy`) may see under `query`, or `None` when

@@ -4,6 +4,8 @@
 
 use crate::router::authorize::Action;
 use crate::router::error::WampError;
+use std::sync::Arc;
+
 use crate::router::history::{HISTORY_UNAVAILABLE, Query};
 use crate::router::peer::Peer;
 use crate::router::realm::Realm;
@@ -65,15 +67,7 @@ impl Realm {
             })?;
             (found.uri.clone(), found.policy)
         };
-        if !self.is_allowed(&caller.authrole, &topic, Action::Subscribe) {
-            return Err(WampError::new(
-                uri_error::NOT_AUTHORIZED,
-                format!(
-                    "role \"{}\" may not subscribe to \"{topic}\", so it may not read its history",
-                    caller.authrole
-                ),
-            ));
-        }
+        self.check_history_reader(caller, &topic)?;
         let unavailable = || {
             WampError::new(
                 HISTORY_UNAVAILABLE,
@@ -88,13 +82,72 @@ impl Realm {
         let events = history
             .query(&topic, policy, &query, &caller.authid, &caller.authrole)
             .ok_or_else(unavailable)?;
-        let list = events
-            .iter()
-            .map(|event| event_value(event, subscription, policy))
-            .collect();
-        Ok(Payload {
-            args: Some(vec![Value::List(list)]),
-            kwargs: None,
-        })
+        Ok(events_payload(&events, subscription, policy))
+    }
+
+    /// `wamp.subscription.get_events` in a cluster: the events come from the cluster's history
+    /// stream (`events`, oldest first, every one under the subscription's pattern), the rules
+    /// and the checks from this realm.
+    pub fn events_from_cluster(
+        &self,
+        caller: &Peer,
+        subscription: Id,
+        (topic, policy): (&str, MatchPolicy),
+        query: &Query,
+        events: Vec<Arc<EventRecord>>,
+    ) -> Result<Payload, WampError> {
+        self.check_history_reader(caller, topic)?;
+        let unavailable = || {
+            WampError::new(
+                HISTORY_UNAVAILABLE,
+                format!(
+                    "no event history is kept for subscription {subscription} (\"{topic}\", match {})",
+                    policy.name()
+                ),
+            )
+        };
+        let history = self.history.as_ref().ok_or_else(unavailable)?;
+        let events = history
+            .select(
+                events,
+                topic,
+                policy,
+                query,
+                &caller.authid,
+                &caller.authrole,
+            )
+            .ok_or_else(unavailable)?;
+        Ok(events_payload(&events, subscription, policy))
+    }
+
+    /// The subscription's (uri, policy), when this node has it.
+    pub fn subscription_pattern(&self, subscription: Id) -> Option<(String, MatchPolicy)> {
+        let broker = self.broker.read();
+        let found = broker.subscription(subscription)?;
+        Some((found.uri.clone(), found.policy))
+    }
+
+    fn check_history_reader(&self, caller: &Peer, topic: &str) -> Result<(), WampError> {
+        if self.is_allowed(&caller.authrole, topic, Action::Subscribe) {
+            return Ok(());
+        }
+        Err(WampError::new(
+            uri_error::NOT_AUTHORIZED,
+            format!(
+                "role \"{}\" may not subscribe to \"{topic}\", so it may not read its history",
+                caller.authrole
+            ),
+        ))
+    }
+}
+
+fn events_payload(events: &[Arc<EventRecord>], subscription: Id, policy: MatchPolicy) -> Payload {
+    let list = events
+        .iter()
+        .map(|event| event_value(event, subscription, policy))
+        .collect();
+    Payload {
+        args: Some(vec![Value::List(list)]),
+        kwargs: None,
     }
 }

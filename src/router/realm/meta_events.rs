@@ -66,7 +66,7 @@ impl Realm {
         };
         self.broker.read().publish(&publication);
         if let Some(backplane) = self.backplane() {
-            backplane.publish(&publication, false);
+            backplane.publish(&publication, false, false);
         }
     }
 

@@ -182,15 +182,16 @@ impl Realm {
         {
             return Err(unreceivable("a subscriber"));
         }
-        if let Some(history) = &self.history {
-            history.record(&publication, self.storage.writer());
-        }
+        let recorded = self
+            .history
+            .as_ref()
+            .is_some_and(|history| history.record(&publication, self.storage.writer()));
         // Deliver and retain under one read lock: a subscription made meanwhile gets either
         // the live event or the retained one.
         let broker = self.broker.read();
         broker.publish(&publication);
         if let Some(backplane) = self.backplane() {
-            backplane.publish(&publication, retain && retained.is_none());
+            backplane.publish(&publication, retain && retained.is_none(), recorded);
         }
         if let Some(retained) = retained {
             broker.retain(&Publication {
