@@ -104,13 +104,15 @@ impl Interests {
             *used = Instant::now();
             return Ok(());
         }
-        if self.client.connection_state() != async_nats::connection::State::Connected {
-            return Err(unreachable());
-        }
+        // Cut off from NATS, the subscription still serves local publishers: the client
+        // sends its interest once it reconnects.
+        let connected = self.client.connection_state() == async_nats::connection::State::Connected;
         let subject = self.subjects.subscription(uri, policy);
         let subscribed = async {
             let subscriber = self.client.subscribe(subject).await.ok()?;
-            self.client.flush().await.ok()?;
+            if connected {
+                self.client.flush().await.ok()?;
+            }
             Some(subscriber)
         };
         let subscriber = tokio::time::timeout(self.request_timeout, subscribed)

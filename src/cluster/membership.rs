@@ -22,6 +22,8 @@ use crate::cluster::node::Node;
 pub trait Departures: Send + Sync {
     fn node_dead(&self, node: &str) -> futures_util::future::BoxFuture<'_, ()>;
     fn isolated(&self);
+    /// NATS is back after this node was cut off: what the cluster may have lost is put back.
+    fn reconnected(&self);
 }
 
 pub struct Membership {
@@ -119,6 +121,7 @@ impl Membership {
                 isolated = false;
                 let now = Instant::now();
                 self.members.lock().values_mut().for_each(|t| *t = now);
+                departures.reconnected();
             }
             self.node.send(
                 self.subject(&self.node.name),

@@ -75,6 +75,11 @@ impl Departures for State {
         .boxed()
     }
 
+    fn reconnected(&self) {
+        let registry = Arc::clone(&self.registry);
+        tokio::spawn(async move { registry.reassert().await });
+    }
+
     fn isolated(&self) {
         tracing::warn!("cluster: NATS unreachable; calls in flight on other nodes fail");
         for link in self.links.values() {

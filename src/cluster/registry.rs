@@ -185,6 +185,9 @@ impl Registry {
 
     /// Waits (a bounded time) until the mirror has applied everything in the bucket now.
     pub async fn sync(&self) {
+        if !self.node.connected() {
+            return; // nothing new can be learned meanwhile
+        }
         let wait = async {
             let Some(last) = self.last_revision().await else {
                 return;
@@ -280,6 +283,91 @@ impl Registry {
             }
         }
         Err(unreachable())
+    }
+
+    /// After NATS was lost: puts back every local claim the registry no longer holds (a NATS
+    /// server restarted without its store). A `single` registration another node took
+    /// meanwhile stays with it, and this node's is left as it is, with a warning: two callees
+    /// then serve it until one unregisters.
+    pub async fn reassert(&self) {
+        let claims: Vec<((String, Id), Vec<(String, MatchPolicy)>)> = self
+            .claims
+            .lock()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let mut restored = 0;
+        for ((realm, session), patterns) in claims {
+            for (uri, policy) in patterns {
+                let key = key(&realm, &uri, policy);
+                let present = match self.kv.entry(&key).await {
+                    Ok(Some(e)) if e.operation == Operation::Put => {
+                        serde_json::from_slice::<Entry>(&e.value).is_ok_and(|entry| {
+                            entry
+                                .callees
+                                .iter()
+                                .any(|c| c.session == session && *c.node == *self.node.name)
+                        })
+                    }
+                    Ok(_) => false,
+                    Err(_) => return, // still unreachable: the next reconnect tries again
+                };
+                if present {
+                    continue;
+                }
+                let invoke = self.local_invoke(&realm, &uri, policy);
+                let (authid, authrole) = self.identity(&realm, session);
+                let me = Callee {
+                    node: self.node.name.to_string(),
+                    session,
+                    authid,
+                    authrole,
+                };
+                let fresh = Entry {
+                    realm: realm.clone(),
+                    uri: uri.clone(),
+                    policy: policy.name().to_owned(),
+                    invoke: invoke.name().to_owned(),
+                    callees: vec![me.clone()],
+                };
+                match self.claim_key(&key, fresh, me, invoke).await {
+                    Ok(()) => restored += 1,
+                    Err(e) => tracing::warn!(
+                        "cluster: registration of \"{}\" not restored after NATS came back: {}",
+                        crate::log_text::peer_text(&uri),
+                        e.message
+                    ),
+                }
+            }
+        }
+        if restored > 0 {
+            tracing::info!("cluster: {restored} registration(s) restored in the registry");
+        }
+    }
+
+    /// The invocation policy of the local registration (uri, policy).
+    fn local_invoke(&self, realm: &str, uri: &str, policy: MatchPolicy) -> InvokePolicy {
+        self.realms
+            .get(&hash(realm, 16))
+            .and_then(Weak::upgrade)
+            .and_then(|r| {
+                let dealer = r.dealer.lock();
+                let id = dealer.lookup(uri, policy)?;
+                Some(dealer.registration(id)?.invoke)
+            })
+            .unwrap_or_default()
+    }
+
+    /// The authid and authrole of a local session.
+    fn identity(&self, realm: &str, session: Id) -> (String, String) {
+        self.realms
+            .get(&hash(realm, 16))
+            .and_then(Weak::upgrade)
+            .and_then(|r| {
+                let joined = r.sessions.get(session)?;
+                Some((joined.peer.authid.clone(), joined.peer.authrole.clone()))
+            })
+            .unwrap_or_default()
     }
 
     /// Gives back a claim (in the background: nobody waits for it).
