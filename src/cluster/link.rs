@@ -13,11 +13,12 @@ use crate::cluster::interest::Interests;
 use crate::cluster::membership::Membership;
 use crate::cluster::meta::{self, Meta};
 use crate::cluster::node::Node;
+use crate::cluster::poller::PollerStore;
 use crate::cluster::registry::Registry;
 use crate::cluster::sessions::Sessions;
 use crate::cluster::subject::{HISTORY, RETAINED, RealmSubjects};
 use crate::cluster::wire;
-use crate::router::backplane::{Backplane, Claim, ForwardedCall, SessionRecord};
+use crate::router::backplane::{Backplane, Claim, ForwardedCall, Leadership, SessionRecord};
 use crate::router::broker::{Publication, RetainedEvent};
 use crate::router::error::WampError;
 use crate::router::history::{GET_EVENTS, Query};
@@ -41,6 +42,9 @@ pub struct RealmLink {
     sessions: Arc<Sessions>,
     meta: Meta,
     events: Arc<StoredEvents>,
+    pollers: Arc<PollerStore>,
+    /// The realm's name hashed, as keys in shared buckets start.
+    hash: String,
 }
 
 impl std::fmt::Debug for RealmLink {
@@ -56,6 +60,7 @@ impl RealmLink {
         registry: &Arc<Registry>,
         sessions: &Arc<Sessions>,
         events: &Arc<StoredEvents>,
+        pollers: &Arc<PollerStore>,
         membership: &Arc<Membership>,
         max_subject_bytes: usize,
     ) -> Result<RealmLink, String> {
@@ -81,6 +86,11 @@ impl RealmLink {
             registry: Arc::clone(registry),
             sessions: Arc::clone(sessions),
             events: Arc::clone(events),
+            pollers: Arc::clone(pollers),
+            hash: {
+                use sha2::{Digest, Sha256};
+                hex::encode(Sha256::digest(realm.name.as_bytes()))[..16].to_owned()
+            },
         })
     }
 }
@@ -287,6 +297,10 @@ impl Backplane for RealmLink {
 
     fn session_record(&self, session: Id, record: SessionRecord) {
         self.sessions.record(&self.name, session, record);
+    }
+
+    fn leadership(&self, topic: &str) -> Arc<dyn Leadership> {
+        self.pollers.topic(&self.hash, &self.subjects, topic)
     }
 
     fn meta_call<'a>(

@@ -12,6 +12,7 @@
 //! - [`events`]: retained events and event history in JetStream;
 //! - [`sessions`]: what survivors need to end a dead node's sessions (testaments, `on_leave`);
 //! - [`membership`]: heartbeats, and what happens when a node dies;
+//! - [`lease`] and [`poller`]: each poller topic led by one node, its events fenced;
 //! - [`meta`]: the session and subscription meta procedures, asked of every node;
 //! - [`link`]: one realm's [`Backplane`](crate::router::backplane::Backplane), tying these
 //!   together.
@@ -21,10 +22,12 @@
 mod calls;
 mod events;
 mod interest;
+mod lease;
 mod link;
 mod membership;
 mod meta;
 mod node;
+mod poller;
 mod registry;
 mod sessions;
 pub mod subject;
@@ -47,6 +50,7 @@ use events::StoredEvents;
 use link::RealmLink;
 use membership::{Departures, Membership};
 use node::Node;
+use poller::PollerStore;
 use registry::Registry;
 use sessions::Sessions;
 
@@ -200,6 +204,12 @@ impl Cluster {
             .filter_map(|r| r.history.as_ref().map(|h| h.deepest()))
             .max()
             .unwrap_or(1);
+        let pollers = PollerStore::start(
+            js.clone(),
+            &node,
+            Duration::from_millis(config.dead_after_ms),
+        )
+        .await?;
         let events = Arc::new(
             StoredEvents::start(js.clone(), &config.prefix, depth, node.request_timeout).await?,
         );
@@ -214,6 +224,7 @@ impl Cluster {
                     &registry,
                     &sessions,
                     &events,
+                    &pollers,
                     &membership,
                     config.max_subject_bytes,
                 )

@@ -26,9 +26,12 @@ use crate::poller::change::{Change, Tracker};
 use crate::poller::cycle::{Cycle, CycleReport, Payload as CyclePayload};
 use crate::poller::event::{SnapshotEvent, kwargs, patch_event};
 use crate::poller::fetch::{Sleeper, Validators};
+use crate::router::backplane::Leadership;
+use crate::router::error::WampError;
 use crate::router::internal::InternalPublisher;
 use crate::router::realm::Realm;
 use crate::store::{PollRecord, Store, TopicState};
+use crate::wamp::message::Payload as WampPayload;
 use crate::wamp::value::Dict;
 
 /// How many poll records are kept per topic.
@@ -59,7 +62,8 @@ pub struct Runner {
 }
 
 impl Runner {
-    /// Polls until the task is aborted.
+    /// Polls until the task is aborted. In a cluster, polls only while this node leads the
+    /// topic, and waits to lead again when it loses it.
     pub async fn run(self) {
         let name = self.topic.name.clone();
         let realm_name = self.realm.name.clone();
@@ -82,7 +86,34 @@ impl Runner {
             .clone()
             .unwrap_or_else(|| crate::router::authorize::TRUSTED_ROLE.to_owned());
         let publisher = InternalPublisher::new(Arc::clone(&self.realm), &role, "poller");
-        let state = self.load_state().await;
+        let Some(leadership) = self.realm.backplane().map(|b| b.leadership(&name)) else {
+            let state = self.load_state().await;
+            self.serve(&cycle, &publisher, state, None).await;
+            return;
+        };
+        let _release = Release(Arc::clone(&leadership));
+        loop {
+            let state = leadership.lead().await;
+            self.serve(&cycle, &publisher, state, Some(leadership.as_ref()))
+                .await;
+            info!(
+                realm = realm_name,
+                topic = name,
+                "another node polls this topic now"
+            );
+        }
+    }
+
+    /// Polls from `state` on; returns only when `leadership` is lost.
+    async fn serve(
+        &self,
+        cycle: &Cycle,
+        publisher: &InternalPublisher,
+        state: TopicState,
+        leadership: Option<&dyn Leadership>,
+    ) {
+        let name = self.topic.name.clone();
+        let realm_name = self.realm.name.clone();
         let mut tracker = Tracker::restore(state.seq, state.snapshot, state.snapshot_hash);
         let mut last_success = state.last_success;
         let mut validators = Validators {
@@ -93,7 +124,12 @@ impl Runner {
         let mut retained = None;
         if let Some(snapshot) = tracker.snapshot() {
             let event = SnapshotEvent::new(tracker.seq(), snapshot);
-            if let Err(e) = publisher.set_retained(&name, event.payload()) {
+            // In a cluster the retained snapshot is kept by the cluster already.
+            let restored = match leadership {
+                None => publisher.set_retained(&name, event.payload()),
+                Some(_) => Ok(()),
+            };
+            if let Err(e) = restored {
                 warn!(
                     realm = realm_name,
                     topic = name,
@@ -107,8 +143,12 @@ impl Runner {
         self.status.lock().last_success = last_success;
         let period = self.topic.poller.polling_period;
         loop {
-            if !self.topic.always_on {
+            // Subscribers on other nodes are not seen here: in a cluster a topic always polls.
+            if !self.topic.always_on && leadership.is_none() {
                 self.wait_for_subscribers().await;
+            }
+            if leadership.is_some_and(|l| !l.leads()) {
+                return;
             }
             let tick = Instant::now();
             let now = (self.clock)();
@@ -125,8 +165,12 @@ impl Runner {
             let mut replaced = None;
             let changed = match outcome {
                 Ok(change) => {
-                    let published =
-                        self.publish_change(&publisher, &tracker, change, &mut retained);
+                    let published = self
+                        .publish_change(publisher, leadership, &tracker, change, &mut retained)
+                        .await;
+                    let Ok(published) = published else {
+                        return; // the leadership is lost
+                    };
                     if published {
                         replaced = self.set_current(&tracker);
                     }
@@ -140,13 +184,17 @@ impl Runner {
                         "poll failed: {message}"
                     );
                     let event = tracker.error_event(code, &message);
-                    if let Err(e) = publisher.publish(&Dict::new(), &name, &kwargs(&event)) {
+                    let sent = send(publisher, leadership, &name, &kwargs(&event), None).await;
+                    if let Err(e) = sent {
                         warn!(
                             realm = realm_name,
                             topic = name,
                             "cannot publish: {}",
                             e.message
                         );
+                        if leadership.is_some() {
+                            return;
+                        }
                     }
                     error = Some(message);
                     false
@@ -187,6 +235,11 @@ impl Runner {
                 },
                 snapshot: tracker.shared_snapshot().cloned(),
             });
+            if let (Some(leadership), Some(state)) = (leadership, &state) {
+                let mut saved = state.state.clone();
+                saved.snapshot = state.snapshot.as_deref().cloned();
+                leadership.save(&saved).await;
+            }
             self.persist(state, record, replaced).await;
             tokio::time::sleep_until((tick + period).into()).await;
         }
@@ -243,16 +296,18 @@ impl Runner {
     }
 
     /// Publishes a change (snapshots retained, patches with the new snapshot retained) and
-    /// brings `retained` to the new snapshot; returns whether something was published.
-    fn publish_change(
+    /// brings `retained` to the new snapshot; returns whether something was published, or
+    /// an error when the leadership of the topic is lost.
+    async fn publish_change(
         &self,
         publisher: &InternalPublisher,
+        leadership: Option<&dyn Leadership>,
         tracker: &Tracker,
         change: Change,
         retained: &mut Option<SnapshotEvent>,
-    ) -> bool {
+    ) -> Result<bool, WampError> {
         let (seq, patch, snapshot_event) = match change {
-            Change::Unchanged => return false,
+            Change::Unchanged => return Ok(false),
             Change::Snapshot { seq, data } => (seq, None, SnapshotEvent::new(seq, &data)),
             Change::Patch { seq, patch } => {
                 let patched = retained
@@ -263,21 +318,19 @@ impl Runner {
                     // Never for the tracker's patches; the new snapshot is then parsed here.
                     None => match tracker.snapshot() {
                         Some(snapshot) => SnapshotEvent::new(seq, snapshot),
-                        None => return false,
+                        None => return Ok(false),
                     },
                 };
                 (seq, Some(patch), event)
             }
         };
         let snapshot_kwargs = snapshot_event.payload();
-        let published = match (self.topic.subscription_mode, &patch) {
-            (SubscriptionMode::SnapshotPatch, Some(patch)) => publisher.publish_retaining(
-                &self.topic.name,
-                &patch_event(seq, patch),
-                snapshot_kwargs,
-            ),
-            _ => publisher.publish_retaining(&self.topic.name, snapshot_kwargs, snapshot_kwargs),
+        let event = match (self.topic.subscription_mode, &patch) {
+            (SubscriptionMode::SnapshotPatch, Some(patch)) => patch_event(seq, patch),
+            _ => snapshot_kwargs.clone(),
         };
+        let topic = &self.topic.name;
+        let published = send(publisher, leadership, topic, &event, Some(snapshot_kwargs)).await;
         if let Err(e) = published {
             warn!(
                 realm = self.realm.name,
@@ -285,9 +338,12 @@ impl Runner {
                 "cannot publish: {}",
                 e.message
             );
+            if leadership.is_some() {
+                return Err(e);
+            }
         }
         *retained = Some(snapshot_event);
-        true
+        Ok(true)
     }
 
     /// Shares the tracker's snapshot with the readers of the status, parsing it when the tracker
@@ -336,4 +392,34 @@ impl Runner {
 struct Persisted {
     state: TopicState,
     snapshot: Option<Arc<Json>>,
+}
+
+/// Publishes a poller event through `publisher` (with `retained` as the topic's retained
+/// event): on a single node directly, in a cluster through the topic's fenced leadership.
+async fn send(
+    publisher: &InternalPublisher,
+    leadership: Option<&dyn Leadership>,
+    topic: &str,
+    payload: &WampPayload,
+    retained: Option<&WampPayload>,
+) -> Result<(), WampError> {
+    let Some(leadership) = leadership else {
+        return match retained {
+            Some(retained) => publisher.publish_retaining(topic, payload, retained),
+            None => publisher.publish(&Dict::new(), topic, payload),
+        }
+        .map(|_| ());
+    };
+    let publication = publisher.prepare(topic, payload)?;
+    leadership.publish(publication, retained.cloned()).await
+}
+
+/// Gives the topic's lease back when the runner ends (the topic deleted, or shutdown), so
+/// another node takes over at once.
+struct Release(Arc<dyn Leadership>);
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        self.0.release();
+    }
 }

@@ -11,11 +11,12 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 
-use crate::router::broker::Publication;
+use crate::router::broker::{Audience, Publication};
 use crate::router::dealer::InvokePolicy;
 use crate::router::error::WampError;
 use crate::router::peer::Peer;
 use crate::router::session_table::Testament;
+use crate::store::TopicState;
 use crate::wamp::id::Id;
 use crate::wamp::message::Payload;
 use crate::wamp::uri::MatchPolicy;
@@ -77,6 +78,9 @@ pub trait Backplane: Send + Sync + std::fmt::Debug {
     /// to publish its testaments and `on_leave` should this node die.
     fn session_record(&self, session: Id, record: SessionRecord);
 
+    /// The leadership of the poller topic `topic`: exactly one node of the cluster polls it.
+    fn leadership(&self, topic: &str) -> Arc<dyn Leadership>;
+
     /// A meta procedure that needs every node's answer, merged; `None` for the others
     /// (answered by this node alone).
     fn meta_call<'a>(
@@ -96,6 +100,44 @@ pub struct Claim {
     pub uri: String,
     pub policy: MatchPolicy,
     pub invoke: InvokePolicy,
+}
+
+/// One poller topic led by one node at a time (a lease), with fenced publications: a node
+/// that lost the lease cannot publish, even late (a paused process resuming), and the next
+/// leader continues from what the last one committed.
+pub trait Leadership: Send + Sync {
+    /// Waits until this node leads the topic; returns the state the last leader saved, its
+    /// `seq` at least that of the last event it published.
+    fn lead(&self) -> BoxFuture<'_, TopicState>;
+
+    /// Whether this node still leads: false once the lease was lost or its deadline passed.
+    fn leads(&self) -> bool;
+
+    /// Publishes a poller event to every node (this one included), and makes `retained` the
+    /// topic's retained event, if this node still leads and no other node published on the
+    /// topic since its own last event. An error: the leadership is lost.
+    fn publish(
+        &self,
+        publication: OwnedPublication,
+        retained: Option<Payload>,
+    ) -> BoxFuture<'_, Result<(), WampError>>;
+
+    /// Saves the topic's state for the next leader.
+    fn save(&self, state: &TopicState) -> BoxFuture<'_, ()>;
+
+    /// Steps down: the lease goes at once, so another node takes over without waiting.
+    fn release(&self);
+}
+
+/// A publication checked and ready (see `Realm::prepare_publication`), owned so it can wait
+/// for the cluster.
+#[derive(Debug, Clone)]
+pub struct OwnedPublication {
+    pub id: Id,
+    pub topic: String,
+    pub details: Dict,
+    pub payload: Payload,
+    pub audience: Audience,
 }
 
 /// What the other nodes keep of a local session.

@@ -45,6 +45,17 @@ impl InternalPublisher {
             .publish_retaining(&self.peer, &Dict::new(), topic, payload, Some(retained))
     }
 
+    /// A publication of `payload` to `topic`, checked and built but not delivered (see
+    /// [`Realm::prepare_publication`]).
+    pub fn prepare(
+        &self,
+        topic: &str,
+        payload: &Payload,
+    ) -> Result<crate::router::backplane::OwnedPublication, WampError> {
+        self.realm
+            .prepare_publication(&self.peer, &Dict::new(), topic, payload)
+    }
+
     /// Makes `payload` the retained event of `topic` without delivering it.
     pub fn set_retained(&self, topic: &str, payload: &Payload) -> Result<(), WampError> {
         self.realm.set_retained(&self.peer, topic, payload)

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use crate::router::authorize::{Action, Decision};
+use crate::router::backplane::OwnedPublication;
 use crate::router::broker::{Audience, Broker, Publication};
 use crate::router::delivery::{reply, unreceivable};
 use crate::router::error::WampError;
@@ -204,6 +205,35 @@ impl Realm {
             broker.retain(&publication);
         }
         Ok(id)
+    }
+
+    /// A publication to `topic` checked (URI, permission) and built (id, disclosure,
+    /// audience) but not delivered: a poller in a cluster hands it to its leadership, which
+    /// delivers it to every node.
+    pub fn prepare_publication(
+        &self,
+        peer: &Peer,
+        options: &Dict,
+        topic: &str,
+        payload: &Payload,
+    ) -> Result<OwnedPublication, WampError> {
+        let decision = self.check_publish(peer, topic)?;
+        let mut details = Dict::new();
+        if disclose(decision, options)? {
+            details.insert("publisher".into(), Value::from(peer.session));
+            details.insert("publisher_authid".into(), Value::from(peer.authid.as_str()));
+            details.insert(
+                "publisher_authrole".into(),
+                Value::from(peer.authrole.as_str()),
+            );
+        }
+        Ok(OwnedPublication {
+            id: id::random_id(),
+            topic: topic.to_owned(),
+            details,
+            payload: payload.clone(),
+            audience: audience(peer, options)?,
+        })
     }
 
     /// The checks of a PUBLISH to `topic` by `peer`: a valid URI outside `wamp.*`, and the
