@@ -15,7 +15,7 @@ use crate::config::error::ConfigError;
 use crate::config::loader::Loader;
 use crate::config::model::{Config, GuestWorker, Worker};
 use crate::config::node::{Node, Obj, Result};
-use crate::config::{guest, not_run, realm, testee, transport};
+use crate::config::{cluster, guest, not_run, realm, testee, transport};
 
 /// Reads and loads a config file; `$NAME` secrets come from the process environment.
 /// Relative file names in the config (TLS certificate and key) are resolved against the
@@ -108,7 +108,16 @@ fn load_root(node: &Node, cx: &mut Loader) -> Result<(Vec<Worker>, Vec<GuestWork
                 if not_run::router_copy(&node, &router_values, cx) {
                     continue;
                 }
-                routers.push(load_router(&obj, cx)?);
+                let router = load_router(&obj, cx)?;
+                if router.cluster.is_some()
+                    && let Some(first) = routers.iter().find_map(|r: &Worker| r.cluster.as_ref())
+                {
+                    return Err(node.error(format!(
+                        "{} has a cluster section already: one per node",
+                        first.path
+                    )));
+                }
+                routers.push(router);
                 router_values.push((node.path.clone(), node.value));
             }
             "guest" => guests.push(guest::load_guest(&obj, id, cx)?),
@@ -141,6 +150,7 @@ fn load_router(obj: &Obj, cx: &mut Loader) -> Result<Worker> {
             "components",
             "connections",
             "manhole",
+            "cluster",
         ],
         &["options", "id"],
         &mut cx.ignored,
@@ -172,11 +182,12 @@ fn load_router(obj: &Obj, cx: &mut Loader) -> Result<Worker> {
     // Embedded components, connections to other routers and the manhole are accepted and
     // listed as not run (after the transports: a component's hint names their URL).
     not_run::router_parts(obj, &transports, cx)?;
+    let cluster = obj.opt("cluster", |node| cluster::load_cluster(node, cx))?;
     Ok(Worker {
         path: obj.path.clone(),
         realms,
         transports,
-        cluster: None,
+        cluster,
     })
 }
 

@@ -7,6 +7,7 @@ mod archive_path;
 pub(crate) mod auth;
 mod bridge;
 mod cgi_path;
+mod cluster;
 mod cookie;
 mod endpoint;
 mod error;

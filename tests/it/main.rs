@@ -19,6 +19,7 @@ mod builtin_roles;
 mod bundled_config;
 mod call_queue;
 mod cgi_path;
+mod cluster_config;
 mod concurrency;
 mod config_check;
 mod connection_deadlines;

@@ -5,6 +5,7 @@
 //! options, [`auth`] the authentication methods of a service, [`proxy`] the reverse proxy paths.
 
 mod auth;
+mod cluster;
 mod proxy;
 mod transport;
 mod web_files;
@@ -25,6 +26,9 @@ pub fn summary(config: &Config) -> String {
     }
     for worker in &config.workers {
         line(&mut out, 0, format!("{} (router)", worker.path));
+        if let Some(settings) = &worker.cluster {
+            line(&mut out, 1, cluster::cluster_line(settings));
+        }
         if worker.realms.is_empty() {
             line(&mut out, 1, "no realms");
         }
