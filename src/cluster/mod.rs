@@ -198,23 +198,18 @@ impl Cluster {
             .filter_map(|n| router.realm(n))
             .collect();
         let js = async_nats::jetstream::new(client.clone());
-        let sessions = Sessions::start(&js, &node, &realms).await?;
-        let depth = realms
-            .iter()
-            .filter_map(|r| r.history.as_ref().map(|h| h.deepest()))
-            .max()
-            .unwrap_or(1);
-        let pollers = PollerStore::start(
-            js.clone(),
-            &node,
-            Duration::from_millis(config.dead_after_ms),
-        )
-        .await?;
-        let events = Arc::new(
-            StoredEvents::start(js.clone(), &config.prefix, depth, node.request_timeout).await?,
-        );
-        let registry =
-            Registry::start(js, Arc::clone(&node), Arc::clone(&membership), &realms).await?;
+        // JetStream may still be electing its leader (a NATS cluster starting with us).
+        let deadline = tokio::time::Instant::now() + JETSTREAM_READY;
+        let (sessions, pollers, events, registry) = loop {
+            match jetstream_parts(config, &js, &node, &membership, &realms).await {
+                Ok(parts) => break parts,
+                Err(e) if tokio::time::Instant::now() < deadline => {
+                    tracing::warn!("cluster: JetStream not ready ({e}); trying again");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        };
         let mut links = HashMap::new();
         for realm in &realms {
             let link = Arc::new(
@@ -261,6 +256,44 @@ impl Cluster {
         self.state.sessions.flush().await;
         self.membership.leave().await;
     }
+}
+
+/// How long a starting node waits for JetStream to answer.
+const JETSTREAM_READY: Duration = Duration::from_secs(30);
+
+type Parts = (
+    Arc<Sessions>,
+    Arc<PollerStore>,
+    Arc<StoredEvents>,
+    Arc<Registry>,
+);
+
+/// The buckets and streams the cluster keeps in JetStream, made or opened.
+async fn jetstream_parts(
+    config: &ClusterConfig,
+    js: &async_nats::jetstream::Context,
+    node: &Arc<Node>,
+    membership: &Arc<Membership>,
+    realms: &[Arc<crate::router::realm::Realm>],
+) -> Result<Parts, String> {
+    let sessions = Sessions::start(js, node, realms).await?;
+    let depth = realms
+        .iter()
+        .filter_map(|r| r.history.as_ref().map(|h| h.deepest()))
+        .max()
+        .unwrap_or(1);
+    let pollers = PollerStore::start(
+        js.clone(),
+        node,
+        Duration::from_millis(config.dead_after_ms),
+    )
+    .await?;
+    let events = Arc::new(
+        StoredEvents::start(js.clone(), &config.prefix, depth, node.request_timeout).await?,
+    );
+    let registry =
+        Registry::start(js.clone(), Arc::clone(node), Arc::clone(membership), realms).await?;
+    Ok((sessions, pollers, events, registry))
 }
 
 /// Messages addressed to this node (forwarded calls and their answers), on one NATS

@@ -1,0 +1,290 @@
+"""A cluster as operators meet it (issue 16 items 4-8): the HTTP bridge on any node, the meta
+API and testaments across nodes, retained events and history read from any node and kept
+across a node's restart, pollers led by one node and handed over when it dies, NATS going
+away and coming back, and nodes on a 3-server NATS cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from autobahn.wamp.exception import ApplicationError
+from autobahn.wamp.types import PublishOptions, SubscribeOptions
+
+from cluster_harness import Node, cluster_config, start_nats, start_nats_cluster, start_nodes
+from junction_harness import (Collector, Sessions, anonymous_role, bridge_path, http_request,
+                              quiet, realm, run, web_transport, ws_path)
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def bridge_transport():
+    return web_transport({"ws": ws_path(), "push": bridge_path("publisher"),
+                          "call": bridge_path("caller")})
+
+
+def history_realm(topics=None):
+    r = realm(roles=[anonymous_role()])
+    r["store"] = {"type": "memory",
+                  "event-history": [{"uri": "com.h.", "match": "prefix", "limit": 5}]}
+    if topics:
+        r["topics"] = topics
+    return r
+
+
+@pytest.fixture
+def nats(request):
+    return start_nats(request)
+
+
+def test_pusher_post_and_http_caller_on_one_node_reach_sessions_on_others(request, nats):
+    a, b, c = start_nodes(request, [nats.url], 3, transports=[bridge_transport()])
+
+    async def main():
+        async with Sessions(a.url()) as on_a, Sessions(b.url()) as on_b:
+            subscriber = await on_a.connect()
+            got = Collector()
+            await subscriber.subscribe(got, "com.push")
+            callee = await on_b.connect()
+            await callee.register(lambda x: x * 2, "com.double")
+            res = await asyncio.to_thread(http_request, c.host, c.ports[0], "POST", "/push",
+                                          json_body={"topic": "com.push", "args": [7]})
+            assert res.status == 202, res
+            [(args, _, _)] = await got.wait(1)
+            assert args == [7]
+            res = await asyncio.to_thread(http_request, c.host, c.ports[0], "POST", "/call",
+                                          json_body={"procedure": "com.double", "args": [21]})
+            assert res.status == 200, res
+            assert res.json()["args"] == [42]
+
+    run(main())
+
+
+def test_meta_api_meta_events_and_testaments_see_the_whole_cluster(request, nats):
+    a, b, c = start_nodes(request, [nats.url], 3)
+
+    async def main():
+        async with Sessions(a.url()) as on_a, Sessions(b.url()) as on_b, \
+                Sessions(c.url()) as on_c:
+            watcher = await on_a.connect()
+            joins, leaves, lasts = Collector(), Collector(), Collector()
+            await watcher.subscribe(joins, "wamp.session.on_join")
+            await watcher.subscribe(leaves, "wamp.session.on_leave")
+            await watcher.subscribe(lasts, "com.last.words")
+            on_b_session = await on_b.connect()
+            [(args, _, _)] = await joins.wait(1)
+            assert args[0]["session"] == on_b_session._session_id
+            on_c_session = await on_c.connect()
+            await joins.wait(2)
+            assert await watcher.call("wamp.session.count") == 3
+            assert sorted(await on_b_session.call("wamp.session.list")) == sorted(
+                [watcher._session_id, on_b_session._session_id, on_c_session._session_id])
+            details = await watcher.call("wamp.session.get", on_c_session._session_id)
+            assert details["session"] == on_c_session._session_id
+            # A subscription on another node, by the id every node gives it.
+            sub = await on_c_session.subscribe(lambda: None, "com.watched")
+            assert await watcher.call("wamp.subscription.lookup", "com.watched") == sub.id
+            assert await watcher.call("wamp.subscription.list_subscribers", sub.id) == [
+                on_c_session._session_id]
+            # Kill a session on another node.
+            b_id, c_id = on_b_session._session_id, on_c_session._session_id
+            assert await watcher.call("wamp.session.kill", b_id) is None
+            await asyncio.wait_for(asyncio.shield(on_b_session.left), 5)
+            await leaves.wait(1)
+            assert leaves.items[0][0][0] == b_id
+            # Testaments of a session on a node that dies are published by the survivors.
+            await on_c_session.call("wamp.session.add_testament", "com.last.words",
+                                    ["bye from c"], {})
+            c.kill9()
+            [(args, _, _)] = await lasts.wait(1, timeout=5)
+            assert args == ["bye from c"]
+            await leaves.wait(2, timeout=5)
+            assert leaves.items[1][0][0] == c_id
+            assert await watcher.call("wamp.session.count") == 1
+
+    run(main())
+
+
+def test_retained_events_and_history_are_the_same_on_every_node_and_survive_restarts(
+        request, nats):
+    a, b, c = start_nodes(request, [nats.url], 3, realms=[history_realm()])
+
+    async def main():
+        async with Sessions(b.url()) as on_b:
+            publisher = await on_b.connect()
+            await publisher.publish("com.r.one", "kept", options=PublishOptions(
+                retain=True, acknowledge=True))
+            for n in range(8):
+                await publisher.publish("com.h.t%d" % (n % 2), n, options=PublishOptions(
+                    acknowledge=True))
+        await asyncio.sleep(0.3)
+        # Node C never had a subscriber for these; then it restarts.
+        c.stop()
+        c.start()
+        for node in (a, c):
+            async with Sessions(node.url()) as s:
+                late = await s.connect()
+                got = Collector()
+                await late.subscribe(got, "com.r", options=SubscribeOptions(
+                    match="prefix", get_retained=True, details_arg="details"))
+                [(args, _, details)] = await got.wait(1)
+                assert args == ["kept"] and details.retained
+                sub = await late.subscribe(lambda *a: None, "com.h.", options=SubscribeOptions(
+                    match="prefix"))
+                events = await late.call("wamp.subscription.get_events", sub.id, 3)
+                assert [e["args"] for e in events] == [[7], [6], [5]]
+                events = await late.call("wamp.subscription.get_events", sub.id)
+                assert [e["args"][0] for e in events] == [7, 6, 5, 4, 3]
+
+    run(main())
+
+
+class Upstream:
+    """A real HTTP server the poller polls: GET / answers the current document."""
+
+    def __init__(self):
+        self.document = {"n": 0}
+        self.requests = 0
+        upstream = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                upstream.requests += 1
+                body = json.dumps(upstream.document).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server.server_address[1]}/"
+
+    def close(self):
+        self.server.shutdown()
+
+
+def test_a_poller_runs_on_one_node_and_moves_when_it_dies(request, nats):
+    upstream = Upstream()
+    request.addfinalizer(upstream.close)
+    period = 1.0
+    topics = [{"name": "com.poll.doc", "publisher": {"type": "http-poller", "config": {
+        "url": upstream.url, "pollingPeriod": "PT1S"}}}]
+    nodes = start_nodes(request, [nats.url], 3, realms=[history_realm(topics)])
+
+    async def main():
+        await asyncio.sleep(2.5)
+        leaders = [n for n in nodes if "this node now polls" in n.log()]
+        assert len(leaders) == 1, [n.name for n in leaders]
+        leader = leaders[0]
+        # One poller in the cluster: about one request per period.
+        assert upstream.requests <= 4, upstream.requests
+        watcher_node = next(n for n in nodes if n is not leader)
+        async with Sessions(watcher_node.url()) as s:
+            watcher = await s.connect()
+            events = []
+            await watcher.subscribe(lambda **kw: events.append((time.monotonic(), kw["seq"])),
+                                    "com.poll.doc", options=SubscribeOptions(get_retained=True))
+            for n in range(1, 4):
+                upstream.document = {"n": n}
+                await asyncio.sleep(period * 1.2)
+            leader.kill9()
+            killed = time.monotonic()
+            for n in range(4, 8):
+                upstream.document = {"n": n}
+                await asyncio.sleep(period * 1.2)
+            await asyncio.sleep(0.5)
+            seqs = [seq for _, seq in events]
+            # No gap, no repeat across the handover.
+            assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), seqs
+            after = [t for t, _ in events if t > killed]
+            assert after, seqs
+            # The next leader published within two periods of the death.
+            assert after[0] - killed < 2 * period + 1.0, after[0] - killed
+            survivors = [n for n in nodes if n is not leader]
+            assert sum("this node now polls" in n.log() for n in survivors) == 1
+
+    run(main(), timeout=60)
+
+
+def test_nats_restart_while_clients_publish(request, nats):
+    a, b, _ = start_nodes(request, [nats.url], 3)
+
+    async def main():
+        async with Sessions(a.url()) as on_a, Sessions(b.url()) as on_b:
+            subscriber = await on_a.connect()
+            remote = Collector()
+            await subscriber.subscribe(remote, "com.n")
+            callee = await on_b.connect()
+            await callee.register(lambda: "ok", "com.p")
+            publisher = await on_b.connect()
+            local_subscriber = await on_b.connect()
+            local = Collector()
+            await local_subscriber.subscribe(local, "com.n")
+            await publisher.publish("com.n", "before", options=PublishOptions(acknowledge=True))
+            await remote.wait(1)
+            nats.kill()
+            await asyncio.sleep(0.5)
+            # Local sessions are served; what needs the cluster is refused.
+            for n in range(5):
+                await publisher.publish("com.n", n, options=PublishOptions(acknowledge=True))
+            await local.wait(6)
+            with pytest.raises(ApplicationError) as e:
+                await subscriber.register(lambda: 1, "com.q")
+            assert e.value.error == "wamp.error.network_failure"
+            with pytest.raises(ApplicationError) as e:
+                await subscriber.call("com.p")
+            assert e.value.error == "wamp.error.network_failure"
+            await asyncio.sleep(1.0)
+            nats.start()
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 15
+            while not any(item[0] == ["after"] for item in remote.items):
+                assert loop.time() < deadline, remote.items
+                await publisher.publish("com.n", "after", options=PublishOptions(
+                    acknowledge=True))
+                await asyncio.sleep(0.2)
+            # Nothing published during the outage arrived late.
+            assert [i[0][0] for i in remote.items if i[0][0] != "after"] == ["before"]
+            assert await subscriber.call("com.p") == "ok"
+
+    run(main(), timeout=60)
+    assert "reconnected to NATS" in a.log()
+
+
+def test_nodes_on_a_three_server_nats_cluster(request):
+    servers = start_nats_cluster(request, 3)
+    nodes = start_nodes(request, [s.url for s in servers], 3)
+    a, b, c = nodes
+
+    async def main():
+        async with Sessions(a.url()) as on_a, Sessions(b.url()) as on_b, \
+                Sessions(c.url()) as on_c:
+            subscriber = await on_a.connect()
+            got = Collector()
+            await subscriber.subscribe(got, "com.cl")
+            callee = await on_c.connect()
+            await callee.register(lambda: "from c", "com.cl.call")
+            publisher = await on_b.connect()
+            # Interest crosses NATS routes asynchronously: publish until it arrives.
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 10
+            while not got.items:
+                assert loop.time() < deadline
+                await publisher.publish("com.cl", "hi", options=PublishOptions(acknowledge=True))
+                await asyncio.sleep(0.1)
+            assert got.items[0][0] == ["hi"]
+            assert await publisher.call("com.cl.call") == "from c"
+
+    run(main(), timeout=60)
