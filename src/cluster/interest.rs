@@ -35,8 +35,6 @@ pub type Pattern = Arc<(MatchPolicy, String)>;
 /// How long an interest outlives its last subscriber (a subscriber coming back within it
 /// costs no NATS round trip, and a SUBSCRIBE in progress is never undercut).
 const LINGER: Duration = Duration::from_secs(1);
-/// The most messages sorted together; beyond it a batch is delivered as it is.
-const MAX_BATCH: usize = 65_536;
 
 enum Command {
     Add(Pattern, Subscriber),
@@ -183,14 +181,13 @@ async fn next_batch(subscriptions: &mut [(Pattern, Subscriber)]) -> Vec<(Pattern
         loop {
             let before = batch.len();
             for (pattern, subscriber) in subscriptions.iter_mut() {
-                while batch.len() < MAX_BATCH {
-                    match Pin::new(&mut *subscriber).poll_next(cx) {
-                        Poll::Ready(Some(message)) => batch.push((Arc::clone(pattern), message)),
-                        _ => break,
-                    }
+                while let Poll::Ready(Some(message)) = Pin::new(&mut *subscriber).poll_next(cx) {
+                    batch.push((Arc::clone(pattern), message));
                 }
             }
-            if batch.len() == before || batch.len() >= MAX_BATCH {
+            // No cap on a batch: cutting one short could leave out a message sent before one
+            // it holds. The channels' capacity bounds it.
+            if batch.len() == before {
                 break;
             }
         }
