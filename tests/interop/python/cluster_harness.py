@@ -150,6 +150,12 @@ class Node(Router):
             time.sleep(0.05)
         return self
 
+    def pause(self):
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self):
+        os.kill(self.proc.pid, signal.SIGCONT)
+
     def kill9(self):
         if self.proc is not None and self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGKILL)
@@ -168,3 +174,51 @@ def start_nodes(request, nats_urls, count: int = 3, realms=None, transports=None
         request.addfinalizer(node.cleanup)
         nodes.append(node.start())
     return nodes
+
+
+class RawWamp:
+    """A WAMP session speaking raw JSON messages over autobahn's WebSocket client, for what
+    autobahn-python's API cannot send (progressive call invocations)."""
+
+    def __init__(self):
+        self.inbox: "asyncio.Queue[list]" = None
+
+    async def connect(self, url: str, realm_name: str, roles: dict) -> int:
+        import asyncio
+        import json
+        from urllib.parse import urlparse
+
+        from autobahn.asyncio.websocket import (WebSocketClientFactory,
+                                                WebSocketClientProtocol)
+
+        self.inbox = asyncio.Queue()
+        inbox = self.inbox
+        opened = asyncio.get_running_loop().create_future()
+
+        class Protocol(WebSocketClientProtocol):
+            def onOpen(self):
+                opened.set_result(self)
+
+            def onMessage(self, payload, is_binary):
+                inbox.put_nowait(json.loads(payload.decode()))
+
+        factory = WebSocketClientFactory(url, protocols=["wamp.2.json"])
+        factory.protocol = Protocol
+        parsed = urlparse(url)
+        await asyncio.get_running_loop().create_connection(factory, parsed.hostname,
+                                                           parsed.port)
+        self.protocol = await asyncio.wait_for(opened, 5)
+        self.send([1, realm_name, {"roles": roles}])
+        welcome = await self.recv()
+        assert welcome[0] == 2, welcome
+        return welcome[1]
+
+    def send(self, message: list):
+        import json
+
+        self.protocol.sendMessage(json.dumps(message).encode())
+
+    async def recv(self, timeout: float = 5.0) -> list:
+        import asyncio
+
+        return await asyncio.wait_for(self.inbox.get(), timeout)

@@ -218,6 +218,42 @@ def test_a_poller_runs_on_one_node_and_moves_when_it_dies(request, nats):
     run(main(), timeout=60)
 
 
+def test_a_paused_leader_that_resumes_cannot_publish_late(request, nats):
+    """A zombie: the leader stops (SIGSTOP) longer than its lease, another node takes over;
+    when it resumes, nothing it publishes reaches anyone and it stops polling."""
+    upstream = Upstream()
+    request.addfinalizer(upstream.close)
+    topics = [{"name": "com.poll.z", "publisher": {"type": "http-poller", "config": {
+        "url": upstream.url, "pollingPeriod": "PT0.5S"}}}]
+    nodes = start_nodes(request, [nats.url], 3, realms=[history_realm(topics)])
+
+    async def main():
+        await asyncio.sleep(2.0)
+        [leader] = [n for n in nodes if "this node now polls" in n.log()]
+        other = next(n for n in nodes if n is not leader)
+        async with Sessions(other.url()) as s:
+            watcher = await s.connect()
+            seqs = []
+            await watcher.subscribe(lambda **kw: seqs.append(kw["seq"]), "com.poll.z")
+            leader.pause()
+            for n in range(1, 7):
+                upstream.document = {"n": n}
+                await asyncio.sleep(0.6)
+            leader.resume()
+            for n in range(7, 12):
+                upstream.document = {"n": n}
+                await asyncio.sleep(0.6)
+            await asyncio.sleep(0.5)
+            assert len(seqs) >= 8, seqs
+            assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), seqs
+            survivors = [n for n in nodes if n is not leader]
+            assert sum("this node now polls" in n.log() for n in survivors) == 1
+            # The resumed node learned that it lost the topic and polls no more.
+            assert "lost" in leader.log() or "another node polls this topic" in leader.log()
+
+    run(main(), timeout=60)
+
+
 def test_nats_restart_while_clients_publish(request, nats):
     a, b, _ = start_nodes(request, [nats.url], 3)
 

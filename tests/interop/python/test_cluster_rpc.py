@@ -207,3 +207,35 @@ def test_a_callee_node_killed_mid_call_fails_the_call_at_once(nodes):
             assert await caller.call("com.hang") == "here"
 
     run(main())
+
+
+def test_progressive_call_invocations_across_nodes(nodes):
+    """A caller on node B streams a call in chunks to a callee on node A (raw WAMP: autobahn-
+    python cannot send progressive CALLs)."""
+    from cluster_harness import RawWamp
+
+    a, b, _ = nodes
+
+    async def main():
+        callee = RawWamp()
+        await callee.connect(a.url(), "realm1", {"callee": {"features": {
+            "call_canceling": True, "progressive_call_invocations": True}}})
+        callee.send([64, 1, {}, "com.stream"])
+        registered = await callee.recv()
+        assert registered[0] == 65, registered
+        caller = RawWamp()
+        await caller.connect(b.url(), "realm1", {"caller": {"features": {
+            "progressive_call_invocations": True}}})
+        caller.send([48, 7, {"progress": True}, "com.stream", ["a"]])
+        first = await callee.recv()
+        assert first[0] == 68 and first[3].get("progress") is True and first[4] == ["a"], first
+        caller.send([48, 7, {"progress": True}, "com.stream", ["b"]])
+        caller.send([48, 7, {}, "com.stream", ["c"]])
+        second, third = await callee.recv(), await callee.recv()
+        assert (second[1], second[4], second[3].get("progress")) == (first[1], ["b"], True)
+        assert (third[1], third[4], third[3].get("progress")) == (first[1], ["c"], None)
+        callee.send([70, first[1], {}, ["abc"]])
+        result = await caller.recv()
+        assert result[:2] == [50, 7] and result[3] == ["abc"], result
+
+    run(main())
