@@ -44,6 +44,10 @@ pub struct Args {
     pub sources: usize,
     #[arg(long, default_value = "bench.fanout")]
     pub topic: String,
+    /// Spread the subscribers over these URLs (subscriber i at URL i mod n) instead of
+    /// `--url`, where the publishers stay: the other nodes of a cluster (repeat the flag).
+    #[arg(long = "subscriber-url")]
+    pub subscriber_urls: Vec<String>,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -62,8 +66,19 @@ pub async fn run(args: Args) -> Result<Report> {
         realm: args.realm.clone(),
         serialization: args.serializer,
     };
-    let subscribers = Subscribers::start(
-        &endpoint,
+    let spread: Vec<Endpoint> = if args.subscriber_urls.is_empty() {
+        vec![endpoint.clone()]
+    } else {
+        args.subscriber_urls
+            .iter()
+            .map(|url| Endpoint {
+                url: url.clone(),
+                ..endpoint.clone()
+            })
+            .collect()
+    };
+    let subscribers = Subscribers::start_spread(
+        &spread,
         &args.topic,
         args.subscribers,
         args.sources,

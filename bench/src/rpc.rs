@@ -37,6 +37,9 @@ pub struct Args {
     pub payload: usize,
     #[arg(long, default_value = "bench.rpc.echo")]
     pub procedure: String,
+    /// Where the callees join, when not at `--url` (another node of a cluster).
+    #[arg(long = "callee-url")]
+    pub callee_url: Option<String>,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -57,8 +60,12 @@ pub async fn run(args: Args) -> Result<Report> {
     };
     let (stop, stopped) = watch::channel(false);
     let mut callees = Vec::new();
+    let callee_endpoint = Endpoint {
+        url: args.callee_url.clone().unwrap_or_else(|| args.url.clone()),
+        ..endpoint.clone()
+    };
     for _ in 0..args.callees.max(1) {
-        let mut session = Session::join(&endpoint, None).await?;
+        let mut session = Session::join(&callee_endpoint, None).await?;
         session.register(&args.procedure, args.callees > 1).await?;
         callees.push(tokio::spawn(serve(session, stopped.clone())));
     }

@@ -49,13 +49,26 @@ impl Subscribers {
         sources: usize,
         clock: &Arc<Clock>,
     ) -> Result<Subscribers> {
+        Self::start_spread(std::slice::from_ref(endpoint), topic, count, sources, clock).await
+    }
+
+    /// Like [`start`](Self::start), subscriber i at `endpoints[i % n]` (the nodes of a
+    /// cluster).
+    pub async fn start_spread(
+        endpoints: &[Endpoint],
+        topic: &str,
+        count: usize,
+        sources: usize,
+        clock: &Arc<Clock>,
+    ) -> Result<Subscribers> {
         let (stop, stopped) = watch::channel(false);
         let latency = Arc::new(Mutex::new(measure::histogram()));
         let (ready_tx, mut ready) = mpsc::channel(count.max(1));
         let gate = Arc::new(Semaphore::new(CONNECTING_AT_ONCE));
         let mut tasks = Vec::with_capacity(count);
         for i in 0..count {
-            let (endpoint, topic, clock) = (endpoint.clone(), topic.to_string(), Arc::clone(clock));
+            let endpoint = endpoints[i % endpoints.len()].clone();
+            let (topic, clock) = (topic.to_string(), Arc::clone(clock));
             let (ready_tx, stopped, gate) = (ready_tx.clone(), stopped.clone(), Arc::clone(&gate));
             let latency = Arc::clone(&latency);
             tasks.push(tokio::spawn(async move {
