@@ -77,14 +77,9 @@ pub async fn run(args: Args) -> Result<Report> {
             })
             .collect()
     };
-    let subscribers = Subscribers::start_spread(
-        &spread,
-        &args.topic,
-        args.subscribers,
-        args.sources,
-        &clock,
-    )
-    .await?;
+    let subscribers =
+        Subscribers::start_spread(&spread, &args.topic, args.subscribers, args.sources, &clock)
+            .await?;
     let pad = Arc::new(padding(args.payload));
     let (window, tallies) =
         measure::load(&endpoint, args.publishers, &clock, &args.run, |session| {

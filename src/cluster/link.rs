@@ -47,6 +47,17 @@ pub struct RealmLink {
     hash: String,
 }
 
+/// What every realm's link shares: this node and its parts in JetStream.
+pub struct Shared {
+    pub node: Arc<Node>,
+    pub membership: Arc<Membership>,
+    pub registry: Arc<Registry>,
+    pub sessions: Arc<Sessions>,
+    pub events: Arc<StoredEvents>,
+    pub pollers: Arc<PollerStore>,
+    pub max_subject_bytes: usize,
+}
+
 impl std::fmt::Debug for RealmLink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "RealmLink({})", self.name)
@@ -54,28 +65,20 @@ impl std::fmt::Debug for RealmLink {
 }
 
 impl RealmLink {
-    pub async fn new(
-        realm: &Arc<Realm>,
-        node: &Arc<Node>,
-        registry: &Arc<Registry>,
-        sessions: &Arc<Sessions>,
-        events: &Arc<StoredEvents>,
-        pollers: &Arc<PollerStore>,
-        membership: &Arc<Membership>,
-        max_subject_bytes: usize,
-    ) -> Result<RealmLink, String> {
+    pub async fn new(realm: &Arc<Realm>, shared: &Shared) -> Result<RealmLink, String> {
+        let node = &shared.node;
         let subjects = RealmSubjects::new(&node.prefix, &realm.name);
         let weak = Arc::downgrade(realm);
         let token = crate::cluster::subject::token(&realm.name);
         let meta_subject = format!("{}.{token}.m", node.prefix);
-        let meta = Meta::start(node, membership, meta_subject, weak.clone()).await?;
+        let meta = Meta::start(node, &shared.membership, meta_subject, weak.clone()).await?;
         Ok(RealmLink {
             meta,
             name: realm.name.clone(),
             interests: Interests::start(
                 node.client.clone(),
                 subjects.clone(),
-                max_subject_bytes,
+                shared.max_subject_bytes,
                 node.request_timeout,
                 weak.clone(),
             ),
@@ -83,10 +86,10 @@ impl RealmLink {
             realm: weak,
             node: Arc::clone(node),
             subjects,
-            registry: Arc::clone(registry),
-            sessions: Arc::clone(sessions),
-            events: Arc::clone(events),
-            pollers: Arc::clone(pollers),
+            registry: Arc::clone(&shared.registry),
+            sessions: Arc::clone(&shared.sessions),
+            events: Arc::clone(&shared.events),
+            pollers: Arc::clone(&shared.pollers),
             hash: {
                 use sha2::{Digest, Sha256};
                 hex::encode(Sha256::digest(realm.name.as_bytes()))[..16].to_owned()
@@ -197,7 +200,7 @@ impl RealmLink {
 fn event_record(message: &async_nats::jetstream::Message) -> Option<Arc<EventRecord>> {
     let event = wire::received(&message.payload)?;
     let stored = message.info().ok()?.published;
-    let nanos = i128::try_from(stored.unix_timestamp_nanos()).ok()?;
+    let nanos = stored.unix_timestamp_nanos();
     let timestamp = jiff::Timestamp::from_nanosecond(nanos).ok()?;
     Some(Arc::new(EventRecord {
         publication: event.id,

@@ -47,7 +47,7 @@ use crate::config::{ClusterAuth, ClusterConfig};
 use crate::router::Router;
 use crate::router::backplane::Backplane;
 use events::StoredEvents;
-use link::RealmLink;
+use link::{RealmLink, Shared};
 use membership::{Departures, Membership};
 use node::Node;
 use poller::PollerStore;
@@ -210,21 +210,18 @@ impl Cluster {
                 Err(e) => return Err(e),
             }
         };
+        let shared = Shared {
+            node: Arc::clone(&node),
+            membership: Arc::clone(&membership),
+            registry: Arc::clone(&registry),
+            sessions: Arc::clone(&sessions),
+            events,
+            pollers,
+            max_subject_bytes: config.max_subject_bytes,
+        };
         let mut links = HashMap::new();
         for realm in &realms {
-            let link = Arc::new(
-                RealmLink::new(
-                    realm,
-                    &node,
-                    &registry,
-                    &sessions,
-                    &events,
-                    &pollers,
-                    &membership,
-                    config.max_subject_bytes,
-                )
-                .await?,
-            );
+            let link = Arc::new(RealmLink::new(realm, &shared).await?);
             realm.attach_backplane(Arc::clone(&link) as Arc<dyn Backplane>);
             links.insert(subject::token(&realm.name), link);
         }

@@ -75,6 +75,9 @@ impl Entry {
     }
 }
 
+/// The (uri, policy) of each registration a local session holds, by (realm, session).
+type Claims = HashMap<(String, Id), Vec<(String, MatchPolicy)>>;
+
 /// What this node mirrors, by key.
 #[derive(Default)]
 struct Mirror {
@@ -94,7 +97,7 @@ pub struct Registry {
     /// The last bucket revision the watch applied.
     applied: watch::Sender<u64>,
     /// This node's claims, by (realm, session).
-    claims: Mutex<HashMap<(String, Id), Vec<(String, MatchPolicy)>>>,
+    claims: Mutex<Claims>,
 }
 
 fn hash(text: &str, len: usize) -> String {
@@ -290,12 +293,7 @@ impl Registry {
     /// meanwhile stays with it, and this node's is left as it is, with a warning: two callees
     /// then serve it until one unregisters.
     pub async fn reassert(&self) {
-        let claims: Vec<((String, Id), Vec<(String, MatchPolicy)>)> = self
-            .claims
-            .lock()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let claims: Claims = self.claims.lock().clone();
         let mut restored = 0;
         for ((realm, session), patterns) in claims {
             for (uri, policy) in patterns {

@@ -209,6 +209,16 @@ pub(super) fn cancel_mode(options: &Dict) -> Result<CancelMode, WampError> {
     })
 }
 
+/// CALL.Options.timeout in ms (a positive number; anything else means none).
+pub fn call_timeout(options: &Dict) -> Option<u64> {
+    match options.get("timeout") {
+        Some(Value::UInt(ms)) if *ms > 0 => Some(*ms),
+        Some(Value::Int(ms)) if *ms > 0 => Some(*ms as u64),
+        Some(Value::Float(ms)) if *ms >= 1.0 && ms.is_finite() => Some(*ms as u64),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,15 +245,5 @@ mod tests {
             )
         );
         assert!(with(Value::from(1u64)).is_err());
-    }
-}
-
-/// CALL.Options.timeout in ms (a positive number; anything else means none).
-pub fn call_timeout(options: &Dict) -> Option<u64> {
-    match options.get("timeout") {
-        Some(Value::UInt(ms)) if *ms > 0 => Some(*ms),
-        Some(Value::Int(ms)) if *ms > 0 => Some(*ms as u64),
-        Some(Value::Float(ms)) if *ms >= 1.0 && ms.is_finite() => Some(*ms as u64),
-        _ => None,
     }
 }
