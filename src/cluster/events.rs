@@ -19,8 +19,9 @@ use crate::router::error::WampError;
 
 /// The most events one read takes (a history read is bounded by the history limits anyway).
 const MAX_READ: usize = 100_000;
-/// The most bytes the history stream keeps (the oldest go first).
-const HISTORY_BYTES: i64 = 1 << 30;
+/// No byte limit on the history stream: a limit is reserved from the account's storage at
+/// creation (and refused when the server has less), and the per-topic depth bounds it.
+const HISTORY_BYTES: i64 = -1;
 
 pub struct StoredEvents {
     js: Context,
@@ -55,11 +56,11 @@ impl StoredEvents {
             stream(&history, "h", depth, HISTORY_BYTES),
         ] {
             let name = config.name.clone();
-            if js.get_or_create_stream(config.clone()).await.is_err() {
+            if let Err(create) = js.get_or_create_stream(config.clone()).await {
                 // There, with other settings (a deeper history rule): take the new ones.
                 js.update_stream(config)
                     .await
-                    .map_err(|e| format!("JetStream stream {name}: {e}"))?;
+                    .map_err(|e| format!("JetStream stream {name}: {create}; {e}"))?;
             }
         }
         Ok(StoredEvents {
