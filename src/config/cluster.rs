@@ -44,6 +44,13 @@ pub(super) fn load_cluster(node: &Node, cx: &mut Loader) -> Result<ClusterConfig
     if kinds > 1 {
         return Err(nats.error("give one of token, user (with password) or credentials"));
     }
+    // A password belongs to `user` only: next to a token or a credentials file it would be
+    // silently unused, and the node would fail to join with a confusing NATS error.
+    if let Some(password) = nats_obj.get("password")
+        && !nats_obj.has("user")
+    {
+        return Err(password.error("a password needs a user"));
+    }
     let auth = if let Some(token) = nats_obj.get("token") {
         ClusterAuth::Token(secret(&token, cx)?)
     } else if let Some(user) = nats_obj.get("user") {
@@ -54,9 +61,6 @@ pub(super) fn load_cluster(node: &Node, cx: &mut Loader) -> Result<ClusterConfig
     } else if let Some(file) = nats_obj.get("credentials") {
         ClusterAuth::CredentialsFile(existing_file(&file, cx)?)
     } else {
-        if let Some(password) = nats_obj.get("password") {
-            return Err(password.error("a password needs a user"));
-        }
         ClusterAuth::None
     };
     let tls = nats_obj.opt("tls", |node| load_tls(node, cx))?;
@@ -119,6 +123,14 @@ pub(super) fn load_cluster(node: &Node, cx: &mut Loader) -> Result<ClusterConfig
 /// `host:port` is `nats://host:port`.
 fn server_url(node: &Node) -> Result<String> {
     let text = node.non_empty_str()?;
+    // `user:password@` or `token@` in a URL would be printed by `check` and in connection
+    // errors; said before any message that quotes the URL.
+    if text.contains('@') {
+        return Err(node.error(
+            "a NATS server URL must not hold a user, password or token: \
+             give them as nats.user and nats.password, or nats.token",
+        ));
+    }
     let url = if text.contains("://") {
         text.to_owned()
     } else {
@@ -172,7 +184,8 @@ fn existing_file(node: &Node, cx: &Loader) -> Result<PathBuf> {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::load::load_str;
+    use crate::config::load::{load_str, load_str_with_env};
+    use crate::config::model::ClusterAuth;
 
     fn config(cluster: &str) -> std::result::Result<crate::config::Config, String> {
         load_str(&format!(
@@ -192,6 +205,56 @@ mod tests {
         assert_eq!(cluster.dead_after_ms, 1500);
         assert_eq!(cluster.path, "workers[0].cluster");
         assert!(cluster.node.is_none());
+        assert_eq!(cluster.max_subject_bytes, 1024);
+        assert_eq!(cluster.request_timeout_ms, 2000);
+        assert!(matches!(cluster.auth, ClusterAuth::None));
+        assert!(cluster.tls.is_none());
+    }
+
+    #[test]
+    fn a_slow_heartbeat_raises_the_default_dead_after() {
+        let c = config(r#"{"nats": {"servers": ["x:1"]}, "heartbeat": 1000}"#).unwrap();
+        let cluster = c.workers[0].cluster.clone().unwrap();
+        assert_eq!(cluster.heartbeat_ms, 1000);
+        assert_eq!(cluster.dead_after_ms, 3000);
+    }
+
+    #[test]
+    fn given_values_are_kept() {
+        let env = |name: &str| (name == "NATS_PW").then(|| "pw-value".to_string());
+        let c = load_str_with_env(
+            r#"{"version": 2, "workers": [{"type": "router", "realms": [], "transports": [],
+                "cluster": {"nats": {"servers": ["wss://nats.example.com", "ws://10.0.0.1:8080"],
+                                     "user": "junction", "password": "$NATS_PW"},
+                            "node": "node_A-1", "prefix": "prod-1", "heartbeat": 100,
+                            "dead_after": 300, "max_subject_bytes": 3072,
+                            "request_timeout": 100}}]}"#,
+            &env,
+        )
+        .unwrap();
+        let cluster = c.workers[0].cluster.clone().unwrap();
+        assert_eq!(
+            cluster.servers,
+            ["wss://nats.example.com", "ws://10.0.0.1:8080"]
+        );
+        match &cluster.auth {
+            ClusterAuth::UserPassword { user, password } => {
+                assert_eq!(user, "junction");
+                assert_eq!(password.expose(), "pw-value");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(cluster.node.as_deref(), Some("node_A-1"));
+        assert_eq!(cluster.prefix, "prod-1");
+        assert_eq!(
+            (
+                cluster.heartbeat_ms,
+                cluster.dead_after_ms,
+                cluster.request_timeout_ms
+            ),
+            (100, 300, 100)
+        );
+        assert_eq!(cluster.max_subject_bytes, 3072);
     }
 
     #[test]

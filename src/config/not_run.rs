@@ -256,7 +256,8 @@ pub(crate) fn realm_parts(obj: &Obj, cx: &mut Loader) -> Result<()> {
                 cx,
                 &node.path,
                 "router links (rlinks)",
-                "clustering is not available yet: run one node per realm",
+                "nodes share realms through a cluster section on the router worker (NATS; \
+                 see the README's \"Running a cluster\")",
             );
         }
     }
@@ -451,7 +452,7 @@ mod tests {
         assert!(
             config.not_run[1]
                 .instead
-                .contains("clustering is not available yet")
+                .contains("a cluster section on the router worker")
         );
         // The router still runs (and the websocket-testee worker, see `config::testee`).
         assert_eq!(config.workers.len(), 2);

@@ -94,7 +94,7 @@ workers[1] (guest worker001): /usr/bin/node hello.js --port 9000
   stdin open, stdout discarded, stderr logged; restarted when it exits
 not run by Junction:
   workers[0].realms[0].rlinks: router links (rlinks)
-    instead: clustering is not available yet: run one node per realm
+    instead: nodes share realms through a cluster section on the router worker (NATS; see the README's "Running a cluster")
   workers[0].components[0]: router component (class hello.AppSession, realm realm1)
     instead: run it as an autobahn Component connected to ws://127.0.0.1:9000, e.g. as a guest worker
   workers[2]: container worker (no components)

@@ -45,9 +45,11 @@ class NatsServer:
     """One nats-server on 127.0.0.1 with JetStream."""
 
     def __init__(self, name: str = "n1", cluster_port: int | None = None,
-                 routes: list[int] | None = None):
+                 routes: list[int] | None = None, websocket: bool = False):
         self.name = name
         self.port = free_port()
+        # NATS over WebSocket (no TLS) on a second port, for `ws://` server URLs.
+        self.ws_port = free_port() if websocket else None
         self.cluster_port = cluster_port
         self.routes = routes or []
         self._dir = tempfile.TemporaryDirectory(prefix="junction-nats-")
@@ -59,6 +61,10 @@ class NatsServer:
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.ws_port}"
+
     def start(self, wait: bool = True) -> "NatsServer":
         args = [nats_server_binary(), "-a", "127.0.0.1", "-p", str(self.port), "-js",
                 "-sd", str(self.store), "--server_name", self.name]
@@ -67,6 +73,11 @@ class NatsServer:
                      "--cluster", f"nats://127.0.0.1:{self.cluster_port}"]
             if self.routes:
                 args += ["--routes", ",".join(f"nats://127.0.0.1:{p}" for p in self.routes)]
+        if self.ws_port is not None:
+            # WebSocket has no command-line flag: a config file for it, the flags for the rest.
+            conf = Path(self._dir.name) / "nats.conf"
+            conf.write_text(f'websocket {{ listen: "127.0.0.1:{self.ws_port}", no_tls: true }}\n')
+            args += ["-c", str(conf)]
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)

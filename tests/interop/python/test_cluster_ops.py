@@ -64,6 +64,30 @@ def test_pusher_post_and_http_caller_on_one_node_reach_sessions_on_others(reques
     run(main())
 
 
+def test_a_node_joins_nats_over_websocket(request):
+    # `ws://` servers are accepted by the config: a node must reach NATS that way, and its
+    # sessions must meet those of a node on plain `nats://`.
+    nats = start_nats(request, websocket=True)
+    config = cluster_config([nats.ws_url], "node-ws", realms=[realm(roles=[anonymous_role()])])
+    over_ws = Node(config, name="node-ws")
+    request.addfinalizer(over_ws.cleanup)
+    over_ws.start()
+    assert f"joined NATS at 127.0.0.1:{nats.ws_port}" in over_ws.log(), over_ws.log()
+    [plain] = start_nodes(request, [nats.url], 1)
+
+    async def main():
+        async with Sessions(over_ws.url()) as on_ws, Sessions(plain.url()) as on_plain:
+            subscriber = await on_ws.connect()
+            got = Collector()
+            await subscriber.subscribe(got, "com.ws")
+            publisher = await on_plain.connect()
+            publisher.publish("com.ws", 1, options=PublishOptions(acknowledge=True))
+            [(args, _, _)] = await got.wait(1)
+            assert args == [1]
+
+    run(main())
+
+
 def test_meta_api_meta_events_and_testaments_see_the_whole_cluster(request, nats):
     a, b, c = start_nodes(request, [nats.url], 3)
 
