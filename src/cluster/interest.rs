@@ -109,7 +109,7 @@ impl Interests {
         let subscribed = async {
             let subscriber = self.client.subscribe(subject).await.ok()?;
             if connected {
-                self.client.flush().await.ok()?;
+                round_trip(&self.client).await.ok()?;
             }
             Some(subscriber)
         };
@@ -143,6 +143,22 @@ impl Interests {
             table.remove(&pattern);
             let _ = interests.commands.send(Command::Remove(pattern));
         });
+    }
+}
+
+/// Returns once the server has processed everything this client sent before: a request nobody
+/// answers, which the server itself answers ("no responders") after the messages before it.
+/// (async-nats's `flush` only empties the socket's write buffer: a SUB still on its way to the
+/// server would miss a publication another node makes as soon as it hears SUBSCRIBED.)
+pub async fn round_trip(client: &async_nats::Client) -> Result<(), ()> {
+    use async_nats::RequestErrorKind;
+    match client
+        .request(client.new_inbox(), bytes::Bytes::new())
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == RequestErrorKind::NoResponders => Ok(()),
+        Err(_) => Err(()),
     }
 }
 

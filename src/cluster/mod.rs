@@ -301,10 +301,9 @@ async fn start_inbox(node: &Arc<Node>, state: &Arc<State>) -> Result<(), String>
         .subscribe(node.inbox_of(&node.name))
         .await
         .map_err(|e| format!("subscribing to the node's inbox: {e}"))?;
-    node.client
-        .flush()
+    interest::round_trip(&node.client)
         .await
-        .map_err(|e| format!("NATS flush: {e}"))?;
+        .map_err(|()| "NATS did not answer".to_string())?;
     let state = Arc::downgrade(state);
     tokio::spawn(async move {
         while let Some(message) = inbox.next().await {

@@ -163,6 +163,9 @@ def test_meta_api_meta_events_and_testaments_see_the_whole_cluster(request, nats
             # Testaments of a session on a node that dies are published by the survivors.
             await on_c_session.call("wamp.session.add_testament", "com.last.words",
                                     ["bye from c"], {})
+            # The node records it in the cluster in the background (milliseconds): a node killed
+            # within that window takes the testament with it.
+            await asyncio.sleep(0.3)
             c.kill9()
             [(args, _, _)] = await lasts.wait(1, timeout=5)
             assert args == ["bye from c"]
