@@ -26,6 +26,7 @@ use crate::wamp::error as uri_error;
 use crate::wamp::id::Id;
 use crate::wamp::message::{self, Message, Payload};
 use crate::wamp::serializer::Serialization;
+use crate::wamp::uri::MatchPolicy;
 use crate::wamp::value::{Dict, Value};
 
 /// How many answers may wait to leave for a remote caller's node.
@@ -99,6 +100,9 @@ impl Calls {
         if let Some(ms) = call.timeout_ms {
             options.insert("timeout".into(), Value::from(ms));
         }
+        let (uri, policy) = call.registration;
+        options.insert("registration".into(), Value::from(uri));
+        options.insert("match".into(), Value::from(policy.name()));
         let message = Message::Call {
             request: call.request,
             options,
@@ -350,6 +354,11 @@ impl Calls {
             _ => Dict::new(),
         };
         let timeout = crate::router::realm::call_timeout(&options);
+        let policy = MatchPolicy::from_options(&options).unwrap_or(MatchPolicy::Exact);
+        let registration = match options.remove("registration") {
+            Some(Value::String(uri)) => uri,
+            _ => procedure.clone(),
+        };
         let invocation = realm.invoke_forwarded(ForwardedInvocation {
             caller: &caller,
             request,
@@ -359,6 +368,7 @@ impl Calls {
             receive_progress: flag(&options, "receive_progress"),
             progress,
             callee,
+            registration: (&registration, policy),
         });
         match invocation {
             Ok(invocation) => {

@@ -230,6 +230,7 @@ impl Cluster {
             registry,
             sessions,
         });
+        // The same allocation as `state`, which the returned `Cluster` keeps alive.
         let departures: Arc<dyn Departures> = Arc::clone(&state) as Arc<dyn Departures>;
         membership.start(Arc::downgrade(&departures)).await?;
         start_inbox(&node, &state).await?;
@@ -243,8 +244,6 @@ impl Cluster {
             info.version,
             config.prefix
         );
-        // Keep the Arc<dyn Departures> alive as long as the state.
-        std::mem::forget(departures);
         Ok(Cluster { state, membership })
     }
 

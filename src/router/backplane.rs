@@ -164,4 +164,7 @@ pub struct ForwardedCall {
     /// The node and session of the callee.
     pub node: Arc<str>,
     pub callee: Id,
+    /// The registration (uri, policy) this node's dealer chose: the callee's node starts the
+    /// call there, whatever it has learnt since.
+    pub registration: (String, MatchPolicy),
 }

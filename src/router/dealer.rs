@@ -397,11 +397,16 @@ impl Dealer {
         })
     }
 
-    /// Like [`route`](Self::route), to the callee `session` of the registration `procedure`
-    /// goes to: a call another node routed here, to the callee its dealer chose.
-    pub fn route_to(&mut self, procedure: &str, session: Id) -> Result<Routed, NoRoute> {
+    /// Like [`route`](Self::route), to the callee `session` of the registration (uri, policy)
+    /// that another node's dealer chose for a call. That registration, not this dealer's best
+    /// match: a better one may have reached this node's mirror before the caller's.
+    pub fn route_to(
+        &mut self,
+        (uri, policy): (&str, MatchPolicy),
+        session: Id,
+    ) -> Result<Routed, NoRoute> {
         let registration = self
-            .best_match(procedure)
+            .lookup(uri, policy)
             .and_then(|id| self.registrations.get_mut(&id))
             .ok_or(NoRoute::NoRegistration)?;
         let (id, policy, procedure_uri) = (
@@ -664,6 +669,27 @@ mod tests {
         d.unregister(1, app);
         assert_eq!(d.best_match("com.myapp2.x"), Some(wildcard));
         assert_eq!(d.best_match("com.myapp2"), None);
+    }
+
+    #[test]
+    fn a_forwarded_call_goes_to_the_registration_the_caller_node_chose() {
+        let mut d = Dealer::default();
+        let single = InvokePolicy::Single;
+        let prefix = d
+            .register(&peer(1), "com.p", MatchPolicy::Prefix, single, None)
+            .unwrap()
+            .id;
+        // An exact registration on a third node that the caller's node had not seen yet.
+        d.register(&peer(2), "com.p.x.run", MatchPolicy::Exact, single, None)
+            .unwrap();
+        let routed = d
+            .route_to(("com.p", MatchPolicy::Prefix), 1)
+            .expect("the prefix callee takes the call");
+        assert_eq!(routed.registration, prefix);
+        assert_eq!(
+            d.route_to(("com.p", MatchPolicy::Prefix), 2).unwrap_err(),
+            NoRoute::NoRegistration
+        );
     }
 
     #[test]

@@ -30,8 +30,9 @@ pub struct ForwardedInvocation<'a> {
     pub payload: Payload,
     pub receive_progress: bool,
     pub progress: bool,
-    /// The local callee the caller's node chose.
+    /// The local callee the caller's node chose, and its registration (uri, policy).
     pub callee: Id,
+    pub registration: (&'a str, MatchPolicy),
 }
 
 impl Realm {
@@ -64,7 +65,7 @@ impl Realm {
         let started = {
             let mut dealer = self.dealer.lock();
             let routed = dealer
-                .route_to(call.procedure, call.callee)
+                .route_to(call.registration, call.callee)
                 .map_err(|no_route| no_route_error(&no_route, call.procedure))?;
             let request = Call {
                 caller: call.caller,

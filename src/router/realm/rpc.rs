@@ -469,6 +469,7 @@ impl Realm {
             timeout_ms: call_timeout(options),
             node,
             callee: routed.callee.session,
+            registration: (routed.procedure_uri, routed.policy),
         })
     }
 }
