@@ -71,6 +71,21 @@ impl StoredEvents {
         })
     }
 
+    /// Forgets the retained event stored on `subject` (a deleted poller topic's).
+    pub async fn forget_retained(&self, subject: String) -> Result<(), String> {
+        let stream = self
+            .js
+            .get_stream(&self.retained)
+            .await
+            .map_err(|e| e.to_string())?;
+        stream
+            .purge()
+            .filter(subject)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
     /// The retained events under `filter`: the last one of each topic.
     pub async fn retained(&self, filter: String) -> Result<Vec<Message>, WampError> {
         self.read(&self.retained, filter, DeliverPolicy::LastPerSubject)

@@ -17,8 +17,11 @@ use crate::cluster::poller::PollerStore;
 use crate::cluster::registry::Registry;
 use crate::cluster::sessions::Sessions;
 use crate::cluster::subject::{HISTORY, RETAINED, RealmSubjects};
+use crate::cluster::topics::ClusterTopics;
 use crate::cluster::wire;
-use crate::router::backplane::{Backplane, Claim, ForwardedCall, Leadership, SessionRecord};
+use crate::router::backplane::{
+    Backplane, Claim, ForwardedCall, Leadership, SessionRecord, TopicCatalog,
+};
 use crate::router::broker::{Publication, RetainedEvent};
 use crate::router::error::WampError;
 use crate::router::history::{GET_EVENTS, Query};
@@ -304,6 +307,15 @@ impl Backplane for RealmLink {
 
     fn leadership(&self, topic: &str) -> Arc<dyn Leadership> {
         self.pollers.topic(&self.hash, &self.subjects, topic)
+    }
+
+    fn topics(&self) -> Arc<dyn TopicCatalog> {
+        Arc::new(ClusterTopics {
+            store: Arc::clone(&self.pollers),
+            events: Arc::clone(&self.events),
+            subjects: self.subjects.clone(),
+            hash: self.hash.clone(),
+        })
     }
 
     fn meta_call<'a>(

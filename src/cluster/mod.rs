@@ -13,6 +13,7 @@
 //! - [`sessions`]: what survivors need to end a dead node's sessions (testaments, `on_leave`);
 //! - [`membership`]: heartbeats, and what happens when a node dies;
 //! - [`lease`] and [`poller`]: each poller topic led by one node, its events fenced;
+//! - [`topics`]: the topics API's definitions and poller status, shared by every node;
 //! - [`meta`]: the session and subscription meta procedures, asked of every node;
 //! - [`link`]: one realm's [`Backplane`](crate::router::backplane::Backplane), tying these
 //!   together.
@@ -31,6 +32,7 @@ mod poller;
 mod registry;
 mod sessions;
 pub mod subject;
+mod topics;
 mod wire;
 
 use std::collections::HashMap;

@@ -28,10 +28,10 @@ use crate::cluster::lease::{self, Lease};
 use crate::cluster::node::Node;
 use crate::cluster::subject::{RETAINED, RealmSubjects};
 use crate::cluster::wire;
-use crate::router::backplane::{Leadership, OwnedPublication};
+use crate::router::backplane::{Leadership, OwnedPublication, PolledReport, TopicReport};
 use crate::router::broker::Publication;
 use crate::router::error::WampError;
-use crate::store::TopicState;
+use crate::store::{POLL_RECORDS_KEPT, TopicState};
 use crate::wamp::error as uri_error;
 use crate::wamp::message::Payload;
 use crate::wamp::value::Value;
@@ -44,12 +44,43 @@ const MAX_STATE: usize = 900 * 1024;
 
 /// What every poller topic of this node shares: the stream, the state bucket, the leases.
 pub struct PollerStore {
-    js: async_nats::jetstream::Context,
-    node: Arc<Node>,
-    stream: String,
-    state: Store,
+    pub(super) js: async_nats::jetstream::Context,
+    pub(super) node: Arc<Node>,
+    pub(super) stream: String,
+    pub(super) state: Store,
     leases: Store,
     ttl: Duration,
+    /// Topic definitions made through the topics API, by [`definition_key`].
+    pub(super) definitions: Store,
+    /// Each topic's [`TopicReport`], by [`state_key`], written by the node that polls it.
+    pub(super) reports: Store,
+}
+
+/// A topic's key in the state, report and lease buckets (cut to 200 characters).
+pub(super) fn state_key(realm_hash: &str, topic: &str) -> String {
+    let key = format!("{realm_hash}.{}", crate::cluster::subject::token(topic));
+    key.chars().take(200).collect()
+}
+
+/// A topic's key in the definitions bucket: never cut, so two names never share one.
+pub(super) fn definition_key(realm_hash: &str, topic: &str) -> String {
+    format!("{realm_hash}.{}", crate::cluster::subject::token(topic))
+}
+
+/// Opens the key-value bucket `bucket`, made on first use.
+async fn key_value(js: &async_nats::jetstream::Context, bucket: String) -> Result<Store, String> {
+    let config = kv::Config {
+        bucket: bucket.clone(),
+        history: 1,
+        ..Default::default()
+    };
+    match js.create_key_value(config).await {
+        Ok(kv) => Ok(kv),
+        Err(create) => js
+            .get_key_value(&bucket)
+            .await
+            .map_err(|e| format!("the bucket {bucket}: {create}; {e}")),
+    }
 }
 
 impl PollerStore {
@@ -77,19 +108,9 @@ impl PollerStore {
         js.get_or_create_stream(config)
             .await
             .map_err(|e| format!("JetStream stream {stream}: {e}"))?;
-        let bucket = format!("{prefix}_poller_state");
-        let state_config = kv::Config {
-            bucket: bucket.clone(),
-            history: 1,
-            ..Default::default()
-        };
-        let state = match js.create_key_value(state_config).await {
-            Ok(kv) => kv,
-            Err(create) => js
-                .get_key_value(&bucket)
-                .await
-                .map_err(|e| format!("the poller state bucket {bucket}: {create}; {e}"))?,
-        };
+        let state = key_value(&js, format!("{prefix}_poller_state")).await?;
+        let definitions = key_value(&js, format!("{prefix}_topics")).await?;
+        let reports = key_value(&js, format!("{prefix}_poller_report")).await?;
         let leases = lease::bucket(&js, prefix, ttl).await?;
         Ok(Arc::new(PollerStore {
             js,
@@ -98,6 +119,8 @@ impl PollerStore {
             state,
             leases,
             ttl,
+            definitions,
+            reports,
         }))
     }
 
@@ -108,8 +131,7 @@ impl PollerStore {
         subjects: &RealmSubjects,
         topic: &str,
     ) -> Arc<TopicLeadership> {
-        let key = format!("{realm_hash}.{}", crate::cluster::subject::token(topic));
-        let key: String = key.chars().take(200).collect();
+        let key = state_key(realm_hash, topic);
         Arc::new(TopicLeadership {
             store: Arc::clone(self),
             lease: Lease::new(
@@ -123,6 +145,7 @@ impl PollerStore {
             retained: subjects.topic(RETAINED, topic),
             origin: format!("p-{}", crate::cluster::subject::token(topic)),
             last: Mutex::new(0),
+            report: Mutex::default(),
         })
     }
 }
@@ -139,6 +162,8 @@ pub struct TopicLeadership {
     origin: String,
     /// The stream sequence of the last event stored on `write`.
     last: Mutex<u64>,
+    /// The topic's report while this node leads, read from the last leader's at `lead`.
+    report: Mutex<TopicReport>,
 }
 
 impl TopicLeadership {
@@ -169,6 +194,14 @@ impl Leadership for TopicLeadership {
             let mut state: TopicState = match self.store.state.get(&self.key).await {
                 Ok(Some(bytes)) => serde_json::from_slice(&bytes).unwrap_or_default(),
                 _ => TopicState::default(),
+            };
+            let report = match self.store.reports.get(&self.key).await {
+                Ok(Some(bytes)) => serde_json::from_slice(&bytes).unwrap_or_default(),
+                _ => TopicReport::default(),
+            };
+            *self.report.lock() = TopicReport {
+                node: self.store.node.name.to_string(),
+                ..report
             };
             let (stream_seq, event_seq) = self.last_stored().await;
             *self.last.lock() = stream_seq;
@@ -275,6 +308,25 @@ impl Leadership for TopicLeadership {
         async move {
             if self.lease.holds() {
                 let _ = self.store.state.put(&self.key, bytes.into()).await;
+            }
+        }
+        .boxed()
+    }
+
+    fn report(&self, poll: PolledReport) -> BoxFuture<'_, ()> {
+        let bytes = {
+            let mut report = self.report.lock();
+            report.seq = poll.seq;
+            report.polls += 1;
+            report.last_success = poll.last_success.map(|t| t.to_string());
+            report.last_error = poll.last_error;
+            report.records.insert(0, poll.record);
+            report.records.truncate(POLL_RECORDS_KEPT);
+            serde_json::to_vec(&*report).unwrap_or_default()
+        };
+        async move {
+            if self.lease.holds() {
+                let _ = self.store.reports.put(&self.key, bytes.into()).await;
             }
         }
         .boxed()

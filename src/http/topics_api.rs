@@ -9,7 +9,7 @@
 //! Guards, checked before the body is read: `require_ip`, then `Authorization: Bearer <token>`
 //! compared in constant time. Errors are `{"error": message, "path": json path}` with 400
 //! (invalid definition, the path names the key), 401, 403, 404, 405, 409 (duplicate name, or
-//! a topic of config.json), 413, 415 and 500. Topic definitions are shown with their secrets
+//! a topic of config.json), 413, 415, 500 and 503 (in a cluster, NATS did not answer). Topic definitions are shown with their secrets
 //! redacted.
 
 use std::sync::Arc;
@@ -104,13 +104,15 @@ impl TopicsApiPath {
             }
         };
         let result = match (route, method, definition) {
-            (Route::Topics, Method::GET, _) => Ok((StatusCode::OK, Json::from(pollers.list()))),
+            (Route::Topics, Method::GET, _) => {
+                Ok((StatusCode::OK, Json::from(pollers.list().await)))
+            }
             (Route::Topics, Method::POST, Some(definition)) => pollers
                 .create(definition)
                 .await
                 .map(|view| (StatusCode::CREATED, view)),
             (Route::Topic(name), Method::GET, _) => {
-                pollers.get(name).map(|view| (StatusCode::OK, view))
+                pollers.get(name).await.map(|view| (StatusCode::OK, view))
             }
             (Route::Topic(name), Method::PATCH, Some(patch)) => pollers
                 .patch(name, &patch)
@@ -237,6 +239,10 @@ fn topics_error(e: &TopicsError) -> HttpResponse {
         TopicsError::Store(_) => {
             tracing::error!("topics API: {e}");
             error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string(), None)
+        }
+        TopicsError::Cluster(_) => {
+            tracing::warn!("topics API: {e}");
+            error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string(), None)
         }
     }
 }

@@ -2,6 +2,7 @@
 //! OAuth2, pagination, selection, change tracking, events) and the supervisor that runs them.
 //! Topic definitions, their validation and their types are [`crate::config::topic`].
 
+pub mod catalog;
 pub mod change;
 pub mod cycle;
 pub mod diff;

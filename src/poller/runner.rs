@@ -26,16 +26,13 @@ use crate::poller::change::{Change, Tracker};
 use crate::poller::cycle::{Cycle, CycleReport, Payload as CyclePayload};
 use crate::poller::event::{SnapshotEvent, kwargs, patch_event};
 use crate::poller::fetch::{Sleeper, Validators};
-use crate::router::backplane::Leadership;
+use crate::router::backplane::{Leadership, PolledReport};
 use crate::router::error::WampError;
 use crate::router::internal::InternalPublisher;
 use crate::router::realm::Realm;
-use crate::store::{PollRecord, Store, TopicState};
+use crate::store::{POLL_RECORDS_KEPT, PollRecord, Store, TopicState};
 use crate::wamp::message::Payload as WampPayload;
 use crate::wamp::value::Dict;
-
-/// How many poll records are kept per topic.
-pub const POLL_RECORDS_KEPT: usize = 100;
 
 /// The wall clock a poller reads (computed query parameters, records); tests inject one.
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
@@ -235,10 +232,20 @@ impl Runner {
                 },
                 snapshot: tracker.shared_snapshot().cloned(),
             });
-            if let (Some(leadership), Some(state)) = (leadership, &state) {
-                let mut saved = state.state.clone();
-                saved.snapshot = state.snapshot.as_deref().cloned();
-                leadership.save(&saved).await;
+            if let Some(leadership) = leadership {
+                if let Some(state) = &state {
+                    let mut saved = state.state.clone();
+                    saved.snapshot = state.snapshot.as_deref().cloned();
+                    leadership.save(&saved).await;
+                }
+                leadership
+                    .report(PolledReport {
+                        seq: tracker.seq(),
+                        last_success,
+                        last_error: record.error.clone(),
+                        record: record.clone(),
+                    })
+                    .await;
             }
             self.persist(state, record, replaced).await;
             tokio::time::sleep_until((tick + period).into()).await;

@@ -20,15 +20,17 @@ use tracing::{info, warn};
 
 use crate::config::topic::{TopicConfig, parse_topic, redact_url};
 use crate::config::{Config, ConfigError};
+use crate::poller::catalog;
 use crate::poller::event::to_wamp;
 use crate::poller::fetch::{Sleeper, TokioSleeper};
 use crate::poller::runner::{Clock, Runner, TopicStatus};
 use crate::router::Router;
 use crate::router::authorize::{Action, TRUSTED_ROLE};
+use crate::router::backplane::{CatalogError, TopicCatalog};
 use crate::router::error::WampError;
 use crate::router::internal::{InternalCallee, InternalInvocation};
 use crate::router::realm::Realm;
-use crate::store::{PollRecord, Store, StoreError};
+use crate::store::{PollRecord, Store, StoreError, TopicState};
 use crate::wamp::error as uri_error;
 use crate::wamp::message::Payload;
 use crate::wamp::value::{Dict, Value};
@@ -65,6 +67,20 @@ pub enum TopicsError {
     /// 500.
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// 503: the cluster store did not answer.
+    #[error("{0}")]
+    Cluster(String),
+}
+
+impl From<CatalogError> for TopicsError {
+    fn from(e: CatalogError) -> Self {
+        match e {
+            CatalogError::Duplicate => {
+                TopicsError::Cluster("the cluster holds a topic of that name".into())
+            }
+            CatalogError::Unavailable(message) => TopicsError::Cluster(message),
+        }
+    }
 }
 
 impl From<ConfigError> for TopicsError {
@@ -94,6 +110,11 @@ impl Drop for RunningTopic {
 pub struct RealmPollers {
     realm: Arc<Realm>,
     store: Arc<dyn Store>,
+    /// In a cluster: the topics API's definitions and the status of each topic, shared by
+    /// every node (the local store then keeps neither).
+    catalog: Option<Arc<dyn TopicCatalog>>,
+    /// The task following the catalog's changes.
+    watcher: Mutex<Option<JoinHandle<()>>>,
     topics: Mutex<BTreeMap<String, RunningTopic>>,
     clock: Clock,
     sleeper: Arc<dyn Sleeper>,
@@ -157,9 +178,12 @@ impl RealmPollers {
         clock: Clock,
         sleeper: Arc<dyn Sleeper>,
     ) -> Arc<RealmPollers> {
+        let catalog = realm.backplane().map(|b| b.topics());
         Arc::new(RealmPollers {
             realm,
             store,
+            catalog,
+            watcher: Mutex::default(),
             topics: Mutex::default(),
             clock,
             sleeper,
@@ -167,32 +191,68 @@ impl RealmPollers {
         })
     }
 
-    /// Starts the topics created through the API in an earlier run. A stored definition that
-    /// no longer loads, or whose name is now taken by config.json, is skipped with a warning.
-    fn start_stored(&self) -> Result<(), String> {
+    /// Starts the topics created through the API in an earlier run (in a cluster: by any
+    /// node, now or later). A stored definition that no longer loads, or whose name is now
+    /// taken by config.json, is skipped with a warning.
+    fn start_stored(self: &Arc<Self>) -> Result<(), String> {
+        if let Some(catalog) = &self.catalog {
+            let task = tokio::spawn(catalog::follow(
+                Arc::clone(catalog),
+                self.realm.name.clone(),
+                Following(Arc::downgrade(self)),
+            ));
+            if let Some(old) = self.watcher.lock().replace(task) {
+                old.abort();
+            }
+            return Ok(());
+        }
         let stored = self
             .store
             .topic_definitions(&self.realm.name)
             .map_err(|e| e.to_string())?;
         for (name, definition) in stored {
-            if self.topics.lock().contains_key(&name) {
+            self.define(&name, definition);
+        }
+        Ok(())
+    }
+
+    /// Runs a stored (or, in a cluster, a newly shared) definition, unless it runs already.
+    fn define(&self, name: &str, definition: Json) {
+        match self.topics.lock().get(name) {
+            Some(running) if running.origin == Origin::Config => {
                 warn!(
                     realm = self.realm.name,
                     topic = name,
                     "stored topic ignored: config.json defines a topic of that name"
                 );
-                continue;
+                return;
             }
-            match self.validate(&definition) {
-                Ok(topic) => self.spawn(topic, definition, Origin::Api),
-                Err(e) => warn!(
-                    realm = self.realm.name,
-                    topic = name,
-                    "stored topic ignored: {e}"
-                ),
-            }
+            Some(running) if running.definition == definition => return,
+            _ => {}
         }
-        Ok(())
+        match self.validate(&definition) {
+            Ok(topic) if topic.name == name => self.spawn(topic, definition, Origin::Api),
+            Ok(_) => warn!(
+                realm = self.realm.name,
+                topic = name,
+                "stored topic ignored: its definition names another topic"
+            ),
+            Err(e) => warn!(
+                realm = self.realm.name,
+                topic = name,
+                "stored topic ignored: {e}"
+            ),
+        }
+    }
+
+    /// Stops a topic the API made, deleted elsewhere (in a cluster, by another node).
+    fn undefine(&self, name: &str) {
+        let mut topics = self.topics.lock();
+        if topics.get(name).is_some_and(|t| t.origin == Origin::Api) {
+            topics.remove(name);
+            drop(topics);
+            self.realm.forget_retained(name);
+        }
     }
 
     fn spawn(&self, topic: TopicConfig, definition: Json, origin: Origin) {
@@ -237,16 +297,21 @@ impl RealmPollers {
             }
         }
         let pollers = Arc::downgrade(self);
-        let task = tokio::spawn(callee.serve(move |invocation| match pollers.upgrade() {
-            Some(pollers) => pollers.answer(invocation),
-            None => Err(WampError::new(uri_error::CANCELED, "pollers stopped")),
+        let task = tokio::spawn(callee.serve_async(move |invocation| {
+            let pollers = pollers.upgrade();
+            async move {
+                match pollers {
+                    Some(pollers) => pollers.answer(invocation).await,
+                    None => Err(WampError::new(uri_error::CANCELED, "pollers stopped")),
+                }
+            }
         }));
         if let Some(old) = self.procedures.lock().replace(task) {
             old.abort();
         }
     }
 
-    fn answer(&self, invocation: InternalInvocation) -> Result<Payload, WampError> {
+    async fn answer(&self, invocation: InternalInvocation) -> Result<Payload, WampError> {
         let topic = match invocation.payload.args.as_deref() {
             Some([Value::String(topic), ..]) => topic.clone(),
             _ => {
@@ -280,9 +345,18 @@ impl RealmPollers {
         if invocation.procedure == SNAPSHOT_PROCEDURE {
             let status = self.status(&topic).ok_or_else(no_topic)?;
             let current = status.lock().current.clone();
-            let (seq, data) = match current {
-                Some((seq, data)) => (seq, to_wamp(&data)),
-                None => (0, Value::Null),
+            let (seq, data) = match (current, &self.catalog) {
+                (Some((seq, data)), _) => (seq, to_wamp(&data)),
+                // Another node polls the topic: the state it saved last.
+                (None, Some(catalog)) => match catalog.state(&topic).await {
+                    Some(TopicState {
+                        seq,
+                        snapshot: Some(data),
+                        ..
+                    }) => (seq, to_wamp(&data)),
+                    _ => (0, Value::Null),
+                },
+                (None, None) => (0, Value::Null),
             };
             let mut kwargs = Dict::new();
             kwargs.insert("seq".into(), Value::from(seq));
@@ -292,13 +366,10 @@ impl RealmPollers {
                 kwargs: Some(kwargs),
             })
         } else {
-            if self.status(&topic).is_none() {
-                return Err(no_topic());
-            }
-            let records = self
-                .store
-                .poll_records(&self.realm.name, &topic)
-                .map_err(|e| WampError::new(uri_error::CANCELED, e.to_string()))?;
+            let records = self.polls(&topic).await.map_err(|e| match e {
+                TopicsError::NotFound(_) => no_topic(),
+                e => WampError::new(uri_error::CANCELED, e.to_string()),
+            })?;
             let records = serde_json::to_value(records).unwrap_or(Json::Null);
             let value = serde_json::from_value::<Value>(records).unwrap_or(Value::Null);
             Ok(Payload {
@@ -331,16 +402,36 @@ impl RealmPollers {
     }
 
     /// Every topic, as the topics API shows it, ordered by name.
-    pub fn list(&self) -> Vec<Json> {
-        self.topics.lock().values().map(view).collect()
+    pub async fn list(&self) -> Vec<Json> {
+        let views: Vec<Json> = self.topics.lock().values().map(view).collect();
+        let mut shown = Vec::with_capacity(views.len());
+        for view in views {
+            shown.push(self.with_report(view).await);
+        }
+        shown
     }
 
-    pub fn get(&self, name: &str) -> Result<Json, TopicsError> {
-        self.topics
+    pub async fn get(&self, name: &str) -> Result<Json, TopicsError> {
+        let view = self
+            .topics
             .lock()
             .get(name)
             .map(view)
-            .ok_or_else(|| TopicsError::NotFound(name.to_owned()))
+            .ok_or_else(|| TopicsError::NotFound(name.to_owned()))?;
+        Ok(self.with_report(view).await)
+    }
+
+    /// In a cluster, `view` with the status the polling node reported (this node's own runner
+    /// knows it only while it polls).
+    async fn with_report(&self, mut view: Json) -> Json {
+        let Some(catalog) = &self.catalog else {
+            return view;
+        };
+        let name = view["name"].as_str().unwrap_or_default().to_owned();
+        if let Some(report) = catalog.report(&name).await {
+            catalog::show_report(&mut view, report);
+        }
+        view
     }
 
     /// Creates a topic from a definition, stores it and starts its poller.
@@ -349,10 +440,16 @@ impl RealmPollers {
         if self.topics.lock().contains_key(&topic.name) {
             return Err(TopicsError::Duplicate(topic.name));
         }
-        self.save(&topic.name, &definition).await?;
+        match &self.catalog {
+            Some(catalog) => match catalog.create(&topic.name, &definition).await {
+                Err(CatalogError::Duplicate) => return Err(TopicsError::Duplicate(topic.name)),
+                created => created?,
+            },
+            None => self.save(&topic.name, &definition).await?,
+        }
         let name = topic.name.clone();
         self.spawn(topic, definition, Origin::Api);
-        self.get(&name)
+        self.get(&name).await
     }
 
     /// Applies a JSON merge patch (RFC 7396: `null` removes a key) to a created topic, stores
@@ -367,14 +464,24 @@ impl RealmPollers {
                 message: format!("the name of topic \"{name}\" cannot change"),
             });
         }
-        self.save(name, &definition).await?;
+        match &self.catalog {
+            Some(catalog) => catalog.replace(name, &definition).await?,
+            None => self.save(name, &definition).await?,
+        }
         self.spawn(topic, definition, Origin::Api);
-        self.get(name)
+        self.get(name).await
     }
 
     /// Stops a created topic and forgets its definition, state and records.
     pub async fn delete(&self, name: &str) -> Result<(), TopicsError> {
         self.editable(name)?;
+        if let Some(catalog) = &self.catalog {
+            // Stopped first, so that this node's runner writes nothing after the delete.
+            self.topics.lock().remove(name);
+            catalog.delete(name).await?;
+            self.realm.forget_retained(name);
+            return Ok(());
+        }
         let store = Arc::clone(&self.store);
         let (realm, topic) = (self.realm.name.clone(), name.to_owned());
         tokio::task::spawn_blocking(move || store.delete_topic(&realm, &topic))
@@ -392,6 +499,13 @@ impl RealmPollers {
     pub async fn polls(&self, name: &str) -> Result<Vec<PollRecord>, TopicsError> {
         if !self.topics.lock().contains_key(name) {
             return Err(TopicsError::NotFound(name.to_owned()));
+        }
+        if let Some(catalog) = &self.catalog {
+            return Ok(catalog
+                .report(name)
+                .await
+                .map(|report| report.records)
+                .unwrap_or_default());
         }
         let store = Arc::clone(&self.store);
         let (realm, topic) = (self.realm.name.clone(), name.to_owned());
@@ -430,6 +544,22 @@ impl RealmPollers {
             message: e.to_string(),
         })??;
         Ok(())
+    }
+}
+
+/// The realm's pollers as the catalog's follower, for as long as they exist.
+struct Following(std::sync::Weak<RealmPollers>);
+
+impl catalog::Follower for Following {
+    fn define(&self, name: &str, definition: Json) -> bool {
+        self.0
+            .upgrade()
+            .map(|p| p.define(name, definition))
+            .is_some()
+    }
+
+    fn undefine(&self, name: &str) -> bool {
+        self.0.upgrade().map(|p| p.undefine(name)).is_some()
     }
 }
 

@@ -10,13 +10,16 @@
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
 
 use crate::router::broker::{Audience, Publication};
 use crate::router::dealer::InvokePolicy;
 use crate::router::error::WampError;
 use crate::router::peer::Peer;
 use crate::router::session_table::Testament;
-use crate::store::TopicState;
+use crate::store::{PollRecord, TopicState};
 use crate::wamp::id::Id;
 use crate::wamp::message::Payload;
 use crate::wamp::uri::MatchPolicy;
@@ -81,6 +84,9 @@ pub trait Backplane: Send + Sync + std::fmt::Debug {
     /// The leadership of the poller topic `topic`: exactly one node of the cluster polls it.
     fn leadership(&self, topic: &str) -> Arc<dyn Leadership>;
 
+    /// The realm's poller topics as the whole cluster knows them (the topics API's).
+    fn topics(&self) -> Arc<dyn TopicCatalog>;
+
     /// A meta procedure that needs every node's answer, merged; `None` for the others
     /// (answered by this node alone).
     fn meta_call<'a>(
@@ -125,6 +131,10 @@ pub trait Leadership: Send + Sync {
     /// Saves the topic's state for the next leader.
     fn save(&self, state: &TopicState) -> BoxFuture<'_, ()>;
 
+    /// Reports a poll to every node's topics API: the [`TopicReport`] kept for the topic
+    /// (counting on from the last leader's) gains `record`.
+    fn report(&self, poll: PolledReport) -> BoxFuture<'_, ()>;
+
     /// Steps down: the lease goes at once, so another node takes over without waiting.
     fn release(&self);
 }
@@ -167,4 +177,63 @@ pub struct ForwardedCall {
     /// The registration (uri, policy) this node's dealer chose: the callee's node starts the
     /// call there, whatever it has learnt since.
     pub registration: (String, MatchPolicy),
+}
+
+/// One poll, as the leader reports it ([`Leadership::report`]).
+#[derive(Debug, Clone)]
+pub struct PolledReport {
+    pub seq: u64,
+    pub last_success: Option<jiff::Timestamp>,
+    pub last_error: Option<String>,
+    pub record: PollRecord,
+}
+
+/// A poller topic's status as every node's topics API shows it, written by the node that
+/// polls it after each poll.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TopicReport {
+    /// The node that polls the topic.
+    pub node: String,
+    pub seq: u64,
+    pub polls: u64,
+    /// RFC 3339.
+    pub last_success: Option<String>,
+    pub last_error: Option<String>,
+    /// The newest poll records, newest first.
+    pub records: Vec<PollRecord>,
+}
+
+/// A change of the cluster's topic definitions.
+#[derive(Debug, Clone)]
+pub enum TopicChange {
+    /// Created or replaced: the definition (whose `name` names the topic).
+    Defined(Json),
+    Deleted(String),
+}
+
+/// Why the cluster did not take a topic definition.
+#[derive(Debug, Clone)]
+pub enum CatalogError {
+    /// Another node holds a topic of that name.
+    Duplicate,
+    /// The cluster store did not answer (or refused); the message says why, without secrets.
+    Unavailable(String),
+}
+
+/// The poller topics of a realm defined through the topics API, kept by the cluster: any
+/// node may create, patch or delete one, every node runs it (one polls), and every node reads
+/// its status from the [`TopicReport`] of the node that polls.
+pub trait TopicCatalog: Send + Sync {
+    /// Every definition, then every change, until the stream is dropped.
+    fn watch(&self) -> BoxFuture<'_, Result<BoxStream<'static, TopicChange>, CatalogError>>;
+    /// Stores a new definition, refused when the name is taken.
+    fn create(&self, name: &str, definition: &Json) -> BoxFuture<'_, Result<(), CatalogError>>;
+    /// Replaces a definition.
+    fn replace(&self, name: &str, definition: &Json) -> BoxFuture<'_, Result<(), CatalogError>>;
+    /// Forgets a topic: definition, state, report, stored events.
+    fn delete(&self, name: &str) -> BoxFuture<'_, Result<(), CatalogError>>;
+    /// The last report of the node polling `name`.
+    fn report(&self, name: &str) -> BoxFuture<'_, Option<TopicReport>>;
+    /// The state the node polling `name` last saved (its `seq` and snapshot).
+    fn state(&self, name: &str) -> BoxFuture<'_, Option<TopicState>>;
 }

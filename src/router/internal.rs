@@ -117,9 +117,20 @@ impl InternalCallee {
 
     /// Answers invocations until the task is aborted. `handler` runs inline: it must be quick
     /// and must not block.
-    pub async fn serve<H>(mut self, handler: H)
+    pub async fn serve<H>(self, handler: H)
     where
         H: Fn(InternalInvocation) -> Result<Payload, WampError>,
+    {
+        self.serve_async(move |invocation| std::future::ready(handler(invocation)))
+            .await
+    }
+
+    /// Like [`serve`](Self::serve), with a handler that may wait (on the cluster): each
+    /// invocation is answered from a task of its own, so a slow answer holds up no other.
+    pub async fn serve_async<H, F>(mut self, handler: H)
+    where
+        H: Fn(InternalInvocation) -> F,
+        F: std::future::Future<Output = Result<Payload, WampError>> + Send + 'static,
     {
         let session = self.peer.session;
         while let Some(item) = self.rx.recv().await {
@@ -148,20 +159,28 @@ impl InternalCallee {
                 caller_authrole,
                 payload,
             };
-            match handler(invocation) {
-                Ok(result) => {
-                    let _ = self
-                        .realm
-                        .yield_result(session, request, &Dict::new(), result);
+            let answer = handler(invocation);
+            let realm = Arc::clone(&self.realm);
+            let respond = async move {
+                match answer.await {
+                    Ok(result) => {
+                        let _ = realm.yield_result(session, request, &Dict::new(), result);
+                    }
+                    Err(e) => {
+                        let payload = Payload {
+                            args: Some(vec![e.message.into()]),
+                            kwargs: None,
+                        };
+                        realm.invocation_error(session, request, e.uri.to_owned(), payload);
+                    }
                 }
-                Err(e) => {
-                    let payload = Payload {
-                        args: Some(vec![e.message.into()]),
-                        kwargs: None,
-                    };
-                    self.realm
-                        .invocation_error(session, request, e.uri.to_owned(), payload);
-                }
+            };
+            let mut respond = Box::pin(respond);
+            // Answered now when the handler had its answer ready (no task, no reordering).
+            let waker = futures_util::task::noop_waker();
+            let mut cx = std::task::Context::from_waker(&waker);
+            if respond.as_mut().poll(&mut cx).is_pending() {
+                tokio::spawn(respond);
             }
         }
     }

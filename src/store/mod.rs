@@ -93,6 +93,9 @@ pub struct TopicState {
     pub last_modified: Option<String>,
 }
 
+/// How many poll records are kept per topic.
+pub const POLL_RECORDS_KEPT: usize = 100;
+
 /// One poll cycle, as the topics API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PollRecord {

@@ -1,0 +1,58 @@
+//! The pollers of a realm in a cluster, kept in step with the cluster's
+//! [`TopicCatalog`]: every node runs every topic the topics API defined on any node (one of
+//! them polls it, see [`Leadership`](crate::router::backplane::Leadership)), and shows the
+//! status the polling node reported.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::{Value as Json, json};
+use tracing::warn;
+
+use crate::router::backplane::{TopicCatalog, TopicChange, TopicReport};
+
+/// How long to wait before watching again when the cluster store did not answer.
+const RETRY: Duration = Duration::from_secs(1);
+
+/// What a realm's pollers do with a change of the catalog: false once they are gone.
+pub trait Follower {
+    fn define(&self, name: &str, definition: Json) -> bool;
+    fn undefine(&self, name: &str) -> bool;
+}
+
+/// Follows the catalog's definitions into `pollers` until they are gone: first every
+/// definition there is, then every change.
+pub async fn follow(catalog: Arc<dyn TopicCatalog>, realm: String, pollers: impl Follower) {
+    loop {
+        match catalog.watch().await {
+            Ok(mut changes) => {
+                while let Some(change) = changes.next().await {
+                    let going_on = match change {
+                        TopicChange::Defined(definition) => {
+                            match definition["name"].as_str().map(str::to_owned) {
+                                Some(name) => pollers.define(&name, definition),
+                                None => true,
+                            }
+                        }
+                        TopicChange::Deleted(name) => pollers.undefine(&name),
+                    };
+                    if !going_on {
+                        return;
+                    }
+                }
+            }
+            Err(e) => warn!(realm, "topics API definitions: {e:?}"),
+        }
+        tokio::time::sleep(RETRY).await;
+    }
+}
+
+/// Puts the polling node's report into a topic's view.
+pub fn show_report(view: &mut Json, report: TopicReport) {
+    view["seq"] = json!(report.seq);
+    view["polls"] = json!(report.polls);
+    view["lastSuccess"] = json!(report.last_success);
+    view["lastError"] = json!(report.last_error);
+    view["node"] = json!(report.node);
+}
