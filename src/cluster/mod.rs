@@ -14,6 +14,7 @@
 //! - [`membership`]: heartbeats, and what happens when a node dies;
 //! - [`lease`] and [`poller`]: each poller topic led by one node, its events fenced;
 //! - [`topics`]: the topics API's definitions and poller status, shared by every node;
+//! - [`tls`]: TLS to NATS, its files checked and its failures explained;
 //! - [`meta`]: the session and subscription meta procedures, asked of every node;
 //! - [`link`]: one realm's [`Backplane`](crate::router::backplane::Backplane), tying these
 //!   together.
@@ -32,6 +33,7 @@ mod poller;
 mod registry;
 mod sessions;
 pub mod subject;
+mod tls;
 mod topics;
 mod wire;
 
@@ -158,6 +160,7 @@ async fn connect(config: &ClusterConfig, name: &str) -> Result<async_nats::Clien
             .map_err(|e| format!("NATS credentials file {}: {e}", path.display()))?,
     };
     if let Some(tls) = &config.tls {
+        tls::check_files(tls)?;
         options = options.require_tls(true);
         for ca in &tls.ca_certificates {
             options = options.add_root_certificates(ca.clone());
@@ -167,8 +170,11 @@ async fn connect(config: &ClusterConfig, name: &str) -> Result<async_nats::Clien
         }
     }
     options.connect(config.servers.clone()).await.map_err(|e| {
+        let hint = tls::hint(&e, config.tls.as_ref())
+            .map(|hint| format!(" ({hint})"))
+            .unwrap_or_default();
         format!(
-            "cannot connect to NATS ({}): {e}",
+            "cannot connect to NATS ({}): {e}{hint}",
             config.servers.join(", ")
         )
     })

