@@ -125,6 +125,7 @@ async fn connect(config: &ClusterConfig, name: &str) -> Result<async_nats::Clien
         .name(format!("junction {name}"))
         .no_echo()
         .ping_interval(Duration::from_secs(2))
+        .client_capacity(node::QUEUE)
         .subscription_capacity(1 << 18)
         .connection_timeout(Duration::from_millis(config.request_timeout_ms.max(1000)))
         .reconnect_delay_callback(|attempts| {

@@ -1,22 +1,27 @@
-//! This node on NATS: its name, its one connection, and the queue every outgoing message
-//! takes. One connection and one sending task keep the order of everything this node sends
-//! (NATS keeps the order of one connection), and the queue keeps the network off the session
-//! tasks: a message is handed over without waiting, and while NATS is unreachable it is
-//! dropped and counted rather than buffered to arrive minutes late (cluster.md §2.4).
+//! This node on NATS: its name, its one connection, and how every outgoing message is handed
+//! to it. The connection's own command queue (async-nats's, sized [`QUEUE`]) keeps the order
+//! of everything this node sends (NATS keeps the order of one connection); a message goes into
+//! it at once, from the session task that sends it, without waiting: when the queue is full,
+//! or while NATS is unreachable, it is dropped and counted rather than buffered to arrive
+//! minutes late (cluster.md §2.4). No task of ours sits between a session and the connection,
+//! which saves a task wake-up per message on the path of every cross-node call and event.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_nats::connection::State;
 use async_nats::{HeaderMap, Subject};
 use bytes::Bytes;
-use tokio::sync::mpsc;
+use futures_util::task::noop_waker_ref;
 
 use crate::log_throttle::Throttle;
 
-/// How many messages may wait for the sending task.
-const QUEUE: usize = 65_536;
+/// How many messages may wait for the connection to write them (async-nats's
+/// `client_capacity`).
+pub const QUEUE: usize = 65_536;
 
 pub struct Node {
     pub client: async_nats::Client,
@@ -25,7 +30,6 @@ pub struct Node {
     pub name: Arc<str>,
     pub prefix: String,
     pub request_timeout: Duration,
-    queue: mpsc::Sender<(Subject, HeaderMap, Bytes)>,
     sequence: AtomicU64,
     /// Messages not sent because NATS was unreachable or the queue full.
     pub dropped: AtomicU64,
@@ -39,19 +43,11 @@ impl Node {
         prefix: String,
         request_timeout: Duration,
     ) -> Arc<Node> {
-        let (queue, mut receiver) = mpsc::channel::<(Subject, HeaderMap, Bytes)>(QUEUE);
-        let sender = client.clone();
-        tokio::spawn(async move {
-            while let Some((subject, headers, payload)) = receiver.recv().await {
-                let _ = sender.publish_with_headers(subject, headers, payload).await;
-            }
-        });
         Arc::new(Node {
             client,
             name,
             prefix,
             request_timeout,
-            queue,
             sequence: AtomicU64::new(1),
             dropped: AtomicU64::new(0),
             throttle: Throttle::default(),
@@ -75,12 +71,7 @@ impl Node {
     /// Queues a message for NATS; false (and counted) when it was dropped.
     pub fn send(&self, subject: String, mut headers: HeaderMap, payload: Bytes) -> bool {
         headers.insert(crate::cluster::wire::ORIGIN, &*self.name);
-        if self.connected()
-            && self
-                .queue
-                .try_send((Subject::from(subject), headers, payload))
-                .is_ok()
-        {
+        if self.connected() && self.hand_over(Subject::from(subject), headers, payload) {
             return true;
         }
         self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -92,5 +83,16 @@ impl Node {
             );
         }
         false
+    }
+
+    /// Puts a message into the connection's queue if it has room now, never waiting: the
+    /// publish future is polled once, outside tokio's cooperative budget (which could make a
+    /// ready queue look full), and dropped unfinished when the queue is full, which leaves
+    /// nothing behind.
+    fn hand_over(&self, subject: Subject, headers: HeaderMap, payload: Bytes) -> bool {
+        let publish = self.client.publish_with_headers(subject, headers, payload);
+        let mut publish = std::pin::pin!(tokio::task::unconstrained(publish));
+        let mut cx = Context::from_waker(noop_waker_ref());
+        matches!(publish.as_mut().poll(&mut cx), Poll::Ready(Ok(())))
     }
 }
