@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use serde_json::{Value as Json, json};
-use tracing::warn;
+use tracing::{info, warn};
 
-use crate::router::backplane::{TopicCatalog, TopicChange, TopicReport};
+use crate::router::backplane::{CatalogError, TopicCatalog, TopicChange, TopicReport};
+use crate::store::Store;
 
 /// How long to wait before watching again when the cluster store did not answer.
 const RETRY: Duration = Duration::from_secs(1);
@@ -45,6 +46,39 @@ pub async fn follow(catalog: Arc<dyn TopicCatalog>, realm: String, pollers: impl
             Err(e) => warn!(realm, "topics API definitions: {e:?}"),
         }
         tokio::time::sleep(RETRY).await;
+    }
+}
+
+/// Moves the definitions `stored` in this node's own store by a run without a cluster into the
+/// cluster (where a topic of the same name is kept instead), and out of the store, so that a
+/// topic deleted in the cluster later does not come back when this node restarts.
+pub async fn adopt(
+    catalog: &dyn TopicCatalog,
+    store: Arc<dyn Store>,
+    realm: &str,
+    stored: Vec<(String, Json)>,
+) {
+    for (name, definition) in stored {
+        let kept = match catalog.create(&name, &definition).await {
+            Ok(()) => "moved into the cluster",
+            Err(CatalogError::Duplicate) => "dropped: the cluster has a topic of that name",
+            Err(e) => {
+                warn!(
+                    realm,
+                    topic = name,
+                    "stored topic not moved into the cluster: {e:?}"
+                );
+                continue;
+            }
+        };
+        let (store, realm_name, topic) = (Arc::clone(&store), realm.to_owned(), name.clone());
+        let removed =
+            tokio::task::spawn_blocking(move || store.delete_topic(&realm_name, &topic)).await;
+        match removed {
+            Ok(Ok(())) => info!(realm, topic = name, "topic in this node's store {kept}"),
+            Ok(Err(e)) => warn!(realm, topic = name, "topic {kept}, but still stored: {e}"),
+            Err(e) => warn!(realm, topic = name, "topic {kept}, but still stored: {e}"),
+        }
     }
 }
 

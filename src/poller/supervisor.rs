@@ -196,11 +196,17 @@ impl RealmPollers {
     /// taken by config.json, is skipped with a warning.
     fn start_stored(self: &Arc<Self>) -> Result<(), String> {
         if let Some(catalog) = &self.catalog {
-            let task = tokio::spawn(catalog::follow(
-                Arc::clone(catalog),
-                self.realm.name.clone(),
-                Following(Arc::downgrade(self)),
-            ));
+            // Topics this node's store holds from a run without a cluster move into it.
+            let stored = self
+                .store
+                .topic_definitions(&self.realm.name)
+                .map_err(|e| e.to_string())?;
+            let (catalog, store) = (Arc::clone(catalog), Arc::clone(&self.store));
+            let (realm, following) = (self.realm.name.clone(), Following(Arc::downgrade(self)));
+            let task = tokio::spawn(async move {
+                catalog::adopt(catalog.as_ref(), store, &realm, stored).await;
+                catalog::follow(catalog, realm, following).await;
+            });
             if let Some(old) = self.watcher.lock().replace(task) {
                 old.abort();
             }

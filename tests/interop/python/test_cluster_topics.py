@@ -12,8 +12,8 @@ import pytest
 from autobahn.wamp.types import SubscribeOptions
 
 from cluster_harness import Node, cluster_config, start_nats, start_nodes
-from junction_harness import (Sessions, anonymous_role, http_request, realm, run,
-                              web_transport, ws_path)
+from junction_harness import (Router, Sessions, anonymous_role, http_request, make_config,
+                              realm, run, web_transport, ws_path)
 from test_cluster_ops import Upstream
 
 pytestmark = pytest.mark.timeout(120)
@@ -163,3 +163,56 @@ def test_a_topic_made_on_one_node_is_polled_once_and_shown_alike_on_every_node(r
         assert upstream.requests == stopped, (stopped, upstream.requests)
 
     run(main(), timeout=100)
+
+
+def test_topics_a_node_stored_alone_move_into_the_cluster_once(request):
+    """A node that ran alone with topics made through its API joins a cluster: the topics
+    become the cluster's (another node shows them), leave the node's own store, and one
+    deleted in the cluster does not come back when that node restarts."""
+    nats = start_nats(request)
+    upstream = Upstream()
+    request.addfinalizer(upstream.close)
+    stored_realm = api_realm()
+    stored_realm["store"] = {"type": "embedded", "path": "data/realm1.redb"}
+    lone = Router(make_config(realms=[stored_realm], transports=[api_transport()]),
+                  name="lone")
+    request.addfinalizer(lone.cleanup)
+    lone.start()
+    assert api(lone, "POST", "/topics", definition(upstream.url)).status == 201
+    lone.stop()
+    [other] = start_nodes(request, [nats.url], 1, realms=[api_realm()],
+                          transports=[api_transport()])
+    assert api(other, "GET", f"/topics/{TOPIC}").status == 404
+
+    def join():
+        # Same directory, so the same store file; now with a cluster section.
+        lone.config = cluster_config([nats.url], "node-lone", realms=[stored_realm],
+                                     transports=[api_transport()])
+        lone.start()
+        deadline = time.monotonic() + 10
+        while "joined NATS" not in lone.log():
+            assert time.monotonic() < deadline, lone.log()
+            time.sleep(0.05)
+
+    join()
+
+    async def main():
+        async def on_other():
+            view = await api_async(other, "GET", f"/topics/{TOPIC}")
+            return view.status == 200 and view.json()["seq"] >= 1
+
+        await eventually(on_other, "the stored topic on the other node")
+        assert "moved into the cluster" in lone.log(), lone.log()
+        assert (await api_async(other, "DELETE", f"/topics/{TOPIC}")).status == 204
+
+    run(main(), timeout=30)
+    lone.stop()
+    join()
+
+    async def stays_gone():
+        await asyncio.sleep(1.5)
+        for node in (other, lone):
+            view = await api_async(node, "GET", f"/topics/{TOPIC}")
+            assert view.status == 404, (node.name, view)
+
+    run(stays_gone(), timeout=30)
