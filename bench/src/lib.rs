@@ -12,6 +12,7 @@ pub mod fanout;
 pub mod http;
 pub mod idle;
 pub mod measure;
+pub mod nats;
 pub mod pusher;
 pub mod rpc;
 pub mod subscriber;

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use junction_bench::{fanout, idle, pusher, rpc};
+use junction_bench::{fanout, idle, nats, pusher, rpc};
 
 #[derive(Parser)]
 #[command(
@@ -29,6 +29,10 @@ enum Scenario {
     Rpc(rpc::Args),
     /// Hold N idle sessions and report the server's resident memory per session.
     Idle(idle::Args),
+    /// Answer NATS requests on a subject (the far end of `nats-rtt`).
+    NatsEcho(nats::EchoArgs),
+    /// NATS request/reply one at a time: the floor under a call between two nodes.
+    NatsRtt(nats::RttArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +60,8 @@ fn main() -> ExitCode {
             Scenario::Fanout(args) => fanout::run(args).await,
             Scenario::Rpc(args) => rpc::run(args).await,
             Scenario::Idle(args) => idle::run(args).await,
+            Scenario::NatsEcho(args) => nats::echo(args).await,
+            Scenario::NatsRtt(args) => nats::rtt(args).await,
         }
     });
     match report {
