@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use crate::router::broker::Publication;
-use crate::router::dealer::InvokePolicy;
+use crate::router::dealer::{InvokePolicy, NoRoute};
 use crate::router::delivery::{answer_caller, check_receivable, push};
 use crate::router::error::WampError;
 use crate::router::peer::Peer;
@@ -64,9 +64,17 @@ impl Realm {
     pub fn invoke_forwarded(&self, call: ForwardedInvocation<'_>) -> Result<Id, WampError> {
         let started = {
             let mut dealer = self.dealer.lock();
-            let routed = dealer
-                .route_to(call.registration, call.callee)
-                .map_err(|no_route| no_route_error(&no_route, call.procedure))?;
+            let routed = match dealer.route_to(call.registration, call.callee) {
+                // The callee left before the call got here (the caller's node had not heard
+                // yet): the call goes where this node routes it, if that is a callee here
+                // (a stand-in has no `concurrency` slot to give back).
+                Err(NoRoute::NoRegistration) => match dealer.route(call.procedure) {
+                    Ok(routed) if routed.callee.node.is_none() => Ok(routed),
+                    _ => Err(NoRoute::NoRegistration),
+                },
+                routed => routed,
+            }
+            .map_err(|no_route| no_route_error(&no_route, call.procedure))?;
             let request = Call {
                 caller: call.caller,
                 request: call.request,

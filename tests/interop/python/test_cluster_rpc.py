@@ -135,6 +135,40 @@ def test_match_precedence_and_caller_disclosure_across_nodes(nodes):
     run(main())
 
 
+def test_a_call_racing_its_callee_s_unregister_goes_to_the_next_match(nodes):
+    """The caller's node routes to a callee on another node that unregisters meanwhile: the
+    call goes to the next match there (here a wildcard), never `no_such_procedure` while a
+    match is registered."""
+    a, b, _ = nodes
+
+    async def main():
+        async with Sessions(a.url()) as on_a, Sessions(b.url()) as on_b:
+            wildcard = await on_a.connect()
+            await wildcard.register(lambda: "wildcard", "com.race..run",
+                                    options=RegisterOptions(match="wildcard"))
+            callee = await on_a.connect()
+            caller = await on_b.connect()
+            answers = {}
+            for _ in range(60):
+                registration = await callee.register(lambda: "prefix", "com.race",
+                                                     options=RegisterOptions(match="prefix"))
+                # Node B has heard of the prefix registration once a call reaches it.
+                while await caller.call("com.race.x.run") != "prefix":
+                    await asyncio.sleep(0.01)
+                _, answer = await asyncio.gather(registration.unregister(),
+                                                 caller.call("com.race.x.run"),
+                                                 return_exceptions=True)
+                assert answer in ("prefix", "wildcard"), answer
+                answers[answer] = answers.get(answer, 0) + 1
+                # Node B hears of the unregistration before the next round.
+                while await caller.call("com.race.x.run") != "wildcard":
+                    await asyncio.sleep(0.01)
+            # The race was run: some calls reached the callee after it had left.
+            assert answers.get("wildcard", 0) > 0, answers
+
+    run(main(), timeout=60)
+
+
 def test_timeout_cancel_and_progressive_results_across_nodes(nodes):
     a, b, _ = nodes
 
