@@ -309,6 +309,10 @@ impl Backplane for RealmLink {
         self.pollers.topic(&self.hash, &self.subjects, topic)
     }
 
+    fn connected(&self) -> (bool, String) {
+        (self.node.connected(), self.node.name.to_string())
+    }
+
     fn topics(&self) -> Arc<dyn TopicCatalog> {
         Arc::new(ClusterTopics {
             store: Arc::clone(&self.pollers),

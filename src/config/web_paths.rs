@@ -34,6 +34,8 @@ const SERVED_PATH_TYPES: &[&str] = &[
     "json",
     "nodeinfo",
     "none",
+    "health",
+    "ready",
     "reverseproxy",
     "websocket-reverseproxy",
     "publisher (or its alias pusher)",

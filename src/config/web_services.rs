@@ -1,6 +1,6 @@
 //! The small web services a path table can hold besides WAMP, the bridge and files:
 //! `redirect` (`url`, and Junction's `status`), `json` (a fixed `value`), `nodeinfo` (a page
-//! about this node) and `none` (404).
+//! about this node), `none` (404), and Junction's `health` (liveness) and `ready` (readiness).
 
 use crate::config::loader::Loader;
 use crate::config::model::{JsonService, PathService};
@@ -24,6 +24,12 @@ pub(super) fn load_web_service(
         "none" => obj
             .keys(&["type"], &["debug"], &mut cx.ignored)
             .map(|()| PathService::Nothing),
+        "health" => obj
+            .keys(&["type"], &["debug"], &mut cx.ignored)
+            .map(|()| PathService::Health),
+        "ready" => obj
+            .keys(&["type"], &["debug"], &mut cx.ignored)
+            .map(|()| PathService::Ready),
         _ => return None,
     })
 }

@@ -10,6 +10,7 @@ pub mod cgi;
 pub mod cgi_response;
 pub mod cors;
 pub mod forwarded;
+pub mod health;
 pub mod publisher;
 pub mod push_client;
 pub mod requester;

@@ -161,6 +161,11 @@ impl Pollers {
         Ok(Pollers { realms })
     }
 
+    /// Every realm's pollers, by realm name.
+    pub fn realms(&self) -> impl Iterator<Item = &Arc<RealmPollers>> {
+        self.realms.values()
+    }
+
     /// The pollers of `realm`, if it has any.
     pub fn realm(&self, realm: &str) -> Option<&Arc<RealmPollers>> {
         self.realms.get(realm)

@@ -87,6 +87,9 @@ pub trait Backplane: Send + Sync + std::fmt::Debug {
     /// The realm's poller topics as the whole cluster knows them (the topics API's).
     fn topics(&self) -> Arc<dyn TopicCatalog>;
 
+    /// Whether this node is connected to the cluster now, and the name of its incarnation.
+    fn connected(&self) -> (bool, String);
+
     /// A meta procedure that needs every node's answer, merged; `None` for the others
     /// (answered by this node alone).
     fn meta_call<'a>(

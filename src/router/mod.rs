@@ -37,6 +37,8 @@ pub struct Router {
     shutdown: watch::Sender<bool>,
     /// Open WAMP connections, so a shutdown can wait for their GOODBYEs to go out.
     connections: Arc<AtomicUsize>,
+    /// Listeners configured and listeners bound, for readiness.
+    listeners: (AtomicUsize, AtomicUsize),
 }
 
 /// Counts one open connection for as long as it lives.
@@ -65,6 +67,7 @@ impl Router {
             realms,
             shutdown: watch::Sender::new(false),
             connections: Arc::default(),
+            listeners: Default::default(),
         })
     }
 
@@ -80,6 +83,7 @@ impl Router {
             realms,
             shutdown: watch::Sender::new(false),
             connections: Arc::default(),
+            listeners: Default::default(),
         }
     }
 
@@ -105,6 +109,29 @@ impl Router {
     /// Asks every session to end: joined ones get GOODBYE `wamp.close.system_shutdown`.
     pub fn begin_shutdown(&self) {
         self.shutdown.send_replace(true);
+    }
+
+    /// Whether the node is shutting down (it is then no longer ready).
+    pub fn shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// The listeners about to be bound (before the first is).
+    pub fn expect_listeners(&self, count: usize) {
+        self.listeners.0.store(count, Ordering::Relaxed);
+    }
+
+    /// One more listener is bound and serving.
+    pub fn listener_up(&self) {
+        self.listeners.1.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// (listeners bound, listeners configured).
+    pub fn listeners(&self) -> (usize, usize) {
+        (
+            self.listeners.1.load(Ordering::Relaxed),
+            self.listeners.0.load(Ordering::Relaxed),
+        )
     }
 
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {

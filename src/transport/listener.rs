@@ -91,7 +91,7 @@ enum Door {
 impl Door {
     fn new(
         router: &Arc<Router>,
-        pollers: &Pollers,
+        pollers: &Arc<Pollers>,
         transport: &TransportConfig,
         tls: bool,
     ) -> io::Result<Door> {
@@ -295,7 +295,9 @@ pub async fn start(
         .await
         .map_err(|e| io::Error::new(io::ErrorKind::NotFound, e))?;
     let mut bound = Vec::new();
-    for transport in config.workers.iter().flat_map(|w| &w.transports) {
+    let transports: Vec<_> = config.workers.iter().flat_map(|w| &w.transports).collect();
+    router.expect_listeners(transports.len());
+    for transport in transports {
         match &transport.endpoint {
             Endpoint::Tcp(endpoint) => {
                 let http = !matches!(transport.kind, TransportKind::RawSocket(_));
@@ -355,6 +357,7 @@ pub async fn start(
                 tokio::spawn(serve_unix(listener, transport.clone(), acceptor, admission));
             }
         }
+        router.listener_up();
     }
     Ok(bound)
 }

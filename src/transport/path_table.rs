@@ -22,6 +22,7 @@ use crate::http::bridge::BODY_DEADLINE;
 use crate::http::caller::CallerPath;
 use crate::http::cgi::{self, CgiPath};
 use crate::http::forwarded::Forwarding;
+use crate::http::health;
 use crate::http::publisher::PublisherPath;
 use crate::http::requester::{ClientIp, Requester};
 use crate::http::response::{self, HttpResponse};
@@ -57,6 +58,9 @@ enum Service {
     Json(JsonService),
     /// When the path table was made (the node's start).
     NodeInfo(Instant),
+    Health(Instant),
+    /// Readiness reads the pollers' status too.
+    Ready(Arc<Pollers>),
     Nothing,
     Archive(ArchivePath),
     Cgi(CgiPath),
@@ -126,7 +130,7 @@ impl Services {
     /// validation normally catches it first).
     pub fn new(
         router: Arc<Router>,
-        pollers: &Pollers,
+        pollers: &Arc<Pollers>,
         kind: &TransportKind,
         tls: bool,
     ) -> Result<Services, String> {
@@ -160,6 +164,8 @@ impl Services {
                         },
                         PathService::Json(s) => Service::Json(s.clone()),
                         PathService::NodeInfo => Service::NodeInfo(Instant::now()),
+                        PathService::Health => Service::Health(Instant::now()),
+                        PathService::Ready => Service::Ready(Arc::clone(pollers)),
                         PathService::Nothing => Service::Nothing,
                         PathService::NotRun(instead) => Service::NotRun(instead.clone()),
                         PathService::Archive(s) => Service::Archive(
@@ -279,6 +285,13 @@ async fn answer(
         Service::NodeInfo(started) => web_services::only_get(&req).unwrap_or_else(|| {
             web_services::node_info(&services.router.realm_names(), *started, &peer.to_string())
         }),
+        Service::Health(started) => {
+            web_services::only_get(&req).unwrap_or_else(|| health::health(*started))
+        }
+        Service::Ready(pollers) => match web_services::only_get(&req) {
+            Some(refused) => refused,
+            None => health::ready(&services.router, pollers).await,
+        },
         Service::Nothing => web_services::nothing(req.uri().path()),
         Service::NotRun(instead) => web_services::not_run(instead),
         Service::Archive(archive) => archive.handle(&req),

@@ -29,6 +29,7 @@ mod crossbar_fixtures;
 mod decode_fuzz;
 mod event_store;
 mod fuzz_corpora;
+mod health;
 mod layering;
 mod longpoll;
 mod meta_api;

@@ -184,6 +184,10 @@ pub enum PathService {
     NodeInfo,
     /// `"type": "none"`: nothing here (404), e.g. to keep `/` empty.
     Nothing,
+    /// `"type": "health"` (Junction): liveness, 200 while the process serves.
+    Health,
+    /// `"type": "ready"` (Junction): readiness, 200 or 503 with a JSON body naming each check.
+    Ready,
     /// `"type": "archive"`: files from a ZIP archive.
     Archive(ArchiveService),
     /// `"type": "cgi"`: scripts of a directory run as CGI programs.

@@ -146,6 +146,8 @@ fn paths_summary(out: &mut String, depth: usize, paths: &BTreeMap<String, PathSe
             | PathService::Redirect { .. }
             | PathService::Json(_)
             | PathService::NodeInfo
+            | PathService::Health
+            | PathService::Ready
             | PathService::Nothing
             | PathService::Archive(_)
             | PathService::Cgi(_)
@@ -193,6 +195,10 @@ pub fn path_headline(path: &str, service: &PathService) -> String {
         PathService::Redirect { url, status } => format!("{path}: redirect ({status}) to {url}"),
         PathService::Json(_) => format!("{path}: json (a fixed document)"),
         PathService::NodeInfo => format!("{path}: nodeinfo (this node's version, realms, uptime)"),
+        PathService::Health => format!("{path}: health (liveness: 200 while the process serves)"),
+        PathService::Ready => {
+            format!("{path}: ready (readiness: listeners, stores, cluster; 503 when one fails)")
+        }
         PathService::Nothing => format!("{path}: none (404)"),
         PathService::NotRun(_) => format!("{path}: not run by Junction (501; see below)"),
         PathService::Archive(archive) => super::web_files::archive_headline(path, archive),

@@ -54,6 +54,15 @@ impl Realm {
         Arc::clone(self.storage.store())
     }
 
+    /// Whether the realm's store keeps events across restarts, and how many of its writes
+    /// failed since start (for readiness).
+    pub fn store_health(&self) -> (bool, u64) {
+        let failed = self.storage.writer().map_or(0, |w| {
+            w.stats().failed.load(std::sync::atomic::Ordering::Relaxed)
+        });
+        (self.storage.store().is_durable(), failed)
+    }
+
     /// Commits the writes still queued for the store and stops its writer (at shutdown).
     pub fn close_store(&self) {
         self.storage.close();

@@ -427,3 +427,38 @@ def test_nodes_on_a_three_server_nats_cluster(request):
             assert await publisher.call("com.cl.call") == "from c"
 
     run(main(), timeout=60)
+
+
+def test_readiness_follows_the_connection_to_nats(request, nats):
+    """`ready` turns 503 naming the cluster check while NATS is away, and 200 again once the
+    node reconnected; `health` stays 200 throughout (the process serves)."""
+    transport = web_transport({"ws": ws_path(), "ready": {"type": "ready"},
+                               "health": {"type": "health"}})
+    [node] = start_nodes(request, [nats.url], 1, transports=[transport])
+
+    def get(path):
+        res = http_request(node.host, node.ports[0], "GET", path, content_type=None)
+        return res.status, res.json()
+
+    def cluster_check(body):
+        return next(c for c in body["checks"] if c["name"] == "cluster")
+
+    def wait_for(status, what):
+        deadline = time.monotonic() + 15
+        while True:
+            code, body = get("/ready")
+            if code == status:
+                return body
+            assert time.monotonic() < deadline, f"{what}: {code} {body}"
+            time.sleep(0.1)
+
+    body = wait_for(200, "ready with NATS")
+    assert cluster_check(body)["ok"] is True and "connected" in cluster_check(body)["detail"]
+    nats.kill()
+    body = wait_for(503, "unready without NATS")
+    assert body["ready"] is False
+    assert cluster_check(body)["ok"] is False, body
+    assert get("/health")[0] == 200
+    nats.start()
+    body = wait_for(200, "ready once NATS is back")
+    assert cluster_check(body)["ok"] is True

@@ -1,0 +1,95 @@
+//! Liveness and readiness (`"type": "health"` and `"type": "ready"`), for load balancers and
+//! orchestrators. `health` answers 200 while the process serves requests. `ready` answers 200
+//! when every check passes and 503 otherwise, with a JSON body naming each check:
+//!
+//! - `listeners`: every configured listener is bound;
+//! - `store:<realm>`: the realm's store, and how many of its writes failed (a failed write
+//!   makes the check fail: events are being lost);
+//! - `cluster`: connected to NATS, when a cluster is configured;
+//! - `shutdown`: the node is not shutting down (a load balancer should stop sending first).
+//!
+//! Poller topics are listed with their last success and last error, but a poller in error does
+//! not make the node unready: its upstream is down, not this node.
+
+use std::time::Instant;
+
+use hyper::StatusCode;
+use serde_json::{Value as Json, json};
+
+use crate::http::response::{self, HttpResponse};
+use crate::poller::supervisor::Pollers;
+use crate::router::Router;
+
+/// 200 and what this process is, for as long as it answers at all.
+pub fn health(started: Instant) -> HttpResponse {
+    let body = json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_s": started.elapsed().as_secs(),
+    });
+    response::json(StatusCode::OK, &body, None)
+}
+
+/// One named check of readiness.
+fn check(name: &str, ok: bool, detail: String) -> Json {
+    json!({"name": name, "ok": ok, "detail": detail})
+}
+
+/// 200 when the node is ready to serve, 503 when not; both with every check.
+pub async fn ready(router: &Router, pollers: &Pollers) -> HttpResponse {
+    let mut checks = Vec::new();
+    let (up, expected) = router.listeners();
+    checks.push(check(
+        "listeners",
+        up >= expected,
+        format!("{up} of {expected} up"),
+    ));
+    let mut cluster = None;
+    for name in router.realm_names() {
+        let Some(realm) = router.realm(&name) else {
+            continue;
+        };
+        let (durable, failed) = realm.store_health();
+        let kind = if durable { "embedded" } else { "memory" };
+        let detail = match failed {
+            0 => format!("{kind} store open"),
+            n => format!("{kind} store open; {n} write(s) failed since start"),
+        };
+        checks.push(check(&format!("store:{name}"), failed == 0, detail));
+        if cluster.is_none() {
+            cluster = realm.backplane().map(|b| b.connected());
+        }
+    }
+    checks.push(match cluster {
+        None => check("cluster", true, "no cluster configured".into()),
+        Some((true, node)) => check("cluster", true, format!("node {node} connected to NATS")),
+        Some((false, node)) => check(
+            "cluster",
+            false,
+            format!("node {node} not connected to NATS"),
+        ),
+    });
+    let stopping = router.shutting_down();
+    let shutdown = if stopping { "shutting down" } else { "serving" };
+    checks.push(check("shutdown", !stopping, shutdown.into()));
+    let ready = checks.iter().all(|c| c["ok"] == true);
+    let mut topics = Vec::new();
+    for realm in pollers.realms() {
+        for view in realm.list().await {
+            topics.push(json!({
+                "realm": realm.realm_name(),
+                "topic": view["name"],
+                "lastSuccess": view["lastSuccess"],
+                "lastError": view["lastError"],
+                "polls": view["polls"],
+            }));
+        }
+    }
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({"ready": ready, "checks": checks, "pollers": topics});
+    response::json(status, &body, None)
+}
