@@ -189,13 +189,30 @@ fn publish(
     }
 }
 
+/// Logs to stderr, at `JUNCTION_LOG` (default `info`), in the human format, or with
+/// `JUNCTION_LOG_FORMAT=json` as one JSON object a line: `timestamp`, `level`, `target`,
+/// `message` and the event's fields (`realm`, `topic`, ...) at the top level, for log
+/// shippers. An unknown format is named on stderr and the human one used.
 fn init_logging() {
     let filter = EnvFilter::try_from_env("JUNCTION_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let format = std::env::var("JUNCTION_LOG_FORMAT").unwrap_or_default();
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+        .with_writer(std::io::stderr);
+    match format.as_str() {
+        "json" => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .init(),
+        other => {
+            if !other.is_empty() && other != "text" {
+                eprintln!("JUNCTION_LOG_FORMAT={other:?} is not json or text: logging as text");
+            }
+            builder.with_ansi(std::io::stderr().is_terminal()).init()
+        }
+    }
 }
 
 fn start(config: config::Config) -> ExitCode {
