@@ -216,6 +216,7 @@ fn init_logging() {
 }
 
 fn start(config: config::Config) -> ExitCode {
+    junction::http::metrics::mark_start();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

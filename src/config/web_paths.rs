@@ -36,6 +36,7 @@ const SERVED_PATH_TYPES: &[&str] = &[
     "none",
     "health",
     "ready",
+    "metrics",
     "reverseproxy",
     "websocket-reverseproxy",
     "publisher (or its alias pusher)",

@@ -1,6 +1,7 @@
 //! The small web services a path table can hold besides WAMP, the bridge and files:
 //! `redirect` (`url`, and Junction's `status`), `json` (a fixed `value`), `nodeinfo` (a page
-//! about this node), `none` (404), and Junction's `health` (liveness) and `ready` (readiness).
+//! about this node), `none` (404), and Junction's `health` (liveness), `ready` (readiness) and
+//! `metrics` (Prometheus).
 
 use crate::config::loader::Loader;
 use crate::config::model::{JsonService, PathService};
@@ -30,6 +31,9 @@ pub(super) fn load_web_service(
         "ready" => obj
             .keys(&["type"], &["debug"], &mut cx.ignored)
             .map(|()| PathService::Ready),
+        "metrics" => obj
+            .keys(&["type"], &["debug"], &mut cx.ignored)
+            .map(|()| PathService::Metrics),
         _ => return None,
     })
 }

@@ -11,6 +11,7 @@ pub mod cgi_response;
 pub mod cors;
 pub mod forwarded;
 pub mod health;
+pub mod metrics;
 pub mod publisher;
 pub mod push_client;
 pub mod requester;

@@ -22,7 +22,6 @@ use crate::http::bridge::BODY_DEADLINE;
 use crate::http::caller::CallerPath;
 use crate::http::cgi::{self, CgiPath};
 use crate::http::forwarded::Forwarding;
-use crate::http::health;
 use crate::http::publisher::PublisherPath;
 use crate::http::requester::{ClientIp, Requester};
 use crate::http::response::{self, HttpResponse};
@@ -32,6 +31,7 @@ use crate::http::topics_api::TopicsApiPath;
 use crate::http::upload::UploadPath;
 use crate::http::web_services;
 use crate::http::webhook::WebhookPath;
+use crate::http::{health, metrics};
 use crate::poller::supervisor::Pollers;
 use crate::router::Router;
 use crate::router::auth::Authenticator;
@@ -61,6 +61,7 @@ enum Service {
     Health(Instant),
     /// Readiness reads the pollers' status too.
     Ready(Arc<Pollers>),
+    Metrics(Arc<Pollers>),
     Nothing,
     Archive(ArchivePath),
     Cgi(CgiPath),
@@ -166,6 +167,7 @@ impl Services {
                         PathService::NodeInfo => Service::NodeInfo(Instant::now()),
                         PathService::Health => Service::Health(Instant::now()),
                         PathService::Ready => Service::Ready(Arc::clone(pollers)),
+                        PathService::Metrics => Service::Metrics(Arc::clone(pollers)),
                         PathService::Nothing => Service::Nothing,
                         PathService::NotRun(instead) => Service::NotRun(instead.clone()),
                         PathService::Archive(s) => Service::Archive(
@@ -291,6 +293,10 @@ async fn answer(
         Service::Ready(pollers) => match web_services::only_get(&req) {
             Some(refused) => refused,
             None => health::ready(&services.router, pollers).await,
+        },
+        Service::Metrics(pollers) => match web_services::only_get(&req) {
+            Some(refused) => refused,
+            None => metrics::metrics(&services.router, pollers).await,
         },
         Service::Nothing => web_services::nothing(req.uri().path()),
         Service::NotRun(instead) => web_services::not_run(instead),

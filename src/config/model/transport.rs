@@ -188,6 +188,8 @@ pub enum PathService {
     Health,
     /// `"type": "ready"` (Junction): readiness, 200 or 503 with a JSON body naming each check.
     Ready,
+    /// `"type": "metrics"` (Junction): Prometheus metrics, OpenMetrics text.
+    Metrics,
     /// `"type": "archive"`: files from a ZIP archive.
     Archive(ArchiveService),
     /// `"type": "cgi"`: scripts of a directory run as CGI programs.

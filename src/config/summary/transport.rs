@@ -148,6 +148,7 @@ fn paths_summary(out: &mut String, depth: usize, paths: &BTreeMap<String, PathSe
             | PathService::NodeInfo
             | PathService::Health
             | PathService::Ready
+            | PathService::Metrics
             | PathService::Nothing
             | PathService::Archive(_)
             | PathService::Cgi(_)
@@ -199,6 +200,7 @@ pub fn path_headline(path: &str, service: &PathService) -> String {
         PathService::Ready => {
             format!("{path}: ready (readiness: listeners, stores, cluster; 503 when one fails)")
         }
+        PathService::Metrics => format!("{path}: metrics (Prometheus, OpenMetrics text)"),
         PathService::Nothing => format!("{path}: none (404)"),
         PathService::NotRun(_) => format!("{path}: not run by Junction (501; see below)"),
         PathService::Archive(archive) => super::web_files::archive_headline(path, archive),

@@ -18,6 +18,7 @@
 
 mod call_queue;
 mod cluster;
+mod gauges;
 mod history;
 mod meta;
 mod meta_events;
@@ -27,7 +28,9 @@ mod rpc;
 mod storage;
 
 pub use cluster::ForwardedInvocation;
+pub use gauges::RealmGauges;
 pub use options::{call_timeout, invoke_policy, match_policy};
+pub use storage::StoreStats;
 
 use std::sync::{Arc, OnceLock};
 

@@ -63,8 +63,27 @@ impl Realm {
         (self.storage.store().is_durable(), failed)
     }
 
+    /// The store writer's counts (`None` for a store that is not written: memory).
+    pub fn store_stats(&self) -> Option<StoreStats> {
+        let stats = self.storage.writer()?.stats();
+        let read = |n: &std::sync::atomic::AtomicU64| n.load(std::sync::atomic::Ordering::Relaxed);
+        Some(StoreStats {
+            written: read(&stats.written),
+            failed: read(&stats.failed),
+            dropped: read(&stats.dropped),
+        })
+    }
+
     /// Commits the writes still queued for the store and stops its writer (at shutdown).
     pub fn close_store(&self) {
         self.storage.close();
     }
+}
+
+/// A realm's store writes since start.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StoreStats {
+    pub written: u64,
+    pub failed: u64,
+    pub dropped: u64,
 }

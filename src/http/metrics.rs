@@ -1,0 +1,227 @@
+//! Prometheus metrics (`"type": "metrics"`), in the OpenMetrics text format (prometheus-client),
+//! gathered when scraped from what the router, the stores, the cluster link and the pollers
+//! already hold: nothing is counted on the publish or call path for them.
+//!
+//! Labels are bounded: realms, transport kinds and poller topics all come from the config (or
+//! the topics API); no session, authid or client URI becomes a label.
+
+use std::sync::OnceLock;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use hyper::StatusCode;
+use hyper::header::{self, HeaderValue};
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use crate::http::response::{self, HttpResponse};
+use crate::poller::supervisor::Pollers;
+use crate::router::Router;
+
+type Labels = Vec<(&'static str, String)>;
+
+/// When this process started, as Unix seconds and as an instant.
+fn started() -> &'static (f64, Instant) {
+    static STARTED: OnceLock<(f64, Instant)> = OnceLock::new();
+    STARTED.get_or_init(|| {
+        let unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        (unix, Instant::now())
+    })
+}
+
+/// Marks the process start (called once at startup, so `process_start_time_seconds` is not
+/// the first scrape's time).
+pub fn mark_start() {
+    started();
+}
+
+fn gauge_family(registry: &mut Registry, name: &str, help: &str) -> Family<Labels, Gauge> {
+    let family = Family::<Labels, Gauge>::default();
+    registry.register(name, help, family.clone());
+    family
+}
+
+fn counter_family(registry: &mut Registry, name: &str, help: &str) -> Family<Labels, Counter> {
+    let family = Family::<Labels, Counter>::default();
+    registry.register(name, help, family.clone());
+    family
+}
+
+fn float_gauge(registry: &mut Registry, name: &str, help: &str, value: f64) {
+    let gauge = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+    gauge.set(value);
+    registry.register(name, help, gauge);
+}
+
+fn to_i64(n: impl TryInto<i64>) -> i64 {
+    n.try_into().unwrap_or(i64::MAX)
+}
+
+/// The scrape: every metric, now.
+pub async fn metrics(router: &Router, pollers: &Pollers) -> HttpResponse {
+    let mut registry = Registry::with_prefix("junction");
+    let sessions = gauge_family(
+        &mut registry,
+        "sessions",
+        "Client sessions joined, by realm and transport",
+    );
+    let subscriptions = gauge_family(&mut registry, "subscriptions", "Subscriptions, by realm");
+    let registrations = gauge_family(
+        &mut registry,
+        "registrations",
+        "Registrations, by realm (in a cluster, every node's)",
+    );
+    let store_written = counter_family(
+        &mut registry,
+        "store_writes",
+        "Retained events and history entries written to the store, by realm",
+    );
+    let store_failed = counter_family(
+        &mut registry,
+        "store_failed_writes",
+        "Store writes whose transaction failed, by realm",
+    );
+    let store_dropped = counter_family(
+        &mut registry,
+        "store_dropped_writes",
+        "Store writes dropped (queue full or store closed), by realm",
+    );
+    let mut cluster = None;
+    for name in router.realm_names() {
+        let Some(realm) = router.realm(&name) else {
+            continue;
+        };
+        let gauges = realm.gauges();
+        for (transport, count) in gauges.sessions {
+            let labels = vec![("realm", name.clone()), ("transport", transport.to_owned())];
+            sessions.get_or_create(&labels).set(to_i64(count));
+        }
+        let labels = vec![("realm", name.clone())];
+        subscriptions
+            .get_or_create(&labels)
+            .set(to_i64(gauges.subscriptions));
+        registrations
+            .get_or_create(&labels)
+            .set(to_i64(gauges.registrations));
+        if let Some(stats) = realm.store_stats() {
+            store_written.get_or_create(&labels).inc_by(stats.written);
+            store_failed.get_or_create(&labels).inc_by(stats.failed);
+            store_dropped.get_or_create(&labels).inc_by(stats.dropped);
+        }
+        if cluster.is_none() {
+            cluster = realm.backplane().map(|b| b.connected().0);
+        }
+    }
+    let connections = gauge_family(
+        &mut registry,
+        "connections",
+        "Open WAMP connections (all transports)",
+    );
+    connections
+        .get_or_create(&Vec::new())
+        .set(to_i64(router.open_connections()));
+    if let Some(connected) = cluster {
+        let gauge = gauge_family(
+            &mut registry,
+            "cluster_connected",
+            "1 while this node is connected to NATS",
+        );
+        gauge.get_or_create(&Vec::new()).set(i64::from(connected));
+    }
+    let polls = counter_family(
+        &mut registry,
+        "poller_polls",
+        "Polls made, by realm and topic (in a cluster, as the polling node reports)",
+    );
+    let failing = gauge_family(
+        &mut registry,
+        "poller_failing",
+        "1 while a topic's last poll failed",
+    );
+    let last_success = gauge_family(
+        &mut registry,
+        "poller_last_success_timestamp_seconds",
+        "When a topic's last successful poll started (Unix seconds)",
+    );
+    for realm in pollers.realms() {
+        for view in realm.list().await {
+            let labels = vec![
+                ("realm", realm.realm_name().to_owned()),
+                (
+                    "topic",
+                    view["name"].as_str().unwrap_or_default().to_owned(),
+                ),
+            ];
+            polls
+                .get_or_create(&labels)
+                .inc_by(view["polls"].as_u64().unwrap_or(0));
+            failing
+                .get_or_create(&labels)
+                .set(i64::from(view["lastError"].is_string()));
+            let success = view["lastSuccess"]
+                .as_str()
+                .and_then(|t| t.parse::<jiff::Timestamp>().ok());
+            if let Some(success) = success {
+                last_success.get_or_create(&labels).set(success.as_second());
+            }
+        }
+    }
+    process_metrics(&mut registry);
+    let mut text = String::new();
+    if let Err(e) = encode(&mut text, &registry) {
+        return response::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("metrics: {e}"),
+            None,
+        );
+    }
+    let mut answer = response::text(StatusCode::OK, &text, None);
+    answer.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    answer
+}
+
+/// Resident memory, open file descriptors and start time, from `/proc/self` (Linux).
+fn process_metrics(registry: &mut Registry) {
+    let (start_unix, start) = started();
+    float_gauge(
+        registry,
+        "process_start_time_seconds",
+        "When this process started (Unix seconds)",
+        *start_unix,
+    );
+    float_gauge(
+        registry,
+        "uptime_seconds",
+        "Seconds since this process started",
+        start.elapsed().as_secs_f64(),
+    );
+    let rss = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+            line.split_whitespace().nth(1)?.parse::<f64>().ok()
+        });
+    if let Some(kib) = rss {
+        float_gauge(
+            registry,
+            "process_resident_memory_bytes",
+            "Resident memory of this process",
+            kib * 1024.0,
+        );
+    }
+    if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
+        float_gauge(
+            registry,
+            "process_open_fds",
+            "Open file descriptors of this process",
+            fds.count() as f64,
+        );
+    }
+}
