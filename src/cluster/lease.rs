@@ -41,11 +41,20 @@ pub async fn bucket(
     prefix: &str,
     ttl: Duration,
 ) -> Result<Store, String> {
-    let bucket = format!("{prefix}_leases_{}", ttl.as_millis());
+    key_value(js, format!("{prefix}_leases_{}", ttl.as_millis()), ttl).await
+}
+
+/// Opens the key-value bucket `bucket` (one value a key; entries expire after `max_age`,
+/// zero: never), made on first use.
+pub async fn key_value(
+    js: &async_nats::jetstream::Context,
+    bucket: String,
+    max_age: Duration,
+) -> Result<Store, String> {
     let config = kv::Config {
         bucket: bucket.clone(),
         history: 1,
-        max_age: ttl,
+        max_age,
         ..Default::default()
     };
     match js.create_key_value(config).await {
@@ -53,7 +62,7 @@ pub async fn bucket(
         Err(create) => js
             .get_key_value(&bucket)
             .await
-            .map_err(|e| format!("the lease bucket {bucket}: {create}; {e}")),
+            .map_err(|e| format!("the bucket {bucket}: {create}; {e}")),
     }
 }
 

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use async_nats::HeaderMap;
 use async_nats::jetstream::context::PublishErrorKind;
-use async_nats::jetstream::kv::{self, Store};
+use async_nats::jetstream::kv::Store;
 use async_nats::jetstream::stream::{self, DiscardPolicy, Republish, StorageType};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
@@ -67,22 +67,6 @@ pub(super) fn definition_key(realm_hash: &str, topic: &str) -> String {
     format!("{realm_hash}.{}", crate::cluster::subject::token(topic))
 }
 
-/// Opens the key-value bucket `bucket`, made on first use.
-async fn key_value(js: &async_nats::jetstream::Context, bucket: String) -> Result<Store, String> {
-    let config = kv::Config {
-        bucket: bucket.clone(),
-        history: 1,
-        ..Default::default()
-    };
-    match js.create_key_value(config).await {
-        Ok(kv) => Ok(kv),
-        Err(create) => js
-            .get_key_value(&bucket)
-            .await
-            .map_err(|e| format!("the bucket {bucket}: {create}; {e}")),
-    }
-}
-
 impl PollerStore {
     pub async fn start(
         js: async_nats::jetstream::Context,
@@ -108,9 +92,10 @@ impl PollerStore {
         js.get_or_create_stream(config)
             .await
             .map_err(|e| format!("JetStream stream {stream}: {e}"))?;
-        let state = key_value(&js, format!("{prefix}_poller_state")).await?;
-        let definitions = key_value(&js, format!("{prefix}_topics")).await?;
-        let reports = key_value(&js, format!("{prefix}_poller_report")).await?;
+        let state = lease::key_value(&js, format!("{prefix}_poller_state"), Duration::ZERO).await?;
+        let definitions = lease::key_value(&js, format!("{prefix}_topics"), Duration::ZERO).await?;
+        let reports =
+            lease::key_value(&js, format!("{prefix}_poller_report"), Duration::ZERO).await?;
         let leases = lease::bucket(&js, prefix, ttl).await?;
         Ok(Arc::new(PollerStore {
             js,

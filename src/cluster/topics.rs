@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use async_nats::jetstream::kv::{CreateErrorKind, Operation};
+use async_nats::jetstream::kv::{CreateErrorKind, Operation, Store};
 use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
 use futures_util::{FutureExt, StreamExt};
@@ -118,20 +118,16 @@ impl TopicCatalog for ClusterTopics {
     }
 
     fn report(&self, name: &str) -> BoxFuture<'_, Option<TopicReport>> {
-        let key = state_key(&self.hash, name);
-        async move {
-            let bytes = self.store.reports.get(&key).await.ok()??;
-            serde_json::from_slice(&bytes).ok()
-        }
-        .boxed()
+        read(&self.store.reports, state_key(&self.hash, name)).boxed()
     }
 
     fn state(&self, name: &str) -> BoxFuture<'_, Option<TopicState>> {
-        let key = state_key(&self.hash, name);
-        async move {
-            let bytes = self.store.state.get(&key).await.ok()??;
-            serde_json::from_slice(&bytes).ok()
-        }
-        .boxed()
+        read(&self.store.state, state_key(&self.hash, name)).boxed()
     }
+}
+
+/// The JSON value under `key`, if there is one and it decodes.
+async fn read<T: serde::de::DeserializeOwned>(kv: &Store, key: String) -> Option<T> {
+    let bytes = kv.get(&key).await.ok()??;
+    serde_json::from_slice(&bytes).ok()
 }
