@@ -34,6 +34,15 @@ enum Command {
         #[arg(long, default_value = "config.json")]
         config: PathBuf,
     },
+    /// Write a starter config.json and an .env with a generated pusher secret into DIR.
+    Init {
+        /// The folder (made if missing); nothing in it is overwritten.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// The port the starter listens on (127.0.0.1).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+    },
     /// Validate a configuration and print a summary of it.
     Check {
         #[arg(long, default_value = "config.json")]
@@ -75,6 +84,42 @@ fn warnings(config: &config::Config) -> Vec<String> {
     all
 }
 
+/// `junction init`: the starter, then the next three commands to run.
+fn init(dir: &std::path::Path, port: u16) -> ExitCode {
+    let starter = match config::write_starter(dir, port) {
+        Ok(starter) => starter,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (key, var) = (config::STARTER_KEY, config::STARTER_SECRET_VAR);
+    println!(
+        "wrote {} and {} (the signed pusher's secret)",
+        starter.config.display(),
+        starter.env.display()
+    );
+    println!();
+    println!("next:");
+    println!(
+        "  cd {} && set -a && . ./.env && set +a && junction start",
+        dir.display()
+    );
+    println!(
+        "  curl -H 'Content-Type: application/json' \
+         -d '{{\"topic\": \"com.example.hello\", \"args\": [\"Hello\"]}}' \
+         http://127.0.0.1:{port}/push"
+    );
+    println!("  curl http://127.0.0.1:{port}/ready");
+    println!();
+    println!(
+        "WAMP clients join realm1 at ws://127.0.0.1:{port}/ws; signed pushes go to \
+         /push-signed: junction publish --url http://127.0.0.1:{port}/push-signed \
+         --key {key} --secret \"${var}\" --topic com.example.hello Hello"
+    );
+    ExitCode::SUCCESS
+}
+
 /// Exit code for an invalid configuration.
 const CONFIG_ERROR: u8 = 2;
 
@@ -97,6 +142,7 @@ fn main() -> ExitCode {
             }
         },
         Command::Sign { key, secret, seq } => sign(&key, &secret, seq),
+        Command::Init { dir, port } => init(&dir, port),
         Command::Publish {
             url,
             topic,
