@@ -57,9 +57,7 @@ impl Realm {
     /// Whether the realm's store keeps events across restarts, and how many of its writes
     /// failed since start (for readiness).
     pub fn store_health(&self) -> (bool, u64) {
-        let failed = self.storage.writer().map_or(0, |w| {
-            w.stats().failed.load(std::sync::atomic::Ordering::Relaxed)
-        });
+        let failed = self.store_stats().map_or(0, |stats| stats.failed);
         (self.storage.store().is_durable(), failed)
     }
 
