@@ -17,6 +17,10 @@ fn bundled_config_loads_with_the_push_secret_from_the_environment() {
         panic!("expected a web transport");
     };
     assert!(matches!(paths.get("/ws"), Some(PathService::WebSocket(_))));
+    // The README's first command gives an operator these too.
+    assert!(matches!(paths.get("/health"), Some(PathService::Health)));
+    assert!(matches!(paths.get("/ready"), Some(PathService::Ready)));
+    assert!(matches!(paths.get("/metrics"), Some(PathService::Metrics)));
     let Some(PathService::Publisher(push)) = paths.get("/push") else {
         panic!("expected /push");
     };
