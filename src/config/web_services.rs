@@ -19,23 +19,19 @@ pub(super) fn load_web_service(
     Some(match kind {
         "redirect" => load_redirect(obj, cx),
         "json" => load_json(obj, cx),
-        "nodeinfo" => obj
-            .keys(&["type"], &["debug"], &mut cx.ignored)
-            .map(|()| PathService::NodeInfo),
-        "none" => obj
-            .keys(&["type"], &["debug"], &mut cx.ignored)
-            .map(|()| PathService::Nothing),
-        "health" => obj
-            .keys(&["type"], &["debug"], &mut cx.ignored)
-            .map(|()| PathService::Health),
-        "ready" => obj
-            .keys(&["type"], &["debug"], &mut cx.ignored)
-            .map(|()| PathService::Ready),
-        "metrics" => obj
-            .keys(&["type"], &["debug"], &mut cx.ignored)
-            .map(|()| PathService::Metrics),
+        "nodeinfo" => bare(obj, cx, PathService::NodeInfo),
+        "none" => bare(obj, cx, PathService::Nothing),
+        "health" => bare(obj, cx, PathService::Health),
+        "ready" => bare(obj, cx, PathService::Ready),
+        "metrics" => bare(obj, cx, PathService::Metrics),
         _ => return None,
     })
+}
+
+/// A path type that takes no options: only `type` (and Crossbar's `debug`, ignored).
+fn bare(obj: &Obj, cx: &mut Loader, service: PathService) -> Result<PathService> {
+    obj.keys(&["type"], &["debug"], &mut cx.ignored)
+        .map(|()| service)
 }
 
 fn load_redirect(obj: &Obj, cx: &mut Loader) -> Result<PathService> {
