@@ -25,6 +25,7 @@ pub mod log_text;
 pub mod log_throttle;
 pub mod poller;
 pub mod router;
+pub mod stats;
 pub mod store;
 pub mod transport;
 pub mod wamp;

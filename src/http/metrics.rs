@@ -1,9 +1,12 @@
-//! Prometheus metrics (`"type": "metrics"`), in the OpenMetrics text format (prometheus-client),
-//! gathered when scraped from what the router, the stores, the cluster link and the pollers
-//! already hold: nothing is counted on the publish or call path for them.
+//! Prometheus metrics (`"type": "metrics"`), in the OpenMetrics text format (prometheus-client).
+//! Gauges are gathered when scraped from what the router, the stores, the cluster link and the
+//! pollers already hold; what flows (messages, bytes, latencies, bridge requests) is counted
+//! as it happens by [`traffic`] and [`bridge_stats`], sharded so that counting costs the hot
+//! paths next to nothing (BENCHMARKS.md measures it).
 //!
-//! Labels are bounded: realms, transport kinds and poller topics all come from the config (or
-//! the topics API); no session, authid or client URI becomes a label.
+//! Labels are bounded: realms, transport kinds, paths and poller topics all come from the
+//! config (or the topics API), message types and serializers from the protocol; no session,
+//! authid or client URI becomes a label.
 
 use std::sync::OnceLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -11,16 +14,111 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use hyper::StatusCode;
 use hyper::header::{self, HeaderValue};
 use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
+use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
+use serde::Serialize;
 
+use crate::http::bridge_stats;
 use crate::http::response::{self, HttpResponse};
 use crate::poller::supervisor::Pollers;
 use crate::router::Router;
+use crate::router::traffic::{self, TrafficSnapshot};
+use crate::stats::histogram::Snapshot;
+use crate::wamp::serializer::Serialization;
 
 type Labels = Vec<(&'static str, String)>;
+
+/// Histograms counted elsewhere (see [`Snapshot`]), one per label set, as a metric.
+#[derive(Debug, Default)]
+struct Histograms(Vec<(Labels, Snapshot)>);
+
+impl EncodeMetric for Histograms {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        for (labels, snapshot) in &self.0 {
+            encoder
+                .encode_family(labels)?
+                .encode_histogram::<NoLabelSet>(
+                    snapshot.sum_seconds(),
+                    snapshot.count(),
+                    &snapshot.buckets(),
+                    None,
+                )?;
+        }
+        Ok(())
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Histogram
+    }
+}
+
+fn histogram(registry: &mut Registry, name: &str, help: &str, histograms: Histograms) {
+    registry.register(name, help, histograms);
+}
+
+/// The serializer label.
+fn serializer(serialization: Serialization) -> &'static str {
+    match serialization {
+        Serialization::Json => "json",
+        Serialization::MsgPack => "msgpack",
+        Serialization::Cbor => "cbor",
+    }
+}
+
+/// One bridge path's requests with one status.
+#[derive(Debug, Clone, Serialize)]
+pub struct BridgeCount {
+    pub path: String,
+    pub status: u16,
+    pub count: u64,
+    /// Seconds the path's requests took, all statuses together.
+    pub seconds_sum: f64,
+}
+
+/// Running totals, for the admin dashboard's charts: rates come from two readings.
+#[derive(Debug, Clone, Serialize)]
+pub struct Totals {
+    pub messages_in: u64,
+    pub messages_out: u64,
+    pub events_delivered: u64,
+    /// Calls ended (answered, failed, canceled or timed out) and the seconds they took.
+    pub calls: u64,
+    pub call_seconds_sum: f64,
+    /// Events timed from routing to their connection's writer, and the seconds they waited.
+    pub publish_deliveries_timed: u64,
+    pub publish_delivery_seconds_sum: f64,
+    pub bridge: Vec<BridgeCount>,
+}
+
+/// The totals now (process-wide, like the metrics they come from).
+pub fn totals(_router: &Router) -> Totals {
+    let traffic = traffic::snapshot();
+    let mut bridge = Vec::new();
+    for path in bridge_stats::snapshot() {
+        for (status, count) in &path.statuses {
+            bridge.push(BridgeCount {
+                path: path.path.clone(),
+                status: *status,
+                count: *count,
+                seconds_sum: path.latency.sum_seconds(),
+            });
+        }
+    }
+    Totals {
+        messages_in: traffic.messages_received(),
+        messages_out: traffic.messages_sent(),
+        events_delivered: traffic.events_delivered(),
+        calls: traffic.call.count(),
+        call_seconds_sum: traffic.call.sum_seconds(),
+        publish_deliveries_timed: traffic.event_delivery.count(),
+        publish_delivery_seconds_sum: traffic.event_delivery.sum_seconds(),
+        bridge,
+    }
+}
 
 /// When this process started, as Unix seconds and as an instant.
 fn started() -> &'static (f64, Instant) {
@@ -170,6 +268,8 @@ pub async fn metrics(router: &Router, pollers: &Pollers) -> HttpResponse {
             }
         }
     }
+    traffic_metrics(&mut registry, &traffic::snapshot());
+    bridge_metrics(&mut registry);
     process_metrics(&mut registry);
     let mut text = String::new();
     if let Err(e) = encode(&mut text, &registry) {
@@ -185,6 +285,115 @@ pub async fn metrics(router: &Router, pollers: &Pollers) -> HttpResponse {
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
     );
     answer
+}
+
+/// WAMP messages and bytes by type and serializer, events delivered, latencies, slow consumers.
+fn traffic_metrics(registry: &mut Registry, traffic: &TrafficSnapshot) {
+    let received = counter_family(
+        registry,
+        "messages_received",
+        "WAMP messages received from client connections, by type and serializer",
+    );
+    for m in &traffic.received {
+        let labels = vec![
+            ("type", m.kind.to_owned()),
+            ("serializer", serializer(m.serialization).to_owned()),
+        ];
+        received.get_or_create(&labels).inc_by(m.count);
+    }
+    let sent = counter_family(
+        registry,
+        "messages_sent",
+        "WAMP messages handed to client connections' writers, by type and serializer",
+    );
+    for m in &traffic.sent {
+        let labels = vec![
+            ("type", m.kind.to_owned()),
+            ("serializer", serializer(m.serialization).to_owned()),
+        ];
+        sent.get_or_create(&labels).inc_by(m.count);
+    }
+    let received_bytes = counter_family(
+        registry,
+        "received_bytes",
+        "Bytes of the WAMP messages received, by serializer",
+    );
+    let sent_bytes = counter_family(
+        registry,
+        "sent_bytes",
+        "Bytes of the WAMP messages sent, by serializer",
+    );
+    for s in Serialization::ALL {
+        let labels = vec![("serializer", serializer(s).to_owned())];
+        received_bytes
+            .get_or_create(&labels)
+            .inc_by(traffic.received_bytes[s.index()]);
+        sent_bytes
+            .get_or_create(&labels)
+            .inc_by(traffic.sent_bytes[s.index()]);
+    }
+    let delivered = counter_family(
+        registry,
+        "events_delivered",
+        "EVENT messages sent to subscribers",
+    );
+    delivered
+        .get_or_create(&Vec::new())
+        .inc_by(traffic.events_delivered());
+    histogram(
+        registry,
+        "event_delivery_seconds",
+        "Time from routing a publication to its EVENT reaching the subscriber connection's writer",
+        Histograms(vec![(Vec::new(), traffic.event_delivery)]),
+    );
+    histogram(
+        registry,
+        "call_duration_seconds",
+        "Time from routing a CALL to its end (RESULT, ERROR, cancel or timeout)",
+        Histograms(vec![(Vec::new(), traffic.call)]),
+    );
+    let slow = counter_family(
+        registry,
+        "slow_consumer_disconnects",
+        "Sessions closed because their outbound queue was full",
+    );
+    slow.get_or_create(&Vec::new())
+        .inc_by(traffic.slow_consumers);
+    let dropped = counter_family(
+        registry,
+        "outbound_dropped",
+        "Messages not queued for a session: its queue was full or its connection gone",
+    );
+    dropped.get_or_create(&Vec::new()).inc_by(traffic.dropped);
+}
+
+/// HTTP bridge requests by path and status, and their latency by path.
+fn bridge_metrics(registry: &mut Registry) {
+    let requests = counter_family(
+        registry,
+        "bridge_requests",
+        "HTTP bridge requests (publisher, caller, webhook paths), by path and status",
+    );
+    let mut latencies = Histograms::default();
+    for path in bridge_stats::snapshot() {
+        for (status, count) in &path.statuses {
+            let labels = vec![
+                ("path", path.path.clone()),
+                ("kind", path.kind.to_owned()),
+                ("status", status.to_string()),
+            ];
+            requests.get_or_create(&labels).inc_by(*count);
+        }
+        latencies
+            .0
+            .push((vec![("path", path.path.clone())], path.latency));
+    }
+    histogram(
+        registry,
+        "bridge_request_duration_seconds",
+        "Time to answer an HTTP bridge request, by path",
+        latencies,
+    );
 }
 
 /// Resident memory, open file descriptors and start time, from `/proc/self` (Linux).

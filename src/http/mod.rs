@@ -5,6 +5,7 @@
 pub mod archive;
 pub mod archive_download;
 pub mod bridge;
+pub mod bridge_stats;
 pub mod caller;
 pub mod cgi;
 pub mod cgi_response;

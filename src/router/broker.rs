@@ -354,6 +354,7 @@ fn deliver(
     };
     // Per serialization: not encoded yet, the frame, or none (it cannot carry the payload).
     let mut frames: [Option<Option<Bytes>>; SERIALIZATIONS] = Default::default();
+    let routed = crate::router::traffic::stamp();
     let mut delivered = 0;
     for peer in subscription.subscribers.values() {
         if !publication.audience.admits(peer) {
@@ -375,7 +376,7 @@ fn deliver(
                 .ok()
         });
         if let Some(frame) = frame
-            && peer.deliver(frame.clone())
+            && peer.deliver_event(frame.clone(), routed)
         {
             delivered += 1;
         }

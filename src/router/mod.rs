@@ -20,6 +20,7 @@ pub mod persist;
 pub mod realm;
 pub mod session;
 pub mod session_table;
+pub mod traffic;
 pub mod uri_index;
 
 use std::collections::HashMap;

@@ -20,7 +20,7 @@
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::task::Poll;
 
 use bytes::Bytes;
@@ -29,6 +29,8 @@ use parking_lot::Mutex;
 use tokio::sync::Notify;
 
 use crate::config::DEFAULT_MAX_OUTBOUND_BYTES;
+use crate::router::traffic;
+use crate::wamp::serializer::Serialization;
 
 /// One item for a transport's writer.
 #[derive(Debug)]
@@ -39,6 +41,14 @@ pub enum Outgoing {
     Ping(Bytes),
     /// Write what is queued before this, then close the transport with this code and reason.
     Close { code: u16, reason: String },
+}
+
+/// What the queue holds: an item for the writer, or an EVENT with the [`traffic::stamp`] of
+/// when it was routed (its wait is measured when the writer takes it).
+#[derive(Debug)]
+enum Queued {
+    Item(Outgoing),
+    Event(Bytes, u32),
 }
 
 /// The queue, shared by everything that sends to one session.
@@ -60,11 +70,17 @@ pub struct Outbound {
     /// Senders waiting for room ([`Outbound::send`]).
     room: Notify,
     closer: Closer,
+    /// The connection's serialization, once a session counts its messages
+    /// ([`count_as`](Outbound::count_as)): 0 for none (an internal session), else index + 1.
+    counted_as: AtomicU8,
+    /// Messages received from and sent to this connection (see [`messages`](Outbound::messages)).
+    received: AtomicU64,
+    sent: AtomicU64,
 }
 
 #[derive(Debug, Default)]
 struct State {
-    items: VecDeque<Outgoing>,
+    items: VecDeque<Queued>,
     /// Bytes of the messages in `items` and in the writer's current batch (see `Inbox::take_all`).
     bytes: usize,
     /// The writer is gone: nothing more is queued.
@@ -79,13 +95,16 @@ pub struct Closer {
 }
 
 impl Closer {
-    pub fn close(&self, reason: impl Into<String>) {
+    /// Asks for the close; true for the first ask (the reason given is the one kept).
+    pub fn close(&self, reason: impl Into<String>) -> bool {
         let mut r = self.reason.lock();
-        if r.is_none() {
+        let first = r.is_none();
+        if first {
             *r = Some(reason.into());
         }
         drop(r);
         self.notify.notify_one();
+        first
     }
 
     /// Resolves once `close` has been called, with the first reason given.
@@ -117,11 +136,15 @@ impl Outbound {
             writer: AtomicWaker::new(),
             room: Notify::new(),
             closer: Closer::default(),
+            counted_as: AtomicU8::new(0),
+            received: AtomicU64::new(0),
+            sent: AtomicU64::new(0),
         });
         let inbox = Inbox {
             outbound: Arc::clone(&outbound),
             batch: VecDeque::new(),
             taken: 0,
+            taken_at: 0,
         };
         (outbound, inbox)
     }
@@ -129,8 +152,19 @@ impl Outbound {
     /// Queues what another session sends, without waiting; over a bound, closes the session as
     /// a slow consumer instead.
     pub fn push(&self, item: Outgoing) -> bool {
+        self.push_queued(Queued::Item(item))
+    }
+
+    /// Queues an EVENT routed at `routed` (a [`traffic::stamp`]), like [`push`](Self::push).
+    pub fn push_event(&self, frame: Bytes, routed: u32) -> bool {
+        self.push_queued(Queued::Event(frame, routed))
+    }
+
+    fn push_queued(&self, item: Queued) -> bool {
         let state = self.state.lock();
         if state.closed {
+            drop(state);
+            traffic::dropped();
             return false;
         }
         let size = item.size();
@@ -146,8 +180,13 @@ impl Outbound {
         };
         if let Some(reason) = reason {
             drop(state);
-            self.closer
-                .close(format!("slow consumer: outbound queue full, {reason}"));
+            traffic::dropped();
+            if self
+                .closer
+                .close(format!("slow consumer: outbound queue full, {reason}"))
+            {
+                traffic::slow_consumer();
+            }
             return false;
         }
         self.enqueue(state, item);
@@ -161,7 +200,7 @@ impl Outbound {
         if state.closed {
             return false;
         }
-        self.enqueue(state, item);
+        self.enqueue(state, Queued::Item(item));
         true
     }
 
@@ -215,7 +254,7 @@ impl Outbound {
 
     /// Appends under the lock; wakes the writer when the queue turns non-empty (otherwise
     /// it was woken already and has not drained yet).
-    fn enqueue(&self, mut state: parking_lot::MutexGuard<'_, State>, item: Outgoing) {
+    fn enqueue(&self, mut state: parking_lot::MutexGuard<'_, State>, item: Queued) {
         let was_empty = state.items.is_empty();
         state.bytes += item.size();
         state.items.push_back(item);
@@ -228,14 +267,48 @@ impl Outbound {
     pub fn closer(&self) -> &Closer {
         &self.closer
     }
+
+    /// Counts this connection's messages in the metrics ([`traffic`]) as `serialization`: set
+    /// by the session of a client connection (internal sessions are not counted).
+    pub fn count_as(&self, serialization: Serialization) {
+        // Index + 1 fits: there are three serializations.
+        let tag = serialization.index() as u8 + 1;
+        self.counted_as.store(tag, Ordering::Relaxed);
+    }
+
+    fn counted_as(&self) -> Option<Serialization> {
+        let tag = self.counted_as.load(Ordering::Relaxed);
+        Serialization::ALL
+            .get(usize::from(tag).checked_sub(1)?)
+            .copied()
+    }
+
+    /// A message of `len` bytes decoded from this connection (called by its session, the only
+    /// one that reads it).
+    pub fn received(&self, code: u64, len: usize) {
+        if let Some(serialization) = self.counted_as() {
+            traffic::received(serialization, code, len);
+            // One reader: a load and a store need no locked add.
+            let n = self.received.load(Ordering::Relaxed);
+            self.received.store(n + 1, Ordering::Relaxed);
+        }
+    }
+
+    /// Messages received from and sent to this connection so far.
+    pub fn messages(&self) -> (u64, u64) {
+        (
+            self.received.load(Ordering::Relaxed),
+            self.sent.load(Ordering::Relaxed),
+        )
+    }
 }
 
-impl Outgoing {
+impl Queued {
     /// Bytes this item holds.
     fn size(&self) -> usize {
         match self {
-            Outgoing::Message(b) | Outgoing::Ping(b) => b.len(),
-            Outgoing::Close { reason, .. } => reason.len(),
+            Queued::Item(Outgoing::Message(b) | Outgoing::Ping(b)) | Queued::Event(b, _) => b.len(),
+            Queued::Item(Outgoing::Close { reason, .. }) => reason.len(),
         }
     }
 }
@@ -247,14 +320,23 @@ impl Outgoing {
 ///
 /// A call a session routes to itself does not count: the YIELD that ends it comes from the
 /// same connection, which must not wait for it before reading it.
+///
+/// Its life is also the call's duration, from routing to its end, observed in the metrics
+/// ([`traffic::call_ended`]) when it is dropped.
 #[derive(Debug)]
-pub struct Awaited(Option<Arc<Outbound>>);
+pub struct Awaited {
+    caller: Option<Arc<Outbound>>,
+    routed: std::time::Instant,
+}
 
 impl Awaited {
     /// A call from the session that owns `caller` to the one that owns `callee`.
     pub fn new(caller: &Arc<Outbound>, callee: &Arc<Outbound>) -> Awaited {
         if Arc::ptr_eq(caller, callee) {
-            return Awaited(None);
+            return Awaited {
+                caller: None,
+                routed: std::time::Instant::now(),
+            };
         }
         Awaited::waiting(caller)
     }
@@ -263,13 +345,17 @@ impl Awaited {
     /// queue): it counts whoever the callee turns out to be.
     pub fn waiting(caller: &Arc<Outbound>) -> Awaited {
         caller.awaited.fetch_add(1, Ordering::Relaxed);
-        Awaited(Some(Arc::clone(caller)))
+        Awaited {
+            caller: Some(Arc::clone(caller)),
+            routed: std::time::Instant::now(),
+        }
     }
 }
 
 impl Drop for Awaited {
     fn drop(&mut self) {
-        if let Some(caller) = &self.0 {
+        traffic::call_ended(self.routed.elapsed());
+        if let Some(caller) = &self.caller {
             caller.awaited.fetch_sub(1, Ordering::Relaxed);
             caller.room.notify_waiters();
         }
@@ -282,9 +368,12 @@ impl Drop for Awaited {
 pub struct Inbox {
     outbound: Arc<Outbound>,
     /// Taken from the queue, not yet handed out.
-    batch: VecDeque<Outgoing>,
+    batch: VecDeque<Queued>,
     /// Bytes of the last batch taken, still counted in the queue's `bytes`.
     taken: usize,
+    /// When the last batch was taken (a [`traffic::stamp`]): when its events reached the
+    /// writer.
+    taken_at: u32,
 }
 
 /// A batch this large is not kept once handed out: a burst must not pin its memory.
@@ -294,7 +383,7 @@ impl Inbox {
     /// The next item, waiting for one.
     pub async fn recv(&mut self) -> Option<Outgoing> {
         if let Some(item) = self.batch.pop_front() {
-            return Some(item);
+            return Some(self.hand_out(item));
         }
         poll_fn(|cx| {
             if self.take_all() {
@@ -308,7 +397,8 @@ impl Inbox {
             }
         })
         .await;
-        self.batch.pop_front()
+        let item = self.batch.pop_front()?;
+        Some(self.hand_out(item))
     }
 
     /// The next item if one is queued.
@@ -316,7 +406,31 @@ impl Inbox {
         if self.batch.is_empty() {
             self.take_all();
         }
-        self.batch.pop_front()
+        let item = self.batch.pop_front()?;
+        Some(self.hand_out(item))
+    }
+
+    /// An item as the writer gets it, counted as sent (see [`traffic`]).
+    fn hand_out(&mut self, item: Queued) -> Outgoing {
+        let Some(serialization) = self.outbound.counted_as() else {
+            return match item {
+                Queued::Item(item) => item,
+                Queued::Event(frame, _) => Outgoing::Message(frame),
+            };
+        };
+        let frame = match item {
+            Queued::Item(Outgoing::Message(frame)) => frame,
+            Queued::Event(frame, routed) => {
+                traffic::event_waited(routed, self.taken_at);
+                frame
+            }
+            Queued::Item(other) => return other,
+        };
+        traffic::sent(serialization, &frame);
+        // One writer: a load and a store need no locked add.
+        let sent = &self.outbound.sent;
+        sent.store(sent.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        Outgoing::Message(frame)
     }
 
     /// Moves everything queued into `batch` (empty when called); false when nothing was.
@@ -334,6 +448,9 @@ impl Inbox {
         std::mem::swap(&mut state.items, &mut self.batch);
         let freed = was_full && self.outbound.room_in(&state);
         drop(state);
+        if !self.batch.is_empty() && self.outbound.counted_as().is_some() {
+            self.taken_at = traffic::stamp();
+        }
         if freed {
             self.outbound.room.notify_waiters();
         }

@@ -70,4 +70,9 @@ impl Peer {
     pub fn deliver(&self, frame: Bytes) -> bool {
         self.outbound.push(Outgoing::Message(frame))
     }
+
+    /// Queues an EVENT routed at `routed` (a [`traffic::stamp`](crate::router::traffic::stamp)).
+    pub fn deliver_event(&self, frame: Bytes, routed: u32) -> bool {
+        self.outbound.push_event(frame, routed)
+    }
 }

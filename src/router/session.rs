@@ -10,7 +10,10 @@
 //! dynamic authorizer first is `dynamic_authorization`'s.
 
 use std::collections::HashSet;
+use std::future::Future;
 use std::sync::Arc;
+
+use futures_util::future::Either;
 use std::time::Duration;
 
 use tracing::{debug, info, warn};
@@ -87,6 +90,7 @@ impl Session {
         serialization: Serialization,
         outbound: Arc<Outbound>,
     ) -> Session {
+        outbound.count_as(serialization);
         Session {
             router,
             authenticator,
@@ -137,6 +141,29 @@ impl Session {
 
     /// Aborts the session for a message that breaks the protocol (also used by the transport
     /// for frames that do not decode).
+    /// Decodes one message from the connection, counts it, and handles it; one that does not
+    /// decode aborts the session.
+    ///
+    /// Not an `async fn`: it returns `handle`'s own future, so the connection's task, which
+    /// holds it for the session's life, is not made larger by a wrapper's state.
+    pub fn receive<'a>(&'a mut self, bytes: &[u8]) -> impl Future<Output = Flow> + Send + 'a {
+        match self.serialization.decode(bytes) {
+            Ok(msg) => Either::Left(self.handle_received(msg, bytes.len())),
+            Err(e) => Either::Right(async move { self.protocol_violation(&e.0).await }),
+        }
+    }
+
+    /// Counts a message of `len` bytes decoded from the connection, and handles it (`handle`'s
+    /// own future, see [`receive`](Self::receive)).
+    pub fn handle_received(
+        &mut self,
+        msg: Message,
+        len: usize,
+    ) -> impl Future<Output = Flow> + Send + '_ {
+        self.outbound.received(msg.code(), len);
+        self.handle(msg)
+    }
+
     pub async fn protocol_violation(&mut self, message: &str) -> Flow {
         debug!(peer = %self.transport.peer, "protocol violation: {}", peer_text(message));
         // Boxed: rare, and inline it would grow every session's task (see `handle`).

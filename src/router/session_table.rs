@@ -177,6 +177,12 @@ impl JoinedSession {
 
     /// Whether the router killed this session: it is out of the realm and its transport is
     /// closing, so whatever it still sends is ignored.
+    /// Messages received from and sent to this session's connection so far (zero for an
+    /// internal session).
+    pub fn messages(&self) -> (u64, u64) {
+        self.peer.outbound.messages()
+    }
+
     pub fn is_killed(&self) -> bool {
         self.killed.load(Ordering::Relaxed)
     }

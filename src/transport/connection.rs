@@ -20,7 +20,6 @@ use crate::log_throttle::{Throttle, and_more};
 use crate::router::peer::{Inbox, Outbound, Outgoing};
 use crate::router::session::{Flow, Session};
 use crate::router::session_table::TransportInfo;
-use crate::wamp::serializer::Serialization;
 
 /// Most frames written before one flush; bounds the latency a long queue adds.
 pub const MAX_FRAMES_PER_FLUSH: usize = 256;
@@ -172,11 +171,8 @@ where
 }
 
 /// Decodes one message and hands it to the session; one that does not decode aborts it.
-pub async fn deliver(session: &mut Session, serialization: Serialization, bytes: &[u8]) -> Flow {
-    match serialization.decode(bytes) {
-        Ok(msg) => session.handle(msg).await,
-        Err(e) => session.protocol_violation(&e.0).await,
-    }
+pub fn deliver<'a>(session: &'a mut Session, bytes: &[u8]) -> impl Future<Output = Flow> + 'a {
+    session.receive(bytes)
 }
 
 /// Runs the reader, the writer and the pinger of one connection until the first ends or the

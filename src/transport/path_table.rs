@@ -19,6 +19,7 @@ use crate::config::{
 };
 use crate::http::archive::ArchivePath;
 use crate::http::bridge::BODY_DEADLINE;
+use crate::http::bridge_stats::{self, PathStats};
 use crate::http::caller::CallerPath;
 use crate::http::cgi::{self, CgiPath};
 use crate::http::forwarded::Forwarding;
@@ -46,9 +47,9 @@ enum Service {
         authenticator: Arc<Authenticator>,
     },
     Testee(WebSocketOptions),
-    Publisher(PublisherPath),
-    Caller(CallerPath),
-    Webhook(WebhookPath),
+    Publisher(PublisherPath, Arc<PathStats>),
+    Caller(CallerPath, Arc<PathStats>),
+    Webhook(WebhookPath, Arc<PathStats>),
     TopicsApi(TopicsApiPath),
     Static(StaticPath),
     Redirect {
@@ -148,12 +149,15 @@ impl Services {
                         PathService::WebSocketTestee(options) => Service::Testee(options.clone()),
                         PathService::Publisher(s) => Service::Publisher(
                             PublisherPath::new(path, s, &router).ok_or_else(missing)?,
+                            bridge_stats::for_path(path, "publisher"),
                         ),
-                        PathService::Caller(s) => {
-                            Service::Caller(CallerPath::new(path, s, &router).ok_or_else(missing)?)
-                        }
+                        PathService::Caller(s) => Service::Caller(
+                            CallerPath::new(path, s, &router).ok_or_else(missing)?,
+                            bridge_stats::for_path(path, "caller"),
+                        ),
                         PathService::Webhook(s) => Service::Webhook(
                             WebhookPath::new(path, s, &router).ok_or_else(missing)?,
+                            bridge_stats::for_path(path, "webhook"),
                         ),
                         PathService::TopicsApi(s) => {
                             Service::TopicsApi(TopicsApiPath::new(path, s, pollers))
@@ -264,15 +268,15 @@ async fn answer(
             .unwrap_or_else(|refused| response::error(refused.status, &refused.message, None)),
         Service::Testee(options) => upgrade::testee(options, req)
             .unwrap_or_else(|refused| response::error(refused.status, &refused.message, None)),
-        Service::Publisher(path) => {
+        Service::Publisher(path, stats) => {
             let requester = requester();
-            path.handle(req, requester).await
+            counted(stats, path.handle(req, requester)).await
         }
-        Service::Caller(path) => {
+        Service::Caller(path, stats) => {
             let requester = requester();
-            path.handle(req, requester).await
+            counted(stats, path.handle(req, requester)).await
         }
-        Service::Webhook(path) => path.handle(req).await,
+        Service::Webhook(path, stats) => counted(stats, path.handle(req)).await,
         Service::TopicsApi(path) => {
             let requester = requester();
             path.handle(req, requester).await
@@ -325,6 +329,14 @@ async fn answer(
         Service::Upload(path) => path.handle(req).await,
     };
     Ok(response)
+}
+
+/// A bridge request's answer, counted by status with its latency.
+async fn counted(stats: &PathStats, answer: impl Future<Output = HttpResponse>) -> HttpResponse {
+    let started = Instant::now();
+    let response = answer.await;
+    stats.record(response.status().as_u16(), started.elapsed());
+    response
 }
 
 fn forwarding<'a>(

@@ -183,7 +183,7 @@ async fn run_session<S>(
         options.auto_ping_timeout,
         options.auto_ping_size,
     );
-    let reader = std::pin::pin!(reader.run(session, serialization, shutdown, peer));
+    let reader = std::pin::pin!(reader.run(session, shutdown, peer));
     let writer = std::pin::pin!(write_loop(&mut rx, &mut writer));
     connection::run(&link, reader, writer, heartbeat.as_ref(), "RawSocket", peer).await;
 }
@@ -204,7 +204,6 @@ where
     async fn run(
         mut self,
         mut session: Session,
-        serialization: Serialization,
         mut shutdown: watch::Receiver<bool>,
         peer: &(dyn Display + Sync),
     ) {
@@ -221,7 +220,7 @@ where
             };
             match frame.kind {
                 FrameType::Message => {
-                    if deliver(&mut session, serialization, &frame.payload).await == Flow::Close {
+                    if deliver(&mut session, &frame.payload).await == Flow::Close {
                         return;
                     }
                 }

@@ -221,7 +221,7 @@ where
                 }
             };
             for bytes in messages {
-                let flow = deliver(&mut self.session, subprotocol.serialization, bytes).await;
+                let flow = deliver(&mut self.session, bytes).await;
                 if flow == Flow::Close {
                     break 'read;
                 }

@@ -280,7 +280,7 @@ impl Reader {
         };
         for bytes in messages {
             let flow = match subprotocol.serialization.decode(bytes) {
-                Ok(msg) => self.session.handle(msg).await,
+                Ok(msg) => self.session.handle_received(msg, bytes.len()).await,
                 Err(e) => return (self.session.protocol_violation(&e.0).await, Some(e.0)),
             };
             if flow == Flow::Close {

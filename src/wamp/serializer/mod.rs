@@ -26,6 +26,7 @@
 mod cbor;
 pub mod json;
 mod msgpack;
+mod peek;
 mod subprotocol;
 
 use bytes::Bytes;

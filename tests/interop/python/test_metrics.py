@@ -1,7 +1,9 @@
 """The `metrics` path (issue 17 item 1), scraped after a known workload and parsed with
 Prometheus's own OpenMetrics parser (prometheus_client), not with regexes: sessions by realm
 and transport, subscriptions, registrations, poller polls and failures by topic, process
-metrics; and no session id, authid or client URI as a label."""
+metrics; WAMP messages by type and serializer, events delivered, call and delivery latency
+histograms, HTTP bridge requests by path and status; and no session id, authid or client URI
+as a label."""
 
 from __future__ import annotations
 
@@ -11,8 +13,8 @@ import time
 import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
-from junction_harness import (Router, Sessions, anonymous_role, http_request, make_config,
-                              realm, run, web_transport, ws_path)
+from junction_harness import (Collector, Router, Sessions, anonymous_role, bridge_path,
+                              http_request, make_config, realm, run, web_transport, ws_path)
 
 
 @pytest.fixture
@@ -25,6 +27,7 @@ def router(request):
                    "retryMaxAttempts": 0}}}]
     config = make_config(realms=[r, realm("realm2", roles=[anonymous_role()])],
                          transports=[web_transport({"ws": ws_path(),
+                                                    "push": bridge_path("publisher"),
                                                     "metrics": {"type": "metrics"}})])
     router = Router(config)
     request.addfinalizer(router.cleanup)
@@ -88,9 +91,82 @@ def test_a_known_workload_shows_in_exact_values(router):
     assert value(samples, "junction_process_open_fds") > 3
     started = value(samples, "junction_process_start_time_seconds")
     assert time.time() - 60 < started <= time.time()
-    # Bounded labels: only realm, transport and topic ever appear.
+    # Bounded labels: names from the config (realm, transport, topic, path) or the protocol.
     names = {name for (_, labels) in samples for name, _ in labels}
-    assert names <= {"realm", "transport", "topic"}, names
+    assert names <= {"realm", "transport", "topic", "type", "serializer", "path", "kind",
+                     "status", "le"}, names
+
+
+def delta(before, after, name, **labels):
+    return (value(after, name, **labels) or 0) - (value(before, name, **labels) or 0)
+
+
+def test_messages_deliveries_latencies_and_bridge_requests_count_exactly(router):
+    """N acknowledged publishes to two subscribers (json and msgpack), M calls, and bridge
+    requests with known statuses: the counters move by exactly that much."""
+    n, m = 20, 7
+
+    async def main():
+        async with Sessions(router.url()) as s:
+            publisher = await s.connect("json")
+            json_sub = await s.connect("json")
+            msgpack_sub = await s.connect("msgpack")
+            events = [Collector(), Collector()]
+            await json_sub.subscribe(events[0], "com.metrics.t")
+            await msgpack_sub.subscribe(events[1], "com.metrics.t")
+            await msgpack_sub.register(lambda x: x, "com.metrics.echo")
+            from autobahn.wamp.types import PublishOptions
+            before = scrape(router)
+            for i in range(n):
+                await publisher.publish("com.metrics.t", i,
+                                        options=PublishOptions(acknowledge=True))
+            for i in range(m):
+                assert await publisher.call("com.metrics.echo", i) == i
+            await events[0].wait(n)
+            await events[1].wait(n)
+            for body in [b'{"topic": "com.metrics.t", "args": [1]}'] * 3:
+                res = http_request(router.host, router.ports[0], "POST", "/push", body=body)
+                assert res.status == 202, res
+            for body in [b"not json", b'{"args": []}']:
+                res = http_request(router.host, router.ports[0], "POST", "/push", body=body)
+                assert res.status == 400, res
+            await events[0].wait(n + 3)
+            await events[1].wait(n + 3)
+            # Sent messages are counted when the writer takes them: give it a moment.
+            deadline = time.monotonic() + 5
+            while True:
+                after = scrape(router)
+                if delta(before, after, "junction_events_delivered_total") >= 2 * (n + 3):
+                    break
+                assert time.monotonic() < deadline, after
+                await asyncio.sleep(0.05)
+            return before, after
+
+    before, after = run(main())
+    json_, msgpack = {"serializer": "json"}, {"serializer": "msgpack"}
+    assert delta(before, after, "junction_messages_received_total", type="PUBLISH", **json_) == n
+    assert delta(before, after, "junction_messages_sent_total", type="PUBLISHED", **json_) == n
+    assert delta(before, after, "junction_messages_sent_total", type="EVENT", **json_) == n + 3
+    assert delta(before, after, "junction_messages_sent_total", type="EVENT", **msgpack) == n + 3
+    assert delta(before, after, "junction_events_delivered_total") == 2 * (n + 3)
+    assert delta(before, after, "junction_messages_received_total", type="CALL", **json_) == m
+    assert delta(before, after, "junction_messages_sent_total", type="INVOCATION", **msgpack) == m
+    assert delta(before, after, "junction_messages_received_total", type="YIELD", **msgpack) == m
+    assert delta(before, after, "junction_messages_sent_total", type="RESULT", **json_) == m
+    assert delta(before, after, "junction_received_bytes_total", **json_) > 0
+    assert delta(before, after, "junction_sent_bytes_total", **msgpack) > 0
+    # Latency histograms: one observation per call, one per delivery, in buckets.
+    assert delta(before, after, "junction_call_duration_seconds_count") == m
+    assert delta(before, after, "junction_call_duration_seconds_bucket", le="+Inf") == m
+    assert delta(before, after, "junction_call_duration_seconds_sum") > 0
+    assert delta(before, after, "junction_event_delivery_seconds_count") == 2 * (n + 3)
+    # Bridge requests by path and status.
+    push = {"path": "/push", "kind": "publisher"}
+    assert delta(before, after, "junction_bridge_requests_total", status="202", **push) == 3
+    assert delta(before, after, "junction_bridge_requests_total", status="400", **push) == 2
+    assert delta(before, after, "junction_bridge_request_duration_seconds_count",
+                 path="/push") == 5
+    assert value(after, "junction_slow_consumer_disconnects_total") == 0
 
 
 def test_only_get_and_head(router):
