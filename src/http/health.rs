@@ -2,7 +2,8 @@
 //! orchestrators. `health` answers 200 while the process serves requests. `ready` answers 200
 //! when every check passes and 503 otherwise, with a JSON body naming each check:
 //!
-//! - `listeners`: every configured listener is bound;
+//! - `listeners`: every configured listener is bound (one that is not is named, with the OS
+//!   error: `1 of 2 up; tcp 127.0.0.1:8080 (transports[1]): Address already in use ...`);
 //! - `store:<realm>`: the realm's store, and how many of its writes failed (a failed write
 //!   makes the check fail: events are being lost);
 //! - `cluster`: connected to NATS, when a cluster is configured;
@@ -39,11 +40,12 @@ fn check(name: &str, ok: bool, detail: String) -> Json {
 pub async fn ready(router: &Router, pollers: &Pollers) -> HttpResponse {
     let mut checks = Vec::new();
     let (up, expected) = router.listeners();
-    checks.push(check(
-        "listeners",
-        up >= expected,
-        format!("{up} of {expected} up"),
-    ));
+    let mut listeners = format!("{up} of {expected} up");
+    for down in router.listeners_down() {
+        listeners.push_str("; ");
+        listeners.push_str(&down);
+    }
+    checks.push(check("listeners", up >= expected, listeners));
     let mut cluster = None;
     for name in router.realm_names() {
         let Some(realm) = router.realm(&name) else {

@@ -22,10 +22,11 @@ pub mod session;
 pub mod session_table;
 pub mod uri_index;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use parking_lot::Mutex;
 use tokio::sync::watch;
 
 use crate::config::Config;
@@ -37,8 +38,17 @@ pub struct Router {
     shutdown: watch::Sender<bool>,
     /// Open WAMP connections, so a shutdown can wait for their GOODBYEs to go out.
     connections: Arc<AtomicUsize>,
-    /// Listeners configured and listeners bound, for readiness.
-    listeners: (AtomicUsize, AtomicUsize),
+    /// Listeners configured, bound, and down, for readiness.
+    listeners: Listeners,
+}
+
+/// The node's listeners as readiness sees them.
+#[derive(Default)]
+struct Listeners {
+    expected: AtomicUsize,
+    up: AtomicUsize,
+    /// Listeners that could not bind, by name, with why (the OS error).
+    down: Mutex<BTreeMap<String, String>>,
 }
 
 /// Counts one open connection for as long as it lives.
@@ -118,20 +128,31 @@ impl Router {
 
     /// The listeners about to be bound (before the first is).
     pub fn expect_listeners(&self, count: usize) {
-        self.listeners.0.store(count, Ordering::Relaxed);
+        self.listeners.expected.store(count, Ordering::Relaxed);
     }
 
-    /// One more listener is bound and serving.
-    pub fn listener_up(&self) {
-        self.listeners.1.fetch_add(1, Ordering::Relaxed);
+    /// The listener `name` is bound and serving (at start, or after it failed to bind).
+    pub fn listener_up(&self, name: &str) {
+        self.listeners.down.lock().remove(name);
+        self.listeners.up.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The listener `name` cannot bind, because of `why` (replacing an earlier reason).
+    pub fn listener_down(&self, name: &str, why: String) {
+        self.listeners.down.lock().insert(name.to_owned(), why);
     }
 
     /// (listeners bound, listeners configured).
     pub fn listeners(&self) -> (usize, usize) {
         (
-            self.listeners.1.load(Ordering::Relaxed),
-            self.listeners.0.load(Ordering::Relaxed),
+            self.listeners.up.load(Ordering::Relaxed),
+            self.listeners.expected.load(Ordering::Relaxed),
         )
+    }
+
+    /// Why each listener that is down is down (name and OS error), ordered by name.
+    pub fn listeners_down(&self) -> Vec<String> {
+        self.listeners.down.lock().values().cloned().collect()
     }
 
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
