@@ -133,6 +133,32 @@ impl Broker {
         self.retained.lock().insert(topic, event);
     }
 
+    /// Hands retained events to `sink` from now on (the realm's store, opened after the
+    /// broker started): `stored` (the store's events) are put back on topics where nothing
+    /// was retained meanwhile, and what was retained meanwhile (newer) is handed to the sink.
+    /// Returns (events loaded, events handed over).
+    pub fn attach_retained_sink(
+        &mut self,
+        sink: Arc<dyn RetainedSink>,
+        stored: Vec<(String, RetainedEvent)>,
+    ) -> (usize, usize) {
+        let mut retained = self.retained.lock();
+        for (topic, event) in retained.iter() {
+            sink.retained(topic, event);
+        }
+        let handed = retained.len();
+        let mut loaded = 0;
+        for (topic, event) in stored {
+            if let std::collections::hash_map::Entry::Vacant(slot) = retained.entry(topic) {
+                slot.insert(event);
+                loaded += 1;
+            }
+        }
+        drop(retained);
+        self.retained_sink = Some(sink);
+        (loaded, handed)
+    }
+
     /// From now on, new subscriptions get ids derived from their (uri, policy).
     pub fn derive_ids(&mut self) {
         self.derived_ids = true;

@@ -20,6 +20,7 @@ pub mod persist;
 pub mod realm;
 pub mod session;
 pub mod session_table;
+pub mod store_retry;
 pub mod uri_index;
 
 use std::collections::{BTreeMap, HashMap};
@@ -35,6 +36,8 @@ use realm::Realm;
 /// All realms of this node, by name, and the node-wide shutdown signal.
 pub struct Router {
     realms: HashMap<String, Arc<Realm>>,
+    /// Stores another process held at start, until [`Router::retry_stores`] takes them.
+    late_stores: Mutex<store_retry::LateStores>,
     shutdown: watch::Sender<bool>,
     /// Open WAMP connections, so a shutdown can wait for their GOODBYEs to go out.
     connections: Arc<AtomicUsize>,
@@ -63,18 +66,31 @@ impl Drop for ConnectionGuard {
 impl Router {
     /// The router of `config`, each realm on its store (see [`persist`]), with what the
     /// stores kept from an earlier run loaded. Fails when a store cannot be opened or read.
+    ///
+    /// A store file that another process holds is not a failure: its realms serve without it
+    /// (see [`store_retry`]) until [`Router::retry_stores`] opens it.
     pub fn open(config: &Config) -> Result<Router, String> {
         let mut stores = persist::StoreOpener::new(config);
         let mut realms = HashMap::new();
+        let mut late = store_retry::LateStores::default();
         for realm in config.workers.iter().flat_map(|w| &w.realms) {
             let opened = stores
                 .open(realm)
-                .and_then(|store| Realm::open(realm, store))
+                .and_then(|opened| match opened {
+                    persist::Opened::Now(store) => Realm::open(realm, store).map(Arc::new),
+                    persist::Opened::Late { store, why } => {
+                        let opened = Arc::new(Realm::open_late(realm, Arc::clone(&store), why));
+                        late.add(store, Arc::clone(&opened));
+                        Ok(opened)
+                    }
+                })
                 .map_err(|e| format!("realm \"{}\": {e}", realm.name))?;
-            realms.insert(realm.name.clone(), Arc::new(opened));
+            realms.insert(realm.name.clone(), opened);
         }
+        late.warn();
         Ok(Router {
             realms,
+            late_stores: Mutex::new(late),
             shutdown: watch::Sender::new(false),
             connections: Arc::default(),
             listeners: Default::default(),
@@ -91,6 +107,7 @@ impl Router {
             .collect();
         Router {
             realms,
+            late_stores: Mutex::default(),
             shutdown: watch::Sender::new(false),
             connections: Arc::default(),
             listeners: Default::default(),
@@ -106,6 +123,14 @@ impl Router {
 
     pub fn realm(&self, name: &str) -> Option<Arc<Realm>> {
         self.realms.get(name).cloned()
+    }
+
+    /// Opens, in the background, the stores that another process held at start (every
+    /// [`store_retry::RETRY_EVERY`] until they open or the node shuts down). Must run inside a
+    /// runtime.
+    pub fn retry_stores(&self) {
+        let late = std::mem::take(&mut *self.late_stores.lock());
+        late.retry(self.shutdown_signal());
     }
 
     /// Commits what every realm still has queued for its store (at shutdown, after the
