@@ -56,9 +56,15 @@ pub async fn ready(router: &Router, pollers: &Pollers) -> HttpResponse {
         let (durable, failed) = realm.store_health();
         let kind = if durable { "embedded" } else { "memory" };
         let (ok, detail) = match (realm.store_waiting(), failed) {
-            (Some(why), _) => (false, format!("{why}; opening it again every {}s", RETRY_EVERY.as_secs())),
+            (Some(why), _) => (
+                false,
+                format!("{why}; opening it again every {}s", RETRY_EVERY.as_secs()),
+            ),
             (None, 0) => (true, format!("{kind} store open")),
-            (None, n) => (false, format!("{kind} store open; {n} write(s) failed since start")),
+            (None, n) => (
+                false,
+                format!("{kind} store open; {n} write(s) failed since start"),
+            ),
         };
         checks.push(check(&format!("store:{name}"), ok, detail));
         if cluster.is_none() {

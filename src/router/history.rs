@@ -138,8 +138,11 @@ impl EventHistory {
             }
             buffer.next_seq = first_new + meanwhile.len() as u64;
             loaded += entries.len().min(rule.limit);
-            let mut events: Vec<Arc<EventRecord>> =
-                entries.into_iter().map(|(_, e)| e).chain(meanwhile).collect();
+            let mut events: Vec<Arc<EventRecord>> = entries
+                .into_iter()
+                .map(|(_, e)| e)
+                .chain(meanwhile)
+                .collect();
             // Queries read each buffer in timestamp order (another node may have written the
             // store while this one recorded in memory).
             events.sort_by_key(|e| e.timestamp);

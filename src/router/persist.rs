@@ -150,7 +150,10 @@ pub enum Opened {
     Now(Arc<dyn Store>),
     /// Another process holds the file: a memory store stands in, and `store_retry` opens it
     /// when it is free. `why` says so, naming the path and, when found, the holder.
-    Late { store: Arc<LateStore>, why: String },
+    Late {
+        store: Arc<LateStore>,
+        why: String,
+    },
 }
 
 /// The realms' stores as they are opened: a redb file opened once, shared by the realms that

@@ -95,7 +95,11 @@ async fn retry(
                     continue;
                 }
                 Ok(Err(e)) => waiting(&realms, e.to_string(), &mut last),
-                Err(e) => waiting(&realms, format!("opening {}: {e}", path.display()), &mut last),
+                Err(e) => waiting(
+                    &realms,
+                    format!("opening {}: {e}", path.display()),
+                    &mut last,
+                ),
             }
             held = false;
         }
@@ -137,7 +141,10 @@ fn attach(late: &LateStore, store: &Arc<dyn Store>, realms: &[Arc<Realm>]) -> Re
         }
         if let Err(e) = realm.attach_store(store) {
             let path = late.path().display();
-            failed = Some(format!("store {path} opened, but realm \"{}\" cannot load it: {e}", realm.name));
+            failed = Some(format!(
+                "store {path} opened, but realm \"{}\" cannot load it: {e}",
+                realm.name
+            ));
         }
     }
     match failed {

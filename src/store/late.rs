@@ -161,8 +161,13 @@ mod tests {
         };
         late.save_topic_state("r", "t", &state).unwrap();
         assert_eq!(late.topic_state("r", "t").unwrap(), Some(state));
-        let refused = late.save_topic_definition("r", "t", &Json::Null).unwrap_err();
-        assert!(refused.to_string().contains("/nowhere/realm1.redb"), "{refused}");
+        let refused = late
+            .save_topic_definition("r", "t", &Json::Null)
+            .unwrap_err();
+        assert!(
+            refused.to_string().contains("/nowhere/realm1.redb"),
+            "{refused}"
+        );
         assert!(late.delete_topic("r", "t").is_err());
 
         let dir = tempfile::tempdir().unwrap();
@@ -171,7 +176,8 @@ mod tests {
         assert!(late.is_durable() && late.is_open());
         // What was kept in memory meanwhile is not carried over: the store's state counts.
         assert_eq!(late.topic_state("r", "t").unwrap(), None);
-        late.save_topic_definition("r", "t", &Json::Bool(true)).unwrap();
+        late.save_topic_definition("r", "t", &Json::Bool(true))
+            .unwrap();
         assert_eq!(late.topic_definitions("r").unwrap().len(), 1);
     }
 }

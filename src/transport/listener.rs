@@ -428,7 +428,9 @@ impl Prepared {
                 tokio::spawn(serve_unix(listener, transport.clone(), acceptor, admission));
                 Ok(None)
             }
-            _ => Err(io::Error::other("a socket of another kind than its endpoint")),
+            _ => Err(io::Error::other(
+                "a socket of another kind than its endpoint",
+            )),
         }
     }
 }
@@ -439,7 +441,10 @@ fn log_paths(transport: &TransportConfig) {
         match service {
             PathService::WebSocket(ws) => {
                 let serializers: Vec<&str> = ws.serializers.iter().map(|s| s.as_str()).collect();
-                info!("  serving {headline} ({serializers})", serializers = serializers.join(", "));
+                info!(
+                    "  serving {headline} ({serializers})",
+                    serializers = serializers.join(", ")
+                );
             }
             _ => info!("  serving {headline}"),
         }

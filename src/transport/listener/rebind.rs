@@ -30,7 +30,9 @@ pub fn reason(prepared: &Prepared, e: &io::Error) -> String {
 fn os_error(e: &io::Error) -> String {
     let text = e.to_string();
     match text.strip_prefix("cannot listen on ") {
-        Some(rest) => rest.split_once(": ").map_or(text.clone(), |(_, why)| why.to_owned()),
+        Some(rest) => rest
+            .split_once(": ")
+            .map_or(text.clone(), |(_, why)| why.to_owned()),
         None => text,
     }
 }
