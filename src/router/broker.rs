@@ -530,6 +530,43 @@ mod tests {
         assert_eq!(broker.publish(&publication("org.a", &payload)), 0);
     }
 
+    /// Records what a sink is told.
+    #[derive(Debug, Default)]
+    struct Told(parking_lot::Mutex<Vec<String>>);
+
+    impl RetainedSink for Told {
+        fn retained(&self, topic: &str, _: &RetainedEvent) {
+            self.0.lock().push(topic.to_owned());
+        }
+        fn forgotten(&self, topic: &str) {
+            self.0.lock().push(format!("-{topic}"));
+        }
+    }
+
+    #[test]
+    fn a_sink_attached_late_gets_what_was_retained_meanwhile_and_the_store_fills_the_rest() {
+        let mut broker = Broker::default();
+        let payload = Payload::new(vec![Value::from("meanwhile")], Dict::new());
+        broker.retain(&publication("a", &payload));
+        let stored = |id| RetainedEvent {
+            publication: id,
+            details: Dict::new(),
+            payload: Payload::new(vec![Value::from("stored")], Dict::new()),
+            audience: Audience::default(),
+        };
+        let sink = Arc::new(Told::default());
+        let stored = vec![("a".to_owned(), stored(1)), ("b".to_owned(), stored(2))];
+        assert_eq!(broker.attach_retained_sink(sink.clone(), stored), (1, 1));
+        assert_eq!(*sink.0.lock(), ["a"]);
+        let retained = broker.retained.lock();
+        // The event retained meanwhile is newer than the store's: it stays.
+        assert_eq!(retained["a"].publication, 99);
+        assert_eq!(retained["b"].publication, 2);
+        drop(retained);
+        broker.retain(&publication("c", &payload));
+        assert_eq!(*sink.0.lock(), ["a", "c"]);
+    }
+
     #[test]
     fn retained_events_replay_to_matching_subscriptions() {
         let mut broker = Broker::default();
