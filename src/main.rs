@@ -281,6 +281,8 @@ fn start(config: config::Config) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        // A store another process holds opens in the background once it is free.
+        router.retry_stores();
         // In a cluster, the realms are linked to the other nodes before anyone can join.
         let cluster = match config.workers.iter().find_map(|w| w.cluster.as_ref()) {
             Some(settings) => match Cluster::start(settings, &router).await {

@@ -2,9 +2,11 @@
 //! orchestrators. `health` answers 200 while the process serves requests. `ready` answers 200
 //! when every check passes and 503 otherwise, with a JSON body naming each check:
 //!
-//! - `listeners`: every configured listener is bound;
+//! - `listeners`: every configured listener is bound (one that is not is named, with the OS
+//!   error: `1 of 2 up; tcp 127.0.0.1:8080 (transports[1]): Address already in use ...`);
 //! - `store:<realm>`: the realm's store, and how many of its writes failed (a failed write
-//!   makes the check fail: events are being lost);
+//!   makes the check fail: events are being lost); a store another process holds fails it,
+//!   named with the reason, until it opens (see `router::store_retry`);
 //! - `cluster`: connected to NATS, when a cluster is configured;
 //! - `shutdown`: the node is not shutting down (a load balancer should stop sending first).
 //!
@@ -19,6 +21,7 @@ use serde_json::{Value as Json, json};
 use crate::http::response::{self, HttpResponse};
 use crate::poller::supervisor::Pollers;
 use crate::router::Router;
+use crate::router::store_retry::RETRY_EVERY;
 
 /// 200 and what this process is, for as long as it answers at all.
 pub fn health(started: Instant) -> HttpResponse {
@@ -39,11 +42,12 @@ fn check(name: &str, ok: bool, detail: String) -> Json {
 pub async fn ready(router: &Router, pollers: &Pollers) -> HttpResponse {
     let mut checks = Vec::new();
     let (up, expected) = router.listeners();
-    checks.push(check(
-        "listeners",
-        up >= expected,
-        format!("{up} of {expected} up"),
-    ));
+    let mut listeners = format!("{up} of {expected} up");
+    for down in router.listeners_down() {
+        listeners.push_str("; ");
+        listeners.push_str(&down);
+    }
+    checks.push(check("listeners", up >= expected, listeners));
     let mut cluster = None;
     for name in router.realm_names() {
         let Some(realm) = router.realm(&name) else {
@@ -51,11 +55,18 @@ pub async fn ready(router: &Router, pollers: &Pollers) -> HttpResponse {
         };
         let (durable, failed) = realm.store_health();
         let kind = if durable { "embedded" } else { "memory" };
-        let detail = match failed {
-            0 => format!("{kind} store open"),
-            n => format!("{kind} store open; {n} write(s) failed since start"),
+        let (ok, detail) = match (realm.store_waiting(), failed) {
+            (Some(why), _) => (
+                false,
+                format!("{why}; opening it again every {}s", RETRY_EVERY.as_secs()),
+            ),
+            (None, 0) => (true, format!("{kind} store open")),
+            (None, n) => (
+                false,
+                format!("{kind} store open; {n} write(s) failed since start"),
+            ),
         };
-        checks.push(check(&format!("store:{name}"), failed == 0, detail));
+        checks.push(check(&format!("store:{name}"), ok, detail));
         if cluster.is_none() {
             cluster = realm.backplane().map(|b| b.connected());
         }

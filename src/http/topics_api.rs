@@ -25,6 +25,7 @@ use crate::http::bridge::{self, BodyRead};
 use crate::http::requester::Requester;
 use crate::http::response::{self, HttpResponse};
 use crate::poller::supervisor::{Pollers, RealmPollers, TopicsError};
+use crate::store::StoreError;
 
 pub struct TopicsApiPath {
     path: String,
@@ -235,6 +236,11 @@ fn topics_error(e: &TopicsError) -> HttpResponse {
         TopicsError::NotFound(_) => error(StatusCode::NOT_FOUND, &e.to_string(), None),
         TopicsError::Duplicate(_) | TopicsError::ReadOnly(_) => {
             error(StatusCode::CONFLICT, &e.to_string(), None)
+        }
+        // The store is held by another process for now (see `router::store_retry`).
+        TopicsError::Store(StoreError::NotOpen { .. }) => {
+            tracing::warn!("topics API: {e}");
+            error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string(), None)
         }
         TopicsError::Store(_) => {
             tracing::error!("topics API: {e}");

@@ -133,6 +133,32 @@ impl Broker {
         self.retained.lock().insert(topic, event);
     }
 
+    /// Hands retained events to `sink` from now on (the realm's store, opened after the
+    /// broker started): `stored` (the store's events) are put back on topics where nothing
+    /// was retained meanwhile, and what was retained meanwhile (newer) is handed to the sink.
+    /// Returns (events loaded, events handed over).
+    pub fn attach_retained_sink(
+        &mut self,
+        sink: Arc<dyn RetainedSink>,
+        stored: Vec<(String, RetainedEvent)>,
+    ) -> (usize, usize) {
+        let mut retained = self.retained.lock();
+        for (topic, event) in retained.iter() {
+            sink.retained(topic, event);
+        }
+        let handed = retained.len();
+        let mut loaded = 0;
+        for (topic, event) in stored {
+            if let std::collections::hash_map::Entry::Vacant(slot) = retained.entry(topic) {
+                slot.insert(event);
+                loaded += 1;
+            }
+        }
+        drop(retained);
+        self.retained_sink = Some(sink);
+        (loaded, handed)
+    }
+
     /// From now on, new subscriptions get ids derived from their (uri, policy).
     pub fn derive_ids(&mut self) {
         self.derived_ids = true;
@@ -503,6 +529,43 @@ mod tests {
         );
         assert!(frame(&mut ra).is_some());
         assert_eq!(broker.publish(&publication("org.a", &payload)), 0);
+    }
+
+    /// Records what a sink is told.
+    #[derive(Debug, Default)]
+    struct Told(parking_lot::Mutex<Vec<String>>);
+
+    impl RetainedSink for Told {
+        fn retained(&self, topic: &str, _: &RetainedEvent) {
+            self.0.lock().push(topic.to_owned());
+        }
+        fn forgotten(&self, topic: &str) {
+            self.0.lock().push(format!("-{topic}"));
+        }
+    }
+
+    #[test]
+    fn a_sink_attached_late_gets_what_was_retained_meanwhile_and_the_store_fills_the_rest() {
+        let mut broker = Broker::default();
+        let payload = Payload::new(vec![Value::from("meanwhile")], Dict::new());
+        broker.retain(&publication("a", &payload));
+        let stored = |id| RetainedEvent {
+            publication: id,
+            details: Dict::new(),
+            payload: Payload::new(vec![Value::from("stored")], Dict::new()),
+            audience: Audience::default(),
+        };
+        let sink = Arc::new(Told::default());
+        let stored = vec![("a".to_owned(), stored(1)), ("b".to_owned(), stored(2))];
+        assert_eq!(broker.attach_retained_sink(sink.clone(), stored), (1, 1));
+        assert_eq!(*sink.0.lock(), ["a"]);
+        let retained = broker.retained.lock();
+        // The event retained meanwhile is newer than the store's: it stays.
+        assert_eq!(retained["a"].publication, 99);
+        assert_eq!(retained["b"].publication, 2);
+        drop(retained);
+        broker.retain(&publication("c", &payload));
+        assert_eq!(*sink.0.lock(), ["a", "c"]);
     }
 
     #[test]

@@ -30,7 +30,7 @@ use tracing::info;
 use crate::config::HistoryRule;
 use crate::router::broker::Publication;
 use crate::router::error::WampError;
-use crate::router::persist::audience_record;
+use crate::router::persist::{WriterSlot, audience_record};
 use crate::router::uri_index::{UriIndex, pattern_matches, patterns_overlap};
 use crate::store::{AudienceRecord, EventRecord, EventStore, EventWrite, EventWriter, StoreError};
 use crate::wamp::error as uri_error;
@@ -103,34 +103,59 @@ impl EventHistory {
         })
     }
 
-    /// Loads the kept entries of every rule (the newest `limit`), and drops from the store the
-    /// entries of rules no longer configured. Returns how many entries were loaded.
-    pub fn load(
+    /// Loads the kept entries of every rule (the newest `limit`) from `store`, and from now
+    /// on hands new entries to `writer` (put into `slot` under the lock that recording takes,
+    /// so no entry misses it). Entries recorded before (the store opened after the realm
+    /// started) are kept after the stored ones and written to the store. Drops from the store
+    /// the entries of rules no longer configured. Returns how many entries were loaded.
+    pub fn attach(
         &self,
         realm: &str,
         store: &dyn EventStore,
-        writer: Option<&EventWriter>,
+        writer: &Arc<EventWriter>,
+        slot: &WriterSlot,
     ) -> Result<usize, StoreError> {
+        // Read before anything changes: only this realm's writer, not set yet, writes here.
+        let stored = self
+            .rules
+            .iter()
+            .map(|rule| store.event_history(realm, &rule.key))
+            .collect::<Result<Vec<_>, _>>()?;
+        let stale = store.history_rules(realm)?;
         let mut loaded = 0;
-        let mut newest = Timestamp::MIN;
-        for rule in &self.rules {
-            let entries = store.event_history(realm, &rule.key)?;
+        let mut last = self.last.lock();
+        for (rule, entries) in self.rules.iter().zip(stored) {
             let mut buffer = rule.buffer.lock();
-            if let Some((last_seq, _)) = entries.last() {
-                buffer.next_seq = last_seq + 1;
+            let first_new = entries.last().map_or(0, |(seq, _)| seq + 1);
+            let meanwhile: Vec<Arc<EventRecord>> = buffer.events.drain(..).collect();
+            for (seq, event) in (first_new..).zip(&meanwhile) {
+                writer.submit(EventWrite::Record {
+                    rule: rule.key.clone(),
+                    seq,
+                    event: Arc::clone(event),
+                    keep: rule.limit as u64,
+                });
             }
-            let skip = entries.len().saturating_sub(rule.limit);
-            buffer.events = entries.into_iter().skip(skip).map(|(_, e)| e).collect();
+            buffer.next_seq = first_new + meanwhile.len() as u64;
+            loaded += entries.len().min(rule.limit);
+            let mut events: Vec<Arc<EventRecord>> = entries
+                .into_iter()
+                .map(|(_, e)| e)
+                .chain(meanwhile)
+                .collect();
+            // Queries read each buffer in timestamp order (another node may have written the
+            // store while this one recorded in memory).
+            events.sort_by_key(|e| e.timestamp);
+            let skip = events.len().saturating_sub(rule.limit);
+            buffer.events = events.into_iter().skip(skip).collect();
             if let Some(event) = buffer.events.back() {
-                newest = newest.max(event.timestamp);
+                *last = (*last).max(event.timestamp);
             }
-            loaded += buffer.events.len();
         }
-        *self.last.lock() = newest;
-        for stale in store.history_rules(realm)? {
-            if self.rules.iter().all(|rule| rule.key != stale)
-                && let Some(writer) = writer
-            {
+        let _ = slot.set(Arc::clone(writer));
+        drop(last);
+        for stale in stale {
+            if self.rules.iter().all(|rule| rule.key != stale) {
                 info!(
                     realm,
                     rule = stale,
@@ -144,7 +169,7 @@ impl EventHistory {
 
     /// Records `publication` in every rule whose pattern matches its topic; false when no
     /// rule keeps it.
-    pub fn record(&self, publication: &Publication<'_>, writer: Option<&EventWriter>) -> bool {
+    pub fn record(&self, publication: &Publication<'_>, writer: &WriterSlot) -> bool {
         self.record_at(publication, Timestamp::now(), writer)
     }
 
@@ -157,7 +182,7 @@ impl EventHistory {
         &self,
         publication: &Publication<'_>,
         now: Timestamp,
-        writer: Option<&EventWriter>,
+        writer: &WriterSlot,
     ) -> bool {
         let mut matched = Vec::new();
         self.index
@@ -179,6 +204,8 @@ impl EventHistory {
         let mut last = self.last.lock();
         let timestamp = (*last + jiff::SignedDuration::from_nanos(1)).max(now);
         *last = timestamp;
+        // Read under `last`, which `attach` holds while it sets the writer.
+        let writer = writer.get();
         let event = Arc::new(EventRecord {
             publication: publication.id,
             topic: publication.topic.to_owned(),
@@ -473,7 +500,7 @@ mod tests {
             payload: &payload,
             audience,
         };
-        history.record_at(&publication, at(second), None);
+        history.record_at(&publication, at(second), &WriterSlot::new());
     }
 
     fn ids(history: &EventHistory, uri: &str, policy: MatchPolicy, query: &Query) -> Vec<u64> {
@@ -684,10 +711,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn load_keeps_the_newest_and_continues_the_sequence() {
-        let store = MemoryStore::new();
-        let write = |seq: u64, second: i64| EventWrite::Record {
+    fn stored(seq: u64, second: i64) -> EventWrite {
+        EventWrite::Record {
             rule: "exact:t".into(),
             seq,
             event: Arc::new(EventRecord {
@@ -700,11 +725,25 @@ mod tests {
                 audience: AudienceRecord::default(),
             }),
             keep: 10,
-        };
-        let writes: Vec<_> = (0..5).map(|n| write(n, n as i64)).collect();
+        }
+    }
+
+    fn attach(history: &EventHistory, store: &Arc<MemoryStore>, slot: &WriterSlot) -> usize {
+        let writer = Arc::new(EventWriter::spawn(store.clone(), "realm1").unwrap());
+        let loaded = history.attach("realm1", &**store, &writer, slot).unwrap();
+        writer.close();
+        loaded
+    }
+
+    #[test]
+    fn attach_keeps_the_newest_and_continues_the_sequence() {
+        let store = Arc::new(MemoryStore::new());
+        let writes: Vec<_> = (0..5).map(|n| stored(n, n as i64)).collect();
         store.write_events("realm1", &writes).unwrap();
         let history = EventHistory::new(&[rule("t", MatchPolicy::Exact, 3)]).unwrap();
-        assert_eq!(history.load("realm1", &store, None).unwrap(), 3);
+        let slot = WriterSlot::new();
+        assert_eq!(attach(&history, &store, &slot), 3);
+        assert!(slot.get().is_some());
         publish(&history, "t", 1, 0); // the clock is behind the loaded events
         assert_eq!(
             ids(&history, "t", MatchPolicy::Exact, &Query::default()),
@@ -713,5 +752,26 @@ mod tests {
         let buffer = history.rules[0].buffer.lock();
         assert_eq!(buffer.next_seq, 6);
         assert!(buffer.events[2].timestamp > at(4));
+    }
+
+    #[test]
+    fn entries_recorded_before_a_late_attach_follow_the_stored_ones_into_the_store() {
+        let store = Arc::new(MemoryStore::new());
+        let writes: Vec<_> = (0..2).map(|n| stored(n, n as i64)).collect();
+        store.write_events("realm1", &writes).unwrap();
+        let history = EventHistory::new(&[rule("t", MatchPolicy::Exact, 10)]).unwrap();
+        // The store is not open yet: recorded in memory only.
+        publish(&history, "t", 1, 10);
+        publish(&history, "t", 2, 11);
+        assert!(store.event_history("realm1", "exact:t").unwrap().len() == 2);
+        assert_eq!(attach(&history, &store, &WriterSlot::new()), 2);
+        assert_eq!(
+            ids(&history, "t", MatchPolicy::Exact, &Query::default()),
+            [100, 101, 1, 2]
+        );
+        let kept = store.event_history("realm1", "exact:t").unwrap();
+        let seqs: Vec<(u64, u64)> = kept.iter().map(|(s, e)| (*s, e.publication)).collect();
+        assert_eq!(seqs, [(0, 100), (1, 101), (2, 1), (3, 2)]);
+        assert_eq!(history.rules[0].buffer.lock().next_seq, 4);
     }
 }

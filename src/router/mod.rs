@@ -20,13 +20,15 @@ pub mod persist;
 pub mod realm;
 pub mod session;
 pub mod session_table;
+pub mod store_retry;
 pub mod traffic;
 pub mod uri_index;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use parking_lot::Mutex;
 use tokio::sync::watch;
 
 use crate::config::Config;
@@ -35,11 +37,22 @@ use realm::Realm;
 /// All realms of this node, by name, and the node-wide shutdown signal.
 pub struct Router {
     realms: HashMap<String, Arc<Realm>>,
+    /// Stores another process held at start, until [`Router::retry_stores`] takes them.
+    late_stores: Mutex<store_retry::LateStores>,
     shutdown: watch::Sender<bool>,
     /// Open WAMP connections, so a shutdown can wait for their GOODBYEs to go out.
     connections: Arc<AtomicUsize>,
-    /// Listeners configured and listeners bound, for readiness.
-    listeners: (AtomicUsize, AtomicUsize),
+    /// Listeners configured, bound, and down, for readiness.
+    listeners: Listeners,
+}
+
+/// The node's listeners as readiness sees them.
+#[derive(Default)]
+struct Listeners {
+    expected: AtomicUsize,
+    up: AtomicUsize,
+    /// Listeners that could not bind, by name, with why (the OS error).
+    down: Mutex<BTreeMap<String, String>>,
 }
 
 /// Counts one open connection for as long as it lives.
@@ -54,18 +67,31 @@ impl Drop for ConnectionGuard {
 impl Router {
     /// The router of `config`, each realm on its store (see [`persist`]), with what the
     /// stores kept from an earlier run loaded. Fails when a store cannot be opened or read.
+    ///
+    /// A store file that another process holds is not a failure: its realms serve without it
+    /// (see [`store_retry`]) until [`Router::retry_stores`] opens it.
     pub fn open(config: &Config) -> Result<Router, String> {
         let mut stores = persist::StoreOpener::new(config);
         let mut realms = HashMap::new();
+        let mut late = store_retry::LateStores::default();
         for realm in config.workers.iter().flat_map(|w| &w.realms) {
             let opened = stores
                 .open(realm)
-                .and_then(|store| Realm::open(realm, store))
+                .and_then(|opened| match opened {
+                    persist::Opened::Now(store) => Realm::open(realm, store).map(Arc::new),
+                    persist::Opened::Late { store, why } => {
+                        let opened = Arc::new(Realm::open_late(realm, Arc::clone(&store), why));
+                        late.add(store, Arc::clone(&opened));
+                        Ok(opened)
+                    }
+                })
                 .map_err(|e| format!("realm \"{}\": {e}", realm.name))?;
-            realms.insert(realm.name.clone(), Arc::new(opened));
+            realms.insert(realm.name.clone(), opened);
         }
+        late.warn();
         Ok(Router {
             realms,
+            late_stores: Mutex::new(late),
             shutdown: watch::Sender::new(false),
             connections: Arc::default(),
             listeners: Default::default(),
@@ -82,6 +108,7 @@ impl Router {
             .collect();
         Router {
             realms,
+            late_stores: Mutex::default(),
             shutdown: watch::Sender::new(false),
             connections: Arc::default(),
             listeners: Default::default(),
@@ -97,6 +124,14 @@ impl Router {
 
     pub fn realm(&self, name: &str) -> Option<Arc<Realm>> {
         self.realms.get(name).cloned()
+    }
+
+    /// Opens, in the background, the stores that another process held at start (every
+    /// [`store_retry::RETRY_EVERY`] until they open or the node shuts down). Must run inside a
+    /// runtime.
+    pub fn retry_stores(&self) {
+        let late = std::mem::take(&mut *self.late_stores.lock());
+        late.retry(self.shutdown_signal());
     }
 
     /// Commits what every realm still has queued for its store (at shutdown, after the
@@ -119,20 +154,31 @@ impl Router {
 
     /// The listeners about to be bound (before the first is).
     pub fn expect_listeners(&self, count: usize) {
-        self.listeners.0.store(count, Ordering::Relaxed);
+        self.listeners.expected.store(count, Ordering::Relaxed);
     }
 
-    /// One more listener is bound and serving.
-    pub fn listener_up(&self) {
-        self.listeners.1.fetch_add(1, Ordering::Relaxed);
+    /// The listener `name` is bound and serving (at start, or after it failed to bind).
+    pub fn listener_up(&self, name: &str) {
+        self.listeners.down.lock().remove(name);
+        self.listeners.up.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The listener `name` cannot bind, because of `why` (replacing an earlier reason).
+    pub fn listener_down(&self, name: &str, why: String) {
+        self.listeners.down.lock().insert(name.to_owned(), why);
     }
 
     /// (listeners bound, listeners configured).
     pub fn listeners(&self) -> (usize, usize) {
         (
-            self.listeners.1.load(Ordering::Relaxed),
-            self.listeners.0.load(Ordering::Relaxed),
+            self.listeners.up.load(Ordering::Relaxed),
+            self.listeners.expected.load(Ordering::Relaxed),
         )
+    }
+
+    /// Why each listener that is down is down (name and OS error), ordered by name.
+    pub fn listeners_down(&self) -> Vec<String> {
+        self.listeners.down.lock().values().cloned().collect()
     }
 
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {

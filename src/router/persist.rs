@@ -3,63 +3,96 @@
 //! in [`realm::storage`](crate::router::realm)).
 
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::Mutex;
 
 use crate::config::{Config, RealmConfig, StoreConfig, default_store};
 use crate::router::broker::{Audience, RetainedEvent, RetainedSink};
 use crate::store::{
-    AudienceRecord, EmbeddedStore, EventRecord, EventWrite, EventWriter, MemoryStore, Store,
+    AudienceRecord, EmbeddedStore, EventRecord, EventWrite, EventWriter, LateStore, MemoryStore,
+    Store, lock_holder,
 };
 
-/// A realm's store and, when it is durable, the writer that feeds it.
+/// Where a realm's writer goes once its store is durable and open. Set once: at start, or
+/// when a store another process held opens later.
+pub type WriterSlot = OnceLock<Arc<EventWriter>>;
+
+/// A realm's store, the writer that feeds it once it is durable and open, and why it is not
+/// open yet (a store file another process holds, see `store_retry`).
 pub struct RealmStorage {
     store: Arc<dyn Store>,
-    writer: Option<Arc<EventWriter>>,
+    writer: WriterSlot,
+    /// The store that opens later, and why it has not yet (`None` once it is open).
+    late: Option<(Arc<LateStore>, Mutex<Option<String>>)>,
 }
 
 impl RealmStorage {
     /// A fresh memory store: nothing survives the process.
     pub fn memory() -> RealmStorage {
+        RealmStorage::new(Arc::new(MemoryStore::new()))
+    }
+
+    /// Uses `store`; its writer starts when the realm attaches it (see `Realm::open`).
+    pub fn new(store: Arc<dyn Store>) -> RealmStorage {
         RealmStorage {
-            store: Arc::new(MemoryStore::new()),
-            writer: None,
+            store,
+            writer: WriterSlot::new(),
+            late: None,
         }
     }
 
-    /// Uses `store`, starting a writer thread for `realm` when the store is durable.
-    pub fn new(realm: &str, store: Arc<dyn Store>) -> Result<RealmStorage, String> {
-        let writer = if store.is_durable() {
-            let writer = EventWriter::spawn(store.clone(), realm)
-                .map_err(|e| format!("cannot start the event store writer: {e}"))?;
-            Some(Arc::new(writer))
-        } else {
-            None
-        };
-        Ok(RealmStorage { store, writer })
+    /// A store not open yet because of `why`: a memory store stands in until it is.
+    pub fn late(store: Arc<LateStore>, why: String) -> RealmStorage {
+        RealmStorage {
+            store: Arc::clone(&store) as Arc<dyn Store>,
+            writer: WriterSlot::new(),
+            late: Some((store, Mutex::new(Some(why)))),
+        }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
 
-    /// The writer, when the store is durable.
+    /// The writer, once the store is durable and open.
     pub fn writer(&self) -> Option<&EventWriter> {
-        self.writer.as_deref()
+        self.writer.get().map(|w| &**w)
     }
 
-    /// What the broker tells of retained events, when they are to be persisted.
-    pub fn retained_sink(&self) -> Option<Arc<dyn RetainedSink>> {
-        let writer = Arc::clone(self.writer.as_ref()?);
-        Some(Arc::new(RetainedWriter { writer }))
+    pub(crate) fn writer_slot(&self) -> &WriterSlot {
+        &self.writer
+    }
+
+    /// Why the store is not open yet, while it is not.
+    pub fn waiting(&self) -> Option<String> {
+        self.late.as_ref().and_then(|(_, why)| why.lock().clone())
+    }
+
+    /// The path of a store that opens late.
+    pub fn late_path(&self) -> Option<&Path> {
+        self.late.as_ref().map(|(store, _)| store.path())
+    }
+
+    /// Sets why the store is not open yet (`None`: it is open now).
+    pub(crate) fn set_waiting(&self, why: Option<String>) {
+        if let Some((_, waiting)) = &self.late {
+            *waiting.lock() = why;
+        }
     }
 
     /// Commits what is queued and stops the writer; later changes are not persisted.
     pub fn close(&self) {
-        if let Some(writer) = &self.writer {
+        if let Some(writer) = self.writer.get() {
             writer.close();
         }
     }
+}
+
+/// What the broker tells of retained events, handed to `writer`.
+pub(crate) fn retained_writer(writer: Arc<EventWriter>) -> Arc<dyn RetainedSink> {
+    Arc::new(RetainedWriter { writer })
 }
 
 /// Hands retained events to the writer.
@@ -112,12 +145,24 @@ pub(crate) fn audience(record: &AudienceRecord) -> Audience {
     }
 }
 
+/// A realm's store as the opener found it.
+pub enum Opened {
+    Now(Arc<dyn Store>),
+    /// Another process holds the file: a memory store stands in, and `store_retry` opens it
+    /// when it is free. `why` says so, naming the path and, when found, the holder.
+    Late {
+        store: Arc<LateStore>,
+        why: String,
+    },
+}
+
 /// The realms' stores as they are opened: a redb file opened once, shared by the realms that
 /// name it.
 pub struct StoreOpener<'a> {
     config: &'a Config,
     api_realms: Vec<String>,
     files: HashMap<PathBuf, Arc<dyn Store>>,
+    late: HashMap<PathBuf, (Arc<LateStore>, String)>,
 }
 
 impl<'a> StoreOpener<'a> {
@@ -126,11 +171,13 @@ impl<'a> StoreOpener<'a> {
             config,
             api_realms: config.topics_api_realms(),
             files: HashMap::new(),
+            late: HashMap::new(),
         }
     }
 
-    /// Opens the store of `realm` (see the module documentation for which one).
-    pub fn open(&mut self, realm: &RealmConfig) -> Result<Arc<dyn Store>, String> {
+    /// Opens the store of `realm` (see the module documentation for which one). A file that
+    /// another process holds is not an error: it opens [late](Opened::Late).
+    pub fn open(&mut self, realm: &RealmConfig) -> Result<Opened, String> {
         let chosen = match &realm.store {
             Some(store) => store.clone(),
             None if !realm.topics.is_empty() || self.api_realms.contains(&realm.name) => {
@@ -139,14 +186,38 @@ impl<'a> StoreOpener<'a> {
             None => StoreConfig::Memory,
         };
         let path = match chosen {
-            StoreConfig::Memory => return Ok(Arc::new(MemoryStore::new())),
+            StoreConfig::Memory => return Ok(Opened::Now(Arc::new(MemoryStore::new()))),
             StoreConfig::Embedded { path } => path,
         };
         if let Some(open) = self.files.get(&path) {
-            return Ok(Arc::clone(open));
+            return Ok(Opened::Now(Arc::clone(open)));
         }
-        let open: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&path).map_err(|e| e.to_string())?);
-        self.files.insert(path, Arc::clone(&open));
-        Ok(open)
+        if let Some((store, why)) = self.late.get(&path) {
+            let (store, why) = (Arc::clone(store), why.clone());
+            return Ok(Opened::Late { store, why });
+        }
+        match EmbeddedStore::open(&path) {
+            Ok(open) => {
+                let open: Arc<dyn Store> = Arc::new(open);
+                self.files.insert(path, Arc::clone(&open));
+                Ok(Opened::Now(open))
+            }
+            Err(e) if e.is_locked() => {
+                let store = Arc::new(LateStore::new(&path));
+                let why = locked(&path);
+                self.late.insert(path, (Arc::clone(&store), why.clone()));
+                Ok(Opened::Late { store, why })
+            }
+            Err(e) => Err(e.to_string()),
+        }
     }
+}
+
+/// `embedded store PATH is locked by another process (pid 1234 (junction))`.
+pub fn locked(path: &Path) -> String {
+    let holder = lock_holder(path).map_or(String::new(), |h| format!(" ({h})"));
+    format!(
+        "embedded store {} is locked by another process{holder}",
+        path.display()
+    )
 }

@@ -16,11 +16,15 @@ pub mod cookies;
 mod crossbar_cookies;
 mod embedded;
 mod events;
+mod late;
+mod lock_holder;
 mod memory;
 mod writer;
 
 pub use embedded::EmbeddedStore;
 pub use events::{AudienceRecord, EventRecord, EventStore, EventWrite};
+pub use late::LateStore;
+pub use lock_holder::lock_holder;
 pub use memory::MemoryStore;
 pub use writer::{EventWriter, WriterStats};
 
@@ -126,6 +130,16 @@ pub enum StoreError {
         path: PathBuf,
         source: Box<redb::DatabaseError>,
     },
+    /// A store that is not open yet (another process holds its file), asked for something
+    /// that memory cannot stand in for.
+    #[error(
+        "store {} is not open (another process holds it): {operation} is refused until it is",
+        path.display()
+    )]
+    NotOpen {
+        path: PathBuf,
+        operation: &'static str,
+    },
     #[error("store {}: {operation} failed: {source}", path.display())]
     Database {
         path: PathBuf,
@@ -158,6 +172,15 @@ pub enum StoreError {
         key: String,
         message: String,
     },
+}
+
+impl StoreError {
+    /// Whether the store could not be opened because another process has it open (redb locks
+    /// its file): worth waiting for, unlike a damaged file or a missing permission.
+    pub fn is_locked(&self) -> bool {
+        matches!(self, StoreError::Open { source, .. }
+            if matches!(**source, redb::DatabaseError::DatabaseAlreadyOpen))
+    }
 }
 
 /// Instants as RFC 3339 text: readable in a dump, and jiff's serde support is not enabled.

@@ -28,6 +28,8 @@ use crate::transport::rawsocket::{self, Acceptor, handshake};
 use crate::transport::sniff;
 use crate::transport::tls;
 
+mod rebind;
+
 /// Binds `endpoint`; errors name the address.
 pub fn bind(endpoint: &TcpEndpoint) -> io::Result<TcpListener> {
     let ip: std::net::IpAddr = endpoint.interface.parse().map_err(|_| {
@@ -284,21 +286,41 @@ async fn serve_unix(
     }
 }
 
-/// Binds every transport of `config`, logs where each listens, and spawns their accept loops.
-/// Returns the bound TCP addresses in config order (Unix sockets are logged, not returned).
-pub async fn start(
-    config: &Config,
-    router: Arc<Router>,
-    pollers: Arc<Pollers>,
-) -> io::Result<Vec<SocketAddr>> {
-    archive_download::download_missing(config)
-        .await
-        .map_err(|e| io::Error::new(io::ErrorKind::NotFound, e))?;
-    let mut bound = Vec::new();
-    let transports: Vec<_> = config.workers.iter().flat_map(|w| &w.transports).collect();
-    router.expect_listeners(transports.len());
-    for transport in transports {
-        match &transport.endpoint {
+/// A transport ready to listen: everything but its socket, so binding can be retried.
+pub(crate) struct Prepared {
+    transport: TransportConfig,
+    kind: PreparedKind,
+}
+
+enum PreparedKind {
+    Tcp {
+        endpoint: TcpEndpoint,
+        door: Arc<Door>,
+        tls: Option<TlsAcceptor>,
+        admission: Arc<Admission>,
+    },
+    Unix {
+        endpoint: UnixEndpoint,
+        acceptor: Arc<Acceptor>,
+        admission: Arc<Admission>,
+    },
+}
+
+/// A bound socket, not yet accepting.
+pub(crate) enum Socket {
+    Tcp(TcpListener),
+    Unix(UnixListener),
+}
+
+impl Prepared {
+    /// Everything a transport needs before it binds: TLS files, the path table, limits. A
+    /// failure here is the config's (a missing certificate, a bad path) and stops the start.
+    fn new(
+        router: &Arc<Router>,
+        pollers: &Arc<Pollers>,
+        transport: &TransportConfig,
+    ) -> io::Result<Prepared> {
+        let kind = match &transport.endpoint {
             Endpoint::Tcp(endpoint) => {
                 let http = !matches!(transport.kind, TransportKind::RawSocket(_));
                 let tls = endpoint
@@ -306,35 +328,18 @@ pub async fn start(
                     .as_ref()
                     .map(|files| tls::acceptor(files, http))
                     .transpose()?;
-                let door = Door::new(&router, &pollers, transport, tls.is_some())?;
-                let listener = bind(endpoint)?;
-                let addr = listener.local_addr()?;
-                let scheme = if tls.is_some() { " with TLS" } else { "" };
-                info!("listening on {addr}{scheme} ({})", transport.path);
-                for (path, service) in transport.kind.paths().into_iter().flatten() {
-                    let headline = crate::config::path_headline(path, service);
-                    match service {
-                        PathService::WebSocket(ws) => {
-                            let serializers: Vec<&str> =
-                                ws.serializers.iter().map(|s| s.as_str()).collect();
-                            info!("  serving {headline} ({})", serializers.join(", "));
-                        }
-                        _ => info!("  serving {headline}"),
-                    }
-                }
-                bound.push(addr);
+                let door = Door::new(router, pollers, transport, tls.is_some())?;
                 let admission = Admission::new(
                     endpoint.max_connections,
                     endpoint.max_connections_per_ip,
                     transport.kind.trusted_proxies().to_vec(),
                 );
-                tokio::spawn(serve_tcp(
-                    listener,
-                    transport.clone(),
-                    Arc::new(door),
+                PreparedKind::Tcp {
+                    endpoint: endpoint.clone(),
+                    door: Arc::new(door),
                     tls,
                     admission,
-                ));
+                }
             }
             Endpoint::Unix(endpoint) => {
                 let TransportKind::RawSocket(service) = &transport.kind else {
@@ -346,18 +351,145 @@ pub async fn start(
                         ),
                     ));
                 };
-                let acceptor = Arc::new(Acceptor::new(Arc::clone(&router), service));
-                let listener = bind_unix(endpoint)?;
+                PreparedKind::Unix {
+                    endpoint: endpoint.clone(),
+                    acceptor: Arc::new(Acceptor::new(Arc::clone(router), service)),
+                    admission: Admission::new(None, usize::MAX, Vec::new()),
+                }
+            }
+        };
+        Ok(Prepared {
+            transport: transport.clone(),
+            kind,
+        })
+    }
+
+    /// The endpoint as readiness and the log name it: `tcp 127.0.0.1:8080 (transports[0])`.
+    pub(crate) fn name(&self) -> String {
+        let path = &self.transport.path;
+        match &self.kind {
+            PreparedKind::Tcp { endpoint, .. } => {
+                format!("tcp {}:{} ({path})", endpoint.interface, endpoint.port)
+            }
+            PreparedKind::Unix { endpoint, .. } => {
+                format!("unix {} ({path})", endpoint.path.display())
+            }
+        }
+    }
+
+    pub(crate) fn bind(&self) -> io::Result<Socket> {
+        match &self.kind {
+            PreparedKind::Tcp { endpoint, .. } => bind(endpoint).map(Socket::Tcp),
+            PreparedKind::Unix { endpoint, .. } => bind_unix(endpoint).map(Socket::Unix),
+        }
+    }
+
+    /// Logs where `socket` listens and what it serves, and spawns its accept loop. Returns
+    /// the bound address of a TCP socket.
+    pub(crate) fn serve(&self, socket: Socket) -> io::Result<Option<SocketAddr>> {
+        let transport = &self.transport;
+        match (&self.kind, socket) {
+            (
+                PreparedKind::Tcp {
+                    door,
+                    tls,
+                    admission,
+                    ..
+                },
+                Socket::Tcp(listener),
+            ) => {
+                let addr = listener.local_addr()?;
+                let scheme = if tls.is_some() { " with TLS" } else { "" };
+                info!("listening on {addr}{scheme} ({})", transport.path);
+                log_paths(transport);
+                tokio::spawn(serve_tcp(
+                    listener,
+                    transport.clone(),
+                    Arc::clone(door),
+                    tls.clone(),
+                    Arc::clone(admission),
+                ));
+                Ok(Some(addr))
+            }
+            (
+                PreparedKind::Unix {
+                    endpoint,
+                    acceptor,
+                    admission,
+                },
+                Socket::Unix(listener),
+            ) => {
                 info!(
                     "listening on unix:{} ({})",
                     endpoint.path.display(),
                     transport.path
                 );
-                let admission = Admission::new(None, usize::MAX, Vec::new());
+                let (acceptor, admission) = (Arc::clone(acceptor), Arc::clone(admission));
                 tokio::spawn(serve_unix(listener, transport.clone(), acceptor, admission));
+                Ok(None)
             }
+            _ => Err(io::Error::other(
+                "a socket of another kind than its endpoint",
+            )),
         }
-        router.listener_up();
+    }
+}
+
+fn log_paths(transport: &TransportConfig) {
+    for (path, service) in transport.kind.paths().into_iter().flatten() {
+        let headline = crate::config::path_headline(path, service);
+        match service {
+            PathService::WebSocket(ws) => {
+                let serializers: Vec<&str> = ws.serializers.iter().map(|s| s.as_str()).collect();
+                info!(
+                    "  serving {headline} ({serializers})",
+                    serializers = serializers.join(", ")
+                );
+            }
+            _ => info!("  serving {headline}"),
+        }
+    }
+}
+
+/// Binds every transport of `config`, logs where each listens, and spawns their accept loops.
+/// Returns the bound TCP addresses in config order (Unix sockets are logged, not returned).
+///
+/// A listener whose address cannot be bound (taken by another process) is logged as an
+/// ERROR, counted down for readiness and retried in the background
+/// ([`rebind`]), while the others serve. When none binds there is nothing to serve: an
+/// error naming every endpoint. Config-level failures (TLS files, path tables) are errors at
+/// once, as before.
+pub async fn start(
+    config: &Config,
+    router: Arc<Router>,
+    pollers: Arc<Pollers>,
+) -> io::Result<Vec<SocketAddr>> {
+    archive_download::download_missing(config)
+        .await
+        .map_err(|e| io::Error::new(io::ErrorKind::NotFound, e))?;
+    let transports: Vec<_> = config.workers.iter().flat_map(|w| &w.transports).collect();
+    router.expect_listeners(transports.len());
+    let mut bound = Vec::new();
+    let mut failed = Vec::new();
+    for transport in transports {
+        let prepared = Prepared::new(&router, &pollers, transport)?;
+        match prepared.bind() {
+            Ok(socket) => {
+                bound.extend(prepared.serve(socket)?);
+                router.listener_up(&prepared.name());
+            }
+            Err(e) => failed.push((prepared, e)),
+        }
+    }
+    if !failed.is_empty() && failed.len() == router.listeners().1 {
+        let all: Vec<String> = failed.iter().map(|(p, e)| rebind::reason(p, e)).collect();
+        return Err(io::Error::other(format!(
+            "no listener could bind: {}",
+            all.join("; ")
+        )));
+    }
+    for (prepared, e) in failed {
+        rebind::spawn(prepared, e, Arc::clone(&router));
     }
     Ok(bound)
 }

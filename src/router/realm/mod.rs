@@ -49,7 +49,7 @@ use crate::router::history::EventHistory;
 use crate::router::peer::{Outgoing, Peer};
 use crate::router::persist::RealmStorage;
 use crate::router::session_table::{JoinedSession, SessionTable};
-use crate::store::Store;
+use crate::store::{LateStore, Store};
 use crate::wamp::error as uri_error;
 use crate::wamp::id::Id;
 use crate::wamp::message::Message;
@@ -88,9 +88,15 @@ impl Realm {
     /// A realm on `store`: what an earlier run kept there is loaded, and when the store is
     /// durable, what the realm retains or records from now on is written to it.
     pub fn open(config: &RealmConfig, store: Arc<dyn Store>) -> Result<Realm, String> {
-        let realm = Realm::with_storage(config, RealmStorage::new(&config.name, store)?);
-        realm.load_events().map_err(|e| e.to_string())?;
+        let realm = Realm::with_storage(config, RealmStorage::new(Arc::clone(&store)));
+        realm.attach_store(&store)?;
         Ok(realm)
+    }
+
+    /// A realm whose store another process holds: it serves as a realm on a memory store does
+    /// until `store_retry` opens the store and [attaches](Realm::attach_store) it.
+    pub fn open_late(config: &RealmConfig, store: Arc<LateStore>, why: String) -> Realm {
+        Realm::with_storage(config, RealmStorage::late(store, why))
     }
 
     fn with_storage(config: &RealmConfig, storage: RealmStorage) -> Realm {
@@ -99,7 +105,7 @@ impl Realm {
             strict_uris: config.uri_check == UriCheck::Strict,
             meta_api: config.meta_api,
             authorizer: Authorizer::new(&config.roles),
-            broker: RwLock::new(Broker::with_retained_sink(storage.retained_sink())),
+            broker: RwLock::new(Broker::default()),
             dealer: Mutex::default(),
             call_queue: CallQueue::new(&config.call_queue).map(Mutex::new),
             sessions: SessionTable::default(),

@@ -186,7 +186,7 @@ impl Realm {
         let recorded = self
             .history
             .as_ref()
-            .is_some_and(|history| history.record(&publication, self.storage.writer()));
+            .is_some_and(|history| history.record(&publication, self.storage.writer_slot()));
         // Deliver and retain under one read lock: a subscription made meanwhile gets either
         // the live event or the retained one.
         let broker = self.broker.read();

@@ -1,5 +1,5 @@
-//! What a realm loads from its store at start (retained events, history entries) and hands
-//! to it at shutdown; which store a realm gets and how writes reach it is
+//! What a realm loads from its store when it attaches it (at start, or later for a store
+//! another process held: retained events, history entries) and hands to it at shutdown; which store a realm gets and how writes reach it is
 //! [`persist`](crate::router::persist)'s.
 
 use std::sync::Arc;
@@ -7,46 +7,85 @@ use std::sync::Arc;
 use tracing::info;
 
 use crate::router::broker::RetainedEvent;
-use crate::router::persist::audience;
+use crate::router::persist::{audience, retained_writer};
 use crate::router::realm::Realm;
-use crate::store::{Store, StoreError};
+use crate::store::{EventStore, EventWriter, Store};
 use crate::wamp::message::Payload;
 
 impl Realm {
-    /// Loads what an earlier run kept: retained events into the broker, history entries into
-    /// the history buffers. A memory store has nothing to load.
-    pub(crate) fn load_events(&self) -> Result<(), StoreError> {
-        let store = self.storage.store();
+    /// Puts the realm on `store` (its own, see [`Realm::open`] and [`Realm::open_late`]): what
+    /// the store kept is loaded (retained events into the broker, history entries into their
+    /// buffers) and, when it is durable, a writer thread starts and everything retained or
+    /// recorded from now on goes to it. What the realm retained or recorded before (its store
+    /// opened late) wins over the store's retained event of the same topic, follows the stored
+    /// history entries, and is written to the store. A memory store has nothing to load.
+    /// Nothing changes when reading the store fails.
+    pub fn attach_store(&self, store: &Arc<dyn Store>) -> Result<(), String> {
         if !store.is_durable() {
             return Ok(());
         }
-        let retained = store.retained_events(&self.name)?;
-        let count = retained.len();
-        let broker = self.broker.read();
-        for record in retained {
-            let event = RetainedEvent {
-                publication: record.publication,
-                details: record.details,
-                payload: Payload {
-                    args: record.args,
-                    kwargs: record.kwargs,
-                },
-                audience: audience(&record.audience),
-            };
-            broker.restore_retained(record.topic, event);
-        }
-        drop(broker);
+        let retained: Vec<(String, RetainedEvent)> = store
+            .retained_events(&self.name)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|record| {
+                let event = RetainedEvent {
+                    publication: record.publication,
+                    details: record.details,
+                    payload: Payload {
+                        args: record.args,
+                        kwargs: record.kwargs,
+                    },
+                    audience: audience(&record.audience),
+                };
+                (record.topic, event)
+            })
+            .collect();
+        let writer = EventWriter::spawn(Arc::clone(store) as Arc<dyn EventStore>, &self.name)
+            .map_err(|e| format!("cannot start the event store writer: {e}"))?;
+        let writer = Arc::new(writer);
+        let slot = self.storage.writer_slot();
         let entries = match &self.history {
-            Some(history) => history.load(&self.name, &**store, self.storage.writer())?,
-            None => 0,
+            Some(history) => history
+                .attach(&self.name, &**store, &writer, slot)
+                .map_err(|e| e.to_string())?,
+            None => {
+                let _ = slot.set(Arc::clone(&writer));
+                0
+            }
         };
+        let (count, meanwhile) = self
+            .broker
+            .write()
+            .attach_retained_sink(retained_writer(writer), retained);
         if count > 0 || entries > 0 {
             info!(
                 realm = self.name,
                 "loaded {count} retained event(s) and {entries} history entries from the store"
             );
         }
+        if meanwhile > 0 {
+            info!(
+                realm = self.name,
+                "{meanwhile} event(s) retained before the store opened are written to it"
+            );
+        }
+        self.storage.set_waiting(None);
         Ok(())
+    }
+
+    /// Why the realm's store is not open yet (another process holds it), while it is not.
+    pub fn store_waiting(&self) -> Option<String> {
+        self.storage.waiting()
+    }
+
+    /// The path of a store that opens late (or opened late).
+    pub fn late_store_path(&self) -> Option<&std::path::Path> {
+        self.storage.late_path()
+    }
+
+    pub(crate) fn set_store_waiting(&self, why: String) {
+        self.storage.set_waiting(Some(why));
     }
 
     /// The realm's store (pollers keep their state in it too).

@@ -148,6 +148,9 @@ class Router:
         self._dir = tempfile.TemporaryDirectory(prefix="junction-it-")
         self.config_path = Path(self._dir.name) / "config.json"
         self.log_path = Path(self._dir.name) / "junction.log"
+        # How many "listening on HOST:PORT" lines mean started (default: one per TCP
+        # transport; fewer when a test holds a listener's port).
+        self.expect_listening: int | None = None
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -162,6 +165,8 @@ class Router:
         kinds = [t.get("endpoint", {}).get("type") for t in self.config["workers"][0]["transports"]]
         expected = sum(1 for kind in kinds if kind != "unix")
         expected_unix = len(kinds) - expected
+        if self.expect_listening is not None:
+            expected = self.expect_listening
         env = dict(os.environ)
         env.update(self.extra_env)
         env.setdefault("NO_COLOR", "1")
