@@ -27,7 +27,7 @@ pub const TARGET: &str = "J-T";
 pub fn encode(message: &Message) -> Option<Bytes> {
     Serialization::Cbor
         .try_encode(message)
-        .inspect_err(|e| tracing::warn!("not sent to the cluster: {e}"))
+        .inspect_err(|e| tracing::warn!(error = %e, "not sent to the cluster"))
         .ok()
 }
 

@@ -133,8 +133,7 @@ impl EventHistory {
             {
                 info!(
                     realm,
-                    rule = stale,
-                    "dropping the stored history of a rule no longer configured"
+                    "dropping the stored history of rule {stale}: no longer configured"
                 );
                 writer.submit(EventWrite::ForgetHistory { rule: stale });
             }

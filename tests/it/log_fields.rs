@@ -139,7 +139,11 @@ fn events() -> Vec<(String, usize, Vec<String>)> {
                 }
                 let line = code[..start].lines().count();
                 let args = arguments(&code, start + name.len() - 1);
-                let shown = file.strip_prefix(&src).unwrap_or(&file).display().to_string();
+                let shown = file
+                    .strip_prefix(&src)
+                    .unwrap_or(&file)
+                    .display()
+                    .to_string();
                 found.push((shown, line, field_names(&args)));
             }
         }
@@ -173,7 +177,8 @@ fn every_log_field_is_in_the_vocabulary() {
 
 #[test]
 fn the_scan_reads_fields_as_tracing_does() {
-    let code = r#"warn!(%peer, realm = %peer_text(&r), session, ?code, "closing {what}: {}", f(a, b))"#;
+    let code =
+        r#"warn!(%peer, realm = %peer_text(&r), session, ?code, "closing {what}: {}", f(a, b))"#;
     let args = arguments(code, code.find('(').unwrap());
     assert_eq!(field_names(&args), ["peer", "realm", "session", "code"]);
     let code = r#"tracing::info!(target: "x", path = self.path, "a = b")"#;
@@ -185,8 +190,9 @@ fn the_scan_reads_fields_as_tracing_does() {
 
 #[test]
 fn the_readme_names_every_field() {
-    let readme = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-        .expect("README.md");
+    let readme =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .expect("README.md");
     let logs = readme
         .split("**Logs.**")
         .nth(1)
@@ -196,5 +202,8 @@ fn the_readme_names_every_field() {
         .iter()
         .filter(|f| !logs.contains(&format!("`{f}`")))
         .collect();
-    assert!(missing.is_empty(), "README.md's Logs paragraph does not name {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "README.md's Logs paragraph does not name {missing:?}"
+    );
 }
