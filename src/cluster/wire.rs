@@ -34,7 +34,7 @@ pub fn encode(message: &Message) -> Option<Bytes> {
 pub fn decode(bytes: &[u8]) -> Option<Message> {
     Serialization::Cbor
         .decode(bytes)
-        .inspect_err(|e| tracing::warn!("unreadable message from the cluster: {}", e.0))
+        .inspect_err(|e| tracing::warn!(error = %e.0, "unreadable message from the cluster"))
         .ok()
 }
 

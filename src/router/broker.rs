@@ -368,8 +368,9 @@ fn deliver(
                 .inspect_err(|e| {
                     tracing::warn!(
                         topic = %crate::log_text::peer_text(publication.topic),
+                        serialization = serialization.name(),
                         error = %e,
-                        "publication {} not delivered to {serialization:?} subscribers",
+                        "publication {} not delivered to the subscribers of this serialization",
                         publication.id
                     )
                 })
