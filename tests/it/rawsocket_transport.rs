@@ -324,7 +324,7 @@ async fn a_message_longer_than_the_client_accepts_closes_its_session() {
     );
     assert!(
         router
-            .wait_for_log("closing RawSocket error=a message of", RECV_TIMEOUT)
+            .wait_for_log("error=a message of", RECV_TIMEOUT)
             .await,
         "{}",
         router.log()
