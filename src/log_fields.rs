@@ -11,7 +11,7 @@
 //! | `authid`, `authrole`, `authmethod` | string | who a session is (or claims to be, on a failed login: `authmethod` then lists the methods the client offered, when HELLO is refused before a method was tried) |
 //! | `peer` | string | the client's address, `ip:port` (on a Unix socket `unix peer on <transport>`; for HTTP requests through trusted proxies, the forwarded client's `ip` alone) |
 //! | `transport` | string | the kind of WAMP connection: `websocket`, `rawsocket`, `longpoll` |
-//! | `serialization` | string | what a WAMP connection speaks (`json`, `msgpack`, `cbor`, `wamp.2.json.batched`, ...) |
+//! | `serialization` | string | what a WAMP connection speaks: `json`, `msgpack` or `cbor` |
 //! | `path` | string | the HTTP path of a request or of a configured web path (`/push`) |
 //! | `status` | number | the HTTP status answered |
 //! | `duration_ms` | number | how long the request took, in milliseconds |

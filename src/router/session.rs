@@ -431,7 +431,7 @@ impl Session {
             authmethod = identity.authmethod,
             peer = %log_fields::peer(&self.transport.peer),
             transport = self.transport.kind,
-            serialization = self.transport.protocol,
+            serialization = self.serialization.name(),
             "session joined"
         );
         let details = welcome_details(&realm.name, &identity);

@@ -72,8 +72,9 @@ pub fn wamp(
                 debug!(
                     %peer,
                     transport = "websocket",
-                    serialization = subprotocol.name(),
-                    "WAMP WebSocket open"
+                    serialization = subprotocol.serialization.name(),
+                    "WAMP WebSocket open ({})",
+                    subprotocol.name()
                 );
                 let opened = websocket::Opened {
                     peer,

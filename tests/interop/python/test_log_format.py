@@ -131,6 +131,7 @@ def test_events_carry_the_vocabularys_fields_with_their_types(request):
     joined = one(records, "session joined", session=session)
     assert joined["realm"] == "realm1" and joined["authrole"] == "anonymous"
     assert joined["authmethod"] == "anonymous" and joined["transport"] == "websocket"
+    assert joined["serialization"] == "json", joined
     assert isinstance(joined["authid"], str) and is_peer(joined["peer"]), joined
     assert joined["level"] == "DEBUG"
     left = one(records, "session left", session=session)
