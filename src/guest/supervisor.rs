@@ -46,7 +46,7 @@ pub async fn run(guest: GuestWorker, executable: PathBuf, stop: CancellationToke
                 spawn_loggers(&mut child, &guest.id);
                 tokio::select! {
                     status = child.wait() => match status {
-                        Ok(status) => tracing::warn!(guest = %id, "guest {id} exited ({status})"),
+                        Ok(exit) => tracing::warn!(guest = %id, "guest {id} exited ({exit})"),
                         Err(e) => tracing::error!(guest = %id, error = %e, "guest {id}: cannot wait for it"),
                     },
                     () = stop.cancelled() => {

@@ -1,8 +1,9 @@
 //! Log field names stay the vocabulary of `src/log_fields.rs`: every `tracing` event in `src/`
 //! (`info!(realm = ..., %peer, "...")`) is read from the source, and a field whose name is not in
 //! `junction::log_fields::FIELDS` fails here with its file and line, so no new line invents
-//! `peer_addr` or `remote` for a value that has a name already. README.md's "Logs" paragraph
-//! must name every field too.
+//! `peer_addr` or `remote` for a value that has a name already; and no message may interpolate
+//! a value by a vocabulary name (`"{realm}"`), which belongs in its field. README.md's "Logs"
+//! paragraph must name every field too.
 
 use std::path::{Path, PathBuf};
 
@@ -119,8 +120,17 @@ fn field_names(args: &[String]) -> Vec<String> {
     names
 }
 
-/// Every event of `src/`: (file, line, field names).
-fn events() -> Vec<(String, usize, Vec<String>)> {
+/// One `tracing` event of `src/`.
+struct Event {
+    file: String,
+    line: usize,
+    fields: Vec<String>,
+    /// The message's format string literal, when there is one.
+    message: Option<String>,
+}
+
+/// Every event of `src/`.
+fn events() -> Vec<Event> {
     let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
     rust_files(&src, &mut files);
@@ -144,7 +154,12 @@ fn events() -> Vec<(String, usize, Vec<String>)> {
                     .unwrap_or(&file)
                     .display()
                     .to_string();
-                found.push((shown, line, field_names(&args)));
+                found.push(Event {
+                    file: shown,
+                    line,
+                    fields: field_names(&args),
+                    message: args.iter().find(|a| a.starts_with('"')).cloned(),
+                });
             }
         }
     }
@@ -156,15 +171,15 @@ fn every_log_field_is_in_the_vocabulary() {
     let events = events();
     // Junction logs from well over a hundred places: finding few means the scan is broken.
     assert!(events.len() > 100, "only {} events found", events.len());
-    let with_fields = events.iter().filter(|(_, _, f)| !f.is_empty()).count();
+    let with_fields = events.iter().filter(|e| !e.fields.is_empty()).count();
     assert!(with_fields > 50, "only {with_fields} events with fields");
     let strays: Vec<String> = events
         .iter()
-        .flat_map(|(file, line, fields)| {
-            fields
+        .flat_map(|e| {
+            e.fields
                 .iter()
                 .filter(|f| !FIELDS.contains(&f.as_str()))
-                .map(move |f| format!("src/{file}:{line}: field `{f}`"))
+                .map(move |f| format!("src/{}:{}: field `{f}`", e.file, e.line))
         })
         .collect();
     assert!(
@@ -172,6 +187,30 @@ fn every_log_field_is_in_the_vocabulary() {
         "log fields not in src/log_fields.rs's vocabulary (use its names, or add one there \
          and to README.md):\n{}",
         strays.join("\n")
+    );
+}
+
+/// A value the vocabulary names belongs in its field, not in the message: `"{realm}"` or
+/// `"{peer:?}"` in a message is a value a shipper cannot filter on.
+#[test]
+fn no_message_interpolates_a_vocabulary_value() {
+    let inside: Vec<String> = events()
+        .iter()
+        .filter_map(|e| {
+            let message = e.message.as_ref()?;
+            let named = FIELDS.iter().find(|f| {
+                message.contains(&format!("{{{f}}}")) || message.contains(&format!("{{{f}:"))
+            })?;
+            Some(format!(
+                "src/{}:{}: {{{named}}} in {message}",
+                e.file, e.line
+            ))
+        })
+        .collect();
+    assert!(
+        inside.is_empty(),
+        "put these values in their fields instead:\n{}",
+        inside.join("\n")
     );
 }
 
