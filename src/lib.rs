@@ -12,8 +12,8 @@
 //!   event history.
 //! - `store`: persistence (embedded redb file or memory).
 //! - `config`: `config.json`, read and checked once at start.
-//! - `wamp` (messages, serializers, URIs, values), `log_text`, `log_throttle`: vocabulary
-//!   every layer uses.
+//! - `wamp` (messages, serializers, URIs, values), `log_fields`, `log_text`, `log_throttle`:
+//!   vocabulary every layer uses.
 
 pub mod cluster;
 pub mod config;
@@ -21,6 +21,7 @@ pub mod config;
 pub mod fuzzing;
 pub mod guest;
 pub mod http;
+pub mod log_fields;
 pub mod log_text;
 pub mod log_throttle;
 pub mod poller;

@@ -277,7 +277,7 @@ fn start(config: config::Config) -> ExitCode {
         let router = match Router::open(&config) {
             Ok(router) => Arc::new(router),
             Err(e) => {
-                tracing::error!("{e}");
+                tracing::error!(error = %e, "cannot start");
                 return ExitCode::FAILURE;
             }
         };
@@ -288,7 +288,7 @@ fn start(config: config::Config) -> ExitCode {
             Some(settings) => match Cluster::start(settings, &router).await {
                 Ok(cluster) => Some(cluster),
                 Err(e) => {
-                    tracing::error!("{}: {e}", settings.path);
+                    tracing::error!(error = %e, "cannot start: {}", settings.path);
                     return ExitCode::FAILURE;
                 }
             },
@@ -297,20 +297,20 @@ fn start(config: config::Config) -> ExitCode {
         let pollers = match Pollers::start(&config, &router, &config.topics_api_realms()) {
             Ok(pollers) => Arc::new(pollers),
             Err(e) => {
-                tracing::error!("{e}");
+                tracing::error!(error = %e, "cannot start");
                 return ExitCode::FAILURE;
             }
         };
         // `pollers` lives until shutdown: dropping it stops every poller.
         if let Err(e) = listener::start(&config, Arc::clone(&router), Arc::clone(&pollers)).await {
-            tracing::error!("{e}");
+            tracing::error!(error = %e, "cannot start");
             return ExitCode::FAILURE;
         }
         // Guests start once every listener is up: they usually connect to one.
         let guests = match Guests::start(&config) {
             Ok(guests) => guests,
             Err(e) => {
-                tracing::error!("{e}");
+                tracing::error!(error = %e, "cannot start");
                 return ExitCode::FAILURE;
             }
         };

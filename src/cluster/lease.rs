@@ -140,7 +140,7 @@ impl Lease {
 
     fn lost(&self, why: &str) {
         if self.held.lock().take().is_some() {
-            tracing::warn!("cluster: lease {} lost: {why}", self.key);
+            tracing::warn!(error = %why, "cluster: lease {} lost", self.key);
         }
     }
 

@@ -109,7 +109,7 @@ impl RealmLink {
         let messages = match self.events.retained(filter).await {
             Ok(messages) => messages,
             Err(e) => {
-                tracing::warn!("cluster: retained events not read: {}", e.message);
+                tracing::warn!(error = e.message, "cluster: retained events not read");
                 return;
             }
         };

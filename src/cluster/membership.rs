@@ -84,7 +84,7 @@ impl Membership {
                 if beat.payload.as_ref() == LEAVING {
                     membership.members.lock().remove(node);
                     if let Some(d) = listener.upgrade() {
-                        tracing::info!("cluster: node \"{node}\" left");
+                        tracing::info!(%node, "cluster: node left");
                         d.node_dead(node).await;
                     }
                 } else {
@@ -141,7 +141,7 @@ impl Membership {
                 dead
             };
             for node in dead {
-                tracing::warn!("cluster: node \"{node}\" is not heard of any more: dead");
+                tracing::warn!(%node, "cluster: node not heard of any more: dead");
                 departures.node_dead(&node).await;
             }
         }

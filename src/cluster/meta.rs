@@ -111,7 +111,7 @@ impl Meta {
         let local = answer_locally(realm, caller, 1, procedure, payload);
         let mut answers = vec![local];
         let expected = self.membership.live_count();
-        tracing::debug!("cluster: {procedure}: asking {expected} other nodes");
+        tracing::debug!(procedure, "cluster: asking {expected} other nodes");
         if expected > 0 {
             if !self.node.connected() {
                 return Err(unreachable());
@@ -160,7 +160,8 @@ impl Meta {
             }
         }
         tracing::debug!(
-            "cluster: {procedure} answered by {} of {expected} other nodes",
+            procedure,
+            "cluster: answered by {} of {expected} other nodes",
             answers.len()
         );
         Ok(answers)

@@ -213,7 +213,7 @@ impl Cluster {
             match jetstream_parts(config, &js, &node, &membership, &realms).await {
                 Ok(parts) => break parts,
                 Err(e) if tokio::time::Instant::now() < deadline => {
-                    tracing::warn!("cluster: JetStream not ready ({e}); trying again");
+                    tracing::warn!(error = %e, "cluster: JetStream not ready; trying again");
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
                 Err(e) => return Err(e),
@@ -245,7 +245,8 @@ impl Cluster {
         start_inbox(&node, &state).await?;
         let info = client.server_info();
         tracing::info!(
-            "cluster: node \"{name}\" (incarnation {incarnation}) joined NATS at {}:{} \
+            node = %name,
+            "cluster: node (incarnation {incarnation}) joined NATS at {}:{} \
              (server {} {}), subject prefix {}",
             info.host,
             info.port,

@@ -77,9 +77,9 @@ impl Node {
         self.dropped.fetch_add(1, Ordering::Relaxed);
         if self.throttle.admit().is_some() {
             tracing::warn!(
-                "cluster: a message to other nodes was dropped (NATS unreachable or the queue \
-                 full); {} so far",
-                self.dropped.load(Ordering::Relaxed)
+                count = self.dropped.load(Ordering::Relaxed),
+                "cluster: messages to other nodes dropped, `count` so far (NATS unreachable or \
+                 the queue full)"
             );
         }
         false

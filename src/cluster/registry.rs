@@ -331,15 +331,18 @@ impl Registry {
                 match self.claim_key(&key, fresh, me, invoke).await {
                     Ok(()) => restored += 1,
                     Err(e) => tracing::warn!(
-                        "cluster: registration of \"{}\" not restored after NATS came back: {}",
-                        crate::log_text::peer_text(&uri),
-                        e.message
+                        procedure = %crate::log_text::peer_text(&uri),
+                        error = e.message,
+                        "cluster: registration not restored after NATS came back"
                     ),
                 }
             }
         }
         if restored > 0 {
-            tracing::info!("cluster: {restored} registration(s) restored in the registry");
+            tracing::info!(
+                count = restored,
+                "cluster: registrations restored in the registry"
+            );
         }
     }
 

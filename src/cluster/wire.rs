@@ -27,14 +27,14 @@ pub const TARGET: &str = "J-T";
 pub fn encode(message: &Message) -> Option<Bytes> {
     Serialization::Cbor
         .try_encode(message)
-        .inspect_err(|e| tracing::warn!("not sent to the cluster: {e}"))
+        .inspect_err(|e| tracing::warn!(error = %e, "not sent to the cluster"))
         .ok()
 }
 
 pub fn decode(bytes: &[u8]) -> Option<Message> {
     Serialization::Cbor
         .decode(bytes)
-        .inspect_err(|e| tracing::warn!("unreadable message from the cluster: {}", e.0))
+        .inspect_err(|e| tracing::warn!(error = %e.0, "unreadable message from the cluster"))
         .ok()
 }
 

@@ -16,6 +16,7 @@ pub async fn log_lines(pipe: impl AsyncRead + Unpin, id: String, stream: &'stati
     while let Some((text, cut)) = next_line(&mut reader).await {
         let cut = if cut { " (a longer line, cut)" } else { "" };
         tracing::info!(
+            guest = %peer_text(&id),
             "guest {} {stream}: {}{cut}",
             peer_text(&id),
             peer_text(&text)

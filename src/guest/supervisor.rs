@@ -37,6 +37,7 @@ pub async fn run(guest: GuestWorker, executable: PathBuf, stop: CancellationToke
                     .and_then(|pid| i32::try_from(pid).ok())
                     .map(Pid::from_raw);
                 tracing::info!(
+                    guest = %id,
                     "guest {id} started (pid {}): {}",
                     child.id().unwrap_or_default(),
                     executable.display()
@@ -45,8 +46,8 @@ pub async fn run(guest: GuestWorker, executable: PathBuf, stop: CancellationToke
                 spawn_loggers(&mut child, &guest.id);
                 tokio::select! {
                     status = child.wait() => match status {
-                        Ok(status) => tracing::warn!("guest {id} exited ({status})"),
-                        Err(e) => tracing::error!("guest {id}: cannot wait for it: {e}"),
+                        Ok(exit) => tracing::warn!(guest = %id, "guest {id} exited ({exit})"),
+                        Err(e) => tracing::error!(guest = %id, error = %e, "guest {id}: cannot wait for it"),
                     },
                     () = stop.cancelled() => {
                         terminate(&mut child, group, &id).await;
@@ -58,10 +59,15 @@ pub async fn run(guest: GuestWorker, executable: PathBuf, stop: CancellationToke
                 // Whatever it started in its process group goes with it.
                 signal_group(group, Signal::SIGKILL);
             }
-            Err(e) => tracing::error!("guest {id}: cannot start {}: {e}", executable.display()),
+            Err(e) => tracing::error!(
+                guest = %id,
+                error = %e,
+                "guest {id}: cannot start {}",
+                executable.display()
+            ),
         }
         let delay = backoff.after_run(started.elapsed());
-        tracing::info!("guest {id}: restarting in {} s", delay.as_secs());
+        tracing::info!(guest = %id, "guest {id}: restarting in {} s", delay.as_secs());
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
             () = stop.cancelled() => return,
@@ -100,12 +106,13 @@ fn spawn_loggers(child: &mut Child, id: &str) {
 
 /// SIGTERM to the guest's process group, SIGKILL after [`GRACE`]; waits until it has exited.
 async fn terminate(child: &mut Child, group: Option<Pid>, id: &str) {
-    tracing::info!("guest {id}: stopping (SIGTERM)");
+    tracing::info!(guest = %id, "guest {id}: stopping (SIGTERM)");
     signal_group(group, Signal::SIGTERM);
     match tokio::time::timeout(GRACE, child.wait()).await {
         Ok(_) => {}
         Err(_) => {
             tracing::warn!(
+                guest = %id,
                 "guest {id}: still running {} s after SIGTERM, sending SIGKILL",
                 GRACE.as_secs()
             );
@@ -115,7 +122,7 @@ async fn terminate(child: &mut Child, group: Option<Pid>, id: &str) {
         }
     }
     signal_group(group, Signal::SIGKILL);
-    tracing::info!("guest {id} stopped");
+    tracing::info!(guest = %id, "guest {id} stopped");
 }
 
 /// Sends `signal` to the process group the guest leads (gone already: nothing happens).

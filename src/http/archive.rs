@@ -79,7 +79,7 @@ impl ArchivePath {
             };
             members.insert(name, member);
         }
-        tracing::debug!("{file}: {} members to serve", members.len());
+        tracing::debug!(%file, count = members.len(), "archive members to serve");
         Ok(ArchivePath {
             prefix: prefix.trim_end_matches('/').to_string(),
             service: service.clone(),

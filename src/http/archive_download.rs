@@ -34,7 +34,7 @@ pub async fn download_missing(config: &Config) -> Result<(), String> {
         if archive.file.exists() {
             continue;
         }
-        tracing::info!("downloading {url} to {}", archive.file.display());
+        tracing::info!(%url, file = %archive.file.display(), "downloading an archive");
         download(url, &archive.file, &archive.hashes)
             .await
             .map_err(|e| format!("{transport}.paths.{path}: cannot download {url}: {e}"))?;

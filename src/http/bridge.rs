@@ -18,6 +18,7 @@ use crate::http::requester::Requester;
 use crate::http::response::{self, HttpResponse};
 use crate::http::signature::{self, ReplayGuard, SigningArgs};
 use crate::log_text::peer_text;
+use crate::log_throttle::{Throttle, and_more};
 use crate::router::error::WampError;
 use crate::wamp::error as uri_error;
 use crate::wamp::message::Payload;
@@ -30,6 +31,10 @@ pub const HARD_BODY_LIMIT: usize = 64 * 1024 * 1024;
 const REPLAY_CAPACITY: usize = 100_000;
 
 const ALLOW: &str = "POST,PUT,OPTIONS";
+
+/// Signed requests refused on paths without `debug` (those log every refusal): a failed
+/// login of the HTTP bridge, logged at most once a second.
+static SIGNATURE_REFUSED: Throttle = Throttle::new();
 
 /// One publisher or caller path's checking state.
 pub struct Bridge {
@@ -103,6 +108,18 @@ impl Bridge {
         }
         if let Err(rejection) = self.check_signature(query, &body) {
             let status = StatusCode::from_u16(rejection.status).unwrap_or(StatusCode::BAD_REQUEST);
+            if !self.options.debug
+                && let Some(suppressed) = SIGNATURE_REFUSED.admit()
+            {
+                info!(
+                    path = self.path,
+                    peer = %requester.peer(),
+                    status = status.as_u16(),
+                    error = %peer_text(&rejection.message),
+                    "signed request refused{}",
+                    and_more(suppressed)
+                );
+            }
             return Err(fail(status, &rejection.message));
         }
         if let Some(allowed) = &self.options.require_ip
@@ -118,9 +135,6 @@ impl Bridge {
                 StatusCode::BAD_REQUEST,
                 "this path accepts requests over TLS (https) only",
             ));
-        }
-        if self.options.debug {
-            info!(path = self.path, client = %requester.ip, bytes = body.len(), "accepted");
         }
         Ok(Accepted { body, origin })
     }
@@ -164,9 +178,51 @@ impl Bridge {
         message: &str,
     ) -> HttpResponse {
         if self.options.debug {
-            info!(path = self.path, client = %requester.ip, status = status.as_u16(), "refused: {}", peer_text(message));
+            info!(
+                path = self.path,
+                peer = %requester.peer(),
+                status = status.as_u16(),
+                error = %peer_text(message),
+                "request refused"
+            );
         }
         response::error(status, message, origin)
+    }
+
+    /// Logs a request's answer when the path has `debug` (`uri`: the body's `topic` or
+    /// `procedure` as (that name, its value), once the body was read).
+    pub fn answered(
+        &self,
+        requester: Requester,
+        started: Instant,
+        response: &HttpResponse,
+        uri: Option<(&str, &str)>,
+    ) {
+        if !self.options.debug {
+            return;
+        }
+        let (path, peer) = (&self.path, requester.peer());
+        let status = response.status().as_u16();
+        let duration_ms = started.elapsed().as_millis() as u64;
+        match uri {
+            Some(("procedure", uri)) => info!(
+                path,
+                %peer,
+                status,
+                duration_ms,
+                procedure = %peer_text(uri),
+                "request answered"
+            ),
+            Some((_, uri)) => info!(
+                path,
+                %peer,
+                status,
+                duration_ms,
+                topic = %peer_text(uri),
+                "request answered"
+            ),
+            None => info!(path, %peer, status, duration_ms, "request answered"),
+        }
     }
 
     /// `accept`, then the body as a JSON object with a string member `uri_field`.

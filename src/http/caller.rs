@@ -4,7 +4,7 @@
 //! answered with `wamp.error.timeout`.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
@@ -39,13 +39,17 @@ impl CallerPath {
     }
 
     pub async fn handle(&self, req: Request<Incoming>, requester: Requester) -> HttpResponse {
+        let started = Instant::now();
         let request = match self
             .bridge
             .accept_request(req, requester, "procedure")
             .await
         {
             Ok(request) => request,
-            Err(response) => return response,
+            Err(response) => {
+                self.bridge.answered(requester, started, &response, None);
+                return response;
+            }
         };
         let origin = request.origin.as_ref();
         let outcome = internal::call(
@@ -57,7 +61,7 @@ impl CallerPath {
             self.timeout,
         )
         .await;
-        match outcome {
+        let response = match outcome {
             CallOutcome::Result(payload) => {
                 response::json(StatusCode::OK, &result_body(&payload), origin)
             }
@@ -66,7 +70,11 @@ impl CallerPath {
                 let kwargs = Value::Dict(payload.kwargs.unwrap_or_else(Dict::new));
                 self.bridge.wamp_error(&error, args, kwargs, origin)
             }
-        }
+        };
+        let procedure = Some(("procedure", request.uri.as_str()));
+        self.bridge
+            .answered(requester, started, &response, procedure);
+        response
     }
 }
 

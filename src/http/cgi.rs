@@ -148,7 +148,7 @@ impl CgiPath {
         let mut child = match command.spawn() {
             Ok(child) => child,
             Err(e) => {
-                tracing::warn!("cgi {name}: cannot start: {e}");
+                tracing::warn!(path = %name, error = %e, "cgi script cannot start");
                 return failed(name, &format!("cannot start: {e}"));
             }
         };
@@ -177,13 +177,17 @@ impl CgiPath {
                         "the script {name} did not finish within {} ms",
                         self.service.timeout.as_millis()
                     );
-                    tracing::warn!("cgi: {message}");
+                    tracing::warn!(path = %name, error = message, "cgi script timed out");
                     return response::error(StatusCode::GATEWAY_TIMEOUT, &message, None);
                 }
             };
         let errors = String::from_utf8_lossy(&errors.unwrap_or_default()).into_owned();
         if !errors.trim().is_empty() {
-            tracing::info!("cgi {name} stderr: {}", crate::log_text::peer_text(&errors));
+            tracing::info!(
+                path = %name,
+                "cgi script stderr: {}",
+                crate::log_text::peer_text(&errors)
+            );
         }
         let output = match (status, output) {
             (Ok(status), Ok(output)) if status.success() => output,

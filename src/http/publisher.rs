@@ -2,6 +2,8 @@
 //! `{"topic", "args", "kwargs", "options"}` becomes one publication by the path's internal
 //! session; the answer is `{"id": <publication id>}` with the path's success status.
 
+use std::time::Instant;
+
 use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
 use serde_json::json;
@@ -34,25 +36,33 @@ impl PublisherPath {
     }
 
     pub async fn handle(&self, req: Request<Incoming>, requester: Requester) -> HttpResponse {
+        let started = Instant::now();
         let request = match self.bridge.accept_request(req, requester, "topic").await {
             Ok(request) => request,
-            Err(response) => return response,
+            Err(response) => {
+                self.bridge.answered(requester, started, &response, None);
+                return response;
+            }
         };
         let origin = request.origin.as_ref();
-        match self
-            .publisher
-            .publish(&request.options, &request.uri, &request.payload)
-        {
-            Ok(id) => {
-                let status = StatusCode::from_u16(self.bridge.options.success_status)
-                    .unwrap_or(StatusCode::ACCEPTED);
-                response::json(status, &json!({ "id": id }), origin)
-            }
-            // A malformed option is the request's fault, not a WAMP outcome.
-            Err(e) if e.uri == uri_error::PROTOCOL_VIOLATION => {
-                response::error(StatusCode::BAD_REQUEST, &e.message, origin)
-            }
-            Err(e) => self.bridge.wamp_error_of(&e, origin),
-        }
+        let response =
+            match self
+                .publisher
+                .publish(&request.options, &request.uri, &request.payload)
+            {
+                Ok(id) => {
+                    let status = StatusCode::from_u16(self.bridge.options.success_status)
+                        .unwrap_or(StatusCode::ACCEPTED);
+                    response::json(status, &json!({ "id": id }), origin)
+                }
+                // A malformed option is the request's fault, not a WAMP outcome.
+                Err(e) if e.uri == uri_error::PROTOCOL_VIOLATION => {
+                    response::error(StatusCode::BAD_REQUEST, &e.message, origin)
+                }
+                Err(e) => self.bridge.wamp_error_of(&e, origin),
+            };
+        let topic = Some(("topic", request.uri.as_str()));
+        self.bridge.answered(requester, started, &response, topic);
+        response
     }
 }

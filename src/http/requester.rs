@@ -20,6 +20,8 @@ use ipnet::IpNet;
 pub struct Requester {
     pub ip: ClientIp,
     pub tls: bool,
+    /// The client's port, when `ip` is the socket's own (not forwarded by a proxy).
+    pub port: Option<u16>,
 }
 
 /// The client's address, or none that can be trusted (a forwarded entry that does not parse).
@@ -53,6 +55,7 @@ impl Requester {
             return Requester {
                 ip: ClientIp::Known(ip),
                 tls: listener_tls,
+                port: Some(peer.port()),
             };
         }
         // Hops counted from the right: 0 is the proxy that connected to us.
@@ -85,7 +88,16 @@ impl Requester {
                 .or(forwarded_proto.last());
             ip != ClientIp::Unknown && proto.is_some_and(|p| p.eq_ignore_ascii_case("https"))
         };
-        Requester { ip, tls }
+        let port = (ip == ClientIp::Known(canonical(peer.ip()))).then_some(peer.port());
+        Requester { ip, tls, port }
+    }
+
+    /// `peer` in log lines: `ip:port`, or the forwarded client's `ip` alone.
+    pub fn peer(&self) -> String {
+        match (self.ip, self.port) {
+            (ClientIp::Known(ip), Some(port)) => SocketAddr::new(ip, port).to_string(),
+            (ip, _) => ip.to_string(),
+        }
     }
 
     pub fn ip_allowed(&self, allowed: &[IpNet]) -> bool {
@@ -154,9 +166,11 @@ mod tests {
             c,
             Requester {
                 ip: ClientIp::Known("127.0.0.1".parse().unwrap()),
-                tls: false
+                tls: false,
+                port: Some(5000),
             }
         );
+        assert_eq!(c.peer(), "127.0.0.1:5000");
     }
 
     #[test]
@@ -175,9 +189,11 @@ mod tests {
             c,
             Requester {
                 ip: ClientIp::Known("10.1.2.3".parse().unwrap()),
-                tls: true
+                tls: true,
+                port: None,
             }
         );
+        assert_eq!(c.peer(), "10.1.2.3");
         assert!(c.ip_allowed(&nets(&["10.0.0.0/8"])));
         assert!(!c.ip_allowed(&nets(&["192.168.0.0/16"])));
     }

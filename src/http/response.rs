@@ -32,7 +32,7 @@ pub fn json(
 ) -> HttpResponse {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|e| {
         // Our bodies have string keys only, so this does not happen; say so if it does.
-        tracing::error!("cannot serialize a JSON response: {e}");
+        tracing::error!(error = %e, "cannot serialize a JSON response");
         b"null".to_vec()
     });
     with_headers(status, Bytes::from(bytes), JSON_UTF8, origin)

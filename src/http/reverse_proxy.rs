@@ -159,7 +159,12 @@ impl ReverseProxyPath {
 
     fn refuse(&self, has_body: bool, status: StatusCode, message: String) -> HttpResponse {
         if let Some(suppressed) = BACKEND_FAILED.admit() {
-            warn!(path = %self.prefix, "reverseproxy: {message}{}", and_more(suppressed));
+            warn!(
+                path = %self.prefix,
+                error = message,
+                "reverseproxy failed{}",
+                and_more(suppressed)
+            );
         }
         keep_alive(response::error(status, &message, None), !has_body)
     }

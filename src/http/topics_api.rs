@@ -243,11 +243,11 @@ fn topics_error(e: &TopicsError) -> HttpResponse {
             error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string(), None)
         }
         TopicsError::Store(_) => {
-            tracing::error!("topics API: {e}");
+            tracing::error!(error = %e, "topics API failed");
             error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string(), None)
         }
         TopicsError::Cluster(_) => {
-            tracing::warn!("topics API: {e}");
+            tracing::warn!(error = %e, "topics API failed");
             error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string(), None)
         }
     }

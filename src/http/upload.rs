@@ -433,10 +433,10 @@ impl UploadPath {
             && let Some(suppressed) = PUBLISH_FAILED.admit()
         {
             tracing::warn!(
-                "upload progress to {} not published: {} {}{}",
-                peer_text(topic),
-                e.uri,
-                peer_text(&e.message),
+                topic = %peer_text(topic),
+                reason = e.uri,
+                error = %peer_text(&e.message),
+                "upload progress not published{}",
                 and_more(suppressed)
             );
         }
@@ -506,7 +506,7 @@ fn fraction(part: u64, whole: u64) -> f64 {
 /// A disk error: 500, the detail only in the log (it names server paths).
 fn store_failed(e: std::io::Error) -> Refusal {
     if let Some(suppressed) = STORE_FAILED.admit() {
-        tracing::error!("upload: cannot write to disk: {e}{}", and_more(suppressed));
+        tracing::error!(error = %e, "upload: cannot write to disk{}", and_more(suppressed));
     }
     (
         StatusCode::INTERNAL_SERVER_ERROR,

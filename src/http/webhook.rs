@@ -142,8 +142,8 @@ impl WebhookPath {
             Err(e) => {
                 tracing::warn!(
                     topic = self.service.topic,
-                    "webhook publish failed: {}",
-                    crate::log_text::peer_text(&e.message)
+                    error = %crate::log_text::peer_text(&e.message),
+                    "webhook publish failed"
                 );
                 response::text(
                     StatusCode::INTERNAL_SERVER_ERROR,

@@ -43,7 +43,7 @@ pub async fn follow(catalog: Arc<dyn TopicCatalog>, realm: String, pollers: impl
                     }
                 }
             }
-            Err(e) => warn!(realm, "topics API definitions: {e:?}"),
+            Err(e) => warn!(realm, error = ?e, "topics API definitions not read"),
         }
         tokio::time::sleep(RETRY).await;
     }
@@ -66,7 +66,8 @@ pub async fn adopt(
                 warn!(
                     realm,
                     topic = name,
-                    "stored topic not moved into the cluster: {e:?}"
+                    error = ?e,
+                    "stored topic not moved into the cluster"
                 );
                 continue;
             }
@@ -76,8 +77,8 @@ pub async fn adopt(
             tokio::task::spawn_blocking(move || store.delete_topic(&realm_name, &topic)).await;
         match removed {
             Ok(Ok(())) => info!(realm, topic = name, "topic in this node's store {kept}"),
-            Ok(Err(e)) => warn!(realm, topic = name, "topic {kept}, but still stored: {e}"),
-            Err(e) => warn!(realm, topic = name, "topic {kept}, but still stored: {e}"),
+            Ok(Err(e)) => warn!(realm, topic = name, error = %e, "topic {kept}, but still stored"),
+            Err(e) => warn!(realm, topic = name, error = %e, "topic {kept}, but still stored"),
         }
     }
 }

@@ -70,8 +70,8 @@ impl Runner {
                 warn!(
                     realm = realm_name,
                     topic = name,
-                    "poller not started: {}",
-                    e.message
+                    error = e.message,
+                    "poller not started"
                 );
                 self.status.lock().last_error = Some(e.message);
                 return;
@@ -130,8 +130,8 @@ impl Runner {
                 warn!(
                     realm = realm_name,
                     topic = name,
-                    "cannot retain the stored snapshot: {}",
-                    e.message
+                    error = e.message,
+                    "cannot retain the stored snapshot"
                 );
             }
             retained = Some(event);
@@ -178,7 +178,8 @@ impl Runner {
                         realm = realm_name,
                         topic = name,
                         code,
-                        "poll failed: {message}"
+                        error = message,
+                        "poll failed"
                     );
                     let event = tracker.error_event(code, &message);
                     let sent = send(publisher, leadership, &name, &kwargs(&event), None).await;
@@ -186,8 +187,8 @@ impl Runner {
                         warn!(
                             realm = realm_name,
                             topic = name,
-                            "cannot publish: {}",
-                            e.message
+                            error = e.message,
+                            "cannot publish"
                         );
                         if leadership.is_some() {
                             return;
@@ -206,7 +207,12 @@ impl Runner {
             // Log changes of health, not every failed poll of an upstream that stays down.
             match (&previous_error, &error) {
                 (None, Some(message)) => {
-                    warn!(realm = realm_name, topic = name, "poll failed: {message}")
+                    warn!(
+                        realm = realm_name,
+                        topic = name,
+                        error = message,
+                        "poll failed"
+                    )
                 }
                 (Some(_), None) => info!(realm = realm_name, topic = name, "polling recovered"),
                 _ => {}
@@ -261,15 +267,19 @@ impl Runner {
             Ok(Ok(state)) => state.unwrap_or_default(),
             Ok(Err(e)) => {
                 warn!(
+                    realm = self.realm.name,
                     topic = self.topic.name,
-                    "starting without stored state: {e}"
+                    error = %e,
+                    "starting without stored state"
                 );
                 TopicState::default()
             }
             Err(e) => {
                 warn!(
+                    realm = self.realm.name,
                     topic = self.topic.name,
-                    "starting without stored state: {e}"
+                    error = %e,
+                    "starting without stored state"
                 );
                 TopicState::default()
             }
@@ -342,8 +352,8 @@ impl Runner {
             warn!(
                 realm = self.realm.name,
                 topic = self.topic.name,
-                "cannot publish: {}",
-                e.message
+                error = e.message,
+                "cannot publish"
             );
             if leadership.is_some() {
                 return Err(e);
@@ -388,8 +398,18 @@ impl Runner {
         .await;
         match saved {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => warn!(topic = self.topic.name, "cannot save poller state: {e}"),
-            Err(e) => warn!(topic = self.topic.name, "cannot save poller state: {e}"),
+            Ok(Err(e)) => warn!(
+                realm = self.realm.name,
+                topic = self.topic.name,
+                error = %e,
+                "cannot save poller state"
+            ),
+            Err(e) => warn!(
+                realm = self.realm.name,
+                topic = self.topic.name,
+                error = %e,
+                "cannot save poller state"
+            ),
         }
     }
 }

@@ -251,7 +251,8 @@ impl RealmPollers {
             Err(e) => warn!(
                 realm = self.realm.name,
                 topic = name,
-                "stored topic ignored: {e}"
+                error = %e,
+                "stored topic ignored"
             ),
         }
     }
@@ -303,7 +304,9 @@ impl RealmPollers {
             if let Err(e) = callee.register(procedure) {
                 warn!(
                     realm = self.realm.name,
-                    "cannot register {procedure}: {}", e.message
+                    procedure,
+                    error = e.message,
+                    "cannot register"
                 );
             }
         }

@@ -347,9 +347,9 @@ impl Broker {
                 // A retained event with integers beyond 64 bits, for a MessagePack subscriber.
                 Err(e) => tracing::warn!(
                     session = peer.session,
-                    "retained event on {} not replayed to session {}: {e}",
-                    crate::log_text::peer_text(topic),
-                    peer.session
+                    topic = %crate::log_text::peer_text(topic),
+                    error = %e,
+                    "retained event not replayed to the session"
                 ),
             }
         }
@@ -394,9 +394,11 @@ fn deliver(
                 .try_encode_any(&event)
                 .inspect_err(|e| {
                     tracing::warn!(
-                        "publication {} on {} not delivered to {serialization:?} subscribers: {e}",
-                        publication.id,
-                        crate::log_text::peer_text(publication.topic)
+                        topic = %crate::log_text::peer_text(publication.topic),
+                        serialization = serialization.name(),
+                        error = %e,
+                        "publication {} not delivered to the subscribers of this serialization",
+                        publication.id
                     )
                 })
                 .ok()

@@ -36,8 +36,8 @@ fn encode_then(peer: &Peer, message: &Message, queue: impl FnOnce(bytes::Bytes))
         Ok(frame) => queue(frame),
         Err(e) => tracing::warn!(
             session = peer.session,
-            "not sent to session {}: {e}",
-            peer.session
+            error = %e,
+            "not sent to the session"
         ),
     }
 }

@@ -215,7 +215,12 @@ pub async fn ask_authorizer(
         let decision = match outcome {
             Ok(decision) => decision,
             Err(e) if silent => {
-                debug!("publish dropped: {}", peer_text(&e.message));
+                debug!(
+                    realm = realm.name,
+                    topic = %peer_text(uri),
+                    error = %peer_text(&e.message),
+                    "publish dropped: the authorizer failed"
+                );
                 DENIED
             }
             Err(e) => {

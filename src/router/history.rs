@@ -158,8 +158,7 @@ impl EventHistory {
             if self.rules.iter().all(|rule| rule.key != stale) {
                 info!(
                     realm,
-                    rule = stale,
-                    "dropping the stored history of a rule no longer configured"
+                    "dropping the stored history of rule {stale}: no longer configured"
                 );
                 writer.submit(EventWrite::ForgetHistory { rule: stale });
             }

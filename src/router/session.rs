@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use tracing::{debug, info, warn};
 
+use crate::log_fields;
 use crate::log_text::peer_text;
 use crate::log_throttle::{Throttle, and_more};
 use crate::router::Router;
@@ -165,7 +166,11 @@ impl Session {
     }
 
     pub async fn protocol_violation(&mut self, message: &str) -> Flow {
-        debug!(peer = %self.transport.peer, "protocol violation: {}", peer_text(message));
+        debug!(
+            peer = %log_fields::peer(&self.transport.peer),
+            error = %peer_text(message),
+            "protocol violation"
+        );
         // Boxed: rare, and inline it would grow every session's task (see `handle`).
         Box::pin(self.abort(uri_error::PROTOCOL_VIOLATION, message)).await
     }
@@ -248,7 +253,7 @@ impl Session {
         let Some(realm) = self.router.realm(&realm) else {
             if let Some(suppressed) = UNKNOWN_REALMS.admit() {
                 info!(
-                    peer = %self.transport.peer,
+                    peer = %log_fields::peer(&self.transport.peer),
                     realm = %peer_text(&realm),
                     "HELLO for an unknown realm{}",
                     and_more(suppressed)
@@ -268,7 +273,8 @@ impl Session {
         {
             if let Some(suppressed) = LOGINS_BLOCKED.admit() {
                 warn!(
-                    peer = %self.transport.peer,
+                    peer = %log_fields::peer(&self.transport.peer),
+                    realm = realm.name,
                     "HELLO refused: too many failed logins from this address{}",
                     and_more(suppressed)
                 );
@@ -311,14 +317,20 @@ impl Session {
                 };
                 Flow::Continue
             }
-            AuthStep::Abort(refusal) => self.refuse(refusal).await,
+            AuthStep::Abort(refusal) => {
+                let (authmethod, authid) = offered(&details);
+                self.refuse(refusal, &realm.name, &authid, &authmethod)
+                    .await
+            }
             // `dynamic::decide` answers with one of the others.
             AuthStep::Decide(_) => {
                 let refusal = Refusal {
                     reason: uri_error::AUTHENTICATION_FAILED.into(),
                     message: "the authenticator did not decide".into(),
                 };
-                self.refuse(refusal).await
+                let (authmethod, authid) = offered(&details);
+                self.refuse(refusal, &realm.name, &authid, &authmethod)
+                    .await
             }
         }
     }
@@ -336,6 +348,7 @@ impl Session {
                 .protocol_violation(&format!("{} while waiting for AUTHENTICATE", name(&msg)))
                 .await;
         };
+        let (authmethod, authid) = pending.attempt();
         let outcome = match pending {
             Pending::Dynamic(pending) => {
                 let ticket = Some(signature.as_str());
@@ -346,20 +359,30 @@ impl Session {
         };
         match outcome {
             Ok(identity) => self.welcome(realm, session, identity, features).await,
-            Err(refusal) => self.refuse(refusal).await,
+            Err(refusal) => self.refuse(refusal, &realm.name, &authid, authmethod).await,
         }
     }
 
-    async fn refuse(&mut self, refusal: Refusal) -> Flow {
+    /// Aborts a login (`authid` and `authmethod` as tried, for the log; never the secret).
+    async fn refuse(
+        &mut self,
+        refusal: Refusal,
+        realm: &str,
+        authid: &str,
+        authmethod: &str,
+    ) -> Flow {
         if let Some(ip) = self.transport.ip {
             FailedLogins::global().failed(ip);
         }
         if let Some(suppressed) = REFUSED_LOGINS.admit() {
             info!(
-                peer = %self.transport.peer,
+                peer = %log_fields::peer(&self.transport.peer),
+                realm = %peer_text(realm),
+                authid = %peer_text(authid),
+                authmethod = %peer_text(authmethod),
                 reason = %refusal.reason,
-                "authentication refused: {}{}",
-                peer_text(&refusal.message),
+                error = %peer_text(&refusal.message),
+                "authentication refused{}",
                 and_more(suppressed)
             );
         }
@@ -432,6 +455,10 @@ impl Session {
             realm = realm.name,
             authid = %peer_text(&identity.authid),
             authrole = identity.authrole,
+            authmethod = identity.authmethod,
+            peer = %log_fields::peer(&self.transport.peer),
+            transport = self.transport.kind,
+            serialization = self.serialization.name(),
             "session joined"
         );
         let details = welcome_details(&realm.name, &identity);
@@ -677,11 +704,27 @@ fn leave(joined: Joined) {
     debug!(
         session = joined.peer.session,
         realm = joined.realm.name,
+        authid = %peer_text(&joined.peer.authid),
+        authrole = joined.peer.authrole,
         "session left"
     );
     joined
         .realm
         .leave(joined.peer.session, joined.subscriptions);
+}
+
+/// The methods and the authid a HELLO offered, for the log line of a refused login.
+fn offered(details: &Dict) -> (String, String) {
+    let methods = match details.get("authmethods") {
+        Some(Value::List(list)) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(","),
+        _ => "anonymous".to_owned(),
+    };
+    let authid = details.get("authid").and_then(Value::as_str).unwrap_or("");
+    (methods, authid.to_owned())
 }
 
 fn name(msg: &Message) -> &'static str {

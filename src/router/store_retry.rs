@@ -43,7 +43,7 @@ impl LateStores {
                 .and_then(|r| r.store_waiting())
                 .unwrap_or_else(|| locked(store.path()));
             warn!(
-                realms = names(realms),
+                realm = names(realms),
                 "{why}: serving without it (sessions, pubsub and RPC work; retained events and \
                  history are kept in memory only, the topics API refuses changes), not ready, \
                  and opening it again every {}s",
@@ -107,7 +107,7 @@ async fn retry(
         match attach(&late, store, &realms) {
             Ok(()) => {
                 info!(
-                    realms = names(&realms),
+                    realm = names(&realms),
                     "store {} is open now: retained events and history are persisted again",
                     path.display()
                 );
@@ -123,7 +123,7 @@ fn waiting(realms: &[Arc<Realm>], why: String, last: &mut String) {
     if why == *last {
         return;
     }
-    error!(realms = names(realms), "{why}: still not ready, retrying");
+    error!(realm = names(realms), "{why}: still not ready, retrying");
     for realm in realms {
         if realm.store_waiting().is_some() {
             realm.set_store_waiting(why.clone());

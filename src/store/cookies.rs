@@ -71,9 +71,9 @@ impl CookieFile {
             let aside = crossbar_cookies::moved_aside(path);
             std::fs::rename(path, &aside).map_err(|e| fail(&e))?;
             tracing::info!(
-                "cookie store {} was Crossbar's: {} logins imported, the file moved to {}",
-                path.display(),
-                logins.len(),
+                file = %path.display(),
+                count = logins.len(),
+                "cookie store was Crossbar's: its logins imported, the file moved to {}",
                 aside.display()
             );
             logins

@@ -56,12 +56,12 @@ impl EmbeddedStore {
         // there rather than let its data vanish without a word.
         match std::fs::metadata(path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                tracing::info!("creating a new store at {}", path.display());
+                tracing::info!(file = %path.display(), "creating a new store");
             }
             Ok(file) if file.len() == 0 => tracing::warn!(
-                "store file {} is empty (0 bytes): a new store starts in it, and whatever it held \
-                 before is not there",
-                path.display()
+                file = %path.display(),
+                "store file is empty (0 bytes): a new store starts in it, and whatever it held \
+                 before is not there"
             ),
             _ => {}
         }

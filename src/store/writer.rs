@@ -109,7 +109,9 @@ impl EventWriter {
                     };
                     warn!(
                         realm = self.realm,
-                        dropped, "event store write dropped: {why}"
+                        count = dropped,
+                        error = why,
+                        "event store write dropped"
                     );
                 }
                 false
@@ -174,7 +176,7 @@ fn run(store: &dyn EventStore, realm: &str, rx: &Receiver<Item>, stats: &WriterS
                 }
                 Err(e) => {
                     stats.failed.fetch_add(count, Ordering::Relaxed);
-                    error!(realm, "{count} event store write(s) lost: {e}");
+                    error!(realm, count, error = %e, "event store writes lost");
                 }
             }
             batch.clear();

@@ -215,7 +215,12 @@ static REFUSED: Throttle = Throttle::new();
 /// Logs a refusal (at most once a second, see [`REFUSED`]).
 pub fn log_refusal(refusal: &Refusal, peer: &dyn std::fmt::Display) {
     if let Some(suppressed) = REFUSED.admit() {
-        warn!(peer = %peer, "refusing connection: {}{}", refusal.message(), and_more(suppressed));
+        warn!(
+            %peer,
+            error = %refusal.message(),
+            "refusing connection{}",
+            and_more(suppressed)
+        );
     }
 }
 

@@ -201,7 +201,7 @@ pub async fn run<R, W>(
     tokio::pin!(deadline);
     tokio::select! {
         reason = closer.closed() => {
-            warn!(%peer, "closing {what}: {reason}");
+            warn!(%peer, error = %reason, "closing {what}");
         }
         () = reader.as_mut() => {
             link.outbound.push(Outgoing::Close { code: 1000, reason: String::new() });
@@ -211,7 +211,7 @@ pub async fn run<R, W>(
             // A writer stops on its own when it closed the session (a frame the peer cannot
             // take); say why.
             if let Some(reason) = closer.closed().now_or_never() {
-                warn!(%peer, "closing {what}: {reason}");
+                warn!(%peer, error = %reason, "closing {what}");
             }
         }
         () = &mut pinger => {}
@@ -236,7 +236,7 @@ async fn join_deadline(link: &Link, what: &str, peer: &(dyn Display + Sync)) {
             link.join_timeout.as_millis()
         );
         if let Some(suppressed) = NOT_JOINED.admit() {
-            info!(%peer, "closing {what}: {reason}{}", and_more(suppressed));
+            info!(%peer, error = %reason, "closing {what}{}", and_more(suppressed));
         }
         link.outbound.push(Outgoing::Close { code: 1008, reason });
     }

@@ -57,7 +57,7 @@ pub async fn serve<S>(
         tokio::select! {
             result = conn.as_mut() => {
                 if let Err(e) = result {
-                    debug!(%peer, "HTTP connection ended: {e}");
+                    debug!(%peer, error = %e, "HTTP connection ended");
                 }
                 return;
             }

@@ -189,7 +189,7 @@ async fn serve_tcp(
             Ok(conn) => conn,
             Err(e) => {
                 // Typically EMFILE: back off instead of spinning.
-                warn!("accept failed on {}: {e}", transport.path);
+                warn!(error = %e, "accept failed on {}", transport.path);
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
@@ -219,7 +219,7 @@ async fn serve_tcp(
                             let client_cert = tls::client_cert(&stream);
                             door.serve(stream, peer, timeout, client_cert).await
                         }
-                        Ok(Err(e)) => debug!(%peer, "TLS handshake failed: {e}"),
+                        Ok(Err(e)) => debug!(%peer, error = %e, "TLS handshake failed"),
                         Err(_) => debug!(%peer, "TLS handshake timed out"),
                     }
                 }
@@ -279,7 +279,7 @@ async fn serve_unix(
                 ));
             }
             Err(e) => {
-                warn!("accept failed on {}: {e}", transport.path);
+                warn!(error = %e, "accept failed on {}", transport.path);
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }

@@ -80,7 +80,7 @@ pub async fn serve<S>(
             debug!(%peer, "not a RawSocket client (first octet {first:#04x}): closing");
             return;
         }
-        Ok(Err(e)) => return debug!(%peer, "RawSocket handshake failed: {e}"),
+        Ok(Err(e)) => return debug!(%peer, error = %e, "RawSocket handshake failed"),
         Err(_) => return debug!(%peer, "RawSocket handshake timed out"),
     };
     let exponent = options.length_exponent();
@@ -93,9 +93,10 @@ pub async fn serve<S>(
     }
     debug!(
         %peer,
-        serialization = ?accepted.serialization,
-        client_max_length = accepted.client_max_length,
-        "WAMP RawSocket open"
+        transport = "rawsocket",
+        serialization = accepted.serialization.name(),
+        "WAMP RawSocket open (the client takes messages up to {} bytes)",
+        accepted.client_max_length
     );
     let (reader, writer) = tokio::io::split(stream);
     let frames = FramedRead::with_capacity(
@@ -128,7 +129,7 @@ async fn refuse<S: AsyncWrite + Unpin>(
     refusal: Refusal,
     peer: &(dyn Display + Sync),
 ) {
-    info!(%peer, "RawSocket handshake refused (error {}): {refusal}", refusal.code());
+    info!(%peer, code = refusal.code(), error = %refusal, "RawSocket handshake refused");
     if stream.write_all(&refusal.octets()).await.is_ok() {
         let _ = stream.shutdown().await;
     }
@@ -215,8 +216,10 @@ where
             let frame = match item {
                 None => return,
                 Some(Ok(frame)) => frame,
-                Some(Err(FrameError::Io(e))) => return debug!(%peer, "RawSocket read ended: {e}"),
-                Some(Err(e)) => return info!(%peer, "closing RawSocket: {e}"),
+                Some(Err(FrameError::Io(e))) => {
+                    return debug!(%peer, error = %e, "RawSocket read ended");
+                }
+                Some(Err(e)) => return info!(%peer, error = %e, "closing RawSocket"),
             };
             match frame.kind {
                 FrameType::Message => {
@@ -226,7 +229,7 @@ where
                 }
                 FrameType::Ping => {
                     if let Err(reason) = self.pong(frame.payload).await {
-                        return info!(%peer, "closing RawSocket: {reason}");
+                        return info!(%peer, error = %reason, "closing RawSocket");
                     }
                 }
                 FrameType::Pong => self.link.pong_received(),

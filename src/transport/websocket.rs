@@ -147,7 +147,7 @@ where
             peer,
         )
         .await;
-        debug!(%peer_addr, "WebSocket connection ended");
+        debug!(peer = %peer_addr, "WebSocket connection ended");
         // Named here so the future holds the guard: the connection counts as open until now.
         drop(open);
     }
@@ -203,7 +203,7 @@ where
                     break;
                 }
                 Err(e) => {
-                    debug!("WebSocket read ended: {e}");
+                    debug!(error = %e, "WebSocket read ended");
                     break;
                 }
             };
@@ -243,7 +243,7 @@ where
 
     /// Closes the connection with `code` and `reason` (logged) after what is queued.
     async fn fail(&self, code: u16, reason: String) {
-        info!("closing WebSocket ({code}): {reason}");
+        info!(code, error = %reason, "closing WebSocket");
         self.link
             .outbound
             .send(Outgoing::Close { code, reason })

@@ -31,6 +31,7 @@ mod event_store;
 mod fuzz_corpora;
 mod health;
 mod layering;
+mod log_fields;
 mod longpoll;
 mod meta_api;
 mod poller_change;

@@ -324,7 +324,7 @@ async fn a_message_longer_than_the_client_accepts_closes_its_session() {
     );
     assert!(
         router
-            .wait_for_log("closing RawSocket: a message of", RECV_TIMEOUT)
+            .wait_for_log("error=a message of", RECV_TIMEOUT)
             .await,
         "{}",
         router.log()
@@ -479,10 +479,7 @@ async fn auto_ping_keeps_a_client_that_answers_and_drops_one_that_does_not() {
     );
     assert!(
         router
-            .wait_for_log(
-                "closing RawSocket: auto-ping: no pong within 150 ms",
-                RECV_TIMEOUT
-            )
+            .wait_for_log("error=auto-ping: no pong within 150 ms", RECV_TIMEOUT)
             .await
     );
     // The answering client is still served.

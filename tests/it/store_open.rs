@@ -43,11 +43,12 @@ async fn a_missing_store_file_is_created_and_said_so() {
     let router = Router::start(&store_config(&path));
     assert!(
         router
-            .wait_for_log("creating a new store at", Duration::from_secs(2))
+            .wait_for_log("creating a new store", Duration::from_secs(2))
             .await,
         "{}",
         router.log()
     );
+    assert!(router.log().contains("new.redb"), "{}", router.log());
     assert!(!router.log().contains("is empty"), "{}", router.log());
     assert!(path.exists());
 }

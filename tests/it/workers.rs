@@ -118,7 +118,9 @@ async fn shutdown_leaves_no_process_of_a_guest_behind() {
     let pid_after = |needle: &str| -> u32 {
         let log = router.log();
         let rest = log.split(needle).nth(1).unwrap();
-        rest.lines().next().unwrap().trim().parse().unwrap()
+        // The pid, then the line's fields (` guest=...`).
+        let line = rest.lines().next().unwrap();
+        line.split_whitespace().next().unwrap().parse().unwrap()
     };
     let background = pid_after("guest spawner stdout: background ");
     let stubborn = pid_after("guest stubborn stdout: stubborn ");

@@ -139,8 +139,8 @@ impl CookieJar {
             drop(cookies);
             if let Some(suppressed) = JAR_FULL.admit() {
                 warn!(
-                    cookie = %self.config.name,
-                    "cookie store full ({MAX_COOKIES} cookies): a connection is not tracked{}",
+                    "cookie store {} full ({MAX_COOKIES} cookies): a connection is not tracked{}",
+                    self.config.name,
                     and_more(suppressed)
                 );
             }
@@ -200,7 +200,8 @@ impl CookieJar {
             && let Some(suppressed) = STORE_FAILED.admit()
         {
             warn!(
-                "a cookie login is not kept across restarts: {e}{}",
+                error = %e,
+                "a cookie login is not kept across restarts{}",
                 and_more(suppressed)
             );
         }

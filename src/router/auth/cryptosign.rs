@@ -173,6 +173,11 @@ fn principal_of(config: &CryptosignAuth, key: &VerifyingKey) -> Result<String, R
 }
 
 impl Pending {
+    /// The authid being tried (for the log line of a refusal).
+    pub fn authid(&self) -> &str {
+        &self.authid
+    }
+
     pub fn authenticate(self, signature: &str) -> Result<Identity, Refusal> {
         let refused = |why: &str| {
             Refusal::not_authorized(format!(

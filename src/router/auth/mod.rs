@@ -80,6 +80,17 @@ pub enum Pending {
 }
 
 impl Pending {
+    /// The method and the authid being tried, for the log line of a refusal (never a secret).
+    pub fn attempt(&self) -> (&'static str, String) {
+        match self {
+            Pending::Ticket(p) => ("ticket", p.authid().to_owned()),
+            Pending::Wampcra(p) => ("wampcra", p.authid().to_owned()),
+            Pending::Cryptosign(p) => ("cryptosign", p.authid().to_owned()),
+            Pending::Scram(p) => ("scram", p.authid().to_owned()),
+            Pending::Dynamic(p) => (p.authmethod, p.authid.clone().unwrap_or_default()),
+        }
+    }
+
     pub fn authenticate(self, signature: &str) -> Result<Identity, Refusal> {
         match self {
             Pending::Ticket(p) => p.authenticate(signature),

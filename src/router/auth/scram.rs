@@ -295,6 +295,11 @@ fn proof_holds(stored_key: &[u8], auth_message: &str, proof: &[u8]) -> bool {
 }
 
 impl Pending {
+    /// The authid being tried (for the log line of a refusal).
+    pub fn authid(&self) -> &str {
+        &self.authid
+    }
+
     pub fn authenticate(self, signature: &str) -> Result<Identity, Refusal> {
         // One message for every failure: a wrong password and an unknown authid look alike.
         let refused = || Refusal::not_authorized("SCRAM authentication failed");

@@ -38,6 +38,11 @@ pub fn challenge(config: &TicketAuth, authid: Option<&str>) -> AuthStep {
 }
 
 impl Pending {
+    /// The authid being tried (for the log line of a refusal).
+    pub fn authid(&self) -> &str {
+        &self.authid
+    }
+
     pub fn authenticate(self, signature: &str) -> Result<Identity, Refusal> {
         // Constant time: how long the comparison takes tells nothing about how much matched.
         if bool::from(signature.as_bytes().ct_eq(self.ticket.expose().as_bytes())) {

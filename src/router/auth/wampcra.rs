@@ -108,6 +108,11 @@ pub fn challenge_user(
 }
 
 impl Pending {
+    /// The authid being tried (for the log line of a refusal).
+    pub fn authid(&self) -> &str {
+        &self.authid
+    }
+
     pub fn authenticate(self, signature: &str) -> Result<Identity, Refusal> {
         let refused = || {
             Refusal::not_authorized(format!("invalid wampcra signature for \"{}\"", self.authid))

@@ -156,7 +156,9 @@ impl Realm {
             // refused to the other node as well: nothing to mirror.
             tracing::debug!(
                 session = peer.session,
-                "remote callee not mirrored: {refusal:?}"
+                procedure = %crate::log_text::peer_text(uri),
+                error = ?refusal,
+                "remote callee not mirrored"
             );
         }
         dealer.order_callees(uri, policy, order);
@@ -185,8 +187,8 @@ impl Realm {
             if let Err(e) = outcome {
                 tracing::debug!(
                     session = peer.session,
-                    "testament not published: {}",
-                    crate::log_text::peer_text(&e.message)
+                    error = %crate::log_text::peer_text(&e.message),
+                    "testament not published"
                 );
             }
         }

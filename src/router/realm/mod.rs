@@ -182,8 +182,8 @@ impl Realm {
                 if let Err(e) = outcome {
                     tracing::debug!(
                         session,
-                        "testament not published: {}",
-                        crate::log_text::peer_text(&e.message)
+                        error = %crate::log_text::peer_text(&e.message),
+                        "testament not published"
                     );
                 }
             }

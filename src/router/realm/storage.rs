@@ -61,7 +61,8 @@ impl Realm {
         if count > 0 || entries > 0 {
             info!(
                 realm = self.name,
-                "loaded {count} retained event(s) and {entries} history entries from the store"
+                "loaded {retained} retained event(s) and {entries} history entries from the store",
+                retained = count
             );
         }
         if meanwhile > 0 {

@@ -252,6 +252,7 @@ impl Reader {
                     if let Some(timeout) = self.session_timeout {
                         info!(
                             peer = %self.peer,
+                            transport = "longpoll",
                             "closing long-poll transport: no request within session_timeout ({} s)",
                             timeout.as_secs()
                         );

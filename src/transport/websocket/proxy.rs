@@ -70,7 +70,7 @@ pub async fn serve(
                 .await;
                 relay::run(client, backend_ws).await;
             }
-            Err(e) => debug!("WebSocket upgrade failed: {e}"),
+            Err(e) => debug!(error = %e, "WebSocket upgrade failed"),
         }
     });
     Ok(switching_protocols(&accept, subprotocol))
@@ -93,7 +93,7 @@ async fn open(
         .map_err(|e| format!("failed at the HTTP level: {e}"))?;
     tokio::spawn(async move {
         if let Err(e) = connection.with_upgrades().await {
-            debug!("backend WebSocket handshake connection: {e}");
+            debug!(error = %e, "backend WebSocket handshake connection ended");
         }
     });
     let key = generate_key();
@@ -192,7 +192,7 @@ fn offered(client: &HeaderMap) -> impl Iterator<Item = &str> {
 fn failed(backend: &WebSocketBackend, status: StatusCode, why: String) -> Refused {
     let message = format!("WebSocket backend {} {why}", backend.authority());
     if let Some(suppressed) = BACKEND_FAILED.admit() {
-        warn!("websocket-reverseproxy: {message}{}", and_more(suppressed));
+        warn!(error = %message, "websocket-reverseproxy failed{}", and_more(suppressed));
     }
     Refused { status, message }
 }

@@ -79,7 +79,7 @@ async fn copy<F, T>(
             reason: Utf8Bytes::from(format!("the {side} sent a message over max_message_size")),
         },
         Some(e) => {
-            tracing::debug!("websocket-reverseproxy: the {side} connection failed: {e}");
+            tracing::debug!(error = %e, "websocket-reverseproxy: the {side} connection failed");
             CloseFrame {
                 code: CloseCode::Error,
                 reason: Utf8Bytes::from(format!("the {side} connection was lost")),

@@ -69,7 +69,13 @@ pub fn wamp(
                     Some(config),
                 )
                 .await;
-                debug!(%peer, subprotocol = subprotocol.name(), "WAMP WebSocket open");
+                debug!(
+                    %peer,
+                    transport = "websocket",
+                    serialization = subprotocol.serialization.name(),
+                    "WAMP WebSocket open ({})",
+                    subprotocol.name()
+                );
                 let opened = websocket::Opened {
                     peer,
                     cookie,
@@ -78,7 +84,7 @@ pub fn wamp(
                 };
                 websocket::serve(ws, subprotocol, router, authenticator, options, opened).await;
             }
-            Err(e) => debug!(%peer, "WebSocket upgrade failed: {e}"),
+            Err(e) => debug!(%peer, error = %e, "WebSocket upgrade failed"),
         }
     });
     let mut response =

@@ -63,6 +63,15 @@ impl Serialization {
         Serialization::Cbor,
     ];
 
+    /// The name config.json gives it (`json`, `msgpack`, `cbor`), also its name in logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Serialization::Json => "json",
+            Serialization::MsgPack => "msgpack",
+            Serialization::Cbor => "cbor",
+        }
+    }
+
     /// Index for per-serialization caches.
     pub fn index(self) -> usize {
         match self {
@@ -171,7 +180,11 @@ pub enum EncodeError {
 fn failed_encode(serialization: Serialization, e: EncodeError) -> Bytes {
     // Logged, and an empty frame rather than a panic: the peer fails loudly instead of the
     // router crashing. Callers that can do better use `try_encode`.
-    tracing::error!("failed to encode a message in {serialization:?}: {e}");
+    tracing::error!(
+        serialization = serialization.name(),
+        error = %e,
+        "failed to encode a message"
+    );
     Bytes::new()
 }
 
