@@ -26,6 +26,7 @@ use crate::http::bridge_stats;
 use crate::http::response::{self, HttpResponse};
 use crate::poller::supervisor::Pollers;
 use crate::router::Router;
+use crate::router::session_stats;
 use crate::router::traffic::{self, TrafficSnapshot};
 use crate::stats::histogram::Snapshot;
 use crate::wamp::serializer::Serialization;
@@ -58,15 +59,6 @@ impl EncodeMetric for Histograms {
 
 fn histogram(registry: &mut Registry, name: &str, help: &str, histograms: Histograms) {
     registry.register(name, help, histograms);
-}
-
-/// The serializer label.
-fn serializer(serialization: Serialization) -> &'static str {
-    match serialization {
-        Serialization::Json => "json",
-        Serialization::MsgPack => "msgpack",
-        Serialization::Cbor => "cbor",
-    }
 }
 
 /// One bridge path's requests with one status.
@@ -188,6 +180,12 @@ pub async fn metrics(router: &Router, pollers: &Pollers) -> HttpResponse {
         "store_dropped_writes",
         "Store writes dropped (queue full or store closed), by realm",
     );
+    let store_size = gauge_family(
+        &mut registry,
+        "store_size_bytes",
+        "Size of the realm's embedded store file",
+    );
+    let mut commits = Histograms::default();
     let mut cluster = None;
     for name in router.realm_names() {
         let Some(realm) = router.realm(&name) else {
@@ -209,11 +207,21 @@ pub async fn metrics(router: &Router, pollers: &Pollers) -> HttpResponse {
             store_written.get_or_create(&labels).inc_by(stats.written);
             store_failed.get_or_create(&labels).inc_by(stats.failed);
             store_dropped.get_or_create(&labels).inc_by(stats.dropped);
+            commits.0.push((labels.clone(), stats.commits));
+            if let Some(size) = stats.size_bytes {
+                store_size.get_or_create(&labels).set(to_i64(size));
+            }
         }
         if cluster.is_none() {
             cluster = realm.backplane().map(|b| b.connected().0);
         }
     }
+    histogram(
+        &mut registry,
+        "store_commit_duration_seconds",
+        "How long the store writer's transactions (a batch of writes, one fsync) took, by realm",
+        commits,
+    );
     let connections = gauge_family(
         &mut registry,
         "connections",
@@ -233,8 +241,19 @@ pub async fn metrics(router: &Router, pollers: &Pollers) -> HttpResponse {
     let polls = counter_family(
         &mut registry,
         "poller_polls",
-        "Polls made, by realm and topic (in a cluster, as the polling node reports)",
+        "Polls this node made, by realm, topic and outcome (ok, error)",
     );
+    let changes = counter_family(
+        &mut registry,
+        "poller_changes",
+        "Polls that published a change (snapshot or patch), by realm and topic",
+    );
+    let consecutive = gauge_family(
+        &mut registry,
+        "poller_consecutive_failures",
+        "Failed polls since the topic's last success on this node",
+    );
+    let mut durations = Histograms::default();
     let failing = gauge_family(
         &mut registry,
         "poller_failing",
@@ -246,6 +265,25 @@ pub async fn metrics(router: &Router, pollers: &Pollers) -> HttpResponse {
         "When a topic's last successful poll started (Unix seconds)",
     );
     for realm in pollers.realms() {
+        for counts in realm.poll_counts() {
+            let labels = vec![
+                ("realm", realm.realm_name().to_owned()),
+                ("topic", counts.topic.clone()),
+            ];
+            for (outcome, n) in [
+                ("ok", counts.polls - counts.failures),
+                ("error", counts.failures),
+            ] {
+                let mut labels = labels.clone();
+                labels.push(("outcome", outcome.to_owned()));
+                polls.get_or_create(&labels).inc_by(n);
+            }
+            changes.get_or_create(&labels).inc_by(counts.changes);
+            consecutive
+                .get_or_create(&labels)
+                .set(to_i64(counts.consecutive_failures));
+            durations.0.push((labels, counts.durations));
+        }
         for view in realm.list().await {
             let labels = vec![
                 ("realm", realm.realm_name().to_owned()),
@@ -254,9 +292,6 @@ pub async fn metrics(router: &Router, pollers: &Pollers) -> HttpResponse {
                     view["name"].as_str().unwrap_or_default().to_owned(),
                 ),
             ];
-            polls
-                .get_or_create(&labels)
-                .inc_by(view["polls"].as_u64().unwrap_or(0));
             failing
                 .get_or_create(&labels)
                 .set(i64::from(view["lastError"].is_string()));
@@ -268,7 +303,14 @@ pub async fn metrics(router: &Router, pollers: &Pollers) -> HttpResponse {
             }
         }
     }
+    histogram(
+        &mut registry,
+        "poller_poll_duration_seconds",
+        "How long polls took (retries and pages included), by realm and topic",
+        durations,
+    );
     traffic_metrics(&mut registry, &traffic::snapshot());
+    session_metrics(&mut registry);
     bridge_metrics(&mut registry);
     process_metrics(&mut registry);
     let mut text = String::new();
@@ -297,7 +339,7 @@ fn traffic_metrics(registry: &mut Registry, traffic: &TrafficSnapshot) {
     for m in &traffic.received {
         let labels = vec![
             ("type", m.kind.to_owned()),
-            ("serializer", serializer(m.serialization).to_owned()),
+            ("serializer", m.serialization.name().to_owned()),
         ];
         received.get_or_create(&labels).inc_by(m.count);
     }
@@ -309,7 +351,7 @@ fn traffic_metrics(registry: &mut Registry, traffic: &TrafficSnapshot) {
     for m in &traffic.sent {
         let labels = vec![
             ("type", m.kind.to_owned()),
-            ("serializer", serializer(m.serialization).to_owned()),
+            ("serializer", m.serialization.name().to_owned()),
         ];
         sent.get_or_create(&labels).inc_by(m.count);
     }
@@ -324,7 +366,7 @@ fn traffic_metrics(registry: &mut Registry, traffic: &TrafficSnapshot) {
         "Bytes of the WAMP messages sent, by serializer",
     );
     for s in Serialization::ALL {
-        let labels = vec![("serializer", serializer(s).to_owned())];
+        let labels = vec![("serializer", s.name().to_owned())];
         received_bytes
             .get_or_create(&labels)
             .inc_by(traffic.received_bytes[s.index()]);
@@ -365,6 +407,40 @@ fn traffic_metrics(registry: &mut Registry, traffic: &TrafficSnapshot) {
         "Messages not queued for a session: its queue was full or its connection gone",
     );
     dropped.get_or_create(&Vec::new()).inc_by(traffic.dropped);
+}
+
+/// Joins and leaves by realm, logins by method and outcome, connections refused by limit.
+fn session_metrics(registry: &mut Registry) {
+    let joins = counter_family(registry, "joins", "Client sessions joined, by realm");
+    let leaves = counter_family(registry, "leaves", "Client sessions left, by realm");
+    for (realm, joined, left) in session_stats::sessions() {
+        let labels = vec![("realm", realm)];
+        joins.get_or_create(&labels).inc_by(joined);
+        leaves.get_or_create(&labels).inc_by(left);
+    }
+    let logins = counter_family(
+        registry,
+        "authentications",
+        "Logins by authentication method and outcome (accepted: WELCOME; refused: ABORT)",
+    );
+    for (method, accepted, n) in session_stats::logins() {
+        let outcome = if accepted { "accepted" } else { "refused" };
+        let labels = vec![
+            ("method", method.to_owned()),
+            ("outcome", outcome.to_owned()),
+        ];
+        logins.get_or_create(&labels).inc_by(n);
+    }
+    let refused = counter_family(
+        registry,
+        "connections_refused",
+        "Connections refused by a limit (max_connections, max_connections_per_ip, open_file_limit)",
+    );
+    for (reason, n) in traffic::refused() {
+        refused
+            .get_or_create(&vec![("limit", reason.to_owned())])
+            .inc_by(n);
+    }
 }
 
 /// HTTP bridge requests by path and status, and their latency by path.

@@ -30,6 +30,7 @@ use crate::router::backplane::{Leadership, PolledReport};
 use crate::router::error::WampError;
 use crate::router::internal::InternalPublisher;
 use crate::router::realm::Realm;
+use crate::stats::histogram::Histogram;
 use crate::store::{POLL_RECORDS_KEPT, PollRecord, Store, TopicState};
 use crate::wamp::message::Payload as WampPayload;
 use crate::wamp::value::Dict;
@@ -46,6 +47,12 @@ pub struct TopicStatus {
     /// The last poll's error, cleared by a success.
     pub last_error: Option<String>,
     pub polls: u64,
+    /// For metrics: polls that failed, failures since the last success, polls that published
+    /// a change, and how long polls took.
+    pub failures: u64,
+    pub consecutive_failures: u64,
+    pub changes: u64,
+    pub durations: Histogram,
 }
 
 /// One topic's poller, ready to run.
@@ -201,6 +208,14 @@ impl Runner {
             let previous_error = {
                 let mut status = self.status.lock();
                 status.polls += 1;
+                if error.is_some() {
+                    status.failures += 1;
+                    status.consecutive_failures += 1;
+                } else {
+                    status.consecutive_failures = 0;
+                }
+                status.changes += u64::from(changed);
+                status.durations.observe(tick.elapsed());
                 status.last_success = last_success;
                 std::mem::replace(&mut status.last_error, error.clone())
             };

@@ -92,6 +92,17 @@ impl From<ConfigError> for TopicsError {
     }
 }
 
+/// One topic's poll counts (see [`RealmPollers::poll_counts`]).
+#[derive(Debug, Clone)]
+pub struct PollCounts {
+    pub topic: String,
+    pub polls: u64,
+    pub failures: u64,
+    pub consecutive_failures: u64,
+    pub changes: u64,
+    pub durations: crate::stats::histogram::Snapshot,
+}
+
 struct RunningTopic {
     topic: TopicConfig,
     definition: Json,
@@ -413,6 +424,26 @@ impl RealmPollers {
             });
         }
         Ok(topic)
+    }
+
+    /// What this node's own polls of each topic counted, for metrics (in a cluster, only the
+    /// node that polls a topic has counted anything for it), ordered by name.
+    pub fn poll_counts(&self) -> Vec<PollCounts> {
+        self.topics
+            .lock()
+            .iter()
+            .map(|(name, running)| {
+                let status = running.status.lock();
+                PollCounts {
+                    topic: name.clone(),
+                    polls: status.polls,
+                    failures: status.failures,
+                    consecutive_failures: status.consecutive_failures,
+                    changes: status.changes,
+                    durations: status.durations.snapshot(),
+                }
+            })
+            .collect()
     }
 
     /// Every topic, as the topics API shows it, ordered by name.

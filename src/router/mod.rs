@@ -19,6 +19,7 @@ pub mod peer;
 pub mod persist;
 pub mod realm;
 pub mod session;
+pub mod session_stats;
 pub mod session_table;
 pub mod store_retry;
 pub mod traffic;

@@ -30,6 +30,7 @@ use crate::router::dynamic_authorization::{self, DecisionCache};
 use crate::router::error::{WampError, error_message};
 use crate::router::peer::{ClientFeatures, Outbound, Outgoing, Peer};
 use crate::router::realm::{Realm, call_timeout};
+use crate::router::session_stats;
 use crate::router::session_table::{JoinedSession, TransportInfo};
 use crate::wamp::error as uri_error;
 use crate::wamp::id::{self, Id};
@@ -374,6 +375,7 @@ impl Session {
         if let Some(ip) = self.transport.ip {
             FailedLogins::global().failed(ip);
         }
+        session_stats::login(authmethod, false);
         if let Some(suppressed) = REFUSED_LOGINS.admit() {
             info!(
                 peer = %log_fields::peer(&self.transport.peer),
@@ -450,6 +452,7 @@ impl Session {
             features,
             node: None,
         });
+        session_stats::login(identity.authmethod, true);
         debug!(
             session,
             realm = realm.name,

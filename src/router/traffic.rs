@@ -137,6 +137,32 @@ pub fn dropped() {
     stats::add(&TRAFFIC.local().dropped, 1);
 }
 
+/// Why a connection can be refused before it is served (the transports' admission limits).
+pub const REFUSALS: [&str; 3] = [
+    "max_connections",
+    "max_connections_per_ip",
+    "open_file_limit",
+];
+
+/// Connections refused, by [`REFUSALS`] index (rare: no sharding needed).
+static REFUSED: [AtomicU64; 3] = [const { AtomicU64::new(0) }; 3];
+
+/// A connection was refused for `reason` (one of [`REFUSALS`]).
+pub fn connection_refused(reason: &str) {
+    if let Some(i) = REFUSALS.iter().position(|r| *r == reason) {
+        stats::add(&REFUSED[i], 1);
+    }
+}
+
+/// (reason, connections refused) for every reason.
+pub fn refused() -> Vec<(&'static str, u64)> {
+    REFUSALS
+        .iter()
+        .zip(&REFUSED)
+        .map(|(reason, n)| (*reason, n.load(std::sync::atomic::Ordering::Relaxed)))
+        .collect()
+}
+
 /// Messages of one type and serialization.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageCount {

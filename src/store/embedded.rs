@@ -307,6 +307,10 @@ impl EventStore for EmbeddedStore {
         true
     }
 
+    fn size_bytes(&self) -> Option<u64> {
+        std::fs::metadata(&self.path).ok().map(|m| m.len())
+    }
+
     fn write_events(&self, realm: &str, writes: &[EventWrite]) -> Result<(), StoreError> {
         let operation = "write events";
         // Encode first: a value that does not encode fails the batch before the transaction.

@@ -24,6 +24,11 @@ pub trait EventStore: Send + Sync {
     /// is not written to at all: the broker and the history buffers already hold everything.
     fn is_durable(&self) -> bool;
 
+    /// The store's size on disk in bytes, for metrics (`None` when it keeps nothing on disk).
+    fn size_bytes(&self) -> Option<u64> {
+        None
+    }
+
     /// Applies `writes` in order, all or nothing.
     fn write_events(&self, realm: &str, writes: &[EventWrite]) -> Result<(), StoreError>;
 

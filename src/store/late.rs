@@ -76,6 +76,10 @@ impl EventStore for LateStore {
         self.current().is_durable()
     }
 
+    fn size_bytes(&self) -> Option<u64> {
+        self.current().size_bytes()
+    }
+
     fn write_events(&self, realm: &str, writes: &[EventWrite]) -> Result<(), StoreError> {
         self.current().write_events(realm, writes)
     }

@@ -10,6 +10,7 @@
 //! A full queue means the disk cannot keep up; the write is dropped, counted and logged rather
 //! than slowing publishers down or growing memory without bound.
 
+use crate::stats::histogram::Histogram;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
@@ -43,6 +44,8 @@ pub struct WriterStats {
     pub dropped: AtomicU64,
     /// Writes whose transaction failed.
     pub failed: AtomicU64,
+    /// How long each transaction took to commit (its fsync included).
+    pub commits: Histogram,
 }
 
 /// The background writer of one realm's event store.
@@ -169,7 +172,10 @@ fn run(store: &dyn EventStore, realm: &str, rx: &Receiver<Item>, stats: &WriterS
         }
         if !batch.is_empty() {
             let count = batch.len() as u64;
-            match store.write_events(realm, &batch) {
+            let started = std::time::Instant::now();
+            let written = store.write_events(realm, &batch);
+            stats.commits.observe(started.elapsed());
+            match written {
                 Ok(()) => {
                     stats.written.fetch_add(count, Ordering::Relaxed);
                     stats.batches.fetch_add(1, Ordering::Relaxed);

@@ -21,6 +21,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tracing::warn;
 
 use crate::log_throttle::{Throttle, and_more};
+use crate::router::traffic;
 use crate::transport::rawsocket::handshake;
 use crate::transport::sniff::{self, Rewind};
 
@@ -153,6 +154,16 @@ impl Admission {
 
     /// Takes a place for a connection from `ip` (`None` for a Unix socket peer).
     pub fn admit(self: &Arc<Self>, ip: Option<IpAddr>) -> Result<Ticket, Refusal> {
+        self.try_admit(ip).inspect_err(|refusal| {
+            traffic::connection_refused(match refusal {
+                Refusal::Endpoint(_) => "max_connections",
+                Refusal::PerIp(_) => "max_connections_per_ip",
+                Refusal::Process(_) => "open_file_limit",
+            });
+        })
+    }
+
+    fn try_admit(self: &Arc<Self>, ip: Option<IpAddr>) -> Result<Ticket, Refusal> {
         let process_max = process_max();
         let mut open = self.open.lock();
         if let Some(max) = self.max_connections

@@ -48,6 +48,7 @@ use crate::router::error::WampError;
 use crate::router::history::EventHistory;
 use crate::router::peer::{Outgoing, Peer};
 use crate::router::persist::RealmStorage;
+use crate::router::session_stats;
 use crate::router::session_table::{JoinedSession, SessionTable};
 use crate::store::{LateStore, Store};
 use crate::wamp::error as uri_error;
@@ -147,6 +148,9 @@ impl Realm {
     /// published.
     pub fn join(&self, joined: JoinedSession) -> Arc<JoinedSession> {
         let joined = Arc::new(joined);
+        if !joined.peer.internal {
+            session_stats::joined(&self.name);
+        }
         self.sessions.insert(Arc::clone(&joined));
         self.record_session(&joined);
         self.published_join(&joined);
@@ -158,6 +162,9 @@ impl Realm {
     /// are published. Leaving twice (a killed session's transport closing) does nothing more.
     pub fn leave(&self, session: Id, subscriptions: impl IntoIterator<Item = Id>) {
         let joined = self.sessions.remove(session);
+        if joined.as_ref().is_some_and(|j| !j.peer.internal) {
+            session_stats::left(&self.name);
+        }
         if let Some(backplane) = self.backplane.get() {
             backplane.session_left(session);
         }

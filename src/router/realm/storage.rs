@@ -109,6 +109,8 @@ impl Realm {
             written: read(&stats.written),
             failed: read(&stats.failed),
             dropped: read(&stats.dropped),
+            commits: stats.commits.snapshot(),
+            size_bytes: self.storage.store().size_bytes(),
         })
     }
 
@@ -124,4 +126,8 @@ pub struct StoreStats {
     pub written: u64,
     pub failed: u64,
     pub dropped: u64,
+    /// How long the writer's transactions took to commit.
+    pub commits: crate::stats::histogram::Snapshot,
+    /// The store file's size.
+    pub size_bytes: Option<u64>,
 }

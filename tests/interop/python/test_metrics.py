@@ -67,23 +67,35 @@ def test_a_known_workload_shows_in_exact_values(router):
             assert value(samples, "junction_registrations", realm="realm1") == 2 + 2
             assert value(samples, "junction_registrations", realm="realm2") == 0
             assert value(samples, "junction_connections") == 3
-        # Sessions gone: the gauges go down.
+        # Sessions gone: the gauges go down, the leaves are counted.
         deadline = time.monotonic() + 5
         while value(scrape(router), "junction_sessions", realm="realm1",
                     transport="websocket") not in (None, 0):
             assert time.monotonic() < deadline
             await asyncio.sleep(0.05)
+        samples = scrape(router)
+        assert value(samples, "junction_joins_total", realm="realm1") == 3
+        assert value(samples, "junction_leaves_total", realm="realm1") == 3
+        assert value(samples, "junction_joins_total", realm="realm2") is None
+        assert value(samples, "junction_authentications_total", method="anonymous",
+                     outcome="accepted") == 3
 
     run(main())
     # The failing poller: polls counted, failing, no success.
     deadline = time.monotonic() + 10
     while True:
         samples = scrape(router)
-        polls = value(samples, "junction_poller_polls_total", realm="realm1", topic="com.down")
+        polls = value(samples, "junction_poller_polls_total", realm="realm1", topic="com.down",
+                      outcome="error")
         if polls and polls >= 2:
             break
         assert time.monotonic() < deadline, samples
         time.sleep(0.2)
+    topic = {"realm": "realm1", "topic": "com.down"}
+    assert value(samples, "junction_poller_polls_total", outcome="ok", **topic) == 0
+    assert value(samples, "junction_poller_consecutive_failures", **topic) == polls
+    assert value(samples, "junction_poller_changes_total", **topic) == 0
+    assert value(samples, "junction_poller_poll_duration_seconds_count", **topic) == polls
     assert value(samples, "junction_poller_failing", realm="realm1", topic="com.down") == 1
     assert value(samples, "junction_poller_last_success_timestamp_seconds", realm="realm1",
                  topic="com.down") is None
@@ -94,7 +106,7 @@ def test_a_known_workload_shows_in_exact_values(router):
     # Bounded labels: names from the config (realm, transport, topic, path) or the protocol.
     names = {name for (_, labels) in samples for name, _ in labels}
     assert names <= {"realm", "transport", "topic", "type", "serializer", "path", "kind",
-                     "status", "le"}, names
+                     "status", "le", "outcome", "method", "limit"}, names
 
 
 def delta(before, after, name, **labels):
@@ -172,3 +184,62 @@ def test_messages_deliveries_latencies_and_bridge_requests_count_exactly(router)
 def test_only_get_and_head(router):
     res = http_request(router.host, router.ports[0], "POST", "/metrics", body=b"{}")
     assert res.status == 405
+
+
+def test_refused_logins_refused_connections_and_the_store(request, tmp_path):
+    """A wrong ticket counts as a refused ticket login, a connection over
+    max_connections_per_ip as refused by that limit, and an embedded store's commits and size
+    show."""
+    r = realm("realm1", roles=[anonymous_role(), {"name": "user", "permissions": []}])
+    r["store"] = {"type": "embedded", "path": str(tmp_path / "realm1.redb")}
+    ws = ws_path()
+    ws["auth"] = {"ticket": {"type": "static",
+                             "principals": {"alice": {"ticket": "right", "role": "user"}}},
+                  "anonymous": {"type": "static", "role": "anonymous"}}
+    web = web_transport({"ws": ws, "metrics": {"type": "metrics"}})
+    web["endpoint"]["max_connections_per_ip"] = 3
+    config = make_config(realms=[r], transports=[web])
+    router = Router(config)
+    request.addfinalizer(router.cleanup)
+    router.start()
+
+    async def main():
+        async with Sessions(router.url()) as s:
+            await s.expect_abort(authmethods=["ticket"], authid="alice",
+                                 on_challenge=lambda c: "wrong")
+            ok = await s.connect(authmethods=["ticket"], authid="alice",
+                                 on_challenge=lambda c: "right")
+            anon = await s.connect()
+            from autobahn.wamp.types import PublishOptions
+            await anon.publish("com.kept", 1, options=PublishOptions(acknowledge=True,
+                                                                      retain=True))
+            # Two connections open: a third and a fourth; the fourth is over the limit.
+            import socket
+            third = socket.create_connection((router.host, router.ports[0]))
+            fourth = socket.create_connection((router.host, router.ports[0]))
+            fourth.settimeout(5)
+            assert fourth.recv(100).startswith(b"HTTP/1.1 503"), "refused over the limit"
+            fourth.close()
+            third.close()
+            await s.close(ok)
+            await s.close(anon)
+
+    run(main())
+    deadline = time.monotonic() + 5
+    while True:
+        samples = scrape(router)
+        if (value(samples, "junction_store_commit_duration_seconds_count", realm="realm1") or 0) >= 1:
+            break
+        assert time.monotonic() < deadline, samples
+        time.sleep(0.05)
+    assert value(samples, "junction_authentications_total", method="ticket",
+                 outcome="refused") == 1
+    assert value(samples, "junction_authentications_total", method="ticket",
+                 outcome="accepted") == 1
+    assert value(samples, "junction_authentications_total", method="anonymous",
+                 outcome="accepted") == 1
+    assert value(samples, "junction_connections_refused_total",
+                 limit="max_connections_per_ip") == 1
+    assert value(samples, "junction_connections_refused_total", limit="max_connections") == 0
+    assert value(samples, "junction_store_size_bytes", realm="realm1") > 0
+    assert value(samples, "junction_store_writes_total", realm="realm1") >= 1
