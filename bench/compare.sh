@@ -7,6 +7,9 @@
 #   DURATION=3 WARMUP=1 bench/compare.sh # a quicker look
 #   ROUTERS=junction bench/compare.sh    # only one router (ROUTERS="junction crossbar" by default)
 #   FULL=1 bench/compare.sh              # also fan-out to 10,000 subscribers
+#   BASELINE=/path/to/older/junction ROUTERS="baseline junction baseline junction" bench/compare.sh
+#                                        # a change measured against the binary before it,
+#                                        # alternating; bench/before_after.py makes its table
 #
 # Crossbar is installed once with pip into a venv under $JUNCTION_BENCH_CACHE (default
 # ~/.cache/junction-bench, outside the repository). Raw results (one JSON line per run) and the
@@ -115,7 +118,7 @@ wait_for_log() { # FILE PATTERN SECONDS
 }
 
 start_junction() { # PORT
-    local dir=$RESULTS/junction
+    local dir=$RESULTS/${RESULTS_DIR_NAME:-junction}
     mkdir -p "$dir"
     write_config "$1" "$dir/config.json" ""
     # The idle scenario holds 10,000 sessions from 4 loopback addresses: over Junction's
@@ -125,6 +128,14 @@ start_junction() { # PORT
     ROUTER_PID=$!
     wait_for_log "$dir/log" "listening on" 30
     SERVER_PIDS=$ROUTER_PID
+}
+
+# An older Junction binary ($BASELINE), run exactly like the current one.
+start_baseline() { # PORT
+    local current=$JUNCTION
+    JUNCTION=${BASELINE:?BASELINE names the older junction binary}
+    RESULTS_DIR_NAME=baseline start_junction "$1"
+    JUNCTION=$current
 }
 
 start_crossbar() { # PORT
@@ -194,37 +205,15 @@ done
 
 # --- the table ---------------------------------------------------------------------------------
 
-python3 - "$RESULTS/results.jsonl" <<'EOF'
+python3 - "$RESULTS/results.jsonl" "$ROOT/bench" <<'EOF'
 import json, sys
+
+sys.path.insert(0, sys.argv[2])
+from bench_metrics import metrics
 
 runs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 labels = list(dict.fromkeys(r["label"] for r in runs))
 by = {(r["router"], r["label"]): r["report"] for r in runs}
-
-def metrics(report):
-    """(name, value, higher_is_better) rows of one report."""
-    s = report["scenario"]
-    lat = report.get("latency_us", {})
-    if s == "pusher":
-        rows = [("POST/s", report["requests_per_s"], True), ("p99 ms", lat.get("p99", 0) / 1000, False)]
-        if "subscribers" in report:
-            rows.append(("events/s", report["subscribers"]["events"] / report["seconds"], True))
-        return rows
-    if s == "fanout" and report["rate"] > 0:
-        return [("deliveries/s", report["deliveries_per_s"], True),
-                ("p50 ms", lat.get("p50", 0) / 1000, False),
-                ("p99 ms", lat.get("p99", 0) / 1000, False)]
-    if s == "fanout":
-        return [("deliveries/s", report["deliveries_per_s"], True),
-                ("p99 ms", lat.get("p99", 0) / 1000, False)]
-    if s == "rpc":
-        if report["callers"] * report["in_flight"] == 1:
-            return [("p50 us", lat.get("p50", 0), False), ("calls/s", report["calls_per_s"], True)]
-        return [("calls/s", report["calls_per_s"], True), ("p99 ms", lat.get("p99", 0) / 1000, False)]
-    if s == "idle":
-        b = report.get("bytes_per_session")
-        return [("KiB/session", b / 1024 if b is not None else None, False)]
-    return []
 
 def fmt(v):
     if v is None:
