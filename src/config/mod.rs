@@ -3,6 +3,7 @@
 //! [`load_file`] / [`load_str`] parse and validate (errors name the JSON path, see
 //! [`ConfigError`]); [`summary`] is what `junction check` prints.
 
+mod admin_path;
 mod archive_path;
 pub(crate) mod auth;
 mod bridge;

@@ -2,6 +2,7 @@
 //! the topics API, each answering one request. The web transport's path table
 //! (`transport::path_table`) routes requests to them.
 
+pub mod admin;
 pub mod archive;
 pub mod archive_download;
 pub mod bridge;

@@ -18,6 +18,7 @@ use std::time::Instant;
 
 use jiff::Timestamp;
 use parking_lot::Mutex;
+use tokio::sync::Notify;
 use serde_json::Value as Json;
 use tracing::{debug, info, warn};
 
@@ -56,6 +57,9 @@ pub struct Runner {
     pub status: Arc<Mutex<TopicStatus>>,
     pub clock: Clock,
     pub sleeper: Arc<dyn Sleeper>,
+    /// Cuts the wait for the next tick short (the dashboard's "poll now"); a request made
+    /// during a poll starts the next one as soon as it ends.
+    pub poll_now: Arc<Notify>,
 }
 
 impl Runner {
@@ -142,7 +146,10 @@ impl Runner {
         loop {
             // Subscribers on other nodes are not seen here: in a cluster a topic always polls.
             if !self.topic.always_on && leadership.is_none() {
-                self.wait_for_subscribers().await;
+                tokio::select! {
+                    () = self.wait_for_subscribers() => {}
+                    () = self.poll_now.notified() => {}
+                }
             }
             if leadership.is_some_and(|l| !l.leads()) {
                 return;
@@ -254,7 +261,10 @@ impl Runner {
                     .await;
             }
             self.persist(state, record, replaced).await;
-            tokio::time::sleep_until((tick + period).into()).await;
+            tokio::select! {
+                () = tokio::time::sleep_until((tick + period).into()) => {}
+                () = self.poll_now.notified() => {}
+            }
         }
     }
 
