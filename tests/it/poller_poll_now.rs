@@ -8,9 +8,9 @@ use serde_json::{Value, json};
 
 use crate::common;
 use crate::upstream::{Reply, Upstream};
-use common::bridge::full_access_role;
+use common::bridge::web;
 use common::in_process::InProcess;
-use common::web;
+use common::full_access_role;
 
 async fn polls_reach(router: &InProcess, topic: &str, n: u64) -> bool {
     let pollers = router.pollers.realm("realm1").expect("realm1 has pollers");
