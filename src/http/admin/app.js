@@ -384,8 +384,8 @@ function drawChart(name) {
     g.textAlign = "right";
     g.fillText(shortNumber(v), left - 6, y(v) + 4);
   }
-  g.textAlign = "center";
   for (const minutes of [5, 4, 3, 2, 1, 0]) {
+    g.textAlign = minutes === 5 ? "left" : minutes ? "center" : "right";
     g.fillText(minutes ? `-${minutes}m` : "now", x(now - minutes * 60000), height - 4);
   }
   labels.forEach((label, i) => {
@@ -422,7 +422,7 @@ function niceTop(max) {
 function shortNumber(v) {
   if (v >= 1e6) return (v / 1e6).toFixed(v % 1e6 ? 1 : 0) + "M";
   if (v >= 1e3) return (v / 1e3).toFixed(v % 1e3 ? 1 : 0) + "k";
-  return v % 1 ? v.toFixed(1) : String(v);
+  return String(Number(v.toFixed(2)));
 }
 
 window.addEventListener("resize", () => Object.keys(charts).forEach(drawChart));

@@ -130,7 +130,7 @@ test('the admin dashboard: login, sessions, kill, pollers, charts, live tail', {
       await waitFor(page.locator('#tail li:has-text("Hello, tail")'), 'the event in the live tail');
       assert.match(await page.locator('#tail li').first().textContent(), /com\.example\.hello/);
 
-      await sleep(1500); // a last chart point
+      await sleep(3000); // a last chart point, and the last toast gone
       await cx.screenshot('admin-dashboard');
     });
   } finally {
