@@ -94,15 +94,21 @@ mod tests {
                 .starts_with(&format!("{P}.userz: unknown key")),
         );
         assert_eq!(
-            error(r#""admin": {"type": "admin", "users": [{"user": "a", "password": "", "role": "admin"}]}"#),
+            error(
+                r#""admin": {"type": "admin", "users": [{"user": "a", "password": "", "role": "admin"}]}"#
+            ),
             format!("{P}.users[0].password: a secret must not be empty")
         );
         assert_eq!(
-            error(r#""admin": {"type": "admin", "users": [{"user": "a", "password": "$EMPTY", "role": "admin"}]}"#),
+            error(
+                r#""admin": {"type": "admin", "users": [{"user": "a", "password": "$EMPTY", "role": "admin"}]}"#
+            ),
             format!("{P}.users[0].password: environment variable EMPTY is empty")
         );
         assert_eq!(
-            error(r#""admin": {"type": "admin", "users": [{"user": "a", "password": "$NOPE", "role": "admin"}]}"#),
+            error(
+                r#""admin": {"type": "admin", "users": [{"user": "a", "password": "$NOPE", "role": "admin"}]}"#
+            ),
             format!("{P}.users[0].password: environment variable NOPE is not set")
         );
         assert_eq!(
@@ -110,9 +116,11 @@ mod tests {
             format!("{P}.users[0].user: required key is missing")
         );
         assert_eq!(
-            error(r#""admin": {"type": "admin", "users": [
+            error(
+                r#""admin": {"type": "admin", "users": [
                 {"user": "a", "password": "p", "role": "admin"},
-                {"user": "a", "password": "q", "role": "viewer"}]}"#),
+                {"user": "a", "password": "q", "role": "viewer"}]}"#
+            ),
             format!("{P}.users[1].user: user \"a\" is listed twice")
         );
     }

@@ -44,7 +44,9 @@ pub use load::{load_file, load_str, load_str_with_env};
 pub use longpoll::{LongPollOptions, LongPollService};
 pub use model::*;
 pub use rawsocket::{announceable, default_rawsocket_options};
-pub use starter::{STARTER_KEY, STARTER_SECRET_VAR, write_starter};
+pub use starter::{
+    STARTER_ADMIN_USER, STARTER_ADMIN_VAR, STARTER_KEY, STARTER_SECRET_VAR, write_starter,
+};
 pub use static_path::DEFAULT_CACHE_TIMEOUT;
 pub use summary::{path_headline, summary};
 pub use warnings::warnings;

@@ -18,8 +18,8 @@ use std::time::Instant;
 
 use jiff::Timestamp;
 use parking_lot::Mutex;
-use tokio::sync::Notify;
 use serde_json::Value as Json;
+use tokio::sync::Notify;
 use tracing::{debug, info, warn};
 
 use crate::config::topic::{SubscriptionMode, TopicConfig};

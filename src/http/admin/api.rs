@@ -56,7 +56,10 @@ fn realms(router: &Router, only: Option<&str>) -> Vec<Arc<Realm>> {
 /// The realm `realm=R` names, or a 404 answer (400 when missing).
 fn one_realm(router: &Router, realm: Option<&str>) -> Result<Arc<Realm>, HttpResponse> {
     let Some(name) = realm else {
-        return Err(error(StatusCode::BAD_REQUEST, "the realm parameter is missing"));
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "the realm parameter is missing",
+        ));
     };
     router
         .realm(name)
@@ -136,9 +139,8 @@ pub fn patterns(router: &Router, realm: Option<&str>, kind: &str) -> HttpRespons
             "wamp.registration.count_callees",
         ),
     };
-    let first = |payload: Result<Payload, _>| -> Option<Value> {
-        payload.ok()?.args?.into_iter().next()
-    };
+    let first =
+        |payload: Result<Payload, _>| -> Option<Value> { payload.ok()?.args?.into_iter().next() };
     let mut rows = Vec::new();
     let Some(Value::Dict(by_policy)) = first(meta_call(&realm, list, &Payload::default())) else {
         return ok(&rows);

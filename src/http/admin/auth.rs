@@ -120,11 +120,7 @@ fn cookie_token(headers: &HeaderMap) -> Option<String> {
 
 /// The `Set-Cookie` value for `token` on `path` (empty to clear it).
 pub fn set_cookie(token: &str, path: &str, tls: bool) -> String {
-    let max_age = if token.is_empty() {
-        "; Max-Age=0"
-    } else {
-        ""
-    };
+    let max_age = if token.is_empty() { "; Max-Age=0" } else { "" };
     let secure = if tls { "; Secure" } else { "" };
     format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path={path}{max_age}{secure}")
 }
@@ -167,7 +163,11 @@ mod tests {
         assert_eq!(URL_SAFE_NO_PAD.decode(&token).unwrap().len(), 32);
         let headers = with_cookie(&format!("a=b; {COOKIE}={token}"));
         assert_eq!(logins.check(&headers).unwrap().user, "watch");
-        assert!(logins.check(&with_cookie(&format!("{COOKIE}=x{token}"))).is_none());
+        assert!(
+            logins
+                .check(&with_cookie(&format!("{COOKIE}=x{token}")))
+                .is_none()
+        );
         logins.log_out(&headers);
         assert!(logins.check(&headers).is_none());
     }

@@ -120,7 +120,10 @@ impl AdminPath {
             (Method::POST, ["sessions", _, "kill"] | ["pollers", _, _, "poll"]) if !may_act => {
                 error(
                     StatusCode::FORBIDDEN,
-                    &format!("user \"{}\" is a viewer: only an admin may do this", login.user),
+                    &format!(
+                        "user \"{}\" is a viewer: only an admin may do this",
+                        login.user
+                    ),
                 )
             }
             (Method::POST, ["sessions", session, "kill"]) => api::kill(router, realm, session),
@@ -132,19 +135,32 @@ impl AdminPath {
             }
             (
                 _,
-                ["whoami" | "overview" | "sessions" | "subscriptions" | "registrations"
-                | "pollers" | "stats" | "bridge" | "tail"],
+                [
+                    "whoami" | "overview" | "sessions" | "subscriptions" | "registrations"
+                    | "pollers" | "stats" | "bridge" | "tail",
+                ],
             ) => error(StatusCode::METHOD_NOT_ALLOWED, "use GET"),
-            _ => error(StatusCode::NOT_FOUND, &format!("no admin API call \"{call}\"")),
+            _ => error(
+                StatusCode::NOT_FOUND,
+                &format!("no admin API call \"{call}\""),
+            ),
         }
     }
 
     /// The page and its files.
     fn page(&self, req: &Request<Incoming>, below: &str) -> HttpResponse {
         let (body, kind) = match below {
-            "" | "/" | "/index.html" => (Bytes::from(self.index.clone()), "text/html; charset=utf-8"),
-            "/app.js" => (Bytes::from_static(APP_JS.as_bytes()), "text/javascript; charset=utf-8"),
-            "/app.css" => (Bytes::from_static(APP_CSS.as_bytes()), "text/css; charset=utf-8"),
+            "" | "/" | "/index.html" => {
+                (Bytes::from(self.index.clone()), "text/html; charset=utf-8")
+            }
+            "/app.js" => (
+                Bytes::from_static(APP_JS.as_bytes()),
+                "text/javascript; charset=utf-8",
+            ),
+            "/app.css" => (
+                Bytes::from_static(APP_CSS.as_bytes()),
+                "text/css; charset=utf-8",
+            ),
             _ => return error(StatusCode::NOT_FOUND, &format!("no file {below} here")),
         };
         if req.method() != Method::GET && req.method() != Method::HEAD {
@@ -185,7 +201,11 @@ impl AdminPath {
     }
 
     fn set_cookie(&self, answer: &mut HttpResponse, token: &str) {
-        let path = if self.prefix.is_empty() { "/" } else { &self.prefix };
+        let path = if self.prefix.is_empty() {
+            "/"
+        } else {
+            &self.prefix
+        };
         let cookie = auth::set_cookie(token, path, self.tls);
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             answer.headers_mut().insert(header::SET_COOKIE, value);
@@ -196,7 +216,11 @@ impl AdminPath {
 fn query(req: &Request<Incoming>) -> HashMap<String, String> {
     req.uri()
         .query()
-        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
         .unwrap_or_default()
 }
 
