@@ -54,16 +54,15 @@ fn realms(router: &Router, only: Option<&str>) -> Vec<Arc<Realm>> {
 }
 
 /// The realm `realm=R` names, or a 404 answer (400 when missing).
-fn one_realm(router: &Router, realm: Option<&str>) -> Result<Arc<Realm>, HttpResponse> {
+fn one_realm(router: &Router, realm: Option<&str>) -> Result<Arc<Realm>, Box<HttpResponse>> {
     let Some(name) = realm else {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            "the realm parameter is missing",
-        ));
+        let missing = error(StatusCode::BAD_REQUEST, "the realm parameter is missing");
+        return Err(Box::new(missing));
     };
-    router
-        .realm(name)
-        .ok_or_else(|| error(StatusCode::NOT_FOUND, &format!("no realm \"{name}\"")))
+    router.realm(name).ok_or_else(|| {
+        let unknown = error(StatusCode::NOT_FOUND, &format!("no realm \"{name}\""));
+        Box::new(unknown)
+    })
 }
 
 /// Client sessions (internal ones are not listed) of `realm`, or of every realm.
@@ -100,7 +99,7 @@ pub fn sessions(router: &Router, realm: Option<&str>) -> HttpResponse {
 pub fn kill(router: &Router, realm: Option<&str>, session: &str) -> HttpResponse {
     let realm = match one_realm(router, realm) {
         Ok(realm) => realm,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let Ok(id) = session.parse::<u64>() else {
         return error(StatusCode::BAD_REQUEST, "a session id is a number");
@@ -125,7 +124,7 @@ pub fn kill(router: &Router, realm: Option<&str>, session: &str) -> HttpResponse
 pub fn patterns(router: &Router, realm: Option<&str>, kind: &str) -> HttpResponse {
     let realm = match one_realm(router, realm) {
         Ok(realm) => realm,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let (list, get, count) = match kind {
         "subscription" => (
