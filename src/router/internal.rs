@@ -345,3 +345,58 @@ pub fn meta_call(realm: &Realm, procedure: &str, payload: &Payload) -> Result<Pa
     let peer = internal_peer(crate::router::authorize::TRUSTED_ROLE, "junction", outbound);
     realm.meta_call(&peer, procedure, payload)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::router::Router;
+    use crate::wamp::value::Value;
+
+    fn realm() -> Arc<Realm> {
+        let config = crate::config::load_str(
+            r#"{"version": 2, "workers": [{"type": "router", "realms": [{"name": "realm1",
+                "roles": [{"name": "anonymous", "permissions": [{"uri": "", "match": "prefix",
+                "allow": {"call": true, "register": true, "publish": true, "subscribe": true}}]}]}],
+                "transports": []}]}"#,
+        )
+        .unwrap();
+        Router::new(&config).realm("realm1").unwrap()
+    }
+
+    fn payload(n: u64) -> Payload {
+        Payload {
+            args: Some(vec![Value::from(n)]),
+            kwargs: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_gets_events_and_a_slow_one_is_dropped() {
+        let realm = realm();
+        let publisher = InternalPublisher::new(Arc::clone(&realm), "anonymous", "p");
+        let mut options = Dict::new();
+        options.insert("match".into(), Value::from("prefix"));
+        let trusted = crate::router::authorize::TRUSTED_ROLE;
+        let mut tail =
+            InternalSubscriber::subscribe(Arc::clone(&realm), trusted, "t", "com.a", &options, 2)
+                .unwrap();
+        publisher
+            .publish(&Dict::new(), "com.a.b", &payload(1))
+            .unwrap();
+        let event = tail.next().await.unwrap();
+        assert_eq!(
+            (event.topic.as_str(), event.payload),
+            ("com.a.b", payload(1))
+        );
+        // Three events for a queue of two: the reader is closed, the publisher never waits.
+        for n in 0..3 {
+            publisher
+                .publish(&Dict::new(), "com.a.c", &payload(n))
+                .unwrap();
+        }
+        assert!(tail.next().await.is_none(), "a slow reader is dropped");
+        assert!(realm.has_subscribers("com.a"));
+        drop(tail);
+        assert!(!realm.has_subscribers("com.a"), "dropping it unsubscribes");
+    }
+}
