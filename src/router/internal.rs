@@ -302,9 +302,11 @@ impl InternalSubscriber {
     /// The next event; `None` once the session was closed (a slow reader).
     pub async fn next(&mut self) -> Option<ReceivedEvent> {
         loop {
+            // Closed wins over what is still queued: the reader was too slow.
             let item = tokio::select! {
-                item = self.rx.recv() => item?,
+                biased;
                 _ = self.peer.outbound.closer().closed() => return None,
+                item = self.rx.recv() => item?,
             };
             let Outgoing::Message(frame) = item else {
                 return None;
