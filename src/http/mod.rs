@@ -14,6 +14,7 @@ pub mod cors;
 pub mod forwarded;
 pub mod health;
 pub mod metrics;
+pub mod process_stats;
 pub mod publisher;
 pub mod push_client;
 pub mod requester;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use hyper::StatusCode;
 use serde_json::{Value as Json, json};
 
+use crate::http::process_stats;
 use crate::http::response::HttpResponse;
 use crate::poller::supervisor::{Pollers, TopicsError};
 use crate::router::Router;
@@ -39,6 +40,10 @@ pub fn overview(router: &Router, started: std::time::Instant) -> HttpResponse {
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_s": started.elapsed().as_secs(),
         "connections": router.open_connections(),
+        "process": {
+            "resident_memory_bytes": process_stats::resident_memory_bytes(),
+            "open_fds": process_stats::open_fds(),
+        },
         "realms": realms,
     }))
 }

@@ -216,6 +216,8 @@ function renderOverview(o) {
   $("version").textContent = "v" + o.version;
   $("uptime").textContent = duration(o.uptime_s);
   $("connections").textContent = num(o.connections);
+  const rss = o.process && o.process.resident_memory_bytes;
+  $("rss").textContent = rss ? (rss / 1048576).toFixed(1) + " MiB" : "–";
   $("realms").replaceChildren(
     ...o.realms.map((r) =>
       el("div", { class: "card realm", "data-realm": r.name },

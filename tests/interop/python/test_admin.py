@@ -72,6 +72,7 @@ def test_login_is_required_and_checked(router):
     assert "Path=/admin" in attributes, cookie
     status, overview, _ = call(router, "GET", "overview", cookie=token)
     assert status == 200 and overview["realms"][0]["name"] == "realm1", overview
+    assert overview["process"]["resident_memory_bytes"] > 0 and overview["process"]["open_fds"] > 0
     assert call(router, "GET", "whoami", cookie=token)[1] == {"user": "ops", "role": "admin"}
     # Logout forgets the token.
     assert call(router, "POST", "logout", cookie=token)[0] == 200
