@@ -70,20 +70,33 @@ fn one_realm(router: &Router, realm: Option<&str>) -> Result<Arc<Realm>, Box<Htt
     })
 }
 
-/// Client sessions (internal ones are not listed) of `realm`, or of every realm.
+/// At most this many sessions are listed (the first to join); `X-Total-Count` tells how many
+/// there are, so a node with a hundred thousand clients does not send them all every 2 s.
+const MAX_SESSIONS_LISTED: usize = 1000;
+
+/// Client sessions (internal ones are not listed) of `realm`, or of every realm, in the order
+/// they joined.
 pub fn sessions(router: &Router, realm: Option<&str>) -> HttpResponse {
     if let Some(name) = realm
         && router.realm(name).is_none()
     {
         return error(StatusCode::NOT_FOUND, &format!("no realm \"{name}\""));
     }
-    let mut rows = Vec::new();
-    for realm in realms(router, realm) {
-        let mut joined = realm.sessions.select(|s| !s.peer.internal);
-        joined.sort_by_key(|s| s.joined_at);
-        for session in joined {
+    let mut joined: Vec<_> = realms(router, realm)
+        .into_iter()
+        .flat_map(|realm| {
+            let sessions = realm.sessions.select(|s| !s.peer.internal);
+            sessions.into_iter().map(move |s| (Arc::clone(&realm), s))
+        })
+        .collect();
+    let total = joined.len();
+    joined.sort_by_key(|(_, s)| (s.joined_at, s.peer.session));
+    joined.truncate(MAX_SESSIONS_LISTED);
+    let rows: Vec<Json> = joined
+        .iter()
+        .map(|(realm, session)| {
             let (messages_in, messages_out) = session.messages();
-            rows.push(json!({
+            json!({
                 "session": session.peer.session,
                 "realm": realm.name,
                 "authid": session.peer.authid,
@@ -94,10 +107,14 @@ pub fn sessions(router: &Router, realm: Option<&str>) -> HttpResponse {
                 "joined_at": session.joined_at.to_string(),
                 "messages_in": messages_in,
                 "messages_out": messages_out,
-            }));
-        }
-    }
-    ok(&rows)
+            })
+        })
+        .collect();
+    let mut answer = ok(&rows);
+    answer
+        .headers_mut()
+        .insert("x-total-count", hyper::header::HeaderValue::from(total));
+    answer
 }
 
 /// Kills a client session as `wamp.session.kill` does: GOODBYE, then its transport closes.

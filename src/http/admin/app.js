@@ -36,6 +36,8 @@ async function api(path, options = {}) {
   }
   const body = await response.json().catch(() => ({}));
   if (!response.ok) throw new Error(body.error || response.statusText);
+  const total = response.headers.get("x-total-count");
+  if (total !== null && Array.isArray(body)) body.total = Number(total);
   return body;
 }
 
@@ -244,7 +246,9 @@ function figure(n, label) {
 }
 
 function renderSessions(sessions) {
-  $("sessions-count").textContent = sessions.length;
+  const total = sessions.total ?? sessions.length;
+  $("sessions-count").textContent =
+    total > sessions.length ? `${num(total)} (the first ${num(sessions.length)} shown)` : num(total);
   const admin = me && me.role === "admin";
   fill("sessions", sessions.map((s) =>
     el("tr", { "data-session": s.session },

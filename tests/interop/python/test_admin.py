@@ -104,8 +104,9 @@ def test_sessions_kill_and_viewer_refusals(router):
             b_id = b._session_id
             await a.subscribe(lambda *a, **k: None, "com.example.watched")
             await asyncio.to_thread(time.sleep, 0.1)
-            status, rows, _ = await asyncio.to_thread(call, router, "GET", "sessions?realm=realm1", viewer)
+            status, rows, headers = await asyncio.to_thread(call, router, "GET", "sessions?realm=realm1", viewer)
             assert status == 200, rows
+            assert headers["x-total-count"] == str(len(rows)) == "2", (headers, rows)
             ids = {row["session"] for row in rows}
             assert {a._session_id, b._session_id} <= ids, rows
             row = next(r for r in rows if r["session"] == a._session_id)
