@@ -18,7 +18,6 @@ use crate::router::realm::Realm;
 use crate::wamp::message::Payload;
 use crate::wamp::value::{Dict, Value};
 
-use super::contract_shim::Messages;
 use super::reply::{error, ok};
 
 /// When this path's table was made: the node's start, for `uptime_s`.

@@ -152,7 +152,8 @@ async function refreshStats() {
   push("bridge", "requests", t, Math.max(0, (bridgeTotal(stats) - bridgeTotal(prev)) / dt));
   const mean = (sum, count) => {
     const n = stats[count] - prev[count];
-    return n > 0 ? ((stats[sum] - prev[sum]) / n) * 1000 : 0;
+    // No call or delivery in the interval: no latency to show (a gap, not 0 ms).
+    return n > 0 ? ((stats[sum] - prev[sum]) / n) * 1000 : null;
   };
   push("latency", "call", t, mean("call_seconds_sum", "calls"));
   push("latency", "publish", t, mean("publish_delivery_seconds_sum", "publish_deliveries_timed"));
@@ -343,6 +344,9 @@ function renderBridge(stats, prev) {
   const before = new Map((prev ? prev.bridge : []).map((b) => [b.path + " " + b.status, b]));
   const dt = prev ? (stats.at_ms - prev.at_ms) / 1000 : 0;
   const rows = [...(stats.bridge || [])].sort((a, b) => a.path.localeCompare(b.path) || a.status - b.status);
+  // seconds_sum is the path's, all statuses together: the mean is the path's too.
+  const perPath = new Map();
+  for (const b of rows) perPath.set(b.path, (perPath.get(b.path) || 0) + b.count);
   fill("bridge", rows.map((b) => {
     const was = before.get(b.path + " " + b.status);
     const rate = was && dt > 0 ? (b.count - was.count) / dt : 0;
@@ -352,7 +356,8 @@ function renderBridge(stats, prev) {
       el("td", {}, el("span", { class: "badge " + cls }, b.status)),
       el("td", { class: "num" }, rateFmt(rate)),
       el("td", { class: "num" }, num(b.count)),
-      el("td", { class: "num" }, b.count ? (b.seconds_sum / b.count * 1000).toFixed(2) : "—"));
+      el("td", { class: "num", title: "all statuses of the path" },
+        perPath.get(b.path) ? (b.seconds_sum / perPath.get(b.path) * 1000).toFixed(2) : "—"));
   }), 5, "No HTTP bridge requests yet.");
 }
 
@@ -373,7 +378,7 @@ function drawChart(name) {
   const labels = Object.keys(chart.series);
   const all = labels.flatMap((l) => chart.series[l]);
   const now = all.length ? Math.max(...all.map((p) => p[0])) : Date.now();
-  const top = niceTop(Math.max(0, ...all.map((p) => p[1])));
+  const top = niceTop(Math.max(0, ...all.map((p) => p[1] ?? 0)));
   const left = 44, right = 8, upper = 8, lower = 18;
   const x = (t) => left + ((t - (now - WINDOW_MS)) / WINDOW_MS) * (width - left - right);
   const y = (v) => upper + (1 - v / top) * (height - upper - lower);
@@ -401,7 +406,16 @@ function drawChart(name) {
     g.lineWidth = 2;
     g.lineJoin = "round";
     g.beginPath();
-    points.forEach(([t, v], j) => (j ? g.lineTo(x(t), y(v)) : g.moveTo(x(t), y(v))));
+    let drawing = false;
+    for (const [t, v] of points) {
+      if (v === null) {
+        drawing = false;
+        continue;
+      }
+      if (drawing) g.lineTo(x(t), y(v));
+      else g.moveTo(x(t), y(v));
+      drawing = true;
+    }
     g.stroke();
   });
   canvas.dataset.series = JSON.stringify(
@@ -409,9 +423,9 @@ function drawChart(name) {
   );
   $("legend-" + name).replaceChildren(...labels.map((label, i) => {
     const points = chart.series[label];
-    const last = points.length ? points[points.length - 1][1] : 0;
-    return el("span", {}, el("i", { class: "swatch-" + i }), label,
-      el("b", {}, rateFmt(last) + (chart.unit === "ms" ? " ms" : "/s")));
+    const last = points.length ? points[points.length - 1][1] : null;
+    const shown = last === null ? "–" : rateFmt(last) + (chart.unit === "ms" ? " ms" : "/s");
+    return el("span", {}, el("i", { class: "swatch-" + i }), label, el("b", {}, shown));
   }));
   document.querySelectorAll("#legend-" + name + " i").forEach((swatch, i) => {
     swatch.style.background = COLORS[i % COLORS.length];

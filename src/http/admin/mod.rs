@@ -11,7 +11,6 @@
 
 mod api;
 mod auth;
-mod contract_shim;
 mod reply;
 mod stats;
 mod tail;

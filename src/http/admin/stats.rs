@@ -3,29 +3,35 @@
 //! metrics' counters when asked. The page takes two readings a second apart and keeps the last
 //! five minutes; the server keeps no history.
 
-use serde_json::{Value as Json, json};
+use serde::Serialize;
+use serde_json::json;
 
+use crate::http::metrics::{Totals, totals};
 use crate::http::response::HttpResponse;
 use crate::router::Router;
 
-use super::contract_shim::totals;
 use super::reply::ok;
 
-/// Every running total, with the time it was read (Unix milliseconds).
+/// The totals with the time they were read.
+#[derive(Serialize)]
+struct Reading {
+    /// Unix milliseconds.
+    at_ms: i64,
+    #[serde(flatten)]
+    totals: Totals,
+}
+
+/// Every running total, with the time it was read.
 pub fn stats(router: &Router) -> HttpResponse {
-    let mut totals = totals(router);
-    if let Some(object) = totals.as_object_mut() {
-        object.insert("at_ms".into(), json!(now_ms()));
-    }
-    ok(&totals)
+    ok(&Reading {
+        at_ms: jiff::Timestamp::now().as_millisecond(),
+        totals: totals(router),
+    })
 }
 
-/// The HTTP bridge's request counts by path and status, with the time they were read.
+/// The HTTP bridge's request counts by path and status (the seconds they took by path, all
+/// statuses together), with the time they were read.
 pub fn bridge(router: &Router) -> HttpResponse {
-    let totals = totals(router);
-    ok(&json!({"at_ms": now_ms(), "bridge": totals["bridge"].clone()}))
-}
-
-fn now_ms() -> Json {
-    json!(jiff::Timestamp::now().as_millisecond())
+    let at_ms = jiff::Timestamp::now().as_millisecond();
+    ok(&json!({"at_ms": at_ms, "bridge": totals(router).bridge}))
 }

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from junction_harness import (DEFAULT_BIN, Collector, Router, Sessions, anonymous_role,
+from junction_harness import (DEFAULT_BIN, Router, Sessions, anonymous_role, bridge_path,
                               http_request, make_config, realm, run, web_transport, ws_path)
 
 ADMIN_PW = "s3cret-admin-pw"
@@ -32,8 +32,8 @@ def router(request):
     admin = {"type": "admin", "users": [
         {"user": "ops", "password": "$ADMIN_PW", "role": "admin"},
         {"user": "watch", "password": VIEWER_PW, "role": "viewer"}]}
-    config = make_config(realms=[r], transports=[web_transport({"ws": ws_path(),
-                                                                "admin": admin})])
+    config = make_config(realms=[r], transports=[web_transport({
+        "ws": ws_path(), "admin": admin, "push": bridge_path("publisher")})])
     router = Router(config, env={"ADMIN_PW": ADMIN_PW})
     request.addfinalizer(router.cleanup)
     return router.start()
@@ -142,6 +142,32 @@ def test_sessions_kill_and_viewer_refusals(router):
             assert (await asyncio.to_thread(call, router, "GET", f"sessions/{a._session_id}/kill?realm=realm1", admin))[0] == 405
 
     run(main())
+
+
+def test_stats_count_what_flows(router):
+    token, _ = log_in(router, "watch", VIEWER_PW)
+    status, before, _ = call(router, "GET", "stats", token)
+    assert status == 200 and before["at_ms"] > 0, before
+
+    async def main():
+        async with Sessions(router.url()) as s:
+            p = await s.connect()
+            options = __import__("autobahn.wamp.types", fromlist=["PublishOptions"]).PublishOptions(acknowledge=True)
+            for i in range(50):
+                await p.publish("com.example.counted", i, options=options)
+
+    run(main())
+    status, after, _ = call(router, "GET", "stats", token)
+    assert after["messages_in"] - before["messages_in"] >= 50, (before, after)
+    assert after["messages_out"] - before["messages_out"] >= 50, (before, after)
+    assert after["at_ms"] >= before["at_ms"]
+    pushed = http_request(router.host, router.ports[0], "POST", "/push",
+                          json_body={"topic": "com.example.counted", "args": [1]})
+    assert pushed.status == 202, pushed
+    status, bridge, _ = call(router, "GET", "bridge", token)
+    assert status == 200, bridge
+    [row] = [b for b in bridge["bridge"] if b["path"] == "/push"]
+    assert row["status"] == 202 and row["count"] == 1 and row["seconds_sum"] > 0, bridge
 
 
 def test_pollers_poll_now_and_the_live_tail(router):
