@@ -95,7 +95,7 @@ fn init(dir: &std::path::Path, port: u16) -> ExitCode {
     };
     let (key, var) = (config::STARTER_KEY, config::STARTER_SECRET_VAR);
     println!(
-        "wrote {} and {} (the signed pusher's secret)",
+        "wrote {} and {} (the signed pusher's secret and the admin password)",
         starter.config.display(),
         starter.env.display()
     );
@@ -116,6 +116,13 @@ fn init(dir: &std::path::Path, port: u16) -> ExitCode {
         "WAMP clients join realm1 at ws://127.0.0.1:{port}/ws; signed pushes go to \
          /push-signed: junction publish --url http://127.0.0.1:{port}/push-signed \
          --key {key} --secret \"${var}\" --topic com.example.hello Hello"
+    );
+    println!(
+        "The admin dashboard: http://127.0.0.1:{port}/admin (user {}, the password is \
+         {} in {})",
+        config::STARTER_ADMIN_USER,
+        config::STARTER_ADMIN_VAR,
+        starter.env.display()
     );
     ExitCode::SUCCESS
 }

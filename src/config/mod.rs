@@ -3,6 +3,7 @@
 //! [`load_file`] / [`load_str`] parse and validate (errors name the JSON path, see
 //! [`ConfigError`]); [`summary`] is what `junction check` prints.
 
+mod admin_path;
 mod archive_path;
 pub(crate) mod auth;
 mod bridge;
@@ -43,7 +44,9 @@ pub use load::{load_file, load_str, load_str_with_env};
 pub use longpoll::{LongPollOptions, LongPollService};
 pub use model::*;
 pub use rawsocket::{announceable, default_rawsocket_options};
-pub use starter::{STARTER_KEY, STARTER_SECRET_VAR, write_starter};
+pub use starter::{
+    STARTER_ADMIN_USER, STARTER_ADMIN_VAR, STARTER_KEY, STARTER_SECRET_VAR, write_starter,
+};
 pub use static_path::DEFAULT_CACHE_TIMEOUT;
 pub use summary::{path_headline, summary};
 pub use warnings::warnings;

@@ -1,9 +1,10 @@
 //! The starter `junction init [DIR]` writes: a `config.json` to begin from and an `.env` with
-//! a generated pusher secret (mode 0600; config.json names it as `$JUNCTION_PUSH_SECRET`, so
-//! the config can be shared and committed). It has a realm whose anonymous role may do
-//! everything but end other sessions, WAMP over WebSocket at `/ws`, an unsigned pusher for
-//! loopback clients at `/push`, a signed one at `/push-signed`, and `health`, `ready` and
-//! `metrics` paths. Nothing is overwritten.
+//! a generated pusher secret and admin password (mode 0600; config.json names them as
+//! `$JUNCTION_PUSH_SECRET` and `$JUNCTION_ADMIN_PASSWORD`, so the config can be shared and
+//! committed). It has a realm whose anonymous role may do everything but end other sessions,
+//! WAMP over WebSocket at `/ws`, an unsigned pusher for loopback clients at `/push`, a signed
+//! one at `/push-signed`, `health`, `ready` and `metrics` paths, and the admin dashboard at
+//! `/admin` (user `admin`). Nothing is overwritten.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -16,6 +17,10 @@ use serde_json::{Value, json};
 pub const STARTER_KEY: &str = "starter";
 /// The environment variable holding its secret.
 pub const STARTER_SECRET_VAR: &str = "JUNCTION_PUSH_SECRET";
+/// The admin dashboard's user in the starter.
+pub const STARTER_ADMIN_USER: &str = "admin";
+/// The environment variable holding that user's password.
+pub const STARTER_ADMIN_VAR: &str = "JUNCTION_ADMIN_PASSWORD";
 
 /// What `init` wrote.
 pub struct Starter {
@@ -63,7 +68,10 @@ pub fn starter_config(port: u16) -> Value {
                                                 "timestamp_delta_limit": 60}},
                     "health": {"type": "health"},
                     "ready": {"type": "ready"},
-                    "metrics": {"type": "metrics"}
+                    "metrics": {"type": "metrics"},
+                    "admin": {"type": "admin", "users": [
+                        {"user": STARTER_ADMIN_USER, "password": format!("${STARTER_ADMIN_VAR}"),
+                         "role": "admin"}]}
                 }
             }]
         }]
@@ -84,11 +92,14 @@ pub fn write_starter(dir: &Path, port: u16) -> Result<Starter, String> {
     }
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let secret = hex::encode(rand::random::<[u8; 32]>());
+    let password = hex::encode(rand::random::<[u8; 16]>());
     let text = serde_json::to_string_pretty(&starter_config(port)).unwrap_or_default() + "\n";
     create(&config, text.as_bytes(), 0o644)?;
     let env_text = format!(
         "# The signed pusher's secret (key \"{STARTER_KEY}\"); keep it out of version control.\n\
-         {STARTER_SECRET_VAR}={secret}\n"
+         {STARTER_SECRET_VAR}={secret}\n\
+         # The admin dashboard's password (user \"{STARTER_ADMIN_USER}\" at /admin).\n\
+         {STARTER_ADMIN_VAR}={password}\n"
     );
     create(&env, env_text.as_bytes(), 0o600)?;
     Ok(Starter { config, env })
@@ -114,7 +125,12 @@ mod tests {
     fn the_starter_loads_without_warnings_and_names_its_secret_only_by_variable() {
         let text = starter_config(8080).to_string();
         assert!(text.contains("$JUNCTION_PUSH_SECRET"));
-        let env = |name: &str| (name == STARTER_SECRET_VAR).then(|| "s".repeat(64));
+        assert!(text.contains("$JUNCTION_ADMIN_PASSWORD"));
+        let env = |name: &str| {
+            [STARTER_SECRET_VAR, STARTER_ADMIN_VAR]
+                .contains(&name)
+                .then(|| "s".repeat(64))
+        };
         let config = crate::config::load_str_with_env(&text, &env).expect("the starter loads");
         assert!(crate::config::warnings(&config).is_empty());
     }

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::config::admin_path::load_admin_path;
 use crate::config::archive_path::load_archive_path;
 use crate::config::bridge;
 use crate::config::cgi_path::load_cgi_path;
@@ -37,6 +38,7 @@ const SERVED_PATH_TYPES: &[&str] = &[
     "health",
     "ready",
     "metrics",
+    "admin",
     "reverseproxy",
     "websocket-reverseproxy",
     "publisher (or its alias pusher)",
@@ -152,6 +154,7 @@ pub(super) fn load_path_service(node: &Node, cx: &mut Loader) -> Result<PathServ
         "cgi" => load_cgi_path(&obj, cx),
         "longpoll" => load_longpoll_path(&obj, cx),
         "upload" => load_upload_path(&obj, cx),
+        "admin" => load_admin_path(&obj, cx),
         "websocket-testee" => {
             obj.keys(&["type", "options"], &["debug"], &mut cx.ignored)?;
             let options = load_websocket_options(obj.get("options").as_ref(), cx)?;

@@ -23,6 +23,7 @@ use prometheus_client::registry::Registry;
 use serde::Serialize;
 
 use crate::http::bridge_stats;
+use crate::http::process_stats;
 use crate::http::response::{self, HttpResponse};
 use crate::poller::supervisor::Pollers;
 use crate::router::Router;
@@ -487,26 +488,20 @@ fn process_metrics(registry: &mut Registry) {
         "Seconds since this process started",
         start.elapsed().as_secs_f64(),
     );
-    let rss = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-            line.split_whitespace().nth(1)?.parse::<f64>().ok()
-        });
-    if let Some(kib) = rss {
+    if let Some(bytes) = process_stats::resident_memory_bytes() {
         float_gauge(
             registry,
             "process_resident_memory_bytes",
             "Resident memory of this process",
-            kib * 1024.0,
+            bytes,
         );
     }
-    if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
+    if let Some(fds) = process_stats::open_fds() {
         float_gauge(
             registry,
             "process_open_fds",
             "Open file descriptors of this process",
-            fds.count() as f64,
+            fds as f64,
         );
     }
 }

@@ -2,6 +2,7 @@
 //! the topics API, each answering one request. The web transport's path table
 //! (`transport::path_table`) routes requests to them.
 
+pub mod admin;
 pub mod archive;
 pub mod archive_download;
 pub mod bridge;
@@ -13,6 +14,7 @@ pub mod cors;
 pub mod forwarded;
 pub mod health;
 pub mod metrics;
+pub mod process_stats;
 pub mod publisher;
 pub mod push_client;
 pub mod requester;

@@ -19,6 +19,7 @@ use std::time::Instant;
 use jiff::Timestamp;
 use parking_lot::Mutex;
 use serde_json::Value as Json;
+use tokio::sync::Notify;
 use tracing::{debug, info, warn};
 
 use crate::config::topic::{SubscriptionMode, TopicConfig};
@@ -63,6 +64,9 @@ pub struct Runner {
     pub status: Arc<Mutex<TopicStatus>>,
     pub clock: Clock,
     pub sleeper: Arc<dyn Sleeper>,
+    /// Cuts the wait for the next tick short (the dashboard's "poll now"); a request made
+    /// during a poll starts the next one as soon as it ends.
+    pub poll_now: Arc<Notify>,
 }
 
 impl Runner {
@@ -149,7 +153,10 @@ impl Runner {
         loop {
             // Subscribers on other nodes are not seen here: in a cluster a topic always polls.
             if !self.topic.always_on && leadership.is_none() {
-                self.wait_for_subscribers().await;
+                tokio::select! {
+                    () = self.wait_for_subscribers() => {}
+                    () = self.poll_now.notified() => {}
+                }
             }
             if leadership.is_some_and(|l| !l.leads()) {
                 return;
@@ -269,7 +276,10 @@ impl Runner {
                     .await;
             }
             self.persist(state, record, replaced).await;
-            tokio::time::sleep_until((tick + period).into()).await;
+            tokio::select! {
+                () = tokio::time::sleep_until((tick + period).into()) => {}
+                () = self.poll_now.notified() => {}
+            }
         }
     }
 

@@ -108,6 +108,7 @@ struct RunningTopic {
     definition: Json,
     origin: Origin,
     status: Arc<Mutex<TopicStatus>>,
+    poll_now: Arc<tokio::sync::Notify>,
     task: JoinHandle<()>,
 }
 
@@ -280,6 +281,7 @@ impl RealmPollers {
 
     fn spawn(&self, topic: TopicConfig, definition: Json, origin: Origin) {
         let status = Arc::new(Mutex::new(TopicStatus::default()));
+        let poll_now = Arc::new(tokio::sync::Notify::new());
         let runner = Runner {
             realm: Arc::clone(&self.realm),
             topic: topic.clone(),
@@ -287,6 +289,7 @@ impl RealmPollers {
             status: Arc::clone(&status),
             clock: Arc::clone(&self.clock),
             sleeper: Arc::clone(&self.sleeper),
+            poll_now: Arc::clone(&poll_now),
         };
         info!(
             realm = self.realm.name,
@@ -302,6 +305,7 @@ impl RealmPollers {
             definition,
             origin,
             status,
+            poll_now,
             task,
         };
         // Replacing a running topic drops (and so aborts) the old task.
@@ -537,6 +541,17 @@ impl RealmPollers {
             })??;
         self.topics.lock().remove(name);
         self.realm.forget_retained(name);
+        Ok(())
+    }
+
+    /// Polls the topic now instead of at its next tick (a poll under way is followed by
+    /// another at once). In a cluster, only the node that polls the topic polls.
+    pub fn poll_now(&self, name: &str) -> Result<(), TopicsError> {
+        let topics = self.topics.lock();
+        let running = topics
+            .get(name)
+            .ok_or_else(|| TopicsError::NotFound(name.to_owned()))?;
+        running.poll_now.notify_one();
         Ok(())
     }
 

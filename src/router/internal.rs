@@ -247,3 +247,158 @@ pub async fn call(
     realm.leave(peer.session, []);
     outcome
 }
+
+/// An internal session that subscribes to one topic (the admin dashboard's live tail) and
+/// hands out its events. Its queue is bounded like a client's: a reader that falls behind is
+/// closed as a slow consumer (see [`InternalSubscriber::closed`]), never blocking a publisher.
+/// It leaves the realm (unsubscribing) when dropped.
+pub struct InternalSubscriber {
+    realm: Arc<Realm>,
+    peer: Arc<Peer>,
+    rx: Inbox,
+    subscription: Id,
+    topic: String,
+}
+
+/// One event, as an internal subscriber receives it.
+#[derive(Debug)]
+pub struct ReceivedEvent {
+    pub publication: Id,
+    /// The topic published to (for a pattern subscription, the publication's own topic).
+    pub topic: String,
+    pub payload: Payload,
+}
+
+impl InternalSubscriber {
+    /// Subscribes to `topic` with `options` (e.g. `match`) as `role`, checked and authorized
+    /// like a client's SUBSCRIBE; at most `capacity` events wait for the reader.
+    pub fn subscribe(
+        realm: Arc<Realm>,
+        role: &str,
+        authid: &str,
+        topic: &str,
+        options: &Dict,
+        capacity: usize,
+    ) -> Result<InternalSubscriber, WampError> {
+        let (outbound, rx) = Outbound::new(capacity);
+        let peer = Arc::new(internal_peer(role, authid, outbound));
+        let subscription = realm.subscribe(&peer, 1, topic, options);
+        let subscription = match subscription {
+            Ok(subscription) => subscription,
+            Err(e) => {
+                realm.leave(peer.session, []);
+                return Err(e);
+            }
+        };
+        Ok(InternalSubscriber {
+            realm,
+            peer,
+            rx,
+            subscription,
+            topic: topic.to_owned(),
+        })
+    }
+
+    /// The next event; `None` once the session was closed (a slow reader).
+    pub async fn next(&mut self) -> Option<ReceivedEvent> {
+        loop {
+            // Closed wins over what is still queued: the reader was too slow.
+            let item = tokio::select! {
+                biased;
+                _ = self.peer.outbound.closer().closed() => return None,
+                item = self.rx.recv() => item?,
+            };
+            let Outgoing::Message(frame) = item else {
+                return None;
+            };
+            if let Ok(Message::Event {
+                publication,
+                details,
+                payload,
+                ..
+            }) = Serialization::Json.decode(&frame)
+            {
+                let topic = details
+                    .get("topic")
+                    .and_then(|t| t.as_str())
+                    .map_or_else(|| self.topic.clone(), str::to_owned);
+                return Some(ReceivedEvent {
+                    publication,
+                    topic,
+                    payload,
+                });
+            }
+            // SUBSCRIBED and the like: not events.
+        }
+    }
+}
+
+impl Drop for InternalSubscriber {
+    fn drop(&mut self) {
+        self.realm.leave(self.peer.session, [self.subscription]);
+    }
+}
+
+/// Answers a meta procedure (`wamp.session.*`, `wamp.subscription.*`, `wamp.registration.*`)
+/// for an internal session of the trusted role, as the meta API answers a client: the
+/// operator's tools see and do what the meta API offers, through the same code.
+pub fn meta_call(realm: &Realm, procedure: &str, payload: &Payload) -> Result<Payload, WampError> {
+    let (outbound, _) = Outbound::new(1);
+    let peer = internal_peer(crate::router::authorize::TRUSTED_ROLE, "junction", outbound);
+    realm.meta_call(&peer, procedure, payload)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::router::Router;
+    use crate::wamp::value::Value;
+
+    fn realm() -> Arc<Realm> {
+        let config = crate::config::load_str(
+            r#"{"version": 2, "workers": [{"type": "router", "realms": [{"name": "realm1",
+                "roles": [{"name": "anonymous", "permissions": [{"uri": "", "match": "prefix",
+                "allow": {"call": true, "register": true, "publish": true, "subscribe": true}}]}]}],
+                "transports": []}]}"#,
+        )
+        .unwrap();
+        Router::new(&config).realm("realm1").unwrap()
+    }
+
+    fn payload(n: u64) -> Payload {
+        Payload {
+            args: Some(vec![Value::from(n)]),
+            kwargs: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_gets_events_and_a_slow_one_is_dropped() {
+        let realm = realm();
+        let publisher = InternalPublisher::new(Arc::clone(&realm), "anonymous", "p");
+        let mut options = Dict::new();
+        options.insert("match".into(), Value::from("prefix"));
+        let trusted = crate::router::authorize::TRUSTED_ROLE;
+        let mut tail =
+            InternalSubscriber::subscribe(Arc::clone(&realm), trusted, "t", "com.a", &options, 2)
+                .unwrap();
+        publisher
+            .publish(&Dict::new(), "com.a.b", &payload(1))
+            .unwrap();
+        let event = tail.next().await.unwrap();
+        assert_eq!(
+            (event.topic.as_str(), event.payload),
+            ("com.a.b", payload(1))
+        );
+        // Three events for a queue of two: the reader is closed, the publisher never waits.
+        for n in 0..3 {
+            publisher
+                .publish(&Dict::new(), "com.a.c", &payload(n))
+                .unwrap();
+        }
+        assert!(tail.next().await.is_none(), "a slow reader is dropped");
+        assert!(realm.has_subscribers("com.a"));
+        drop(tail);
+        assert!(!realm.has_subscribers("com.a"), "dropping it unsubscribes");
+    }
+}

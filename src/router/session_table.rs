@@ -122,6 +122,8 @@ pub struct JoinedSession {
     pub authmethod: &'static str,
     pub authprovider: &'static str,
     pub transport: TransportInfo,
+    /// When it joined (the admin dashboard's session table).
+    pub joined_at: jiff::Timestamp,
     testaments: Mutex<Vec<(Scope, Testament)>>,
     killed: AtomicBool,
     /// The dynamic authorizer's answers for the request being handled, set by the session
@@ -142,6 +144,7 @@ impl JoinedSession {
             authmethod,
             authprovider,
             transport,
+            joined_at: jiff::Timestamp::now(),
             testaments: Mutex::default(),
             killed: AtomicBool::new(false),
             decided: Mutex::default(),

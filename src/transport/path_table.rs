@@ -17,6 +17,7 @@ use crate::config::{
     JsonService, PathService, TransportKind, WebOptions, WebSocketOptions, WebSocketProxyService,
     WebSocketService,
 };
+use crate::http::admin::AdminPath;
 use crate::http::archive::ArchivePath;
 use crate::http::bridge::BODY_DEADLINE;
 use crate::http::bridge_stats::{self, PathStats};
@@ -63,6 +64,8 @@ enum Service {
     /// Readiness reads the pollers' status too.
     Ready(Arc<Pollers>),
     Metrics(Arc<Pollers>),
+    /// The operator dashboard: its page and JSON API below the path.
+    Admin(Box<AdminPath>),
     Nothing,
     Archive(ArchivePath),
     Cgi(CgiPath),
@@ -87,6 +90,7 @@ impl Service {
                 | Service::ReverseProxy(_)
                 | Service::WebSocketProxy(_)
                 | Service::TopicsApi(_)
+                | Service::Admin(_)
         )
     }
 }
@@ -172,6 +176,9 @@ impl Services {
                         PathService::Health => Service::Health(Instant::now()),
                         PathService::Ready => Service::Ready(Arc::clone(pollers)),
                         PathService::Metrics => Service::Metrics(Arc::clone(pollers)),
+                        PathService::Admin(s) => {
+                            Service::Admin(Box::new(AdminPath::new(path, s, pollers, tls)))
+                        }
                         PathService::Nothing => Service::Nothing,
                         PathService::NotRun(instead) => Service::NotRun(instead.clone()),
                         PathService::Archive(s) => Service::Archive(
@@ -302,6 +309,7 @@ async fn answer(
             Some(refused) => refused,
             None => metrics::metrics(&services.router, pollers).await,
         },
+        Service::Admin(path) => path.handle(&services.router, req).await,
         Service::Nothing => web_services::nothing(req.uri().path()),
         Service::NotRun(instead) => web_services::not_run(instead),
         Service::Archive(archive) => archive.handle(&req),

@@ -38,6 +38,7 @@ mod poller_change;
 mod poller_config;
 mod poller_cycle;
 mod poller_fetch;
+mod poller_poll_now;
 mod poller_pure;
 mod rawsocket_transport;
 mod readme_poller_example;

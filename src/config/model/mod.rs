@@ -9,6 +9,7 @@
 //! [`bridge`] (publisher, caller and webhook paths), [`proxy`] (reverse proxy paths), [`auth`]
 //! (authentication methods), [`worker`] (guest workers, and the parts Junction does not run).
 
+mod admin;
 mod archive;
 mod auth;
 mod bridge;
@@ -21,6 +22,7 @@ mod transport;
 mod upload;
 mod worker;
 
+pub use admin::*;
 pub use archive::*;
 pub use auth::*;
 pub use bridge::*;

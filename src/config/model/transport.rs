@@ -190,6 +190,8 @@ pub enum PathService {
     Ready,
     /// `"type": "metrics"` (Junction): Prometheus metrics, OpenMetrics text.
     Metrics,
+    /// `"type": "admin"` (Junction): the operator dashboard and its JSON API.
+    Admin(crate::config::AdminService),
     /// `"type": "archive"`: files from a ZIP archive.
     Archive(ArchiveService),
     /// `"type": "cgi"`: scripts of a directory run as CGI programs.

@@ -149,6 +149,7 @@ fn paths_summary(out: &mut String, depth: usize, paths: &BTreeMap<String, PathSe
             | PathService::Health
             | PathService::Ready
             | PathService::Metrics
+            | PathService::Admin(_)
             | PathService::Nothing
             | PathService::Archive(_)
             | PathService::Cgi(_)
@@ -201,6 +202,9 @@ pub fn path_headline(path: &str, service: &PathService) -> String {
             format!("{path}: ready (readiness: listeners, stores, cluster; 503 when one fails)")
         }
         PathService::Metrics => format!("{path}: metrics (Prometheus, OpenMetrics text)"),
+        PathService::Admin(admin) => {
+            format!("{path}: admin dashboard ({} user(s))", admin.users.len())
+        }
         PathService::Nothing => format!("{path}: none (404)"),
         PathService::NotRun(_) => format!("{path}: not run by Junction (501; see below)"),
         PathService::Archive(archive) => super::web_files::archive_headline(path, archive),

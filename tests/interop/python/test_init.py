@@ -1,7 +1,8 @@
 """`junction init [DIR]` (issue 17 item 6): a starter config.json and an .env with a generated
 pusher secret (never in config.json), refusing to overwrite; `junction check` accepts the
 result, `junction start` runs it, a curl push reaches a subscriber, a signed `junction
-publish` with the generated secret is accepted, and health, readiness and metrics answer."""
+publish` with the generated secret is accepted, health, readiness and metrics answer, and the
+admin dashboard at /admin logs in with the generated password (in .env only)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,11 @@ def test_init_writes_a_starter_that_runs(tmp_path, request):
     secret = env["JUNCTION_PUSH_SECRET"]
     assert len(secret) >= 32
     assert secret not in config_text and secret not in made.stdout
+    admin_password = env["JUNCTION_ADMIN_PASSWORD"]
+    assert len(admin_password) >= 24
+    assert admin_password not in config_text and admin_password not in made.stdout
+    assert "$JUNCTION_ADMIN_PASSWORD" in config_text
+    assert f"http://127.0.0.1:{port}/admin" in made.stdout, made.stdout
     assert stat.S_IMODE((target / ".env").stat().st_mode) == 0o600
     # The next commands, printed.
     assert "junction start" in made.stdout and "curl" in made.stdout, made.stdout
@@ -90,6 +96,20 @@ def test_init_writes_a_starter_that_runs(tmp_path, request):
     assert ready.status == 200 and ready.json()["ready"] is True, ready
     metrics = http_request("127.0.0.1", port, "GET", "/metrics", content_type=None)
     assert metrics.status == 200 and b"junction_uptime_seconds" in metrics.body
+    # The dashboard: the page, then a login with the generated password.
+    page = http_request("127.0.0.1", port, "GET", "/admin", content_type=None)
+    assert page.status == 200 and b"Sign in" in page.body
+    wrong = http_request("127.0.0.1", port, "POST", "/admin/api/login",
+                         json_body={"user": "admin", "password": "not-it"})
+    assert wrong.status == 401, wrong
+    login = http_request("127.0.0.1", port, "POST", "/admin/api/login",
+                         json_body={"user": "admin", "password": admin_password})
+    assert login.status == 200, login
+    token = login.headers["set-cookie"].split(";")[0]
+    overview = http_request("127.0.0.1", port, "GET", "/admin/api/overview", content_type=None,
+                            headers={"Cookie": token})
+    assert overview.status == 200 and overview.json()["realms"][0]["name"] == "realm1", overview
+    assert admin_password not in (tmp_path / "junction.log").read_text()
 
 
 def http_request_ok(port, path):

@@ -17,7 +17,7 @@ use junction::transport::listener;
 pub struct InProcess {
     runtime: Option<tokio::runtime::Runtime>,
     pub router: Arc<Router>,
-    _pollers: Arc<Pollers>,
+    pub pollers: Arc<Pollers>,
     /// Bound TCP addresses, one per TCP transport in config order.
     pub addrs: Vec<SocketAddr>,
 }
@@ -55,7 +55,7 @@ impl InProcess {
         InProcess {
             runtime: Some(runtime),
             router,
-            _pollers: pollers,
+            pollers,
             addrs,
         }
     }
