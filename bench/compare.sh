@@ -6,6 +6,7 @@
 #   bench/compare.sh                     # everything, ~15 minutes
 #   DURATION=3 WARMUP=1 bench/compare.sh # a quicker look
 #   ROUTERS=junction bench/compare.sh    # only one router (ROUTERS="junction crossbar" by default)
+#   ONLY='^pusher' bench/compare.sh      # only the scenarios whose label matches
 #   FULL=1 bench/compare.sh              # also fan-out to 10,000 subscribers
 #   BASELINE=/path/to/older/junction ROUTERS="baseline junction baseline junction" bench/compare.sh
 #                                        # a change measured against the binary before it,
@@ -157,6 +158,10 @@ start_crossbar() { # PORT
 run() {
     local router=$1 label=$2
     shift 2
+    # ONLY=<regex>: only the scenarios whose label matches.
+    if [ -n "${ONLY:-}" ] && ! [[ "$label" =~ $ONLY ]]; then
+        return 0
+    fi
     local pids
     pids=$(echo "$SERVER_PIDS" | xargs | tr ' ' ',')
     local line load
