@@ -50,4 +50,7 @@ pub use starter::{
 pub use static_path::DEFAULT_CACHE_TIMEOUT;
 pub use summary::{path_headline, summary};
 pub use warnings::warnings;
-pub use websocket::{DEFAULT_JOIN_TIMEOUT, DEFAULT_MAX_OUTBOUND_BYTES, default_websocket_options};
+pub use websocket::{
+    DEFAULT_JOIN_TIMEOUT, DEFAULT_MAX_FAILED_LOGINS, DEFAULT_MAX_OUTBOUND_BYTES,
+    default_websocket_options,
+};

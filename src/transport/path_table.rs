@@ -309,7 +309,13 @@ async fn answer(
             Some(refused) => refused,
             None => metrics::metrics(&services.router, pollers).await,
         },
-        Service::Admin(path) => path.handle(&services.router, req).await,
+        Service::Admin(path) => {
+            let client = match requester().ip {
+                ClientIp::Known(ip) => ip,
+                ClientIp::Unknown => peer.ip(),
+            };
+            path.handle(&services.router, req, client).await
+        }
         Service::Nothing => web_services::nothing(req.uri().path()),
         Service::NotRun(instead) => web_services::not_run(instead),
         Service::Archive(archive) => archive.handle(&req),

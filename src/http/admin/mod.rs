@@ -16,6 +16,7 @@ mod stats;
 mod tail;
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -25,11 +26,12 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, StatusCode};
 use serde::Deserialize;
 
-use crate::config::{AdminRole, AdminService};
+use crate::config::{AdminRole, AdminService, DEFAULT_MAX_FAILED_LOGINS};
 use crate::http::bridge::{BodyRead, read_body};
 use crate::http::response::{self, HttpResponse};
 use crate::poller::supervisor::Pollers;
 use crate::router::Router;
+use crate::router::auth::FailedLogins;
 
 use auth::Logins;
 use reply::{error, ok, private};
@@ -72,7 +74,13 @@ impl AdminPath {
         }
     }
 
-    pub async fn handle(&self, router: &Router, req: Request<Incoming>) -> HttpResponse {
+    /// Answers one request from `client` (the address failed logins are counted by).
+    pub async fn handle(
+        &self,
+        router: &Router,
+        req: Request<Incoming>,
+        client: IpAddr,
+    ) -> HttpResponse {
         let below = req
             .uri()
             .path()
@@ -84,7 +92,7 @@ impl AdminPath {
         };
         let call = call.to_owned();
         match (req.method().clone(), call.as_str()) {
-            (Method::POST, "login") => return self.log_in(req).await,
+            (Method::POST, "login") => return self.log_in(req, client).await,
             (Method::POST, "logout") => {
                 self.logins.log_out(req.headers());
                 let mut answer = ok(&serde_json::json!({"logged_out": true}));
@@ -177,7 +185,22 @@ impl AdminPath {
         private(answer)
     }
 
-    async fn log_in(&self, req: Request<Incoming>) -> HttpResponse {
+    /// Checks a user and password; failures count against the client's address in the
+    /// process's failed-login table (the one WAMP logins use), so that past its burst even a
+    /// right password waits: a password cannot be guessed at network speed.
+    async fn log_in(&self, req: Request<Incoming>, client: IpAddr) -> HttpResponse {
+        let failed = FailedLogins::global();
+        if let Some(wait) = failed.blocked(client, DEFAULT_MAX_FAILED_LOGINS) {
+            let seconds = wait.as_secs().max(1);
+            let mut answer = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                &format!("too many failed logins from this address: try again in {seconds} s"),
+            );
+            answer
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            return answer;
+        }
         let body = match read_body(req.into_body(), LOGIN_BODY_LIMIT).await {
             BodyRead::Complete(body) => body,
             BodyRead::TooLarge { .. } => {
@@ -192,6 +215,7 @@ impl AdminPath {
             );
         };
         let Some((token, role)) = self.logins.log_in(&login.user, &login.password) else {
+            failed.failed(client);
             return error(StatusCode::UNAUTHORIZED, "wrong user or password");
         };
         let mut answer = ok(&serde_json::json!({"user": login.user, "role": role.name()}));

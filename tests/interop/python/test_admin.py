@@ -82,6 +82,19 @@ def test_login_is_required_and_checked(router):
         assert secret not in log
 
 
+def test_guessing_passwords_is_slowed_down(router):
+    """The process's failed-login limit (20 a burst per address, then one a second, as for WAMP
+    logins) applies to the dashboard's login too: past it, even the right password is refused
+    with 429 and Retry-After, so a password cannot be guessed at network speed."""
+    statuses = [call(router, "POST", "login", body={"user": "ops", "password": f"guess{i}"})[0]
+                for i in range(25)]
+    assert statuses[:20] == [401] * 20, statuses
+    assert statuses[20:] == [429] * 5, statuses
+    status, body, headers = call(router, "POST", "login", body={"user": "ops", "password": ADMIN_PW})
+    assert status == 429 and "too many failed logins" in body["error"], body
+    assert int(headers["retry-after"]) >= 1, headers
+
+
 def test_the_page_is_served_with_its_files(router):
     page = http_request(router.host, router.ports[0], "GET", "/admin", content_type=None)
     assert page.status == 200 and page.headers["content-type"].startswith("text/html")
