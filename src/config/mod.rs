@@ -24,6 +24,7 @@ mod realm;
 mod refused_paths;
 mod reverse_proxy;
 pub mod secret;
+mod sse_path;
 mod starter;
 mod static_path;
 mod store;

@@ -39,6 +39,7 @@ const SERVED_PATH_TYPES: &[&str] = &[
     "ready",
     "metrics",
     "admin",
+    "sse",
     "reverseproxy",
     "websocket-reverseproxy",
     "publisher (or its alias pusher)",
@@ -155,6 +156,7 @@ pub(super) fn load_path_service(node: &Node, cx: &mut Loader) -> Result<PathServ
         "longpoll" => load_longpoll_path(&obj, cx),
         "upload" => load_upload_path(&obj, cx),
         "admin" => load_admin_path(&obj, cx),
+        "sse" => super::sse_path::load_sse_path(&obj, cx),
         "websocket-testee" => {
             obj.keys(&["type", "options"], &["debug"], &mut cx.ignored)?;
             let options = load_websocket_options(obj.get("options").as_ref(), cx)?;

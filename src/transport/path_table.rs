@@ -28,6 +28,7 @@ use crate::http::publisher::PublisherPath;
 use crate::http::requester::{ClientIp, Requester};
 use crate::http::response::{self, HttpResponse};
 use crate::http::reverse_proxy::ReverseProxyPath;
+use crate::http::sse::SsePath;
 use crate::http::static_files::StaticPath;
 use crate::http::topics_api::TopicsApiPath;
 use crate::http::upload::UploadPath;
@@ -66,6 +67,7 @@ enum Service {
     Metrics(Arc<Pollers>),
     /// The operator dashboard: its page and JSON API below the path.
     Admin(Box<AdminPath>),
+    Sse(SsePath),
     Nothing,
     Archive(ArchivePath),
     Cgi(CgiPath),
@@ -176,6 +178,9 @@ impl Services {
                         PathService::Health => Service::Health(Instant::now()),
                         PathService::Ready => Service::Ready(Arc::clone(pollers)),
                         PathService::Metrics => Service::Metrics(Arc::clone(pollers)),
+                        PathService::Sse(s) => {
+                            Service::Sse(SsePath::new(s, &router).ok_or_else(missing)?)
+                        }
                         PathService::Admin(s) => {
                             Service::Admin(Box::new(AdminPath::new(path, s, pollers, tls)))
                         }
@@ -309,6 +314,7 @@ async fn answer(
             Some(refused) => refused,
             None => metrics::metrics(&services.router, pollers).await,
         },
+        Service::Sse(path) => path.handle(&req),
         Service::Admin(path) => {
             let client = match requester().ip {
                 ClientIp::Known(ip) => ip,

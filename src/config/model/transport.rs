@@ -192,6 +192,8 @@ pub enum PathService {
     Metrics,
     /// `"type": "admin"` (Junction): the operator dashboard and its JSON API.
     Admin(crate::config::AdminService),
+    /// `"type": "sse"` (Junction): a realm's events as Server-Sent Events.
+    Sse(crate::config::model::SseService),
     /// `"type": "archive"`: files from a ZIP archive.
     Archive(ArchiveService),
     /// `"type": "cgi"`: scripts of a directory run as CGI programs.

@@ -150,6 +150,7 @@ fn paths_summary(out: &mut String, depth: usize, paths: &BTreeMap<String, PathSe
             | PathService::Ready
             | PathService::Metrics
             | PathService::Admin(_)
+            | PathService::Sse(_)
             | PathService::Nothing
             | PathService::Archive(_)
             | PathService::Cgi(_)
@@ -205,6 +206,10 @@ pub fn path_headline(path: &str, service: &PathService) -> String {
         PathService::Admin(admin) => {
             format!("{path}: admin dashboard ({} user(s))", admin.users.len())
         }
+        PathService::Sse(sse) => format!(
+            "{path}: Server-Sent Events of realm {} as role {}",
+            sse.realm, sse.role
+        ),
         PathService::Nothing => format!("{path}: none (404)"),
         PathService::NotRun(_) => format!("{path}: not run by Junction (501; see below)"),
         PathService::Archive(archive) => super::web_files::archive_headline(path, archive),

@@ -11,12 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, StreamBody};
-use hyper::body::Frame;
-use hyper::header::{self, HeaderValue};
-use hyper::{Response, StatusCode};
+use hyper::StatusCode;
 use serde_json::json;
 
+use crate::http::event_stream;
 use crate::http::response::HttpResponse;
 use crate::router::authorize::TRUSTED_ROLE;
 use crate::router::internal::{InternalSubscriber, ReceivedEvent};
@@ -64,26 +62,12 @@ pub fn tail(realm: Option<Arc<Realm>>, topic: Option<&str>, policy: Option<&str>
         Err(e) => return error(StatusCode::BAD_REQUEST, &e.message),
     };
     let opening = Bytes::from(format!(": tailing {topic}\n\n"));
-    let state = (Some(opening), subscriber);
-    let frames = futures_util::stream::unfold(state, |(opening, mut subscriber)| async move {
-        if let Some(opening) = opening {
-            return Some((Ok(Frame::data(opening)), (None, subscriber)));
-        }
-        let chunk = tokio::select! {
-            event = subscriber.next() => Bytes::from(sse_event(&event?)),
-            () = tokio::time::sleep(HEARTBEAT) => Bytes::from_static(b": heartbeat\n\n"),
-        };
-        Some((Ok(Frame::data(chunk)), (None, subscriber)))
-    });
-    let mut response = Response::new(StreamBody::new(frames).boxed_unsync());
-    *response.status_mut() = StatusCode::OK;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    event_stream::response(
+        opening,
+        event_stream::events(vec![subscriber]),
+        HEARTBEAT,
+        |event| Bytes::from(sse_event(event)),
+    )
 }
 
 /// One event as an SSE `data:` line (JSON has no raw newline, so one line is enough).

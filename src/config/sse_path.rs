@@ -1,0 +1,123 @@
+//! An `sse` path: a realm's events as Server-Sent Events, subscribed and authorized as the
+//! path's `role` (`realm` and `role` as for the HTTP bridge), with the name each event is sent
+//! under (`event`), the heartbeat period (`heartbeat`, seconds), the reconnect hint (`retry`,
+//! milliseconds) and how many events may wait for a slow reader (`queue`).
+
+use std::time::Duration;
+
+use crate::config::bridge::realm_and_role;
+use crate::config::loader::Loader;
+use crate::config::model::{
+    DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_QUEUE, DEFAULT_SSE_RETRY_MS, PathService, SseEventName,
+    SseService,
+};
+use crate::config::node::{Obj, Result};
+
+pub(super) fn load_sse_path(obj: &Obj, cx: &mut Loader) -> Result<PathService> {
+    obj.keys(
+        &[
+            "type",
+            "realm",
+            "role",
+            "event",
+            "heartbeat",
+            "retry",
+            "queue",
+        ],
+        &["debug"],
+        &mut cx.ignored,
+    )?;
+    let (realm, role) = realm_and_role(obj, cx)?;
+    let event = match obj.get("event") {
+        None => SseEventName::Message,
+        Some(node) => match node.non_empty_str()? {
+            "topic" => SseEventName::Topic,
+            name if name.contains(['\n', '\r']) => {
+                return Err(node.error("an event name is one line"));
+            }
+            name => SseEventName::Fixed(name.to_owned()),
+        },
+    };
+    let heartbeat = obj
+        .opt("heartbeat", |n| n.u64_in(1, 3600))?
+        .map_or(DEFAULT_SSE_HEARTBEAT, Duration::from_secs);
+    let retry_ms = obj
+        .opt("retry", |n| n.u64_in(0, 3_600_000))?
+        .unwrap_or(DEFAULT_SSE_RETRY_MS);
+    let queue = obj
+        .opt("queue", |n| n.u64_in(1, 1_000_000))?
+        .map_or(DEFAULT_SSE_QUEUE, |n| n as usize);
+    Ok(PathService::Sse(SseService {
+        realm: realm.name,
+        role,
+        event,
+        heartbeat,
+        retry_ms,
+        queue,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::PathService;
+    use crate::config::load::{load_str_with_env, testing::*};
+    use crate::config::model::SseEventName;
+
+    fn load(path: &str) -> Result<crate::config::Config, String> {
+        load_str_with_env(&web_worker(REALM1, path), &|_: &str| None).map_err(|e| e.to_string())
+    }
+
+    const P: &str = "workers[0].transports[0].paths.events";
+
+    #[test]
+    fn defaults_and_options() {
+        let config =
+            load(r#""events": {"type": "sse", "realm": "realm1", "role": "anonymous"}"#).unwrap();
+        let paths = config.workers[0].transports[0].kind.paths().unwrap();
+        let Some(PathService::Sse(sse)) = paths.get("/events") else {
+            panic!("an sse path: {paths:?}");
+        };
+        assert_eq!(sse.event, SseEventName::Message);
+        assert_eq!(sse.heartbeat.as_secs(), 15);
+        assert_eq!((sse.retry_ms, sse.queue), (3000, 1000));
+        let config = load(
+            r#""events": {"type": "sse", "realm": "realm1", "role": "anonymous",
+                "event": "topic", "heartbeat": 2, "retry": 500, "queue": 10}"#,
+        )
+        .unwrap();
+        let paths = config.workers[0].transports[0].kind.paths().unwrap();
+        let Some(PathService::Sse(sse)) = paths.get("/events") else {
+            panic!("an sse path");
+        };
+        assert_eq!(sse.event, SseEventName::Topic);
+        assert_eq!(
+            (sse.heartbeat.as_secs(), sse.retry_ms, sse.queue),
+            (2, 500, 10)
+        );
+    }
+
+    #[test]
+    fn errors_name_the_json_path() {
+        let error = |path: &str| load(path).unwrap_err();
+        assert_eq!(
+            error(r#""events": {"type": "sse", "role": "anonymous"}"#),
+            format!("{P}.realm: required key is missing")
+        );
+        assert!(
+            error(r#""events": {"type": "sse", "realm": "nope", "role": "anonymous"}"#)
+                .starts_with(&format!("{P}.realm: realm \"nope\" is not defined"))
+        );
+        assert!(
+            error(
+                r#""events": {"type": "sse", "realm": "realm1", "role": "anonymous", "queue": 0}"#
+            )
+            .starts_with(&format!("{P}.queue:"))
+        );
+        assert!(
+            error(r#""events": {"type": "sse", "realm": "realm1", "role": "anonymous", "topics": 1}"#)
+                .starts_with(&format!("{P}: unknown key"))
+                || error(r#""events": {"type": "sse", "realm": "realm1", "role": "anonymous", "topics": 1}"#)
+                    .starts_with(&format!("{P}.topics"))
+        );
+    }
+}

@@ -1,0 +1,162 @@
+//! The `sse` path type: `GET <path>?topic=<uri>[&topic=...][&match=prefix|wildcard]` answers
+//! `text/event-stream`, one SSE event per WAMP event on those topics, subscribed and
+//! authorized as the path's role like any subscriber. Each event is
+//!
+//! ```text
+//! id: <publication id>
+//! event: <the topic, or the configured name; no line by default>
+//! data: {"topic": ..., "args": [...], "kwargs": {...}, "publication": ...}
+//! ```
+//!
+//! with a `retry:` hint first and a comment line as heartbeat. A topic the role may not
+//! subscribe to is 403, a malformed one 400, both with a JSON body, before any stream starts.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use hyper::body::Incoming;
+use hyper::header;
+use hyper::{Method, Request, StatusCode};
+use serde_json::json;
+
+use crate::config::model::{SseEventName, SseService};
+use crate::http::event_stream;
+use crate::http::response::{self, HttpResponse};
+use crate::router::Router;
+use crate::router::internal::{InternalSubscriber, ReceivedEvent};
+use crate::router::realm::Realm;
+use crate::wamp::error as uri_error;
+use crate::wamp::value::{Dict, Value};
+
+/// Most topics one stream may ask for.
+const MAX_TOPICS: usize = 32;
+
+/// One `sse` path, ready to serve.
+pub struct SsePath {
+    realm: Arc<Realm>,
+    service: SseService,
+}
+
+impl SsePath {
+    /// `None` when the path's realm does not exist (config validation catches that first).
+    pub fn new(service: &SseService, router: &Router) -> Option<SsePath> {
+        Some(SsePath {
+            realm: router.realm(&service.realm)?,
+            service: service.clone(),
+        })
+    }
+
+    pub fn handle(&self, req: &Request<Incoming>) -> HttpResponse {
+        let origin = req.headers().get(header::ORIGIN);
+        if req.method() != Method::GET {
+            return response::method_not_allowed("GET", origin);
+        }
+        let (topics, policy) = match parse_query(req.uri().query().unwrap_or("")) {
+            Ok(query) => query,
+            Err(message) => return response::error(StatusCode::BAD_REQUEST, &message, origin),
+        };
+        let mut options = Dict::new();
+        if let Some(policy) = policy {
+            options.insert("match".into(), Value::from(policy));
+        }
+        let mut subscribers = Vec::with_capacity(topics.len());
+        for topic in &topics {
+            let subscribed = InternalSubscriber::subscribe(
+                Arc::clone(&self.realm),
+                &self.service.role,
+                "sse",
+                topic,
+                &options,
+                self.service.queue,
+            );
+            match subscribed {
+                Ok(subscriber) => subscribers.push(subscriber),
+                Err(e) => {
+                    let status = if e.uri == uri_error::NOT_AUTHORIZED {
+                        StatusCode::FORBIDDEN
+                    } else {
+                        StatusCode::BAD_REQUEST
+                    };
+                    let body = json!({"error": e.uri, "args": [e.message], "kwargs": {}});
+                    return response::json(status, &body, origin);
+                }
+            }
+        }
+        let opening = Bytes::from(format!("retry: {}\n\n", self.service.retry_ms));
+        let event = self.service.event.clone();
+        let mut answer = event_stream::response(
+            opening,
+            event_stream::events(subscribers),
+            self.service.heartbeat,
+            move |received| encode(&event, received),
+        );
+        if let Some(origin) = origin {
+            answer
+                .headers_mut()
+                .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+        }
+        answer
+    }
+}
+
+/// The topics asked for and the match policy, or what is wrong with the query.
+fn parse_query(query: &str) -> Result<(Vec<String>, Option<&'static str>), String> {
+    let mut topics = Vec::new();
+    let mut policy = None;
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        match &*key {
+            "topic" => topics.push(value.into_owned()),
+            "match" => {
+                policy = match &*value {
+                    "exact" | "" => None,
+                    "prefix" => Some("prefix"),
+                    "wildcard" => Some("wildcard"),
+                    other => {
+                        return Err(format!(
+                            "match must be exact, prefix or wildcard, not \"{}\"",
+                            crate::log_text::peer_text(other)
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if topics.is_empty() {
+        return Err("a topic parameter is required: ?topic=<uri>".into());
+    }
+    if topics.len() > MAX_TOPICS {
+        return Err(format!("at most {MAX_TOPICS} topics per stream"));
+    }
+    Ok((topics, policy))
+}
+
+/// One WAMP event as an SSE event (JSON has no raw line break, so `data:` is one line).
+fn encode(name: &SseEventName, event: &ReceivedEvent) -> Bytes {
+    let data = json!({
+        "topic": event.topic,
+        "args": event.payload.args,
+        "kwargs": event.payload.kwargs,
+        "publication": event.publication,
+    });
+    let name = match name {
+        SseEventName::Message => String::new(),
+        SseEventName::Topic => format!("event: {}\n", event.topic),
+        SseEventName::Fixed(name) => format!("event: {name}\n"),
+    };
+    Bytes::from(format!("id: {}\n{name}data: {data}\n\n", event.publication))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_query_names_topics_and_a_policy() {
+        let (topics, policy) = parse_query("topic=a.b&topic=c%2Ed&match=prefix").unwrap();
+        assert_eq!(topics, ["a.b", "c.d"]);
+        assert_eq!(policy, Some("prefix"));
+        assert!(parse_query("match=prefix").is_err());
+        assert!(parse_query("topic=a&match=regex").is_err());
+    }
+}

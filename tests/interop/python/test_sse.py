@@ -1,0 +1,156 @@
+"""The `sse` path type (issue 18 item 1, live events): a real HTTP client reads
+`text/event-stream` from the real server while autobahn-python publishes; every event arrives
+once, in order, as `id:`/`event:`/`data:`; a `retry:` hint first and heartbeat comments;
+several topics and pattern matches in one stream; 403 for a topic the path's role may not
+subscribe to, 400 for a bad query, 405 for another method (all with a JSON body); and a
+reader too slow for its queue is dropped while the publisher never waits."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+
+import pytest
+from autobahn.wamp.types import PublishOptions
+
+from junction_harness import (Router, Sessions, anonymous_role, make_config, permission, realm,
+                              run, web_transport, ws_path)
+
+
+@pytest.fixture
+def router(request):
+    restricted = {"name": "restricted", "permissions": [
+        permission("com.public", match="prefix", call=False, register=False, publish=False)]}
+    r = realm("realm1", roles=[anonymous_role(), restricted])
+    sse = {"type": "sse", "realm": "realm1", "role": "anonymous"}
+    config = make_config(realms=[r], transports=[web_transport({
+        "ws": ws_path(),
+        "events": sse,
+        "named": dict(sse, event="topic", heartbeat=1, retry=250),
+        "public": dict(sse, role="restricted"),
+        "small": dict(sse, queue=4),
+    })])
+    router = Router(config)
+    request.addfinalizer(router.cleanup)
+    return router.start()
+
+
+class Stream:
+    """An open `text/event-stream` response, read event by event."""
+
+    def __init__(self, router, target, timeout=5.0):
+        self.conn = http.client.HTTPConnection(router.host, router.ports[0], timeout=timeout)
+        self.conn.request("GET", target, headers={"Accept": "text/event-stream"})
+        self.response = self.conn.getresponse()
+
+    def next_block(self):
+        """The lines of the next block (up to a blank line); [] at the end of the stream."""
+        lines = []
+        while True:
+            line = self.response.readline()
+            if not line:
+                return lines
+            line = line.decode().rstrip("\n")
+            if line == "":
+                if lines:
+                    return lines
+                continue
+            lines.append(line)
+
+    def next_event(self):
+        """The next event's fields (comments skipped); None at the end of the stream."""
+        while True:
+            block = self.next_block()
+            if not block:
+                return None
+            fields = {}
+            for line in block:
+                if line.startswith(":"):
+                    continue
+                name, _, value = line.partition(": ")
+                fields[name] = value
+            if "data" in fields:
+                fields["data"] = json.loads(fields["data"])
+                return fields
+
+    def close(self):
+        self.conn.close()
+
+
+def publish_all(router, topics_and_args, acknowledge=True):
+    async def main():
+        async with Sessions(router.url()) as s:
+            publisher = await s.connect()
+            for topic, arg in topics_and_args:
+                await publisher.publish(topic, arg, options=PublishOptions(acknowledge=True))
+    run(main())
+
+
+def test_live_events_arrive_once_and_in_order(router):
+    stream = Stream(router, "/events?topic=com.example.a")
+    assert stream.response.status == 200
+    assert stream.response.getheader("content-type") == "text/event-stream"
+    assert stream.next_block() == ["retry: 3000"]
+    publish_all(router, [("com.example.a", i) for i in range(50)] + [("com.example.b", 99)])
+    ids = []
+    for i in range(50):
+        event = stream.next_event()
+        assert "event" not in event, event  # no name by default: EventSource's onmessage
+        assert event["data"]["topic"] == "com.example.a"
+        assert event["data"]["args"] == [i], event
+        assert event["data"]["publication"] == int(event["id"])
+        ids.append(int(event["id"]))
+    assert len(set(ids)) == 50
+    stream.close()
+
+
+def test_several_topics_patterns_names_heartbeats(router):
+    stream = Stream(router, "/named?topic=com.x&topic=com.y&match=prefix")
+    assert stream.next_block() == ["retry: 250"]
+    # Nothing published for a while: heartbeat comments keep the stream alive.
+    assert stream.next_block() == [": heartbeat"]
+    publish_all(router, [("com.x.one", 1), ("com.z", 2), ("com.y", 3)])
+    first, second = stream.next_event(), stream.next_event()
+    assert (first["event"], first["data"]["args"]) == ("com.x.one", [1])
+    assert (second["event"], second["data"]["args"]) == ("com.y", [3])
+    stream.close()
+
+
+def test_refusals_are_json_before_any_stream(router):
+    def get(target, method="GET"):
+        conn = http.client.HTTPConnection(router.host, router.ports[0], timeout=5)
+        conn.request(method, target)
+        res = conn.getresponse()
+        body = res.read()
+        conn.close()
+        return res.status, res.getheader("content-type"), json.loads(body)
+
+    status, kind, body = get("/public?topic=com.private")
+    assert status == 403 and kind.startswith("application/json"), body
+    assert body["error"] == "wamp.error.not_authorized", body
+    # The role may subscribe below com.public, and a later topic's refusal refuses the stream.
+    assert get("/public?topic=com.public.news&topic=com.secret")[0] == 403
+    assert get("/events")[0] == 400
+    assert get("/events?topic=com.a&match=regex")[0] == 400
+    assert get("/events?topic=not..valid")[0] == 400
+    assert get("/events?topic=com.a", method="POST")[0] == 405
+    allowed = Stream(router, "/public?topic=com.public.news")
+    assert allowed.response.status == 200
+    allowed.close()
+
+
+def test_a_slow_reader_is_dropped_and_the_publisher_never_waits(router):
+    # A reader that reads nothing while 40 MB are published: the socket buffers fill (a few
+    # MB on loopback), then the path's queue (4 events), and the reader is dropped.
+    stream = Stream(router, "/small?topic=com.big")
+    assert stream.next_block() == ["retry: 3000"]
+    big = "x" * 20_000
+    started = time.monotonic()
+    publish_all(router, [("com.big", big)] * 2000)
+    assert time.monotonic() - started < 30, "the publisher was slowed by the reader"
+    received = 0
+    while stream.next_event() is not None:
+        received += 1
+    assert received < 2000, "the slow reader was dropped, its stream ended"
+    stream.close()
