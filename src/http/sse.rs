@@ -10,10 +10,20 @@
 //!
 //! with a `retry:` hint first and a comment line as heartbeat. A topic the role may not
 //! subscribe to is 403, a malformed one 400, both with a JSON body, before any stream starts.
+//!
+//! **Resume.** A client reconnecting with `Last-Event-ID` (the header `EventSource` sends, or
+//! a `lastEventId` query parameter) gets every event after that one that this node's event
+//! history holds for its topics, in order, then the live ones, with no gap and no duplicate:
+//! the subscriptions are made first (live events queue meanwhile), the history is read, and a
+//! live event already replayed is skipped. When the event is not in the history (older than it
+//! holds, or its topics have none), an `event: reset` tells the client so, then live events
+//! follow.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures_util::StreamExt;
 use hyper::body::Incoming;
 use hyper::header;
 use hyper::{Method, Request, StatusCode};
@@ -25,7 +35,10 @@ use crate::http::response::{self, HttpResponse};
 use crate::router::Router;
 use crate::router::internal::{InternalSubscriber, ReceivedEvent};
 use crate::router::realm::Realm;
+use crate::store::EventRecord;
 use crate::wamp::error as uri_error;
+use crate::wamp::message::Payload;
+use crate::wamp::uri::MatchPolicy;
 use crate::wamp::value::{Dict, Value};
 
 /// Most topics one stream may ask for.
@@ -82,11 +95,18 @@ impl SsePath {
                 }
             }
         }
-        let opening = Bytes::from(format!("retry: {}\n\n", self.service.retry_ms));
+        let mut opening = format!("retry: {}\n\n", self.service.retry_ms);
+        let mut events = event_stream::events(subscribers);
+        if let Some(last) = last_event_id(req) {
+            let replayed = self.resume(&topics, policy, last, &mut opening);
+            events = Box::pin(
+                events.filter(move |e| std::future::ready(!replayed.contains(&e.publication))),
+            );
+        }
         let event = self.service.event.clone();
         let mut answer = event_stream::response(
-            opening,
-            event_stream::events(subscribers),
+            Bytes::from(opening),
+            events,
             self.service.heartbeat,
             move |received| encode(&event, received),
         );
@@ -97,6 +117,72 @@ impl SsePath {
         }
         answer
     }
+}
+
+impl SsePath {
+    /// Writes into `opening` the events after `last` that the history holds for `topics`
+    /// (oldest first), or `event: reset` when `last` is not in it; returns the publications
+    /// replayed, which the live stream then skips.
+    fn resume(
+        &self,
+        topics: &[String],
+        policy: Option<&'static str>,
+        last: u64,
+        opening: &mut String,
+    ) -> HashSet<u64> {
+        let policy = match policy {
+            Some("prefix") => MatchPolicy::Prefix,
+            Some("wildcard") => MatchPolicy::Wildcard,
+            _ => MatchPolicy::Exact,
+        };
+        let mut recorded: Vec<Arc<EventRecord>> = Vec::new();
+        for topic in topics {
+            let events = self
+                .realm
+                .recorded_events(topic, policy, "sse", &self.service.role);
+            recorded.extend(events.unwrap_or_default());
+        }
+        // Timestamps strictly increase across history rules: they order every topic's events.
+        recorded.sort_by_key(|e| e.timestamp);
+        recorded.dedup_by_key(|e| e.publication);
+        let Some(at) = recorded.iter().position(|e| e.publication == last) else {
+            let data = json!({
+                "lastEventId": last.to_string(),
+                "reason": "that event is not in the event history any more (or its topics keep none): \
+                           events may have been missed",
+            });
+            opening.push_str(&format!("event: reset\ndata: {data}\n\n"));
+            return HashSet::new();
+        };
+        let mut replayed = HashSet::new();
+        for event in &recorded[at + 1..] {
+            let received = ReceivedEvent {
+                publication: event.publication,
+                topic: event.topic.clone(),
+                payload: Payload {
+                    args: event.args.clone(),
+                    kwargs: event.kwargs.clone(),
+                },
+            };
+            opening.push_str(&String::from_utf8_lossy(&encode(
+                &self.service.event,
+                &received,
+            )));
+            replayed.insert(event.publication);
+        }
+        replayed
+    }
+}
+
+/// The event a reconnecting client saw last: the `Last-Event-ID` header, else the
+/// `lastEventId` query parameter (for clients that cannot set headers).
+fn last_event_id(req: &Request<Incoming>) -> Option<u64> {
+    if let Some(value) = req.headers().get("last-event-id") {
+        return value.to_str().ok()?.trim().parse().ok();
+    }
+    form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+        .find(|(key, _)| key == "lastEventId")
+        .and_then(|(_, value)| value.trim().parse().ok())
 }
 
 /// The topics asked for and the match policy, or what is wrong with the query.

@@ -85,6 +85,25 @@ impl Realm {
         Ok(events_payload(&events, subscription, policy))
     }
 
+    /// Every event this node's history holds for a subscriber on (`uri`, `policy`) with
+    /// `authid` and `authrole` (its audience applied), oldest first; `None` when no rule
+    /// records any topic the pattern matches. For an SSE client resuming from an event it saw.
+    pub fn recorded_events(
+        &self,
+        uri: &str,
+        policy: MatchPolicy,
+        authid: &str,
+        authrole: &str,
+    ) -> Option<Vec<Arc<EventRecord>>> {
+        let query = Query {
+            limit: usize::MAX,
+            ..Query::default()
+        };
+        self.history
+            .as_ref()?
+            .query(uri, policy, &query, authid, authrole)
+    }
+
     /// `wamp.subscription.get_events` in a cluster: the events come from the cluster's history
     /// stream (`events`, oldest first, every one under the subscription's pattern), the rules
     /// and the checks from this realm.

@@ -1,9 +1,11 @@
-"""The `sse` path type (issue 18 item 1, live events): a real HTTP client reads
+"""The `sse` path type (issue 18 item 1): a real HTTP client reads
 `text/event-stream` from the real server while autobahn-python publishes; every event arrives
 once, in order, as `id:`/`event:`/`data:`; a `retry:` hint first and heartbeat comments;
 several topics and pattern matches in one stream; 403 for a topic the path's role may not
 subscribe to, 400 for a bad query, 405 for another method (all with a JSON body); and a
-reader too slow for its queue is dropped while the publisher never waits."""
+reader too slow for its queue is dropped while the publisher never waits; a client resuming
+with Last-Event-ID (header or query) gets exactly the events it missed from event history,
+then live ones, and `event: reset` when its position is older than the history."""
 
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ def router(request):
     restricted = {"name": "restricted", "permissions": [
         permission("com.public", match="prefix", call=False, register=False, publish=False)]}
     r = realm("realm1", roles=[anonymous_role(), restricted])
+    r["store"] = {"type": "memory", "event-history": [
+        {"uri": "com.hist", "match": "prefix", "limit": 150}]}
     sse = {"type": "sse", "realm": "realm1", "role": "anonymous"}
     config = make_config(realms=[r], transports=[web_transport({
         "ws": ws_path(),
@@ -39,9 +43,12 @@ def router(request):
 class Stream:
     """An open `text/event-stream` response, read event by event."""
 
-    def __init__(self, router, target, timeout=5.0):
+    def __init__(self, router, target, timeout=5.0, last_event_id=None):
         self.conn = http.client.HTTPConnection(router.host, router.ports[0], timeout=timeout)
-        self.conn.request("GET", target, headers={"Accept": "text/event-stream"})
+        headers = {"Accept": "text/event-stream"}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = last_event_id
+        self.conn.request("GET", target, headers=headers)
         self.response = self.conn.getresponse()
 
     def next_block(self):
@@ -153,4 +160,47 @@ def test_a_slow_reader_is_dropped_and_the_publisher_never_waits(router):
     while stream.next_event() is not None:
         received += 1
     assert received < 2000, "the slow reader was dropped, its stream ended"
+    stream.close()
+
+
+def test_resume_replays_exactly_what_was_missed_then_live(router):
+    stream = Stream(router, "/events?topic=com.hist&match=prefix")
+    assert stream.next_block() == ["retry: 3000"]
+    publish_all(router, [("com.hist.a", i) for i in range(5)])
+    seen = [stream.next_event() for _ in range(5)]
+    assert [e["data"]["args"][0] for e in seen] == list(range(5))
+    last = seen[-1]["id"]
+    stream.close()
+    # Disconnected: 100 events on two topics under the prefix, and one outside it.
+    publish_all(router, [(f"com.hist.{'ab'[i % 2]}", 100 + i) for i in range(100)]
+                + [("com.other", -1)])
+    resumed = Stream(router, "/events?topic=com.hist&match=prefix", last_event_id=last)
+    assert resumed.next_block() == ["retry: 3000"]
+    missed = [resumed.next_event() for _ in range(100)]
+    assert [e["data"]["args"][0] for e in missed] == [100 + i for i in range(100)]
+    assert [e["data"]["topic"] for e in missed[:2]] == ["com.hist.a", "com.hist.b"]
+    # Then live events, none of the replayed ones again.
+    publish_all(router, [("com.hist.a", 1000 + i) for i in range(3)])
+    live = [resumed.next_event() for _ in range(3)]
+    assert [e["data"]["args"][0] for e in live] == [1000, 1001, 1002]
+    ids = [e["id"] for e in missed + live]
+    assert len(set(ids)) == len(ids)
+    resumed.close()
+    # The query parameter works the same for clients that cannot set headers.
+    by_query = Stream(router, f"/events?topic=com.hist&match=prefix&lastEventId={missed[-2]['id']}")
+    assert by_query.next_block() == ["retry: 3000"]
+    assert by_query.next_event()["data"]["args"] == [199]
+    by_query.close()
+
+
+def test_a_position_older_than_history_is_told_with_reset(router):
+    publish_all(router, [("com.hist.a", i) for i in range(3)])
+    stream = Stream(router, "/events?topic=com.hist.a", last_event_id="12345")
+    assert stream.next_block() == ["retry: 3000"]
+    reset = stream.next_block()
+    assert reset[0] == "event: reset", reset
+    data = json.loads(reset[1].removeprefix("data: "))
+    assert data["lastEventId"] == "12345" and "missed" in data["reason"], data
+    publish_all(router, [("com.hist.a", 7)])
+    assert stream.next_event()["data"]["args"] == [7]
     stream.close()
