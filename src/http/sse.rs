@@ -135,6 +135,17 @@ impl SsePath {
             Some("wildcard") => MatchPolicy::Wildcard,
             _ => MatchPolicy::Exact,
         };
+        // This node's history holds only the events published on it: in a cluster a replay
+        // from it could skip other nodes' events without a word. Say so instead.
+        if self.realm.backplane().is_some() {
+            reset(
+                opening,
+                last,
+                "resuming from event history is not available in a cluster yet: events may \
+                 have been missed",
+            );
+            return HashSet::new();
+        }
         let mut recorded: Vec<Arc<EventRecord>> = Vec::new();
         for topic in topics {
             let events = self
@@ -146,12 +157,12 @@ impl SsePath {
         recorded.sort_by_key(|e| e.timestamp);
         recorded.dedup_by_key(|e| e.publication);
         let Some(at) = recorded.iter().position(|e| e.publication == last) else {
-            let data = json!({
-                "lastEventId": last.to_string(),
-                "reason": "that event is not in the event history any more (or its topics keep none): \
-                           events may have been missed",
-            });
-            opening.push_str(&format!("event: reset\ndata: {data}\n\n"));
+            reset(
+                opening,
+                last,
+                "that event is not in the event history any more (or its topics keep none): \
+                 events may have been missed",
+            );
             return HashSet::new();
         };
         let mut replayed = HashSet::new();
@@ -172,6 +183,12 @@ impl SsePath {
         }
         replayed
     }
+}
+
+/// `event: reset`: the client cannot be given what it missed since `last`, and why.
+fn reset(opening: &mut String, last: u64, reason: &str) {
+    let data = json!({"lastEventId": last.to_string(), "reason": reason});
+    opening.push_str(&format!("event: reset\ndata: {data}\n\n"));
 }
 
 /// The event a reconnecting client saw last: the `Last-Event-ID` header, else the

@@ -6,6 +6,7 @@ away and coming back, and nodes on a 3-server NATS cluster."""
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import threading
 import time
@@ -462,3 +463,23 @@ def test_readiness_follows_the_connection_to_nats(request, nats):
     nats.start()
     body = wait_for(200, "ready once NATS is back")
     assert cluster_check(body)["ok"] is True
+
+
+def test_an_sse_client_resuming_in_a_cluster_is_told_to_reset(request, nats):
+    """A node's event history holds only its own publications: resuming an SSE stream from it
+    could skip other nodes' events without a word, so a cluster node answers `event: reset`
+    (then live events) rather than a partial replay."""
+    sse = {"type": "sse", "realm": "realm1", "role": "anonymous"}
+    transport = web_transport({"ws": ws_path(), "events": sse, "push": bridge_path("publisher")})
+    a, b = start_nodes(request, [nats.url], 2, realms=[history_realm()], transports=[transport])
+    http_request(b.host, b.ports[0], "POST", "/push",
+                 body=json.dumps({"topic": "com.h.x", "args": [1]}).encode())
+    conn = http.client.HTTPConnection(a.host, a.ports[0], timeout=10)
+    conn.request("GET", "/events?topic=com.h.x", headers={"Last-Event-ID": "1"})
+    res = conn.getresponse()
+    assert res.status == 200
+    lines = [res.readline().decode().rstrip("\n") for _ in range(5)]
+    conn.close()
+    assert lines[:2] == ["retry: 3000", ""], lines
+    assert lines[2] == "event: reset", lines
+    assert "cluster" in json.loads(lines[3].removeprefix("data: "))["reason"], lines
