@@ -147,11 +147,7 @@ impl RealmLink {
             Some(pattern) => pattern,
             None => self.remote_pattern(realm, caller, subscription).await?,
         };
-        let messages = self
-            .events
-            .history(self.subjects.pattern(HISTORY, &uri, policy))
-            .await?;
-        let events = messages.iter().filter_map(event_record).collect();
+        let events = Backplane::history(self, &uri, policy).await?;
         let peer = realm
             .sessions
             .get(caller)
@@ -311,6 +307,18 @@ impl Backplane for RealmLink {
 
     fn connected(&self) -> (bool, String) {
         (self.node.connected(), self.node.name.to_string())
+    }
+
+    fn history(
+        &self,
+        uri: &str,
+        policy: MatchPolicy,
+    ) -> BoxFuture<'_, Result<Vec<Arc<EventRecord>>, WampError>> {
+        let filter = self.subjects.pattern(HISTORY, uri, policy);
+        Box::pin(async move {
+            let messages = self.events.history(filter).await?;
+            Ok(messages.iter().filter_map(event_record).collect())
+        })
     }
 
     fn topics(&self) -> Arc<dyn TopicCatalog> {

@@ -5,13 +5,16 @@
 
 use std::time::Duration;
 
-use crate::config::bridge::realm_and_role;
+use crate::config::auth::load_ticket;
+use crate::config::bridge::{load_networks, realm_and_role};
 use crate::config::loader::Loader;
 use crate::config::model::{
     DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_QUEUE, DEFAULT_SSE_RETRY_MS, PathService, SseEventName,
     SseService,
 };
-use crate::config::node::{Obj, Result};
+use crate::config::model::{RealmConfig, TRUSTED_ROLE};
+use crate::config::node::{Node, Obj, Result};
+use crate::config::{ConfigError, TicketAuth};
 
 pub(super) fn load_sse_path(obj: &Obj, cx: &mut Loader) -> Result<PathService> {
     obj.keys(
@@ -23,6 +26,8 @@ pub(super) fn load_sse_path(obj: &Obj, cx: &mut Loader) -> Result<PathService> {
             "heartbeat",
             "retry",
             "queue",
+            "auth",
+            "require_ip",
         ],
         &["debug"],
         &mut cx.ignored,
@@ -47,6 +52,14 @@ pub(super) fn load_sse_path(obj: &Obj, cx: &mut Loader) -> Result<PathService> {
     let queue = obj
         .opt("queue", |n| n.u64_in(1, 1_000_000))?
         .map_or(DEFAULT_SSE_QUEUE, |n| n as usize);
+    let ticket = obj.get("auth").map(|n| load_auth(&n, cx)).transpose()?;
+    if let Some(ticket) = &ticket {
+        check_principal_roles(obj, ticket, &realm)?;
+    }
+    let require_ip = obj
+        .get("require_ip")
+        .map(|n| load_networks(&n))
+        .transpose()?;
     Ok(PathService::Sse(SseService {
         realm: realm.name,
         role,
@@ -54,7 +67,40 @@ pub(super) fn load_sse_path(obj: &Obj, cx: &mut Loader) -> Result<PathService> {
         heartbeat,
         retry_ms,
         queue,
+        ticket,
+        require_ip,
     }))
+}
+
+/// `"auth": {"ticket": {...}}`: the ticket method of a WebSocket transport's `auth`, static
+/// principals or a dynamic authenticator; the only one an HTTP GET can carry.
+fn load_auth(node: &Node, cx: &mut Loader) -> Result<TicketAuth> {
+    let obj = node.object()?;
+    for (key, _) in obj.entries() {
+        if key != "ticket" {
+            return Err(obj.key_error(
+                key,
+                "an sse path takes ticket authentication only (a bearer token or query parameter)",
+            ));
+        }
+    }
+    load_ticket(&obj.required("ticket")?, cx)
+}
+
+/// Each static principal's role is one the path's realm defines (or the built-in `trusted`):
+/// its streams are subscribed as that role.
+fn check_principal_roles(obj: &Obj, ticket: &TicketAuth, realm: &RealmConfig) -> Result<()> {
+    for (authid, principal) in &ticket.principals {
+        let role = &principal.role;
+        if role != TRUSTED_ROLE && !realm.roles.iter().any(|r| &r.name == role) {
+            let path = format!("{}.auth.ticket.principals.{authid}.role", obj.path);
+            return Err(ConfigError::new(
+                path,
+                format!("role \"{role}\" is not defined in realm \"{}\"", realm.name),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -118,6 +164,50 @@ mod tests {
                 .starts_with(&format!("{P}: unknown key"))
                 || error(r#""events": {"type": "sse", "realm": "realm1", "role": "anonymous", "topics": 1}"#)
                     .starts_with(&format!("{P}.topics"))
+        );
+    }
+
+    #[test]
+    fn auth_takes_a_ticket_method_and_require_ip_networks() {
+        let config = load(
+            r#""events": {"type": "sse", "realm": "realm1", "role": "anonymous",
+                "auth": {"ticket": {"type": "static", "principals":
+                    {"alice": {"ticket": "t", "role": "anonymous"}}}},
+                "require_ip": ["10.0.0.0/8"]}"#,
+        )
+        .unwrap();
+        let paths = config.workers[0].transports[0].kind.paths().unwrap();
+        let Some(PathService::Sse(sse)) = paths.get("/events") else {
+            panic!("an sse path");
+        };
+        let ticket = sse.ticket.as_ref().expect("ticket auth");
+        assert_eq!(ticket.principals["alice"].role, "anonymous");
+        assert_eq!(sse.require_ip.as_ref().map(Vec::len), Some(1));
+        let error = |path: &str| load(path).unwrap_err();
+        assert_eq!(
+            error(
+                r#""events": {"type": "sse", "realm": "realm1", "role": "anonymous",
+                    "auth": {"wampcra": {}}}"#
+            ),
+            format!(
+                "{P}.auth.wampcra: an sse path takes ticket authentication only (a bearer \
+                 token or query parameter)"
+            )
+        );
+        assert!(
+            error(
+                r#""events": {"type": "sse", "realm": "realm1", "role": "anonymous",
+                    "auth": {"ticket": {"type": "static", "principals":
+                        {"alice": {"ticket": "t", "role": "nobody"}}}}}"#
+            )
+            .starts_with(&format!("{P}.auth.ticket.principals.alice.role:"))
+        );
+        assert!(
+            error(
+                r#""events": {"type": "sse", "realm": "realm1", "role": "anonymous",
+                    "require_ip": ["bogus"]}"#
+            )
+            .starts_with(&format!("{P}.require_ip[0]:"))
         );
     }
 }

@@ -23,6 +23,7 @@ pub mod response;
 pub mod reverse_proxy;
 pub mod signature;
 pub mod sse;
+pub mod sse_auth;
 pub mod static_files;
 pub mod topics_api;
 pub mod upload;

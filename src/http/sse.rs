@@ -31,7 +31,9 @@ use serde_json::json;
 
 use crate::config::model::{SseEventName, SseService};
 use crate::http::event_stream;
+use crate::http::requester::Requester;
 use crate::http::response::{self, HttpResponse};
+use crate::http::sse_auth::{self, Reader};
 use crate::router::Router;
 use crate::router::internal::{InternalSubscriber, ReceivedEvent};
 use crate::router::realm::Realm;
@@ -59,29 +61,42 @@ impl SsePath {
         })
     }
 
-    pub fn handle(&self, req: &Request<Incoming>) -> HttpResponse {
+    pub async fn handle(
+        &self,
+        router: &Router,
+        req: &Request<Incoming>,
+        requester: Requester,
+    ) -> HttpResponse {
         let origin = req.headers().get(header::ORIGIN);
         if req.method() != Method::GET {
             return response::method_not_allowed("GET", origin);
         }
-        let (topics, policy) = match parse_query(req.uri().query().unwrap_or("")) {
+        let query = match parse_query(req.uri().query().unwrap_or("")) {
             Ok(query) => query,
             Err(message) => return response::error(StatusCode::BAD_REQUEST, &message, origin),
         };
+        let reader = match sse_auth::admit(&self.service, router, req, requester).await {
+            Ok(reader) => reader,
+            Err(refused) => return refused,
+        };
         let mut options = Dict::new();
-        if let Some(policy) = policy {
-            options.insert("match".into(), Value::from(policy));
+        if let Some(policy) = query.policy {
+            options.insert("match".into(), Value::from(policy.name()));
         }
-        let mut subscribers = Vec::with_capacity(topics.len());
-        for topic in &topics {
+        // The topic's current state first (a poller topic's snapshot): the broker queues it
+        // before any live event.
+        options.insert("get_retained".into(), Value::Bool(query.retained));
+        let mut subscribers = Vec::with_capacity(query.topics.len());
+        for topic in &query.topics {
             let subscribed = InternalSubscriber::subscribe(
                 Arc::clone(&self.realm),
-                &self.service.role,
-                "sse",
+                &reader.role,
+                &reader.authid,
                 topic,
                 &options,
                 self.service.queue,
-            );
+            )
+            .await;
             match subscribed {
                 Ok(subscriber) => subscribers.push(subscriber),
                 Err(e) => {
@@ -98,10 +113,13 @@ impl SsePath {
         let mut opening = format!("retry: {}\n\n", self.service.retry_ms);
         let mut events = event_stream::events(subscribers);
         if let Some(last) = last_event_id(req) {
-            let replayed = self.resume(&topics, policy, last, &mut opening);
-            events = Box::pin(
-                events.filter(move |e| std::future::ready(!replayed.contains(&e.publication))),
-            );
+            let resumed = self.resume(&query, &reader, last, &mut opening).await;
+            if let Some(replayed) = resumed {
+                // Caught up from the history: the retained state is older than that.
+                events = Box::pin(events.filter(move |e| {
+                    std::future::ready(!e.retained && !replayed.contains(&e.publication))
+                }));
+            }
         }
         let event = self.service.event.clone();
         let mut answer = event_stream::response(
@@ -120,50 +138,38 @@ impl SsePath {
 }
 
 impl SsePath {
-    /// Writes into `opening` the events after `last` that the history holds for `topics`
-    /// (oldest first), or `event: reset` when `last` is not in it; returns the publications
-    /// replayed, which the live stream then skips.
-    fn resume(
+    /// Writes into `opening` the events after `last` that the history holds for the query's
+    /// topics (oldest first) and returns the publications replayed, which the live stream then
+    /// skips; or writes `event: reset` when `last` is not in it and returns `None` (the
+    /// retained events that follow are then the client's fresh start).
+    async fn resume(
         &self,
-        topics: &[String],
-        policy: Option<&'static str>,
+        query: &Query,
+        reader: &Reader,
         last: u64,
         opening: &mut String,
-    ) -> HashSet<u64> {
-        let policy = match policy {
-            Some("prefix") => MatchPolicy::Prefix,
-            Some("wildcard") => MatchPolicy::Wildcard,
-            _ => MatchPolicy::Exact,
-        };
-        // This node's history holds only the events published on it: in a cluster a replay
-        // from it could skip other nodes' events without a word. Say so instead.
-        if self.realm.backplane().is_some() {
-            reset(
-                opening,
-                last,
-                "resuming from event history is not available in a cluster yet: events may \
-                 have been missed",
-            );
-            return HashSet::new();
-        }
+    ) -> Option<HashSet<u64>> {
+        let policy = query.policy.unwrap_or(MatchPolicy::Exact);
         let mut recorded: Vec<Arc<EventRecord>> = Vec::new();
-        for topic in topics {
+        for topic in &query.topics {
             let events = self
                 .realm
-                .recorded_events(topic, policy, "sse", &self.service.role);
+                .recorded_events(topic, policy, &reader.authid, &reader.role)
+                .await;
             recorded.extend(events.unwrap_or_default());
         }
-        // Timestamps strictly increase across history rules: they order every topic's events.
+        // Timestamps strictly increase across history rules (in a cluster: the history
+        // stream's storage times, in stream order), so they order every topic's events.
         recorded.sort_by_key(|e| e.timestamp);
         recorded.dedup_by_key(|e| e.publication);
         let Some(at) = recorded.iter().position(|e| e.publication == last) else {
             reset(
                 opening,
                 last,
-                "that event is not in the event history any more (or its topics keep none): \
-                 events may have been missed",
+                "that event is not in the event history (older than it holds, or its topics \
+                 keep none): events may have been missed",
             );
-            return HashSet::new();
+            return None;
         };
         let mut replayed = HashSet::new();
         for event in &recorded[at + 1..] {
@@ -174,6 +180,7 @@ impl SsePath {
                     args: event.args.clone(),
                     kwargs: event.kwargs.clone(),
                 },
+                retained: false,
             };
             opening.push_str(&String::from_utf8_lossy(&encode(
                 &self.service.event,
@@ -181,7 +188,7 @@ impl SsePath {
             )));
             replayed.insert(event.publication);
         }
-        replayed
+        Some(replayed)
     }
 }
 
@@ -202,18 +209,31 @@ fn last_event_id(req: &Request<Incoming>) -> Option<u64> {
         .and_then(|(_, value)| value.trim().parse().ok())
 }
 
-/// The topics asked for and the match policy, or what is wrong with the query.
-fn parse_query(query: &str) -> Result<(Vec<String>, Option<&'static str>), String> {
-    let mut topics = Vec::new();
-    let mut policy = None;
+/// What a stream asks for.
+#[derive(Debug, PartialEq)]
+struct Query {
+    topics: Vec<String>,
+    /// `match`: `None` for exact.
+    policy: Option<MatchPolicy>,
+    /// `retained` (default true): the topics' retained events first.
+    retained: bool,
+}
+
+/// The query's topics, match policy and `retained`, or what is wrong with it.
+fn parse_query(query: &str) -> Result<Query, String> {
+    let mut parsed = Query {
+        topics: Vec::new(),
+        policy: None,
+        retained: true,
+    };
     for (key, value) in form_urlencoded::parse(query.as_bytes()) {
         match &*key {
-            "topic" => topics.push(value.into_owned()),
+            "topic" => parsed.topics.push(value.into_owned()),
             "match" => {
-                policy = match &*value {
+                parsed.policy = match &*value {
                     "exact" | "" => None,
-                    "prefix" => Some("prefix"),
-                    "wildcard" => Some("wildcard"),
+                    "prefix" => Some(MatchPolicy::Prefix),
+                    "wildcard" => Some(MatchPolicy::Wildcard),
                     other => {
                         return Err(format!(
                             "match must be exact, prefix or wildcard, not \"{}\"",
@@ -222,16 +242,28 @@ fn parse_query(query: &str) -> Result<(Vec<String>, Option<&'static str>), Strin
                     }
                 }
             }
+            "retained" => {
+                parsed.retained = match &*value {
+                    "true" | "1" | "" => true,
+                    "false" | "0" => false,
+                    other => {
+                        return Err(format!(
+                            "retained must be true or false, not \"{}\"",
+                            crate::log_text::peer_text(other)
+                        ));
+                    }
+                }
+            }
             _ => {}
         }
     }
-    if topics.is_empty() {
+    if parsed.topics.is_empty() {
         return Err("a topic parameter is required: ?topic=<uri>".into());
     }
-    if topics.len() > MAX_TOPICS {
+    if parsed.topics.len() > MAX_TOPICS {
         return Err(format!("at most {MAX_TOPICS} topics per stream"));
     }
-    Ok((topics, policy))
+    Ok(parsed)
 }
 
 /// One WAMP event as an SSE event (JSON has no raw line break, so `data:` is one line).
@@ -256,9 +288,12 @@ mod tests {
 
     #[test]
     fn the_query_names_topics_and_a_policy() {
-        let (topics, policy) = parse_query("topic=a.b&topic=c%2Ed&match=prefix").unwrap();
-        assert_eq!(topics, ["a.b", "c.d"]);
-        assert_eq!(policy, Some("prefix"));
+        let query = parse_query("topic=a.b&topic=c%2Ed&match=prefix").unwrap();
+        assert_eq!(query.topics, ["a.b", "c.d"]);
+        assert_eq!(query.policy, Some(MatchPolicy::Prefix));
+        assert!(query.retained);
+        assert!(!parse_query("topic=a&retained=false").unwrap().retained);
+        assert!(parse_query("topic=a&retained=maybe").is_err());
         assert!(parse_query("match=prefix").is_err());
         assert!(parse_query("topic=a&match=regex").is_err());
     }

@@ -90,6 +90,14 @@ pub trait Backplane: Send + Sync + std::fmt::Debug {
     /// Whether this node is connected to the cluster now, and the name of its incarnation.
     fn connected(&self) -> (bool, String);
 
+    /// The events the cluster's history stream holds for (uri, policy), oldest first, from
+    /// every node (the realm's rules then select what each rule keeps).
+    fn history(
+        &self,
+        uri: &str,
+        policy: MatchPolicy,
+    ) -> BoxFuture<'_, Result<Vec<Arc<crate::store::EventRecord>>, WampError>>;
+
     /// A meta procedure that needs every node's answer, merged; `None` for the others
     /// (answered by this node alone).
     fn meta_call<'a>(

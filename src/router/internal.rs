@@ -14,7 +14,7 @@ use crate::wamp::error as uri_error;
 use crate::wamp::id::{self, Id};
 use crate::wamp::message::{Message, Payload};
 use crate::wamp::serializer::Serialization;
-use crate::wamp::value::Dict;
+use crate::wamp::value::{Dict, Value};
 
 /// An internal session that publishes. It never subscribes, so nothing is ever queued for it.
 pub struct InternalPublisher {
@@ -267,12 +267,16 @@ pub struct ReceivedEvent {
     /// The topic published to (for a pattern subscription, the publication's own topic).
     pub topic: String,
     pub payload: Payload,
+    /// A topic's retained event, sent first to a subscription made with `get_retained`.
+    pub retained: bool,
 }
 
 impl InternalSubscriber {
-    /// Subscribes to `topic` with `options` (e.g. `match`) as `role`, checked and authorized
-    /// like a client's SUBSCRIBE; at most `capacity` events wait for the reader.
-    pub fn subscribe(
+    /// Subscribes to `topic` with `options` (e.g. `match`, `get_retained`) as `role`, checked
+    /// and authorized like a client's SUBSCRIBE; at most `capacity` events wait for the
+    /// reader. In a cluster, the other nodes' publications reach it as they reach a client's
+    /// subscription: the interest is set up on the cluster first.
+    pub async fn subscribe(
         realm: Arc<Realm>,
         role: &str,
         authid: &str,
@@ -280,12 +284,18 @@ impl InternalSubscriber {
         options: &Dict,
         capacity: usize,
     ) -> Result<InternalSubscriber, WampError> {
+        if let Some(backplane) = realm.backplane() {
+            let policy = crate::router::realm::match_policy(options)?;
+            let get_retained = options.get("get_retained") == Some(&Value::Bool(true));
+            backplane.subscribe(topic, policy, get_retained).await?;
+        }
         let (outbound, rx) = Outbound::new(capacity);
         let peer = Arc::new(internal_peer(role, authid, outbound));
         let subscription = realm.subscribe(&peer, 1, topic, options);
         let subscription = match subscription {
             Ok(subscription) => subscription,
             Err(e) => {
+                crate::router::cluster_step::subscribe_failed(&realm, topic, options);
                 realm.leave(peer.session, []);
                 return Err(e);
             }
@@ -322,10 +332,12 @@ impl InternalSubscriber {
                     .get("topic")
                     .and_then(|t| t.as_str())
                     .map_or_else(|| self.topic.clone(), str::to_owned);
+                let retained = details.get("retained") == Some(&Value::Bool(true));
                 return Some(ReceivedEvent {
                     publication,
                     topic,
                     payload,
+                    retained,
                 });
             }
             // SUBSCRIBED and the like: not events.
@@ -352,7 +364,6 @@ pub fn meta_call(realm: &Realm, procedure: &str, payload: &Payload) -> Result<Pa
 mod tests {
     use super::*;
     use crate::router::Router;
-    use crate::wamp::value::Value;
 
     fn realm() -> Arc<Realm> {
         let config = crate::config::load_str(
@@ -381,6 +392,7 @@ mod tests {
         let trusted = crate::router::authorize::TRUSTED_ROLE;
         let mut tail =
             InternalSubscriber::subscribe(Arc::clone(&realm), trusted, "t", "com.a", &options, 2)
+                .await
                 .unwrap();
         publisher
             .publish(&Dict::new(), "com.a.b", &payload(1))

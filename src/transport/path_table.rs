@@ -314,7 +314,10 @@ async fn answer(
             Some(refused) => refused,
             None => metrics::metrics(&services.router, pollers).await,
         },
-        Service::Sse(path) => path.handle(&req),
+        Service::Sse(path) => {
+            let requester = requester();
+            path.handle(&services.router, &req, requester).await
+        }
         Service::Admin(path) => {
             let client = match requester().ip {
                 ClientIp::Known(ip) => ip,

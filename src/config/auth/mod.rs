@@ -129,7 +129,7 @@ fn load_anonymous(node: &Node, cx: &mut Loader) -> Result<AnonymousAuth> {
     })
 }
 
-fn load_ticket(node: &Node, cx: &mut Loader) -> Result<TicketAuth> {
+pub(crate) fn load_ticket(node: &Node, cx: &mut Loader) -> Result<TicketAuth> {
     if let Some(dynamic) = dynamic_method(node, cx)? {
         return Ok(TicketAuth {
             principals: BTreeMap::new(),

@@ -27,6 +27,11 @@ pub struct SseService {
     pub retry_ms: u64,
     /// Events waiting for one slow reader before it is dropped.
     pub queue: usize,
+    /// `auth.ticket`: a stream needs a ticket, checked like a WAMP ticket login; the
+    /// principal's role replaces `role`. `None`: anyone may open a stream as `role`.
+    pub ticket: Option<crate::config::TicketAuth>,
+    /// `require_ip`: the networks clients may connect from.
+    pub require_ip: Option<Vec<ipnet::IpNet>>,
 }
 
 pub const DEFAULT_SSE_HEARTBEAT: Duration = Duration::from_secs(15);

@@ -119,11 +119,14 @@ impl AdminPath {
             (Method::GET, ["pollers"]) => api::pollers(&self.pollers).await,
             (Method::GET, ["stats"]) => stats::stats(router),
             (Method::GET, ["bridge"]) => stats::bridge(router),
-            (Method::GET, ["tail"]) => tail::tail(
-                realm.and_then(|name| router.realm(name)),
-                query.get("topic").map(String::as_str),
-                query.get("match").map(String::as_str),
-            ),
+            (Method::GET, ["tail"]) => {
+                tail::tail(
+                    realm.and_then(|name| router.realm(name)),
+                    query.get("topic").map(String::as_str),
+                    query.get("match").map(String::as_str),
+                )
+                .await
+            }
             (Method::POST, ["sessions", _, "kill"] | ["pollers", _, _, "poll"]) if !may_act => {
                 error(
                     StatusCode::FORBIDDEN,

@@ -29,7 +29,11 @@ pub const TAIL_QUEUE: usize = 256;
 const HEARTBEAT: Duration = Duration::from_secs(15);
 
 /// Opens the tail, or answers why not (400 for a bad topic or match, 404 for no realm).
-pub fn tail(realm: Option<Arc<Realm>>, topic: Option<&str>, policy: Option<&str>) -> HttpResponse {
+pub async fn tail(
+    realm: Option<Arc<Realm>>,
+    topic: Option<&str>,
+    policy: Option<&str>,
+) -> HttpResponse {
     let Some(realm) = realm else {
         return error(StatusCode::NOT_FOUND, "no such realm");
     };
@@ -56,7 +60,8 @@ pub fn tail(realm: Option<Arc<Realm>>, topic: Option<&str>, policy: Option<&str>
         topic,
         &options,
         TAIL_QUEUE,
-    );
+    )
+    .await;
     let subscriber = match subscriber {
         Ok(subscriber) => subscriber,
         Err(e) => return error(StatusCode::BAD_REQUEST, &e.message),

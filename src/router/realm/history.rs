@@ -85,10 +85,12 @@ impl Realm {
         Ok(events_payload(&events, subscription, policy))
     }
 
-    /// Every event this node's history holds for a subscriber on (`uri`, `policy`) with
-    /// `authid` and `authrole` (its audience applied), oldest first; `None` when no rule
-    /// records any topic the pattern matches. For an SSE client resuming from an event it saw.
-    pub fn recorded_events(
+    /// Every event the event history holds for a subscriber on (`uri`, `policy`) with
+    /// `authid` and `authrole` (its audience applied), oldest first: this node's, or in a
+    /// cluster the cluster's history stream, which holds every node's publications. `None`
+    /// when no rule records any topic the pattern matches, or the cluster cannot be read. For
+    /// an SSE client resuming from an event it saw.
+    pub async fn recorded_events(
         &self,
         uri: &str,
         policy: MatchPolicy,
@@ -99,9 +101,14 @@ impl Realm {
             limit: usize::MAX,
             ..Query::default()
         };
-        self.history
-            .as_ref()?
-            .query(uri, policy, &query, authid, authrole)
+        let history = self.history.as_ref()?;
+        match self.backplane() {
+            None => history.query(uri, policy, &query, authid, authrole),
+            Some(backplane) => {
+                let events = backplane.history(uri, policy).await.ok()?;
+                history.select(events, uri, policy, &query, authid, authrole)
+            }
+        }
     }
 
     /// `wamp.subscription.get_events` in a cluster: the events come from the cluster's history

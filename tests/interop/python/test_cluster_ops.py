@@ -465,21 +465,60 @@ def test_readiness_follows_the_connection_to_nats(request, nats):
     assert cluster_check(body)["ok"] is True
 
 
-def test_an_sse_client_resuming_in_a_cluster_is_told_to_reset(request, nats):
-    """A node's event history holds only its own publications: resuming an SSE stream from it
-    could skip other nodes' events without a word, so a cluster node answers `event: reset`
-    (then live events) rather than a partial replay."""
+def test_an_sse_client_resumes_from_the_clusters_history(request, nats):
+    """Resuming an SSE stream on one node replays what every node published after the
+    client's last event, from the cluster's history stream, in publication order; a position
+    the history no longer holds is told with `event: reset`."""
     sse = {"type": "sse", "realm": "realm1", "role": "anonymous"}
     transport = web_transport({"ws": ws_path(), "events": sse, "push": bridge_path("publisher")})
     a, b = start_nodes(request, [nats.url], 2, realms=[history_realm()], transports=[transport])
+
+    def push(node, n):
+        res = http_request(node.host, node.ports[0], "POST", "/push",
+                           body=json.dumps({"topic": "com.h.x", "args": [n]}).encode())
+        assert res.status == 202, res
+        return res.json()["id"]
+
+    def resume(node, last):
+        conn = http.client.HTTPConnection(node.host, node.ports[0], timeout=10)
+        conn.request("GET", "/events?topic=com.h.x", headers={"Last-Event-ID": str(last)})
+        res = conn.getresponse()
+        assert res.status == 200
+        return conn, res
+
+    def next_block(res):
+        lines = []
+        while True:
+            line = res.readline().decode().rstrip("\n")
+            if line == "" and lines:
+                return lines
+            if line and not line.startswith(("retry:", ":")):
+                lines.append(line)
+
+    seen = push(b, 0)
+    missed = [push(a if n % 2 else b, n) for n in range(1, 5)]
+    conn, res = resume(a, seen)
+    blocks = [next_block(res) for _ in range(4)]
+    # Each node's publications in the order it published them; the two nodes' interleaving
+    # is the history stream's (what reached NATS first).
+    ids = [int(block[0].removeprefix("id: ")) for block in blocks]
+    assert sorted(ids) == sorted(missed), blocks
+    assert [i for i in ids if i in missed[0::2]] == missed[0::2], blocks
+    assert [i for i in ids if i in missed[1::2]] == missed[1::2], blocks
+    # Then live events from the other node, on the resumed stream and on a new one (its
+    # subscription set up the cluster interest as a WAMP client's does).
+    fresh = http.client.HTTPConnection(a.host, a.ports[0], timeout=10)
+    fresh.request("GET", "/events?topic=com.h.y")
+    fresh_res = fresh.getresponse()
+    push(b, 5)
     http_request(b.host, b.ports[0], "POST", "/push",
-                 body=json.dumps({"topic": "com.h.x", "args": [1]}).encode())
-    conn = http.client.HTTPConnection(a.host, a.ports[0], timeout=10)
-    conn.request("GET", "/events?topic=com.h.x", headers={"Last-Event-ID": "1"})
-    res = conn.getresponse()
-    assert res.status == 200
-    lines = [res.readline().decode().rstrip("\n") for _ in range(5)]
+                 body=json.dumps({"topic": "com.h.y", "args": ["y"]}).encode())
+    assert json.loads(next_block(res)[-1].removeprefix("data: "))["args"] == [5]
+    assert json.loads(next_block(fresh_res)[-1].removeprefix("data: "))["args"] == ["y"]
     conn.close()
-    assert lines[:2] == ["retry: 3000", ""], lines
-    assert lines[2] == "event: reset", lines
-    assert "cluster" in json.loads(lines[3].removeprefix("data: "))["reason"], lines
+    fresh.close()
+    # The history keeps the newest 5: the first event has been dropped by now.
+    conn, res = resume(b, seen)
+    reset = next_block(res)
+    assert reset[0] == "event: reset", reset
+    conn.close()
