@@ -268,12 +268,15 @@ fn parse_query(query: &str) -> Result<Query, String> {
 
 /// One WAMP event as an SSE event (JSON has no raw line break, so `data:` is one line).
 fn encode(name: &SseEventName, event: &ReceivedEvent) -> Bytes {
-    let data = json!({
+    let mut data = json!({
         "topic": event.topic,
         "args": event.payload.args,
         "kwargs": event.payload.kwargs,
         "publication": event.publication,
     });
+    if event.retained {
+        data["retained"] = serde_json::Value::Bool(true);
+    }
     let name = match name {
         SseEventName::Message => String::new(),
         SseEventName::Topic => format!("event: {}\n", event.topic),
