@@ -8,16 +8,22 @@
 //! data: {"topic": ..., "args": [...], "kwargs": {...}, "publication": ...}
 //! ```
 //!
-//! with a `retry:` hint first and a comment line as heartbeat. A topic the role may not
-//! subscribe to is 403, a malformed one 400, both with a JSON body, before any stream starts.
+//! with a `retry:` hint first and a comment line as heartbeat. Who may read is
+//! [`sse_auth`]'s to decide; a topic the reader's role may not subscribe to is 403, a malformed
+//! one 400, both with a JSON body, before any stream starts.
+//!
+//! **State first.** The subscriptions ask for the topics' retained events (`retained=false`
+//! declines), which the broker queues before any live event: a poller topic's stream starts
+//! with its snapshot, then its patches.
 //!
 //! **Resume.** A client reconnecting with `Last-Event-ID` (the header `EventSource` sends, or
-//! a `lastEventId` query parameter) gets every event after that one that this node's event
-//! history holds for its topics, in order, then the live ones, with no gap and no duplicate:
-//! the subscriptions are made first (live events queue meanwhile), the history is read, and a
-//! live event already replayed is skipped. When the event is not in the history (older than it
-//! holds, or its topics have none), an `event: reset` tells the client so, then live events
-//! follow.
+//! a `lastEventId` query parameter) gets every event after that one that the event history
+//! (in a cluster, the cluster's history stream) holds for its topics, in order, then the live
+//! ones, with no gap and no duplicate: the subscriptions are made first (live events queue
+//! meanwhile), the history is read, and a live event already replayed is skipped, as is the
+//! retained state. When the event is not in the history (older than it holds, or its topics
+//! have none), an `event: reset` tells the client so, then the retained state (a fresh
+//! snapshot) and live events follow.
 
 use std::collections::HashSet;
 use std::sync::Arc;
