@@ -85,6 +85,14 @@ class Stream:
         self.conn.close()
 
 
+def rss_bytes(router) -> int:
+    with open(f"/proc/{router.proc.pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
 def publish_all(router, topics_and_args, acknowledge=True):
     async def main():
         async with Sessions(router.url()) as s:
@@ -153,9 +161,13 @@ def test_a_slow_reader_is_dropped_and_the_publisher_never_waits(router):
     stream = Stream(router, "/small?topic=com.big")
     assert stream.next_block() == ["retry: 3000"]
     big = "x" * 20_000
+    before = rss_bytes(router)
     started = time.monotonic()
     publish_all(router, [("com.big", big)] * 2000)
     assert time.monotonic() - started < 30, "the publisher was slowed by the reader"
+    grown = rss_bytes(router) - before
+    print(f"router RSS grew {grown / 1e6:.1f} MB while 40 MB went to a stuck reader")
+    assert grown < 20e6, f"memory grew {grown} bytes: the stuck reader's events were kept"
     received = 0
     while stream.next_event() is not None:
         received += 1
