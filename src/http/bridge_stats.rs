@@ -1,4 +1,4 @@
-//! Requests to the HTTP bridge paths (publisher, caller, webhook), counted for metrics and the
+//! Requests to the HTTP bridge paths (publisher, caller, webhook, sse), counted for metrics and the
 //! admin dashboard: by path and status, with their latency.
 //!
 //! Process-wide, like the WAMP traffic counts: every path is registered once when its listener
@@ -6,6 +6,7 @@
 //! and the status codes Junction answers with, so they stay few.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
@@ -16,12 +17,14 @@ use crate::stats::histogram::{Histogram, Snapshot};
 /// One bridge path's counts.
 #[derive(Debug)]
 pub struct PathStats {
-    /// `publisher`, `caller` or `webhook`.
+    /// `publisher`, `caller`, `webhook` or `sse`.
     pub kind: &'static str,
     /// Requests by status code. A request costs tens of microseconds; a short lock here is
     /// noise next to it.
     statuses: Mutex<BTreeMap<u16, u64>>,
     latency: Histogram,
+    /// Responses still streaming (an `sse` path's open streams).
+    streams: AtomicU64,
 }
 
 impl PathStats {
@@ -29,6 +32,22 @@ impl PathStats {
     pub fn record(&self, status: u16, took: Duration) {
         *self.statuses.lock().entry(status).or_default() += 1;
         self.latency.observe(took);
+    }
+
+    /// A stream opened; it counts as open until the guard drops (the response body ends).
+    pub fn stream_opened(self: &Arc<Self>) -> OpenStream {
+        self.streams.fetch_add(1, Ordering::Relaxed);
+        OpenStream(Arc::clone(self))
+    }
+}
+
+/// One open stream of a path (see [`PathStats::stream_opened`]).
+#[derive(Debug)]
+pub struct OpenStream(Arc<PathStats>);
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0.streams.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -43,6 +62,7 @@ pub fn for_path(path: &str, kind: &'static str) -> Arc<PathStats> {
             kind,
             statuses: Mutex::default(),
             latency: Histogram::default(),
+            streams: AtomicU64::new(0),
         })
     });
     Arc::clone(stats)
@@ -56,6 +76,8 @@ pub struct PathSnapshot {
     /// (status, requests), by status.
     pub statuses: Vec<(u16, u64)>,
     pub latency: Snapshot,
+    /// Responses streaming now.
+    pub streams: u64,
 }
 
 /// Every path's counts now, by path.
@@ -77,6 +99,7 @@ pub fn snapshot() -> Vec<PathSnapshot> {
                 .map(|(status, n)| (*status, *n))
                 .collect(),
             latency: stats.latency.snapshot(),
+            streams: stats.streams.load(Ordering::Relaxed),
         })
         .collect()
 }

@@ -449,10 +449,21 @@ fn bridge_metrics(registry: &mut Registry) {
     let requests = counter_family(
         registry,
         "bridge_requests",
-        "HTTP bridge requests (publisher, caller, webhook paths), by path and status",
+        "HTTP bridge requests (publisher, caller, webhook, sse paths), by path and status",
+    );
+    let streams = gauge_family(
+        registry,
+        "sse_streams",
+        "Server-Sent Events streams open now, by sse path",
     );
     let mut latencies = Histograms::default();
     for path in bridge_stats::snapshot() {
+        if path.kind == "sse" {
+            let open = i64::try_from(path.streams).unwrap_or(i64::MAX);
+            streams
+                .get_or_create(&vec![("path", path.path.clone())])
+                .set(open);
+        }
         for (status, count) in &path.statuses {
             let labels = vec![
                 ("path", path.path.clone()),

@@ -27,6 +27,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -36,6 +37,7 @@ use hyper::{Method, Request, StatusCode};
 use serde_json::json;
 
 use crate::config::model::{SseEventName, SseService};
+use crate::http::bridge_stats::PathStats;
 use crate::http::event_stream;
 use crate::http::requester::Requester;
 use crate::http::response::{self, HttpResponse};
@@ -56,18 +58,34 @@ const MAX_TOPICS: usize = 32;
 pub struct SsePath {
     realm: Arc<Realm>,
     service: SseService,
+    /// Requests by status (answered when the stream starts or is refused) and open streams.
+    stats: Arc<PathStats>,
 }
 
 impl SsePath {
     /// `None` when the path's realm does not exist (config validation catches that first).
-    pub fn new(service: &SseService, router: &Router) -> Option<SsePath> {
+    pub fn new(service: &SseService, router: &Router, stats: Arc<PathStats>) -> Option<SsePath> {
         Some(SsePath {
             realm: router.realm(&service.realm)?,
             service: service.clone(),
+            stats,
         })
     }
 
     pub async fn handle(
+        &self,
+        router: &Router,
+        req: &Request<Incoming>,
+        requester: Requester,
+    ) -> HttpResponse {
+        let started = Instant::now();
+        let answer = self.answer(router, req, requester).await;
+        self.stats
+            .record(answer.status().as_u16(), started.elapsed());
+        answer
+    }
+
+    async fn answer(
         &self,
         router: &Router,
         req: &Request<Incoming>,
@@ -128,11 +146,16 @@ impl SsePath {
             }
         }
         let event = self.service.event.clone();
+        // Open as long as the body lives: the encoder is dropped with it.
+        let open = self.stats.stream_opened();
         let mut answer = event_stream::response(
             Bytes::from(opening),
             events,
             self.service.heartbeat,
-            move |received| encode(&event, received),
+            move |received| {
+                let _open = &open;
+                encode(&event, received)
+            },
         );
         if let Some(origin) = origin {
             answer

@@ -178,9 +178,10 @@ impl Services {
                         PathService::Health => Service::Health(Instant::now()),
                         PathService::Ready => Service::Ready(Arc::clone(pollers)),
                         PathService::Metrics => Service::Metrics(Arc::clone(pollers)),
-                        PathService::Sse(s) => {
-                            Service::Sse(SsePath::new(s, &router).ok_or_else(missing)?)
-                        }
+                        PathService::Sse(s) => Service::Sse(
+                            SsePath::new(s, &router, bridge_stats::for_path(path, "sse"))
+                                .ok_or_else(missing)?,
+                        ),
                         PathService::Admin(s) => {
                             Service::Admin(Box::new(AdminPath::new(path, s, pollers, tls)))
                         }

@@ -16,6 +16,7 @@ import time
 import pytest
 from autobahn.wamp.types import PublishOptions
 
+from test_metrics import scrape, value
 from junction_harness import (Router, Sessions, anonymous_role, make_config, permission, realm,
                               run, web_transport, ws_path)
 
@@ -34,6 +35,7 @@ def router(request):
         "named": dict(sse, event="topic", heartbeat=1, retry=250),
         "public": dict(sse, role="restricted"),
         "small": dict(sse, queue=4),
+        "metrics": {"type": "metrics"},
     })])
     router = Router(config)
     request.addfinalizer(router.cleanup)
@@ -216,3 +218,26 @@ def test_a_position_older_than_history_is_told_with_reset(router):
     publish_all(router, [("com.hist.a", 7)])
     assert stream.next_event()["data"]["args"] == [7]
     stream.close()
+
+
+def test_streams_and_refusals_show_in_metrics(router):
+    streams = [Stream(router, "/events?topic=com.m"), Stream(router, "/events?topic=com.n")]
+    for stream in streams:
+        assert stream.next_block() == ["retry: 3000"]
+    refused = Stream(router, "/public?topic=com.private")
+    assert refused.response.status == 403
+    refused.close()
+    samples = scrape(router)
+    assert value(samples, "junction_sse_streams", path="/events") == 2, samples
+    assert value(samples, "junction_bridge_requests_total", path="/events", kind="sse",
+                 status="200") == 2
+    assert value(samples, "junction_bridge_requests_total", path="/public", kind="sse",
+                 status="403") == 1
+    for stream in streams:
+        stream.close()
+    deadline = time.monotonic() + 10
+    # A closed stream is noticed at its next write (a heartbeat or an event).
+    while value(scrape(router), "junction_sse_streams", path="/events") != 0:
+        publish_all(router, [("com.m", 0), ("com.n", 0)])
+        assert time.monotonic() < deadline, "closed streams still counted as open"
+        time.sleep(0.1)
