@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import subprocess
 import time
 
 import pytest
@@ -241,3 +242,51 @@ def test_streams_and_refusals_show_in_metrics(router):
         publish_all(router, [("com.m", 0), ("com.n", 0)])
         assert time.monotonic() < deadline, "closed streams still counted as open"
         time.sleep(0.1)
+
+
+class Curl:
+    """`curl -N` reading a stream, as the README shows it; its output read line by line."""
+
+    def __init__(self, router, target, *args):
+        url = f"http://{router.host}:{router.ports[0]}{target}"
+        self.proc = subprocess.Popen(["curl", "-sSN", "--max-time", "30", *args, url],
+                                     stdout=subprocess.PIPE)
+        # The retry hint comes once the stream's subscriptions are made.
+        assert self.proc.stdout.readline().startswith(b"retry: "), "no stream"
+
+    def next_event(self):
+        fields = {}
+        for raw in self.proc.stdout:
+            line = raw.decode().rstrip("\n")
+            if line == "" and "data" in fields:
+                return fields
+            if line and not line.startswith(":"):
+                name, _, val = line.partition(": ")
+                fields[name] = val
+        raise AssertionError("curl's stream ended")
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def test_curl_reads_live_events_and_resumes_with_last_event_id(router):
+    live = Curl(router, "/events?topic=com.hist.curl")
+    publish_all(router, [("com.hist.curl", i) for i in range(3)])
+    seen = [live.next_event() for _ in range(3)]
+    assert [json.loads(e["data"])["args"] for e in seen] == [[0], [1], [2]]
+    live.close()
+    publish_all(router, [("com.hist.curl", i) for i in range(3, 103)])
+    resumed = Curl(router, "/events?topic=com.hist.curl", "-H", f"Last-Event-ID: {seen[-1]['id']}")
+    missed = [json.loads(resumed.next_event()["data"])["args"][0] for _ in range(100)]
+    assert missed == list(range(3, 103))
+    resumed.close()
+    reset = Curl(router, "/events?topic=com.hist.curl", "-H", "Last-Event-ID: 1")
+    assert reset.next_event()["event"] == "reset"
+    reset.close()
+    refused = subprocess.run(
+        ["curl", "-s", "-w", "\n%{http_code}",
+         f"http://{router.host}:{router.ports[0]}/public?topic=com.private"],
+        capture_output=True, check=True, timeout=10)
+    body, status = refused.stdout.decode().rsplit("\n", 1)
+    assert status == "403" and json.loads(body)["error"] == "wamp.error.not_authorized"
