@@ -92,15 +92,22 @@ def test_a_poller_topic_streams_its_snapshot_then_patches(router, upstream):
     stream.close()
 
 
-def test_a_gap_beyond_history_gets_reset_and_a_fresh_snapshot(router, upstream):
+def reconnect_after_two_changes(router, upstream, topic, path):
+    """Reads the first snapshot, disconnects while the upstream changes twice, reconnects with
+    Last-Event-ID; the first snapshot event, its id and the new stream."""
     docs = station_docs()
-    stream = Stream(router, f"/events?topic={FEED}")
+    stream = Stream(router, f"/events?topic={topic}")
     _, seen, first = stream.next_event()
     assert first["kwargs"]["seq"] == 1
     stream.close()
-    change(upstream, "/feed", docs[1])
-    change(upstream, "/feed", docs[2])
-    resumed = Stream(router, f"/events?topic={FEED}", last_event_id=seen)
+    change(upstream, path, docs[1])
+    change(upstream, path, docs[2])
+    return first, seen, Stream(router, f"/events?topic={topic}", last_event_id=seen)
+
+
+def test_a_gap_beyond_history_gets_reset_and_a_fresh_snapshot(router, upstream):
+    docs = station_docs()
+    _, seen, resumed = reconnect_after_two_changes(router, upstream, FEED, "/feed")
     name, _, reset = resumed.next_event()
     assert name == "reset" and reset["lastEventId"] == seen, reset
     _, _, fresh = resumed.next_event()
@@ -115,13 +122,7 @@ def test_a_gap_beyond_history_gets_reset_and_a_fresh_snapshot(router, upstream):
 
 def test_a_gap_the_history_covers_replays_the_patches_without_a_snapshot(router, upstream):
     docs = station_docs()
-    stream = Stream(router, f"/events?topic={KEPT}")
-    _, seen, first = stream.next_event()
-    assert first["kwargs"]["seq"] == 1
-    stream.close()
-    change(upstream, "/kept", docs[1])
-    change(upstream, "/kept", docs[2])
-    resumed = Stream(router, f"/events?topic={KEPT}", last_event_id=seen)
+    first, _, resumed = reconnect_after_two_changes(router, upstream, KEPT, "/kept")
     state = first["kwargs"]["data"]
     for seq in (2, 3):
         name, _, event = resumed.next_event()
