@@ -8,6 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use crate::common::sources::rust_files;
+
 /// Lowest first. A module may import modules of lower layers only (`fuzzing` sits on top: it
 /// feeds every parser).
 const LAYERS: &[&[&str]] = &[
@@ -28,17 +30,6 @@ fn root() -> PathBuf {
 
 fn layer_of(module: &str) -> Option<usize> {
     LAYERS.iter().position(|layer| layer.contains(&module))
-}
-
-fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("a readable src/") {
-        let path = entry.expect("a readable entry").path();
-        if path.is_dir() {
-            rust_files(&path, found);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            found.push(path);
-        }
-    }
 }
 
 /// The top-level module a file of `src/` belongs to (`None` for lib.rs and main.rs).

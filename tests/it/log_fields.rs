@@ -5,22 +5,13 @@
 //! a value by a vocabulary name (`"{realm}"`), which belongs in its field. README.md's "Logs"
 //! paragraph must name every field too.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+use crate::common::sources::rust_files;
 
 use junction::log_fields::FIELDS;
 
 const MACROS: &[&str] = &["trace!(", "debug!(", "info!(", "warn!(", "error!("];
-
-fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("a readable src/") {
-        let path = entry.expect("a readable entry").path();
-        if path.is_dir() {
-            rust_files(&path, found);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            found.push(path);
-        }
-    }
-}
 
 /// The source with `//` comments blanked (strings kept), so events named in comments are not
 /// read as code; offsets stay the same.

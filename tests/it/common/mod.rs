@@ -11,6 +11,7 @@
 pub mod bridge;
 pub mod calls;
 pub mod in_process;
+pub mod sources;
 
 use std::collections::VecDeque;
 use std::fmt;
