@@ -433,16 +433,7 @@ impl Session {
             .await?
             .next()
             .ok_or("the WebSocket URL's host has no address")?;
-        let socket = if addr.is_ipv4() {
-            TcpSocket::new_v4()?
-        } else {
-            TcpSocket::new_v6()?
-        };
-        if let Some(ip) = source {
-            socket.bind(SocketAddr::new(ip, 0))?;
-        }
-        let stream = socket.connect(addr).await?;
-        stream.set_nodelay(true)?;
+        let stream = connect(addr, source).await?;
         let (ws, response) =
             tokio_tungstenite::client_async_with_config(request, stream, Some(client_config()))
                 .await?;
@@ -543,6 +534,22 @@ impl Session {
         let _ = self.send_now(&goodbye()).await;
         let _ = tokio::time::timeout(std::time::Duration::from_secs(1), self.ws.close(None)).await;
     }
+}
+
+/// A TCP connection to `addr` (from `source` when given, e.g. 127.0.0.2 to spread ports), with
+/// Nagle off: small messages go out at once.
+pub async fn connect(addr: SocketAddr, source: Option<IpAddr>) -> Result<TcpStream> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    if let Some(ip) = source {
+        socket.bind(SocketAddr::new(ip, 0))?;
+    }
+    let stream = socket.connect(addr).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
 }
 
 /// `n` bytes of padding for payloads.
