@@ -9,19 +9,15 @@ use serde_json::json;
 
 use crate::measure::{Clock, Report, RunArgs};
 use crate::publisher::{self, PublishArgs};
-use crate::subscriber::Subscribers;
+use crate::subscriber::{SubscriberArgs, Subscribers};
 use crate::wamp::{Endpoint, Result};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
     #[command(flatten)]
     pub publish: PublishArgs,
-    /// Subscribers (S).
-    #[arg(long, short = 's', default_value_t = 1000)]
-    pub subscribers: usize,
-    /// Source addresses 127.0.0.1..N for the subscribers (above ~25,000 connections).
-    #[arg(long, default_value_t = 1)]
-    pub sources: usize,
+    #[command(flatten)]
+    pub subscribe: SubscriberArgs,
     /// Spread the subscribers over these URLs (subscriber i at URL i mod n) instead of
     /// `--url`, where the publishers stay: the other nodes of a cluster (repeat the flag).
     #[arg(long = "subscriber-url")]
@@ -32,7 +28,7 @@ pub struct Args {
 
 pub async fn run(args: Args) -> Result<Report> {
     let clock = Clock::new(args.run.count);
-    let endpoint = args.publish.endpoint();
+    let endpoint = &args.publish.endpoint;
     let spread: Vec<Endpoint> = if args.subscriber_urls.is_empty() {
         vec![endpoint.clone()]
     } else {
@@ -45,14 +41,14 @@ pub async fn run(args: Args) -> Result<Report> {
             .collect()
     };
     let topic = &args.publish.topic;
-    let subscribers =
-        Subscribers::start_spread(&spread, topic, args.subscribers, args.sources, &clock).await?;
+    let (count, sources) = (args.subscribe.subscribers, args.subscribe.sources);
+    let subscribers = Subscribers::start_spread(&spread, topic, count, sources, &clock).await?;
     let published = publisher::publish(&args.publish, &clock, &args.run).await?;
     let seen = subscribers.finish(Some(published.total)).await;
     Ok(publisher::report(
         "fanout",
         &args.publish,
-        args.subscribers,
+        count,
         json!({}),
         published,
         &seen,

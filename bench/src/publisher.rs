@@ -14,19 +14,15 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::measure::{self, Clock, Report, RunArgs, Window};
-use crate::wamp::{self, Endpoint, Incoming, Result, Serialization, Session, padding};
+use crate::wamp::{self, Endpoint, Incoming, Result, Session, padding};
 
 /// How long a stopped publisher waits for its outstanding acknowledgements.
 const ACK_WAIT: Duration = Duration::from_secs(5);
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct PublishArgs {
-    #[arg(long, default_value = "ws://127.0.0.1:8080/ws")]
-    pub url: String,
-    #[arg(long, default_value = "realm1")]
-    pub realm: String,
-    #[arg(long, value_enum, default_value = "json")]
-    pub serializer: Serialization,
+    #[command(flatten)]
+    pub endpoint: Endpoint,
     /// Publishers (P).
     #[arg(long, short = 'p', default_value_t = 1)]
     pub publishers: usize,
@@ -41,16 +37,6 @@ pub struct PublishArgs {
     pub rate: f64,
     #[arg(long, default_value = "bench.fanout")]
     pub topic: String,
-}
-
-impl PublishArgs {
-    pub fn endpoint(&self) -> Endpoint {
-        Endpoint {
-            url: self.url.clone(),
-            realm: self.realm.clone(),
-            serialization: self.serializer,
-        }
-    }
 }
 
 /// What the publishers did.
@@ -76,12 +62,11 @@ struct Tally {
 /// Runs the publishers through the clock's phases (the subscribers are in place already).
 pub async fn publish(args: &PublishArgs, clock: &Arc<Clock>, run: &RunArgs) -> Result<Published> {
     let pad = Arc::new(padding(args.payload));
-    let (window, tallies) =
-        measure::load(&args.endpoint(), args.publishers, clock, run, |session| {
-            let (clock, args, pad) = (Arc::clone(clock), args.clone(), Arc::clone(&pad));
-            async move { publish_loop(session, &clock, &args, &pad).await }
-        })
-        .await?;
+    let (window, tallies) = measure::load(&args.endpoint, args.publishers, clock, run, |session| {
+        let (clock, args, pad) = (Arc::clone(clock), args.clone(), Arc::clone(&pad));
+        async move { publish_loop(session, &clock, &args, &pad).await }
+    })
+    .await?;
     Ok(Published {
         window,
         measured: tallies.iter().map(|t| t.measured).sum(),
@@ -173,8 +158,8 @@ pub fn report(
     );
     let mut json = json!({
         "scenario": scenario,
-        "url": args.url,
-        "serializer": args.serializer.name(),
+        "url": args.endpoint.url,
+        "serializer": args.endpoint.serialization.name(),
         "subscribers": subscribers,
         "publishers": args.publishers,
         "payload": args.payload,
@@ -197,7 +182,7 @@ pub fn report(
     }
     let mut human = format!(
         "{scenario} {} s={subscribers} p={} b={}: {:.0} publishes/s, {:.0} deliveries/s, {} ({} errors, {} disconnected, {} lost; {})",
-        args.serializer.name(),
+        args.endpoint.serialization.name(),
         args.publishers,
         args.payload,
         publish_rate,

@@ -12,7 +12,7 @@ use crate::http::Target;
 use crate::measure::{Clock, Report, RunArgs};
 use crate::publisher::{self, PublishArgs};
 use crate::sse::EventStream;
-use crate::subscriber::{Subscribers, source};
+use crate::subscriber::{SubscriberArgs, Subscribers, source};
 use crate::wamp::Result;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -22,12 +22,9 @@ pub struct Args {
     pub sse_url: String,
     #[command(flatten)]
     pub publish: PublishArgs,
-    /// SSE streams (S).
-    #[arg(long, short = 's', default_value_t = 1000)]
-    pub subscribers: usize,
-    /// Source addresses 127.0.0.1..N for the streams (above ~25,000 connections).
-    #[arg(long, default_value_t = 1)]
-    pub sources: usize,
+    /// SSE streams (`-s`), from these source addresses.
+    #[command(flatten)]
+    pub subscribe: SubscriberArgs,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -38,8 +35,8 @@ pub async fn run(args: Args) -> Result<Report> {
     url.query_pairs_mut()
         .append_pair("topic", &args.publish.topic);
     let target = Target::parse(url.as_str()).await?;
-    let sources = args.sources;
-    let streams = Subscribers::start_with(args.subscribers, &clock, |i| {
+    let (count, sources) = (args.subscribe.subscribers, args.subscribe.sources);
+    let streams = Subscribers::start_with(count, &clock, |i| {
         let target = target.clone();
         async move { EventStream::open(&target, source(i, sources)).await }
     })
@@ -49,7 +46,7 @@ pub async fn run(args: Args) -> Result<Report> {
     Ok(publisher::report(
         "sse-fanout",
         &args.publish,
-        args.subscribers,
+        count,
         json!({"sse_url": args.sse_url}),
         published,
         &seen,

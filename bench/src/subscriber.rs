@@ -28,6 +28,17 @@ pub fn source(i: usize, sources: usize) -> Option<IpAddr> {
     (sources > 1).then(|| IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + (i % sources.min(250)) as u8)))
 }
 
+/// How many subscribers, and from which source addresses.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SubscriberArgs {
+    /// Subscribers (S).
+    #[arg(long, short = 's', default_value_t = 1000)]
+    pub subscribers: usize,
+    /// Source addresses 127.0.0.1..N for the subscribers (above ~25,000 connections).
+    #[arg(long, default_value_t = 1)]
+    pub sources: usize,
+}
+
 /// Seconds without an event after which a subscriber still short of what was published stops
 /// waiting: the rest is lost.
 const DRAIN_IDLE: Duration = Duration::from_secs(2);

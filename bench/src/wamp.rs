@@ -394,11 +394,19 @@ impl<'de> Visitor<'de> for MaybeU64Visitor {
     }
 }
 
-/// Where and how sessions connect.
-#[derive(Debug, Clone)]
+/// Where and how sessions connect (`--url`, `--realm`, `--serializer` of a scenario).
+#[derive(clap::Args, Debug, Clone)]
 pub struct Endpoint {
+    #[arg(long, default_value = "ws://127.0.0.1:8080/ws")]
     pub url: String,
+    #[arg(long, default_value = "realm1")]
     pub realm: String,
+    #[arg(
+        long = "serializer",
+        value_name = "SERIALIZER",
+        value_enum,
+        default_value = "json"
+    )]
     pub serialization: Serialization,
 }
 
