@@ -303,6 +303,20 @@ mod tests {
             encode(&SseEventName::Topic, &event),
             format!("id: 7\nevent: a.b\ndata: {data}\n\n")
         );
+        // Below i64::MIN: a serde_json tree cannot hold it (to_value fails), the writer can.
+        let below = Value::from_bigint(num_bigint::BigInt::from(i128::from(i64::MIN) - 1));
+        let big = ReceivedEvent {
+            publication: 8,
+            topic: "a.b".into(),
+            payload: Payload {
+                args: Some(vec![below]),
+                kwargs: None,
+            },
+        };
+        assert!(
+            String::from_utf8_lossy(&encode(&SseEventName::Message, &big))
+                .contains(r#""args":[-9223372036854775809]"#)
+        );
         let plain = encode(
             &SseEventName::Message,
             &ReceivedEvent {
