@@ -10,11 +10,11 @@ def metrics(report):
         if "subscribers" in report:
             rows.append(("events/s", report["subscribers"]["events"] / report["seconds"], True))
         return rows
-    if s == "fanout" and report["rate"] > 0:
+    if s in ("fanout", "sse-fanout") and report["rate"] > 0:
         return [("deliveries/s", report["deliveries_per_s"], True),
                 ("p50 ms", lat.get("p50", 0) / 1000, False),
                 ("p99 ms", lat.get("p99", 0) / 1000, False)]
-    if s == "fanout":
+    if s in ("fanout", "sse-fanout"):
         return [("deliveries/s", report["deliveries_per_s"], True),
                 ("p99 ms", lat.get("p99", 0) / 1000, False)]
     if s == "rpc":

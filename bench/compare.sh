@@ -52,9 +52,10 @@ free_port() {
 }
 
 # The config both routers get, in Crossbar's shape: realm1, anonymous may do everything, WAMP
-# at /ws (json, msgpack), an unsigned pusher at /push and a signed one at /push-signed.
-write_config() { # PORT FILE ROOT_PATH
-    local root_path=$3
+# at /ws (json, msgpack), an unsigned pusher at /push and a signed one at /push-signed, and the
+# paths only one router gets (EXTRA_PATHS: Crossbar's static root, Junction's SSE path).
+write_config() { # PORT FILE EXTRA_PATHS
+    local extra_paths=$3
     cat > "$2" <<EOF
 {
   "version": 2,
@@ -72,7 +73,7 @@ write_config() { # PORT FILE ROOT_PATH
       "type": "web",
       "endpoint": {"type": "tcp", "interface": "127.0.0.1", "port": $1},
       "paths": {
-        $root_path
+        $extra_paths
         "ws": {"type": "websocket", "serializers": ["json", "msgpack"]},
         "push": {"type": "publisher", "realm": "realm1", "role": "anonymous"},
         "push-signed": {"type": "publisher", "realm": "realm1", "role": "anonymous",
@@ -121,7 +122,8 @@ wait_for_log() { # FILE PATTERN SECONDS
 start_junction() { # PORT
     local dir=$RESULTS/${RESULTS_DIR_NAME:-junction}
     mkdir -p "$dir"
-    write_config "$1" "$dir/config.json" ""
+    # Server-Sent Events at /events (Junction only; Crossbar has no such path type).
+    write_config "$1" "$dir/config.json" '"events": {"type": "sse", "realm": "realm1", "role": "anonymous"},'
     # The idle scenario holds 10,000 sessions from 4 loopback addresses: over Junction's
     # default max_connections_per_ip (1000), a key Crossbar would refuse in the shared config.
     sed -i 's/"port": \([0-9]*\)}/"port": \1, "max_connections_per_ip": 100000}/' "$dir/config.json"
@@ -186,6 +188,12 @@ scenarios() { # ROUTER PORT
     run "$r" "pusher c=64 s=100" pusher --url "$http/push" -c 64 -s 100 --ws-url "$ws" "${t[@]}"
     run "$r" "fanout s=100" fanout --url "$ws" -s 100 "${t[@]}"
     run "$r" "fanout s=1000" fanout --url "$ws" -s 1000 "${t[@]}"
+    # The same fan-out to Server-Sent Events streams: Crossbar has no SSE path, so only Junction
+    # (and a Junction BASELINE) runs these rows.
+    if [ "$r" != crossbar ]; then
+        run "$r" "sse-fanout s=100" sse-fanout --url "$ws" --sse-url "$http/events" -s 100 "${t[@]}"
+        run "$r" "sse-fanout s=1000" sse-fanout --url "$ws" --sse-url "$http/events" -s 1000 "${t[@]}"
+    fi
     run "$r" "fanout s=1000 msgpack" fanout --url "$ws" -s 1000 --serializer msgpack "${t[@]}"
     # The same at a load both routers sustain (50 publishes/s = 50,000 deliveries/s): latency
     # without queueing, rather than at saturation.

@@ -13,16 +13,12 @@ use tokio::sync::Semaphore;
 
 use crate::measure::{self, Report};
 use crate::subscriber::source;
-use crate::wamp::{Endpoint, Result, Serialization, Session};
+use crate::wamp::{Endpoint, Result, Session};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
-    #[arg(long, default_value = "ws://127.0.0.1:8080/ws")]
-    pub url: String,
-    #[arg(long, default_value = "realm1")]
-    pub realm: String,
-    #[arg(long, value_enum, default_value = "json")]
-    pub serializer: Serialization,
+    #[command(flatten)]
+    pub endpoint: Endpoint,
     /// Sessions to open and hold (N).
     #[arg(long, short = 'n', default_value_t = 10_000)]
     pub sessions: usize,
@@ -41,11 +37,7 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> Result<Report> {
-    let endpoint = Arc::new(Endpoint {
-        url: args.url.clone(),
-        realm: args.realm.clone(),
-        serialization: args.serializer,
-    });
+    let endpoint = Arc::new(args.endpoint.clone());
     // One session first, so the baseline includes what the first connection initialises once.
     let first = Session::join(&endpoint, None).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -86,8 +78,8 @@ pub async fn run(args: Args) -> Result<Report> {
     };
     let mut json = json!({
         "scenario": "idle",
-        "url": args.url,
-        "serializer": args.serializer.name(),
+        "url": args.endpoint.url,
+        "serializer": args.endpoint.serialization.name(),
         "sessions": joined,
         "failed": failed,
         "connect_seconds": connect_seconds,
@@ -106,7 +98,7 @@ pub async fn run(args: Args) -> Result<Report> {
     };
     let mut human = format!(
         "idle {} n={}: {} joined in {:.1} s ({} failed), {}",
-        args.serializer.name(),
+        args.endpoint.serialization.name(),
         args.sessions,
         joined,
         connect_seconds,

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use junction_bench::{fanout, idle, nats, pusher, rpc};
+use junction_bench::{fanout, idle, nats, pusher, rpc, sse_fanout};
 
 #[derive(Parser)]
 #[command(
@@ -25,6 +25,8 @@ enum Scenario {
     Pusher(pusher::Args),
     /// S subscribers, P publishers on one topic: publishes/s, deliveries/s, publish-to-receive latency.
     Fanout(fanout::Args),
+    /// S Server-Sent Events streams, P WAMP publishers on one topic: like `fanout`.
+    SseFanout(sse_fanout::Args),
     /// Callees and N callers with K calls in flight: calls/s and round trip.
     Rpc(rpc::Args),
     /// Hold N idle sessions and report the server's resident memory per session.
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         match cli.scenario {
             Scenario::Pusher(args) => pusher::run(args).await,
             Scenario::Fanout(args) => fanout::run(args).await,
+            Scenario::SseFanout(args) => sse_fanout::run(args).await,
             Scenario::Rpc(args) => rpc::run(args).await,
             Scenario::Idle(args) => idle::run(args).await,
             Scenario::NatsEcho(args) => nats::echo(args).await,

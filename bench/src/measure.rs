@@ -173,7 +173,7 @@ pub fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 100_000_000_000, 3).expect("valid histogram bounds")
 }
 
-/// p50/p99/p99.9/max/mean in microseconds, and the sample count.
+/// p50/p90/p99/p99.9/max/mean in microseconds, and the sample count.
 pub fn summary(h: &Histogram<u64>) -> Value {
     let us = |ns: u64| (ns as f64 / 1000.0 * 10.0).round() / 10.0;
     if h.is_empty() {
@@ -182,6 +182,7 @@ pub fn summary(h: &Histogram<u64>) -> Value {
     json!({
         "count": h.len(),
         "p50": us(h.value_at_quantile(0.50)),
+        "p90": us(h.value_at_quantile(0.90)),
         "p99": us(h.value_at_quantile(0.99)),
         "p999": us(h.value_at_quantile(0.999)),
         "max": us(h.max()),
@@ -360,6 +361,7 @@ mod tests {
             assert!((got - want).abs() / want < 0.002, "{k}: {got} vs {want}");
         };
         near("p50", 500.0);
+        near("p90", 900.0);
         near("p99", 990.0);
         near("p999", 999.0);
         near("max", 1000.0);

@@ -83,7 +83,7 @@ pub async fn run(args: Args) -> Result<Report> {
         tallies.push(task.await?);
     }
     let subscribed = match subscribers {
-        Some(s) => Some(s.finish().await),
+        Some(s) => Some(s.finish(None).await),
         None => None,
     };
 

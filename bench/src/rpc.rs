@@ -13,16 +13,12 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use crate::measure::{self, Clock, Report, RunArgs};
-use crate::wamp::{self, Endpoint, Incoming, Result, Serialization, Session, padding};
+use crate::wamp::{self, Endpoint, Incoming, Result, Session, padding};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
-    #[arg(long, default_value = "ws://127.0.0.1:8080/ws")]
-    pub url: String,
-    #[arg(long, default_value = "realm1")]
-    pub realm: String,
-    #[arg(long, value_enum, default_value = "json")]
-    pub serializer: Serialization,
+    #[command(flatten)]
+    pub endpoint: Endpoint,
     /// Callee sessions (registered with `invoke: roundrobin` when more than one).
     #[arg(long, default_value_t = 1)]
     pub callees: usize,
@@ -53,15 +49,14 @@ struct Tally {
 
 pub async fn run(args: Args) -> Result<Report> {
     let clock = Clock::new(args.run.count);
-    let endpoint = Endpoint {
-        url: args.url.clone(),
-        realm: args.realm.clone(),
-        serialization: args.serializer,
-    };
+    let endpoint = args.endpoint.clone();
     let (stop, stopped) = watch::channel(false);
     let mut callees = Vec::new();
     let callee_endpoint = Endpoint {
-        url: args.callee_url.clone().unwrap_or_else(|| args.url.clone()),
+        url: args
+            .callee_url
+            .clone()
+            .unwrap_or_else(|| endpoint.url.clone()),
         ..endpoint.clone()
     };
     for _ in 0..args.callees.max(1) {
@@ -87,8 +82,8 @@ pub async fn run(args: Args) -> Result<Report> {
     let rate = calls as f64 / window.seconds;
     let mut json = json!({
         "scenario": "rpc",
-        "url": args.url,
-        "serializer": args.serializer.name(),
+        "url": args.endpoint.url,
+        "serializer": args.endpoint.serialization.name(),
         "callees": args.callees,
         "callers": args.callers,
         "in_flight": args.in_flight,
@@ -102,7 +97,7 @@ pub async fn run(args: Args) -> Result<Report> {
     });
     let mut human = format!(
         "rpc {} {}x{} callees={}: {:.0} calls/s, {} ({} errors; {})",
-        args.serializer.name(),
+        args.endpoint.serialization.name(),
         args.callers,
         args.in_flight,
         args.callees,

@@ -394,11 +394,19 @@ impl<'de> Visitor<'de> for MaybeU64Visitor {
     }
 }
 
-/// Where and how sessions connect.
-#[derive(Debug, Clone)]
+/// Where and how sessions connect (`--url`, `--realm`, `--serializer` of a scenario).
+#[derive(clap::Args, Debug, Clone)]
 pub struct Endpoint {
+    #[arg(long, default_value = "ws://127.0.0.1:8080/ws")]
     pub url: String,
+    #[arg(long, default_value = "realm1")]
     pub realm: String,
+    #[arg(
+        long = "serializer",
+        value_name = "SERIALIZER",
+        value_enum,
+        default_value = "json"
+    )]
     pub serialization: Serialization,
 }
 
@@ -433,16 +441,7 @@ impl Session {
             .await?
             .next()
             .ok_or("the WebSocket URL's host has no address")?;
-        let socket = if addr.is_ipv4() {
-            TcpSocket::new_v4()?
-        } else {
-            TcpSocket::new_v6()?
-        };
-        if let Some(ip) = source {
-            socket.bind(SocketAddr::new(ip, 0))?;
-        }
-        let stream = socket.connect(addr).await?;
-        stream.set_nodelay(true)?;
+        let stream = connect(addr, source).await?;
         let (ws, response) =
             tokio_tungstenite::client_async_with_config(request, stream, Some(client_config()))
                 .await?;
@@ -543,6 +542,22 @@ impl Session {
         let _ = self.send_now(&goodbye()).await;
         let _ = tokio::time::timeout(std::time::Duration::from_secs(1), self.ws.close(None)).await;
     }
+}
+
+/// A TCP connection to `addr` (from `source` when given, e.g. 127.0.0.2 to spread ports), with
+/// Nagle off: small messages go out at once.
+pub async fn connect(addr: SocketAddr, source: Option<IpAddr>) -> Result<TcpStream> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    if let Some(ip) = source {
+        socket.bind(SocketAddr::new(ip, 0))?;
+    }
+    let stream = socket.connect(addr).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
 }
 
 /// `n` bytes of padding for payloads.

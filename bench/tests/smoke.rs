@@ -38,8 +38,8 @@ fn junction_bin() -> PathBuf {
     bin
 }
 
-/// A Junction on 127.0.0.1:0 with WAMP at /ws, an unsigned pusher at /push and a signed one
-/// at /push-signed; killed on drop.
+/// A Junction on 127.0.0.1:0 with WAMP at /ws, an unsigned pusher at /push, a signed one at
+/// /push-signed and Server-Sent Events at /events; killed on drop.
 struct Junction {
     child: Child,
     addr: String,
@@ -58,7 +58,8 @@ impl Junction {
                     "ws": {"type": "websocket", "serializers": ["json", "msgpack"]},
                     "push": {"type": "publisher", "realm": "realm1", "role": "anonymous"},
                     "push-signed": {"type": "publisher", "realm": "realm1", "role": "anonymous",
-                                    "options": {"key": KEY, "secret": SECRET}}}}]}]});
+                                    "options": {"key": KEY, "secret": SECRET}},
+                    "events": {"type": "sse", "realm": "realm1", "role": "anonymous"}}}]}]});
         let mut file = tempfile::Builder::new().suffix(".json").tempfile().unwrap();
         file.write_all(config.to_string().as_bytes()).unwrap();
         let mut child = Command::new(junction_bin())
@@ -178,6 +179,7 @@ fn every_scenario_runs_at_tiny_sizes() {
         assert!(r["deliveries"].as_u64().unwrap() > 0, "{r}");
         assert!(r["latency_us"]["count"].as_u64().unwrap() > 0, "{r}");
         assert_eq!(r["disconnected"], 0, "{r}");
+        assert_eq!(r["lost"], 0, "{r}");
 
         let r = bench(&with(
             &[
@@ -198,6 +200,30 @@ fn every_scenario_runs_at_tiny_sizes() {
         assert!(r["calls"].as_u64().unwrap() >= 20, "{r}");
         assert!(r["latency_us"]["p50"].as_f64().unwrap() > 0.0, "{r}");
     }
+
+    let sse = format!("http://{}/events", junction.addr);
+    let r = bench(&with(
+        &[
+            "sse-fanout",
+            "--url",
+            &ws,
+            "--sse-url",
+            &sse,
+            "-s",
+            "3",
+            "-p",
+            "2",
+        ],
+        &TINY,
+    ));
+    assert_eq!(r["scenario"], "sse-fanout", "{r}");
+    assert!(r["publishes"].as_u64().unwrap() >= 20, "{r}");
+    // Every stream got every event published in the run, stamps included.
+    assert_eq!(r["lost"], 0, "{r}");
+    assert!(r["deliveries"].as_u64().unwrap() > 0, "{r}");
+    assert!(r["latency_us"]["count"].as_u64().unwrap() > 0, "{r}");
+    assert!(r["latency_us"]["p90"].as_f64().unwrap() > 0.0, "{r}");
+    assert_eq!(r["disconnected"], 0, "{r}");
 
     let r = bench(&with(&["rpc", "--url", &ws, "-n", "1", "-k", "1"], &TINY));
     assert!(r["calls"].as_u64().unwrap() >= 20, "{r}");

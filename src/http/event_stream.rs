@@ -9,8 +9,8 @@
 use std::pin::Pin;
 use std::time::Duration;
 
-use bytes::Bytes;
-use futures_util::{Stream, StreamExt};
+use bytes::{Bytes, BytesMut};
+use futures_util::{FutureExt, Stream, StreamExt};
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 use hyper::header::{self, HeaderValue};
@@ -37,6 +37,29 @@ pub fn events(subscribers: Vec<InternalSubscriber>) -> Events {
     )
 }
 
+/// Most bytes of events joined into one chunk.
+const MAX_CHUNK: usize = 64 * 1024;
+
+/// `first`, followed by the events already queued behind it (up to [`MAX_CHUNK`] bytes), as one
+/// chunk: a burst costs one chunk header and one write instead of one per event, as the
+/// WebSocket writer sends all queued frames with one flush.
+fn coalesce(first: Bytes, events: &mut Events, encode: &impl Fn(&ReceivedEvent) -> Bytes) -> Bytes {
+    let Some(Some(second)) = events.next().now_or_never() else {
+        return first;
+    };
+    let mut chunk = BytesMut::with_capacity(first.len() * 4);
+    chunk.extend_from_slice(&first);
+    chunk.extend_from_slice(&encode(&second));
+    // A stream that ended here (`Some(None)`) ends at the next poll, after this chunk.
+    while chunk.len() < MAX_CHUNK {
+        let Some(Some(event)) = events.next().now_or_never() else {
+            break;
+        };
+        chunk.extend_from_slice(&encode(&event));
+    }
+    chunk.freeze()
+}
+
 /// 200 `text/event-stream`: `opening`, then each event as `encode` writes it, and a comment
 /// line whenever `heartbeat` passes without one (a proxy keeps the stream open, and a client
 /// that is gone is noticed at the next write).
@@ -52,10 +75,18 @@ pub fn response(
             if let Some(opening) = opening {
                 return Some((Ok(Frame::data(opening)), (None, events, encode)));
             }
-            let chunk = tokio::select! {
-                event = events.next() => encode(&event?),
-                () = tokio::time::sleep(heartbeat) => Bytes::from_static(b": heartbeat\n\n"),
+            // An event already queued needs no heartbeat timer (arming one per event costs).
+            let first = match events.next().now_or_never() {
+                Some(event) => event?,
+                None => tokio::select! {
+                    event = events.next() => event?,
+                    () = tokio::time::sleep(heartbeat) => {
+                        let beat = Frame::data(Bytes::from_static(b": heartbeat\n\n"));
+                        return Some((Ok(beat), (None, events, encode)));
+                    }
+                },
             };
+            let chunk = coalesce(encode(&first), &mut events, &encode);
             Some((Ok(Frame::data(chunk)), (None, events, encode)))
         });
     let mut response = Response::new(StreamBody::new(frames).boxed_unsync());

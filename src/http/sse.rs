@@ -34,6 +34,7 @@ use futures_util::StreamExt;
 use hyper::body::Incoming;
 use hyper::header;
 use hyper::{Method, Request, StatusCode};
+use serde::Serialize;
 use serde_json::json;
 
 use crate::config::model::{SseEventName, SseService};
@@ -47,9 +48,10 @@ use crate::router::internal::{InternalSubscriber, ReceivedEvent};
 use crate::router::realm::Realm;
 use crate::store::EventRecord;
 use crate::wamp::error as uri_error;
+use crate::wamp::id::Id;
 use crate::wamp::message::Payload;
 use crate::wamp::uri::MatchPolicy;
-use crate::wamp::value::{Dict, Value};
+use crate::wamp::value::{Dict, List, Value};
 
 /// Most topics one stream may ask for.
 const MAX_TOPICS: usize = 32;
@@ -296,22 +298,44 @@ fn parse_query(query: &str) -> Result<Query, String> {
 }
 
 /// One WAMP event as an SSE event (JSON has no raw line break, so `data:` is one line).
+/// Every stream encodes each event it sends, so the `data` is written straight from the event
+/// rather than through a JSON tree built and dropped per stream.
 fn encode(name: &SseEventName, event: &ReceivedEvent) -> Bytes {
-    let mut data = json!({
-        "topic": event.topic,
-        "args": event.payload.args,
-        "kwargs": event.payload.kwargs,
-        "publication": event.publication,
-    });
-    if event.retained {
-        data["retained"] = serde_json::Value::Bool(true);
+    #[derive(Serialize)]
+    struct Data<'a> {
+        topic: &'a str,
+        args: &'a Option<List>,
+        kwargs: &'a Option<Dict>,
+        publication: Id,
+        /// Only on a retained event (a topic's state, sent first).
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        retained: bool,
     }
-    let name = match name {
-        SseEventName::Message => String::new(),
-        SseEventName::Topic => format!("event: {}\n", event.topic),
-        SseEventName::Fixed(name) => format!("event: {name}\n"),
+    let mut out = Vec::with_capacity(128);
+    out.extend_from_slice(format!("id: {}\n", event.publication).as_bytes());
+    match name {
+        SseEventName::Message => {}
+        SseEventName::Topic => {
+            out.extend_from_slice(format!("event: {}\n", event.topic).as_bytes())
+        }
+        SseEventName::Fixed(name) => out.extend_from_slice(format!("event: {name}\n").as_bytes()),
+    }
+    out.extend_from_slice(b"data: ");
+    let data = Data {
+        topic: &event.topic,
+        args: &event.payload.args,
+        kwargs: &event.payload.kwargs,
+        publication: event.publication,
+        retained: event.retained,
     };
-    Bytes::from(format!("id: {}\n{name}data: {data}\n\n", event.publication))
+    let start = out.len();
+    if serde_json::to_writer(&mut out, &data).is_err() {
+        // Not reachable with WAMP values (writing to a Vec does not fail); never half an event.
+        out.truncate(start);
+        out.extend_from_slice(b"null");
+    }
+    out.extend_from_slice(b"\n\n");
+    Bytes::from(out)
 }
 
 #[cfg(test)]
@@ -328,5 +352,58 @@ mod tests {
         assert!(parse_query("topic=a&retained=maybe").is_err());
         assert!(parse_query("match=prefix").is_err());
         assert!(parse_query("topic=a&match=regex").is_err());
+    }
+
+    #[test]
+    fn an_event_is_one_block_with_its_data_on_one_line() {
+        let mut kwargs = Dict::new();
+        kwargs.insert("k".into(), Value::Bytes(vec![1, 2]));
+        let event = ReceivedEvent {
+            publication: 7,
+            topic: "a.b".into(),
+            payload: Payload {
+                args: Some(vec![Value::UInt(u64::MAX), Value::String("x\ny".into())]),
+                kwargs: Some(kwargs),
+            },
+            retained: false,
+        };
+        let data = r#"{"topic":"a.b","args":[18446744073709551615,"x\ny"],"kwargs":{"k":"\u0000AQI="},"publication":7}"#;
+        assert_eq!(
+            encode(&SseEventName::Topic, &event),
+            format!("id: 7\nevent: a.b\ndata: {data}\n\n")
+        );
+        // Below i64::MIN: a serde_json tree cannot hold it (to_value fails), the writer can.
+        let below = Value::from_bigint(num_bigint::BigInt::from(i128::from(i64::MIN) - 1));
+        let big = ReceivedEvent {
+            publication: 8,
+            topic: "a.b".into(),
+            payload: Payload {
+                args: Some(vec![below]),
+                kwargs: None,
+            },
+            retained: true,
+        };
+        assert!(
+            String::from_utf8_lossy(&encode(&SseEventName::Message, &big)).contains(
+                r#""args":[-9223372036854775809],"kwargs":null,"publication":8,"retained":true}"#
+            )
+        );
+        let plain = encode(
+            &SseEventName::Message,
+            &ReceivedEvent {
+                payload: Payload {
+                    args: None,
+                    kwargs: None,
+                },
+                ..event
+            },
+        );
+        assert_eq!(
+            plain,
+            r#"id: 7
+data: {"topic":"a.b","args":null,"kwargs":null,"publication":7}
+
+"#
+        );
     }
 }

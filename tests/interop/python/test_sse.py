@@ -123,6 +123,33 @@ def test_live_events_arrive_once_and_in_order(router):
     stream.close()
 
 
+def test_a_burst_arrives_complete_and_in_order(router):
+    """Events queued behind one another go out joined in one chunk: none is cut, lost or
+    reordered within its topic, with two topics merged into one stream."""
+    stream = Stream(router, "/events?topic=com.burst.a&topic=com.burst.b")
+    assert stream.next_block() == ["retry: 3000"]
+
+    async def main():
+        async with Sessions(router.url()) as s:
+            publisher = await s.connect()
+            for i in range(400):  # not acknowledged: all sent at once
+                publisher.publish("com.burst.a" if i % 3 else "com.burst.b", i, "x" * (i % 50))
+            await publisher.publish("com.burst.a", 400, options=PublishOptions(acknowledge=True))
+    run(main())
+    seen = {"com.burst.a": [], "com.burst.b": []}
+    for _ in range(401):
+        event = stream.next_event()
+        assert event is not None, f"the stream ended after {seen}"
+        data = event["data"]
+        i = data["args"][0]
+        assert data["args"] == ([i] if i == 400 else [i, "x" * (i % 50)]), event
+        assert data["publication"] == int(event["id"])
+        seen[data["topic"]].append(i)
+    assert seen["com.burst.a"] == [i for i in range(401) if i % 3 or i == 400]
+    assert seen["com.burst.b"] == [i for i in range(400) if i % 3 == 0]
+    stream.close()
+
+
 def test_several_topics_patterns_names_heartbeats(router):
     stream = Stream(router, "/named?topic=com.x&topic=com.y&match=prefix")
     assert stream.next_block() == ["retry: 250"]
