@@ -13,6 +13,7 @@ mod cookie;
 mod endpoint;
 mod error;
 mod guest;
+mod http_callee;
 mod load;
 mod loader;
 mod longpoll;
