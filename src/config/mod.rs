@@ -10,6 +10,7 @@ mod bridge;
 mod cgi_path;
 mod cluster;
 mod cookie;
+mod crossbar_rest_callee;
 mod endpoint;
 mod error;
 mod guest;

@@ -1,0 +1,162 @@
+//! Crossbar's `RESTCallee` container components (`crossbar.bridge.rest.RESTCallee`, formerly
+//! `crossbar.adapter.rest.RESTCallee`), run natively as HTTP callees with the Crossbar
+//! contract ([`RequestMapping::CrossbarRest`]) instead of being listed as not run.
+//!
+//! A container worker may come before the router worker it connects to, so components are
+//! taken while the container loads ([`take`]) and placed once every worker is loaded
+//! ([`place`]): in the component's `realm`, as the role that the anonymous login of the router
+//! transport on the component's `transport.endpoint` port gives (`anonymous` when there is no
+//! such transport or login). A realm or role that does not exist keeps the component not run,
+//! with the reason.
+
+use crate::config::loader::Loader;
+use crate::config::model::{
+    DEFAULT_HTTP_CALLEE_CONCURRENCY, DEFAULT_HTTP_CALLEE_MAX_RESPONSE, DEFAULT_HTTP_CALLEE_TIMEOUT,
+    Endpoint, HttpCalleeConfig, HttpMethod, NotRun, OnTimeout, PathService, RequestMapping,
+    TRUSTED_ROLE, TransportConfig, TransportKind, Worker,
+};
+use crate::config::node::{Obj, Result};
+use crate::config::topic::request::http_url;
+use crate::wamp::uri::{self, MatchPolicy};
+
+const CLASSNAMES: [&str; 2] = [
+    "crossbar.bridge.rest.RESTCallee",
+    "crossbar.adapter.rest.RESTCallee",
+];
+
+/// A component taken from a container, waiting for its realm and role.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingRestCallee {
+    realm: String,
+    /// The TCP port of `transport.endpoint`, if written.
+    port: Option<u16>,
+    callee: HttpCalleeConfig,
+}
+
+/// The RESTCallee components of a container worker's `components`, checked and kept in `cx`;
+/// returns their JSON paths (the container lists the others as not run).
+pub(crate) fn take(container: &Obj, cx: &mut Loader) -> Result<Vec<String>> {
+    let Some(list) = container.get("components") else {
+        return Ok(Vec::new());
+    };
+    let mut taken = Vec::new();
+    for item in list.array()? {
+        let component = item.object()?;
+        let is_rest_callee = component
+            .get("classname")
+            .and_then(|n| n.str().ok())
+            .is_some_and(|name| CLASSNAMES.contains(&name));
+        if !is_rest_callee {
+            continue;
+        }
+        cx.pending_rest_callees.push(pending(&component)?);
+        taken.push(item.path.clone());
+    }
+    Ok(taken)
+}
+
+fn pending(component: &Obj) -> Result<PendingRestCallee> {
+    let extra = component.required("extra")?.object()?;
+    extra.only(&["procedure", "baseurl"])?;
+    let procedure_node = extra.required("procedure")?;
+    let procedure = procedure_node.str()?;
+    if !uri::is_valid(procedure, false, MatchPolicy::Exact) || uri::is_reserved(procedure) {
+        return Err(procedure_node.error(format!(
+            "\"{procedure}\" is not a procedure URI a client may register"
+        )));
+    }
+    let port = match component.get("transport") {
+        Some(transport) => transport
+            .object()?
+            .get("endpoint")
+            .map(|endpoint| endpoint.object())
+            .transpose()?
+            .and_then(|endpoint| endpoint.get("port"))
+            .map(|port| port.u64_in(1, 65535).map(|p| p as u16))
+            .transpose()?,
+        None => None,
+    };
+    Ok(PendingRestCallee {
+        realm: component.required("realm")?.str()?.to_owned(),
+        port,
+        callee: HttpCalleeConfig {
+            path: component.path.clone(),
+            procedure: procedure.to_owned(),
+            policy: MatchPolicy::Exact,
+            url: http_url(&extra.required("baseurl")?)?,
+            method: HttpMethod::Get,
+            role: String::new(),
+            headers: Vec::new(),
+            timeout: DEFAULT_HTTP_CALLEE_TIMEOUT,
+            on_timeout: OnTimeout::Timeout,
+            mapping: RequestMapping::CrossbarRest,
+            max_response_bytes: DEFAULT_HTTP_CALLEE_MAX_RESPONSE,
+            concurrency: DEFAULT_HTTP_CALLEE_CONCURRENCY,
+        },
+    })
+}
+
+/// Every taken component into its realm's `http_callees`, or into `not_run` with the reason.
+pub(crate) fn place(routers: &mut [Worker], cx: &mut Loader) {
+    for pending in std::mem::take(&mut cx.pending_rest_callees) {
+        let transports: Vec<&TransportConfig> =
+            routers.iter().flat_map(|w| &w.transports).collect();
+        let role = pending
+            .port
+            .and_then(|port| anonymous_role(&transports, port))
+            .unwrap_or_else(|| "anonymous".to_owned());
+        let procedure = &pending.callee.procedure;
+        let realm = routers
+            .iter_mut()
+            .flat_map(|w| &mut w.realms)
+            .find(|r| r.name == pending.realm);
+        let reason = match realm {
+            None => format!("realm \"{}\" is not defined", pending.realm),
+            Some(realm) if role != TRUSTED_ROLE && !realm.roles.iter().any(|r| r.name == role) => {
+                format!(
+                    "role \"{role}\" (its transport's anonymous role) is not defined in realm \"{}\"",
+                    realm.name
+                )
+            }
+            Some(realm) if realm.http_callees.iter().any(|c| &c.procedure == procedure) => {
+                format!(
+                    "procedure \"{procedure}\" is an HTTP callee of realm \"{}\" already",
+                    realm.name
+                )
+            }
+            Some(realm) => {
+                let mut callee = pending.callee;
+                callee.role = role;
+                realm.http_callees.push(callee);
+                continue;
+            }
+        };
+        cx.not_run.push(NotRun {
+            path: pending.callee.path.clone(),
+            what: format!("RESTCallee component ({procedure}): {reason}"),
+            instead:
+                "define the realm and role, or run it as an HTTP callee (realms[].http_callees)"
+                    .to_owned(),
+        });
+    }
+}
+
+/// The role of a static anonymous login on the transport listening on `port` (its WebSocket
+/// or RawSocket service, or the first WebSocket path of a web transport).
+fn anonymous_role(transports: &[&TransportConfig], port: u16) -> Option<String> {
+    let transport = transports
+        .iter()
+        .find(|t| matches!(&t.endpoint, Endpoint::Tcp(tcp) if tcp.port == port))?;
+    let auth = match &transport.kind {
+        TransportKind::WebSocket(ws) => &ws.auth,
+        TransportKind::RawSocket(rs) => &rs.auth,
+        TransportKind::Web { paths, .. } | TransportKind::Universal { paths, .. } => {
+            paths.values().find_map(|service| match service {
+                PathService::WebSocket(ws) => Some(&ws.auth),
+                _ => None,
+            })?
+        }
+    };
+    let anonymous = auth.anonymous.as_ref()?;
+    (anonymous.dynamic.is_none()).then(|| anonymous.role.clone())
+}
