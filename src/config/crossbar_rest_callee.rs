@@ -160,3 +160,127 @@ fn anonymous_role(transports: &[&TransportConfig], port: u16) -> Option<String> 
     let anonymous = auth.anonymous.as_ref()?;
     (anonymous.dynamic.is_none()).then(|| anonymous.role.clone())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::model::RequestMapping;
+
+    /// A router with realm1 (roles `roles`) and a web transport on 8080 whose WebSocket path
+    /// logs anonymous sessions in as `frontend`, then a container with `components`.
+    fn config(roles: &str, components: &str) -> String {
+        format!(
+            r#"{{"version": 2, "workers": [
+                {{"type": "container", "components": [{components}]}},
+                {{"type": "router",
+                  "realms": [{{"name": "realm1", "roles": [{roles}]}}],
+                  "transports": [{{"type": "web",
+                      "endpoint": {{"type": "tcp", "port": 8080}},
+                      "paths": {{"ws": {{"type": "websocket", "auth": {{"anonymous":
+                          {{"type": "static", "role": "frontend"}}}}}}}}}}]}}]}}"#
+        )
+    }
+
+    fn rest_callee(classname: &str, port: u16, extra: &str) -> String {
+        format!(
+            r#"{{"type": "class", "classname": "{classname}", "realm": "realm1",
+                "extra": {extra},
+                "transport": {{"type": "websocket", "url": "ws://127.0.0.1:{port}/ws",
+                               "endpoint": {{"type": "tcp", "host": "127.0.0.1", "port": {port}}}}}}}"#
+        )
+    }
+
+    const EXTRA: &str =
+        r#"{"procedure": "com.example.rest", "baseurl": "http://127.0.0.1:9000/api/"}"#;
+    const FRONTEND: &str = r#"{"name": "frontend", "permissions": []}"#;
+
+    #[test]
+    fn a_rest_callee_runs_as_the_transports_anonymous_role() {
+        for classname in [
+            "crossbar.bridge.rest.RESTCallee",
+            "crossbar.adapter.rest.RESTCallee",
+        ] {
+            let text = config(FRONTEND, &rest_callee(classname, 8080, EXTRA));
+            let loaded = crate::config::load_str(&text).unwrap();
+            assert!(loaded.not_run.is_empty(), "{:?}", loaded.not_run);
+            let callee = &loaded.workers[0].realms[0].http_callees[0];
+            assert_eq!(callee.procedure, "com.example.rest");
+            assert_eq!(callee.role, "frontend");
+            assert_eq!(callee.mapping, RequestMapping::CrossbarRest);
+            assert_eq!(callee.path, "workers[0].components[0]");
+        }
+    }
+
+    #[test]
+    fn another_port_means_anonymous_and_a_missing_role_keeps_it_not_run() {
+        let text = config(
+            FRONTEND,
+            &rest_callee("crossbar.bridge.rest.RESTCallee", 9999, EXTRA),
+        );
+        let loaded = crate::config::load_str(&text).unwrap();
+        assert!(loaded.workers[0].realms[0].http_callees.is_empty());
+        let part = &loaded.not_run[0];
+        assert_eq!(part.path, "workers[0].components[0]");
+        assert!(part.what.contains("role \"anonymous\""), "{}", part.what);
+        let anonymous = r#"{"name": "anonymous", "permissions": []}"#;
+        let text = config(
+            anonymous,
+            &rest_callee("crossbar.bridge.rest.RESTCallee", 9999, EXTRA),
+        );
+        let loaded = crate::config::load_str(&text).unwrap();
+        assert_eq!(
+            loaded.workers[0].realms[0].http_callees[0].role,
+            "anonymous"
+        );
+    }
+
+    #[test]
+    fn other_components_of_the_container_stay_not_run() {
+        let other = r#"{"type": "class", "classname": "myapp.Backend", "realm": "realm1"}"#;
+        let rest = rest_callee("crossbar.bridge.rest.RESTCallee", 8080, EXTRA);
+        let loaded =
+            crate::config::load_str(&config(FRONTEND, &format!("{rest}, {other}"))).unwrap();
+        assert_eq!(loaded.workers[0].realms[0].http_callees.len(), 1);
+        assert_eq!(loaded.not_run.len(), 1);
+        assert!(loaded.not_run[0].what.contains("myapp.Backend"));
+        assert!(!loaded.not_run[0].what.contains("RESTCallee"));
+    }
+
+    #[test]
+    fn errors_name_the_json_path() {
+        let cases = [
+            (
+                r#"{"procedure": "com.example.rest"}"#,
+                "extra.baseurl",
+                "required",
+            ),
+            (r#"{"baseurl": "http://x/"}"#, "extra.procedure", "required"),
+            (
+                r#"{"procedure": "a..b", "baseurl": "http://x/"}"#,
+                "extra.procedure",
+                "not a procedure",
+            ),
+            (
+                r#"{"procedure": "a.b", "baseurl": "nope"}"#,
+                "extra.baseurl",
+                "URL",
+            ),
+            (
+                r#"{"procedure": "a.b", "baseurl": "http://x/", "x": 1}"#,
+                "extra.x",
+                "unknown key",
+            ),
+        ];
+        for (extra, key, message) in cases {
+            let text = config(
+                FRONTEND,
+                &rest_callee("crossbar.bridge.rest.RESTCallee", 8080, extra),
+            );
+            let e = crate::config::load_str(&text).unwrap_err().to_string();
+            assert!(
+                e.starts_with(&format!("workers[0].components[0].{key}")),
+                "{e}"
+            );
+            assert!(e.contains(message), "{e}");
+        }
+    }
+}

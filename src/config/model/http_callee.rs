@@ -103,3 +103,15 @@ pub enum RequestMapping {
     /// every response is a RESULT `{"code", "content", "headers"}`.
     CrossbarRest,
 }
+
+impl RequestMapping {
+    /// The `body` value (`crossbar-rest` is not written in config: it names the Crossbar mode).
+    pub fn name(self) -> &'static str {
+        match self {
+            RequestMapping::Payload => "payload",
+            RequestMapping::Kwargs => "kwargs",
+            RequestMapping::Args0 => "args0",
+            RequestMapping::CrossbarRest => "crossbar-rest",
+        }
+    }
+}

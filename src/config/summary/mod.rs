@@ -16,7 +16,9 @@ use transport::transport_summary;
 
 use std::fmt::Write;
 
-use crate::config::model::{Config, PermissionConfig, RealmConfig, StoreConfig, UriCheck};
+use crate::config::model::{
+    Config, PermissionConfig, RealmConfig, RequestMapping, StoreConfig, UriCheck,
+};
 use crate::wamp::uri::MatchPolicy;
 
 pub fn summary(config: &Config) -> String {
@@ -101,6 +103,26 @@ fn realm_summary(out: &mut String, realm: &RealmConfig) {
                 topic.poller.polling_period,
                 crate::config::topic::redact_url(topic.poller.url.as_str()),
                 if topic.always_on { ", always on" } else { "" }
+            ),
+        );
+    }
+    for callee in &realm.http_callees {
+        let method = match callee.mapping {
+            RequestMapping::CrossbarRest => "Crossbar RESTCallee, the call's method",
+            _ => callee.method.name(),
+        };
+        line(
+            out,
+            2,
+            format!(
+                "http callee {} ({}): {method} {} as role {}, body {}, timeout {} s, at most {} at a time",
+                callee.procedure,
+                policy_name(callee.policy),
+                crate::config::topic::redact_url(callee.url.as_str()),
+                callee.role,
+                callee.mapping.name(),
+                callee.timeout.as_secs(),
+                callee.concurrency
             ),
         );
     }

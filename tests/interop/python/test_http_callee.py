@@ -21,8 +21,8 @@ import pytest
 from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import CallOptions
 
-from junction_harness import Router, Sessions, anonymous_role, make_config, realm, run, \
-    web_transport, ws_path
+from junction_harness import Router, Sessions, anonymous_role, http_request, make_config, realm, \
+    run, web_transport, ws_path
 
 TOKEN = "Bearer tok-SECRET-8f3a9"
 BIG = 5 * 1024 * 1024
@@ -160,7 +160,8 @@ def router(request, backend):
              url=f"http://127.0.0.1:{closed_port()}/api?key=hidden-query"),
     ]
     ws = dict(ws_path(), options={"max_message_size": 16 * 1024 * 1024})
-    config = make_config(realms=[r], transports=[web_transport({"ws": ws})])
+    config = make_config(realms=[r], transports=[web_transport({"ws": ws,
+                                                                "metrics": {"type": "metrics"}})])
     config["workers"].append({"type": "container", "components": [{
         "type": "class", "classname": "crossbar.bridge.rest.RESTCallee", "realm": "realm1",
         "extra": {"procedure": "com.example.rest", "baseurl": url("/api/v1/")},
@@ -342,3 +343,21 @@ def test_crossbar_rest_callee_component(router, backend):
     assert last_request(backend, "/status/404")["body"] == b'{"a": 1}'
     e = call(router, "com.example.rest", url="x")
     assert e.error == "wamp.error.invalid_argument", e
+
+
+def test_metrics_count_calls_by_outcome(router, backend):
+    call(router, "com.example.text")
+    call(router, "com.example.notfound")
+    status, text = metrics(router)
+    assert status == 200
+    assert any(line.startswith("junction_http_callee_calls_total{") and 'outcome="result"' in line
+               and 'procedure="com.example.text"' in line for line in text.splitlines()), text
+    assert any(line.startswith("junction_http_callee_calls_total{")
+               and 'outcome="http_status"' in line and 'procedure="com.example.notfound"' in line
+               for line in text.splitlines())
+    assert "junction_http_callee_duration_seconds_count{" in text
+
+
+def metrics(router):
+    res = http_request("127.0.0.1", router.ports[0], "GET", "/metrics", content_type=None)
+    return res.status, res.body.decode()
