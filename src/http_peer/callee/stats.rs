@@ -55,8 +55,11 @@ impl CalleeStats {
     }
 }
 
-/// Every callee's counts, by (realm, procedure).
-static CALLEES: LazyLock<Mutex<BTreeMap<(String, String), Arc<CalleeStats>>>> =
+/// (realm, procedure as configured).
+type CalleeKey = (String, String);
+
+/// Every callee's counts, by realm and procedure.
+static CALLEES: LazyLock<Mutex<BTreeMap<CalleeKey, Arc<CalleeStats>>>> =
     LazyLock::new(Mutex::default);
 
 /// The counts of the callee of `procedure` in `realm`, registered on first use.
