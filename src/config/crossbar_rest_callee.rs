@@ -12,8 +12,8 @@
 use crate::config::loader::Loader;
 use crate::config::model::{
     DEFAULT_HTTP_CALLEE_CONCURRENCY, DEFAULT_HTTP_CALLEE_MAX_RESPONSE, DEFAULT_HTTP_CALLEE_TIMEOUT,
-    Endpoint, HttpCalleeConfig, HttpMethod, NotRun, OnTimeout, PathService, RequestMapping,
-    TRUSTED_ROLE, TransportConfig, TransportKind, Worker,
+    Endpoint, HttpCalleeConfig, HttpMethod, NotRun, OnTimeout, PathService, PendingRestCallee,
+    RequestMapping, TRUSTED_ROLE, TransportConfig, TransportKind, Worker,
 };
 use crate::config::node::{Obj, Result};
 use crate::config::topic::request::http_url;
@@ -23,15 +23,6 @@ const CLASSNAMES: [&str; 2] = [
     "crossbar.bridge.rest.RESTCallee",
     "crossbar.adapter.rest.RESTCallee",
 ];
-
-/// A component taken from a container, waiting for its realm and role.
-#[derive(Debug, Clone)]
-pub(crate) struct PendingRestCallee {
-    realm: String,
-    /// The TCP port of `transport.endpoint`, if written.
-    port: Option<u16>,
-    callee: HttpCalleeConfig,
-}
 
 /// The RESTCallee components of a container worker's `components`, checked and kept in `cx`;
 /// returns their JSON paths (the container lists the others as not run).

@@ -31,5 +31,5 @@ pub(crate) struct Loader<'e> {
     pub tls_auth_paths: Vec<String>,
     /// Crossbar RESTCallee components of container workers, placed in their realms once every
     /// worker is loaded (`crossbar_rest_callee.rs`).
-    pub pending_rest_callees: Vec<crate::config::crossbar_rest_callee::PendingRestCallee>,
+    pub pending_rest_callees: Vec<crate::config::model::PendingRestCallee>,
 }

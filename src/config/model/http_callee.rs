@@ -115,3 +115,14 @@ impl RequestMapping {
         }
     }
 }
+
+/// A Crossbar `RESTCallee` component taken from a container worker while loading, waiting for
+/// its realm and role (see `config/crossbar_rest_callee.rs`).
+#[derive(Debug, Clone)]
+pub struct PendingRestCallee {
+    pub realm: String,
+    /// The TCP port of the component's `transport.endpoint`, if written.
+    pub port: Option<u16>,
+    /// `role` empty until placed.
+    pub callee: HttpCalleeConfig,
+}
