@@ -3,7 +3,7 @@
 //! the component's `baseurl` as Python's `urljoin` does), `body` (a string), `headers` (name ->
 //! value or list of values) and `params` (query parameters, name -> value or list); every
 //! answer, whatever its status, is the RESULT `{"code": status, "content": text, "headers":
-//! {name: [values]}}` with header names capitalized as Twisted writes them.
+//! {name: [values]}}` with header names title-cased (`Content-Type`), as its webhook has them.
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
@@ -68,24 +68,13 @@ pub fn build(
 
 /// The RESULT for any answer.
 pub fn result(status: u16, headers: &HeaderMap, body: &[u8]) -> Payload {
-    let mut by_name: Dict = Dict::new();
-    for (name, value) in headers {
-        let entry = by_name
-            .entry(twisted_name(name.as_str()))
-            .or_insert_with(|| Value::List(Vec::new()));
-        if let Value::List(values) = entry {
-            values.push(Value::from(
-                String::from_utf8_lossy(value.as_bytes()).into_owned(),
-            ));
-        }
-    }
     let mut answer = Dict::new();
     answer.insert("code".into(), Value::from(u64::from(status)));
     answer.insert(
         "content".into(),
         Value::from(String::from_utf8_lossy(body).into_owned()),
     );
-    answer.insert("headers".into(), Value::Dict(by_name));
+    answer.insert("headers".into(), Value::Dict(crossbar_headers(headers)));
     Payload {
         args: Some(vec![Value::Dict(answer)]),
         kwargs: None,
@@ -141,23 +130,27 @@ fn invalid(message: impl Into<String>) -> Failure {
     Failure::InvalidArgument(message.into())
 }
 
-/// A header name as Twisted's `Headers` gives it to Crossbar: each dash-separated word
-/// capitalized, with Twisted's own exceptions.
-fn twisted_name(lower: &str) -> String {
-    const SPECIAL: [(&str, &str); 7] = [
-        ("content-md5", "Content-MD5"),
-        ("dnt", "DNT"),
-        ("etag", "ETag"),
-        ("p3p", "P3P"),
-        ("te", "TE"),
-        ("www-authenticate", "WWW-Authenticate"),
-        ("x-xss-protection", "X-XSS-Protection"),
-    ];
-    if let Some((_, name)) = SPECIAL.iter().find(|(l, _)| *l == lower) {
-        return (*name).to_owned();
+/// HTTP headers as Crossbar hands them on (Twisted's `getAllRawHeaders`): `{Name: [values]}`,
+/// names as [`title_case`] writes them, values as text. The webhook path's events use it too.
+pub fn crossbar_headers(headers: &HeaderMap) -> Dict {
+    let mut by_name = Dict::new();
+    for (name, value) in headers {
+        let entry = by_name
+            .entry(title_case(name.as_str()))
+            .or_insert_with(|| Value::List(Vec::new()));
+        if let Value::List(values) = entry {
+            values.push(Value::from(
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            ));
+        }
     }
-    lower
-        .split('-')
+    by_name
+}
+
+/// `x-request-id` -> `X-Request-Id`: a header name as Crossbar reports it (each
+/// dash-separated word capitalized).
+pub fn title_case(name: &str) -> String {
+    name.split('-')
         .map(|word| {
             let mut chars = word.chars();
             match chars.next() {
@@ -172,13 +165,6 @@ fn twisted_name(lower: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn header_names_are_written_as_twisted_writes_them() {
-        assert_eq!(twisted_name("content-type"), "Content-Type");
-        assert_eq!(twisted_name("etag"), "ETag");
-        assert_eq!(twisted_name("x-request-id"), "X-Request-Id");
-    }
 
     #[test]
     fn positional_arguments_take_crossbars_names() {
