@@ -140,3 +140,55 @@ fn register_options(config: &HttpCalleeConfig) -> Dict {
     );
     options
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        crate::config::load_str(
+            r#"{"version": 2, "workers": [{"type": "router", "realms": [{"name": "realm1",
+                "roles": [{"name": "backend", "permissions": [{"uri": "com.example",
+                    "match": "prefix", "allow": {"register": true}}]}],
+                "http_callees": [{"procedure": "com.example.orders", "role": "backend",
+                                  "url": "http://127.0.0.1:9/orders"}]}],
+                "transports": []}]}"#,
+        )
+        .unwrap()
+    }
+
+    async fn wait_until(what: &str, f: impl Fn() -> bool) {
+        for _ in 0..500 {
+            if f() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("{what}");
+    }
+
+    #[tokio::test]
+    async fn a_procedure_held_by_another_session_is_registered_once_free_and_gone_at_shutdown() {
+        // As main does before any client is built.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let config = config();
+        let router = Router::new(&config);
+        let realm = router.realm("realm1").unwrap();
+        let mut holder = InternalCallee::new(Arc::clone(&realm), "backend", "other");
+        holder.register("com.example.orders").unwrap();
+        let callees = HttpCallees::start(&config, &router).unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        drop(holder);
+        assert!(!realm.has_registration("com.example.orders"));
+        wait_until(
+            "the HTTP callee registers once the procedure is free",
+            || realm.has_registration("com.example.orders"),
+        )
+        .await;
+        drop(callees);
+        wait_until("the registration goes at shutdown", || {
+            !realm.has_registration("com.example.orders")
+        })
+        .await;
+    }
+}
