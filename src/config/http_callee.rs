@@ -308,4 +308,29 @@ mod tests {
         assert!(e.contains("not a valid HTTP header value"), "{e}");
         assert!(!e.contains("bad"), "{e}");
     }
+
+    #[test]
+    fn check_summarizes_each_callee_without_secrets() {
+        let config = crate::config::load_str_with_env(
+            &realm(
+                r#"{"procedure": "com.example.orders", "match": "prefix", "role": "backend",
+                    "url": "http://127.0.0.1:9000/orders?api_key=k3y",
+                    "headers": {"Authorization": "$API_TOKEN"}}"#,
+            ),
+            &env,
+        )
+        .unwrap();
+        let summary = crate::config::summary(&config);
+        assert!(
+            summary.contains(
+                "http callee com.example.orders (prefix): POST \
+                 http://127.0.0.1:9000/orders?api_key=redacted, body payload, as role backend"
+            ),
+            "{summary}"
+        );
+        assert!(
+            !summary.contains("k3y") && !summary.contains("s3cret"),
+            "{summary}"
+        );
+    }
 }

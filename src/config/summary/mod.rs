@@ -107,20 +107,19 @@ fn realm_summary(out: &mut String, realm: &RealmConfig) {
         );
     }
     for callee in &realm.http_callees {
-        let method = match callee.mapping {
-            RequestMapping::CrossbarRest => "Crossbar RESTCallee, the call's method",
-            _ => callee.method.name(),
+        let url = crate::config::topic::redact_url(callee.url.as_str());
+        let request = match callee.mapping {
+            RequestMapping::CrossbarRest => format!("Crossbar RESTCallee below {url}"),
+            mapping => format!("{} {url}, body {}", callee.method.name(), mapping.name()),
         };
         line(
             out,
             2,
             format!(
-                "http callee {} ({}): {method} {} as role {}, body {}, timeout {} s, at most {} at a time",
+                "http callee {} ({}): {request}, as role {}, timeout {} s, at most {} at a time",
                 callee.procedure,
                 policy_name(callee.policy),
-                crate::config::topic::redact_url(callee.url.as_str()),
                 callee.role,
-                callee.mapping.name(),
                 callee.timeout.as_secs(),
                 callee.concurrency
             ),
