@@ -44,13 +44,16 @@ impl Callee {
             }
             Err(failure) => {
                 self.stats.record(failure.outcome(), started.elapsed());
-                tracing::debug!(
-                    procedure = %crate::log_text::peer_text(&invocation.called),
-                    reason = failure.outcome().name(),
-                    url = %self.shown_url,
-                    "http callee: the call fails"
-                );
-                failure.into_call_outcome(&self.shown_url)
+                let outcome = failure.into_call_outcome(&self.shown_url);
+                if let CallOutcome::Error { error, .. } = &outcome {
+                    tracing::debug!(
+                        procedure = %crate::log_text::peer_text(&invocation.called),
+                        reason = %error,
+                        url = %self.shown_url,
+                        "http callee: the call fails"
+                    );
+                }
+                outcome
             }
         }
     }
