@@ -284,6 +284,29 @@ def test_a_call_timeout_drops_the_http_request(router, backend):
     assert backend.dropped.wait(5), "the HTTP request was not dropped"
 
 
+def test_a_cancel_in_kill_mode_drops_the_http_request(router, backend):
+    from autobahn.wamp import message
+
+    async def main():
+        async with Sessions(router.url(0, "ws")) as s:
+            session = await s.connect("json")
+            pending = session.call("com.example.hold")
+            await wait_for_request(backend, "/hold")
+            # autobahn's own cancel sends no mode (skip): send CANCEL with mode kill.
+            (request,) = list(session._call_reqs)
+            session._transport.send(message.Cancel(request, mode="kill"))
+            try:
+                await pending
+                raise AssertionError("the call succeeded")
+            except ApplicationError as e:
+                assert e.error == "wamp.error.canceled", e
+
+    backend.requests.clear()
+    backend.dropped.clear()
+    run(main())
+    assert backend.dropped.wait(5), "the HTTP request was not dropped"
+
+
 def test_concurrency_bounds_the_calls_in_flight(router, backend):
     async def main():
         async with Sessions(router.url(0, "ws")) as s:
