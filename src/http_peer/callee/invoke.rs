@@ -31,7 +31,11 @@ impl Callee {
     }
 
     pub async fn invoke(&self, invocation: InternalInvocation) -> CallOutcome {
-        let started = Instant::now();
+        let mut timing = Timing {
+            stats: &self.stats,
+            started: Instant::now(),
+            outcome: Outcome::Canceled,
+        };
         let timeout = self.config.timeout;
         let answer = match tokio::time::timeout(timeout, self.exchange(&invocation)).await {
             Ok(answer) => answer,
@@ -39,11 +43,11 @@ impl Callee {
         };
         match answer {
             Ok(result) => {
-                self.stats.record(Outcome::Result, started.elapsed());
+                timing.outcome = Outcome::Result;
                 CallOutcome::Result(result)
             }
             Err(failure) => {
-                self.stats.record(failure.outcome(), started.elapsed());
+                timing.outcome = failure.outcome();
                 let outcome = failure.into_call_outcome(&self.shown_url);
                 if let CallOutcome::Error { error, .. } = &outcome {
                     tracing::debug!(
@@ -83,5 +87,19 @@ impl Callee {
             args: value.map(|v| vec![v]),
             kwargs: None,
         })
+    }
+}
+
+/// Counts an invocation when it ends, also when its task is dropped by an INTERRUPT (then as
+/// `canceled`).
+struct Timing<'a> {
+    stats: &'a CalleeStats,
+    started: Instant,
+    outcome: Outcome,
+}
+
+impl Drop for Timing<'_> {
+    fn drop(&mut self) {
+        self.stats.record(self.outcome, self.started.elapsed());
     }
 }

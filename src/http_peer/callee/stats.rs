@@ -26,6 +26,8 @@ pub enum Outcome {
     TooLarge,
     /// Arguments that cannot make a request (`wamp.error.invalid_argument`).
     InvalidArgument,
+    /// Interrupted (the caller canceled, or its call timeout ran out): the request dropped.
+    Canceled,
 }
 
 impl Outcome {
@@ -37,6 +39,7 @@ impl Outcome {
             Outcome::Timeout => "timeout",
             Outcome::TooLarge => "too_large",
             Outcome::InvalidArgument => "invalid_argument",
+            Outcome::Canceled => "canceled",
         }
     }
 }

@@ -371,12 +371,16 @@ def test_crossbar_rest_callee_component(router, backend):
 def test_metrics_count_calls_by_outcome(router, backend):
     call(router, "com.example.text")
     call(router, "com.example.notfound")
+    call(router, "com.example.hold", options=CallOptions(timeout=300))
     status, text = metrics(router)
     assert status == 200
     assert any(line.startswith("junction_http_callee_calls_total{") and 'outcome="result"' in line
                and 'procedure="com.example.text"' in line for line in text.splitlines()), text
     assert any(line.startswith("junction_http_callee_calls_total{")
                and 'outcome="http_status"' in line and 'procedure="com.example.notfound"' in line
+               for line in text.splitlines())
+    assert any(line.startswith("junction_http_callee_calls_total{")
+               and 'outcome="canceled"' in line and 'procedure="com.example.hold"' in line
                for line in text.splitlines())
     assert "junction_http_callee_duration_seconds_count{" in text
 
