@@ -21,6 +21,7 @@ pub mod config;
 pub mod fuzzing;
 pub mod guest;
 pub mod http;
+pub mod http_peer;
 pub mod log_fields;
 pub mod log_text;
 pub mod log_throttle;

@@ -57,6 +57,7 @@ pub(crate) fn load_text(
         not_run: Vec::new(),
         warnings: Vec::new(),
         tls_auth_paths: Vec::new(),
+        pending_rest_callees: Vec::new(),
     };
     let (workers, guests) = load_root(&Node::root(&value), &mut loader)?;
     Ok(Config {
@@ -138,6 +139,7 @@ fn load_root(node: &Node, cx: &mut Loader) -> Result<(Vec<Worker>, Vec<GuestWork
             }
         }
     }
+    crate::config::crossbar_rest_callee::place(&mut routers, cx);
     Ok((routers, guests))
 }
 

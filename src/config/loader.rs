@@ -29,4 +29,7 @@ pub(crate) struct Loader<'e> {
     /// Paths of the `tls` auth blocks of the transport being loaded, for its endpoint to check
     /// that it asks for client certificates (the endpoint is loaded after the services).
     pub tls_auth_paths: Vec<String>,
+    /// Crossbar RESTCallee components of container workers, placed in their realms once every
+    /// worker is loaded (`crossbar_rest_callee.rs`).
+    pub pending_rest_callees: Vec<crate::config::model::PendingRestCallee>,
 }

@@ -29,8 +29,15 @@ pub(crate) fn container(obj: &Obj, cx: &mut Loader) -> Result<()> {
         "components",
         "connections",
     ])?;
-    let names = components(obj)?
+    // RESTCallee components run natively (as HTTP callees).
+    let run = crate::config::crossbar_rest_callee::take(obj, cx)?;
+    let all = components(obj)?;
+    if !run.is_empty() && all.len() == run.len() {
+        return Ok(());
+    }
+    let names = all
         .into_iter()
+        .filter(|(path, _)| !run.contains(path))
         .map(|(_, name)| name)
         .collect::<Vec<_>>()
         .join("; ");

@@ -4,6 +4,7 @@
 //! permission fails at load rather than silently never matching.
 
 use crate::config::error::ConfigError;
+use crate::config::http_callee::load_http_callees;
 use crate::config::loader::Loader;
 use crate::config::model::{
     Allow, Disclose, PermissionConfig, RealmConfig, RoleConfig, TopicDefinition, UriCheck,
@@ -20,7 +21,15 @@ pub(crate) fn load_realm(node: &Node, cx: &mut Loader) -> Result<RealmConfig> {
     let obj = node.object()?;
     obj.keys(
         &[
-            "name", "roles", "options", "topics", "store", "rlinks", "stats", "trace",
+            "name",
+            "roles",
+            "options",
+            "topics",
+            "store",
+            "http_callees",
+            "rlinks",
+            "stats",
+            "trace",
         ],
         &["id"],
         &mut cx.ignored,
@@ -67,6 +76,10 @@ pub(crate) fn load_realm(node: &Node, cx: &mut Loader) -> Result<RealmConfig> {
         }
         None => (None, Vec::new(), Vec::new()),
     };
+    let http_callees = match obj.get("http_callees") {
+        Some(list) => load_http_callees(&list, &roles, cx)?,
+        None => Vec::new(),
+    };
     Ok(RealmConfig {
         name: name.to_string(),
         roles,
@@ -76,6 +89,7 @@ pub(crate) fn load_realm(node: &Node, cx: &mut Loader) -> Result<RealmConfig> {
         store,
         event_history,
         call_queue,
+        http_callees,
     })
 }
 

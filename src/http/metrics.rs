@@ -25,6 +25,7 @@ use serde::Serialize;
 use crate::http::bridge_stats;
 use crate::http::process_stats;
 use crate::http::response::{self, HttpResponse};
+use crate::http_peer::callee::stats as http_callee_stats;
 use crate::poller::supervisor::Pollers;
 use crate::router::Router;
 use crate::router::session_stats;
@@ -313,6 +314,7 @@ pub async fn metrics(router: &Router, pollers: &Pollers) -> HttpResponse {
     traffic_metrics(&mut registry, &traffic::snapshot());
     session_metrics(&mut registry);
     bridge_metrics(&mut registry);
+    http_callee_metrics(&mut registry);
     process_metrics(&mut registry);
     let mut text = String::new();
     if let Err(e) = encode(&mut text, &registry) {
@@ -481,6 +483,32 @@ fn bridge_metrics(registry: &mut Registry) {
         "bridge_request_duration_seconds",
         "Time to answer an HTTP bridge request, by path",
         latencies,
+    );
+}
+
+/// HTTP callees' invocations by realm, procedure (as configured) and outcome, and their
+/// duration.
+fn http_callee_metrics(registry: &mut Registry) {
+    let calls = counter_family(
+        registry,
+        "http_callee_calls",
+        "Invocations answered by HTTP callees, by realm, configured procedure and outcome",
+    );
+    let mut durations = Histograms::default();
+    for callee in http_callee_stats::snapshot() {
+        let labels = vec![("realm", callee.realm), ("procedure", callee.procedure)];
+        for (outcome, count) in &callee.outcomes {
+            let mut labels = labels.clone();
+            labels.push(("outcome", (*outcome).to_owned()));
+            calls.get_or_create(&labels).inc_by(*count);
+        }
+        durations.0.push((labels, callee.duration));
+    }
+    histogram(
+        registry,
+        "http_callee_duration_seconds",
+        "Time from an HTTP callee's invocation to its answer, by realm and configured procedure",
+        durations,
     );
 }
 

@@ -6,7 +6,6 @@
 //! The answer comes only after the publish is accepted: nothing is acknowledged and then
 //! dropped. When too many requests are in flight the path answers 503 with `Retry-After`.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use hmac::{Hmac, KeyInit, Mac};
@@ -157,18 +156,7 @@ impl WebhookPath {
 
 /// Crossbar's webhook event: `{"headers": {Name: [values]}, "body": raw body}`.
 fn raw_event(headers: &hyper::HeaderMap, body: &[u8]) -> Value {
-    let mut by_name: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    for (name, value) in headers {
-        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-        by_name
-            .entry(title_case(name.as_str()))
-            .or_default()
-            .push(Value::String(value));
-    }
-    let headers: Dict = by_name
-        .into_iter()
-        .map(|(k, v)| (k, Value::List(v)))
-        .collect();
+    let headers = crate::http_peer::callee::crossbar_rest::crossbar_headers(headers);
     let body = match std::str::from_utf8(body) {
         Ok(text) => Value::from(text),
         Err(_) => Value::Bytes(body.to_vec()),
@@ -177,20 +165,6 @@ fn raw_event(headers: &hyper::HeaderMap, body: &[u8]) -> Value {
     event.insert("headers".into(), Value::Dict(headers));
     event.insert("body".into(), body);
     Value::Dict(event)
-}
-
-/// `x-github-event` -> `X-Github-Event`: header names as Crossbar's webhook reports them.
-fn title_case(name: &str) -> String {
-    name.split('-')
-        .map(|word| {
-            let mut chars = word.chars();
-            match chars.next() {
-                Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
-                None => String::new(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("-")
 }
 
 /// GitHub's `X-Hub-Signature-256: sha256=<hex>` (or the older `X-Hub-Signature: sha1=<hex>`),
@@ -220,6 +194,7 @@ fn verify_hex<M: Mac + KeyInit>(secret: &str, body: &[u8], given_hex: &str) -> b
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http_peer::callee::crossbar_rest::title_case;
 
     #[test]
     fn github_signatures() {

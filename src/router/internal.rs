@@ -78,10 +78,16 @@ fn internal_peer(role: &str, authid: &str, outbound: Arc<Outbound>) -> Peer {
 /// An INVOCATION of an internal procedure, as its handler sees it.
 #[derive(Debug)]
 pub struct InternalInvocation {
+    /// The procedure as registered.
     pub procedure: String,
+    /// The procedure called: for a prefix or wildcard registration the caller's URI
+    /// (INVOCATION.Details.procedure), else the registered one.
+    pub called: String,
     /// The caller's role (always disclosed to internal callees), so the handler can check the
     /// caller's own permissions on what it asks about.
     pub caller_authrole: String,
+    /// The caller's authid (disclosed to internal callees like the role).
+    pub caller_authid: String,
     pub payload: Payload,
 }
 
@@ -106,11 +112,29 @@ impl InternalCallee {
         }
     }
 
+    /// Like [`new`](Self::new), for a callee that announces `call_canceling`: a caller's
+    /// CANCEL (`kill`, `killnowait`) or a call timeout reaches it as an INTERRUPT, which
+    /// [`serve_outcomes`](Self::serve_outcomes) answers by dropping the invocation's task.
+    pub fn with_call_canceling(realm: Arc<Realm>, role: &str, authid: &str) -> InternalCallee {
+        let (outbound, rx) = Outbound::new(1024);
+        let mut peer = internal_peer(role, authid, outbound);
+        peer.features.callee_call_canceling = true;
+        InternalCallee {
+            realm,
+            peer: Arc::new(peer),
+            rx,
+            procedures: Default::default(),
+        }
+    }
+
     /// Registers `procedure` (checked and authorized like a client's REGISTER).
     pub fn register(&mut self, procedure: &str) -> Result<Id, WampError> {
-        let registration = self
-            .realm
-            .register(&self.peer, 1, procedure, &Dict::new())?;
+        self.register_with(procedure, &Dict::new())
+    }
+
+    /// Registers `procedure` with REGISTER options (`match`, `concurrency`, ...).
+    pub fn register_with(&mut self, procedure: &str, options: &Dict) -> Result<Id, WampError> {
+        let registration = self.realm.register(&self.peer, 1, procedure, options)?;
         self.procedures.insert(registration, procedure.to_owned());
         Ok(registration)
     }
@@ -127,61 +151,118 @@ impl InternalCallee {
 
     /// Like [`serve`](Self::serve), with a handler that may wait (on the cluster): each
     /// invocation is answered from a task of its own, so a slow answer holds up no other.
-    pub async fn serve_async<H, F>(mut self, handler: H)
+    pub async fn serve_async<H, F>(self, handler: H)
     where
         H: Fn(InternalInvocation) -> F,
         F: std::future::Future<Output = Result<Payload, WampError>> + Send + 'static,
     {
+        self.serve_outcomes(move |invocation| {
+            let answer = handler(invocation);
+            async move {
+                match answer.await {
+                    Ok(result) => CallOutcome::Result(result),
+                    Err(e) => e.into(),
+                }
+            }
+        })
+        .await
+    }
+
+    /// Like [`serve_async`](Self::serve_async), with a handler that answers with any error
+    /// URI and payload. An INTERRUPT (see [`with_call_canceling`](Self::with_call_canceling))
+    /// drops the invocation's task and answers `wamp.error.canceled`.
+    pub async fn serve_outcomes<H, F>(mut self, handler: H)
+    where
+        H: Fn(InternalInvocation) -> F,
+        F: std::future::Future<Output = CallOutcome> + Send + 'static,
+    {
         let session = self.peer.session;
+        let running: Running = Default::default();
         while let Some(item) = self.rx.recv().await {
             let Outgoing::Message(frame) = item else {
                 continue;
             };
-            let Ok(Message::Invocation {
-                request,
-                registration,
-                details,
-                payload,
-            }) = Serialization::Json.decode(&frame)
-            else {
-                continue; // REGISTERED and the like
+            let (request, registration, details, payload) = match Serialization::Json.decode(&frame)
+            {
+                Ok(Message::Invocation {
+                    request,
+                    registration,
+                    details,
+                    payload,
+                }) => (request, registration, details, payload),
+                Ok(Message::Interrupt { request, .. }) => {
+                    interrupt(&self.realm, session, request, &running);
+                    continue;
+                }
+                _ => continue, // REGISTERED and the like
             };
             let Some(procedure) = self.procedures.get(&registration).cloned() else {
                 continue;
             };
-            let caller_authrole = details
-                .get("caller_authrole")
+            let detail = |key: &str| {
+                details
+                    .get(key)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let called = details
+                .get("procedure")
                 .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_owned();
+                .map_or_else(|| procedure.clone(), str::to_owned);
             let invocation = InternalInvocation {
                 procedure,
-                caller_authrole,
+                called,
+                caller_authrole: detail("caller_authrole"),
+                caller_authid: detail("caller_authid"),
                 payload,
             };
             let answer = handler(invocation);
             let realm = Arc::clone(&self.realm);
+            let done = Arc::clone(&running);
             let respond = async move {
-                match answer.await {
-                    Ok(result) => {
-                        let _ = realm.yield_result(session, request, &Dict::new(), result);
-                    }
-                    Err(e) => {
-                        let payload = Payload {
-                            args: Some(vec![e.message.into()]),
-                            kwargs: None,
-                        };
-                        realm.invocation_error(session, request, e.uri.to_owned(), payload);
-                    }
-                }
+                let outcome = answer.await;
+                done.lock().remove(&request);
+                answer_invocation(&realm, session, request, outcome);
             };
             let mut respond = Box::pin(respond);
             // Answered now when the handler had its answer ready (no task, no reordering).
             let waker = futures_util::task::noop_waker();
             let mut cx = std::task::Context::from_waker(&waker);
             if respond.as_mut().poll(&mut cx).is_pending() {
-                tokio::spawn(respond);
+                // Locked across the spawn, so a task that ends at once finds its entry to remove.
+                let mut tasks = running.lock();
+                tasks.insert(request, tokio::spawn(respond).abort_handle());
             }
+        }
+        for (_, task) in running.lock().drain() {
+            task.abort();
+        }
+    }
+}
+
+/// The tasks answering invocations, by INVOCATION request id.
+type Running = Arc<parking_lot::Mutex<std::collections::HashMap<Id, tokio::task::AbortHandle>>>;
+
+/// An INTERRUPT: the invocation's task is dropped (with it any request it was waiting on) and
+/// the call answered `wamp.error.canceled` (ignored by the router when it answered already).
+fn interrupt(realm: &Realm, session: Id, request: Id, running: &Running) {
+    let Some(task) = running.lock().remove(&request) else {
+        return; // answered already
+    };
+    task.abort();
+    let outcome = WampError::new(uri_error::CANCELED, "the call was canceled").into();
+    answer_invocation(realm, session, request, outcome);
+}
+
+/// YIELD or ERROR for an invocation.
+fn answer_invocation(realm: &Realm, session: Id, request: Id, outcome: CallOutcome) {
+    match outcome {
+        CallOutcome::Result(result) => {
+            let _ = realm.yield_result(session, request, &Dict::new(), result);
+        }
+        CallOutcome::Error { error, payload } => {
+            realm.invocation_error(session, request, error, payload);
         }
     }
 }

@@ -17,7 +17,7 @@ const LAYERS: &[&[&str]] = &[
     &["config"],
     &["store"],
     &["router"],
-    &["cluster", "poller"],
+    &["cluster", "poller", "http_peer"],
     &["http"],
     &["transport"],
     &["guest"],

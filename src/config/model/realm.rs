@@ -21,6 +21,8 @@ pub struct RealmConfig {
     pub event_history: Vec<HistoryRule>,
     /// `store.call-queue`: the procedures whose calls wait for a callee, with their bounds.
     pub call_queue: Vec<CallQueueRule>,
+    /// `http_callees`: procedures answered by HTTP requests (Junction; `model/http_callee.rs`).
+    pub http_callees: Vec<super::HttpCalleeConfig>,
 }
 
 /// One `store.event-history[]` rule (Crossbar's shape): publications on topics that `uri`

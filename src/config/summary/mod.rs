@@ -16,7 +16,9 @@ use transport::transport_summary;
 
 use std::fmt::Write;
 
-use crate::config::model::{Config, PermissionConfig, RealmConfig, StoreConfig, UriCheck};
+use crate::config::model::{
+    Config, PermissionConfig, RealmConfig, RequestMapping, StoreConfig, UriCheck,
+};
 use crate::wamp::uri::MatchPolicy;
 
 pub fn summary(config: &Config) -> String {
@@ -101,6 +103,25 @@ fn realm_summary(out: &mut String, realm: &RealmConfig) {
                 topic.poller.polling_period,
                 crate::config::topic::redact_url(topic.poller.url.as_str()),
                 if topic.always_on { ", always on" } else { "" }
+            ),
+        );
+    }
+    for callee in &realm.http_callees {
+        let url = crate::config::topic::redact_url(callee.url.as_str());
+        let request = match callee.mapping {
+            RequestMapping::CrossbarRest => format!("Crossbar RESTCallee below {url}"),
+            mapping => format!("{} {url}, body {}", callee.method.name(), mapping.name()),
+        };
+        line(
+            out,
+            2,
+            format!(
+                "http callee {} ({}): {request}, as role {}, timeout {} s, at most {} at a time",
+                callee.procedure,
+                policy_name(callee.policy),
+                callee.role,
+                callee.timeout.as_secs(),
+                callee.concurrency
             ),
         );
     }

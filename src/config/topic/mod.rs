@@ -45,7 +45,7 @@ pub mod pagination;
 pub mod pointer;
 pub mod query;
 pub mod redact;
-mod request;
+pub(crate) mod request;
 pub mod retry;
 pub mod time_pattern;
 pub mod transform;

@@ -9,7 +9,7 @@ use crate::config::node::{Node, Result};
 
 /// An absolute `http`/`https` URL with a host. The URL text is not repeated in errors (its
 /// query or user info may hold a key).
-pub(super) fn http_url(node: &Node) -> Result<Url> {
+pub(crate) fn http_url(node: &Node) -> Result<Url> {
     let text = node.str()?;
     let url =
         Url::parse(text).map_err(|e| node.error(format!("not a valid absolute URL ({e})")))?;
