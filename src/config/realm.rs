@@ -4,6 +4,7 @@
 //! permission fails at load rather than silently never matching.
 
 use crate::config::error::ConfigError;
+use crate::config::http_subscriber::load_http_subscribers;
 use crate::config::loader::Loader;
 use crate::config::model::{
     Allow, Disclose, PermissionConfig, RealmConfig, RoleConfig, TopicDefinition, UriCheck,
@@ -20,7 +21,15 @@ pub(crate) fn load_realm(node: &Node, cx: &mut Loader) -> Result<RealmConfig> {
     let obj = node.object()?;
     obj.keys(
         &[
-            "name", "roles", "options", "topics", "store", "rlinks", "stats", "trace",
+            "name",
+            "roles",
+            "options",
+            "topics",
+            "store",
+            "http_subscribers",
+            "rlinks",
+            "stats",
+            "trace",
         ],
         &["id"],
         &mut cx.ignored,
@@ -60,6 +69,13 @@ pub(crate) fn load_realm(node: &Node, cx: &mut Loader) -> Result<RealmConfig> {
         Some(list) => load_topics(&list, &roles, cx)?,
         None => Vec::new(),
     };
+    let http_subscribers = match obj.get("http_subscribers") {
+        Some(list) => {
+            let strict = uri_check == UriCheck::Strict;
+            load_http_subscribers(&list, &roles, strict, cx)?
+        }
+        None => Vec::new(),
+    };
     let (store, event_history, call_queue) = match obj.get("store") {
         Some(node) => {
             let loaded = load_store(&node, name, uri_check, cx)?;
@@ -76,6 +92,7 @@ pub(crate) fn load_realm(node: &Node, cx: &mut Loader) -> Result<RealmConfig> {
         store,
         event_history,
         call_queue,
+        http_subscribers,
     })
 }
 

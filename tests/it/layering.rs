@@ -11,11 +11,18 @@ use std::path::{Path, PathBuf};
 /// Lowest first. A module may import modules of lower layers only (`fuzzing` sits on top: it
 /// feeds every parser).
 const LAYERS: &[&[&str]] = &[
-    &["wamp", "log_fields", "log_text", "log_throttle", "stats"],
+    &[
+        "wamp",
+        "log_fields",
+        "log_text",
+        "log_throttle",
+        "stats",
+        "backoff",
+    ],
     &["config"],
     &["store"],
     &["router"],
-    &["cluster", "poller"],
+    &["cluster", "poller", "http_peer"],
     &["http"],
     &["transport"],
     &["guest"],

@@ -21,6 +21,9 @@ pub struct RealmConfig {
     pub event_history: Vec<HistoryRule>,
     /// `store.call-queue`: the procedures whose calls wait for a callee, with their bounds.
     pub call_queue: Vec<CallQueueRule>,
+    /// `http_subscribers` (a Junction key), and Crossbar `MessageForwarder` components of
+    /// this realm: topics whose events are forwarded to a URL.
+    pub http_subscribers: Vec<super::HttpSubscriberConfig>,
 }
 
 /// One `store.event-history[]` rule (Crossbar's shape): publications on topics that `uri`
