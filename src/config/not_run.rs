@@ -6,7 +6,7 @@
 //! real Crossbar config runs.
 
 use crate::config::loader::Loader;
-use crate::config::model::{Endpoint, NotRun, PathService, TransportConfig, TransportKind};
+use crate::config::model::{Endpoint, NotRun, PathService, TransportConfig, TransportKind, Worker};
 use crate::config::node::{Node, Obj, Result};
 
 const GUEST_HINT: &str = "e.g. as a guest worker";
@@ -19,8 +19,9 @@ fn not_run(cx: &mut Loader, path: &str, what: impl Into<String>, instead: impl I
     });
 }
 
-/// A `container` worker: components in a Crossbar-managed Python process.
-pub(crate) fn container(obj: &Obj, cx: &mut Loader) -> Result<()> {
+/// A `container` worker: components in a Crossbar-managed Python process. Its REST bridge
+/// components Junction runs itself (`config::crossbar_rest`); the others are listed.
+pub(crate) fn container(obj: &Obj, routers: &mut [Worker], cx: &mut Loader) -> Result<()> {
     obj.only(&[
         "type",
         "id",
@@ -29,7 +30,15 @@ pub(crate) fn container(obj: &Obj, cx: &mut Loader) -> Result<()> {
         "components",
         "connections",
     ])?;
-    let names = components(obj)?
+    let native = crate::config::crossbar_rest::message_forwarders(obj, routers, cx)?;
+    let listed = components(obj)?
+        .into_iter()
+        .filter(|(path, _)| !native.contains(path))
+        .collect::<Vec<_>>();
+    if listed.is_empty() && !native.is_empty() {
+        return Ok(());
+    }
+    let names = listed
         .into_iter()
         .map(|(_, name)| name)
         .collect::<Vec<_>>()
