@@ -110,3 +110,58 @@ impl Drop for HttpSubscribers {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(permission: &str) -> Config {
+        // Main installs it before anything builds an HTTP client.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::config::load_str(&format!(
+            r#"{{"version": 2, "workers": [{{"type": "router", "realms": [{{"name": "realm1",
+                "roles": [{{"name": "anonymous", "permissions": [{{"uri": "", "match": "prefix",
+                "allow": {{{permission}}}}}]}}],
+                "http_subscribers": [{{"topic": "com.a", "match": "prefix", "role": "anonymous",
+                    "url": "http://127.0.0.1:9/hook", "batch": {{}}, "signature": {{"secret": "s"}}}}]}}],
+                "transports": []}}]}}"#
+        ))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn subscribes_at_start_and_leaves_when_dropped() {
+        let config = config(r#""subscribe": true"#);
+        let summary = crate::config::summary(&config);
+        assert!(
+            summary.contains("http subscriber workers[0].realms[0].http_subscribers[0]: com.a (prefix) as role anonymous -> POST http://127.0.0.1:9/hook, 5 attempts, queue 10000, batches of up to 100 events within 50 ms, signed"),
+            "{summary}"
+        );
+        let router = Router::new(&config);
+        let realm = router.realm("realm1").unwrap();
+        let running = HttpSubscribers::start(&config, &router).unwrap();
+        assert_eq!(running.len(), 1);
+        assert!(realm.has_subscribers("com.a.b"));
+        drop(running);
+        // The aborted tasks drop the session, which leaves the realm.
+        for _ in 0..100 {
+            if !realm.has_subscribers("com.a.b") {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+        panic!("the subscriber's session did not leave");
+    }
+
+    #[tokio::test]
+    async fn a_role_that_may_not_subscribe_stops_the_start() {
+        let config = config(r#""publish": true"#);
+        let router = Router::new(&config);
+        let refused = HttpSubscribers::start(&config, &router).err().unwrap();
+        assert!(
+            refused.starts_with("workers[0].realms[0].http_subscribers[0]: http subscriber cannot subscribe to \"com.a\" as role \"anonymous\""),
+            "{refused}"
+        );
+        assert!(!router.realm("realm1").unwrap().has_subscribers("com.a"));
+    }
+}
