@@ -12,6 +12,7 @@ use junction::cluster::Cluster;
 use junction::config;
 use junction::guest::Guests;
 use junction::http_peer::callee::HttpCallees;
+use junction::http_peer::subscriber::HttpSubscribers;
 use junction::poller::supervisor::Pollers;
 use junction::router::Router;
 use junction::transport::{admission, listener};
@@ -317,6 +318,14 @@ fn start(config: config::Config) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        // HTTP subscribers subscribe before any client can publish, so no event is missed.
+        let http_subscribers = match HttpSubscribers::start(&config, &router).await {
+            Ok(subscribers) => subscribers,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start");
+                return ExitCode::FAILURE;
+            }
+        };
         // `pollers` lives until shutdown: dropping it stops every poller.
         if let Err(e) = listener::start(&config, Arc::clone(&router), Arc::clone(&pollers)).await {
             tracing::error!(error = %e, "cannot start");
@@ -340,6 +349,8 @@ fn start(config: config::Config) -> ExitCode {
         router.begin_shutdown();
         drop(pollers);
         drop(http_callees);
+        // Their sessions leave the realm; events still queued for them are not sent.
+        drop(http_subscribers);
         // Give writers a moment to deliver GOODBYE and close frames.
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(3);
         while router.open_connections() > 0 && tokio::time::Instant::now() < deadline {

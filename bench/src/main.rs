@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use junction_bench::{fanout, idle, nats, pusher, rpc, sse_fanout};
+use junction_bench::{fanout, hook_receiver, idle, nats, pusher, rpc, sse_fanout};
 
 #[derive(Parser)]
 #[command(
@@ -35,6 +35,8 @@ enum Scenario {
     NatsEcho(nats::EchoArgs),
     /// NATS request/reply one at a time: the floor under a call between two nodes.
     NatsRtt(nats::RttArgs),
+    /// Receive HTTP subscriber requests and count their events: events/s delivered.
+    HookReceiver(hook_receiver::Args),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
             Scenario::Idle(args) => idle::run(args).await,
             Scenario::NatsEcho(args) => nats::echo(args).await,
             Scenario::NatsRtt(args) => nats::rtt(args).await,
+            Scenario::HookReceiver(args) => hook_receiver::run(args).await,
         }
     });
     match report {

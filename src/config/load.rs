@@ -92,6 +92,7 @@ fn load_root(node: &Node, cx: &mut Loader) -> Result<(Vec<Worker>, Vec<GuestWork
     let mut routers = Vec::new();
     let mut router_values = Vec::new();
     let mut guests = Vec::new();
+    let mut containers = Vec::new();
     // Crossbar names a worker without `id` `worker001`, `worker002`, ... in config order.
     let mut unnamed = 0;
     for node in root.required("workers")?.array()? {
@@ -122,7 +123,8 @@ fn load_root(node: &Node, cx: &mut Loader) -> Result<(Vec<Worker>, Vec<GuestWork
                 router_values.push((node.path.clone(), node.value));
             }
             "guest" => guests.push(guest::load_guest(&obj, id, cx)?),
-            "container" => not_run::container(&obj, cx)?,
+            // After the router workers: its REST bridge components join their realms.
+            "container" => containers.push((node.clone(), cx.not_run.len())),
             "proxy" => not_run::proxy(&obj, cx)?,
             "websocket-testee" => {
                 if let Some(worker) = testee::load_testee(&obj, &routers, cx)? {
@@ -138,6 +140,14 @@ fn load_root(node: &Node, cx: &mut Loader) -> Result<(Vec<Worker>, Vec<GuestWork
                 )));
             }
         }
+    }
+    // Last first, each listed where it stands in the file: later insertions do not move the
+    // earlier positions.
+    for (node, at) in containers.into_iter().rev() {
+        let before = cx.not_run.len();
+        not_run::container(&node.object()?, &mut routers, cx)?;
+        let listed: Vec<_> = cx.not_run.drain(before..).collect();
+        cx.not_run.splice(at..at, listed);
     }
     crate::config::crossbar_rest_callee::place(&mut routers, cx);
     Ok((routers, guests))

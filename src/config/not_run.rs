@@ -6,7 +6,7 @@
 //! real Crossbar config runs.
 
 use crate::config::loader::Loader;
-use crate::config::model::{Endpoint, NotRun, PathService, TransportConfig, TransportKind};
+use crate::config::model::{Endpoint, NotRun, PathService, TransportConfig, TransportKind, Worker};
 use crate::config::node::{Node, Obj, Result};
 
 const GUEST_HINT: &str = "e.g. as a guest worker";
@@ -19,8 +19,9 @@ fn not_run(cx: &mut Loader, path: &str, what: impl Into<String>, instead: impl I
     });
 }
 
-/// A `container` worker: components in a Crossbar-managed Python process.
-pub(crate) fn container(obj: &Obj, cx: &mut Loader) -> Result<()> {
+/// A `container` worker: components in a Crossbar-managed Python process. Its REST bridge
+/// components Junction runs itself (`config::crossbar_rest`); the others are listed.
+pub(crate) fn container(obj: &Obj, routers: &mut [Worker], cx: &mut Loader) -> Result<()> {
     obj.only(&[
         "type",
         "id",
@@ -29,15 +30,19 @@ pub(crate) fn container(obj: &Obj, cx: &mut Loader) -> Result<()> {
         "components",
         "connections",
     ])?;
-    // RESTCallee components run natively (as HTTP callees).
-    let run = crate::config::crossbar_rest_callee::take(obj, cx)?;
-    let all = components(obj)?;
-    if !run.is_empty() && all.len() == run.len() {
+    // REST bridge components run natively: MessageForwarders as HTTP subscribers,
+    // RESTCallees as HTTP callees.
+    let mut native = crate::config::crossbar_rest::message_forwarders(obj, routers, cx)?;
+    native.extend(crate::config::crossbar_rest_callee::take(obj, cx)?);
+    let listed = components(obj)?
+        .into_iter()
+        .filter(|(path, _)| !native.contains(path))
+        .collect::<Vec<_>>();
+    if listed.is_empty() && !native.is_empty() {
         return Ok(());
     }
-    let names = all
+    let names = listed
         .into_iter()
-        .filter(|(path, _)| !run.contains(path))
         .map(|(_, name)| name)
         .collect::<Vec<_>>()
         .join("; ");

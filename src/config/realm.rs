@@ -5,6 +5,7 @@
 
 use crate::config::error::ConfigError;
 use crate::config::http_callee::load_http_callees;
+use crate::config::http_subscriber::load_http_subscribers;
 use crate::config::loader::Loader;
 use crate::config::model::{
     Allow, Disclose, PermissionConfig, RealmConfig, RoleConfig, TopicDefinition, UriCheck,
@@ -27,6 +28,7 @@ pub(crate) fn load_realm(node: &Node, cx: &mut Loader) -> Result<RealmConfig> {
             "topics",
             "store",
             "http_callees",
+            "http_subscribers",
             "rlinks",
             "stats",
             "trace",
@@ -69,6 +71,13 @@ pub(crate) fn load_realm(node: &Node, cx: &mut Loader) -> Result<RealmConfig> {
         Some(list) => load_topics(&list, &roles, cx)?,
         None => Vec::new(),
     };
+    let http_subscribers = match obj.get("http_subscribers") {
+        Some(list) => {
+            let strict = uri_check == UriCheck::Strict;
+            load_http_subscribers(&list, &roles, strict, cx)?
+        }
+        None => Vec::new(),
+    };
     let (store, event_history, call_queue) = match obj.get("store") {
         Some(node) => {
             let loaded = load_store(&node, name, uri_check, cx)?;
@@ -90,6 +99,7 @@ pub(crate) fn load_realm(node: &Node, cx: &mut Loader) -> Result<RealmConfig> {
         event_history,
         call_queue,
         http_callees,
+        http_subscribers,
     })
 }
 

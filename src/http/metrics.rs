@@ -26,6 +26,7 @@ use crate::http::bridge_stats;
 use crate::http::process_stats;
 use crate::http::response::{self, HttpResponse};
 use crate::http_peer::callee::stats as http_callee_stats;
+use crate::http_peer::subscriber::stats as http_subscriber_stats;
 use crate::poller::supervisor::Pollers;
 use crate::router::Router;
 use crate::router::session_stats;
@@ -315,6 +316,7 @@ pub async fn metrics(router: &Router, pollers: &Pollers) -> HttpResponse {
     session_metrics(&mut registry);
     bridge_metrics(&mut registry);
     http_callee_metrics(&mut registry);
+    http_subscriber_metrics(&mut registry);
     process_metrics(&mut registry);
     let mut text = String::new();
     if let Err(e) = encode(&mut text, &registry) {
@@ -508,6 +510,53 @@ fn http_callee_metrics(registry: &mut Registry) {
         registry,
         "http_callee_duration_seconds",
         "Time from an HTTP callee's invocation to its answer, by realm and configured procedure",
+        durations,
+    );
+}
+
+/// HTTP subscribers: events delivered, given up and dropped, retries, queue lengths and
+/// request durations, by realm and subscriber name.
+fn http_subscriber_metrics(registry: &mut Registry) {
+    let counters = [
+        (
+            "http_subscriber_delivered",
+            "Events an HTTP subscriber's endpoint accepted",
+        ),
+        (
+            "http_subscriber_failed",
+            "Events an HTTP subscriber gave up on (attempts exhausted or refused)",
+        ),
+        (
+            "http_subscriber_dropped",
+            "Events an HTTP subscriber dropped because its queue was full",
+        ),
+        (
+            "http_subscriber_retries",
+            "Requests an HTTP subscriber sent again after a failed attempt",
+        ),
+    ]
+    .map(|(name, help)| counter_family(registry, name, help));
+    let queued = gauge_family(
+        registry,
+        "http_subscriber_queued",
+        "Events waiting in an HTTP subscriber's queue",
+    );
+    let mut durations = Histograms::default();
+    for s in http_subscriber_stats::snapshot() {
+        let labels = vec![("realm", s.realm), ("subscriber", s.name)];
+        for (family, n) in counters
+            .iter()
+            .zip([s.delivered, s.failed, s.dropped, s.retries])
+        {
+            family.get_or_create(&labels).inc_by(n);
+        }
+        queued.get_or_create(&labels).set(to_i64(s.queued));
+        durations.0.push((labels, s.duration));
+    }
+    histogram(
+        registry,
+        "http_subscriber_request_duration_seconds",
+        "Time an HTTP subscriber's requests took, by realm and subscriber",
         durations,
     );
 }

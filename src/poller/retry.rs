@@ -2,10 +2,13 @@
 //! which statuses are retried, how long to wait before each retry, and how a
 //! `Retry-After` header is read.
 //!
-//! Everything here is pure: the jitter and the current time are arguments, so tests give exact
+//! The arithmetic (exponential delay with jitter, `Retry-After`) is [`crate::backoff`]'s, shared
+//! with the HTTP subscribers. Everything here is pure: the jitter and the current time are arguments, so tests give exact
 //! numbers and the fetcher injects the real randomness and clock.
 
 use std::time::{Duration, SystemTime};
+
+pub use crate::backoff::{random_jitter, retry_after};
 
 use crate::config::topic::{
     DEFAULT_BACKOFF_FACTOR, DEFAULT_BACKOFF_INITIAL, DEFAULT_BACKOFF_MAX, DEFAULT_RETRY_CODES,
@@ -52,23 +55,7 @@ impl RetryPolicy {
     /// by `jitter * factor` of itself (`jitter` in [-1, 1], clamped to that range), then clamped
     /// to `[initial, max]` (to `max` alone when `initial > max`).
     pub fn delay(&self, n: u32, jitter: f64) -> Duration {
-        let base = 1u32
-            .checked_shl(n)
-            .and_then(|m| self.initial.checked_mul(m))
-            .map_or(self.max, |d| d.min(self.max));
-        let jitter = if jitter.is_finite() {
-            jitter.clamp(-1.0, 1.0)
-        } else {
-            0.0
-        };
-        let factor = if self.factor.is_finite() {
-            self.factor.max(0.0)
-        } else {
-            0.0
-        };
-        let secs = base.as_secs_f64() * (1.0 + jitter * factor);
-        let jittered = Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or(self.max);
-        jittered.max(self.initial).min(self.max)
+        crate::backoff::exponential(self.initial, self.max, self.factor, n, jitter)
     }
 
     /// A `Retry-After` header (delta-seconds or HTTP-date) as a wait from `now`, capped by
@@ -76,28 +63,6 @@ impl RetryPolicy {
     pub fn retry_after(&self, header: &str, now: SystemTime) -> Option<Duration> {
         retry_after(header, now).map(|d| d.min(self.max))
     }
-}
-
-/// A `Retry-After` header value (RFC 9110 10.2.3) as a wait from `now`: delta-seconds
-/// (`"120"`) or an HTTP-date (`"Wed, 21 Oct 2015 07:28:00 GMT"`, also the obsolete RFC 850 and
-/// asctime forms). A date in the past is a zero wait. Uncapped; see [`RetryPolicy::retry_after`].
-pub fn retry_after(header: &str, now: SystemTime) -> Option<Duration> {
-    let value = header.trim();
-    if value.is_empty() {
-        return None;
-    }
-    if value.bytes().all(|b| b.is_ascii_digit()) {
-        // Absurdly long numbers saturate instead of being rejected.
-        let secs = value.parse::<u64>().unwrap_or(u64::MAX);
-        return Some(Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
-}
-
-/// A uniformly random jitter in [-1, 1] for [`RetryPolicy::delay`].
-pub fn random_jitter() -> f64 {
-    rand::random_range(-1.0..=1.0)
 }
 
 #[cfg(test)]
@@ -188,40 +153,6 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_reads_delta_seconds() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
-        assert_eq!(retry_after("120", now), Some(Duration::from_secs(120)));
-        assert_eq!(retry_after(" 0 ", now), Some(Duration::ZERO));
-        assert_eq!(
-            retry_after("99999999999999999999999", now),
-            Some(Duration::from_secs(u64::MAX))
-        );
-        assert_eq!(retry_after("", now), None);
-        assert_eq!(retry_after("-5", now), None);
-        assert_eq!(retry_after("1.5", now), None);
-        assert_eq!(retry_after("soon", now), None);
-    }
-
-    #[test]
-    fn retry_after_reads_http_dates() {
-        // Wed, 21 Oct 2015 07:28:00 GMT = 1445412480.
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480 - 7);
-        let imf = "Wed, 21 Oct 2015 07:28:00 GMT";
-        assert_eq!(retry_after(imf, now), Some(Duration::from_secs(7)));
-        assert_eq!(
-            retry_after("Wednesday, 21-Oct-15 07:28:00 GMT", now),
-            Some(Duration::from_secs(7))
-        );
-        assert_eq!(
-            retry_after("Wed Oct 21 07:28:00 2015", now),
-            Some(Duration::from_secs(7))
-        );
-        // In the past: retry at once.
-        let later = now + Duration::from_secs(60);
-        assert_eq!(retry_after(imf, later), Some(Duration::ZERO));
-    }
-
-    #[test]
     fn policy_caps_retry_after_by_max() {
         let p = RetryPolicy::default();
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480 - 30);
@@ -232,13 +163,5 @@ mod tests {
             Some(ms(10_000))
         );
         assert_eq!(p.retry_after("garbage", now), None);
-    }
-
-    #[test]
-    fn random_jitter_stays_in_range() {
-        for _ in 0..1000 {
-            let j = random_jitter();
-            assert!((-1.0..=1.0).contains(&j), "{j}");
-        }
     }
 }

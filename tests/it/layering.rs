@@ -13,7 +13,14 @@ use crate::common::sources::rust_files;
 /// Lowest first. A module may import modules of lower layers only (`fuzzing` sits on top: it
 /// feeds every parser).
 const LAYERS: &[&[&str]] = &[
-    &["wamp", "log_fields", "log_text", "log_throttle", "stats"],
+    &[
+        "wamp",
+        "log_fields",
+        "log_text",
+        "log_throttle",
+        "stats",
+        "backoff",
+    ],
     &["config"],
     &["store"],
     &["router"],

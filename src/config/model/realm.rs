@@ -23,6 +23,9 @@ pub struct RealmConfig {
     pub call_queue: Vec<CallQueueRule>,
     /// `http_callees`: procedures answered by HTTP requests (Junction; `model/http_callee.rs`).
     pub http_callees: Vec<super::HttpCalleeConfig>,
+    /// `http_subscribers` (a Junction key), and Crossbar `MessageForwarder` components of
+    /// this realm: topics whose events are forwarded to a URL.
+    pub http_subscribers: Vec<super::HttpSubscriberConfig>,
 }
 
 /// One `store.event-history[]` rule (Crossbar's shape): publications on topics that `uri`

@@ -17,7 +17,8 @@ use transport::transport_summary;
 use std::fmt::Write;
 
 use crate::config::model::{
-    Config, PermissionConfig, RealmConfig, RequestMapping, StoreConfig, UriCheck,
+    BodyShape, Config, HttpSubscriberConfig, PermissionConfig, RealmConfig, RequestMapping,
+    StoreConfig, SubscriberMethod, UriCheck,
 };
 use crate::wamp::uri::MatchPolicy;
 
@@ -125,6 +126,9 @@ fn realm_summary(out: &mut String, realm: &RealmConfig) {
             ),
         );
     }
+    for subscriber in &realm.http_subscribers {
+        line(out, 2, http_subscriber_summary(subscriber));
+    }
     match &realm.store {
         Some(StoreConfig::Memory) => line(out, 2, "store: memory"),
         Some(StoreConfig::Embedded { path }) => {
@@ -156,6 +160,39 @@ fn realm_summary(out: &mut String, realm: &RealmConfig) {
             ),
         );
     }
+}
+
+/// One HTTP subscriber: topic, target (no query string) and the options in force; never a
+/// header value or secret.
+fn http_subscriber_summary(s: &HttpSubscriberConfig) -> String {
+    let method = match s.method {
+        SubscriberMethod::Post => "POST",
+        SubscriberMethod::Put => "PUT",
+    };
+    let mut text = format!(
+        "http subscriber {}: {} ({}) as role {} -> {method} {}, {} attempts, queue {}",
+        s.name,
+        s.topic,
+        policy_name(s.policy),
+        s.role,
+        s.url_shown,
+        s.retry.max_attempts,
+        s.queue
+    );
+    if let Some(batch) = s.batch {
+        text += &format!(
+            ", batches of up to {} events within {} ms",
+            batch.max_events,
+            batch.max_delay.as_millis()
+        );
+    }
+    if s.signature.is_some() {
+        text += ", signed";
+    }
+    if s.body == BodyShape::Crossbar {
+        text += ", Crossbar body";
+    }
+    text
 }
 
 fn permission_summary(p: &PermissionConfig) -> String {
