@@ -162,3 +162,17 @@ impl Lease {
         });
     }
 }
+
+impl crate::router::backplane::ClusterLease for Arc<Lease> {
+    fn acquire(&self) -> futures_util::future::BoxFuture<'_, ()> {
+        Box::pin(Lease::acquire(self))
+    }
+
+    fn holds(&self) -> bool {
+        Lease::holds(self)
+    }
+
+    fn release(&self) {
+        Lease::release(self);
+    }
+}

@@ -20,7 +20,7 @@ use crate::cluster::subject::{HISTORY, RETAINED, RealmSubjects};
 use crate::cluster::topics::ClusterTopics;
 use crate::cluster::wire;
 use crate::router::backplane::{
-    Backplane, Claim, ForwardedCall, Leadership, SessionRecord, TopicCatalog,
+    Backplane, Claim, ClusterLease, ForwardedCall, Leadership, SessionRecord, TopicCatalog,
 };
 use crate::router::broker::{Publication, RetainedEvent};
 use crate::router::error::WampError;
@@ -307,6 +307,10 @@ impl Backplane for RealmLink {
 
     fn connected(&self) -> (bool, String) {
         (self.node.connected(), self.node.name.to_string())
+    }
+
+    fn lease(&self, name: &str) -> Arc<dyn ClusterLease> {
+        Arc::new(self.pollers.lease(&self.hash, name))
     }
 
     fn history(

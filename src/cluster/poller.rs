@@ -109,6 +109,18 @@ impl PollerStore {
         }))
     }
 
+    /// A lease on `name` in the realm of `realm_hash`, in the poller topics' lease bucket
+    /// (under its own key segment, so no topic's lease is the same key).
+    pub fn lease(&self, realm_hash: &str, name: &str) -> Arc<Lease> {
+        let key = format!("{realm_hash}.task.{}", crate::cluster::subject::token(name));
+        Lease::new(
+            self.leases.clone(),
+            key.chars().take(200).collect(),
+            Arc::clone(&self.node),
+            self.ttl,
+        )
+    }
+
     /// The leadership of `topic` in the realm of `subjects`.
     pub fn topic(
         self: &Arc<Self>,

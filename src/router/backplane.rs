@@ -90,6 +90,10 @@ pub trait Backplane: Send + Sync + std::fmt::Debug {
     /// Whether this node is connected to the cluster now, and the name of its incarnation.
     fn connected(&self) -> (bool, String);
 
+    /// A lease on `name`: a task of this realm that one node of the cluster runs at a time
+    /// (an HTTP subscriber's forwarding: every node has it configured, one sends).
+    fn lease(&self, name: &str) -> Arc<dyn ClusterLease>;
+
     /// The events the cluster's history stream holds for (uri, policy), oldest first, from
     /// every node (the realm's rules then select what each rule keeps).
     fn history(
@@ -122,6 +126,19 @@ pub struct Claim {
 /// One poller topic led by one node at a time (a lease), with fenced publications: a node
 /// that lost the lease cannot publish, even late (a paused process resuming), and the next
 /// leader continues from what the last one committed.
+/// A name one node of the cluster holds at a time; it expires when its holder stops renewing
+/// it (dies, or loses NATS), and the holder stops counting on it before anyone else can take it.
+pub trait ClusterLease: Send + Sync {
+    /// Waits until this node holds it; from then on it is renewed in the background.
+    fn acquire(&self) -> BoxFuture<'_, ()>;
+
+    /// Whether this node still holds it.
+    fn holds(&self) -> bool;
+
+    /// Gives it back at once, so another node need not wait for it to expire.
+    fn release(&self);
+}
+
 pub trait Leadership: Send + Sync {
     /// Waits until this node leads the topic; returns the state the last leader saved, its
     /// `seq` at least that of the last event it published.

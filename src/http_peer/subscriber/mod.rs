@@ -15,18 +15,23 @@ pub mod signature;
 pub mod stats;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::config::model::{Config, HttpSubscriberConfig};
 use crate::router::Router;
+use crate::router::backplane::ClusterLease;
+use crate::router::internal::InternalSubscriber;
 use crate::router::realm::Realm;
 
 /// Every running HTTP subscriber of the node.
 #[derive(Default)]
 pub struct HttpSubscribers {
     tasks: Vec<JoinHandle<()>>,
+    /// How many subscribers run (two tasks each, or one that forwards while it leads).
+    count: usize,
 }
 
 impl HttpSubscribers {
@@ -47,7 +52,7 @@ impl HttpSubscribers {
 
     /// How many subscribers run.
     pub fn len(&self) -> usize {
-        self.tasks.len() / 2
+        self.count
     }
 
     pub fn is_empty(&self) -> bool {
@@ -71,35 +76,134 @@ impl HttpSubscribers {
             .user_agent(concat!("junction/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("{}: cannot create an HTTP client: {e}", config.path))?;
+        let config = Arc::new(config.clone());
+        let stats = stats::register(&realm.name, &config.name);
+        let Some(backplane) = realm.backplane() else {
+            tracing::info!(
+                realm = %realm.name,
+                topic = %config.topic,
+                url = %config.url_shown,
+                "http subscriber started"
+            );
+            let mut running = forward(realm, config, client, stats, session);
+            self.tasks
+                .extend(running.0.iter_mut().filter_map(Option::take));
+            self.count += 1;
+            return Ok(());
+        };
+        // In a cluster every node has the subscriber and receives every node's events: one
+        // node at a time forwards, the one holding its lease.
+        drop(session);
+        let lease = backplane.lease(&format!("http_subscriber.{}", config.name));
+        self.tasks.push(tokio::spawn(forward_while_leading(
+            Arc::clone(realm),
+            config,
+            client,
+            stats,
+            lease,
+        )));
+        self.count += 1;
+        Ok(())
+    }
+}
+
+/// The two tasks of a running subscriber: the intake and the forwarder. Dropping it stops both.
+struct Running([Option<JoinHandle<()>>; 2]);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        for task in self.0.iter().flatten() {
+            task.abort();
+        }
+    }
+}
+
+/// Starts forwarding the events of `session`.
+fn forward(
+    realm: &Arc<Realm>,
+    config: Arc<HttpSubscriberConfig>,
+    client: reqwest::Client,
+    stats: Arc<stats::SubscriberStats>,
+    session: InternalSubscriber,
+) -> Running {
+    let (queue, mut queued) = mpsc::channel(config.queue);
+    let intake = tokio::spawn(intake::run(
+        Arc::clone(realm),
+        Arc::clone(&config),
+        session,
+        queue,
+        Arc::clone(&stats),
+    ));
+    let batching = config.batch;
+    let mut delivery = delivery::Delivery::new(realm.name.clone(), config, client, stats);
+    let forwarder = tokio::spawn(async move {
+        while let Some(events) = batch::next(&mut queued, batching).await {
+            let taken = events.len() as u64;
+            delivery
+                .stats
+                .queued
+                .fetch_sub(taken, std::sync::atomic::Ordering::Relaxed);
+            delivery.deliver(events).await;
+        }
+    });
+    Running([Some(intake), Some(forwarder)])
+}
+
+/// How often a forwarding node checks that it still holds the lease.
+const LEASE_CHECK: Duration = Duration::from_millis(100);
+
+/// Forwards while this node holds `lease`; waits for it again when it is lost. Events queued
+/// when it is lost are not sent by this node (the next holder forwards from then on).
+async fn forward_while_leading(
+    realm: Arc<Realm>,
+    config: Arc<HttpSubscriberConfig>,
+    client: reqwest::Client,
+    stats: Arc<stats::SubscriberStats>,
+    lease: Arc<dyn ClusterLease>,
+) {
+    let _release = Released(Arc::clone(&lease));
+    loop {
+        lease.acquire().await;
+        let session = loop {
+            match intake::subscribe(&realm, &config).await {
+                Ok(session) => break session,
+                Err(e) => {
+                    tracing::warn!(realm = %realm.name, topic = %config.topic, error = %e.message, "http subscriber cannot subscribe");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        };
         tracing::info!(
             realm = %realm.name,
             topic = %config.topic,
             url = %config.url_shown,
-            "http subscriber started"
+            "http subscriber started: this node now forwards"
         );
-        let config = Arc::new(config.clone());
-        let stats = stats::register(&realm.name, &config.name);
-        let (queue, mut queued) = mpsc::channel(config.queue);
-        self.tasks.push(tokio::spawn(intake::run(
-            Arc::clone(realm),
+        let running = forward(
+            &realm,
             Arc::clone(&config),
-            session,
-            queue,
+            client.clone(),
             Arc::clone(&stats),
-        )));
-        let batching = config.batch;
-        let mut delivery = delivery::Delivery::new(realm.name.clone(), config, client, stats);
-        self.tasks.push(tokio::spawn(async move {
-            while let Some(events) = batch::next(&mut queued, batching).await {
-                let taken = events.len() as u64;
-                delivery
-                    .stats
-                    .queued
-                    .fetch_sub(taken, std::sync::atomic::Ordering::Relaxed);
-                delivery.deliver(events).await;
-            }
-        }));
-        Ok(())
+            session,
+        );
+        while lease.holds() {
+            tokio::time::sleep(LEASE_CHECK).await;
+        }
+        drop(running);
+        tracing::warn!(
+            realm = %realm.name,
+            topic = %config.topic,
+            "http subscriber: this node lost its lease and stopped forwarding"
+        );
+    }
+}
+
+/// Gives the lease back when the subscriber stops (shutdown), so another node takes over at once.
+struct Released(Arc<dyn ClusterLease>);
+
+impl Drop for Released {
+    fn drop(&mut self) {
+        self.0.release();
     }
 }
 
