@@ -2,10 +2,12 @@
 // opens a stream on two topics, curl pushes events through the HTTP pusher, and the page's
 // onmessage gets each once, in order, with lastEventId the publication id; and when the
 // connection breaks, EventSource's own reconnect (with the Last-Event-ID it keeps) gets
-// exactly the events published meanwhile, from event history, then live ones (issue 18).
+// exactly the events published meanwhile, from event history, then live ones; and a stream on
+// an http-poller topic starts with its snapshot, then its patches (issue 18).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import net from 'node:net';
 
 import { TEST_MS, curlPublish, pageConfig, withBrowserPage } from './browser_e2e.mjs';
@@ -109,4 +111,48 @@ test('EventSource reconnects by itself and gets the 100 events it missed, then l
       proxy.close();
     }
   });
+});
+
+test('EventSource on a poller topic gets its snapshot, then patches with their seq', { timeout: TEST_MS }, async () => {
+  // The upstream the poller polls: a real HTTP server whose document the test changes.
+  // A long text keeps the document larger than a patch, so a change goes out as a patch.
+  const about = 'Lorem ipsum dolor sit amet. '.repeat(20);
+  let doc = { station: 'Nord', about, temps: [1.5] };
+  const upstream = http.createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify(doc));
+  });
+  await new Promise((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  const config = pageConfig({ events: { type: 'sse', realm: 'realm1', role: 'anonymous' } });
+  config.workers[0].realms[0].topics = [{
+    name: 'com.sse.poll.stations',
+    publisher: {
+      type: 'http-poller',
+      alwaysOn: true,
+      config: { url: `http://127.0.0.1:${upstream.address().port}/stations`, pollingPeriod: 'PT0.5S' },
+    },
+  }];
+  config.workers[0].realms[0].store = { type: 'memory' };
+  try {
+    await withBrowserPage(config, async ({ base, page, explain }) => {
+      await page.goto(`${base}/`);
+      await page.evaluate(() => {
+        window.sseEvents = [];
+        const source = new EventSource('/events?topic=com.sse.poll.stations');
+        source.onmessage = (e) => window.sseEvents.push(JSON.parse(e.data));
+      });
+      const waitFor = (n, what) => page.waitForFunction((k) => window.sseEvents.length >= k, n, { timeout: 20000 })
+        .catch(async () => assert.fail(await explain(what)));
+      await waitFor(1, 'the snapshot did not arrive');
+      doc = { station: 'Nord', about, temps: [1.5, 2.25] };
+      await waitFor(2, 'the patch did not arrive');
+      const [snapshot, patch] = await page.evaluate(() => window.sseEvents);
+      assert.deepEqual(snapshot.kwargs, { type: 'snapshot', seq: 1, data: { station: 'Nord', about, temps: [1.5] } });
+      assert.equal(patch.kwargs.type, 'patch');
+      assert.equal(patch.kwargs.seq, 2);
+      assert.deepEqual(patch.kwargs.patch, [{ op: 'add', path: '/temps/1', value: 2.25 }]);
+    });
+  } finally {
+    upstream.close();
+  }
 });
