@@ -19,6 +19,8 @@ fn bundled_config_loads_with_the_push_secret_from_the_environment() {
     assert!(matches!(paths.get("/ws"), Some(PathService::WebSocket(_))));
     // The README's first command gives an operator these too.
     assert!(matches!(paths.get("/health"), Some(PathService::Health)));
+    // The README's SSE examples (`curl -N .../events?topic=...`) run against it, from this host.
+    assert!(matches!(paths.get("/events"), Some(PathService::Sse(s)) if s.require_ip.is_some()));
     assert!(matches!(paths.get("/ready"), Some(PathService::Ready)));
     assert!(matches!(paths.get("/metrics"), Some(PathService::Metrics)));
     let Some(PathService::Publisher(push)) = paths.get("/push") else {
