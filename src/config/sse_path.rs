@@ -107,7 +107,7 @@ fn check_principal_roles(obj: &Obj, ticket: &TicketAuth, realm: &RealmConfig) ->
 mod tests {
     use crate::config::PathService;
     use crate::config::load::{load_str_with_env, testing::*};
-    use crate::config::model::SseEventName;
+    use crate::config::model::{SseEventName, SseService};
 
     fn load(path: &str) -> Result<crate::config::Config, String> {
         load_str_with_env(&web_worker(REALM1, path), &|_: &str| None).map_err(|e| e.to_string())
@@ -115,26 +115,26 @@ mod tests {
 
     const P: &str = "workers[0].transports[0].paths.events";
 
+    /// The `/events` path of a config with `path` in its paths, which must load.
+    fn sse_path(path: &str) -> SseService {
+        let config = load(path).unwrap();
+        let paths = config.workers[0].transports[0].kind.paths().unwrap();
+        match paths.get("/events") {
+            Some(PathService::Sse(sse)) => sse.clone(),
+            other => panic!("an sse path: {other:?}"),
+        }
+    }
+
     #[test]
     fn defaults_and_options() {
-        let config =
-            load(r#""events": {"type": "sse", "realm": "realm1", "role": "anonymous"}"#).unwrap();
-        let paths = config.workers[0].transports[0].kind.paths().unwrap();
-        let Some(PathService::Sse(sse)) = paths.get("/events") else {
-            panic!("an sse path: {paths:?}");
-        };
+        let sse = sse_path(r#""events": {"type": "sse", "realm": "realm1", "role": "anonymous"}"#);
         assert_eq!(sse.event, SseEventName::Message);
         assert_eq!(sse.heartbeat.as_secs(), 15);
         assert_eq!((sse.retry_ms, sse.queue), (3000, 1000));
-        let config = load(
+        let sse = sse_path(
             r#""events": {"type": "sse", "realm": "realm1", "role": "anonymous",
                 "event": "topic", "heartbeat": 2, "retry": 500, "queue": 10}"#,
-        )
-        .unwrap();
-        let paths = config.workers[0].transports[0].kind.paths().unwrap();
-        let Some(PathService::Sse(sse)) = paths.get("/events") else {
-            panic!("an sse path");
-        };
+        );
         assert_eq!(sse.event, SseEventName::Topic);
         assert_eq!(
             (sse.heartbeat.as_secs(), sse.retry_ms, sse.queue),
@@ -169,17 +169,12 @@ mod tests {
 
     #[test]
     fn auth_takes_a_ticket_method_and_require_ip_networks() {
-        let config = load(
+        let sse = sse_path(
             r#""events": {"type": "sse", "realm": "realm1", "role": "anonymous",
                 "auth": {"ticket": {"type": "static", "principals":
                     {"alice": {"ticket": "t", "role": "anonymous"}}}},
                 "require_ip": ["10.0.0.0/8"]}"#,
-        )
-        .unwrap();
-        let paths = config.workers[0].transports[0].kind.paths().unwrap();
-        let Some(PathService::Sse(sse)) = paths.get("/events") else {
-            panic!("an sse path");
-        };
+        );
         let ticket = sse.ticket.as_ref().expect("ticket auth");
         assert_eq!(ticket.principals["alice"].role, "anonymous");
         assert_eq!(sse.require_ip.as_ref().map(Vec::len), Some(1));

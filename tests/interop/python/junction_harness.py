@@ -716,3 +716,45 @@ def assert_published(res: HttpResult, status: int = 202) -> int:
     pid = body["id"]
     assert isinstance(pid, int) and not isinstance(pid, bool) and 1 <= pid <= MAX_NONCE, body
     return pid
+
+
+# ---------------------------------------------------------------------------
+# local HTTP servers the router talks to (poller upstreams, HTTP subscriber receivers, HTTP
+# callee backends)
+
+import threading  # noqa: E402
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler that logs nothing and answers every method with ``serve(body)``,
+    the request body read first."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _dispatch(self):
+        self.serve(self.read_body())
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _dispatch
+
+    def serve(self, body: bytes):
+        raise NotImplementedError
+
+
+def start_http_server(handler: type[QuietHandler], quiet_errors=False) -> ThreadingHTTPServer:
+    """``handler`` serving on 127.0.0.1 (a free port: ``server.server_address[1]``) from a
+    daemon thread; with ``quiet_errors``, a client that went away is not reported."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    if quiet_errors:
+        server.handle_error = lambda *args: None
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                     daemon=True).start()
+    return server

@@ -14,15 +14,14 @@ import select
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import CallOptions
 
-from junction_harness import Router, Sessions, anonymous_role, http_request, make_config, realm, \
-    run, web_transport, ws_path
+from junction_harness import QuietHandler, Router, Sessions, anonymous_role, http_request, \
+    make_config, realm, run, start_http_server, web_transport, ws_path
 
 TOKEN = "Bearer tok-SECRET-8f3a9"
 BIG = 5 * 1024 * 1024
@@ -37,20 +36,8 @@ class Backend:
         self.release = threading.Event()
         backend = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                self.answer()
-
-            do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
-
-            def answer(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
+        class Handler(QuietHandler):
+            def serve(self, body):
                 url = urlsplit(self.path)
                 seen = {"method": self.command, "path": url.path,
                         "query": dict(parse_qsl(url.query)),
@@ -102,12 +89,9 @@ class Backend:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
         # A client that went away (a timeout, a dropped request) is expected here.
-        self.server.handle_error = lambda *args: None
+        self.server = start_http_server(Handler, quiet_errors=True)
         self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def url(self, path):
         return f"http://127.0.0.1:{self.port}{path}"

@@ -17,13 +17,13 @@ import hmac
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from autobahn.wamp.types import PublishOptions
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from junction_harness import (
+    QuietHandler,
     Router,
     RouterStartError,
     Sessions,
@@ -34,6 +34,7 @@ from junction_harness import (
     permission,
     realm,
     run,
+    start_http_server,
     start_router,
     web_transport,
     ws_path,
@@ -72,15 +73,8 @@ class Receiver:
         self.gates: dict[str, threading.Event] = {}
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def _serve(self):
-                length = int(self.headers.get("Content-Length", "0"))
-                body = self.rfile.read(length)
+        class Handler(QuietHandler):
+            def serve(self, body):
                 path, _, query = self.path.partition("?")
                 gate = receiver.gates.get(path)
                 if gate is not None:
@@ -98,13 +92,8 @@ class Receiver:
                 self.end_headers()
                 self.wfile.write(b"ok")
 
-            do_POST = _serve
-            do_PUT = _serve
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = start_http_server(Handler)
         self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def url(self, path):
         return f"http://127.0.0.1:{self.port}{path}"

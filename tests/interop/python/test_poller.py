@@ -20,7 +20,6 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 import jsonpatch
@@ -29,6 +28,7 @@ from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import CallResult, SubscribeOptions
 
 from junction_harness import (
+    QuietHandler,
     Collector,
     Sessions,
     ahttp_request,
@@ -38,6 +38,7 @@ from junction_harness import (
     permission,
     realm,
     run,
+    start_http_server,
     start_router,
     web_transport,
     ws_path,
@@ -82,15 +83,10 @@ class Upstream:
         self._routes: dict = {}
         upstream = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.0"
 
-            def log_message(self, *args):
-                pass
-
-            def _serve(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
+            def serve(self, body):
                 parts = urlsplit(self.path)
                 req = Req(self.command, parts.path,
                           parse_qs(parts.query, keep_blank_values=True),
@@ -104,14 +100,8 @@ class Upstream:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = start_http_server(Handler)
         self.port = self.server.server_address[1]
-        self._thread = threading.Thread(target=self.server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
