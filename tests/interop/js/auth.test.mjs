@@ -3,12 +3,12 @@
 // Wrong tickets and secrets are tested in Rust against an in-process router
 // (tests/it/auth_methods.rs).
 
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  ALLOW_ALL, ARRIVAL_MS, JoinFailed, SERIALIZERS, assertRouterAlive, autobahn, closeAllClients, collector,
-  connect, connectExpectAbort, expectWampError, routerConfig, sleep, startRouter, uniqueUri, withTimeout,
+  ALLOW_ALL, ARRIVAL_MS, JoinFailed, SERIALIZERS, autobahn, collector, connect, connectExpectAbort,
+  expectWampError, routerConfig, sleep, uniqueUri, useRouter, withTimeout,
 } from './harness.mjs';
 
 const JOE_TICKET = 'secret!!!';
@@ -57,21 +57,7 @@ const config = routerConfig({
   },
 });
 
-let router;
-
-before(async () => {
-  router = await startRouter(config);
-});
-
-afterEach(async () => {
-  await closeAllClients();
-  assertRouterAlive(router);
-});
-
-after(async () => {
-  await closeAllClients();
-  if (router) await router.stop();
-});
+const router = useRouter(() => config);
 
 /** An onchallenge handler that records challenges and answers with `answer(method, extra)`. */
 function challengeRecorder(answer) {

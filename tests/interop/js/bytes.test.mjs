@@ -8,29 +8,15 @@
 // has no binary support (JSON.stringify turns a Buffer into {"type":"Buffer","data":[...]}),
 // so a JSON client writes and reads the "\u0000" + base64 form itself.
 
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  ALL_SERIALIZERS, ARRIVAL_MS, assertRouterAlive, autobahn, closeAllClients, collector, connect,
-  routerConfig, startRouter, uniqueUri, withTimeout,
+  ALL_SERIALIZERS, ARRIVAL_MS, autobahn, collector, connect, routerConfig, uniqueUri, useRouter,
+  withTimeout,
 } from './harness.mjs';
 
-let router;
-
-before(async () => {
-  router = await startRouter(routerConfig({ serializers: ALL_SERIALIZERS }));
-});
-
-afterEach(async () => {
-  await closeAllClients();
-  assertRouterAlive(router);
-});
-
-after(async () => {
-  await closeAllClients();
-  if (router) await router.stop();
-});
+const router = useRouter(() => routerConfig({ serializers: ALL_SERIALIZERS }));
 
 const ALL_BYTES = Uint8Array.from({ length: 256 }, (_, i) => i);
 const SOME_BYTES = Buffer.from([0, 1, 2, 0xfe, 0xff]);

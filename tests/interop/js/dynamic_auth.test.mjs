@@ -3,11 +3,11 @@
 // with a ticket that the authenticator judges: the role and authid it answers are the
 // session's, its error URI is the ABORT reason.
 
-import { after, afterEach, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  ALLOW_ALL, assertRouterAlive, autobahn, closeAllClients, connect, connectExpectAbort, routerConfig, startRouter,
+  ALLOW_ALL, autobahn, connect, connectExpectAbort, routerConfig, useRouter,
 } from './harness.mjs';
 
 const AUTHENTICATOR = 'com.example.authenticate';
@@ -23,21 +23,7 @@ const config = routerConfig({
   },
 });
 
-let router;
-
-before(async () => {
-  router = await startRouter(config);
-});
-
-afterEach(async () => {
-  await closeAllClients();
-  assertRouterAlive(router);
-});
-
-after(async () => {
-  await closeAllClients();
-  if (router) await router.stop();
-});
+const router = useRouter(() => config);
 
 test('a ticket login decided by an autobahn.js authenticator', async () => {
   const backend = await connect(router.url, { realm: 'auth' });

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { after, afterEach, before } from 'node:test';
 
 import autobahn from 'autobahn';
 import WebSocket from 'ws';
@@ -620,4 +621,30 @@ export async function isPending(promise) {
   const marker = Symbol('pending');
   const winner = await Promise.race([promise.then(() => 'settled', () => 'settled'), sleep(0).then(() => marker)]);
   return winner === marker;
+}
+
+/**
+ * One router for a test file: started before its tests with `await makeConfig()`, checked
+ * alive after each test (its clients closed first), stopped after them all. Returns the
+ * router, to use from the tests on (a stand-in until `before` has started it).
+ */
+export function useRouter(makeConfig) {
+  let started;
+  before(async () => {
+    started = await startRouter(await makeConfig());
+  });
+  afterEach(async () => {
+    await closeAllClients();
+    assertRouterAlive(started);
+  });
+  after(async () => {
+    await closeAllClients();
+    if (started) await started.stop();
+  });
+  return new Proxy({}, {
+    get(_, key) {
+      const value = started?.[key];
+      return typeof value === 'function' ? value.bind(started) : value;
+    },
+  });
 }

@@ -2,20 +2,20 @@
 // HTTP request to a local node:http server: the JSON answer is the result, a non-2xx answer a
 // junction.error.http_status error with the status and body, over JSON and msgpack.
 
-import { after, afterEach, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 
 import {
-  ALLOW_ALL, SERIALIZERS, assertRouterAlive, closeAllClients, connect, expectWampError,
-  routerConfig, startRouter, withTimeout, ARRIVAL_MS,
+  ALLOW_ALL, ARRIVAL_MS, SERIALIZERS, connect, expectWampError, routerConfig, useRouter,
+  withTimeout,
 } from './harness.mjs';
 
-let router;
 let server;
 const seen = [];
 
-before(async () => {
+// A local HTTP server answers the callees: the JSON body it got, or 404 below /missing.
+async function startServer() {
   server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (chunk) => { body += chunk; });
@@ -28,8 +28,12 @@ before(async () => {
     });
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const base = `http://127.0.0.1:${server.address().port}`;
-  const config = routerConfig({
+  return `http://127.0.0.1:${server.address().port}`;
+}
+
+const router = useRouter(async () => {
+  const base = await startServer();
+  return routerConfig({
     realms: [{
       name: 'realm1',
       roles: [{ name: 'anonymous', permissions: [ALLOW_ALL] }],
@@ -39,17 +43,9 @@ before(async () => {
       ],
     }],
   });
-  router = await startRouter(config);
 });
 
-afterEach(async () => {
-  await closeAllClients();
-  assertRouterAlive(router);
-});
-
-after(async () => {
-  await closeAllClients();
-  if (router) await router.stop();
+after(() => {
   if (server) server.close();
 });
 

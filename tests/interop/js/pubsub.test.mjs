@@ -1,11 +1,11 @@
 // Broker interop: autobahn.js publishers and subscribers through Junction, over JSON and msgpack.
 
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  ARRIVAL_MS, SERIALIZERS, assertRouterAlive, assertWampId, closeAllClients, collector, connect,
-  routerConfig, sleep, startRouter, uniqueUri, withTimeout,
+  ARRIVAL_MS, SERIALIZERS, assertWampId, collector, connect, routerConfig, sleep, uniqueUri,
+  useRouter, withTimeout,
 } from './harness.mjs';
 
 // A payload that exercises the value model: ints (negative, > 2^32, 2^53 - 1), floats,
@@ -13,21 +13,7 @@ import {
 const ARGS = [1, -42, 1.5, 'hello', 'ünïcödé ✓ 日本', true, false, null, [1, [2, 3]], { nested: { a: [1, 2] } }, 9007199254740991];
 const KWARGS = { str: 'x', num: 4294967296, neg: -1, flt: 0.25, list: ['a', 1], obj: { b: null }, empty_list: [], empty_obj: {} };
 
-let router;
-
-before(async () => {
-  router = await startRouter(routerConfig());
-});
-
-afterEach(async () => {
-  await closeAllClients();
-  assertRouterAlive(router);
-});
-
-after(async () => {
-  await closeAllClients();
-  if (router) await router.stop();
-});
+const router = useRouter(() => routerConfig());
 
 function subscribeCollect(client, topic, options) {
   const events = collector();

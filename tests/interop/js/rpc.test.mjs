@@ -1,28 +1,14 @@
 // Dealer interop: autobahn.js callers and callees through Junction, over JSON and msgpack.
 
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  ARRIVAL_MS, SERIALIZERS, assertRouterAlive, assertWampId, autobahn, closeAllClients, collector,
-  connect, deferred, dropTransport, expectWampError, routerConfig, startRouter, uniqueUri, withTimeout,
+  ARRIVAL_MS, SERIALIZERS, assertWampId, autobahn, collector, connect, deferred, dropTransport,
+  expectWampError, routerConfig, uniqueUri, useRouter, withTimeout,
 } from './harness.mjs';
 
-let router;
-
-before(async () => {
-  router = await startRouter(routerConfig());
-});
-
-afterEach(async () => {
-  await closeAllClients();
-  assertRouterAlive(router);
-});
-
-after(async () => {
-  await closeAllClients();
-  if (router) await router.stop();
-});
+const router = useRouter(() => routerConfig());
 
 function register(client, procedure, endpoint, options) {
   return withTimeout(client.session.register(procedure, endpoint, options), ARRIVAL_MS, `REGISTERED ${procedure}`);
