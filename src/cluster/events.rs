@@ -12,6 +12,7 @@ use std::time::Duration;
 use async_nats::jetstream::consumer::{DeliverPolicy, pull};
 use async_nats::jetstream::stream::{self, DiscardPolicy, StorageType};
 use async_nats::jetstream::{Context, Message};
+use bytes::Bytes;
 use futures_util::StreamExt;
 
 use crate::cluster::interest::unreachable;
@@ -92,9 +93,32 @@ impl StoredEvents {
             .await
     }
 
-    /// The history under `filter`, oldest first.
-    pub async fn history(&self, filter: String) -> Result<Vec<Message>, WampError> {
+    /// The history under `filter`, oldest first, holding at least every history entry NATS
+    /// received before this call (see [`barrier`](Self::barrier)).
+    pub async fn history(
+        &self,
+        filter: String,
+        barrier: String,
+    ) -> Result<Vec<Message>, WampError> {
+        tokio::time::timeout(self.timeout, self.barrier(barrier))
+            .await
+            .ok()
+            .flatten()
+            .ok_or_else(unreachable)?;
         self.read(&self.history, filter, DeliverPolicy::All).await
+    }
+
+    /// Waits until the history stream has stored what NATS received before now. Another
+    /// node's publication is sent there just before its live copy, and the stream stores what
+    /// it receives in order; but a read (a consumer's creation) is not queued behind the
+    /// stream's pending writes, so without this an entry NATS had before a reader subscribed
+    /// to live events could be in neither the read nor the live events: a gap in an SSE
+    /// resume. An empty message on `subject` (no topic's: the readers skip it), stored and
+    /// acknowledged, comes after all of them; on this node's connection, it also comes after
+    /// this node's own publications.
+    async fn barrier(&self, subject: String) -> Option<()> {
+        let ack = self.js.publish(subject, Bytes::new()).await.ok()?;
+        ack.await.ok().map(|_| ())
     }
 
     async fn read(

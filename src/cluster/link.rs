@@ -320,7 +320,8 @@ impl Backplane for RealmLink {
     ) -> BoxFuture<'_, Result<Vec<Arc<EventRecord>>, WampError>> {
         let filter = self.subjects.pattern(HISTORY, uri, policy);
         Box::pin(async move {
-            let messages = self.events.history(filter).await?;
+            let barrier = self.subjects.history_barrier();
+            let messages = self.events.history(filter, barrier).await?;
             Ok(messages.iter().filter_map(event_record).collect())
         })
     }

@@ -95,6 +95,12 @@ impl RealmSubjects {
         subject
     }
 
+    /// The history stream's subject of no topic (`<prefix>.<R>.h.=`: a topic has at least
+    /// one token before the terminator), for a reader's barrier.
+    pub fn history_barrier(&self) -> String {
+        format!("{}.{HISTORY}.=", self.realm)
+    }
+
     /// The NATS subject that receives every publication the subscription (uri, policy) may
     /// match (a string prefix also receives some it does not: the receiver filters).
     pub fn subscription(&self, uri: &str, policy: MatchPolicy) -> String {
@@ -187,6 +193,29 @@ mod tests {
         assert_eq!(s.topic_of(&stored).unwrap(), "a.*.ü.=2A");
         assert_eq!(s.topic_of("J.com=2Eexample.h.x.="), Some("x".into()));
         assert_eq!(s.topic_of("J.other.k.x.="), None);
+    }
+
+    #[test]
+    fn the_history_barrier_is_no_topics_subject() {
+        let s = subjects();
+        let barrier = s.history_barrier();
+        assert_eq!(barrier, "J.com=2Eexample.h.=");
+        assert_eq!(s.topic_of(&barrier), None);
+        // Only a prefix with no dot (filtered at the realm's top) takes it in: its readers
+        // skip the empty payload.
+        for (uri, policy) in [
+            ("a", MatchPolicy::Exact),
+            ("a.", MatchPolicy::Prefix),
+            ("", MatchPolicy::Exact),
+            (".", MatchPolicy::Wildcard),
+        ] {
+            let filter = s.pattern(HISTORY, uri, policy);
+            assert!(!nats_matches(&filter, &barrier), "{filter}");
+        }
+        assert!(nats_matches(
+            &s.pattern(HISTORY, "a", MatchPolicy::Prefix),
+            &barrier
+        ));
     }
 
     #[test]
