@@ -1,13 +1,14 @@
-//! Crossbar's REST bridge components that Junction runs natively: a `container` worker's
-//! `MessageForwarder` (`crossbar.bridge.rest.MessageForwarder`, or the older
+//! Crossbar's REST bridge components that Junction runs natively: a `container` or `router`
+//! worker's `MessageForwarder` (`crossbar.bridge.rest.MessageForwarder`, or the older
 //! `crossbar.adapter.rest.MessageForwarder`) becomes HTTP subscribers of its realm that send
 //! Crossbar's body (`{"args": [...], "kwargs": {...}}`), so a receiver written for Crossbar
 //! works unchanged (README.md, "HTTP subscriber").
 //!
-//! The subscriptions are made as the role Crossbar's component would have had: the role that
-//! the anonymous auth of the router transport its `transport.endpoint` port points to gives,
-//! else `anonymous`. When that role is not in the realm, the component stays "not run" and
-//! says why.
+//! The subscriptions are made as the role Crossbar's component would have had: in a
+//! container, the role that the anonymous auth of the router transport its
+//! `transport.endpoint` port points to gives, else `anonymous`; in a router, its `role`, else
+//! `anonymous`. When that role is not in the realm, the component stays "not run" and says
+//! why.
 
 use crate::config::http_subscriber::{match_policy, topic, url};
 use crate::config::loader::Loader;
@@ -31,24 +32,64 @@ pub(crate) fn message_forwarders(
     routers: &mut [Worker],
     cx: &mut Loader,
 ) -> Result<Vec<String>> {
-    let Some(list) = container.get("components") else {
+    each_forwarder(container, cx, |component, cx| {
+        let role = anonymous_role(component, routers)?;
+        let realms = routers.iter_mut().flat_map(|w| w.realms.iter_mut());
+        forwarder(component, role, realms, cx)
+    })
+}
+
+/// The `MessageForwarder` components of a router worker (`router`), run in its `realms` as
+/// the component's `role`, `anonymous` when it names none (as Crossbar adds a router
+/// component's session). Returns their JSON paths.
+pub(crate) fn router_forwarders(
+    router: &Obj,
+    realms: &mut [RealmConfig],
+    cx: &mut Loader,
+) -> Result<Vec<String>> {
+    each_forwarder(router, cx, |component, cx| {
+        let role = router_component_role(component)?;
+        forwarder(component, role, realms.iter_mut(), cx)
+    })
+}
+
+/// The role a router worker's component joins as: its `role`, else `anonymous` (Crossbar's
+/// default for a session it adds next to the router).
+pub(crate) fn router_component_role(component: &Obj) -> Result<String> {
+    match component.get("role") {
+        Some(role) => Ok(role.str()?.to_owned()),
+        None => Ok("anonymous".to_owned()),
+    }
+}
+
+/// Runs `run` on each `MessageForwarder` in `worker`'s `components`; their JSON paths.
+fn each_forwarder(
+    worker: &Obj,
+    cx: &mut Loader,
+    mut run: impl FnMut(&Obj, &mut Loader) -> Result<()>,
+) -> Result<Vec<String>> {
+    let Some(list) = worker.get("components") else {
         return Ok(Vec::new());
     };
     let mut handled = Vec::new();
     for item in list.array()? {
         let component = item.object()?;
         let class = component.get("classname").and_then(|c| c.str().ok());
-        let Some(class) = class.filter(|c| FORWARDER_CLASSES.contains(c)) else {
-            continue;
-        };
-        forwarder(&component, class, routers, cx)?;
-        handled.push(item.path);
+        if class.is_some_and(|c| FORWARDER_CLASSES.contains(&c)) {
+            run(&component, cx)?;
+            handled.push(item.path);
+        }
     }
     Ok(handled)
 }
 
-/// One `MessageForwarder` component.
-fn forwarder(component: &Obj, class: &str, routers: &mut [Worker], cx: &mut Loader) -> Result<()> {
+/// One `MessageForwarder` component, subscribing as `role` in its realm among `realms`.
+fn forwarder<'a>(
+    component: &Obj,
+    role: String,
+    realms: impl IntoIterator<Item = &'a mut RealmConfig>,
+    cx: &mut Loader,
+) -> Result<()> {
     component.only(&[
         "type",
         "id",
@@ -58,9 +99,9 @@ fn forwarder(component: &Obj, class: &str, routers: &mut [Worker], cx: &mut Load
         "extra",
         "transport",
     ])?;
+    let class = component.required("classname")?.str()?;
     let realm_node = component.required("realm")?;
     let realm_name = realm_node.str()?;
-    let role = anonymous_role(component, routers)?;
     let extra = component.required("extra")?.object()?;
     extra.keys(
         &["subscriptions", "method", "expectedcode"],
@@ -75,11 +116,7 @@ fn forwarder(component: &Obj, class: &str, routers: &mut [Worker], cx: &mut Load
         .opt("expectedcode", |n| n.u64_in(100, 599))?
         .map(|code| code as u16);
     let what = format!("Crossbar MessageForwarder (class {class}, realm {realm_name})");
-    let Some(realm) = routers
-        .iter_mut()
-        .flat_map(|w| w.realms.iter_mut())
-        .find(|r| r.name == realm_name)
-    else {
+    let Some(realm) = realms.into_iter().find(|r| r.name == realm_name) else {
         not_run(
             cx,
             component,
@@ -254,6 +291,51 @@ mod tests {
                     .contains(&"workers[0].components[0].extra.debug".to_owned())
             );
         }
+    }
+
+    /// A router worker that runs a MessageForwarder among its own components, with `role`
+    /// (a JSON fragment: none, or `, "role": ...`).
+    fn router_config(role: &str) -> String {
+        format!(
+            r#"{{"version": 2, "workers": [{{"type": "router",
+            "realms": [{{"name": "realm1", "roles": [{{"name": "backend"}}, {{"name": "anonymous"}}]}}],
+            "components": [
+                {{"type": "class", "classname": "app.Other", "realm": "realm1"}},
+                {{"type": "class", "classname": "crossbar.bridge.rest.MessageForwarder",
+                  "realm": "realm1"{role}, "extra": {EXTRA}}}]}}]}}"#
+        )
+    }
+
+    #[test]
+    fn a_router_component_forwarder_runs_as_its_role_else_anonymous() {
+        for (role, expected) in [(r#", "role": "backend""#, "backend"), ("", "anonymous")] {
+            let loaded = load(&router_config(role));
+            let subscribers = &loaded.workers[0].realms[0].http_subscribers;
+            assert_eq!(subscribers.len(), 2, "{:?}", loaded.not_run);
+            assert_eq!(subscribers[0].role, expected);
+            assert_eq!(
+                subscribers[1].name,
+                "workers[0].components[1].extra.subscriptions[1]"
+            );
+            assert_eq!(subscribers[1].body, BodyShape::Crossbar);
+            // The other component is still listed; the forwarder is not.
+            assert_eq!(loaded.not_run.len(), 1, "{:?}", loaded.not_run);
+            assert!(loaded.not_run[0].what.contains("app.Other"));
+        }
+        let loaded = load(&router_config(r#", "role": "nobody""#));
+        assert!(loaded.workers[0].realms[0].http_subscribers.is_empty());
+        let listed = loaded
+            .not_run
+            .iter()
+            .find(|part| part.path == "workers[0].components[1]")
+            .expect("listed as not run");
+        assert!(
+            listed
+                .what
+                .ends_with("role \"nobody\" is not defined in realm \"realm1\""),
+            "{}",
+            listed.what
+        );
     }
 
     #[test]

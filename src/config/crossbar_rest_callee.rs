@@ -1,10 +1,12 @@
-//! Crossbar's `RESTCallee` container components (`crossbar.bridge.rest.RESTCallee`, formerly
-//! `crossbar.adapter.rest.RESTCallee`), run natively as HTTP callees with the Crossbar
-//! contract ([`RequestMapping::CrossbarRest`]) instead of being listed as not run.
+//! Crossbar's `RESTCallee` components (`crossbar.bridge.rest.RESTCallee`, formerly
+//! `crossbar.adapter.rest.RESTCallee`) of container and router workers, run natively as HTTP
+//! callees with the Crossbar contract ([`RequestMapping::CrossbarRest`]) instead of being
+//! listed as not run.
 //!
 //! A container worker may come before the router worker it connects to, so components are
-//! taken while the container loads ([`take`]) and placed once every worker is loaded
-//! ([`place`]): in the component's `realm`, as the role that the anonymous login of the router
+//! taken while a worker loads ([`take`], [`take_router`]) and placed once every worker is
+//! loaded ([`place`]): in the component's `realm`, as a router component's `role` (default
+//! `anonymous`), or for a container's, the role that the anonymous login of the router
 //! transport on the component's `transport.endpoint` port gives (`anonymous` when there is no
 //! such transport or login). A realm or role that does not exist keeps the component not run,
 //! with the reason.
@@ -27,7 +29,24 @@ const CLASSNAMES: [&str; 2] = [
 /// The RESTCallee components of a container worker's `components`, checked and kept in `cx`;
 /// returns their JSON paths (the container lists the others as not run).
 pub(crate) fn take(container: &Obj, cx: &mut Loader) -> Result<Vec<String>> {
-    let Some(list) = container.get("components") else {
+    take_from(container, cx, |_| Ok(None))
+}
+
+/// The RESTCallee components of a router worker's `components`, kept in `cx` with their
+/// `role` (`anonymous` when they name none, as Crossbar adds a router component's session);
+/// returns their JSON paths.
+pub(crate) fn take_router(router: &Obj, cx: &mut Loader) -> Result<Vec<String>> {
+    take_from(router, cx, |component| {
+        crate::config::crossbar_rest::router_component_role(component).map(Some)
+    })
+}
+
+fn take_from(
+    worker: &Obj,
+    cx: &mut Loader,
+    role: impl Fn(&Obj) -> Result<Option<String>>,
+) -> Result<Vec<String>> {
+    let Some(list) = worker.get("components") else {
         return Ok(Vec::new());
     };
     let mut taken = Vec::new();
@@ -40,7 +59,9 @@ pub(crate) fn take(container: &Obj, cx: &mut Loader) -> Result<Vec<String>> {
         if !is_rest_callee {
             continue;
         }
-        cx.pending_rest_callees.push(pending(&component)?);
+        let mut pending = pending(&component)?;
+        pending.role = role(&component)?;
+        cx.pending_rest_callees.push(pending);
         taken.push(item.path.clone());
     }
     Ok(taken)
@@ -70,6 +91,7 @@ fn pending(component: &Obj) -> Result<PendingRestCallee> {
     Ok(PendingRestCallee {
         realm: component.required("realm")?.str()?.to_owned(),
         port,
+        role: None,
         callee: HttpCalleeConfig {
             path: component.path.clone(),
             procedure: procedure.to_owned(),
@@ -92,10 +114,16 @@ pub(crate) fn place(routers: &mut [Worker], cx: &mut Loader) {
     for pending in std::mem::take(&mut cx.pending_rest_callees) {
         let transports: Vec<&TransportConfig> =
             routers.iter().flat_map(|w| &w.transports).collect();
-        let role = pending
-            .port
-            .and_then(|port| anonymous_role(&transports, port))
-            .unwrap_or_else(|| "anonymous".to_owned());
+        let whose = match pending.role {
+            Some(_) => "the component's role",
+            None => "its transport's anonymous role",
+        };
+        let role = pending.role.clone().unwrap_or_else(|| {
+            pending
+                .port
+                .and_then(|port| anonymous_role(&transports, port))
+                .unwrap_or_else(|| "anonymous".to_owned())
+        });
         let procedure = &pending.callee.procedure;
         let realm = routers
             .iter_mut()
@@ -105,7 +133,7 @@ pub(crate) fn place(routers: &mut [Worker], cx: &mut Loader) {
             None => format!("realm \"{}\" is not defined", pending.realm),
             Some(realm) if role != TRUSTED_ROLE && !realm.roles.iter().any(|r| r.name == role) => {
                 format!(
-                    "role \"{role}\" (its transport's anonymous role) is not defined in realm \"{}\"",
+                    "role \"{role}\" ({whose}) is not defined in realm \"{}\"",
                     realm.name
                 )
             }
@@ -221,6 +249,43 @@ mod tests {
         assert_eq!(
             loaded.workers[0].realms[0].http_callees[0].role,
             "anonymous"
+        );
+    }
+
+    /// A router worker with realm1 (roles `backend` and `anonymous`) running `component`.
+    fn router_config(component: &str) -> String {
+        format!(
+            r#"{{"version": 2, "workers": [{{"type": "router",
+                "realms": [{{"name": "realm1", "roles": [{{"name": "backend"}}, {{"name": "anonymous"}}]}}],
+                "components": [{component}]}}]}}"#
+        )
+    }
+
+    #[test]
+    fn a_router_component_rest_callee_runs_as_its_role_else_anonymous() {
+        let component = |role: &str| {
+            format!(
+                r#"{{"type": "class", "classname": "crossbar.bridge.rest.RESTCallee",
+                    "realm": "realm1"{role}, "extra": {EXTRA}}}"#
+            )
+        };
+        for (role, expected) in [(r#", "role": "backend""#, "backend"), ("", "anonymous")] {
+            let text = router_config(&component(role));
+            let loaded = crate::config::load_str(&text).unwrap();
+            assert!(loaded.not_run.is_empty(), "{:?}", loaded.not_run);
+            let callee = &loaded.workers[0].realms[0].http_callees[0];
+            assert_eq!(callee.role, expected);
+            assert_eq!(callee.mapping, RequestMapping::CrossbarRest);
+            assert_eq!(callee.path, "workers[0].components[0]");
+        }
+        let text = router_config(&component(r#", "role": "nobody""#));
+        let loaded = crate::config::load_str(&text).unwrap();
+        assert!(loaded.workers[0].realms[0].http_callees.is_empty());
+        assert_eq!(loaded.not_run[0].path, "workers[0].components[0]");
+        assert!(
+            loaded.not_run[0].what.contains("role \"nobody\""),
+            "{}",
+            loaded.not_run[0].what
         );
     }
 

@@ -168,7 +168,7 @@ fn load_router(obj: &Obj, cx: &mut Loader) -> Result<Worker> {
         &mut cx.ignored,
     )?;
 
-    let realms = match obj.get("realms") {
+    let mut realms = match obj.get("realms") {
         Some(list) => list
             .array()?
             .iter()
@@ -191,9 +191,10 @@ fn load_router(obj: &Obj, cx: &mut Loader) -> Result<Worker> {
             transports.push(transport::load_transport(&node, cx)?);
         }
     }
-    // Embedded components, connections to other routers and the manhole are accepted and
-    // listed as not run (after the transports: a component's hint names their URL).
-    not_run::router_parts(obj, &transports, cx)?;
+    // Embedded components (but REST bridges), connections to other routers and the manhole
+    // are accepted and listed as not run (after the transports: a component's hint names
+    // their URL).
+    not_run::router_parts(obj, &transports, &mut realms, cx)?;
     let cluster = obj.opt("cluster", |node| cluster::load_cluster(node, cx))?;
     Ok(Worker {
         path: obj.path.clone(),

@@ -6,7 +6,9 @@
 //! real Crossbar config runs.
 
 use crate::config::loader::Loader;
-use crate::config::model::{Endpoint, NotRun, PathService, TransportConfig, TransportKind, Worker};
+use crate::config::model::{
+    Endpoint, NotRun, PathService, RealmConfig, TransportConfig, TransportKind, Worker,
+};
 use crate::config::node::{Node, Obj, Result};
 
 const GUEST_HINT: &str = "e.g. as a guest worker";
@@ -64,14 +66,21 @@ pub(crate) fn container(obj: &Obj, routers: &mut [Worker], cx: &mut Loader) -> R
 }
 
 /// The router worker's `components`, `connections` and `manhole`; `transports` give the URL
-/// a component would connect to.
+/// a component would connect to. Its REST bridge components run natively, in `realms`
+/// (MessageForwarders) or once every worker is loaded (RESTCallees).
 pub(crate) fn router_parts(
     obj: &Obj,
     transports: &[TransportConfig],
+    realms: &mut [RealmConfig],
     cx: &mut Loader,
 ) -> Result<()> {
     let url = transport_url(transports);
+    let mut native = crate::config::crossbar_rest::router_forwarders(obj, realms, cx)?;
+    native.extend(crate::config::crossbar_rest_callee::take_router(obj, cx)?);
     for (path, name) in components(obj)? {
+        if native.contains(&path) {
+            continue;
+        }
         not_run(
             cx,
             &path,

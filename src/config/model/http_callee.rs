@@ -123,6 +123,9 @@ pub struct PendingRestCallee {
     pub realm: String,
     /// The TCP port of the component's `transport.endpoint`, if written.
     pub port: Option<u16>,
+    /// A router worker's component: its `role` (`anonymous` when it names none); a
+    /// container's: `None`, the role comes from `port`.
+    pub role: Option<String>,
     /// `role` empty until placed.
     pub callee: HttpCalleeConfig,
 }

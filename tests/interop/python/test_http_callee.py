@@ -151,6 +151,11 @@ def router(request, backend):
         "extra": {"procedure": "com.example.rest", "baseurl": url("/api/v1/")},
         "transport": {"type": "websocket", "url": "ws://127.0.0.1:8080/ws",
                       "endpoint": {"type": "tcp", "host": "127.0.0.1", "port": 8080}}}]})
+    # The same bridge among the router worker's own components, as the role it names.
+    config["workers"][0]["components"] = [{
+        "type": "class", "classname": "crossbar.bridge.rest.RESTCallee", "realm": "realm1",
+        "role": "backend",
+        "extra": {"procedure": "com.example.rest_in_router", "baseurl": url("/api/v1/")}}]
     router = Router(config, env={"API_TOKEN": TOKEN, "JUNCTION_LOG": "debug"},
                     name="http-callee")
     request.addfinalizer(router.cleanup)
@@ -350,6 +355,14 @@ def test_crossbar_rest_callee_component(router, backend):
     assert last_request(backend, "/status/404")["body"] == b'{"a": 1}'
     e = call(router, "com.example.rest", url="x")
     assert e.error == "wamp.error.invalid_argument", e
+
+
+def test_crossbar_rest_callee_as_a_router_component(router, backend):
+    result = call(router, "com.example.rest_in_router", method="GET", url="things",
+                  params={"page": 3})
+    assert result["code"] == 200, result
+    assert json.loads(result["content"]) == {"path": "/api/v1/things", "query": {"page": "3"}}
+    assert "RESTCallee" not in router.log(), "listed as not run"
 
 
 def test_metrics_count_calls_by_outcome(router, backend):
